@@ -1,0 +1,1 @@
+"""perpdex: a hybrid perpetual-futures exchange (off-chain matching, on-chain settlement)."""

@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (``perpdex bench ...``); results go to docs/performance.md."""

@@ -1,0 +1,33 @@
+"""Entry point of the ``perpdex`` command: one sub-command per job.
+
+Each sub-command lives in its own module and registers itself through ``COMMANDS``; the
+module is imported only when its command runs, so ``perpdex --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command name -> module exposing ``add_arguments(parser)`` and ``run(args) -> int``
+COMMANDS: dict[str, str] = {
+    "bench": "perpdex.cli.bench",
+    "deploy": "perpdex.cli.deploy",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="perpdex", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        module.add_arguments(sub.add_parser(name, help=module.__doc__))
+    args = parser.parse_args(argv)
+    module = importlib.import_module(COMMANDS[args.command])
+    code: int = module.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

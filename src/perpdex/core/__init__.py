@@ -1,0 +1,1 @@
+"""Core domain: units and rounding, typed values, EIP-712 types, the risk math model."""

@@ -1,0 +1,63 @@
+"""Typed domain values shared by every service.
+
+Bare ``int``/``str`` never cross a service boundary: a market id, an order hash or a side
+is always one of these types, so a size cannot be passed where a price is expected.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, IntEnum
+from typing import NewType
+
+MarketId = NewType("MarketId", int)
+"""Index of a market in the Exchange contract's registry (0-based, < MAX_MARKETS)."""
+
+OrderId = NewType("OrderId", int)
+"""Engine-local id of an order (the benchmark workload's ``id``; a sequence number otherwise)."""
+
+ClientOrderId = NewType("ClientOrderId", str)
+"""Trader-chosen id, unique per trader among live orders."""
+
+Address = NewType("Address", str)
+"""A checksummed 0x-prefixed 20-byte EVM address."""
+
+OrderHash = NewType("OrderHash", bytes)
+"""The 32-byte EIP-712 digest of a signed order."""
+
+Price = NewType("Price", int)
+"""Collateral units per one whole base unit (see ``perpdex.core.units``)."""
+
+Size = NewType("Size", int)
+"""Base units at ``SIZE_DECIMALS``; always positive in orders, signed in positions."""
+
+Collateral = NewType("Collateral", int)
+"""Collateral token units (6 decimals for USDC)."""
+
+
+class Side(IntEnum):
+    """Order side; the value is the sign of the position change it causes."""
+
+    BUY = 1
+    SELL = -1
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+    @property
+    def is_buy(self) -> bool:
+        return self is Side.BUY
+
+
+class TimeInForce(Enum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+    POST_ONLY = "POST_ONLY"
+
+
+class MarginMode(IntEnum):
+    """Signed into every order: which collateral backs the position it opens."""
+
+    CROSS = 0
+    ISOLATED = 1
