@@ -1,0 +1,1019 @@
+# pragma version ~=0.4.3
+# pragma evm-version cancun
+"""
+@title perpdex Exchange: custody, markets and trade settlement
+@custom:contract-name Exchange
+@license MIT
+@notice The only record of who owns what. It holds every trader's collateral (one
+        6-decimal ERC-20) and moves a position only when two orders signed by their
+        traders (EIP-712) agree on it. The operator key submits matched fills in
+        batches; for every fill the contract re-checks both signatures, the price
+        against both limits, the size against what each order has left, expiry,
+        cancellation, the signed fee cap, time in force and reduce-only. A fill that
+        breaks one of these rules is skipped with a `FillRejected` event and changes
+        nothing. After the batch every touched account is checked once: it must meet
+        initial margin, or only have reduced its risk without its margin ratio
+        getting worse; otherwise the whole batch reverts with `MarginCheckFailed`
+        naming the account, so the batcher can drop its fills and resubmit.
+        The operator can neither withdraw nor move a position without a signed order.
+"""
+
+from ethereum.ercs import IERC20
+from snekmate.utils import ecdsa
+from snekmate.utils import eip712_domain_separator as eip712
+
+from .interfaces import IAggregatorV3
+from . import margin
+from . import orders
+from . import packing
+from . import units
+
+initializes: eip712
+
+exports: eip712.eip712Domain
+
+
+# @dev Read by the Python services from the compiled contract, never retyped.
+SIZE_SCALE: public(constant(uint256)) = units.SIZE_SCALE
+PRICE_DECIMALS: public(constant(uint256)) = units.PRICE_DECIMALS
+FRACTION_SCALE: public(constant(uint256)) = units.FRACTION_SCALE
+ORDER_TYPEHASH: public(constant(bytes32)) = orders.ORDER_TYPEHASH
+CANCEL_TYPEHASH: public(constant(bytes32)) = orders.CANCEL_TYPEHASH
+
+# @dev A batch is bounded by gas, not by count: the batcher sizes it from gas estimates
+#      below the block gas limit. These bounds only size the calldata arrays, and
+#      stay small because Vyper reserves memory for the largest batch.
+MAX_FILLS: public(constant(uint256)) = 256
+MAX_ORDERS: public(constant(uint256)) = 512
+MAX_MARKETS: public(constant(uint256)) = 64
+MAX_FEE_PPM: public(constant(uint256)) = 10_000
+MAX_CANCELS: public(constant(uint256)) = 128
+
+# @dev Why a fill was skipped (the `reason` of `FillRejected`).
+REJECT_BAD_INDEX: public(constant(uint8)) = 1
+REJECT_BAD_SIGNATURE: public(constant(uint8)) = 2
+REJECT_MARKET: public(constant(uint8)) = 3
+REJECT_SAME_SIDE: public(constant(uint8)) = 4
+REJECT_PRICE_LIMIT: public(constant(uint8)) = 5
+REJECT_OFF_GRID: public(constant(uint8)) = 6
+REJECT_EXPIRED: public(constant(uint8)) = 7
+REJECT_TIME_IN_FORCE: public(constant(uint8)) = 8
+REJECT_FEE_ABOVE_MAX: public(constant(uint8)) = 9
+REJECT_ORDER_CLOSED: public(constant(uint8)) = 10
+REJECT_OVERFILL: public(constant(uint8)) = 11
+REJECT_REDUCE_ONLY: public(constant(uint8)) = 12
+REJECT_MARGIN_MODE: public(constant(uint8)) = 13
+
+# @dev Upper bound of a low-s signature (EIP-2) and the secp256k1 group order; a
+#      signature outside them is skipped as invalid instead of reverting the batch.
+_HALF_CURVE_ORDER: constant(uint256) = (
+    57_896_044_618_658_097_711_785_492_504_343_953_926_418_782_139_537_452_191_302_581_570_759_080_747_168
+)
+_CURVE_ORDER: constant(uint256) = (
+    115_792_089_237_316_195_423_570_985_008_687_907_852_837_564_279_074_904_382_605_163_141_518_161_494_337
+)
+
+# @dev Two bits of fill state per order nonce, 128 nonces per word: bit 0 "closed"
+#      (fully filled or cancelled), bit 1 "partially filled" (its filled amount is in
+#      `_order_filled`). A fresh order is thus checked with one warm word per trader
+#      instead of a cold slot per order hash.
+_CLOSED_BIT: constant(uint256) = 1
+_PARTIAL_BIT: constant(uint256) = 2
+_NONCES_PER_WORD_LOG2: constant(uint256) = 7
+
+# @dev Packed market parameters (one slot, read on every fill):
+#      tick size 0..63, lot size 64..127, initial margin ppm 128..159,
+#      maintenance margin ppm 160..191, maker fee ppm 192..223, taker fee ppm 224..255.
+_MASK_32: constant(uint256) = (1 << 32) - 1
+_MASK_64: constant(uint256) = (1 << 64) - 1
+
+
+struct MarketInfo:
+    symbol: String[16]
+    oracle: address
+    oracle_divisor: uint256
+    max_leverage: uint256
+
+
+struct MarketParams:
+    tick_size: uint256
+    lot_size: uint256
+    initial_margin_ppm: uint256
+    maintenance_margin_ppm: uint256
+    maker_fee_ppm: uint256
+    taker_fee_ppm: uint256
+
+
+struct Health:
+    equity: int256
+    initial: uint256
+    maintenance: uint256
+
+
+struct PositionKey:
+    trader: address
+    market: uint256
+
+
+event Deposited:
+    trader: indexed(address)
+    amount: uint256
+
+
+event Withdrawn:
+    trader: indexed(address)
+    amount: uint256
+
+
+event IsolatedMarginMoved:
+    trader: indexed(address)
+    market: indexed(uint256)
+    amount: int256
+
+
+event Filled:
+    maker: indexed(address)
+    taker: indexed(address)
+    market: indexed(uint256)
+    maker_hash: bytes32
+    taker_hash: bytes32
+    price: uint256
+    size: uint256
+    maker_fee: uint256
+    taker_fee: uint256
+
+
+event FillRejected:
+    index: uint256
+    maker_hash: bytes32
+    taker_hash: bytes32
+    reason: uint8
+
+
+event OrderCancelled:
+    trader: indexed(address)
+    nonce: uint256
+
+
+event NonceFloorRaised:
+    trader: indexed(address)
+    nonce_floor: uint256
+
+
+event MarketListed:
+    market: indexed(uint256)
+    symbol: String[16]
+    oracle: address
+    max_leverage: uint256
+    tick_size: uint256
+    lot_size: uint256
+
+
+event MarketParamsChanged:
+    market: indexed(uint256)
+    max_leverage: uint256
+    initial_margin_ppm: uint256
+    maintenance_margin_ppm: uint256
+    maker_fee_ppm: uint256
+    taker_fee_ppm: uint256
+
+
+event OperatorChanged:
+    operator: indexed(address)
+
+
+event FeeRecipientChanged:
+    recipient: indexed(address)
+
+
+event FeesClaimed:
+    recipient: indexed(address)
+    amount: uint256
+
+
+COLLATERAL: public(immutable(IERC20))
+admin: public(immutable(address))
+operator: public(address)
+fee_recipient: public(address)
+fee_pool: public(uint256)
+market_count: public(uint256)
+
+_market_info: HashMap[uint256, MarketInfo]
+_market_params: HashMap[uint256, uint256]
+_accounts: HashMap[address, uint256]
+_positions: HashMap[address, HashMap[uint256, uint256]]
+_isolated_margin: HashMap[address, HashMap[uint256, uint256]]
+_order_state: HashMap[address, HashMap[uint256, uint256]]
+_order_filled: HashMap[bytes32, uint256]
+
+# @dev Batch scratch space, empty between calls: a settle clears what it wrote before
+#      returning, so a second settle in the same transaction starts clean.
+_price_cache: transient(HashMap[uint256, uint256])
+_seen_account: transient(HashMap[address, bool])
+_pre_account: transient(HashMap[address, uint256])
+_seen_position: transient(HashMap[address, HashMap[uint256, bool]])
+_pre_position: transient(HashMap[address, HashMap[uint256, uint256]])
+_pre_isolated_margin: transient(HashMap[address, HashMap[uint256, uint256]])
+
+
+@deploy
+def __init__(collateral: address, operator: address):
+    """
+    @dev The deployer becomes the admin, who lists markets and tunes their parameters
+         but, like the operator, has no way to move a trader's collateral.
+    @param collateral The 6-decimal ERC-20 held as collateral.
+    @param operator The key allowed to submit fills.
+    """
+    assert collateral != empty(address), "exchange: zero collateral"
+    assert operator != empty(address), "exchange: zero operator"
+    eip712.__init__("perpdex", "1")
+    COLLATERAL = IERC20(collateral)
+    admin = msg.sender
+    self.operator = operator
+    self.fee_recipient = msg.sender
+    log OperatorChanged(operator=operator)
+    log FeeRecipientChanged(recipient=msg.sender)
+
+
+# ---------------------------------------------------------------- administration
+
+
+@external
+def set_operator(operator: address):
+    """
+    @dev Replaces the operator key (for example after a key rotation).
+    @param operator The new operator.
+    """
+    self._only_admin()
+    assert operator != empty(address), "exchange: zero operator"
+    self.operator = operator
+    log OperatorChanged(operator=operator)
+
+
+@external
+def set_fee_recipient(recipient: address):
+    """
+    @dev Sets where `claim_fees` sends the protocol's fees.
+    @param recipient The new recipient.
+    """
+    self._only_admin()
+    assert recipient != empty(address), "exchange: zero recipient"
+    self.fee_recipient = recipient
+    log FeeRecipientChanged(recipient=recipient)
+
+
+@external
+def claim_fees():
+    """
+    @dev Sends the accrued trading fees to the fee recipient. Fees are the only funds
+         that ever leave the vault other than by a trader's own withdrawal.
+    """
+    amount: uint256 = self.fee_pool
+    self.fee_pool = 0
+    recipient: address = self.fee_recipient
+    assert extcall COLLATERAL.transfer(recipient, amount, default_return_value=True)
+    log FeesClaimed(recipient=recipient, amount=amount)
+
+
+@external
+def list_market(
+    symbol: String[16],
+    oracle: address,
+    tick_size: uint256,
+    lot_size: uint256,
+    max_leverage: uint256,
+    initial_margin_ppm: uint256,
+    maintenance_margin_ppm: uint256,
+    maker_fee_ppm: uint256,
+    taker_fee_ppm: uint256,
+) -> uint256:
+    """
+    @dev Lists a new market. `tick_size * lot_size` must be a multiple of SIZE_SCALE so
+         that every trade's notional is an exact number of collateral units.
+    @param symbol The market's name, e.g. "BTC-PERP".
+    @param oracle A Chainlink-style aggregator quoting the index price in USD.
+    @param tick_size The price grid, price units.
+    @param lot_size The size grid, size units.
+    @param max_leverage The largest notional / equity a position may open at.
+    @param initial_margin_ppm The initial margin fraction (at least 1 / max_leverage).
+    @param maintenance_margin_ppm The maintenance margin fraction (below initial).
+    @param maker_fee_ppm The fee charged to the resting order, ppm of notional.
+    @param taker_fee_ppm The fee charged to the incoming order, ppm of notional.
+    @return uint256 The new market's id.
+    """
+    self._only_admin()
+    market: uint256 = self.market_count
+    assert market < MAX_MARKETS, "exchange: too many markets"
+    assert len(symbol) != 0, "exchange: empty symbol"
+    assert oracle != empty(address), "exchange: zero oracle"
+    assert tick_size != 0 and tick_size <= _MASK_64, "exchange: bad tick size"
+    assert lot_size != 0 and lot_size <= _MASK_64, "exchange: bad lot size"
+    assert (tick_size * lot_size) % units.SIZE_SCALE == 0, "exchange: inexact grid"
+    decimals: uint256 = convert(staticcall IAggregatorV3(oracle).decimals(), uint256)
+    assert decimals >= units.PRICE_DECIMALS, "exchange: oracle decimals"
+    self._market_info[market] = MarketInfo(
+        symbol=symbol,
+        oracle=oracle,
+        oracle_divisor=10 ** (decimals - units.PRICE_DECIMALS),
+        max_leverage=max_leverage,
+    )
+    self._market_params[market] = tick_size | (lot_size << 64)
+    self.market_count = market + 1
+    log MarketListed(
+        market=market,
+        symbol=symbol,
+        oracle=oracle,
+        max_leverage=max_leverage,
+        tick_size=tick_size,
+        lot_size=lot_size,
+    )
+    self._set_risk_and_fees(
+        market, max_leverage, initial_margin_ppm, maintenance_margin_ppm, maker_fee_ppm, taker_fee_ppm
+    )
+    return market
+
+
+@external
+def set_market_params(
+    market: uint256,
+    max_leverage: uint256,
+    initial_margin_ppm: uint256,
+    maintenance_margin_ppm: uint256,
+    maker_fee_ppm: uint256,
+    taker_fee_ppm: uint256,
+):
+    """
+    @dev Changes a market's leverage, margin fractions and fees. A fee change never
+         applies above the cap each trader signed into their orders.
+    """
+    self._only_admin()
+    assert market < self.market_count, "exchange: unknown market"
+    self._market_info[market].max_leverage = max_leverage
+    self._set_risk_and_fees(
+        market, max_leverage, initial_margin_ppm, maintenance_margin_ppm, maker_fee_ppm, taker_fee_ppm
+    )
+
+
+@internal
+def _set_risk_and_fees(
+    market: uint256,
+    max_leverage: uint256,
+    initial_margin_ppm: uint256,
+    maintenance_margin_ppm: uint256,
+    maker_fee_ppm: uint256,
+    taker_fee_ppm: uint256,
+):
+    assert max_leverage != 0, "exchange: zero leverage"
+    assert initial_margin_ppm * max_leverage >= units.FRACTION_SCALE, "exchange: margin below 1/leverage"
+    assert initial_margin_ppm <= units.FRACTION_SCALE, "exchange: margin above 100%"
+    assert maintenance_margin_ppm != 0, "exchange: zero maintenance"
+    assert maintenance_margin_ppm < initial_margin_ppm, "exchange: maintenance not below initial"
+    assert maker_fee_ppm <= MAX_FEE_PPM and taker_fee_ppm <= MAX_FEE_PPM, "exchange: fee too high"
+    self._market_params[market] = (
+        (self._market_params[market] & ((1 << 128) - 1))
+        | (initial_margin_ppm << 128)
+        | (maintenance_margin_ppm << 160)
+        | (maker_fee_ppm << 192)
+        | (taker_fee_ppm << 224)
+    )
+    log MarketParamsChanged(
+        market=market,
+        max_leverage=max_leverage,
+        initial_margin_ppm=initial_margin_ppm,
+        maintenance_margin_ppm=maintenance_margin_ppm,
+        maker_fee_ppm=maker_fee_ppm,
+        taker_fee_ppm=taker_fee_ppm,
+    )
+
+
+# ---------------------------------------------------------------- custody
+
+
+@external
+def deposit(amount: uint256):
+    """
+    @dev Moves `amount` of the collateral token from the caller into their cross
+         collateral. Only the configured token can be credited: the vault pulls it
+         itself, so a token sent any other way credits nobody.
+    @param amount The amount, collateral units.
+    """
+    assert amount != 0, "exchange: zero amount"
+    assert extcall COLLATERAL.transferFrom(msg.sender, self, amount, default_return_value=True)
+    collateral: int256 = 0
+    nonce_floor: uint256 = 0
+    markets: uint256 = 0
+    collateral, nonce_floor, markets = packing._unpack_account(self._accounts[msg.sender])
+    self._accounts[msg.sender] = packing._pack_account(
+        collateral + convert(amount, int256), nonce_floor, markets
+    )
+    log Deposited(trader=msg.sender, amount=amount)
+
+
+@external
+def withdraw(amount: uint256):
+    """
+    @dev Sends `amount` of the caller's cross collateral to them. Only free collateral
+         can leave: after the withdrawal the cross account, positions valued at the
+         oracle price, must still meet initial margin.
+    @param amount The amount, collateral units.
+    """
+    assert amount != 0, "exchange: zero amount"
+    collateral: int256 = 0
+    nonce_floor: uint256 = 0
+    markets: uint256 = 0
+    collateral, nonce_floor, markets = packing._unpack_account(self._accounts[msg.sender])
+    self._accounts[msg.sender] = packing._pack_account(
+        collateral - convert(amount, int256), nonce_floor, markets
+    )
+    health: Health = self._cross_health(msg.sender, False)
+    assert health.equity >= convert(health.initial, int256), "exchange: withdrawal exceeds free collateral"
+    assert extcall COLLATERAL.transfer(msg.sender, amount, default_return_value=True)
+    log Withdrawn(trader=msg.sender, amount=amount)
+
+
+@external
+def add_isolated_margin(market: uint256, amount: uint256):
+    """
+    @dev Moves cross collateral into the caller's open isolated position in `market`.
+         The cross account must still meet initial margin afterwards.
+    """
+    self._move_isolated_margin(msg.sender, market, convert(amount, int256))
+    health: Health = self._cross_health(msg.sender, False)
+    assert health.equity >= convert(health.initial, int256), "exchange: cross margin too low"
+
+
+@external
+def remove_isolated_margin(market: uint256, amount: uint256):
+    """
+    @dev Moves collateral out of the caller's isolated position in `market` back to
+         cross. The isolated position must still meet initial margin afterwards.
+    """
+    self._move_isolated_margin(msg.sender, market, -convert(amount, int256))
+    health: Health = self._isolated_health(msg.sender, market, False)
+    assert health.equity >= convert(health.initial, int256), "exchange: isolated margin too low"
+
+
+@internal
+def _move_isolated_margin(trader: address, market: uint256, amount: int256):
+    assert amount != 0, "exchange: zero amount"
+    isolated: bool = packing._unpack_position(self._positions[trader][market])[2]
+    assert isolated, "exchange: no isolated position"
+    self._isolated_margin[trader][market] = convert(
+        convert(self._isolated_margin[trader][market], int256) + amount, uint256
+    )
+    self._add_collateral(trader, -amount)
+    log IsolatedMarginMoved(trader=trader, market=market, amount=amount)
+
+
+# ---------------------------------------------------------------- cancellation
+
+
+@external
+def cancel_orders(nonces: DynArray[uint64, MAX_CANCELS]):
+    """
+    @dev Cancels the caller's orders with these nonces, whatever the operator does: a
+         cancelled order can never fill again.
+    @param nonces The nonces of the orders to cancel.
+    """
+    for nonce: uint64 in nonces:
+        n: uint256 = convert(nonce, uint256)
+        word: uint256 = n >> _NONCES_PER_WORD_LOG2
+        self._order_state[msg.sender][word] |= _CLOSED_BIT << self._state_shift(n)
+        log OrderCancelled(trader=msg.sender, nonce=n)
+
+
+@external
+def raise_nonce_floor(nonce_floor: uint64):
+    """
+    @dev Cancels every order of the caller with a nonce below `nonce_floor` at once.
+    @param nonce_floor The new lowest valid nonce; it can only go up.
+    """
+    collateral: int256 = 0
+    current: uint256 = 0
+    markets: uint256 = 0
+    collateral, current, markets = packing._unpack_account(self._accounts[msg.sender])
+    assert convert(nonce_floor, uint256) > current, "exchange: nonce floor can only rise"
+    self._accounts[msg.sender] = packing._pack_account(collateral, convert(nonce_floor, uint256), markets)
+    log NonceFloorRaised(trader=msg.sender, nonce_floor=convert(nonce_floor, uint256))
+
+
+# ---------------------------------------------------------------- settlement
+
+
+@external
+def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynArray[uint256, MAX_FILLS]):
+    """
+    @dev Settles a batch of matched fills. Each order is sent and verified once; each
+         fill names its maker and taker by index into `signed_orders`. A fill that
+         breaks a signed term is skipped with `FillRejected`; an account whose margin
+         fails the end-of-batch check reverts the whole batch with
+         `MarginCheckFailed(address)`.
+    @param signed_orders The orders the fills refer to, with their signatures, in the
+           packed calldata form of `orders.PackedOrder`.
+    @param fills The fills in match order, each packed as `orders.Fill` describes.
+    """
+    assert msg.sender == self.operator, "exchange: caller is not the operator"
+    hashes: DynArray[bytes32, MAX_ORDERS] = []
+    # bit i of word i // 256: order i carries its trader's valid signature
+    signed_ok: uint256[MAX_ORDERS // 256] = empty(uint256[MAX_ORDERS // 256])
+    for i: uint256 in range(len(signed_orders), bound=MAX_ORDERS):
+        packed: orders.PackedOrder = signed_orders[i]
+        order: orders.Order = orders._unpack_order(packed)
+        digest: bytes32 = eip712._hash_typed_data_v4(orders._struct_hash(order))
+        hashes.append(digest)
+        if self._signed_by(digest, order.trader, orders._signature_v(packed), packed.r, packed.s):
+            signed_ok[i >> 8] |= 1 << (i & 255)
+
+    accounts: DynArray[address, 2 * MAX_FILLS] = []
+    # a touched position, packed as trader | market << 160
+    positions: DynArray[uint256, 2 * MAX_FILLS] = []
+    fees: uint256 = 0
+    for i: uint256 in range(len(fills), bound=MAX_FILLS):
+        fill: orders.Fill = orders._unpack_fill(fills[i])
+        if fill.maker >= len(signed_orders) or fill.taker >= len(signed_orders) or fill.maker == fill.taker:
+            log FillRejected(index=i, maker_hash=empty(bytes32), taker_hash=empty(bytes32), reason=REJECT_BAD_INDEX)
+            continue
+        maker: orders.Order = orders._unpack_order(signed_orders[fill.maker])
+        taker: orders.Order = orders._unpack_order(signed_orders[fill.taker])
+        maker_hash: bytes32 = hashes[fill.maker]
+        taker_hash: bytes32 = hashes[fill.taker]
+        reason: uint8 = REJECT_BAD_SIGNATURE
+        if (signed_ok[fill.maker >> 8] >> (fill.maker & 255)) & (signed_ok[fill.taker >> 8] >> (fill.taker & 255)) & 1 != 0:
+            reason = self._check_fill(fill, maker, taker, maker_hash, taker_hash)
+        if reason != 0:
+            log FillRejected(index=i, maker_hash=maker_hash, taker_hash=taker_hash, reason=reason)
+            continue
+
+        for trader: address in [maker.trader, taker.trader]:
+            if self._touch_account(trader):
+                accounts.append(trader)
+            if self._touch_position(trader, maker.market):
+                positions.append(convert(trader, uint256) | (maker.market << 160))
+
+        params: MarketParams = self._params(maker.market)
+        # exact: the listing made tick_size * lot_size a multiple of SIZE_SCALE
+        notional: uint256 = fill.size * fill.price // units.SIZE_SCALE
+        maker_fee: uint256 = margin._fee(notional, params.maker_fee_ppm)
+        taker_fee: uint256 = margin._fee(notional, params.taker_fee_ppm)
+        self._consume(maker, maker_hash, fill.size)
+        self._consume(taker, taker_hash, fill.size)
+        self._trade(maker, fill, notional, maker_fee, params.initial_margin_ppm)
+        self._trade(taker, fill, notional, taker_fee, params.initial_margin_ppm)
+        fees += maker_fee + taker_fee
+        log Filled(
+            maker=maker.trader,
+            taker=taker.trader,
+            market=maker.market,
+            maker_hash=maker_hash,
+            taker_hash=taker_hash,
+            price=fill.price,
+            size=fill.size,
+            maker_fee=maker_fee,
+            taker_fee=taker_fee,
+        )
+
+    if fees != 0:
+        self.fee_pool += fees
+    markets: uint256 = 0
+    for trader: address in accounts:
+        markets |= packing._unpack_account(self._pre_account[trader])[2]
+        markets |= packing._unpack_account(self._accounts[trader])[2]
+    for key: uint256 in positions:
+        markets |= 1 << (key >> 160)
+    self._cache_prices(markets)
+
+    for trader: address in accounts:
+        self._require_acceptable(
+            trader, self._cross_health(trader, True), self._cross_health(trader, False),
+            self._cross_risk_reduced(trader),
+        )
+        self._seen_account[trader] = False
+    for key: uint256 in positions:
+        trader: address = convert(convert(key & ((1 << 160) - 1), uint160), address)
+        market: uint256 = key >> 160
+        if self._was_or_is_isolated(trader, market):
+            pre_size: int256 = packing._unpack_position(self._pre_position[trader][market])[0]
+            post_size: int256 = packing._unpack_position(self._positions[trader][market])[0]
+            self._require_acceptable(
+                trader,
+                self._isolated_health(trader, market, True),
+                self._isolated_health(trader, market, False),
+                self._reduced(pre_size, post_size),
+            )
+        self._seen_position[trader][market] = False
+    for market: uint256 in range(MAX_MARKETS):
+        if markets == 0:
+            break
+        if markets & 1 != 0:
+            self._price_cache[market] = 0
+        markets >>= 1
+
+
+@internal
+@view
+def _signed_by(digest: bytes32, trader: address, v: uint256, r: uint256, s: uint256) -> bool:
+    """
+    @dev Whether (v, r, s) is `trader`'s signature of `digest`. The ranges snekmate's
+         ECDSA module asserts are checked first, so a malformed signature rejects its
+         fills instead of reverting the batch.
+    """
+    if v != 27 and v != 28:
+        return False
+    if r == 0 or r >= _CURVE_ORDER or s == 0 or s > _HALF_CURVE_ORDER:
+        return False
+    return ecdsa._recover_vrs(digest, v, r, s) == trader
+
+
+@internal
+@view
+def _check_fill(
+    fill: orders.Fill, maker: orders.Order, taker: orders.Order, maker_hash: bytes32, taker_hash: bytes32
+) -> uint8:
+    """
+    @dev Returns why `fill` breaks a signed term or a market rule, or 0 if it does not.
+         Reads state only: a rejected fill changes nothing.
+    """
+    if maker.market != taker.market or maker.market >= self.market_count:
+        return REJECT_MARKET
+    if maker.is_buy == taker.is_buy:
+        return REJECT_SAME_SIDE
+    buyer_limit: uint256 = maker.limit_price if maker.is_buy else taker.limit_price
+    seller_limit: uint256 = taker.limit_price if maker.is_buy else maker.limit_price
+    if fill.price > buyer_limit or fill.price < seller_limit:
+        return REJECT_PRICE_LIMIT
+    params: MarketParams = self._params(maker.market)
+    if fill.size == 0 or fill.size % params.lot_size != 0 or fill.price % params.tick_size != 0:
+        return REJECT_OFF_GRID
+    if maker.expiry <= block.timestamp or taker.expiry <= block.timestamp:
+        return REJECT_EXPIRED
+    # a post-only order only rests (maker); an immediate one never rests (taker)
+    if maker.time_in_force != orders.TIF_GTC and maker.time_in_force != orders.TIF_POST_ONLY:
+        return REJECT_TIME_IN_FORCE
+    if taker.time_in_force != orders.TIF_GTC and taker.time_in_force != orders.TIF_IOC and taker.time_in_force != orders.TIF_FOK:
+        return REJECT_TIME_IN_FORCE
+    if params.maker_fee_ppm > maker.max_fee_ppm or params.taker_fee_ppm > taker.max_fee_ppm:
+        return REJECT_FEE_ABOVE_MAX
+    reason: uint8 = self._check_order_state(maker, maker_hash, fill.size)
+    if reason == 0:
+        reason = self._check_order_state(taker, taker_hash, fill.size)
+    return reason
+
+
+@internal
+@view
+def _check_order_state(order: orders.Order, order_hash: bytes32, size: uint256) -> uint8:
+    """
+    @dev Checks that `order` is open, has `size` left, and that filling it keeps to its
+         reduce-only flag and to the margin mode of the trader's open position.
+    """
+    nonce: uint256 = order.nonce
+    if nonce < packing._unpack_account(self._accounts[order.trader])[1]:
+        return REJECT_ORDER_CLOSED
+    state: uint256 = self._order_state[order.trader][nonce >> _NONCES_PER_WORD_LOG2] >> self._state_shift(nonce)
+    if state & _CLOSED_BIT != 0:
+        return REJECT_ORDER_CLOSED
+    filled: uint256 = 0
+    if state & _PARTIAL_BIT != 0:
+        filled = self._order_filled[order_hash]
+    if filled + size > order.size:
+        return REJECT_OVERFILL
+    position_size: int256 = 0
+    quote: int256 = 0
+    isolated: bool = False
+    position_size, quote, isolated = packing._unpack_position(
+        self._positions[order.trader][order.market]
+    )
+    if order.reduce_only:
+        # a reduce-only order may only shrink an opposite position, never flip it
+        if order.is_buy and -position_size < convert(size, int256):
+            return REJECT_REDUCE_ONLY
+        if not order.is_buy and position_size < convert(size, int256):
+            return REJECT_REDUCE_ONLY
+    if order.margin_mode != orders.MARGIN_CROSS and order.margin_mode != orders.MARGIN_ISOLATED:
+        return REJECT_MARGIN_MODE
+    if position_size != 0 and isolated != (order.margin_mode == orders.MARGIN_ISOLATED):
+        return REJECT_MARGIN_MODE
+    return 0
+
+
+@internal
+@pure
+def _state_shift(nonce: uint256) -> uint256:
+    """
+    @dev The bit offset of `nonce`'s two state bits in its word.
+    """
+    return (nonce & ((1 << _NONCES_PER_WORD_LOG2) - 1)) << 1
+
+
+@internal
+def _consume(order: orders.Order, order_hash: bytes32, size: uint256):
+    """
+    @dev Records that `size` more of `order` has filled; `_check_order_state` has
+         already shown it fits. A completed order only needs its closed bit, so its
+         partial amount (if any) is cleared and refunded.
+    """
+    nonce: uint256 = order.nonce
+    word: uint256 = nonce >> _NONCES_PER_WORD_LOG2
+    offset: uint256 = self._state_shift(nonce)
+    state: uint256 = self._order_state[order.trader][word]
+    filled: uint256 = size
+    if (state >> offset) & _PARTIAL_BIT != 0:
+        filled += self._order_filled[order_hash]
+    if filled == order.size:
+        state = (state & ~(_PARTIAL_BIT << offset)) | (_CLOSED_BIT << offset)
+        if filled != size:
+            self._order_filled[order_hash] = 0
+    else:
+        state |= _PARTIAL_BIT << offset
+        self._order_filled[order_hash] = filled
+    self._order_state[order.trader][word] = state
+
+
+@internal
+def _trade(order: orders.Order, fill: orders.Fill, notional: uint256, fee: uint256, initial_margin_ppm: uint256):
+    """
+    @dev Applies one side of a fill to the order's trader. The quote leg moves by the
+         exact notional and the fee; an isolated position that grows takes the initial
+         margin of its growth (and the fee) from cross collateral; a position that
+         becomes flat realises its quote (and margin) into cross collateral.
+    """
+    market: uint256 = order.market
+    old_size: int256 = 0
+    quote: int256 = 0
+    isolated: bool = False
+    old_size, quote, isolated = packing._unpack_position(self._positions[order.trader][market])
+    if old_size == 0:
+        isolated = order.margin_mode == orders.MARGIN_ISOLATED
+    new_size: int256 = old_size
+    if order.is_buy:
+        new_size += convert(fill.size, int256)
+        quote -= convert(notional + fee, int256)
+    else:
+        new_size -= convert(fill.size, int256)
+        quote += convert(notional, int256) - convert(fee, int256)
+
+    if isolated:
+        grown: uint256 = self._growth(old_size, new_size)
+        if grown != 0:
+            moved: int256 = convert(margin._requirement(convert(grown, int256), fill.price, initial_margin_ppm) + fee, int256)
+            self._isolated_margin[order.trader][market] += convert(moved, uint256)
+            self._add_collateral(order.trader, -moved)
+            log IsolatedMarginMoved(trader=order.trader, market=market, amount=moved)
+        if new_size == 0:
+            released: int256 = convert(self._isolated_margin[order.trader][market], int256) + quote
+            if released >= 0:
+                # flat: margin and realised PnL go back to cross collateral
+                self._isolated_margin[order.trader][market] = 0
+                self._add_collateral(order.trader, released)
+                log IsolatedMarginMoved(trader=order.trader, market=market, amount=-released)
+                quote = 0
+            # else the position stays as a flat record of its loss, and the
+            # end-of-batch check of this isolated position reverts the batch
+    elif old_size == 0 or new_size == 0:
+        collateral: int256 = 0
+        nonce_floor: uint256 = 0
+        markets: uint256 = 0
+        collateral, nonce_floor, markets = packing._unpack_account(self._accounts[order.trader])
+        if new_size == 0:
+            collateral += quote
+            quote = 0
+        markets ^= 1 << market
+        self._accounts[order.trader] = packing._pack_account(collateral, nonce_floor, markets)
+    self._positions[order.trader][market] = packing._pack_position(new_size, quote, isolated)
+
+
+@internal
+@pure
+def _growth(old_size: int256, new_size: int256) -> uint256:
+    """
+    @dev By how much the exposure of a position grew: the size added on the same side,
+         or the whole new position when it flipped side.
+    """
+    if old_size == 0 or (old_size > 0) != (new_size > 0):
+        return convert(abs(new_size), uint256)
+    if abs(new_size) > abs(old_size):
+        return convert(abs(new_size) - abs(old_size), uint256)
+    return 0
+
+
+@internal
+@pure
+def _reduced(pre_size: int256, post_size: int256) -> bool:
+    """
+    @dev Whether a position only shrank (or stayed), without flipping side.
+    """
+    if post_size == 0:
+        return True
+    return (pre_size > 0) == (post_size > 0) and abs(post_size) <= abs(pre_size)
+
+
+@internal
+def _add_collateral(trader: address, amount: int256):
+    collateral: int256 = 0
+    nonce_floor: uint256 = 0
+    markets: uint256 = 0
+    collateral, nonce_floor, markets = packing._unpack_account(self._accounts[trader])
+    self._accounts[trader] = packing._pack_account(collateral + amount, nonce_floor, markets)
+
+
+@internal
+def _touch_account(trader: address) -> bool:
+    """
+    @dev Keeps the account word as it was before the batch, the first time the batch
+         touches `trader`; returns whether this was the first time.
+    """
+    if self._seen_account[trader]:
+        return False
+    self._seen_account[trader] = True
+    self._pre_account[trader] = self._accounts[trader]
+    return True
+
+
+@internal
+def _touch_position(trader: address, market: uint256) -> bool:
+    """
+    @dev Keeps the position (and isolated margin) as it was before the batch, the first
+         time the batch touches it; returns whether this was the first time.
+    """
+    if self._seen_position[trader][market]:
+        return False
+    self._seen_position[trader][market] = True
+    word: uint256 = self._positions[trader][market]
+    self._pre_position[trader][market] = word
+    if packing._unpack_position(word)[2]:
+        self._pre_isolated_margin[trader][market] = self._isolated_margin[trader][market]
+    return True
+
+
+@internal
+@view
+def _was_or_is_isolated(trader: address, market: uint256) -> bool:
+    return packing._unpack_position(self._pre_position[trader][market])[2] or packing._unpack_position(
+        self._positions[trader][market]
+    )[2]
+
+
+# ---------------------------------------------------------------- risk checks
+
+
+@internal
+def _require_acceptable(trader: address, pre: Health, post: Health, risk_reduced: bool):
+    """
+    @dev The end-of-batch rule: an account must meet initial margin, or have only
+         reduced its risk with non-negative equity and a margin ratio
+         (equity / maintenance requirement) that did not fall. Otherwise the batch
+         reverts with the custom error `MarginCheckFailed(address)`.
+    """
+    if post.equity >= convert(post.initial, int256):
+        return
+    if risk_reduced and post.equity >= 0:
+        # cross-multiplied ratio comparison: post.equity / post.maintenance
+        # >= pre.equity / pre.maintenance, both requirements positive here
+        if post.equity * convert(pre.maintenance, int256) >= pre.equity * convert(post.maintenance, int256):
+            return
+    raw_revert(concat(method_id("MarginCheckFailed(address)"), abi_encode(trader)))
+
+
+@internal
+@view
+def _cross_risk_reduced(trader: address) -> bool:
+    """
+    @dev Whether every cross position of `trader` touched by the batch only shrank.
+    """
+    markets: uint256 = packing._unpack_account(self._pre_account[trader])[2] | packing._unpack_account(
+        self._accounts[trader]
+    )[2]
+    for market: uint256 in range(MAX_MARKETS):
+        if markets == 0:
+            break
+        if markets & 1 != 0 and self._seen_position[trader][market]:
+            pre: uint256 = self._pre_position[trader][market]
+            post: uint256 = self._positions[trader][market]
+            cross: bool = not (packing._unpack_position(pre)[2] or packing._unpack_position(post)[2])
+            if cross and not self._reduced(packing._unpack_position(pre)[0], packing._unpack_position(post)[0]):
+                return False
+        markets >>= 1
+    return True
+
+
+@internal
+@view
+def _cross_health(trader: address, before_batch: bool) -> Health:
+    """
+    @dev Equity and margin requirements of `trader`'s cross account: collateral plus
+         every cross position valued at the mark price. With `before_batch`, the
+         account and the positions the batch touched are read as they were before it.
+    """
+    word: uint256 = self._accounts[trader]
+    if before_batch:
+        word = self._pre_account[trader]
+    equity: int256 = packing._unpack_account(word)[0]
+    markets: uint256 = packing._unpack_account(word)[2]
+    health: Health = Health(equity=equity, initial=0, maintenance=0)
+    for market: uint256 in range(MAX_MARKETS):
+        if markets == 0:
+            break
+        if markets & 1 != 0:
+            position: uint256 = self._positions[trader][market]
+            if before_batch and self._seen_position[trader][market]:
+                position = self._pre_position[trader][market]
+            health = self._add_position(health, position, market)
+        markets >>= 1
+    return health
+
+
+@internal
+@view
+def _isolated_health(trader: address, market: uint256, before_batch: bool) -> Health:
+    """
+    @dev Equity and margin requirements of `trader`'s isolated position in `market`,
+         which only its own margin backs.
+    """
+    position: uint256 = self._positions[trader][market]
+    isolated_margin: uint256 = self._isolated_margin[trader][market]
+    if before_batch:
+        position = self._pre_position[trader][market]
+        isolated_margin = self._pre_isolated_margin[trader][market]
+    health: Health = Health(equity=convert(isolated_margin, int256), initial=0, maintenance=0)
+    return self._add_position(health, position, market)
+
+
+@internal
+@view
+def _add_position(health: Health, position: uint256, market: uint256) -> Health:
+    if position == 0:
+        return health
+    size: int256 = packing._unpack_position(position)[0]
+    quote: int256 = packing._unpack_position(position)[1]
+    price: uint256 = self._mark_price(market)
+    params: MarketParams = self._params(market)
+    return Health(
+        equity=health.equity + margin._value(size, quote, price),
+        initial=health.initial + margin._requirement(size, price, params.initial_margin_ppm),
+        maintenance=health.maintenance + margin._requirement(size, price, params.maintenance_margin_ppm),
+    )
+
+
+@internal
+@view
+def _params(market: uint256) -> MarketParams:
+    word: uint256 = self._market_params[market]
+    return MarketParams(
+        tick_size=word & _MASK_64,
+        lot_size=(word >> 64) & _MASK_64,
+        initial_margin_ppm=(word >> 128) & _MASK_32,
+        maintenance_margin_ppm=(word >> 160) & _MASK_32,
+        maker_fee_ppm=(word >> 192) & _MASK_32,
+        taker_fee_ppm=word >> 224,
+    )
+
+
+@internal
+@view
+def _mark_price(market: uint256) -> uint256:
+    """
+    @dev The oracle price of `market` in price units: during a batch's margin checks
+         the one cached by `_cache_prices`, otherwise read from the oracle.
+    """
+    price: uint256 = self._price_cache[market]
+    if price != 0:
+        return price
+    return self._oracle_price(market)
+
+
+@internal
+@view
+def _oracle_price(market: uint256) -> uint256:
+    """
+    @dev Reads `market`'s aggregator and converts its answer to price units, rounded
+         down.
+    """
+    info: MarketInfo = self._market_info[market]
+    answer: int256 = (staticcall IAggregatorV3(info.oracle).latestRoundData())[1]
+    assert answer > 0, "exchange: no oracle price"
+    price: uint256 = convert(answer, uint256) // info.oracle_divisor
+    assert price != 0, "exchange: oracle price too small"
+    return price
+
+
+@internal
+def _cache_prices(markets: uint256):
+    """
+    @dev Reads each market in the bit set `markets` from its oracle once for the
+         batch's margin checks.
+    """
+    bits: uint256 = markets
+    for market: uint256 in range(MAX_MARKETS):
+        if bits == 0:
+            break
+        if bits & 1 != 0:
+            self._price_cache[market] = self._oracle_price(market)
+        bits >>= 1
+
+
+# ---------------------------------------------------------------- views
+
+
+@internal
+def _only_admin():
+    assert msg.sender == admin, "exchange: caller is not the admin"

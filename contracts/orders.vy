@@ -1,0 +1,152 @@
+# pragma version ~=0.4.3
+"""
+@title Signed order and fill types of perpdex
+@custom:contract-name orders
+@license MIT
+@notice The EIP-712 `Order` a trader's wallet signs, the fill record the operator
+        submits, and the struct hash of an order. The Python services derive the same
+        type string from one declarative definition (`perpdex.core.eip712`); a test
+        checks that both typehashes are equal.
+"""
+
+# @dev Time-in-force values signed into an order. The contract can enforce part of
+#      their meaning: a post-only order only ever rests, so it may only be the maker
+#      of a fill, and an immediate order (IOC, FOK) never rests, so it may only be the
+#      taker. The timing half (IOC's "now") is the engine's, and is visible in its log.
+TIF_GTC: constant(uint256) = 0
+TIF_IOC: constant(uint256) = 1
+TIF_FOK: constant(uint256) = 2
+TIF_POST_ONLY: constant(uint256) = 3
+
+MARGIN_CROSS: constant(uint256) = 0
+MARGIN_ISOLATED: constant(uint256) = 1
+
+ORDER_TYPEHASH: constant(bytes32) = keccak256(
+    "Order(address trader,uint32 market,bool isBuy,uint64 size,uint64 limitPrice,"
+    "uint32 maxFeePpm,uint8 marginMode,uint8 timeInForce,bool reduceOnly,"
+    "uint64 expiry,uint64 nonce)"
+)
+
+CANCEL_TYPEHASH: constant(bytes32) = keccak256(
+    "Cancel(address trader,bytes32 orderHash,uint64 expiry)"
+)
+
+
+# @dev An order as signed. Numbers are held as uint256 in memory: EIP-712 encodes a
+#      uint32 or uint64 field as the same 32-byte word, and the calldata form below
+#      already bounds each field to its signed width.
+struct Order:
+    trader: address
+    market: uint256
+    is_buy: bool
+    size: uint256
+    limit_price: uint256
+    max_fee_ppm: uint256
+    margin_mode: uint256
+    time_in_force: uint256
+    reduce_only: bool
+    expiry: uint256
+    nonce: uint256
+
+
+# @dev The calldata form of a signed order: the eleven fields packed in two words, so a
+#      batch carries 4 words per order instead of 14 (calldata and memory are the
+#      largest costs of a batch after storage).
+#        head: trader 0..159 | market 160..191 | max fee ppm 192..223 |
+#              margin mode 224..231 | time in force 232..239 | is buy bit 240 |
+#              reduce only bit 241 | signature v 248..255
+#        body: size 0..63 | limit price 64..127 | expiry 128..191 | nonce 192..255
+struct PackedOrder:
+    head: uint256
+    body: uint256
+    r: uint256
+    s: uint256
+
+
+# @dev One match between a resting (maker) and an incoming (taker) order, both given
+#      by their index in the batch's order list, so an order that fills several times
+#      in one batch is sent and verified once. Calldata form, one word:
+#        maker index 0..15 | taker index 16..31 | price 32..95 | size 96..159
+struct Fill:
+    maker: uint256
+    taker: uint256
+    price: uint256
+    size: uint256
+
+
+_MASK_8: constant(uint256) = (1 << 8) - 1
+_MASK_16: constant(uint256) = (1 << 16) - 1
+_MASK_32: constant(uint256) = (1 << 32) - 1
+_MASK_64: constant(uint256) = (1 << 64) - 1
+_MASK_160: constant(uint256) = (1 << 160) - 1
+
+
+@internal
+@pure
+def _unpack_order(packed: PackedOrder) -> Order:
+    """
+    @dev Decodes the calldata form of an order. Every bit pattern decodes to some order;
+         an order nobody signed simply fails the signature check.
+    """
+    head: uint256 = packed.head
+    body: uint256 = packed.body
+    return Order(
+        trader=convert(convert(head & _MASK_160, uint160), address),
+        market=(head >> 160) & _MASK_32,
+        is_buy=(head >> 240) & 1 != 0,
+        size=body & _MASK_64,
+        limit_price=(body >> 64) & _MASK_64,
+        max_fee_ppm=(head >> 192) & _MASK_32,
+        margin_mode=(head >> 224) & _MASK_8,
+        time_in_force=(head >> 232) & _MASK_8,
+        reduce_only=(head >> 241) & 1 != 0,
+        expiry=(body >> 128) & _MASK_64,
+        nonce=body >> 192,
+    )
+
+
+@internal
+@pure
+def _signature_v(packed: PackedOrder) -> uint256:
+    return packed.head >> 248
+
+
+@internal
+@pure
+def _unpack_fill(word: uint256) -> Fill:
+    """
+    @dev Decodes the calldata form of a fill.
+    """
+    return Fill(
+        maker=word & _MASK_16,
+        taker=(word >> 16) & _MASK_16,
+        price=(word >> 32) & _MASK_64,
+        size=(word >> 96) & _MASK_64,
+    )
+
+
+@internal
+@pure
+def _struct_hash(order: Order) -> bytes32:
+    """
+    @dev Returns the EIP-712 `hashStruct` of `order`: every field is a static type, so
+         `abi_encode` of the fields is exactly `encodeData`.
+    @param order The order as signed.
+    @return bytes32 The 32-byte struct hash.
+    """
+    return keccak256(
+        abi_encode(
+            ORDER_TYPEHASH,
+            order.trader,
+            order.market,
+            order.is_buy,
+            order.size,
+            order.limit_price,
+            order.max_fee_ppm,
+            order.margin_mode,
+            order.time_in_force,
+            order.reduce_only,
+            order.expiry,
+            order.nonce,
+        )
+    )
