@@ -1,0 +1,79 @@
+"""EIP-712 types of the protocol, each declared once; digests, signing and fast verification.
+
+Public API::
+
+    domain = Eip712Domain(ChainId(31337), exchange_address)
+    signed = sign_order(order, SigningKey(secret), domain)        # SDK side
+    signed = verify_order(order, Signature(v, r, s), domain)      # gateway side
+    typehash("Order") == exchange.ORDER_TYPEHASH()                # contract test
+"""
+
+from perpdex.core.eip712.domain import DOMAIN_TYPE, ChainId, Eip712Domain, InvalidDomainError
+from perpdex.core.eip712.messages import (
+    CANCEL_TYPE,
+    MARGIN_MODE_CODES,
+    ORDER_TYPE,
+    TIME_IN_FORCE_CODES,
+    Cancel,
+    FeePpm,
+    InvalidCancelError,
+    InvalidOrderError,
+    Nonce,
+    Order,
+    UnixTime,
+    margin_mode_code,
+    side_of,
+    time_in_force_code,
+)
+from perpdex.core.eip712.schema import AbiValue, Eip712Struct, Field, StructType
+from perpdex.core.eip712.signed import (
+    SignedCancel,
+    SignedOrder,
+    recover_signer,
+    sign_cancel,
+    sign_order,
+    verify_cancel,
+    verify_order,
+)
+
+EIP712_TYPES: dict[str, StructType] = {t.name: t for t in (DOMAIN_TYPE, ORDER_TYPE, CANCEL_TYPE)}
+
+
+def typehash(type_name: str) -> bytes:
+    """``keccak256`` of the type string, as the contract's ``*_TYPEHASH`` constants hold it."""
+    return EIP712_TYPES[type_name].typehash
+
+
+__all__ = [
+    "CANCEL_TYPE",
+    "DOMAIN_TYPE",
+    "EIP712_TYPES",
+    "MARGIN_MODE_CODES",
+    "ORDER_TYPE",
+    "TIME_IN_FORCE_CODES",
+    "AbiValue",
+    "Cancel",
+    "ChainId",
+    "Eip712Domain",
+    "Eip712Struct",
+    "FeePpm",
+    "Field",
+    "InvalidCancelError",
+    "InvalidDomainError",
+    "InvalidOrderError",
+    "Nonce",
+    "Order",
+    "SignedCancel",
+    "SignedOrder",
+    "StructType",
+    "UnixTime",
+    "margin_mode_code",
+    "recover_signer",
+    "side_of",
+    "sign_cancel",
+    "sign_order",
+    "time_in_force_code",
+    "typehash",
+    "verify_cancel",
+    "verify_order",
+]

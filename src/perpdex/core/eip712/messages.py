@@ -1,0 +1,134 @@
+"""The messages a trader signs: :class:`Order` and :class:`Cancel`.
+
+Field names, order and Solidity types are fixed by the settlement contract; each struct is
+declared once here (``ORDER_TYPE``, ``CANCEL_TYPE``) and the value objects are validated
+against it on construction, so an ``Order`` that exists can always be signed and settled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, NewType
+
+from perpdex.core.eip712.schema import Field, StructType
+from perpdex.core.types import (
+    Address,
+    MarginMode,
+    MarketId,
+    OrderHash,
+    Price,
+    Side,
+    Size,
+    TimeInForce,
+)
+
+FeePpm = NewType("FeePpm", int)
+"""A fee rate in parts per million of notional (``FRACTION_SCALE``)."""
+
+UnixTime = NewType("UnixTime", int)
+"""Seconds since the Unix epoch, compared with ``block.timestamp``."""
+
+Nonce = NewType("Nonce", int)
+"""Trader-chosen number making each order's hash unique."""
+
+# The contract codes these enums as uint8; the position in the tuple is the code.
+MARGIN_MODE_CODES: tuple[MarginMode, ...] = (MarginMode.CROSS, MarginMode.ISOLATED)
+TIME_IN_FORCE_CODES: tuple[TimeInForce, ...] = (
+    TimeInForce.GTC,
+    TimeInForce.IOC,
+    TimeInForce.FOK,
+    TimeInForce.POST_ONLY,
+)
+_MARGIN_MODE_CODE = {mode: code for code, mode in enumerate(MARGIN_MODE_CODES)}
+_TIME_IN_FORCE_CODE = {tif: code for code, tif in enumerate(TIME_IN_FORCE_CODES)}
+
+
+def margin_mode_code(mode: MarginMode) -> int:
+    return _MARGIN_MODE_CODE[mode]
+
+
+def time_in_force_code(tif: TimeInForce) -> int:
+    return _TIME_IN_FORCE_CODE[tif]
+
+
+def side_of(is_buy: bool) -> Side:
+    return Side.BUY if is_buy else Side.SELL
+
+
+class InvalidOrderError(ValueError):
+    """An order field is out of its signed type's range or breaks an order rule."""
+
+
+class InvalidCancelError(ValueError):
+    """A cancel field is out of its signed type's range."""
+
+
+ORDER_TYPE = StructType(
+    "Order",
+    (
+        Field("trader", "address"),
+        Field("market", "uint32"),
+        Field("isBuy", "bool"),
+        Field("size", "uint64"),
+        Field("limitPrice", "uint64"),
+        Field("maxFeePpm", "uint32"),
+        Field("marginMode", "uint8", to_abi=margin_mode_code),
+        Field("timeInForce", "uint8", to_abi=time_in_force_code),
+        Field("reduceOnly", "bool"),
+        Field("expiry", "uint64"),
+        Field("nonce", "uint64"),
+    ),
+)
+
+CANCEL_TYPE = StructType(
+    "Cancel",
+    (
+        Field("trader", "address"),
+        Field("orderHash", "bytes32"),
+        Field("expiry", "uint64"),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A trader's signed intent; ``size`` in size units, ``limit_price`` in price units."""
+
+    EIP712_TYPE: ClassVar[StructType] = ORDER_TYPE
+
+    trader: Address
+    market: MarketId
+    is_buy: bool
+    size: Size
+    limit_price: Price
+    max_fee_ppm: FeePpm
+    margin_mode: MarginMode
+    time_in_force: TimeInForce
+    reduce_only: bool
+    expiry: UnixTime
+    nonce: Nonce
+
+    def __post_init__(self) -> None:
+        ORDER_TYPE.validate(self, InvalidOrderError)
+        if self.size <= 0:
+            raise InvalidOrderError("Order.size must be positive")
+        if self.limit_price <= 0:
+            raise InvalidOrderError("Order.limit_price must be positive")
+
+    @property
+    def side(self) -> Side:
+        return side_of(self.is_buy)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Cancels the order whose EIP-712 digest is ``order_hash``; void after ``expiry``."""
+
+    EIP712_TYPE: ClassVar[StructType] = CANCEL_TYPE
+
+    trader: Address
+    order_hash: OrderHash
+    expiry: UnixTime
+
+    def __post_init__(self) -> None:
+        CANCEL_TYPE.validate(self, InvalidCancelError)
