@@ -1,0 +1,1 @@
+"""Chain access: compile contracts, run a local anvil node, deploy, and the deployment file."""
