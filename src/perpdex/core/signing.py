@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import NewType
 
 import coincurve
-from Crypto.Hash import keccak
+from Crypto.Hash.keccak import _raw_keccak_lib  # type: ignore[attr-defined]
+from Crypto.Util._raw_api import VoidPointer, create_string_buffer, get_raw_buffer
 from eth_keys.constants import SECPK1_N
 from eth_utils.address import to_checksum_address
 
@@ -34,8 +35,28 @@ class InvalidSignatureError(ValueError):
     """A signature is malformed, malleable, unrecoverable, or not by the expected signer."""
 
 
+_KECCAK256_CAPACITY = 64  # bytes: twice the digest size
+_KECCAK_ROUNDS = 24
+_KECCAK_PADDING = 0x01  # original Keccak, not SHA-3's 0x06
+
+
 def keccak256(data: bytes) -> bytes:
-    return keccak.new(digest_bits=256, data=data).digest()
+    """Ethereum's keccak256.
+
+    Calls the C functions behind pycryptodome's ``keccak`` (version pinned in pyproject)
+    through its own ctypes/cffi helpers: the public ``keccak.new(...).digest()`` spends half
+    of its 3 us in Python wrappers, and verifying one signature hashes three times. A fresh
+    state per call keeps this thread-safe; ``test_keccak256`` pins it to known vectors.
+    """
+    state = VoidPointer()
+    if _raw_keccak_lib.keccak_init(state.address_of(), _KECCAK256_CAPACITY, _KECCAK_ROUNDS):
+        raise MemoryError("keccak state allocation failed")
+    handle = state.get()
+    out = create_string_buffer(32, None)
+    _raw_keccak_lib.keccak_absorb(handle, data, len(data))
+    _raw_keccak_lib.keccak_digest(handle, out, 32, _KECCAK_PADDING)
+    _raw_keccak_lib.keccak_destroy(handle)
+    return get_raw_buffer(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import snekmate
 from eth_account import Account
+from eth_hash.auto import keccak as reference_keccak
 from eth_keys.constants import SECPK1_N, SECPK1_P
 from eth_keys.exceptions import BadSignature
 from hypothesis import given, settings
@@ -19,6 +20,7 @@ from perpdex.core.signing import (
     Signature,
     SigningKey,
     address_bytes,
+    keccak256,
     recover_address,
     recover_address_bytes,
 )
@@ -26,6 +28,20 @@ from perpdex.core.units import vyper_constants
 
 secrets = st.integers(min_value=1, max_value=SECPK1_N - 1).map(lambda k: k.to_bytes(32))
 digests = st.binary(min_size=32, max_size=32).map(Digest)
+
+
+def test_keccak256_known_vectors() -> None:
+    empty = "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+    assert keccak256(b"").hex() == empty
+    assert keccak256(b"abc").hex() == (
+        "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.binary(max_size=700))  # several 136-byte blocks
+def test_keccak256_matches_eth_hash(data: bytes) -> None:
+    assert keccak256(data) == reference_keccak(data)
 
 
 def test_low_s_bound_is_snekmates() -> None:
