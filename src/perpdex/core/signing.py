@@ -46,7 +46,7 @@ def keccak256(data: bytes) -> bytes:
     Calls the C functions behind pycryptodome's ``keccak`` (version pinned in pyproject)
     through its own ctypes/cffi helpers: the public ``keccak.new(...).digest()`` spends half
     of its 3 us in Python wrappers, and verifying one signature hashes three times. A fresh
-    state per call keeps this thread-safe; ``test_keccak256`` pins it to known vectors.
+    state per call keeps this thread-safe; tests pin it to known vectors and to eth-hash.
     """
     state = VoidPointer()
     if _raw_keccak_lib.keccak_init(state.address_of(), _KECCAK256_CAPACITY, _KECCAK_ROUNDS):

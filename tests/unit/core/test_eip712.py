@@ -39,7 +39,7 @@ from perpdex.core.eip712 import (
     verify_cancel,
     verify_order,
 )
-from perpdex.core.eip712.schema import Eip712Struct
+from perpdex.core.eip712.schema import Eip712Struct, Field, StructType
 from perpdex.core.signing import InvalidSignatureError, Signature, SigningKey, keccak256
 from perpdex.core.types import (
     Address,
@@ -312,3 +312,25 @@ def test_invalid_domains_are_refused() -> None:
         Eip712Domain(ChainId(1), Address(DOMAIN.verifying_contract.lower()))
     with pytest.raises(InvalidDomainError, match="chain_id"):
         Eip712Domain(ChainId(2**256), DOMAIN.verifying_contract)
+
+
+@pytest.mark.parametrize("solidity_type", ["uint7", "uint264", "uint0", "int64", "bytes", "Order"])
+def test_unsupported_field_types_fail_at_definition(solidity_type: str) -> None:
+    with pytest.raises(TypeError):
+        StructType("Bad", (Field("x", solidity_type),))
+
+
+def test_field_attributes_are_snake_case() -> None:
+    assert [f.attribute for f in ORDER_TYPE.fields] == [
+        "trader",
+        "market",
+        "is_buy",
+        "size",
+        "limit_price",
+        "max_fee_ppm",
+        "margin_mode",
+        "time_in_force",
+        "reduce_only",
+        "expiry",
+        "nonce",
+    ]

@@ -26,7 +26,7 @@ AbiValue = int | bool | str | bytes
 """A field's value as eth-account's ``encode_typed_data`` takes it."""
 
 WORD = 32
-_UINT = re.compile(r"uint(\d+)")
+_UINT = re.compile(r"uint([1-9][0-9]*)")
 _ADDRESS_PADDING = bytes(WORD - 20)
 
 
@@ -110,9 +110,19 @@ def _abi_getter(f: Field) -> Callable[[object], AbiValue]:
     return lambda value: to_abi(get(value))
 
 
+def _uint_bits(solidity_type: str) -> int | None:
+    uint = _UINT.fullmatch(solidity_type)
+    if uint is None:
+        return None
+    bits = int(uint.group(1))
+    if bits % 8 or bits > 256:
+        raise TypeError(f"{solidity_type!r} is not a Solidity type")
+    return bits
+
+
 def _word_encoder(solidity_type: str, get: Callable[[object], Any]) -> Callable[[object], bytes]:
     # bool is an int subclass: True.to_bytes gives the word 1, as abi.encode does.
-    if _UINT.fullmatch(solidity_type) or solidity_type == "bool":
+    if _uint_bits(solidity_type) or solidity_type == "bool":
         return lambda value: get(value).to_bytes(WORD)
     if solidity_type == "address":
         return lambda value: _ADDRESS_PADDING + bytes.fromhex(get(value)[2:])
@@ -124,9 +134,8 @@ def _word_encoder(solidity_type: str, get: Callable[[object], Any]) -> Callable[
 
 
 def _type_problem(solidity_type: str, value: object) -> str | None:
-    uint = _UINT.fullmatch(solidity_type)
-    if uint:
-        bits = int(uint.group(1))
+    bits = _uint_bits(solidity_type)
+    if bits:
         if isinstance(value, bool) or not isinstance(value, int):
             return "not an integer"
         return None if 0 <= value < 1 << bits else f"out of range for {solidity_type}"
