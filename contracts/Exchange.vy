@@ -87,6 +87,13 @@ _NONCES_PER_WORD_LOG2: constant(uint256) = 7
 _MASK_32: constant(uint256) = (1 << 32) - 1
 _MASK_64: constant(uint256) = (1 << 64) - 1
 
+# @dev Flags of the `_seen` batch scratch word, above the 64 market bits.
+_ISOLATED_SEEN: constant(uint256) = 1 << 254
+_ACCOUNT_SEEN: constant(uint256) = 1 << 255
+# @dev Selects the pre-batch state in `_cross_health`; shares the bit of _ACCOUNT_SEEN,
+#      which is always set in a touched trader's `_seen` word.
+_BEFORE_BATCH: constant(uint256) = _ACCOUNT_SEEN
+
 
 struct MarketInfo:
     symbol: String[16]
@@ -108,11 +115,6 @@ struct Health:
     equity: int256
     initial: uint256
     maintenance: uint256
-
-
-struct PositionKey:
-    trader: address
-    market: uint256
 
 
 event Deposited:
@@ -209,9 +211,10 @@ _order_filled: HashMap[bytes32, uint256]
 # @dev Batch scratch space, empty between calls: a settle clears what it wrote before
 #      returning, so a second settle in the same transaction starts clean.
 _price_cache: transient(HashMap[uint256, uint256])
-_seen_account: transient(HashMap[address, bool])
+# per trader: bit m (< 64) the batch touched its position in market m, plus the flags
+# below; zero again once the trader's end-of-batch check has run
+_seen: transient(HashMap[address, uint256])
 _pre_account: transient(HashMap[address, uint256])
-_seen_position: transient(HashMap[address, HashMap[uint256, bool]])
 _pre_position: transient(HashMap[address, HashMap[uint256, uint256]])
 _pre_isolated_margin: transient(HashMap[address, HashMap[uint256, uint256]])
 
@@ -425,7 +428,7 @@ def withdraw(amount: uint256):
     self._accounts[msg.sender] = packing._pack_account(
         collateral - convert(amount, int256), nonce_floor, markets
     )
-    health: Health = self._cross_health(msg.sender, False)
+    health: Health = self._cross_health(msg.sender, 0)
     assert health.equity >= convert(health.initial, int256), "exchange: withdrawal exceeds free collateral"
     assert extcall COLLATERAL.transfer(msg.sender, amount, default_return_value=True)
     log Withdrawn(trader=msg.sender, amount=amount)
@@ -438,7 +441,7 @@ def add_isolated_margin(market: uint256, amount: uint256):
          The cross account must still meet initial margin afterwards.
     """
     self._move_isolated_margin(msg.sender, market, convert(amount, int256))
-    health: Health = self._cross_health(msg.sender, False)
+    health: Health = self._cross_health(msg.sender, 0)
     assert health.equity >= convert(health.initial, int256), "exchange: cross margin too low"
 
 
@@ -449,7 +452,9 @@ def remove_isolated_margin(market: uint256, amount: uint256):
          cross. The isolated position must still meet initial margin afterwards.
     """
     self._move_isolated_margin(msg.sender, market, -convert(amount, int256))
-    health: Health = self._isolated_health(msg.sender, market, False)
+    health: Health = self._isolated_health(
+        self._positions[msg.sender][market], self._isolated_margin[msg.sender][market], market
+    )
     assert health.equity >= convert(health.initial, int256), "exchange: isolated margin too low"
 
 
@@ -514,7 +519,7 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
     """
     assert msg.sender == self.operator, "exchange: caller is not the operator"
     hashes: DynArray[bytes32, MAX_ORDERS] = []
-    # bit i of word i // 256: order i carries its trader's valid signature
+    # bit i % 256 of word i // 256: order i carries its trader's valid signature
     signed_ok: uint256[MAX_ORDERS // 256] = empty(uint256[MAX_ORDERS // 256])
     for i: uint256 in range(len(signed_orders), bound=MAX_ORDERS):
         packed: orders.PackedOrder = signed_orders[i]
@@ -525,8 +530,6 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
             signed_ok[i >> 8] |= 1 << (i & 255)
 
     accounts: DynArray[address, 2 * MAX_FILLS] = []
-    # a touched position, packed as trader | market << 160
-    positions: DynArray[uint256, 2 * MAX_FILLS] = []
     fees: uint256 = 0
     for i: uint256 in range(len(fills), bound=MAX_FILLS):
         fill: orders.Fill = orders._unpack_fill(fills[i])
@@ -537,28 +540,26 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
         taker: orders.Order = orders._unpack_order(signed_orders[fill.taker])
         maker_hash: bytes32 = hashes[fill.maker]
         taker_hash: bytes32 = hashes[fill.taker]
+        params: MarketParams = self._params(maker.market)
         reason: uint8 = REJECT_BAD_SIGNATURE
         if (signed_ok[fill.maker >> 8] >> (fill.maker & 255)) & (signed_ok[fill.taker >> 8] >> (fill.taker & 255)) & 1 != 0:
-            reason = self._check_fill(fill, maker, taker, maker_hash, taker_hash)
+            reason = self._check_terms(fill, maker, taker, params)
+        if reason == 0:
+            reason = self._check_side(maker, maker_hash, fill.size)
+        if reason == 0:
+            reason = self._check_side(taker, taker_hash, fill.size)
         if reason != 0:
             log FillRejected(index=i, maker_hash=maker_hash, taker_hash=taker_hash, reason=reason)
             continue
 
-        for trader: address in [maker.trader, taker.trader]:
-            if self._touch_account(trader):
-                accounts.append(trader)
-            if self._touch_position(trader, maker.market):
-                positions.append(convert(trader, uint256) | (maker.market << 160))
-
-        params: MarketParams = self._params(maker.market)
         # exact: the listing made tick_size * lot_size a multiple of SIZE_SCALE
         notional: uint256 = fill.size * fill.price // units.SIZE_SCALE
         maker_fee: uint256 = margin._fee(notional, params.maker_fee_ppm)
         taker_fee: uint256 = margin._fee(notional, params.taker_fee_ppm)
-        self._consume(maker, maker_hash, fill.size)
-        self._consume(taker, taker_hash, fill.size)
-        self._trade(maker, fill, notional, maker_fee, params.initial_margin_ppm)
-        self._trade(taker, fill, notional, taker_fee, params.initial_margin_ppm)
+        if self._fill_side(maker, maker_hash, fill, notional, maker_fee, params.initial_margin_ppm):
+            accounts.append(maker.trader)
+        if self._fill_side(taker, taker_hash, fill, notional, taker_fee, params.initial_margin_ppm):
+            accounts.append(taker.trader)
         fees += maker_fee + taker_fee
         log Filled(
             maker=maker.trader,
@@ -576,31 +577,10 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
         self.fee_pool += fees
     markets: uint256 = 0
     for trader: address in accounts:
-        markets |= packing._unpack_account(self._pre_account[trader])[2]
-        markets |= packing._unpack_account(self._accounts[trader])[2]
-    for key: uint256 in positions:
-        markets |= 1 << (key >> 160)
+        markets |= (self._pre_account[trader] >> 192) | (self._accounts[trader] >> 192) | (self._seen[trader] & _MASK_64)
     self._cache_prices(markets)
-
     for trader: address in accounts:
-        self._require_acceptable(
-            trader, self._cross_health(trader, True), self._cross_health(trader, False),
-            self._cross_risk_reduced(trader),
-        )
-        self._seen_account[trader] = False
-    for key: uint256 in positions:
-        trader: address = convert(convert(key & ((1 << 160) - 1), uint160), address)
-        market: uint256 = key >> 160
-        if self._was_or_is_isolated(trader, market):
-            pre_size: int256 = packing._unpack_position(self._pre_position[trader][market])[0]
-            post_size: int256 = packing._unpack_position(self._positions[trader][market])[0]
-            self._require_acceptable(
-                trader,
-                self._isolated_health(trader, market, True),
-                self._isolated_health(trader, market, False),
-                self._reduced(pre_size, post_size),
-            )
-        self._seen_position[trader][market] = False
+        self._check_account(trader)
     for market: uint256 in range(MAX_MARKETS):
         if markets == 0:
             break
@@ -626,12 +606,9 @@ def _signed_by(digest: bytes32, trader: address, v: uint256, r: uint256, s: uint
 
 @internal
 @view
-def _check_fill(
-    fill: orders.Fill, maker: orders.Order, taker: orders.Order, maker_hash: bytes32, taker_hash: bytes32
-) -> uint8:
+def _check_terms(fill: orders.Fill, maker: orders.Order, taker: orders.Order, params: MarketParams) -> uint8:
     """
-    @dev Returns why `fill` breaks a signed term or a market rule, or 0 if it does not.
-         Reads state only: a rejected fill changes nothing.
+    @dev Returns why `fill` breaks a term both orders share or a market rule, or 0.
     """
     if maker.market != taker.market or maker.market >= self.market_count:
         return REJECT_MARKET
@@ -641,7 +618,6 @@ def _check_fill(
     seller_limit: uint256 = taker.limit_price if maker.is_buy else maker.limit_price
     if fill.price > buyer_limit or fill.price < seller_limit:
         return REJECT_PRICE_LIMIT
-    params: MarketParams = self._params(maker.market)
     if fill.size == 0 or fill.size % params.lot_size != 0 or fill.price % params.tick_size != 0:
         return REJECT_OFF_GRID
     if maker.expiry <= block.timestamp or taker.expiry <= block.timestamp:
@@ -653,45 +629,39 @@ def _check_fill(
         return REJECT_TIME_IN_FORCE
     if params.maker_fee_ppm > maker.max_fee_ppm or params.taker_fee_ppm > taker.max_fee_ppm:
         return REJECT_FEE_ABOVE_MAX
-    reason: uint8 = self._check_order_state(maker, maker_hash, fill.size)
-    if reason == 0:
-        reason = self._check_order_state(taker, taker_hash, fill.size)
-    return reason
+    return 0
 
 
 @internal
 @view
-def _check_order_state(order: orders.Order, order_hash: bytes32, size: uint256) -> uint8:
+def _check_side(order: orders.Order, order_hash: bytes32, size: uint256) -> uint8:
     """
-    @dev Checks that `order` is open, has `size` left, and that filling it keeps to its
-         reduce-only flag and to the margin mode of the trader's open position.
+    @dev Returns why filling `size` more of `order` breaks its own terms, or 0: it must
+         be open, have `size` left, keep to its reduce-only flag and to the margin mode
+         of the trader's open position. Reads state only: a rejected fill changes
+         nothing.
     """
-    nonce: uint256 = order.nonce
-    if nonce < packing._unpack_account(self._accounts[order.trader])[1]:
+    if order.nonce < (self._accounts[order.trader] >> 128) & _MASK_64:
         return REJECT_ORDER_CLOSED
-    state: uint256 = self._order_state[order.trader][nonce >> _NONCES_PER_WORD_LOG2] >> self._state_shift(nonce)
+    state: uint256 = self._order_state[order.trader][order.nonce >> _NONCES_PER_WORD_LOG2] >> self._state_shift(order.nonce)
     if state & _CLOSED_BIT != 0:
         return REJECT_ORDER_CLOSED
-    filled: uint256 = 0
+    filled: uint256 = size
     if state & _PARTIAL_BIT != 0:
-        filled = self._order_filled[order_hash]
-    if filled + size > order.size:
+        filled += self._order_filled[order_hash]
+    if filled > order.size:
         return REJECT_OVERFILL
-    position_size: int256 = 0
-    quote: int256 = 0
-    isolated: bool = False
-    position_size, quote, isolated = packing._unpack_position(
-        self._positions[order.trader][order.market]
-    )
+    if order.margin_mode > orders.MARGIN_ISOLATED:
+        return REJECT_MARGIN_MODE
+    word: uint256 = self._positions[order.trader][order.market]
+    position_size: int256 = packing._position_size(word)
     if order.reduce_only:
         # a reduce-only order may only shrink an opposite position, never flip it
         if order.is_buy and -position_size < convert(size, int256):
             return REJECT_REDUCE_ONLY
         if not order.is_buy and position_size < convert(size, int256):
             return REJECT_REDUCE_ONLY
-    if order.margin_mode != orders.MARGIN_CROSS and order.margin_mode != orders.MARGIN_ISOLATED:
-        return REJECT_MARGIN_MODE
-    if position_size != 0 and isolated != (order.margin_mode == orders.MARGIN_ISOLATED):
+    if position_size != 0 and packing._is_isolated(word) != (order.margin_mode == orders.MARGIN_ISOLATED):
         return REJECT_MARGIN_MODE
     return 0
 
@@ -706,42 +676,57 @@ def _state_shift(nonce: uint256) -> uint256:
 
 
 @internal
-def _consume(order: orders.Order, order_hash: bytes32, size: uint256):
+def _fill_side(
+    order: orders.Order, order_hash: bytes32, fill: orders.Fill, notional: uint256, fee: uint256, initial_margin_ppm: uint256
+) -> bool:
     """
-    @dev Records that `size` more of `order` has filled; `_check_order_state` has
-         already shown it fits. A completed order only needs its closed bit, so its
-         partial amount (if any) is cleared and refunded.
+    @dev Applies one side of a checked fill to the order's trader and returns whether
+         the batch touched this trader for the first time.
+
+         The order's fill state grows by the fill (a completed order keeps only its
+         closed bit, its partial amount is cleared and refunded). The quote leg moves
+         by the exact notional and the fee; an isolated position that grows takes the
+         initial margin of its growth (and the fee) from cross collateral; a position
+         that becomes flat realises its quote (and margin) into cross collateral.
+         Before the first change to an account or position, its pre-batch word is
+         kept in transient storage for the end-of-batch check.
     """
-    nonce: uint256 = order.nonce
-    word: uint256 = nonce >> _NONCES_PER_WORD_LOG2
-    offset: uint256 = self._state_shift(nonce)
-    state: uint256 = self._order_state[order.trader][word]
-    filled: uint256 = size
+    trader: address = order.trader
+    market: uint256 = order.market
+
+    # pre-batch snapshot
+    seen: uint256 = self._seen[trader]
+    first_touch: bool = seen == 0
+    word: uint256 = self._positions[trader][market]
+    if first_touch:
+        self._pre_account[trader] = self._accounts[trader]
+    if (seen >> market) & 1 == 0:
+        seen |= 1 << market
+        self._pre_position[trader][market] = word
+        if packing._is_isolated(word):
+            self._pre_isolated_margin[trader][market] = self._isolated_margin[trader][market]
+
+    # order fill state
+    state_word: uint256 = order.nonce >> _NONCES_PER_WORD_LOG2
+    offset: uint256 = self._state_shift(order.nonce)
+    state: uint256 = self._order_state[trader][state_word]
+    filled: uint256 = fill.size
     if (state >> offset) & _PARTIAL_BIT != 0:
         filled += self._order_filled[order_hash]
     if filled == order.size:
         state = (state & ~(_PARTIAL_BIT << offset)) | (_CLOSED_BIT << offset)
-        if filled != size:
+        if filled != fill.size:
             self._order_filled[order_hash] = 0
     else:
         state |= _PARTIAL_BIT << offset
         self._order_filled[order_hash] = filled
-    self._order_state[order.trader][word] = state
+    self._order_state[trader][state_word] = state
 
-
-@internal
-def _trade(order: orders.Order, fill: orders.Fill, notional: uint256, fee: uint256, initial_margin_ppm: uint256):
-    """
-    @dev Applies one side of a fill to the order's trader. The quote leg moves by the
-         exact notional and the fee; an isolated position that grows takes the initial
-         margin of its growth (and the fee) from cross collateral; a position that
-         becomes flat realises its quote (and margin) into cross collateral.
-    """
-    market: uint256 = order.market
+    # position
     old_size: int256 = 0
     quote: int256 = 0
     isolated: bool = False
-    old_size, quote, isolated = packing._unpack_position(self._positions[order.trader][market])
+    old_size, quote, isolated = packing._unpack_position(word)
     if old_size == 0:
         isolated = order.margin_mode == orders.MARGIN_ISOLATED
     new_size: int256 = old_size
@@ -753,33 +738,34 @@ def _trade(order: orders.Order, fill: orders.Fill, notional: uint256, fee: uint2
         quote += convert(notional, int256) - convert(fee, int256)
 
     if isolated:
+        seen |= _ISOLATED_SEEN
         grown: uint256 = self._growth(old_size, new_size)
         if grown != 0:
-            moved: int256 = convert(margin._requirement(convert(grown, int256), fill.price, initial_margin_ppm) + fee, int256)
-            self._isolated_margin[order.trader][market] += convert(moved, uint256)
-            self._add_collateral(order.trader, -moved)
-            log IsolatedMarginMoved(trader=order.trader, market=market, amount=moved)
+            moved: uint256 = margin._requirement(convert(grown, int256), fill.price, initial_margin_ppm) + fee
+            self._isolated_margin[trader][market] += moved
+            self._add_collateral(trader, -convert(moved, int256))
+            log IsolatedMarginMoved(trader=trader, market=market, amount=convert(moved, int256))
         if new_size == 0:
-            released: int256 = convert(self._isolated_margin[order.trader][market], int256) + quote
+            released: int256 = convert(self._isolated_margin[trader][market], int256) + quote
             if released >= 0:
-                # flat: margin and realised PnL go back to cross collateral
-                self._isolated_margin[order.trader][market] = 0
-                self._add_collateral(order.trader, released)
-                log IsolatedMarginMoved(trader=order.trader, market=market, amount=-released)
+                self._isolated_margin[trader][market] = 0
+                self._add_collateral(trader, released)
+                log IsolatedMarginMoved(trader=trader, market=market, amount=-released)
                 quote = 0
-            # else the position stays as a flat record of its loss, and the
-            # end-of-batch check of this isolated position reverts the batch
+            # else the flat position keeps its loss on record and the end-of-batch
+            # check of this isolated position reverts the batch
     elif old_size == 0 or new_size == 0:
         collateral: int256 = 0
         nonce_floor: uint256 = 0
-        markets: uint256 = 0
-        collateral, nonce_floor, markets = packing._unpack_account(self._accounts[order.trader])
+        cross_markets: uint256 = 0
+        collateral, nonce_floor, cross_markets = packing._unpack_account(self._accounts[trader])
         if new_size == 0:
             collateral += quote
             quote = 0
-        markets ^= 1 << market
-        self._accounts[order.trader] = packing._pack_account(collateral, nonce_floor, markets)
-    self._positions[order.trader][market] = packing._pack_position(new_size, quote, isolated)
+        self._accounts[trader] = packing._pack_account(collateral, nonce_floor, cross_markets ^ (1 << market))
+    self._positions[trader][market] = packing._pack_position(new_size, quote, isolated)
+    self._seen[trader] = seen | _ACCOUNT_SEEN
+    return first_touch
 
 
 @internal
@@ -811,111 +797,107 @@ def _reduced(pre_size: int256, post_size: int256) -> bool:
 def _add_collateral(trader: address, amount: int256):
     collateral: int256 = 0
     nonce_floor: uint256 = 0
-    markets: uint256 = 0
-    collateral, nonce_floor, markets = packing._unpack_account(self._accounts[trader])
-    self._accounts[trader] = packing._pack_account(collateral + amount, nonce_floor, markets)
-
-
-@internal
-def _touch_account(trader: address) -> bool:
-    """
-    @dev Keeps the account word as it was before the batch, the first time the batch
-         touches `trader`; returns whether this was the first time.
-    """
-    if self._seen_account[trader]:
-        return False
-    self._seen_account[trader] = True
-    self._pre_account[trader] = self._accounts[trader]
-    return True
-
-
-@internal
-def _touch_position(trader: address, market: uint256) -> bool:
-    """
-    @dev Keeps the position (and isolated margin) as it was before the batch, the first
-         time the batch touches it; returns whether this was the first time.
-    """
-    if self._seen_position[trader][market]:
-        return False
-    self._seen_position[trader][market] = True
-    word: uint256 = self._positions[trader][market]
-    self._pre_position[trader][market] = word
-    if packing._unpack_position(word)[2]:
-        self._pre_isolated_margin[trader][market] = self._isolated_margin[trader][market]
-    return True
-
-
-@internal
-@view
-def _was_or_is_isolated(trader: address, market: uint256) -> bool:
-    return packing._unpack_position(self._pre_position[trader][market])[2] or packing._unpack_position(
-        self._positions[trader][market]
-    )[2]
+    cross_markets: uint256 = 0
+    collateral, nonce_floor, cross_markets = packing._unpack_account(self._accounts[trader])
+    self._accounts[trader] = packing._pack_account(collateral + amount, nonce_floor, cross_markets)
 
 
 # ---------------------------------------------------------------- risk checks
 
 
 @internal
+def _check_account(trader: address):
+    """
+    @dev The end-of-batch check of one touched trader, cross account first, then each
+         isolated position the batch touched. The pre-batch state is only read when
+         the account fails initial margin after the batch, which is rare. Clears the
+         trader's batch scratch state.
+    """
+    seen: uint256 = self._seen[trader]
+    self._seen[trader] = 0
+    post: Health = self._cross_health(trader, 0)
+    if post.equity < convert(post.initial, int256):
+        self._require_acceptable(trader, self._cross_health(trader, seen | _BEFORE_BATCH), post, self._cross_reduced(trader, seen))
+    if seen & _ISOLATED_SEEN == 0:
+        return
+    markets: uint256 = seen & _MASK_64
+    for market: uint256 in range(MAX_MARKETS):
+        if markets == 0:
+            break
+        if markets & 1 != 0:
+            pre_word: uint256 = self._pre_position[trader][market]
+            word: uint256 = self._positions[trader][market]
+            if packing._is_isolated(pre_word) or packing._is_isolated(word):
+                isolated_post: Health = self._isolated_health(word, self._isolated_margin[trader][market], market)
+                if isolated_post.equity < convert(isolated_post.initial, int256):
+                    self._require_acceptable(
+                        trader,
+                        self._isolated_health(pre_word, self._pre_isolated_margin[trader][market], market),
+                        isolated_post,
+                        self._reduced(packing._position_size(pre_word), packing._position_size(word)),
+                    )
+        markets >>= 1
+
+
+@internal
+@pure
 def _require_acceptable(trader: address, pre: Health, post: Health, risk_reduced: bool):
     """
-    @dev The end-of-batch rule: an account must meet initial margin, or have only
-         reduced its risk with non-negative equity and a margin ratio
-         (equity / maintenance requirement) that did not fall. Otherwise the batch
-         reverts with the custom error `MarginCheckFailed(address)`.
+    @dev The rule for an account below initial margin after a batch: it passes only if
+         the batch reduced its risk, left its equity non-negative and did not lower its
+         margin ratio (equity / maintenance requirement). Otherwise the batch reverts
+         with the custom error `MarginCheckFailed(address)`.
     """
-    if post.equity >= convert(post.initial, int256):
+    # cross-multiplied ratio comparison: post.equity / post.maintenance
+    # >= pre.equity / pre.maintenance, without dividing
+    if risk_reduced and post.equity >= 0 and post.equity * convert(pre.maintenance, int256) >= pre.equity * convert(post.maintenance, int256):
         return
-    if risk_reduced and post.equity >= 0:
-        # cross-multiplied ratio comparison: post.equity / post.maintenance
-        # >= pre.equity / pre.maintenance, both requirements positive here
-        if post.equity * convert(pre.maintenance, int256) >= pre.equity * convert(post.maintenance, int256):
-            return
     raw_revert(concat(method_id("MarginCheckFailed(address)"), abi_encode(trader)))
 
 
 @internal
 @view
-def _cross_risk_reduced(trader: address) -> bool:
+def _cross_reduced(trader: address, seen: uint256) -> bool:
     """
-    @dev Whether every cross position of `trader` touched by the batch only shrank.
+    @dev Whether every cross position of `trader` the batch touched only shrank.
     """
-    markets: uint256 = packing._unpack_account(self._pre_account[trader])[2] | packing._unpack_account(
-        self._accounts[trader]
-    )[2]
+    markets: uint256 = seen & _MASK_64
     for market: uint256 in range(MAX_MARKETS):
         if markets == 0:
             break
-        if markets & 1 != 0 and self._seen_position[trader][market]:
+        if markets & 1 != 0:
             pre: uint256 = self._pre_position[trader][market]
             post: uint256 = self._positions[trader][market]
-            cross: bool = not (packing._unpack_position(pre)[2] or packing._unpack_position(post)[2])
-            if cross and not self._reduced(packing._unpack_position(pre)[0], packing._unpack_position(post)[0]):
-                return False
+            if not (packing._is_isolated(pre) or packing._is_isolated(post)):
+                if not self._reduced(packing._position_size(pre), packing._position_size(post)):
+                    return False
         markets >>= 1
     return True
 
 
 @internal
 @view
-def _cross_health(trader: address, before_batch: bool) -> Health:
+def _cross_health(trader: address, before: uint256) -> Health:
     """
     @dev Equity and margin requirements of `trader`'s cross account: collateral plus
-         every cross position valued at the mark price. With `before_batch`, the
-         account and the positions the batch touched are read as they were before it.
+         every cross position valued at the mark price. With the `_BEFORE_BATCH` bit
+         in `before`, the account and the positions whose bits are set in `before`
+         are read as they were before the batch.
     """
     word: uint256 = self._accounts[trader]
-    if before_batch:
+    if before & _BEFORE_BATCH != 0:
         word = self._pre_account[trader]
-    equity: int256 = packing._unpack_account(word)[0]
-    markets: uint256 = packing._unpack_account(word)[2]
+    equity: int256 = 0
+    nonce_floor: uint256 = 0
+    markets: uint256 = 0
+    equity, nonce_floor, markets = packing._unpack_account(word)
     health: Health = Health(equity=equity, initial=0, maintenance=0)
     for market: uint256 in range(MAX_MARKETS):
         if markets == 0:
             break
         if markets & 1 != 0:
             position: uint256 = self._positions[trader][market]
-            if before_batch and self._seen_position[trader][market]:
+            if (before >> market) & 1 != 0 and before & _BEFORE_BATCH != 0:
                 position = self._pre_position[trader][market]
             health = self._add_position(health, position, market)
         markets >>= 1
@@ -924,27 +906,23 @@ def _cross_health(trader: address, before_batch: bool) -> Health:
 
 @internal
 @view
-def _isolated_health(trader: address, market: uint256, before_batch: bool) -> Health:
+def _isolated_health(word: uint256, isolated_margin: uint256, market: uint256) -> Health:
     """
-    @dev Equity and margin requirements of `trader`'s isolated position in `market`,
-         which only its own margin backs.
+    @dev Equity and margin requirements of an isolated position, which only its own
+         margin backs.
     """
-    position: uint256 = self._positions[trader][market]
-    isolated_margin: uint256 = self._isolated_margin[trader][market]
-    if before_batch:
-        position = self._pre_position[trader][market]
-        isolated_margin = self._pre_isolated_margin[trader][market]
-    health: Health = Health(equity=convert(isolated_margin, int256), initial=0, maintenance=0)
-    return self._add_position(health, position, market)
+    return self._add_position(Health(equity=convert(isolated_margin, int256), initial=0, maintenance=0), word, market)
 
 
 @internal
 @view
-def _add_position(health: Health, position: uint256, market: uint256) -> Health:
-    if position == 0:
+def _add_position(health: Health, word: uint256, market: uint256) -> Health:
+    if word == 0:
         return health
-    size: int256 = packing._unpack_position(position)[0]
-    quote: int256 = packing._unpack_position(position)[1]
+    size: int256 = 0
+    quote: int256 = 0
+    isolated: bool = False
+    size, quote, isolated = packing._unpack_position(word)
     price: uint256 = self._mark_price(market)
     params: MarketParams = self._params(market)
     return Health(
@@ -1012,6 +990,96 @@ def _cache_prices(markets: uint256):
 
 
 # ---------------------------------------------------------------- views
+
+
+@external
+@view
+def account(trader: address) -> (int256, uint256, uint256):
+    """
+    @dev The cross account of `trader`.
+    @return (collateral, nonce floor, bit set of markets with an open cross position).
+    """
+    return packing._unpack_account(self._accounts[trader])
+
+
+@external
+@view
+def position(trader: address, market: uint256) -> (int256, int256, bool, uint256):
+    """
+    @dev The position of `trader` in `market`.
+    @return (signed size, quote leg, isolated, isolated margin).
+    """
+    size: int256 = 0
+    quote: int256 = 0
+    isolated: bool = False
+    size, quote, isolated = packing._unpack_position(self._positions[trader][market])
+    return (size, quote, isolated, self._isolated_margin[trader][market])
+
+
+@external
+@view
+def cross_health(trader: address) -> Health:
+    """
+    @dev Equity and initial and maintenance requirements of `trader`'s cross account at
+         the oracle prices.
+    """
+    return self._cross_health(trader, 0)
+
+
+@external
+@view
+def isolated_health(trader: address, market: uint256) -> Health:
+    """
+    @dev Equity and requirements of `trader`'s isolated position in `market`.
+    """
+    return self._isolated_health(self._positions[trader][market], self._isolated_margin[trader][market], market)
+
+
+@external
+@view
+def mark_price(market: uint256) -> uint256:
+    """
+    @dev The oracle price of `market` in price units.
+    """
+    assert market < self.market_count, "exchange: unknown market"
+    return self._oracle_price(market)
+
+
+@external
+@view
+def market_info(market: uint256) -> MarketInfo:
+    return self._market_info[market]
+
+
+@external
+@view
+def market_params(market: uint256) -> MarketParams:
+    return self._params(market)
+
+
+@external
+@view
+def order_state(trader: address, nonce: uint256, order_hash: bytes32) -> (uint256, bool):
+    """
+    @dev The fill state of an order.
+    @return (amount filled while partially filled, closed: fully filled or cancelled,
+            including by the nonce floor).
+    """
+    state: uint256 = self._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2] >> self._state_shift(nonce)
+    closed: bool = state & _CLOSED_BIT != 0 or nonce < packing._unpack_account(self._accounts[trader])[1]
+    filled: uint256 = 0
+    if state & _PARTIAL_BIT != 0:
+        filled = self._order_filled[order_hash]
+    return (filled, closed)
+
+
+@external
+@view
+def domain_separator() -> bytes32:
+    return eip712._domain_separator_v4()
+
+
+# ---------------------------------------------------------------- access
 
 
 @internal

@@ -34,22 +34,10 @@ _ISOLATED_FLAG: constant(uint256) = 1 << 248
 @pure
 def _twos_complement(x: int256) -> uint256:
     """
-    @dev Returns the 256-bit two's complement pattern of `x`; masking it keeps the
-         low bits of a narrower signed field.
+    @dev Returns the 256-bit two's complement pattern of `x`; masking it keeps the low
+         bits of a narrower signed field.
     """
     return convert(convert(x, bytes32), uint256)
-
-
-@internal
-@pure
-def _sign_extend(word: uint256, offset: uint256, width: uint256) -> int256:
-    """
-    @dev Reads the signed field of `width` bits at bit `offset` of `word`: the field is
-         moved to the top of the word and shifted back arithmetically, which copies its
-         sign bit down.
-    """
-    top: int256 = convert(convert(word << (256 - offset - width), bytes32), int256)
-    return top >> (256 - width)
 
 
 @internal
@@ -76,10 +64,15 @@ def _pack_account(collateral: int256, nonce_floor: uint256, cross_markets: uint2
 @pure
 def _unpack_account(word: uint256) -> (int256, uint256, uint256):
     """
-    @dev Unpacks an account word.
+    @dev Unpacks an account word. A signed field is read by moving it to the top of the
+         word and shifting it back arithmetically, which copies its sign bit down.
     @return (collateral, nonce floor, cross market bit set).
     """
-    return (self._sign_extend(word, 0, 128), (word >> 128) & _MASK_64, word >> 192)
+    return (
+        convert(convert(word << 128, bytes32), int256) >> 128,
+        (word >> 128) & _MASK_64,
+        word >> 192,
+    )
 
 
 @internal
@@ -87,7 +80,7 @@ def _unpack_account(word: uint256) -> (int256, uint256, uint256):
 def _pack_position(size: int256, quote: int256, isolated: bool) -> uint256:
     """
     @dev Packs a position word; reverts if a field is out of its range. A flat
-         position (size zero) always packs to zero: its quote has been realised.
+         position (size zero) is stored as zero: its quote has been realised.
     @param size The signed size, size units.
     @param quote The cash leg, collateral units.
     @param isolated Whether the position is backed by its own collateral.
@@ -107,11 +100,26 @@ def _pack_position(size: int256, quote: int256, isolated: bool) -> uint256:
 @pure
 def _unpack_position(word: uint256) -> (int256, int256, bool):
     """
-    @dev Unpacks a position word.
+    @dev Unpacks a position word (signed fields as in `_unpack_account`).
     @return (size, quote, isolated).
     """
     return (
-        self._sign_extend(word, 0, 64),
-        self._sign_extend(word, 64, 96),
+        convert(convert(word << 192, bytes32), int256) >> 192,
+        convert(convert(word << 96, bytes32), int256) >> 160,
         word & _ISOLATED_FLAG != 0,
     )
+
+
+@internal
+@pure
+def _position_size(word: uint256) -> int256:
+    """
+    @dev The size field alone of a position word.
+    """
+    return convert(convert(word << 192, bytes32), int256) >> 192
+
+
+@internal
+@pure
+def _is_isolated(word: uint256) -> bool:
+    return word & _ISOLATED_FLAG != 0

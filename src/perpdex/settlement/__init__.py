@@ -1,0 +1,1 @@
+"""Settlement: the calldata form of a batch and the batcher that submits it."""

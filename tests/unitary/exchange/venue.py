@@ -1,0 +1,162 @@
+"""A deployed Exchange for titanoboa tests, and the actors that use it.
+
+The contracts are compiled once at import and deployed once per module; every test runs
+inside its own ``boa.env.anchor()``, so state never leaks between tests. Actors are named
+by role and sign with real secp256k1 keys derived from their role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import boa
+from boa.contracts.vyper.vyper_contract import VyperContract, VyperDeployer
+
+from perpdex.chain.markets import MarketSpec, default_markets
+from perpdex.core.eip712 import ChainId, Eip712Domain, Nonce, Order, SignedOrder, sign_order
+from perpdex.core.signing import SigningKey, keccak256
+from perpdex.core.types import Address, MarginMode, MarketId, Price, Size, TimeInForce
+from perpdex.settlement.encoding import Batch, Match
+
+CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
+
+EXCHANGE: VyperDeployer = boa.load_partial(str(CONTRACTS / "Exchange.vy"))
+MOCK_USDC: VyperDeployer = boa.load_partial(str(CONTRACTS / "mocks" / "MockUSDC.vy"))
+MOCK_AGGREGATOR: VyperDeployer = boa.load_partial(str(CONTRACTS / "mocks" / "MockAggregator.vy"))
+
+BTC, ETH = default_markets()
+USDC = 10**6  # one whole USDC in collateral units (6 decimals, the mock's own)
+HOUR = 3_600
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A role with a signing key; ``address`` is what boa pranks as."""
+
+    key: SigningKey
+
+    @property
+    def address(self) -> Address:
+        return self.key.address
+
+
+def actor(role: str) -> Actor:
+    return Actor(SigningKey(keccak256(f"perpdex test actor {role}".encode())))
+
+
+@dataclass
+class Venue:
+    """A deployed Exchange with its collateral token and one oracle per market."""
+
+    exchange: VyperContract
+    usdc: VyperContract
+    oracles: dict[MarketId, VyperContract]
+    admin: Actor
+    operator: Actor
+    domain: Eip712Domain
+    nonces: dict[Address, int]
+
+    def fund(self, who: Actor, amount: int) -> None:
+        """Faucet ``amount`` collateral units to ``who`` and deposit them."""
+        self.usdc.faucet(who.address, amount)
+        with boa.env.prank(who.address):
+            self.usdc.approve(self.exchange.address, amount)
+            self.exchange.deposit(amount)
+
+    def set_price(self, market: MarketId, price: Price) -> None:
+        spec = default_markets()[market]
+        with boa.env.prank(self.admin.address):
+            self.oracles[market].set_answer(price * 10 ** (spec.oracle_decimals - 6))
+
+    def order(
+        self,
+        who: Actor,
+        *,
+        is_buy: bool,
+        size: int,
+        price: int,
+        market: int = 0,
+        margin_mode: MarginMode = MarginMode.CROSS,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        reduce_only: bool = False,
+        max_fee_ppm: int = 1_000,
+        expiry: int | None = None,
+        nonce: int | None = None,
+    ) -> SignedOrder:
+        """A real signed order; nonces count up per trader unless given."""
+        if nonce is None:
+            nonce = self.nonces.get(who.address, 0)
+            self.nonces[who.address] = nonce + 1
+        order = Order(
+            trader=who.address,
+            market=MarketId(market),
+            is_buy=is_buy,
+            size=Size(size),
+            limit_price=Price(price),
+            max_fee_ppm=max_fee_ppm,  # type: ignore[arg-type]
+            margin_mode=margin_mode,
+            time_in_force=time_in_force,
+            reduce_only=reduce_only,
+            expiry=expiry if expiry is not None else boa.env.evm.patch.timestamp + HOUR,  # type: ignore[arg-type]
+            nonce=Nonce(nonce),
+        )
+        return sign_order(order, who.key, self.domain)
+
+    def settle(self, *matches: Match) -> None:
+        batch = Batch(self.exchange.MAX_ORDERS(), self.exchange.MAX_FILLS())
+        for match in matches:
+            batch.add(match)
+        self.settle_packed(*batch.calldata_args())
+
+    def settle_packed(self, orders: list[tuple[int, int, int, int]], fills: list[int]) -> None:
+        with boa.env.prank(self.operator.address):
+            self.exchange.settle(orders, fills)
+
+    def position(self, who: Actor, market: int = 0) -> tuple[int, int, bool, int]:
+        return tuple(self.exchange.position(who.address, market))  # type: ignore[return-value]
+
+    def collateral(self, who: Actor) -> int:
+        return int(self.exchange.account(who.address)[0])
+
+
+def match(maker: SignedOrder, taker: SignedOrder, price: int | None = None, size: int | None = None) -> Match:
+    """A fill of ``taker`` against ``maker`` at the maker's price and full size by default."""
+    return Match(
+        maker=maker,
+        taker=taker,
+        price=Price(price if price is not None else maker.order.limit_price),
+        size=Size(size if size is not None else min(maker.order.size, taker.order.size)),
+    )
+
+
+def list_market(exchange: VyperContract, oracle: VyperContract, spec: MarketSpec) -> int:
+    return int(
+        exchange.list_market(
+            spec.symbol,
+            oracle.address,
+            spec.tick_size,
+            spec.lot_size,
+            spec.max_leverage,
+            spec.initial_margin_ppm,
+            spec.maintenance_margin_ppm,
+            spec.maker_fee_ppm,
+            spec.taker_fee_ppm,
+        )
+    )
+
+
+
+
+def deploy_venue() -> Venue:
+    """USDC, one oracle per default market, and an Exchange listing them."""
+    admin, operator = actor("admin"), actor("operator")
+    with boa.env.prank(admin.address):
+        usdc = MOCK_USDC.deploy()
+        exchange = EXCHANGE.deploy(usdc.address, operator.address)
+        oracles = {}
+        for spec in default_markets():
+            oracle = MOCK_AGGREGATOR.deploy(spec.oracle_decimals, spec.oracle_description, spec.oracle_answer)
+            oracles[MarketId(list_market(exchange, oracle, spec))] = oracle
+    domain = Eip712Domain(ChainId(boa.env.evm.patch.chain_id), Address(exchange.address))
+    return Venue(exchange, usdc, oracles, admin, operator, domain, {})
