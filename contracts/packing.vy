@@ -80,7 +80,8 @@ def _unpack_account(word: uint256) -> (int256, uint256, uint256):
 def _pack_position(size: int256, quote: int256, isolated: bool) -> uint256:
     """
     @dev Packs a position word; reverts if a field is out of its range. A flat
-         position (size zero) is stored as zero: its quote has been realised.
+         position whose quote has been realised packs to zero, flag included, so a
+         word is non-zero exactly while the position holds something.
     @param size The signed size, size units.
     @param quote The cash leg, collateral units.
     @param isolated Whether the position is backed by its own collateral.
@@ -91,7 +92,7 @@ def _pack_position(size: int256, quote: int256, isolated: bool) -> uint256:
     word: uint256 = (self._twos_complement(convert(s, int256)) & _MASK_64) | (
         (self._twos_complement(convert(q, int256)) & _MASK_96) << 64
     )
-    if isolated:
+    if isolated and word != 0:
         word |= _ISOLATED_FLAG
     return word
 

@@ -8,6 +8,7 @@ by role and sign with real secp256k1 keys derived from their role.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import boa
@@ -57,12 +58,13 @@ class Venue:
     domain: Eip712Domain
     nonces: dict[Address, int]
 
-    def fund(self, who: Actor, amount: int) -> None:
-        """Faucet ``amount`` collateral units to ``who`` and deposit them."""
+    def fund(self, who: Actor, amount: int) -> list[Any]:
+        """Faucet ``amount`` collateral units to ``who`` and deposit them; returns the events."""
         self.usdc.faucet(who.address, amount)
         with boa.env.prank(who.address):
             self.usdc.approve(self.exchange.address, amount)
             self.exchange.deposit(amount)
+        return list(self.exchange.get_logs())
 
     def set_price(self, market: MarketId, price: Price) -> None:
         spec = default_markets()[market]
@@ -103,15 +105,17 @@ class Venue:
         )
         return sign_order(order, who.key, self.domain)
 
-    def settle(self, *matches: Match) -> None:
+    def settle(self, *matches: Match) -> list[Any]:
+        """Settles ``matches`` as one batch; returns the events the call emitted."""
         batch = Batch(self.exchange.MAX_ORDERS(), self.exchange.MAX_FILLS())
         for match in matches:
             batch.add(match)
-        self.settle_packed(*batch.calldata_args())
+        return self.settle_packed(*batch.calldata_args())
 
-    def settle_packed(self, orders: list[tuple[int, int, int, int]], fills: list[int]) -> None:
+    def settle_packed(self, orders: list[tuple[int, int, int, int]], fills: list[int]) -> list[Any]:
         with boa.env.prank(self.operator.address):
             self.exchange.settle(orders, fills)
+        return list(self.exchange.get_logs())
 
     def position(self, who: Actor, market: int = 0) -> tuple[int, int, bool, int]:
         return tuple(self.exchange.position(who.address, market))  # type: ignore[return-value]
@@ -130,22 +134,23 @@ def match(maker: SignedOrder, taker: SignedOrder, price: int | None = None, size
     )
 
 
+def listing_args(spec: MarketSpec, oracle: VyperContract) -> dict[str, Any]:
+    """The keyword arguments of ``Exchange.list_market`` for ``spec``."""
+    return {
+        "symbol": spec.symbol,
+        "oracle": oracle.address,
+        "tick_size": spec.tick_size,
+        "lot_size": spec.lot_size,
+        "max_leverage": spec.max_leverage,
+        "initial_margin_ppm": spec.initial_margin_ppm,
+        "maintenance_margin_ppm": spec.maintenance_margin_ppm,
+        "maker_fee_ppm": spec.maker_fee_ppm,
+        "taker_fee_ppm": spec.taker_fee_ppm,
+    }
+
+
 def list_market(exchange: VyperContract, oracle: VyperContract, spec: MarketSpec) -> int:
-    return int(
-        exchange.list_market(
-            spec.symbol,
-            oracle.address,
-            spec.tick_size,
-            spec.lot_size,
-            spec.max_leverage,
-            spec.initial_margin_ppm,
-            spec.maintenance_margin_ppm,
-            spec.maker_fee_ppm,
-            spec.taker_fee_ppm,
-        )
-    )
-
-
+    return int(exchange.list_market(*listing_args(spec, oracle).values()))
 
 
 def deploy_venue() -> Venue:
@@ -160,3 +165,13 @@ def deploy_venue() -> Venue:
             oracles[MarketId(list_market(exchange, oracle, spec))] = oracle
     domain = Eip712Domain(ChainId(boa.env.evm.patch.chain_id), Address(exchange.address))
     return Venue(exchange, usdc, oracles, admin, operator, domain, {})
+
+
+def events(logs: list[Any], name: str) -> list[Any]:
+    """The decoded events called ``name`` among ``logs``."""
+    return [log for log in logs if type(log).__name__ == name]
+
+
+def rejection_reasons(logs: list[Any]) -> list[int]:
+    """The ``reason`` of each ``FillRejected`` event among ``logs``, in fill order."""
+    return [log.reason for log in events(logs, "FillRejected")]
