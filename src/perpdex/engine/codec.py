@@ -1,0 +1,231 @@
+"""The journal's encoding of a sequenced command: compact, fixed-layout, big-endian.
+
+An entry is ``seq u64 | time i64 | kind u8`` followed by the command's fields; variable
+fields (account, client order id, payload) trail the fixed part, their lengths in it. The
+payload is opaque bytes (the signed order, as the gateway received it), so this encoding
+does not depend on how orders are signed.
+"""
+
+from __future__ import annotations
+
+from struct import Struct
+from typing import Final
+
+from perpdex.core.types import (
+    Address,
+    ClientOrderId,
+    MarketId,
+    OrderId,
+    Price,
+    Side,
+    Size,
+    TimeInForce,
+)
+from perpdex.engine.commands import (
+    Amend,
+    Cancel,
+    CancelAccount,
+    CancelAll,
+    CancelByClientId,
+    Command,
+    NewOrder,
+    SetDeadMan,
+    StpMode,
+    Tick,
+)
+
+HEADER: Final = Struct(">QqB")  # seq, time, kind
+# market, order id, side, price, size, tif, stp, flags, expiry, position,
+# then the lengths of account, client id, payload
+_ORDER: Final = Struct(">IQbqqBBBqqBHI")
+_NEW: Final = Struct(HEADER.format + _ORDER.format[1:])
+_CANCEL: Final = Struct(">QqBIQ")  # market, order id
+_BY_CLIENT_ID: Final = Struct(">QqBIBH")  # market, account length, client id length
+_CANCEL_ALL: Final = Struct(">QqBIB")  # market, account length
+_CANCEL_ACCOUNT: Final = Struct(">QqBB")  # account length
+_AMEND: Final = Struct(">QqBIQqqI")  # market, order id, price, size, payload length
+_DEAD_MAN: Final = Struct(">QqBqB")  # deadline, account length
+_TICK: Final = HEADER
+
+NEW, CANCEL, CANCEL_BY_CLIENT_ID, CANCEL_ALL, CANCEL_ACCOUNT, AMEND, DEAD_MAN, TICK = range(8)
+
+_REDUCE_ONLY = 1
+_HAS_CLIENT_ID = 2
+
+_TIFS: Final = tuple(TimeInForce)
+_TIF_CODE: Final = {tif: code for code, tif in enumerate(_TIFS)}
+_SIDES: Final = {1: Side.BUY, -1: Side.SELL}
+_STPS: Final = tuple(StpMode)
+
+
+class DecodeError(ValueError):
+    """The bytes are not an entry this codec wrote."""
+
+
+def encode(seq: int, time: int, cmd: Command) -> bytes:
+    if type(cmd) is NewOrder:
+        return _encode_order(_NEW, (seq, time, NEW), cmd)
+    if isinstance(cmd, Cancel):
+        return _CANCEL.pack(seq, time, CANCEL, cmd.market, cmd.order_id)
+    if isinstance(cmd, CancelByClientId):
+        account = cmd.account.encode()
+        client_id = cmd.client_id.encode()
+        fixed = _BY_CLIENT_ID.pack(
+            seq, time, CANCEL_BY_CLIENT_ID, cmd.market, len(account), len(client_id)
+        )
+        return fixed + account + client_id
+    if isinstance(cmd, CancelAll):
+        account = cmd.account.encode()
+        return _CANCEL_ALL.pack(seq, time, CANCEL_ALL, cmd.market, len(account)) + account
+    if isinstance(cmd, CancelAccount):
+        account = cmd.account.encode()
+        return _CANCEL_ACCOUNT.pack(seq, time, CANCEL_ACCOUNT, len(account)) + account
+    if isinstance(cmd, Amend):
+        fixed = _AMEND.pack(
+            seq, time, AMEND, cmd.market, cmd.order_id, cmd.price, cmd.size, len(cmd.payload)
+        )
+        return fixed + cmd.payload
+    if isinstance(cmd, SetDeadMan):
+        account = cmd.account.encode()
+        return _DEAD_MAN.pack(seq, time, DEAD_MAN, cmd.deadline, len(account)) + account
+    if isinstance(cmd, Tick):
+        return _TICK.pack(seq, time, TICK)
+    raise TypeError(f"not a command: {cmd!r}")
+
+
+def encode_order(order: NewOrder) -> bytes:
+    """An order's terms alone (snapshots store resting orders this way)."""
+    return _encode_order(_ORDER, (), order)
+
+
+def decode(entry: bytes) -> tuple[int, int, Command]:
+    """``(seq, time, command)`` of an entry."""
+    try:
+        seq, time, kind = HEADER.unpack_from(entry)
+        return seq, time, _decode_command(kind, entry)
+    except (ValueError, IndexError, KeyError, UnicodeDecodeError) as error:
+        raise DecodeError(str(error)) from error
+
+
+def decode_order(data: bytes) -> NewOrder:
+    try:
+        order, end = _decode_order(_ORDER, data)
+    except (ValueError, IndexError, KeyError, UnicodeDecodeError) as error:
+        raise DecodeError(str(error)) from error
+    _check_end(data, end)
+    return order
+
+
+def seq_of(entry: bytes) -> int:
+    seq: int = HEADER.unpack_from(entry)[0]
+    return seq
+
+
+def _encode_order(layout: Struct, header: tuple[int, ...], cmd: NewOrder) -> bytes:
+    account = cmd.account.encode()
+    flags = _REDUCE_ONLY if cmd.reduce_only else 0
+    if cmd.client_id is None:
+        client_id = b""
+    else:
+        client_id = cmd.client_id.encode()
+        flags |= _HAS_CLIENT_ID
+    fixed = layout.pack(
+        *header,
+        cmd.market,
+        cmd.order_id,
+        cmd.side,
+        cmd.price,
+        cmd.size,
+        _TIF_CODE[cmd.tif],
+        cmd.stp,
+        flags,
+        cmd.expiry,
+        cmd.position,
+        len(account),
+        len(client_id),
+        len(cmd.payload),
+    )
+    return b"".join((fixed, account, client_id, cmd.payload))
+
+
+def _decode_order(layout: Struct, data: bytes) -> tuple[NewOrder, int]:
+    fields = layout.unpack_from(data)
+    (market, order_id, side, price, size, tif, stp, flags, expiry, position,
+     account_len, client_id_len, payload_len) = fields[-13:]  # fmt: skip
+    at = layout.size
+    account = data[at : at + account_len].decode()
+    at += account_len
+    client_id = data[at : at + client_id_len].decode()
+    at += client_id_len
+    payload = data[at : at + payload_len]
+    if len(payload) != payload_len:
+        raise ValueError("payload cut short")
+    order = NewOrder(
+        market=MarketId(market),
+        order_id=OrderId(order_id),
+        account=Address(account),
+        side=_SIDES[side],
+        price=Price(price),
+        size=Size(size),
+        tif=_TIFS[tif],
+        client_id=ClientOrderId(client_id) if flags & _HAS_CLIENT_ID else None,
+        reduce_only=bool(flags & _REDUCE_ONLY),
+        expiry=expiry,
+        stp=_STPS[stp],
+        payload=payload,
+        position=position,
+    )
+    return order, at + payload_len
+
+
+def _decode_command(kind: int, entry: bytes) -> Command:
+    cmd: Command
+    if kind == NEW:
+        cmd, end = _decode_order(_NEW, entry)
+    elif kind == CANCEL:
+        _, _, _, market, order_id = _CANCEL.unpack_from(entry)
+        cmd, end = Cancel(MarketId(market), OrderId(order_id)), _CANCEL.size
+    elif kind == CANCEL_BY_CLIENT_ID:
+        _, _, _, market, account_len, client_id_len = _BY_CLIENT_ID.unpack_from(entry)
+        account, at = _text(entry, _BY_CLIENT_ID.size, account_len)
+        client_id, end = _text(entry, at, client_id_len)
+        cmd = CancelByClientId(MarketId(market), Address(account), ClientOrderId(client_id))
+    elif kind == CANCEL_ALL:
+        _, _, _, market, account_len = _CANCEL_ALL.unpack_from(entry)
+        account, end = _text(entry, _CANCEL_ALL.size, account_len)
+        cmd = CancelAll(MarketId(market), Address(account))
+    elif kind == CANCEL_ACCOUNT:
+        account, end = _text(entry, _CANCEL_ACCOUNT.size, _CANCEL_ACCOUNT.unpack_from(entry)[3])
+        cmd = CancelAccount(Address(account))
+    elif kind == AMEND:
+        _, _, _, market, order_id, price, size, payload_len = _AMEND.unpack_from(entry)
+        end = _AMEND.size + payload_len
+        cmd = Amend(
+            market=MarketId(market),
+            order_id=OrderId(order_id),
+            price=Price(price),
+            size=Size(size),
+            payload=entry[_AMEND.size : end],
+        )
+    elif kind == DEAD_MAN:
+        _, _, _, deadline, account_len = _DEAD_MAN.unpack_from(entry)
+        account, end = _text(entry, _DEAD_MAN.size, account_len)
+        cmd = SetDeadMan(Address(account), deadline)
+    elif kind == TICK:
+        cmd, end = Tick(), _TICK.size
+    else:
+        raise ValueError(f"unknown command kind {kind}")
+    _check_end(entry, end)
+    return cmd
+
+
+def _text(data: bytes, at: int, length: int) -> tuple[str, int]:
+    end = at + length
+    if end > len(data):
+        raise ValueError("text cut short")
+    return data[at:end].decode(), end
+
+
+def _check_end(data: bytes, end: int) -> None:
+    if end != len(data):
+        raise DecodeError(f"entry is {len(data)} bytes, its fields end at {end}")

@@ -1,0 +1,137 @@
+"""Typed commands: the only input of the engine, and the content of the journal.
+
+Commands are immutable. The sequencer stamps each with a sequence number and a time
+before it reaches the engine, so the same list of commands always has the same effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from perpdex.core.types import Address, ClientOrderId, MarketId, OrderId, Price, Side, Size
+from perpdex.core.types import TimeInForce as Tif
+
+NO_EXPIRY = 0
+
+
+class StpMode(IntEnum):
+    """What happens when a taker would trade against a resting order of its own account."""
+
+    CANCEL_RESTING = 0
+    CANCEL_TAKER = 1
+    CANCEL_BOTH = 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewOrder:
+    """A limit order; a market order is an IOC whose ``price`` is the signed worst price.
+
+    ``expiry`` is a clock time (0: never). ``payload`` is opaque to the engine (the signed
+    order, or its hash): it is journaled and handed back in fill events. ``position`` is the
+    account's signed position in this market, stamped by the sequencer for reduce-only
+    orders only, so that replay takes the same decision.
+    """
+
+    market: MarketId
+    order_id: OrderId
+    account: Address
+    side: Side
+    price: Price
+    size: Size
+    tif: Tif = Tif.GTC
+    client_id: ClientOrderId | None = None
+    reduce_only: bool = False
+    expiry: int = NO_EXPIRY
+    stp: StpMode = StpMode.CANCEL_TAKER
+    payload: bytes = b""
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    market: MarketId
+    order_id: OrderId
+
+
+@dataclass(frozen=True, slots=True)
+class CancelByClientId:
+    market: MarketId
+    account: Address
+    client_id: ClientOrderId
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAll:
+    """Cancel every order of ``account`` in ``market``."""
+
+    market: MarketId
+    account: Address
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAccount:
+    """Cancel every order of ``account`` in every market (the gateway sends it on disconnect)."""
+
+    account: Address
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Amend:
+    """Change a resting order's price and/or total size.
+
+    A smaller size at the same price keeps time priority; anything else cancels the order
+    and re-enters it under the same id (it may then trade). ``payload`` replaces the stored
+    one when not empty (a new price needs a new signature).
+    """
+
+    market: MarketId
+    order_id: OrderId
+    price: Price
+    size: Size
+    payload: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class SetDeadMan:
+    """Arm or refresh (a heartbeat) the account's dead-man switch; ``deadline`` 0 disarms it.
+
+    When the clock reaches ``deadline`` every order of the account, in every market, is
+    cancelled.
+    """
+
+    account: Address
+    deadline: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Let time pass: fires due dead-man switches and removes expired orders."""
+
+
+Command = (
+    NewOrder | Cancel | CancelByClientId | CancelAll | CancelAccount | Amend | SetDeadMan | Tick
+)
+
+
+def market_order(
+    *,
+    market: MarketId,
+    order_id: OrderId,
+    account: Address,
+    side: Side,
+    worst_price: Price,
+    size: Size,
+    payload: bytes = b"",
+) -> NewOrder:
+    """A market order: takes what it can up to ``worst_price``, the rest is cancelled."""
+    return NewOrder(
+        market=market,
+        order_id=order_id,
+        account=account,
+        side=side,
+        price=worst_price,
+        size=size,
+        tif=Tif.IOC,
+        payload=payload,
+    )

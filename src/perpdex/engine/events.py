@@ -1,0 +1,214 @@
+"""What the engine tells the world, in order.
+
+The engine calls an injected :class:`EventSink` with plain arguments, so that nothing is
+allocated for output nobody reads (the benchmark's sink only keeps fills). Arguments are
+valid only during the call: ``Order`` objects keep changing. :class:`EventBus` is the sink
+for services: it turns each call into an immutable typed event and hands it to every
+subscriber. Every event carries the sequence number of the command that caused it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from perpdex.core.types import Address, MarketId, OrderId, Side
+from perpdex.engine.book import Order
+from perpdex.engine.commands import Command, NewOrder
+from perpdex.engine.errors import CancelReason, RejectReason
+
+
+class EventSink:
+    """Receives the engine's output; every method does nothing unless overridden.
+
+    ``book_deltas`` is read once, when an engine is built: False spares the engine the call
+    after every change of a price level's size.
+    """
+
+    book_deltas = False
+
+    def accepted(self, seq: int, order: NewOrder) -> None:
+        """``order`` states the accepted terms (a reduce-only order's size may be clipped)."""
+
+    def rejected(self, seq: int, command: Command, reason: RejectReason) -> None:
+        pass
+
+    def filled(self, seq: int, taker: NewOrder, maker: Order, price: int, size: int) -> None:
+        pass
+
+    def cancelled(
+        self,
+        seq: int,
+        market: MarketId,
+        order_id: OrderId,
+        account: Address,
+        size: int,
+        reason: CancelReason,
+    ) -> None:
+        """``size`` is the part of the order that is cancelled."""
+
+    def expired(
+        self, seq: int, market: MarketId, order_id: OrderId, account: Address, size: int
+    ) -> None:
+        pass
+
+    def amended(self, seq: int, terms: NewOrder, remaining: int, kept_priority: bool) -> None:
+        """``terms`` are the new ones; without priority the order re-enters the book next."""
+
+    def dead_man_set(self, seq: int, account: Address, deadline: int) -> None:
+        pass
+
+    def book_delta(self, seq: int, market: MarketId, side: Side, price: int, size: int) -> None:
+        """The level at ``price`` on ``side`` now holds ``size`` (0: the level is gone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """``order`` states the accepted terms (a reduce-only order's size may be clipped)."""
+
+    seq: int
+    order: NewOrder
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    seq: int
+    command: Command
+    reason: RejectReason
+
+
+@dataclass(frozen=True, slots=True)
+class Filled:
+    """A trade at the maker's price; the payloads are the ones the orders carried."""
+
+    seq: int
+    market: MarketId
+    taker_order_id: OrderId
+    maker_order_id: OrderId
+    taker_account: Address
+    maker_account: Address
+    taker_side: Side
+    price: int
+    size: int
+    taker_payload: bytes
+    maker_payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    seq: int
+    market: MarketId
+    order_id: OrderId
+    account: Address
+    size: int
+    reason: CancelReason
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    seq: int
+    market: MarketId
+    order_id: OrderId
+    account: Address
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Amended:
+    """The order now has ``size`` in total, ``remaining`` of it open, at ``price``."""
+
+    seq: int
+    market: MarketId
+    order_id: OrderId
+    price: int
+    size: int
+    remaining: int
+    kept_priority: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeadManSet:
+    seq: int
+    account: Address
+    deadline: int
+
+
+@dataclass(frozen=True, slots=True)
+class BookDelta:
+    seq: int
+    market: MarketId
+    side: Side
+    price: int
+    size: int
+
+
+Event = Accepted | Rejected | Filled | Cancelled | Expired | Amended | DeadManSet | BookDelta
+Subscriber = Callable[[Event], None]
+
+
+class EventBus(EventSink):
+    """Publishes typed events to subscribers, in the order the engine produced them."""
+
+    def __init__(self, *, book_deltas: bool = True) -> None:
+        self.book_deltas = book_deltas
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)
+
+    def _publish(self, event: Event) -> None:
+        for subscriber in self._subscribers:
+            subscriber(event)
+
+    def accepted(self, seq: int, order: NewOrder) -> None:
+        self._publish(Accepted(seq, order))
+
+    def rejected(self, seq: int, command: Command, reason: RejectReason) -> None:
+        self._publish(Rejected(seq, command, reason))
+
+    def filled(self, seq: int, taker: NewOrder, maker: Order, price: int, size: int) -> None:
+        made = maker.command
+        self._publish(
+            Filled(
+                seq,
+                taker.market,
+                taker.order_id,
+                made.order_id,
+                taker.account,
+                made.account,
+                taker.side,
+                price,
+                size,
+                taker.payload,
+                made.payload,
+            )
+        )
+
+    def cancelled(
+        self,
+        seq: int,
+        market: MarketId,
+        order_id: OrderId,
+        account: Address,
+        size: int,
+        reason: CancelReason,
+    ) -> None:
+        self._publish(Cancelled(seq, market, order_id, account, size, reason))
+
+    def expired(
+        self, seq: int, market: MarketId, order_id: OrderId, account: Address, size: int
+    ) -> None:
+        self._publish(Expired(seq, market, order_id, account, size))
+
+    def amended(self, seq: int, terms: NewOrder, remaining: int, kept_priority: bool) -> None:
+        self._publish(
+            Amended(
+                seq, terms.market, terms.order_id, terms.price, terms.size, remaining, kept_priority
+            )
+        )
+
+    def dead_man_set(self, seq: int, account: Address, deadline: int) -> None:
+        self._publish(DeadManSet(seq, account, deadline))
+
+    def book_delta(self, seq: int, market: MarketId, side: Side, price: int, size: int) -> None:
+        self._publish(BookDelta(seq, market, side, price, size))
