@@ -60,8 +60,9 @@ def div_floor_checked(numerator: int, denominator: int) -> int:
 
 
 def div_ceil_checked(numerator: int, denominator: int) -> int:
-    """``margin._div_ceil``: its ``numerator + denominator - 1`` must fit a uint256."""
-    _unsigned(numerator + denominator - 1)
+    """``margin._div_ceil``: ``numerator + denominator - 1``, evaluated left to right, must
+    stay in uint256 at each step."""
+    _unsigned(_unsigned(numerator + denominator) - 1)
     return div_ceil(numerator, denominator)
 
 
@@ -79,7 +80,7 @@ def value(size: Size, quote: Collateral, price: Price) -> Collateral:
 def requirement(size: Size, price: Price, fraction_ppm: MarginPpm) -> Collateral:
     """``margin._requirement``: margin of ``size`` at ``price``, rounded up (a debit)."""
     scale = units()
-    exposure = _unsigned(_unsigned(abs(_signed(size)) * price) * fraction_ppm)
+    exposure = _unsigned(_unsigned(_signed(abs(size)) * price) * fraction_ppm)
     return Collateral(div_ceil_checked(exposure, scale.size_scale * scale.fraction_scale))
 
 
@@ -164,10 +165,10 @@ def unpack_account(word: int) -> tuple[Collateral, int, int]:
 
 
 def pack_position(size: Size, quote: Collateral, isolated: bool) -> int:
-    """``packing._pack_position``."""
+    """``packing._pack_position``: a realised flat position packs to zero, flag included."""
     layout = _layout()
     word = layout.size.put(size) | layout.quote.put(quote)
-    return word | layout.isolated_flag if isolated else word
+    return word | layout.isolated_flag if isolated and word else word
 
 
 def unpack_position(word: int) -> tuple[Size, Collateral, bool]:
@@ -330,4 +331,5 @@ def apply_fill(
         quote = 0
     layout.size.check(new_size)
     layout.quote.check(quote)
-    return PositionState(new_size, Collateral(quote), isolated, margin), collateral
+    stored_isolated = isolated and (new_size != 0 or quote != 0)  # as pack_position keeps it
+    return PositionState(new_size, Collateral(quote), stored_isolated, margin), collateral
