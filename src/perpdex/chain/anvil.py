@@ -94,7 +94,7 @@ class Anvil:
         self,
         *,
         chain_id: int = DEFAULT_CHAIN_ID,
-        block_time: float | None = None,
+        block_time: int | None = None,
         gas_limit: int = DEFAULT_GAS_LIMIT,
         code_size_limit: int | None = None,
         accounts: int = DEFAULT_ACCOUNTS,
@@ -170,6 +170,13 @@ class Anvil:
             self._log = None
         self.port = None
 
+    def set_block_time(self, seconds: int | None) -> None:
+        """Mine a block every ``seconds`` from now on, or one per transaction (None)."""
+        if seconds is None:
+            _rpc(self.rpc_url, "evm_setAutomine", [True])
+        else:
+            _rpc(self.rpc_url, "evm_setIntervalMining", [seconds])
+
     def __enter__(self) -> Self:
         return self.start()
 
@@ -233,15 +240,22 @@ def _free_port() -> int:
         return port
 
 
-def _rpc_chain_id(url: str) -> int | None:
-    """``eth_chainId`` of the node at ``url``, or None while nothing answers yet."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+def _rpc(url: str, method: str, params: list[object]) -> object:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
     request = urllib.request.Request(
         url, data=body.encode(), headers={"Content-Type": "application/json"}
     )
+    with urllib.request.urlopen(request, timeout=5.0) as response:
+        reply = json.load(response)
+    if "error" in reply:
+        raise AnvilError(f"{method}: {reply['error']}")
+    return reply["result"]
+
+
+def _rpc_chain_id(url: str) -> int | None:
+    """``eth_chainId`` of the node at ``url``, or None while nothing answers yet."""
     try:
-        with urllib.request.urlopen(request, timeout=1.0) as response:
-            return int(json.load(response)["result"], 16)
+        return int(str(_rpc(url, "eth_chainId", [])), 16)
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None
 

@@ -16,6 +16,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 
 from perpdex.chain.anvil import DevAccount
 from perpdex.chain.artifacts import Artifact, compile_contract, load_abi, write_abi
@@ -71,6 +72,13 @@ def demo_wallets(accounts: Sequence[DevAccount]) -> tuple[DemoWallet, ...]:
         DemoWallet(role, account.address, account.private_key)
         for role, account in zip(Role, accounts, strict=False)
     )
+
+
+def with_admin_key(wallets: Sequence[DemoWallet], admin_key: str) -> tuple[DemoWallet, ...]:
+    """``wallets`` with the admin replaced by ``admin_key``'s account, whose key is left out
+    (so a user-supplied key is never written to a deployment file)."""
+    admin = DemoWallet(Role.ADMIN, Address(Account.from_key(admin_key).address), None)
+    return (admin, *(wallet for wallet in wallets if wallet.role is not Role.ADMIN))
 
 
 def deploy(
@@ -205,5 +213,6 @@ def _list_market(
             spec.taker_fee_ppm,
         ),
     )
-    (event,) = exchange.events.MarketListed().process_receipt(receipt)
+    # The receipt also holds the listing's other events: skip them rather than warn.
+    (event,) = exchange.events.MarketListed().process_receipt(receipt, errors=DISCARD)
     return ListedMarket(**asdict(spec), id=MarketId(event["args"]["market"]))
