@@ -32,6 +32,7 @@ from perpdex.engine.errors import (
 from perpdex.engine.events import EventBus, EventSink
 from perpdex.engine.file_journal import FileJournal
 from perpdex.engine.journal import ChainHead, Journal
+from perpdex.engine.order_state import OrderState, OrderStates
 from perpdex.engine.replay import recover, replay
 from perpdex.engine.sequencer import PositionSource, Sequencer
 from perpdex.engine.snapshot import read_snapshot, snapshot_bytes, write_snapshot
@@ -59,6 +60,8 @@ __all__ = [
     "ManualClock",
     "MarketConfig",
     "NewOrder",
+    "OrderState",
+    "OrderStates",
     "PositionSource",
     "RejectReason",
     "Sequencer",
