@@ -396,20 +396,34 @@ def _set_risk_and_fees(
 def deposit(amount: uint256):
     """
     @dev Moves `amount` of the collateral token from the caller into their cross
-         collateral. Only the configured token can be credited: the vault pulls it
-         itself, so a token sent any other way credits nobody.
+         collateral.
     @param amount The amount, collateral units.
+    """
+    self._deposit(msg.sender, amount)
+
+
+@external
+def deposit_for(trader: address, amount: uint256):
+    """
+    @dev Moves `amount` of the collateral token from the caller into `trader`'s cross
+         collateral (an onboarding service or a treasury funding a trader).
+    @param trader The account credited.
+    @param amount The amount, collateral units.
+    """
+    assert trader != empty(address), "exchange: zero trader"
+    self._deposit(trader, amount)
+
+
+@internal
+def _deposit(trader: address, amount: uint256):
+    """
+    @dev Only the configured token can be credited: the vault pulls it itself from the
+         caller, so a token sent any other way credits nobody.
     """
     assert amount != 0, "exchange: zero amount"
     assert extcall COLLATERAL.transferFrom(msg.sender, self, amount, default_return_value=True)
-    collateral: int256 = 0
-    nonce_floor: uint256 = 0
-    markets: uint256 = 0
-    collateral, nonce_floor, markets = packing._unpack_account(self._accounts[msg.sender])
-    self._accounts[msg.sender] = packing._pack_account(
-        collateral + convert(amount, int256), nonce_floor, markets
-    )
-    log Deposited(trader=msg.sender, amount=amount)
+    self._add_collateral(trader, convert(amount, int256))
+    log Deposited(trader=trader, amount=amount)
 
 
 @external

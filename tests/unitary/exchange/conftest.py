@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import boa
 import pytest
-
 from tests.unitary.exchange.venue import Actor, Venue, actor, deploy_venue
 
 

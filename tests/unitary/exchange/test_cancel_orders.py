@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import boa
-
 from tests.unitary.exchange.venue import Actor, Venue, events
 
 

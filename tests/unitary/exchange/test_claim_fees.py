@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import boa
-
 from tests.unitary.exchange.venue import BTC, USDC, Actor, Venue, match
 
 
-def test_fees_go_to_the_recipient_only(venue: Venue, maker: Actor, trader: Actor, outsider: Actor) -> None:
+def test_fees_go_to_the_recipient_only(
+    venue: Venue, maker: Actor, trader: Actor, outsider: Actor
+) -> None:
     venue.fund(maker, 10_000 * USDC)
     venue.fund(trader, 10_000 * USDC)
     lots = 100 * BTC.lot_size

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import boa
-
 from tests.unitary.exchange.venue import MOCK_USDC, USDC, Actor, Venue, events
 
 
@@ -37,3 +36,12 @@ def test_wrong_token_sent_to_vault_credits_nobody(venue: Venue, trader: Actor) -
         with boa.reverts():
             venue.exchange.deposit(100 * USDC)
     assert venue.collateral(trader) == 0
+
+
+def test_deposit_for_credits_the_named_trader(venue: Venue, trader: Actor, outsider: Actor) -> None:
+    venue.usdc.faucet(outsider.address, 40 * USDC)
+    with boa.env.prank(outsider.address):
+        venue.usdc.approve(venue.exchange.address, 40 * USDC)
+        venue.exchange.deposit_for(trader.address, 40 * USDC)
+    assert venue.collateral(trader) == 40 * USDC
+    assert venue.collateral(outsider) == 0

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from perpdex.core.eip712 import typehash
 from tests.unitary.exchange.venue import Venue
+
+from perpdex.core.eip712 import typehash
 
 
 def test_typehashes_match_python(venue: Venue) -> None:
@@ -14,7 +15,11 @@ def test_typehashes_match_python(venue: Venue) -> None:
 def test_domain_separator_matches_python(venue: Venue) -> None:
     assert venue.exchange.domain_separator() == venue.domain.separator
     fields = venue.exchange.eip712Domain()
-    assert (fields[1], fields[2], fields[4]) == (venue.domain.name, venue.domain.version, venue.exchange.address)
+    assert (fields[1], fields[2], fields[4]) == (
+        venue.domain.name,
+        venue.domain.version,
+        venue.exchange.address,
+    )
 
 
 def test_units_match_python(venue: Venue) -> None:

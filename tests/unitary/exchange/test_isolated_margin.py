@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import boa
 import pytest
+from tests.unitary.exchange.venue import BTC, USDC, Actor, Venue, match
 
 from perpdex.core.types import MarginMode
-from tests.unitary.exchange.venue import BTC, USDC, Actor, Venue, match
 
 
 @pytest.fixture
@@ -17,7 +17,13 @@ def isolated_long(venue: Venue, maker: Actor, trader: Actor) -> Venue:
     venue.settle(
         match(
             venue.order(maker, is_buy=False, size=lots, price=BTC.index_price),
-            venue.order(trader, is_buy=True, size=lots, price=BTC.index_price, margin_mode=MarginMode.ISOLATED),
+            venue.order(
+                trader,
+                is_buy=True,
+                size=lots,
+                price=BTC.index_price,
+                margin_mode=MarginMode.ISOLATED,
+            ),
         )
     )
     return venue

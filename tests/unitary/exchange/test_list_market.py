@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import boa
 import pytest
-
-from tests.unitary.exchange.venue import BTC, MOCK_AGGREGATOR, Actor, Venue, events, list_market, listing_args
+from tests.unitary.exchange.venue import (
+    BTC,
+    MOCK_AGGREGATOR,
+    Actor,
+    Venue,
+    events,
+    list_market,
+    listing_args,
+)
 
 
 def test_listing_stores_and_announces_the_market(venue: Venue) -> None:
     assert venue.exchange.market_count() == 2
     info = venue.exchange.market_info(0)
-    assert (info.symbol, info.oracle, info.max_leverage) == (BTC.symbol, venue.oracles[0].address, BTC.max_leverage)
+    assert (info.symbol, info.oracle, info.max_leverage) == (
+        BTC.symbol,
+        venue.oracles[0].address,
+        BTC.max_leverage,
+    )
     params = venue.exchange.market_params(0)
     assert (params.tick_size, params.lot_size) == (BTC.tick_size, BTC.lot_size)
     assert (params.initial_margin_ppm, params.maintenance_margin_ppm) == (
@@ -37,7 +48,9 @@ def test_only_admin_lists(venue: Venue, outsider: Actor) -> None:
         ({"taker_fee_ppm": 10_001}, "exchange: fee too high"),
     ],
 )
-def test_listing_rejects_unsound_parameters(venue: Venue, change: dict[str, int], error: str) -> None:
+def test_listing_rejects_unsound_parameters(
+    venue: Venue, change: dict[str, int], error: str
+) -> None:
     args = listing_args(BTC, venue.oracles[0]) | change
     with boa.env.prank(venue.admin.address), boa.reverts(error):
         venue.exchange.list_market(*args.values())
@@ -57,7 +70,11 @@ def test_set_market_params_changes_risk_and_fees(venue: Venue) -> None:
         (changed,) = events(list(venue.exchange.get_logs()), "MarketParamsChanged")
     assert (changed.market, changed.max_leverage, changed.taker_fee_ppm) == (0, 10, 300)
     params = venue.exchange.market_params(0)
-    assert (params.initial_margin_ppm, params.taker_fee_ppm, params.tick_size) == (100_000, 300, BTC.tick_size)
+    assert (params.initial_margin_ppm, params.taker_fee_ppm, params.tick_size) == (
+        100_000,
+        300,
+        BTC.tick_size,
+    )
     assert venue.exchange.market_info(0).max_leverage == 10
 
 

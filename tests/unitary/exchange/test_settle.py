@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import boa
 import pytest
+from tests.unitary.exchange.venue import (
+    BTC,
+    ETH,
+    USDC,
+    Actor,
+    Venue,
+    events,
+    match,
+    rejection_reasons,
+)
 
 from perpdex.settlement.encoding import pack_fill, pack_order
-from tests.unitary.exchange.venue import BTC, ETH, USDC, Actor, Venue, events, match, rejection_reasons
 
 PRICE = BTC.index_price
 LOT = BTC.lot_size
@@ -33,34 +42,50 @@ def test_fill_opens_opposite_positions(funded: Venue, maker: Actor, trader: Acto
     bid = funded.order(trader, is_buy=True, size=1_000 * LOT, price=PRICE)
     logs = funded.settle(match(ask, bid))
     value = notional(funded, 1_000 * LOT, PRICE)
-    maker_fee, taker_fee = fee(funded, value, BTC.maker_fee_ppm), fee(funded, value, BTC.taker_fee_ppm)
+    maker_fee, taker_fee = (
+        fee(funded, value, BTC.maker_fee_ppm),
+        fee(funded, value, BTC.taker_fee_ppm),
+    )
     assert funded.position(maker) == (-1_000 * LOT, value - maker_fee, False, 0)
     assert funded.position(trader) == (1_000 * LOT, -value - taker_fee, False, 0)
     assert funded.exchange.fee_pool() == maker_fee + taker_fee
     (filled,) = events(logs, "Filled")
     assert (filled.maker, filled.taker, filled.market) == (maker.address, trader.address, 0)
     assert (filled.maker_hash, filled.taker_hash) == (ask.order_hash, bid.order_hash)
-    assert (filled.price, filled.size, filled.maker_fee, filled.taker_fee) == (PRICE, 1_000 * LOT, maker_fee, taker_fee)
+    assert (filled.price, filled.size, filled.maker_fee, filled.taker_fee) == (
+        PRICE,
+        1_000 * LOT,
+        maker_fee,
+        taker_fee,
+    )
 
 
 def test_fill_at_better_price_than_taker_limit(funded: Venue, maker: Actor, trader: Actor) -> None:
     ask = funded.order(maker, is_buy=False, size=10 * LOT, price=PRICE)
     bid = funded.order(trader, is_buy=True, size=10 * LOT, price=PRICE + 50 * TICK)
-    logs = funded.settle(match(ask, bid))
+    funded.settle(match(ask, bid))
     assert funded.position(trader)[0] == 10 * LOT
 
 
-def test_partial_fills_accumulate_up_to_signed_size(funded: Venue, maker: Actor, trader: Actor) -> None:
+def test_partial_fills_accumulate_up_to_signed_size(
+    funded: Venue, maker: Actor, trader: Actor
+) -> None:
     ask = funded.order(maker, is_buy=False, size=10 * LOT, price=PRICE)
     bids = [funded.order(trader, is_buy=True, size=4 * LOT, price=PRICE) for _ in range(3)]
     logs = funded.settle(*(match(ask, bid, size=4 * LOT) for bid in bids))
     # the third fill would take 12 lots of a 10-lot order
     assert rejection_reasons(logs) == [funded.exchange.REJECT_OVERFILL()]
     assert funded.position(maker)[0] == -8 * LOT
-    assert tuple(funded.exchange.order_state(maker.address, ask.order.nonce, ask.order_hash)) == (8 * LOT, False)
+    assert tuple(funded.exchange.order_state(maker.address, ask.order.nonce, ask.order_hash)) == (
+        8 * LOT,
+        False,
+    )
     last = funded.order(trader, is_buy=True, size=2 * LOT, price=PRICE)
     logs = funded.settle(match(ask, last))
-    assert tuple(funded.exchange.order_state(maker.address, ask.order.nonce, ask.order_hash)) == (0, True)
+    assert tuple(funded.exchange.order_state(maker.address, ask.order.nonce, ask.order_hash)) == (
+        0,
+        True,
+    )
 
 
 def test_one_order_verified_once_for_many_fills(funded: Venue, maker: Actor, trader: Actor) -> None:
@@ -74,7 +99,9 @@ def test_one_order_verified_once_for_many_fills(funded: Venue, maker: Actor, tra
     assert funded.position(maker)[0] == -3 * LOT
 
 
-def test_fill_at_worse_price_than_signed_is_rejected(funded: Venue, maker: Actor, trader: Actor) -> None:
+def test_fill_at_worse_price_than_signed_is_rejected(
+    funded: Venue, maker: Actor, trader: Actor
+) -> None:
     ask = funded.order(maker, is_buy=False, size=LOT, price=PRICE)
     bid = funded.order(trader, is_buy=True, size=LOT, price=PRICE)
     logs = funded.settle(match(ask, bid, price=PRICE + TICK), match(ask, bid, price=PRICE - TICK))
@@ -83,24 +110,32 @@ def test_fill_at_worse_price_than_signed_is_rejected(funded: Venue, maker: Actor
     assert funded.position(trader) == (0, 0, False, 0)
 
 
-def test_forged_signature_is_rejected(funded: Venue, maker: Actor, trader: Actor, outsider: Actor) -> None:
+def test_forged_signature_is_rejected(
+    funded: Venue, maker: Actor, trader: Actor, outsider: Actor
+) -> None:
     ask = funded.order(maker, is_buy=False, size=LOT, price=PRICE)
     forged = funded.order(outsider, is_buy=True, size=LOT, price=PRICE)
     head, body, r, s = pack_order(forged)
     # claim the order is the trader's while the outsider signed it
     trader_word = int(trader.address, 16)
     head = (head >> 160 << 160) | trader_word
-    logs = funded.settle_packed([pack_order(ask), (head, body, r, s)], [pack_fill(0, 1, PRICE, LOT)])
+    logs = funded.settle_packed(
+        [pack_order(ask), (head, body, r, s)], [pack_fill(0, 1, PRICE, LOT)]
+    )
     assert rejection_reasons(logs) == [funded.exchange.REJECT_BAD_SIGNATURE()]
     assert funded.position(trader) == (0, 0, False, 0)
 
 
-def test_signature_reused_on_other_terms_is_rejected(funded: Venue, maker: Actor, trader: Actor) -> None:
+def test_signature_reused_on_other_terms_is_rejected(
+    funded: Venue, maker: Actor, trader: Actor
+) -> None:
     ask = funded.order(maker, is_buy=False, size=LOT, price=PRICE)
     bid = funded.order(trader, is_buy=True, size=LOT, price=PRICE)
     head, body, r, s = pack_order(bid)
     bigger = (body >> 64 << 64) | (100 * LOT)  # the trader's signature on a larger size
-    logs = funded.settle_packed([pack_order(ask), (head, bigger, r, s)], [pack_fill(0, 1, PRICE, LOT)])
+    logs = funded.settle_packed(
+        [pack_order(ask), (head, bigger, r, s)], [pack_fill(0, 1, PRICE, LOT)]
+    )
     assert rejection_reasons(logs) == [funded.exchange.REJECT_BAD_SIGNATURE()]
 
 
@@ -118,11 +153,15 @@ def test_malformed_signature_is_rejected_not_reverted(
         head = (head & ((1 << 248) - 1)) | (29 << 248)
     else:
         r = 0
-    logs = funded.settle_packed([pack_order(ask), (head, body, r, s)], [pack_fill(0, 1, PRICE, LOT)])
+    logs = funded.settle_packed(
+        [pack_order(ask), (head, body, r, s)], [pack_fill(0, 1, PRICE, LOT)]
+    )
     assert rejection_reasons(logs) == [funded.exchange.REJECT_BAD_SIGNATURE()]
 
 
-def test_replayed_fill_of_completed_order_is_rejected(funded: Venue, maker: Actor, trader: Actor) -> None:
+def test_replayed_fill_of_completed_order_is_rejected(
+    funded: Venue, maker: Actor, trader: Actor
+) -> None:
     ask = funded.order(maker, is_buy=False, size=LOT, price=PRICE)
     bid = funded.order(trader, is_buy=True, size=LOT, price=PRICE)
     logs = funded.settle(match(ask, bid))
@@ -177,14 +216,18 @@ def test_unlisted_market_is_rejected(funded: Venue, maker: Actor, trader: Actor)
 def test_off_grid_fill_is_rejected(funded: Venue, maker: Actor, trader: Actor) -> None:
     ask = funded.order(maker, is_buy=False, size=10 * LOT, price=PRICE)
     bid = funded.order(trader, is_buy=True, size=10 * LOT, price=PRICE + TICK)
-    logs = funded.settle(match(ask, bid, size=LOT + 1), match(ask, bid, price=PRICE + 1), match(ask, bid, size=0))
+    logs = funded.settle(
+        match(ask, bid, size=LOT + 1), match(ask, bid, price=PRICE + 1), match(ask, bid, size=0)
+    )
     reason = funded.exchange.REJECT_OFF_GRID()
     assert rejection_reasons(logs) == [reason, reason, reason]
 
 
 def test_fee_above_signed_maximum_is_rejected(funded: Venue, maker: Actor, trader: Actor) -> None:
     ask = funded.order(maker, is_buy=False, size=LOT, price=PRICE)
-    bid = funded.order(trader, is_buy=True, size=LOT, price=PRICE, max_fee_ppm=BTC.taker_fee_ppm - 1)
+    bid = funded.order(
+        trader, is_buy=True, size=LOT, price=PRICE, max_fee_ppm=BTC.taker_fee_ppm - 1
+    )
     logs = funded.settle(match(ask, bid))
     assert rejection_reasons(logs) == [funded.exchange.REJECT_FEE_ABOVE_MAX()]
 
@@ -192,8 +235,12 @@ def test_fee_above_signed_maximum_is_rejected(funded: Venue, maker: Actor, trade
 def test_time_in_force_roles_are_enforced(funded: Venue, maker: Actor, trader: Actor) -> None:
     from perpdex.core.types import TimeInForce
 
-    post_only_taker = funded.order(trader, is_buy=True, size=LOT, price=PRICE, time_in_force=TimeInForce.POST_ONLY)
-    ioc_maker = funded.order(maker, is_buy=False, size=LOT, price=PRICE, time_in_force=TimeInForce.IOC)
+    post_only_taker = funded.order(
+        trader, is_buy=True, size=LOT, price=PRICE, time_in_force=TimeInForce.POST_ONLY
+    )
+    ioc_maker = funded.order(
+        maker, is_buy=False, size=LOT, price=PRICE, time_in_force=TimeInForce.IOC
+    )
     gtc_maker = funded.order(maker, is_buy=False, size=LOT, price=PRICE)
     gtc_taker = funded.order(trader, is_buy=True, size=LOT, price=PRICE)
     logs = funded.settle(match(gtc_maker, post_only_taker), match(ioc_maker, gtc_taker))
@@ -217,15 +264,23 @@ def test_reduce_only_cannot_open_or_flip(funded: Venue, maker: Actor, trader: Ac
 
 def test_bad_index_is_rejected(funded: Venue, maker: Actor, trader: Actor) -> None:
     ask = funded.order(maker, is_buy=False, size=LOT, price=PRICE)
-    logs = funded.settle_packed([pack_order(ask)], [pack_fill(0, 0, PRICE, LOT), pack_fill(0, 5, PRICE, LOT)])
+    logs = funded.settle_packed(
+        [pack_order(ask)], [pack_fill(0, 0, PRICE, LOT), pack_fill(0, 5, PRICE, LOT)]
+    )
     reason = funded.exchange.REJECT_BAD_INDEX()
     assert rejection_reasons(logs) == [reason, reason]
 
 
-def test_bad_fill_does_not_block_the_rest_of_the_batch(funded: Venue, maker: Actor, trader: Actor) -> None:
+def test_bad_fill_does_not_block_the_rest_of_the_batch(
+    funded: Venue, maker: Actor, trader: Actor
+) -> None:
     asks = [funded.order(maker, is_buy=False, size=LOT, price=PRICE) for _ in range(3)]
     bids = [funded.order(trader, is_buy=True, size=LOT, price=PRICE) for _ in range(3)]
-    logs = funded.settle(match(asks[0], bids[0]), match(asks[1], bids[1], price=PRICE + TICK), match(asks[2], bids[2]))
+    logs = funded.settle(
+        match(asks[0], bids[0]),
+        match(asks[1], bids[1], price=PRICE + TICK),
+        match(asks[2], bids[2]),
+    )
     assert [log.index for log in events(logs, "FillRejected")] == [1]
     assert funded.position(trader)[0] == 2 * LOT
 
@@ -245,6 +300,8 @@ def test_operator_cannot_trade_for_account_without_signed_order(
     head, body, r, s = pack_order(operator_bid)
     # the operator signs an order in the trader's name
     head = (head >> 160 << 160) | int(trader.address, 16)
-    logs = funded.settle_packed([pack_order(ask), (head, body, r, s)], [pack_fill(0, 1, PRICE, LOT)])
+    logs = funded.settle_packed(
+        [pack_order(ask), (head, body, r, s)], [pack_fill(0, 1, PRICE, LOT)]
+    )
     assert rejection_reasons(logs) == [funded.exchange.REJECT_BAD_SIGNATURE()]
     assert funded.position(trader) == (0, 0, False, 0)

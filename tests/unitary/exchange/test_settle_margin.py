@@ -7,11 +7,10 @@ from contextlib import contextmanager
 
 import pytest
 from boa.contracts.base_evm_contract import BoaError
+from tests.unitary.exchange.venue import BTC, USDC, Actor, Venue, events, match
 
 from perpdex.core.signing import keccak256
-
 from perpdex.core.types import MarginMode
-from tests.unitary.exchange.venue import BTC, USDC, Actor, Venue, events, match
 
 PRICE = BTC.index_price
 LOT = BTC.lot_size
@@ -27,13 +26,17 @@ def margin_error(who: Actor) -> Iterator[None]:
     assert revert_data == selector + bytes(12) + bytes.fromhex(who.address[2:])
 
 
-def open_long(venue: Venue, trader: Actor, counterparty: Actor, lots: int, **kwargs: object) -> None:
+def open_long(
+    venue: Venue, trader: Actor, counterparty: Actor, lots: int, **kwargs: object
+) -> None:
     ask = venue.order(counterparty, is_buy=False, size=lots * LOT, price=PRICE)
     bid = venue.order(trader, is_buy=True, size=lots * LOT, price=PRICE, **kwargs)  # type: ignore[arg-type]
     venue.settle(match(ask, bid))
 
 
-def test_opening_beyond_initial_margin_reverts_the_batch(venue: Venue, maker: Actor, trader: Actor) -> None:
+def test_opening_beyond_initial_margin_reverts_the_batch(
+    venue: Venue, maker: Actor, trader: Actor
+) -> None:
     venue.fund(maker, 100_000 * USDC)
     venue.fund(trader, 1_000 * USDC)
     # 1,000 USDC at 5% initial margin backs at most 20,000 USDC of notional (0.2 BTC)
@@ -69,7 +72,9 @@ def test_reducing_below_initial_margin_is_allowed_when_not_worse(
     assert venue.position(trader)[0] == 1_400 * LOT
 
 
-def test_reducing_at_a_ratio_worsening_price_reverts(venue: Venue, maker: Actor, trader: Actor) -> None:
+def test_reducing_at_a_ratio_worsening_price_reverts(
+    venue: Venue, maker: Actor, trader: Actor
+) -> None:
     venue.fund(maker, 100_000 * USDC)
     venue.fund(trader, 1_000 * USDC)
     open_long(venue, trader, maker, 1_900)
@@ -120,7 +125,7 @@ class TestIsolated:
         self, venue: Venue, maker: Actor, trader: Actor
     ) -> None:
         open_long(venue, trader, maker, 1_000, margin_mode=MarginMode.ISOLATED)
-        size, quote, isolated, isolated_margin = venue.position(trader)
+        size, _quote, isolated, isolated_margin = venue.position(trader)
         assert (size, isolated) == (1_000 * LOT, True)
         value = 1_000 * LOT * PRICE // venue.exchange.SIZE_SCALE()
         taker_fee = value * BTC.taker_fee_ppm // venue.exchange.FRACTION_SCALE()
@@ -141,17 +146,23 @@ class TestIsolated:
         # closing at the crashed price would realise a loss beyond its margin: refused
         low = PRICE // 2
         bid = venue.order(maker, is_buy=True, size=1_000 * LOT, price=low)
-        ask = venue.order(trader, is_buy=False, size=1_000 * LOT, price=low, margin_mode=MarginMode.ISOLATED)
+        ask = venue.order(
+            trader, is_buy=False, size=1_000 * LOT, price=low, margin_mode=MarginMode.ISOLATED
+        )
         with margin_error(trader):
             venue.settle(match(bid, ask))
         assert venue.collateral(trader) == cross_before
 
-    def test_closing_isolated_releases_margin_and_pnl(self, venue: Venue, maker: Actor, trader: Actor) -> None:
+    def test_closing_isolated_releases_margin_and_pnl(
+        self, venue: Venue, maker: Actor, trader: Actor
+    ) -> None:
         open_long(venue, trader, maker, 1_000, margin_mode=MarginMode.ISOLATED)
-        _, quote, _, isolated_margin = venue.position(trader)
+        _, _quote, _, isolated_margin = venue.position(trader)
         cross_before = venue.collateral(trader)
         bid = venue.order(maker, is_buy=True, size=1_000 * LOT, price=PRICE)
-        ask = venue.order(trader, is_buy=False, size=1_000 * LOT, price=PRICE, margin_mode=MarginMode.ISOLATED)
+        ask = venue.order(
+            trader, is_buy=False, size=1_000 * LOT, price=PRICE, margin_mode=MarginMode.ISOLATED
+        )
         logs = venue.settle(match(bid, ask))
         assert venue.position(trader) == (0, 0, False, 0)
         (released,) = [log for log in events(logs, "IsolatedMarginMoved") if log.amount < 0]
@@ -165,4 +176,6 @@ class TestIsolated:
         ask = venue.order(maker, is_buy=False, size=100 * LOT, price=PRICE)
         bid = venue.order(trader, is_buy=True, size=100 * LOT, price=PRICE)
         logs = venue.settle(match(ask, bid))
-        assert [log.reason for log in events(logs, "FillRejected")] == [venue.exchange.REJECT_MARGIN_MODE()]
+        assert [log.reason for log in events(logs, "FillRejected")] == [
+            venue.exchange.REJECT_MARGIN_MODE()
+        ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import boa
-
 from tests.unitary.exchange.venue import BTC, USDC, Actor, Venue, events, match
 
 
@@ -46,8 +45,14 @@ def test_withdraw_beyond_free_collateral_reverts(venue: Venue, maker: Actor, tra
 
 def test_operator_cannot_withdraw_traders_funds(venue: Venue, trader: Actor) -> None:
     venue.fund(trader, 300 * USDC)
-    with boa.env.prank(venue.operator.address), boa.reverts("exchange: withdrawal exceeds free collateral"):
+    with (
+        boa.env.prank(venue.operator.address),
+        boa.reverts("exchange: withdrawal exceeds free collateral"),
+    ):
         venue.exchange.withdraw(1)
-    with boa.env.prank(venue.admin.address), boa.reverts("exchange: withdrawal exceeds free collateral"):
+    with (
+        boa.env.prank(venue.admin.address),
+        boa.reverts("exchange: withdrawal exceeds free collateral"),
+    ):
         venue.exchange.withdraw(1)
     assert venue.usdc.balanceOf(venue.exchange.address) == 300 * USDC

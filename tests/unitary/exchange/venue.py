@@ -8,8 +8,8 @@ by role and sign with real secp256k1 keys derived from their role.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import boa
 from boa.contracts.vyper.vyper_contract import VyperContract, VyperDeployer
@@ -124,7 +124,9 @@ class Venue:
         return int(self.exchange.account(who.address)[0])
 
 
-def match(maker: SignedOrder, taker: SignedOrder, price: int | None = None, size: int | None = None) -> Match:
+def match(
+    maker: SignedOrder, taker: SignedOrder, price: int | None = None, size: int | None = None
+) -> Match:
     """A fill of ``taker`` against ``maker`` at the maker's price and full size by default."""
     return Match(
         maker=maker,
@@ -161,7 +163,9 @@ def deploy_venue() -> Venue:
         exchange = EXCHANGE.deploy(usdc.address, operator.address)
         oracles = {}
         for spec in default_markets():
-            oracle = MOCK_AGGREGATOR.deploy(spec.oracle_decimals, spec.oracle_description, spec.oracle_answer)
+            oracle = MOCK_AGGREGATOR.deploy(
+                spec.oracle_decimals, spec.oracle_description, spec.oracle_answer
+            )
             oracles[MarketId(list_market(exchange, oracle, spec))] = oracle
     domain = Eip712Domain(ChainId(boa.env.evm.patch.chain_id), Address(exchange.address))
     return Venue(exchange, usdc, oracles, admin, operator, domain, {})

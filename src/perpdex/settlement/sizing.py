@@ -1,0 +1,71 @@
+"""Sizing ``settle`` batches by gas, not by count.
+
+How much a fill costs depends on who trades: a trader's first fill writes fresh storage
+(about three times the gas of a steady-state fill), and a maker filled many times in one
+batch is verified once. So a batch is grown to the largest prefix of the pending matches
+whose *estimated* gas (``eth_estimateGas`` against the chain, injected here) stays under
+the per-transaction cap, with headroom for state that changes before it is mined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from perpdex.settlement.encoding import Batch, BatchFullError, Match
+
+TRANSACTION_GAS_CAP = 16_777_216
+"""Ethereum's per-transaction gas cap (EIP-7825, 2**24)."""
+
+HEADROOM_PPM = 50_000
+"""Keep 5% under the cap: the estimate is taken against state that may still change."""
+
+
+def plan_batches(
+    matches: Sequence[Match],
+    *,
+    max_orders: int,
+    max_fills: int,
+    estimate_gas: Callable[[Batch], int],
+    gas_cap: int = TRANSACTION_GAS_CAP,
+) -> list[Batch]:
+    """Split ``matches``, in order, into batches that each fit the contract's array bounds
+    and ``gas_cap`` less headroom. Raises ValueError if a single fill does not fit."""
+    budget = gas_cap - gas_cap * HEADROOM_PPM // 1_000_000
+    batches: list[Batch] = []
+    start = 0
+    while start < len(matches):
+        most = _count_that_fits(matches, start, max_orders, max_fills)
+        batch = _batch(matches[start : start + most], max_orders, max_fills)
+        if estimate_gas(batch) > budget:
+            # binary search the largest prefix under the budget: fits(low), not fits(high)
+            low, high = 0, most
+            while high - low > 1:
+                middle = (low + high) // 2
+                candidate = _batch(matches[start : start + middle], max_orders, max_fills)
+                if estimate_gas(candidate) <= budget:
+                    low, batch = middle, candidate
+                else:
+                    high = middle
+            if low == 0:
+                raise ValueError(f"fill {start} alone needs more than {budget} gas")
+            most = low
+        batches.append(batch)
+        start += most
+    return batches
+
+
+def _count_that_fits(matches: Sequence[Match], start: int, max_orders: int, max_fills: int) -> int:
+    probe = Batch(max_orders, max_fills)
+    for count, match in enumerate(matches[start:]):
+        try:
+            probe.add(match)
+        except BatchFullError:
+            return count
+    return len(matches) - start
+
+
+def _batch(matches: Sequence[Match], max_orders: int, max_fills: int) -> Batch:
+    batch = Batch(max_orders, max_fills)
+    for match in matches:
+        batch.add(match)
+    return batch
