@@ -125,7 +125,7 @@ def deploy(
     deployed = ChainContracts(exchange, collateral, oracles)
     for wallet in wallets:
         if wallet.role in FUNDED_ROLES and wallet.private_key is not None:
-            fund(web3, deployed, Account.from_key(wallet.private_key), amount)
+            fund(web3, deployed, wallet.account(), amount)
 
     return Deployment(
         chain_id=web3.eth.chain_id,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import msgspec
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_checksum_address
 
 from perpdex.chain.markets import MarketSpec
@@ -44,6 +45,13 @@ class DemoWallet:
     """0x-prefixed hex of a well-known dev key (hence ``local_only``); None for a key the user
     supplied, which is never written to disk."""
     local_only: bool = True
+
+    def account(self) -> LocalAccount:
+        """The signer of this wallet; ValueError if its key was left out of the file."""
+        if self.private_key is None:
+            raise ValueError(f"the {self.role} wallet's key is not in the deployment")
+        account: LocalAccount = Account.from_key(self.private_key)
+        return account
 
     def __post_init__(self) -> None:
         if self.private_key is None:
