@@ -1,0 +1,40 @@
+# perpdex: every target sets itself up on a fresh machine (idempotent).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ANVIL := node_modules/.bin/anvil
+
+.PHONY: setup test lint bench demo clean
+
+setup: $(STAMP) $(ANVIL)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(ANVIL): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(ANVIL)
+
+test: setup
+	$(BIN)/pytest -n 2 --dist loadfile
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/perpdex bench eip712
+	$(BIN)/perpdex bench gas
+	mkdir -p build && $(PYTHON) ../shared/bench/gen_orders.py --n 1000000 > build/orders.jsonl
+	$(BIN)/perpdex bench engine --orders build/orders.jsonl
+
+demo: setup
+	$(BIN)/perpdex deploy
+
+clean:
+	rm -rf $(VENV) node_modules build .pytest_cache .mypy_cache .ruff_cache .hypothesis
