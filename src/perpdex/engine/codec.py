@@ -9,6 +9,7 @@ does not depend on how orders are signed.
 from __future__ import annotations
 
 from struct import Struct
+from struct import error as StructError
 from typing import Final
 
 from perpdex.core.types import (
@@ -58,6 +59,10 @@ _SIDES: Final = {1: Side.BUY, -1: Side.SELL}
 _STPS: Final = tuple(StpMode)
 
 
+# what decoding bytes that this codec did not write can raise
+_MALFORMED = (StructError, ValueError, IndexError, KeyError)
+
+
 class DecodeError(ValueError):
     """The bytes are not an entry this codec wrote."""
 
@@ -103,14 +108,14 @@ def decode(entry: bytes) -> tuple[int, int, Command]:
     try:
         seq, time, kind = HEADER.unpack_from(entry)
         return seq, time, _decode_command(kind, entry)
-    except (ValueError, IndexError, KeyError, UnicodeDecodeError) as error:
+    except _MALFORMED as error:
         raise DecodeError(str(error)) from error
 
 
 def decode_order(data: bytes) -> NewOrder:
     try:
         order, end = _decode_order(_ORDER, data)
-    except (ValueError, IndexError, KeyError, UnicodeDecodeError) as error:
+    except _MALFORMED as error:
         raise DecodeError(str(error)) from error
     _check_end(data, end)
     return order
