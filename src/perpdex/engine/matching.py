@@ -29,6 +29,7 @@ _POST_ONLY = Tif.POST_ONLY
 _FOK = Tif.FOK
 _CANCEL_RESTING = StpMode.CANCEL_RESTING
 _CANCEL_TAKER = StpMode.CANCEL_TAKER
+_SELF_TRADE = CancelReason.SELF_TRADE
 
 
 class MatchingEngine:
@@ -242,35 +243,36 @@ class MatchingEngine:
         account = taker.account
         while heap and heap[0] <= limit:
             level = levels[heap[0]]
-            price = level.price
-            queue = level.orders
-            while size and queue:
-                maker = next(iter(queue.values()))
-                if stp and maker.command.account == account:
-                    if taker.stp is not _CANCEL_TAKER:
-                        self._cancel_resting(seq, maker, CancelReason.SELF_TRADE)
-                    if taker.stp is not _CANCEL_RESTING:
-                        self._cancelled(
-                            seq, self.market, taker.order_id, account, size, CancelReason.SELF_TRADE
-                        )
-                        return 0
-                    continue
-                left = maker.remaining
-                if left <= size:
-                    maker.remaining = 0
-                    terms = maker.command
-                    del queue[terms.order_id]
-                    self._forget(terms)
-                else:
-                    maker.remaining = left - size
-                    left = size
-                level.total -= left
-                size -= left
-                filled(seq, taker, maker, price, left)
-            if delta is not None:
-                delta(seq, self.market, opposite.side, price, level.total)
             if level.total:
-                break
+                price = level.price
+                queue = level.orders
+                while size and queue:
+                    maker = next(iter(queue.values()))
+                    if stp and maker.command.account == account:
+                        if taker.stp is not _CANCEL_TAKER:
+                            self._cancel_resting(seq, maker, _SELF_TRADE)
+                        if taker.stp is not _CANCEL_RESTING:
+                            self._cancelled(
+                                seq, self.market, taker.order_id, account, size, _SELF_TRADE
+                            )
+                            return 0
+                        continue
+                    left = maker.remaining
+                    if left <= size:
+                        maker.remaining = 0
+                        terms = maker.command
+                        del queue[terms.order_id]
+                        self._forget(terms)
+                    else:
+                        maker.remaining = left - size
+                        left = size
+                    level.total -= left
+                    size -= left
+                    filled(seq, taker, maker, price, left)
+                if delta is not None:
+                    delta(seq, self.market, opposite.side, price, level.total)
+                if level.total:
+                    break
             del levels[heappop(heap)]
         return size
 
