@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     sequencer.flush()
     elapsed = clock() - start
     gc.enable()
+    gc.unfreeze()
 
     latencies.sort()
     figures = {

@@ -35,6 +35,7 @@ def _load_keccak() -> ctypes.PyDLL:
 
 
 _LIB = _load_keccak()
+_HeadBuffer = ctypes.c_char * HEAD_SIZE  # one type for all chains (a type per chain is garbage)
 
 
 class HashChain:
@@ -48,7 +49,7 @@ class HashChain:
         if _LIB.keccak_init(ctypes.byref(state), _KECCAK_256_CAPACITY, _KECCAK_ROUNDS):
             raise MemoryError("keccak_init failed")
         self._state = state.value
-        self._out = ctypes.create_string_buffer(HEAD_SIZE)
+        self._out = _HeadBuffer()
         weakref.finalize(self, _LIB.keccak_destroy, state.value)
 
     def extend(self, entries: Iterable[bytes]) -> list[bytes]:

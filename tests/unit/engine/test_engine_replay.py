@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.unit.engine.engine_workloads import MARKETS, Run, mixed_commands
 
 from perpdex.engine import (
     ChainHead,
@@ -26,7 +27,6 @@ from perpdex.engine import (
 )
 from perpdex.engine.events import Event
 from perpdex.engine.journal import Journal
-from tests.unit.engine.engine_workloads import MARKETS, Run, mixed_commands
 
 COMMANDS = mixed_commands(seed=7, count=1_500)
 
@@ -105,7 +105,7 @@ def test_replay_after_a_torn_write_matches_the_run_up_to_the_last_complete_entry
     full = tmp_path / "full.bin"
     Run(journal=FileJournal(full)).feed(COMMANDS)
     data = full.read_bytes()
-    for cut in random.Random(3).sample(range(8, len(data)), 6) + [len(data) - 1, 9]:
+    for cut in [*random.Random(3).sample(range(8, len(data)), 6), len(data) - 1, 9]:
         torn = tmp_path / f"torn-{cut}.bin"
         torn.write_bytes(data[:cut])
         complete = verify_journal(torn, allow_torn_tail=True).seq
