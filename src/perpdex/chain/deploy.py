@@ -17,6 +17,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
+from web3.types import TxReceipt
 
 from perpdex.chain.anvil import DevAccount
 from perpdex.chain.artifacts import Artifact, compile_contract, load_abi, write_abi
@@ -161,11 +162,12 @@ def bind(web3: Web3, deployment: Deployment) -> ChainContracts:
     )
 
 
-def fund(web3: Web3, contracts: ChainContracts, owner: LocalAccount, amount: int) -> None:
-    """Mint ``amount`` MockUSDC to ``owner`` from the faucet and deposit it into the Exchange."""
+def fund(web3: Web3, contracts: ChainContracts, owner: LocalAccount, amount: int) -> TxReceipt:
+    """Mint ``amount`` MockUSDC to ``owner`` from the faucet and deposit it into the Exchange;
+    returns the deposit's receipt."""
     send(web3, owner, contracts.collateral.functions.faucet(owner.address, amount))
     send(web3, owner, contracts.collateral.functions.approve(contracts.exchange.address, amount))
-    send(web3, owner, contracts.exchange.functions.deposit(amount))
+    return send(web3, owner, contracts.exchange.functions.deposit(amount))
 
 
 def _admin_key(by_role: dict[Role, DemoWallet], admin_key: str | None) -> str:
