@@ -63,29 +63,27 @@ class FillRecorder(EventSink):
 def load_workload(path: Path) -> list[Command]:
     decoder = msgspec.json.Decoder()
     accounts: dict[int, Address] = {}
-    commands: list[Command] = []
     with open(path, "rb") as file:
-        for line in file:
-            row: dict[str, Any] = decoder.decode(line)
-            if row["op"] == "cancel":
-                commands.append(Cancel(MARKET, OrderId(row["id"])))
-                continue
-            number = row["account"]
-            account = accounts.get(number)
-            if account is None:
-                account = accounts[number] = Address(f"0x{number:040x}")
-            commands.append(
-                NewOrder(
-                    market=MARKET,
-                    order_id=OrderId(row["id"]),
-                    account=account,
-                    side=_SIDES[row["side"]],
-                    price=Price(row["price"]),
-                    size=Size(row["size"]),
-                    tif=_TIFS[row["tif"]],
-                )
-            )
-    return commands
+        return [parse_row(decoder.decode(line), accounts) for line in file]
+
+
+def parse_row(row: dict[str, Any], accounts: dict[int, Address]) -> Command:
+    """One workload line as a command; ``accounts`` shares the Address of each number."""
+    if row["op"] == "cancel":
+        return Cancel(MARKET, OrderId(row["id"]))
+    number = row["account"]
+    account = accounts.get(number)
+    if account is None:
+        account = accounts[number] = Address(f"0x{number:040x}")
+    return NewOrder(
+        market=MARKET,
+        order_id=OrderId(row["id"]),
+        account=account,
+        side=_SIDES[row["side"]],
+        price=Price(row["price"]),
+        size=Size(row["size"]),
+        tif=_TIFS[row["tif"]],
+    )
 
 
 def percentile(sorted_values: list[int], fraction: float) -> int:
