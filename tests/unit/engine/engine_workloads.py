@@ -106,10 +106,11 @@ class Run:
 
     journal: Journal | None = None
     group_size: int = 16
+    book_deltas: bool = True
     events: list[Event] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        bus = EventBus()
+        bus = EventBus(book_deltas=self.book_deltas)
         bus.subscribe(self.events.append)
         self.clock = ManualClock()
         self.engine = Engine(MARKETS, bus)
