@@ -63,6 +63,7 @@ REJECT_ORDER_CLOSED: public(constant(uint8)) = 10
 REJECT_OVERFILL: public(constant(uint8)) = 11
 REJECT_REDUCE_ONLY: public(constant(uint8)) = 12
 REJECT_MARGIN_MODE: public(constant(uint8)) = 13
+REJECT_SELF_TRADE: public(constant(uint8)) = 14
 
 # @dev Upper bound of a low-s signature (EIP-2) and the secp256k1 group order; a
 #      signature outside them is skipped as invalid instead of reverting the batch.
@@ -84,6 +85,11 @@ _NONCES_PER_WORD_LOG2: constant(uint256) = 7
 # @dev Packed market parameters (one slot, read on every fill):
 #      tick size 0..63, lot size 64..127, initial margin ppm 128..159,
 #      maintenance margin ppm 160..191, maker fee ppm 192..223, taker fee ppm 224..255.
+_LOT_OFFSET: constant(uint256) = 64
+_INITIAL_MARGIN_OFFSET: constant(uint256) = 128
+_MAINTENANCE_MARGIN_OFFSET: constant(uint256) = 160
+_MAKER_FEE_OFFSET: constant(uint256) = 192
+_TAKER_FEE_OFFSET: constant(uint256) = 224
 _MASK_32: constant(uint256) = (1 << 32) - 1
 _MASK_64: constant(uint256) = (1 << 64) - 1
 
@@ -109,6 +115,28 @@ struct MarketParams:
     maintenance_margin_ppm: uint256
     maker_fee_ppm: uint256
     taker_fee_ppm: uint256
+
+
+# @dev A fill being settled: its price, size and market, and the market's packed
+#      parameter word.
+struct Fill:
+    price: uint256
+    size: uint256
+    market: uint256
+    params: uint256
+
+
+# @dev One side of a fill: the order's fields the settlement needs, and the trader's
+#      account, position and order-state words as read before the fill.
+struct Side:
+    trader: address
+    order_hash: bytes32
+    head: uint256
+    size: uint256
+    nonce: uint256
+    account: uint256
+    position: uint256
+    state: uint256
 
 
 struct Health:
@@ -320,7 +348,7 @@ def list_market(
         oracle_divisor=10 ** (decimals - units.PRICE_DECIMALS),
         max_leverage=max_leverage,
     )
-    self._market_params[market] = tick_size | (lot_size << 64)
+    self._market_params[market] = tick_size | (lot_size << _LOT_OFFSET)
     self.market_count = market + 1
     log MarketListed(
         market=market,
@@ -373,11 +401,11 @@ def _set_risk_and_fees(
     assert maintenance_margin_ppm < initial_margin_ppm, "exchange: maintenance not below initial"
     assert maker_fee_ppm <= MAX_FEE_PPM and taker_fee_ppm <= MAX_FEE_PPM, "exchange: fee too high"
     self._market_params[market] = (
-        (self._market_params[market] & ((1 << 128) - 1))
-        | (initial_margin_ppm << 128)
-        | (maintenance_margin_ppm << 160)
-        | (maker_fee_ppm << 192)
-        | (taker_fee_ppm << 224)
+        (self._market_params[market] & ((1 << _INITIAL_MARGIN_OFFSET) - 1))
+        | (initial_margin_ppm << _INITIAL_MARGIN_OFFSET)
+        | (maintenance_margin_ppm << _MAINTENANCE_MARGIN_OFFSET)
+        | (maker_fee_ppm << _MAKER_FEE_OFFSET)
+        | (taker_fee_ppm << _TAKER_FEE_OFFSET)
     )
     log MarketParamsChanged(
         market=market,
@@ -529,7 +557,7 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
          `MarginCheckFailed(address)`.
     @param signed_orders The orders the fills refer to, with their signatures, in the
            packed calldata form of `orders.PackedOrder`.
-    @param fills The fills in match order, each packed as `orders.Fill` describes.
+    @param fills The fills in match order, one word each as `orders.vy` lays out.
     """
     assert msg.sender == self.operator, "exchange: caller is not the operator"
     hashes: DynArray[bytes32, MAX_ORDERS] = []
@@ -546,41 +574,52 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
     accounts: DynArray[address, 2 * MAX_FILLS] = []
     fees: uint256 = 0
     for i: uint256 in range(len(fills), bound=MAX_FILLS):
-        fill: orders.Fill = orders._unpack_fill(fills[i])
-        if fill.maker >= len(signed_orders) or fill.taker >= len(signed_orders) or fill.maker == fill.taker:
+        word: uint256 = fills[i]
+        m: uint256 = word & orders.MASK_16
+        t: uint256 = (word >> orders.FILL_TAKER_OFFSET) & orders.MASK_16
+        if m >= len(signed_orders) or t >= len(signed_orders) or m == t:
             log FillRejected(index=i, maker_hash=empty(bytes32), taker_hash=empty(bytes32), reason=REJECT_BAD_INDEX)
             continue
-        maker: orders.Order = orders._unpack_order(signed_orders[fill.maker])
-        taker: orders.Order = orders._unpack_order(signed_orders[fill.taker])
-        maker_hash: bytes32 = hashes[fill.maker]
-        taker_hash: bytes32 = hashes[fill.taker]
-        params: MarketParams = self._params(maker.market)
+        fill: Fill = Fill(
+            price=(word >> orders.FILL_PRICE_OFFSET) & orders.MASK_64,
+            size=(word >> orders.FILL_SIZE_OFFSET) & orders.MASK_64,
+            market=(signed_orders[m].head >> orders.MARKET_OFFSET) & orders.MASK_32,
+            params=0,
+        )
+        maker: Side = empty(Side)
+        taker: Side = empty(Side)
         reason: uint8 = REJECT_BAD_SIGNATURE
-        if (signed_ok[fill.maker >> 8] >> (fill.maker & 255)) & (signed_ok[fill.taker >> 8] >> (fill.taker & 255)) & 1 != 0:
-            reason = self._check_terms(fill, maker, taker, params)
+        if (signed_ok[m >> 8] >> (m & 255)) & (signed_ok[t >> 8] >> (t & 255)) & 1 != 0:
+            reason = self._check_terms(signed_orders[m], signed_orders[t], fill)
         if reason == 0:
-            reason = self._check_side(maker, maker_hash, fill.size)
+            fill.params = self._market_params[fill.market]
+            maker = self._load_side(signed_orders[m], hashes[m])
+            reason = self._check_side(maker, fill)
         if reason == 0:
-            reason = self._check_side(taker, taker_hash, fill.size)
+            taker = self._load_side(signed_orders[t], hashes[t])
+            reason = self._check_side(taker, fill)
+        if reason == 0 and maker.trader == taker.trader:
+            # both sides would write the same words; the engine prevents self-trades
+            reason = REJECT_SELF_TRADE
         if reason != 0:
-            log FillRejected(index=i, maker_hash=maker_hash, taker_hash=taker_hash, reason=reason)
+            log FillRejected(index=i, maker_hash=hashes[m], taker_hash=hashes[t], reason=reason)
             continue
 
         # exact: the listing made tick_size * lot_size a multiple of SIZE_SCALE
         notional: uint256 = fill.size * fill.price // units.SIZE_SCALE
-        maker_fee: uint256 = margin._fee(notional, params.maker_fee_ppm)
-        taker_fee: uint256 = margin._fee(notional, params.taker_fee_ppm)
-        if self._fill_side(maker, maker_hash, fill, notional, maker_fee, params.initial_margin_ppm):
+        maker_fee: uint256 = margin._fee(notional, (fill.params >> _MAKER_FEE_OFFSET) & _MASK_32)
+        taker_fee: uint256 = margin._fee(notional, fill.params >> _TAKER_FEE_OFFSET)
+        if self._fill_side(maker, fill, notional, maker_fee):
             accounts.append(maker.trader)
-        if self._fill_side(taker, taker_hash, fill, notional, taker_fee, params.initial_margin_ppm):
+        if self._fill_side(taker, fill, notional, taker_fee):
             accounts.append(taker.trader)
         fees += maker_fee + taker_fee
         log Filled(
             maker=maker.trader,
             taker=taker.trader,
-            market=maker.market,
-            maker_hash=maker_hash,
-            taker_hash=taker_hash,
+            market=fill.market,
+            maker_hash=maker.order_hash,
+            taker_hash=taker.order_hash,
             price=fill.price,
             size=fill.size,
             maker_fee=maker_fee,
@@ -620,62 +659,95 @@ def _signed_by(digest: bytes32, trader: address, v: uint256, r: uint256, s: uint
 
 @internal
 @view
-def _check_terms(fill: orders.Fill, maker: orders.Order, taker: orders.Order, params: MarketParams) -> uint8:
+def _check_terms(maker: orders.PackedOrder, taker: orders.PackedOrder, fill: Fill) -> uint8:
     """
-    @dev Returns why `fill` breaks a term both orders share or a market rule, or 0.
+    @dev Returns why `fill` breaks a term both orders share or a market rule, or 0. Reads
+         the fields it needs straight from the packed orders.
     """
-    if maker.market != taker.market or maker.market >= self.market_count:
+    if fill.market != (taker.head >> orders.MARKET_OFFSET) & orders.MASK_32 or fill.market >= self.market_count:
         return REJECT_MARKET
-    if maker.is_buy == taker.is_buy:
+    maker_buys: bool = (maker.head >> orders.IS_BUY_OFFSET) & 1 != 0
+    if maker_buys == ((taker.head >> orders.IS_BUY_OFFSET) & 1 != 0):
         return REJECT_SAME_SIDE
-    buyer_limit: uint256 = maker.limit_price if maker.is_buy else taker.limit_price
-    seller_limit: uint256 = taker.limit_price if maker.is_buy else maker.limit_price
-    if fill.price > buyer_limit or fill.price < seller_limit:
+    maker_limit: uint256 = (maker.body >> orders.LIMIT_PRICE_OFFSET) & orders.MASK_64
+    taker_limit: uint256 = (taker.body >> orders.LIMIT_PRICE_OFFSET) & orders.MASK_64
+    if maker_buys:
+        if fill.price > maker_limit or fill.price < taker_limit:
+            return REJECT_PRICE_LIMIT
+    elif fill.price > taker_limit or fill.price < maker_limit:
         return REJECT_PRICE_LIMIT
-    if fill.size == 0 or fill.size % params.lot_size != 0 or fill.price % params.tick_size != 0:
+    params: uint256 = self._market_params[fill.market]
+    if fill.size == 0 or fill.size % ((params >> _LOT_OFFSET) & _MASK_64) != 0 or fill.price % (params & _MASK_64) != 0:
         return REJECT_OFF_GRID
-    if maker.expiry <= block.timestamp or taker.expiry <= block.timestamp:
+    if (maker.body >> orders.EXPIRY_OFFSET) & orders.MASK_64 <= block.timestamp:
+        return REJECT_EXPIRED
+    if (taker.body >> orders.EXPIRY_OFFSET) & orders.MASK_64 <= block.timestamp:
         return REJECT_EXPIRED
     # a post-only order only rests (maker); an immediate one never rests (taker)
-    if maker.time_in_force != orders.TIF_GTC and maker.time_in_force != orders.TIF_POST_ONLY:
+    maker_tif: uint256 = (maker.head >> orders.TIME_IN_FORCE_OFFSET) & orders.MASK_8
+    taker_tif: uint256 = (taker.head >> orders.TIME_IN_FORCE_OFFSET) & orders.MASK_8
+    if maker_tif != orders.TIF_GTC and maker_tif != orders.TIF_POST_ONLY:
         return REJECT_TIME_IN_FORCE
-    if taker.time_in_force != orders.TIF_GTC and taker.time_in_force != orders.TIF_IOC and taker.time_in_force != orders.TIF_FOK:
+    if taker_tif != orders.TIF_GTC and taker_tif != orders.TIF_IOC and taker_tif != orders.TIF_FOK:
         return REJECT_TIME_IN_FORCE
-    if params.maker_fee_ppm > maker.max_fee_ppm or params.taker_fee_ppm > taker.max_fee_ppm:
+    if (params >> _MAKER_FEE_OFFSET) & _MASK_32 > (maker.head >> orders.MAX_FEE_OFFSET) & orders.MASK_32:
+        return REJECT_FEE_ABOVE_MAX
+    if params >> _TAKER_FEE_OFFSET > (taker.head >> orders.MAX_FEE_OFFSET) & orders.MASK_32:
         return REJECT_FEE_ABOVE_MAX
     return 0
 
 
 @internal
 @view
-def _check_side(order: orders.Order, order_hash: bytes32, size: uint256) -> uint8:
+def _load_side(packed: orders.PackedOrder, order_hash: bytes32) -> Side:
     """
-    @dev Returns why filling `size` more of `order` breaks its own terms, or 0: it must
-         be open, have `size` left, keep to its reduce-only flag and to the margin mode
-         of the trader's open position. Reads state only: a rejected fill changes
-         nothing.
+    @dev Reads one side of a fill: the order's fields the settlement needs and the three
+         storage words of its trader it reads and writes.
     """
-    if order.nonce < (self._accounts[order.trader] >> 128) & _MASK_64:
+    trader: address = convert(convert(packed.head & orders.MASK_160, uint160), address)
+    market: uint256 = (packed.head >> orders.MARKET_OFFSET) & orders.MASK_32
+    nonce: uint256 = packed.body >> orders.NONCE_OFFSET
+    return Side(
+        trader=trader,
+        order_hash=order_hash,
+        head=packed.head,
+        size=packed.body & orders.MASK_64,
+        nonce=nonce,
+        account=self._accounts[trader],
+        position=self._positions[trader][market],
+        state=self._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2],
+    )
+
+
+@internal
+@view
+def _check_side(side: Side, fill: Fill) -> uint8:
+    """
+    @dev Returns why filling `fill.size` more of `side`'s order breaks its own terms, or
+         0: it must be open, have the size left, keep to its reduce-only flag and to the
+         margin mode of the trader's open position. A rejected fill changes nothing.
+    """
+    if side.nonce < (side.account >> 128) & _MASK_64:
         return REJECT_ORDER_CLOSED
-    state: uint256 = self._order_state[order.trader][order.nonce >> _NONCES_PER_WORD_LOG2] >> self._state_shift(order.nonce)
+    state: uint256 = side.state >> self._state_shift(side.nonce)
     if state & _CLOSED_BIT != 0:
         return REJECT_ORDER_CLOSED
-    filled: uint256 = size
+    filled: uint256 = fill.size
     if state & _PARTIAL_BIT != 0:
-        filled += self._order_filled[order_hash]
-    if filled > order.size:
+        filled += self._order_filled[side.order_hash]
+    if filled > side.size:
         return REJECT_OVERFILL
-    if order.margin_mode > orders.MARGIN_ISOLATED:
+    mode: uint256 = (side.head >> orders.MARGIN_MODE_OFFSET) & orders.MASK_8
+    if mode > orders.MARGIN_ISOLATED:
         return REJECT_MARGIN_MODE
-    word: uint256 = self._positions[order.trader][order.market]
-    position_size: int256 = packing._position_size(word)
-    if order.reduce_only:
+    position_size: int256 = packing._position_size(side.position)
+    if (side.head >> orders.REDUCE_ONLY_OFFSET) & 1 != 0:
         # a reduce-only order may only shrink an opposite position, never flip it
-        if order.is_buy and -position_size < convert(size, int256):
+        if (side.head >> orders.IS_BUY_OFFSET) & 1 != 0:
+            position_size = -position_size
+        if position_size < convert(fill.size, int256):
             return REJECT_REDUCE_ONLY
-        if not order.is_buy and position_size < convert(size, int256):
-            return REJECT_REDUCE_ONLY
-    if position_size != 0 and packing._is_isolated(word) != (order.margin_mode == orders.MARGIN_ISOLATED):
+    elif position_size != 0 and packing._is_isolated(side.position) != (mode == orders.MARGIN_ISOLATED):
         return REJECT_MARGIN_MODE
     return 0
 
@@ -690,9 +762,7 @@ def _state_shift(nonce: uint256) -> uint256:
 
 
 @internal
-def _fill_side(
-    order: orders.Order, order_hash: bytes32, fill: orders.Fill, notional: uint256, fee: uint256, initial_margin_ppm: uint256
-) -> bool:
+def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256) -> bool:
     """
     @dev Applies one side of a checked fill to the order's trader and returns whether
          the batch touched this trader for the first time.
@@ -705,46 +775,43 @@ def _fill_side(
          Before the first change to an account or position, its pre-batch word is
          kept in transient storage for the end-of-batch check.
     """
-    trader: address = order.trader
-    market: uint256 = order.market
+    trader: address = side.trader
+    market: uint256 = fill.market
 
     # pre-batch snapshot
     seen: uint256 = self._seen[trader]
     first_touch: bool = seen == 0
-    word: uint256 = self._positions[trader][market]
     if first_touch:
-        self._pre_account[trader] = self._accounts[trader]
+        self._pre_account[trader] = side.account
     if (seen >> market) & 1 == 0:
-        seen |= 1 << market
-        self._pre_position[trader][market] = word
-        if packing._is_isolated(word):
+        self._pre_position[trader][market] = side.position
+        if packing._is_isolated(side.position):
             self._pre_isolated_margin[trader][market] = self._isolated_margin[trader][market]
 
     # order fill state
-    state_word: uint256 = order.nonce >> _NONCES_PER_WORD_LOG2
-    offset: uint256 = self._state_shift(order.nonce)
-    state: uint256 = self._order_state[trader][state_word]
+    offset: uint256 = self._state_shift(side.nonce)
+    state: uint256 = side.state
     filled: uint256 = fill.size
     if (state >> offset) & _PARTIAL_BIT != 0:
-        filled += self._order_filled[order_hash]
-    if filled == order.size:
+        filled += self._order_filled[side.order_hash]
+    if filled == side.size:
         state = (state & ~(_PARTIAL_BIT << offset)) | (_CLOSED_BIT << offset)
         if filled != fill.size:
-            self._order_filled[order_hash] = 0
+            self._order_filled[side.order_hash] = 0
     else:
         state |= _PARTIAL_BIT << offset
-        self._order_filled[order_hash] = filled
-    self._order_state[trader][state_word] = state
+        self._order_filled[side.order_hash] = filled
+    self._order_state[trader][side.nonce >> _NONCES_PER_WORD_LOG2] = state
 
     # position
     old_size: int256 = 0
     quote: int256 = 0
     isolated: bool = False
-    old_size, quote, isolated = packing._unpack_position(word)
+    old_size, quote, isolated = packing._unpack_position(side.position)
     if old_size == 0:
-        isolated = order.margin_mode == orders.MARGIN_ISOLATED
+        isolated = (side.head >> orders.MARGIN_MODE_OFFSET) & orders.MASK_8 == orders.MARGIN_ISOLATED
     new_size: int256 = old_size
-    if order.is_buy:
+    if (side.head >> orders.IS_BUY_OFFSET) & 1 != 0:
         new_size += convert(fill.size, int256)
         quote -= convert(notional + fee, int256)
     else:
@@ -755,6 +822,7 @@ def _fill_side(
         seen |= _ISOLATED_SEEN
         grown: uint256 = self._growth(old_size, new_size)
         if grown != 0:
+            initial_margin_ppm: uint256 = (fill.params >> _INITIAL_MARGIN_OFFSET) & _MASK_32
             moved: uint256 = margin._requirement(convert(grown, int256), fill.price, initial_margin_ppm) + fee
             self._isolated_margin[trader][market] += moved
             self._add_collateral(trader, -convert(moved, int256))
@@ -778,7 +846,7 @@ def _fill_side(
             quote = 0
         self._accounts[trader] = packing._pack_account(collateral, nonce_floor, cross_markets ^ (1 << market))
     self._positions[trader][market] = packing._pack_position(new_size, quote, isolated)
-    self._seen[trader] = seen | _ACCOUNT_SEEN
+    self._seen[trader] = seen | (1 << market) | _ACCOUNT_SEEN
     return first_touch
 
 
@@ -952,11 +1020,11 @@ def _params(market: uint256) -> MarketParams:
     word: uint256 = self._market_params[market]
     return MarketParams(
         tick_size=word & _MASK_64,
-        lot_size=(word >> 64) & _MASK_64,
-        initial_margin_ppm=(word >> 128) & _MASK_32,
-        maintenance_margin_ppm=(word >> 160) & _MASK_32,
-        maker_fee_ppm=(word >> 192) & _MASK_32,
-        taker_fee_ppm=word >> 224,
+        lot_size=(word >> _LOT_OFFSET) & _MASK_64,
+        initial_margin_ppm=(word >> _INITIAL_MARGIN_OFFSET) & _MASK_32,
+        maintenance_margin_ppm=(word >> _MAINTENANCE_MARGIN_OFFSET) & _MASK_32,
+        maker_fee_ppm=(word >> _MAKER_FEE_OFFSET) & _MASK_32,
+        taker_fee_ppm=word >> _TAKER_FEE_OFFSET,
     )
 
 

@@ -63,22 +63,33 @@ struct PackedOrder:
     s: uint256
 
 
-# @dev One match between a resting (maker) and an incoming (taker) order, both given
-#      by their index in the batch's order list, so an order that fills several times
-#      in one batch is sent and verified once. Calldata form, one word:
+# @dev A fill is one calldata word naming its resting (maker) and incoming (taker)
+#      order by index in the batch's order list, so an order that fills several times in
+#      one batch is sent and verified once:
 #        maker index 0..15 | taker index 16..31 | price 32..95 | size 96..159
-struct Fill:
-    maker: uint256
-    taker: uint256
-    price: uint256
-    size: uint256
+FILL_TAKER_OFFSET: constant(uint256) = 16
+FILL_PRICE_OFFSET: constant(uint256) = 32
+FILL_SIZE_OFFSET: constant(uint256) = 96
 
 
-_MASK_8: constant(uint256) = (1 << 8) - 1
-_MASK_16: constant(uint256) = (1 << 16) - 1
-_MASK_32: constant(uint256) = (1 << 32) - 1
-_MASK_64: constant(uint256) = (1 << 64) - 1
-_MASK_160: constant(uint256) = (1 << 160) - 1
+MASK_8: constant(uint256) = (1 << 8) - 1
+MASK_16: constant(uint256) = (1 << 16) - 1
+MASK_32: constant(uint256) = (1 << 32) - 1
+MASK_64: constant(uint256) = (1 << 64) - 1
+MASK_160: constant(uint256) = (1 << 160) - 1
+
+# @dev Bit offsets of the packed fields (the settlement's hot path reads single fields
+#      straight from the packed words instead of decoding whole orders).
+MARKET_OFFSET: constant(uint256) = 160
+MAX_FEE_OFFSET: constant(uint256) = 192
+MARGIN_MODE_OFFSET: constant(uint256) = 224
+TIME_IN_FORCE_OFFSET: constant(uint256) = 232
+IS_BUY_OFFSET: constant(uint256) = 240
+REDUCE_ONLY_OFFSET: constant(uint256) = 241
+V_OFFSET: constant(uint256) = 248
+LIMIT_PRICE_OFFSET: constant(uint256) = 64
+EXPIRY_OFFSET: constant(uint256) = 128
+NONCE_OFFSET: constant(uint256) = 192
 
 
 @internal
@@ -91,38 +102,24 @@ def _unpack_order(packed: PackedOrder) -> Order:
     head: uint256 = packed.head
     body: uint256 = packed.body
     return Order(
-        trader=convert(convert(head & _MASK_160, uint160), address),
-        market=(head >> 160) & _MASK_32,
-        is_buy=(head >> 240) & 1 != 0,
-        size=body & _MASK_64,
-        limit_price=(body >> 64) & _MASK_64,
-        max_fee_ppm=(head >> 192) & _MASK_32,
-        margin_mode=(head >> 224) & _MASK_8,
-        time_in_force=(head >> 232) & _MASK_8,
-        reduce_only=(head >> 241) & 1 != 0,
-        expiry=(body >> 128) & _MASK_64,
-        nonce=body >> 192,
+        trader=convert(convert(head & MASK_160, uint160), address),
+        market=(head >> MARKET_OFFSET) & MASK_32,
+        is_buy=(head >> IS_BUY_OFFSET) & 1 != 0,
+        size=body & MASK_64,
+        limit_price=(body >> LIMIT_PRICE_OFFSET) & MASK_64,
+        max_fee_ppm=(head >> MAX_FEE_OFFSET) & MASK_32,
+        margin_mode=(head >> MARGIN_MODE_OFFSET) & MASK_8,
+        time_in_force=(head >> TIME_IN_FORCE_OFFSET) & MASK_8,
+        reduce_only=(head >> REDUCE_ONLY_OFFSET) & 1 != 0,
+        expiry=(body >> EXPIRY_OFFSET) & MASK_64,
+        nonce=body >> NONCE_OFFSET,
     )
 
 
 @internal
 @pure
 def _signature_v(packed: PackedOrder) -> uint256:
-    return packed.head >> 248
-
-
-@internal
-@pure
-def _unpack_fill(word: uint256) -> Fill:
-    """
-    @dev Decodes the calldata form of a fill.
-    """
-    return Fill(
-        maker=word & _MASK_16,
-        taker=(word >> 16) & _MASK_16,
-        price=(word >> 32) & _MASK_64,
-        size=(word >> 96) & _MASK_64,
-    )
+    return packed.head >> V_OFFSET
 
 
 @internal

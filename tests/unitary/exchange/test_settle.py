@@ -305,3 +305,11 @@ def test_operator_cannot_trade_for_account_without_signed_order(
     )
     assert rejection_reasons(logs) == [funded.exchange.REJECT_BAD_SIGNATURE()]
     assert funded.position(trader) == (0, 0, False, 0)
+
+
+def test_self_trade_is_rejected(funded: Venue, trader: Actor) -> None:
+    ask = funded.order(trader, is_buy=False, size=LOT, price=PRICE)
+    bid = funded.order(trader, is_buy=True, size=LOT, price=PRICE)
+    logs = funded.settle(match(ask, bid))
+    assert rejection_reasons(logs) == [funded.exchange.REJECT_SELF_TRADE()]
+    assert funded.position(trader) == (0, 0, False, 0)
