@@ -17,9 +17,6 @@ from heapq import heapify, heappop, heappush
 from perpdex.core.types import OrderId, Side
 from perpdex.engine.commands import NewOrder
 
-# An account's order index drops departed orders once it holds more than this many entries
-# and twice as many as it had after the last pruning.
-_PRUNE_MIN_ORDERS = 16
 # A side drops its empty levels when their count reaches this many and half of all levels.
 _PRUNE_MIN_LEVELS = 256
 
@@ -47,31 +44,6 @@ class Level:
         self.price = price
         self.total = 0
         self.orders: dict[OrderId, Order] = {}
-
-
-class AccountOrders(dict[OrderId, Order]):
-    """An account's orders in one market by id, plus some that no longer rest.
-
-    Orders that filled or left are not removed one by one (that would cost every fill a
-    lookup); they are dropped in bulk once they could be half of the entries.
-    """
-
-    __slots__ = ("prune_at",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.prune_at = _PRUNE_MIN_ORDERS
-
-    def add(self, order_id: OrderId, order: Order) -> None:
-        self[order_id] = order
-        if len(self) > self.prune_at:
-            for gone in [order_id for order_id, order in self.items() if not order.remaining]:
-                del self[gone]
-            self.prune_at = max(_PRUNE_MIN_ORDERS, 2 * len(self))
-
-    def resting(self) -> list[Order]:
-        """The orders still resting, oldest id first (a stable order across restores)."""
-        return [self[order_id] for order_id in sorted(self) if self[order_id].remaining]
 
 
 class BookSide:

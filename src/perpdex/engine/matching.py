@@ -15,7 +15,7 @@ from heapq import heappop
 
 from perpdex.core.types import Address, ClientOrderId, OrderId, Side, Size
 from perpdex.core.types import TimeInForce as Tif
-from perpdex.engine.book import AccountOrders, BookSide, Level, Order
+from perpdex.engine.book import BookSide, Level, Order
 from perpdex.engine.clock import Clock
 from perpdex.engine.commands import Amend, Cancel, CancelByClientId, NewOrder, StpMode
 from perpdex.engine.config import MarketConfig
@@ -59,7 +59,7 @@ class MatchingEngine:
         self._timers = timers
         self._stp = self_trade_prevention
         self._orders: dict[OrderId, Order] = {}
-        self._by_account: dict[Address, AccountOrders] = {}
+        self._by_account: dict[Address, dict[OrderId, Order]] = {}
         self._by_client_id: dict[tuple[Address, ClientOrderId], Order] = {}
         self._accepted = sink.accepted
         self._rejected = sink.rejected
@@ -129,8 +129,8 @@ class MatchingEngine:
         """Cancel the account's orders, oldest id first (the same order after a restore)."""
         orders = self._by_account.get(account)
         if orders:
-            for order in orders.resting():
-                self._cancel_resting(seq, order, reason)
+            for order_id in sorted(orders):
+                self._cancel_resting(seq, orders[order_id], reason)
 
     def amend(self, seq: int, cmd: Amend) -> None:
         order = self._orders.get(cmd.order_id)
@@ -292,8 +292,8 @@ class MatchingEngine:
         account = cmd.account
         mine = self._by_account.get(account)
         if mine is None:
-            mine = self._by_account[account] = AccountOrders()
-        mine.add(order_id, order)
+            mine = self._by_account[account] = {}
+        mine[order_id] = order
         if cmd.client_id is not None:
             self._by_client_id[(account, cmd.client_id)] = order
         if cmd.expiry:
@@ -318,6 +318,7 @@ class MatchingEngine:
 
     def _forget(self, terms: NewOrder) -> None:
         del self._orders[terms.order_id]
+        del self._by_account[terms.account][terms.order_id]
         if terms.client_id is not None:
             del self._by_client_id[(terms.account, terms.client_id)]
 
@@ -363,7 +364,7 @@ class MatchingEngine:
         mine = self._by_account.get(cmd.account)
         reserved = sum(
             order.remaining
-            for order in (mine.resting() if mine else ())
+            for order in (mine.values() if mine else ())
             if order.command.reduce_only and order.command.side is cmd.side
         )
         room = abs(cmd.position) - reserved
