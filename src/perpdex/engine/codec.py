@@ -134,6 +134,7 @@ def _encode_order(layout: Struct, header: tuple[int, ...], cmd: NewOrder) -> byt
     else:
         client_id = cmd.client_id.encode()
         flags |= _HAS_CLIENT_ID
+    payload = cmd.payload
     fixed = layout.pack(
         *header,
         cmd.market,
@@ -148,9 +149,11 @@ def _encode_order(layout: Struct, header: tuple[int, ...], cmd: NewOrder) -> byt
         cmd.position,
         len(account),
         len(client_id),
-        len(cmd.payload),
+        len(payload),
     )
-    return b"".join((fixed, account, client_id, cmd.payload))
+    if client_id or payload:
+        return b"".join((fixed, account, client_id, payload))
+    return fixed + account  # the usual case, one copy less
 
 
 def _decode_order(layout: Struct, data: bytes) -> tuple[NewOrder, int]:

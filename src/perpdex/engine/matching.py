@@ -191,9 +191,6 @@ class MatchingEngine:
     def best_ask(self) -> int | None:
         return self.asks.best_price()
 
-    def order(self, order_id: OrderId) -> Order | None:
-        return self._orders.get(order_id)
-
     def resting_orders(self) -> Iterator[Order]:
         """Every resting order: bids best price first, then asks; time priority within."""
         for side in (self.bids, self.asks):

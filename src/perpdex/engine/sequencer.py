@@ -49,7 +49,7 @@ class Sequencer:
         self.engine = engine
         self.journal = journal
         self.seq = journal.head.seq if journal is not None else 0
-        self.durable_seq = self.seq
+        self._durable_seq = self.seq
         self._apply = engine.apply
         self._now = clock.now
         self._positions = positions
@@ -63,14 +63,17 @@ class Sequencer:
         if type(command) is NewOrder and command.reduce_only:
             command = replace(command, position=self._positions(command.account, command.market))
         pending = self._pending
-        if pending is None:
-            self.durable_seq = seq
-        else:
+        if pending is not None:
             pending.append(encode(seq, time, command))
             if len(pending) >= self._group_size:
                 self.flush()
         self._apply(seq, time, command)
         return seq
+
+    @property
+    def durable_seq(self) -> int:
+        """Commands up to this one are in the journal for good (all of them, without one)."""
+        return self.seq if self._pending is None else self._durable_seq
 
     def tick(self) -> int | None:
         """Submit a ``Tick`` if a timer is due by now (call it on an idle timer)."""
@@ -87,4 +90,4 @@ class Sequencer:
             self.journal.append(self._pending)
             self._pending = []
         self.journal.flush()
-        self.durable_seq = self.seq
+        self._durable_seq = self.seq
