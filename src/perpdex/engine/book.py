@@ -17,7 +17,8 @@ from heapq import heapify, heappop, heappush
 from perpdex.core.types import OrderId, Side
 from perpdex.engine.commands import NewOrder
 
-# A side drops its empty levels when their count reaches this many and half of all levels.
+# A side drops its empty levels once it holds this many levels, and twice as many as it
+# kept at the last pruning: amortised O(1) per new level.
 _PRUNE_MIN_LEVELS = 256
 
 

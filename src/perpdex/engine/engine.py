@@ -46,6 +46,13 @@ _MARKET_OPS: Final[dict[type, Callable[[MatchingEngine, int, Any], None]]] = {
 
 
 class Engine:
+    """All markets of the exchange; each has its own ``MatchingEngine`` and book.
+
+    The engine owns the clock its matching engines read (set to each command's stamp), one
+    timer heap for order expiries and dead-man switches, and the switches themselves.
+    ``self_trade_prevention`` False lets accounts trade with themselves (the benchmark).
+    """
+
     def __init__(
         self,
         markets: Iterable[MarketConfig],
@@ -116,9 +123,10 @@ class Engine:
 
     def _fire(self, seq: int, now: int) -> None:
         for due, kind, market, order_id, account in self.timers.pop_due(now):
+            owner = Address(account)
             if kind == DEAD_MAN:
-                if self._dead_man.get(Address(account)) == due:
-                    del self._dead_man[Address(account)]
-                    self._cancel_account(seq, Address(account), CancelReason.DEAD_MAN)
+                if self._dead_man.get(owner) == due:  # not refreshed or disarmed since
+                    del self._dead_man[owner]
+                    self._cancel_account(seq, owner, CancelReason.DEAD_MAN)
             else:
                 self.markets[MarketId(market)].expire(seq, OrderId(order_id), due)

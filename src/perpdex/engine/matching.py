@@ -303,7 +303,7 @@ class MatchingEngine:
         self._take_off(seq, order)
 
     def _take_off(self, seq: int, order: Order) -> None:
-        """Remove a resting order from its level (lazily) and from every index."""
+        """Remove a resting order from its level and from every index."""
         level = self._level_of(order)
         level.total -= order.remaining
         order.remaining = 0
