@@ -74,10 +74,11 @@ _CURVE_ORDER: constant(uint256) = (
     115_792_089_237_316_195_423_570_985_008_687_907_852_837_564_279_074_904_382_605_163_141_518_161_494_337
 )
 
-# @dev Two bits of fill state per order nonce, 128 nonces per word: bit 0 "closed"
-#      (fully filled or cancelled), bit 1 "partially filled" (its filled amount is in
-#      `_order_filled`). A fresh order is thus checked with one warm word per trader
-#      instead of a cold slot per order hash.
+# @dev Fill state of an order, by its trader's nonce. The common case costs no slot of
+#      its own: a trader filling orders whole in nonce order only raises the nonce floor
+#      in their account word. Otherwise two bits per nonce, 128 nonces per word of
+#      `_order_state`: bit 0 "closed" (fully filled or cancelled), bit 1 "partially
+#      filled" (its filled amount is in `_order_filled`, by order hash).
 _CLOSED_BIT: constant(uint256) = 1
 _PARTIAL_BIT: constant(uint256) = 2
 _NONCES_PER_WORD_LOG2: constant(uint256) = 7
@@ -93,12 +94,24 @@ _TAKER_FEE_OFFSET: constant(uint256) = 224
 _MASK_32: constant(uint256) = (1 << 32) - 1
 _MASK_64: constant(uint256) = (1 << 64) - 1
 
+# @dev Fields of the packed account word read on the hot path (layout in packing.vy).
+_FLAGS_OFFSET: constant(uint256) = 120
+_NONCE_FLOOR_OFFSET: constant(uint256) = 128
+_CROSS_MARKETS_OFFSET: constant(uint256) = 192
+_ORDER_MAP_FLAG: constant(uint256) = 1
+
 # @dev Flags of the `_seen` batch scratch word, above the 64 market bits.
 _ISOLATED_SEEN: constant(uint256) = 1 << 254
 _ACCOUNT_SEEN: constant(uint256) = 1 << 255
 # @dev Selects the pre-batch state in `_cross_health`; shares the bit of _ACCOUNT_SEEN,
 #      which is always set in a touched trader's `_seen` word.
 _BEFORE_BATCH: constant(uint256) = _ACCOUNT_SEEN
+# @dev Returned by `_fill_side` above its market bits.
+_FIRST_TOUCH: constant(uint256) = 1 << 255
+# @dev Asks `_cross_health` for the maintenance requirement too (only the slow path of
+#      the end-of-batch check and the views need it).
+_WITH_MAINTENANCE: constant(uint256) = 1 << 253
+_MASK_128: constant(uint256) = (1 << 128) - 1
 
 
 struct MarketInfo:
@@ -164,7 +177,7 @@ event IsolatedMarginMoved:
 event Filled:
     maker: indexed(address)
     taker: indexed(address)
-    market: indexed(uint256)
+    market: uint256
     maker_hash: bytes32
     taker_hash: bytes32
     price: uint256
@@ -238,7 +251,9 @@ _order_filled: HashMap[bytes32, uint256]
 
 # @dev Batch scratch space, empty between calls: a settle clears what it wrote before
 #      returning, so a second settle in the same transaction starts clean.
-_price_cache: transient(HashMap[uint256, uint256])
+# per market: its oracle price (bits 0..127) and margin fractions (initial 128..159,
+# maintenance 160..191), read once for the batch's margin checks
+_risk_cache: transient(HashMap[uint256, uint256])
 # per trader: bit m (< 64) the batch touched its position in market m, plus the flags
 # below; zero again once the trader's end-of-batch check has run
 _seen: transient(HashMap[address, uint256])
@@ -463,14 +478,8 @@ def withdraw(amount: uint256):
     @param amount The amount, collateral units.
     """
     assert amount != 0, "exchange: zero amount"
-    collateral: int256 = 0
-    nonce_floor: uint256 = 0
-    markets: uint256 = 0
-    collateral, nonce_floor, markets = packing._unpack_account(self._accounts[msg.sender])
-    self._accounts[msg.sender] = packing._pack_account(
-        collateral - convert(amount, int256), nonce_floor, markets
-    )
-    health: Health = self._cross_health(msg.sender, 0)
+    self._add_collateral(msg.sender, -convert(amount, int256))
+    health: Health = self._cross_health(msg.sender, _WITH_MAINTENANCE)
     assert health.equity >= convert(health.initial, int256), "exchange: withdrawal exceeds free collateral"
     assert extcall COLLATERAL.transfer(msg.sender, amount, default_return_value=True)
     log Withdrawn(trader=msg.sender, amount=amount)
@@ -483,7 +492,7 @@ def add_isolated_margin(market: uint256, amount: uint256):
          The cross account must still meet initial margin afterwards.
     """
     self._move_isolated_margin(msg.sender, market, convert(amount, int256))
-    health: Health = self._cross_health(msg.sender, 0)
+    health: Health = self._cross_health(msg.sender, _WITH_MAINTENANCE)
     assert health.equity >= convert(health.initial, int256), "exchange: cross margin too low"
 
 
@@ -527,6 +536,9 @@ def cancel_orders(nonces: DynArray[uint64, MAX_CANCELS]):
         word: uint256 = n >> _NONCES_PER_WORD_LOG2
         self._order_state[msg.sender][word] |= _CLOSED_BIT << self._state_shift(n)
         log OrderCancelled(trader=msg.sender, nonce=n)
+    account: packing.Account = packing._unpack_account(self._accounts[msg.sender])
+    account.flags |= _ORDER_MAP_FLAG
+    self._accounts[msg.sender] = packing._pack_account(account)
 
 
 @external
@@ -535,12 +547,10 @@ def raise_nonce_floor(nonce_floor: uint64):
     @dev Cancels every order of the caller with a nonce below `nonce_floor` at once.
     @param nonce_floor The new lowest valid nonce; it can only go up.
     """
-    collateral: int256 = 0
-    current: uint256 = 0
-    markets: uint256 = 0
-    collateral, current, markets = packing._unpack_account(self._accounts[msg.sender])
-    assert convert(nonce_floor, uint256) > current, "exchange: nonce floor can only rise"
-    self._accounts[msg.sender] = packing._pack_account(collateral, convert(nonce_floor, uint256), markets)
+    account: packing.Account = packing._unpack_account(self._accounts[msg.sender])
+    assert convert(nonce_floor, uint256) > account.nonce_floor, "exchange: nonce floor can only rise"
+    account.nonce_floor = convert(nonce_floor, uint256)
+    self._accounts[msg.sender] = packing._pack_account(account)
     log NonceFloorRaised(trader=msg.sender, nonce_floor=convert(nonce_floor, uint256))
 
 
@@ -565,13 +575,15 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
     signed_ok: uint256[MAX_ORDERS // 256] = empty(uint256[MAX_ORDERS // 256])
     for i: uint256 in range(len(signed_orders), bound=MAX_ORDERS):
         packed: orders.PackedOrder = signed_orders[i]
-        order: orders.Order = orders._unpack_order(packed)
-        digest: bytes32 = eip712._hash_typed_data_v4(orders._struct_hash(order))
+        digest: bytes32 = eip712._hash_typed_data_v4(orders._struct_hash(packed))
         hashes.append(digest)
-        if self._signed_by(digest, order.trader, orders._signature_v(packed), packed.r, packed.s):
+        if self._signed_by(digest, orders._trader(packed), orders._signature_v(packed), packed.r, packed.s):
             signed_ok[i >> 8] |= 1 << (i & 255)
 
     accounts: DynArray[address, 2 * MAX_FILLS] = []
+    # every market a margin check below needs a price for: those the fills touched
+    # and those of the touched traders' other cross positions
+    markets: uint256 = 0
     fees: uint256 = 0
     for i: uint256 in range(len(fills), bound=MAX_FILLS):
         word: uint256 = fills[i]
@@ -609,10 +621,14 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
         notional: uint256 = fill.size * fill.price // units.SIZE_SCALE
         maker_fee: uint256 = margin._fee(notional, (fill.params >> _MAKER_FEE_OFFSET) & _MASK_32)
         taker_fee: uint256 = margin._fee(notional, fill.params >> _TAKER_FEE_OFFSET)
-        if self._fill_side(maker, fill, notional, maker_fee):
+        touched: uint256 = self._fill_side(maker, fill, notional, maker_fee)
+        if touched & _FIRST_TOUCH != 0:
             accounts.append(maker.trader)
-        if self._fill_side(taker, fill, notional, taker_fee):
+        markets |= touched
+        touched = self._fill_side(taker, fill, notional, taker_fee)
+        if touched & _FIRST_TOUCH != 0:
             accounts.append(taker.trader)
+        markets |= touched
         fees += maker_fee + taker_fee
         log Filled(
             maker=maker.trader,
@@ -628,9 +644,7 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
 
     if fees != 0:
         self.fee_pool += fees
-    markets: uint256 = 0
-    for trader: address in accounts:
-        markets |= (self._pre_account[trader] >> 192) | (self._accounts[trader] >> 192) | (self._seen[trader] & _MASK_64)
+    markets &= _MASK_64
     self._cache_prices(markets)
     for trader: address in accounts:
         self._check_account(trader)
@@ -638,7 +652,7 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
         if markets == 0:
             break
         if markets & 1 != 0:
-            self._price_cache[market] = 0
+            self._risk_cache[market] = 0
         markets >>= 1
 
 
@@ -704,18 +718,24 @@ def _load_side(packed: orders.PackedOrder, order_hash: bytes32) -> Side:
     @dev Reads one side of a fill: the order's fields the settlement needs and the three
          storage words of its trader it reads and writes.
     """
-    trader: address = convert(convert(packed.head & orders.MASK_160, uint160), address)
+    trader: address = orders._trader(packed)
     market: uint256 = (packed.head >> orders.MARKET_OFFSET) & orders.MASK_32
     nonce: uint256 = packed.body >> orders.NONCE_OFFSET
+    account: uint256 = self._accounts[trader]
+    # a trader who never cancelled by nonce nor filled out of nonce order has nothing
+    # in the map: every nonce from the floor up is open and unfilled
+    state: uint256 = 0
+    if (account >> _FLAGS_OFFSET) & _ORDER_MAP_FLAG != 0:
+        state = self._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2]
     return Side(
         trader=trader,
         order_hash=order_hash,
         head=packed.head,
         size=packed.body & orders.MASK_64,
         nonce=nonce,
-        account=self._accounts[trader],
+        account=account,
         position=self._positions[trader][market],
-        state=self._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2],
+        state=state,
     )
 
 
@@ -727,7 +747,7 @@ def _check_side(side: Side, fill: Fill) -> uint8:
          0: it must be open, have the size left, keep to its reduce-only flag and to the
          margin mode of the trader's open position. A rejected fill changes nothing.
     """
-    if side.nonce < (side.account >> 128) & _MASK_64:
+    if side.nonce < (side.account >> _NONCE_FLOOR_OFFSET) & _MASK_64:
         return REJECT_ORDER_CLOSED
     state: uint256 = side.state >> self._state_shift(side.nonce)
     if state & _CLOSED_BIT != 0:
@@ -762,10 +782,13 @@ def _state_shift(nonce: uint256) -> uint256:
 
 
 @internal
-def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256) -> bool:
+def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256) -> uint256:
     """
-    @dev Applies one side of a checked fill to the order's trader and returns whether
-         the batch touched this trader for the first time.
+    @dev Applies one side of a checked fill to the order's trader. Returns the bit set
+         of the fill's market and of the trader's cross markets (a cross position only
+         leaves that set when a fill closes it, so the union over a batch covers the
+         markets before and after), with `_FIRST_TOUCH` if the batch touched this
+         trader for the first time.
 
          The order's fill state grows by the fill (a completed order keeps only its
          closed bit, its partial amount is cleared and refunded). The quote leg moves
@@ -787,21 +810,27 @@ def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256) -> bool:
         self._pre_position[trader][market] = side.position
         if packing._is_isolated(side.position):
             self._pre_isolated_margin[trader][market] = self._isolated_margin[trader][market]
+    account: packing.Account = packing._unpack_account(side.account)
 
-    # order fill state
-    offset: uint256 = self._state_shift(side.nonce)
-    state: uint256 = side.state
-    filled: uint256 = fill.size
-    if (state >> offset) & _PARTIAL_BIT != 0:
-        filled += self._order_filled[side.order_hash]
-    if filled == side.size:
-        state = (state & ~(_PARTIAL_BIT << offset)) | (_CLOSED_BIT << offset)
-        if filled != fill.size:
-            self._order_filled[side.order_hash] = 0
+    # order fill state: an order filled whole at the nonce floor just raises the floor,
+    # in the account word this fill writes anyway; anything else uses the map
+    if account.flags & _ORDER_MAP_FLAG == 0 and side.nonce == account.nonce_floor and fill.size == side.size:
+        account.nonce_floor += 1
     else:
-        state |= _PARTIAL_BIT << offset
-        self._order_filled[side.order_hash] = filled
-    self._order_state[trader][side.nonce >> _NONCES_PER_WORD_LOG2] = state
+        account.flags |= _ORDER_MAP_FLAG
+        offset: uint256 = self._state_shift(side.nonce)
+        state: uint256 = side.state
+        filled: uint256 = fill.size
+        if (state >> offset) & _PARTIAL_BIT != 0:
+            filled += self._order_filled[side.order_hash]
+        if filled == side.size:
+            state = (state & ~(_PARTIAL_BIT << offset)) | (_CLOSED_BIT << offset)
+            if filled != fill.size:
+                self._order_filled[side.order_hash] = 0
+        else:
+            state |= _PARTIAL_BIT << offset
+            self._order_filled[side.order_hash] = filled
+        self._order_state[trader][side.nonce >> _NONCES_PER_WORD_LOG2] = state
 
     # position
     old_size: int256 = 0
@@ -825,29 +854,31 @@ def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256) -> bool:
             initial_margin_ppm: uint256 = (fill.params >> _INITIAL_MARGIN_OFFSET) & _MASK_32
             moved: uint256 = margin._requirement(convert(grown, int256), fill.price, initial_margin_ppm) + fee
             self._isolated_margin[trader][market] += moved
-            self._add_collateral(trader, -convert(moved, int256))
+            account.collateral -= convert(moved, int256)
             log IsolatedMarginMoved(trader=trader, market=market, amount=convert(moved, int256))
         if new_size == 0:
             released: int256 = convert(self._isolated_margin[trader][market], int256) + quote
             if released >= 0:
                 self._isolated_margin[trader][market] = 0
-                self._add_collateral(trader, released)
+                account.collateral += released
                 log IsolatedMarginMoved(trader=trader, market=market, amount=-released)
                 quote = 0
             # else the flat position keeps its loss on record and the end-of-batch
             # check of this isolated position reverts the batch
     elif old_size == 0 or new_size == 0:
-        collateral: int256 = 0
-        nonce_floor: uint256 = 0
-        cross_markets: uint256 = 0
-        collateral, nonce_floor, cross_markets = packing._unpack_account(self._accounts[trader])
         if new_size == 0:
-            collateral += quote
+            account.collateral += quote
             quote = 0
-        self._accounts[trader] = packing._pack_account(collateral, nonce_floor, cross_markets ^ (1 << market))
+        account.cross_markets ^= 1 << market
     self._positions[trader][market] = packing._pack_position(new_size, quote, isolated)
+    word: uint256 = packing._pack_account(account)
+    if word != side.account:
+        self._accounts[trader] = word
     self._seen[trader] = seen | (1 << market) | _ACCOUNT_SEEN
-    return first_touch
+    touched: uint256 = account.cross_markets | (1 << market)
+    if first_touch:
+        touched |= _FIRST_TOUCH
+    return touched
 
 
 @internal
@@ -877,11 +908,9 @@ def _reduced(pre_size: int256, post_size: int256) -> bool:
 
 @internal
 def _add_collateral(trader: address, amount: int256):
-    collateral: int256 = 0
-    nonce_floor: uint256 = 0
-    cross_markets: uint256 = 0
-    collateral, nonce_floor, cross_markets = packing._unpack_account(self._accounts[trader])
-    self._accounts[trader] = packing._pack_account(collateral + amount, nonce_floor, cross_markets)
+    account: packing.Account = packing._unpack_account(self._accounts[trader])
+    account.collateral += amount
+    self._accounts[trader] = packing._pack_account(account)
 
 
 # ---------------------------------------------------------------- risk checks
@@ -899,7 +928,12 @@ def _check_account(trader: address):
     self._seen[trader] = 0
     post: Health = self._cross_health(trader, 0)
     if post.equity < convert(post.initial, int256):
-        self._require_acceptable(trader, self._cross_health(trader, seen | _BEFORE_BATCH), post, self._cross_reduced(trader, seen))
+        self._require_acceptable(
+            trader,
+            self._cross_health(trader, seen | _BEFORE_BATCH | _WITH_MAINTENANCE),
+            self._cross_health(trader, _WITH_MAINTENANCE),
+            self._cross_reduced(trader, seen),
+        )
     if seen & _ISOLATED_SEEN == 0:
         return
     markets: uint256 = seen & _MASK_64
@@ -959,29 +993,28 @@ def _cross_reduced(trader: address, seen: uint256) -> bool:
 
 @internal
 @view
-def _cross_health(trader: address, before: uint256) -> Health:
+def _cross_health(trader: address, options: uint256) -> Health:
     """
     @dev Equity and margin requirements of `trader`'s cross account: collateral plus
-         every cross position valued at the mark price. With the `_BEFORE_BATCH` bit
-         in `before`, the account and the positions whose bits are set in `before`
-         are read as they were before the batch.
+         every cross position valued at the mark price. The maintenance requirement is
+         only summed with `_WITH_MAINTENANCE` in `options`. With `_BEFORE_BATCH`, the
+         account and the positions whose market bits are set in `options` are read as
+         they were before the batch.
     """
     word: uint256 = self._accounts[trader]
-    if before & _BEFORE_BATCH != 0:
+    if options & _BEFORE_BATCH != 0:
         word = self._pre_account[trader]
-    equity: int256 = 0
-    nonce_floor: uint256 = 0
-    markets: uint256 = 0
-    equity, nonce_floor, markets = packing._unpack_account(word)
-    health: Health = Health(equity=equity, initial=0, maintenance=0)
+    account: packing.Account = packing._unpack_account(word)
+    markets: uint256 = account.cross_markets
+    health: Health = Health(equity=account.collateral, initial=0, maintenance=0)
     for market: uint256 in range(MAX_MARKETS):
         if markets == 0:
             break
         if markets & 1 != 0:
             position: uint256 = self._positions[trader][market]
-            if (before >> market) & 1 != 0 and before & _BEFORE_BATCH != 0:
+            if (options >> market) & 1 != 0 and options & _BEFORE_BATCH != 0:
                 position = self._pre_position[trader][market]
-            health = self._add_position(health, position, market)
+            health = self._add_position(health, position, market, options & _WITH_MAINTENANCE != 0)
         markets >>= 1
     return health
 
@@ -993,24 +1026,29 @@ def _isolated_health(word: uint256, isolated_margin: uint256, market: uint256) -
     @dev Equity and margin requirements of an isolated position, which only its own
          margin backs.
     """
-    return self._add_position(Health(equity=convert(isolated_margin, int256), initial=0, maintenance=0), word, market)
+    return self._add_position(Health(equity=convert(isolated_margin, int256), initial=0, maintenance=0), word, market, True)
 
 
 @internal
 @view
-def _add_position(health: Health, word: uint256, market: uint256) -> Health:
+def _add_position(health: Health, word: uint256, market: uint256, with_maintenance: bool) -> Health:
     if word == 0:
         return health
     size: int256 = 0
     quote: int256 = 0
     isolated: bool = False
     size, quote, isolated = packing._unpack_position(word)
-    price: uint256 = self._mark_price(market)
-    params: MarketParams = self._params(market)
+    risk: uint256 = self._risk_cache[market]
+    if risk == 0:
+        risk = self._market_risk(market)
+    price: uint256 = risk & _MASK_128
+    maintenance: uint256 = health.maintenance
+    if with_maintenance:
+        maintenance += margin._requirement(size, price, (risk >> _MAINTENANCE_MARGIN_OFFSET) & _MASK_32)
     return Health(
         equity=health.equity + margin._value(size, quote, price),
-        initial=health.initial + margin._requirement(size, price, params.initial_margin_ppm),
-        maintenance=health.maintenance + margin._requirement(size, price, params.maintenance_margin_ppm),
+        initial=health.initial + margin._requirement(size, price, (risk >> _INITIAL_MARGIN_OFFSET) & _MASK_32),
+        maintenance=maintenance,
     )
 
 
@@ -1030,19 +1068,6 @@ def _params(market: uint256) -> MarketParams:
 
 @internal
 @view
-def _mark_price(market: uint256) -> uint256:
-    """
-    @dev The oracle price of `market` in price units: during a batch's margin checks
-         the one cached by `_cache_prices`, otherwise read from the oracle.
-    """
-    price: uint256 = self._price_cache[market]
-    if price != 0:
-        return price
-    return self._oracle_price(market)
-
-
-@internal
-@view
 def _oracle_price(market: uint256) -> uint256:
     """
     @dev Reads `market`'s aggregator and converts its answer to price units, rounded
@@ -1052,8 +1077,19 @@ def _oracle_price(market: uint256) -> uint256:
     answer: int256 = (staticcall IAggregatorV3(info.oracle).latestRoundData())[1]
     assert answer > 0, "exchange: no oracle price"
     price: uint256 = convert(answer, uint256) // info.oracle_divisor
-    assert price != 0, "exchange: oracle price too small"
+    assert price != 0 and price <= _MASK_128, "exchange: oracle price out of range"
     return price
+
+
+@internal
+@view
+def _market_risk(market: uint256) -> uint256:
+    """
+    @dev `market`'s oracle price and margin fractions, packed as `_risk_cache` holds
+         them.
+    """
+    # the price field keeps its own 128 bits, the fractions their 32 bits each
+    return self._oracle_price(market) | (self._market_params[market] & (((1 << 64) - 1) << _INITIAL_MARGIN_OFFSET))
 
 
 @internal
@@ -1067,7 +1103,7 @@ def _cache_prices(markets: uint256):
         if bits == 0:
             break
         if bits & 1 != 0:
-            self._price_cache[market] = self._oracle_price(market)
+            self._risk_cache[market] = self._market_risk(market)
         bits >>= 1
 
 
@@ -1081,7 +1117,8 @@ def account(trader: address) -> (int256, uint256, uint256):
     @dev The cross account of `trader`.
     @return (collateral, nonce floor, bit set of markets with an open cross position).
     """
-    return packing._unpack_account(self._accounts[trader])
+    account: packing.Account = packing._unpack_account(self._accounts[trader])
+    return (account.collateral, account.nonce_floor, account.cross_markets)
 
 
 @external
@@ -1105,7 +1142,7 @@ def cross_health(trader: address) -> Health:
     @dev Equity and initial and maintenance requirements of `trader`'s cross account at
          the oracle prices.
     """
-    return self._cross_health(trader, 0)
+    return self._cross_health(trader, _WITH_MAINTENANCE)
 
 
 @external
@@ -1148,7 +1185,7 @@ def order_state(trader: address, nonce: uint256, order_hash: bytes32) -> (uint25
             including by the nonce floor).
     """
     state: uint256 = self._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2] >> self._state_shift(nonce)
-    closed: bool = state & _CLOSED_BIT != 0 or nonce < packing._unpack_account(self._accounts[trader])[1]
+    closed: bool = state & _CLOSED_BIT != 0 or nonce < packing._unpack_account(self._accounts[trader]).nonce_floor
     filled: uint256 = 0
     if state & _PARTIAL_BIT != 0:
         filled = self._order_filled[order_hash]

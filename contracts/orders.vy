@@ -32,26 +32,10 @@ CANCEL_TYPEHASH: constant(bytes32) = keccak256(
 )
 
 
-# @dev An order as signed. Numbers are held as uint256 in memory: EIP-712 encodes a
-#      uint32 or uint64 field as the same 32-byte word, and the calldata form below
-#      already bounds each field to its signed width.
-struct Order:
-    trader: address
-    market: uint256
-    is_buy: bool
-    size: uint256
-    limit_price: uint256
-    max_fee_ppm: uint256
-    margin_mode: uint256
-    time_in_force: uint256
-    reduce_only: bool
-    expiry: uint256
-    nonce: uint256
-
-
-# @dev The calldata form of a signed order: the eleven fields packed in two words, so a
-#      batch carries 4 words per order instead of 14 (calldata and memory are the
-#      largest costs of a batch after storage).
+# @dev The calldata form of a signed order: the eleven signed fields packed in two
+#      words, so a batch carries 4 words per order instead of 14 (calldata and memory
+#      are the largest costs of a batch after storage). Each field is bounded by its
+#      width here, which is the width of its EIP-712 type.
 #        head: trader 0..159 | market 160..191 | max fee ppm 192..223 |
 #              margin mode 224..231 | time in force 232..239 | is buy bit 240 |
 #              reduce only bit 241 | signature v 248..255
@@ -94,56 +78,41 @@ NONCE_OFFSET: constant(uint256) = 192
 
 @internal
 @pure
-def _unpack_order(packed: PackedOrder) -> Order:
-    """
-    @dev Decodes the calldata form of an order. Every bit pattern decodes to some order;
-         an order nobody signed simply fails the signature check.
-    """
-    head: uint256 = packed.head
-    body: uint256 = packed.body
-    return Order(
-        trader=convert(convert(head & MASK_160, uint160), address),
-        market=(head >> MARKET_OFFSET) & MASK_32,
-        is_buy=(head >> IS_BUY_OFFSET) & 1 != 0,
-        size=body & MASK_64,
-        limit_price=(body >> LIMIT_PRICE_OFFSET) & MASK_64,
-        max_fee_ppm=(head >> MAX_FEE_OFFSET) & MASK_32,
-        margin_mode=(head >> MARGIN_MODE_OFFSET) & MASK_8,
-        time_in_force=(head >> TIME_IN_FORCE_OFFSET) & MASK_8,
-        reduce_only=(head >> REDUCE_ONLY_OFFSET) & 1 != 0,
-        expiry=(body >> EXPIRY_OFFSET) & MASK_64,
-        nonce=body >> NONCE_OFFSET,
-    )
-
-
-@internal
-@pure
 def _signature_v(packed: PackedOrder) -> uint256:
     return packed.head >> V_OFFSET
 
 
 @internal
 @pure
-def _struct_hash(order: Order) -> bytes32:
+def _struct_hash(packed: PackedOrder) -> bytes32:
     """
-    @dev Returns the EIP-712 `hashStruct` of `order`: every field is a static type, so
-         `abi_encode` of the fields is exactly `encodeData`.
-    @param order The order as signed.
+    @dev Returns the EIP-712 `hashStruct` of the order in `packed`: every field is a
+         static type, so `abi_encode` of the fields is exactly `encodeData` (a uint32
+         or a bool is one 32-byte word like a uint256 of the same value).
+    @param packed The order in its calldata form.
     @return bytes32 The 32-byte struct hash.
     """
+    head: uint256 = packed.head
+    body: uint256 = packed.body
     return keccak256(
         abi_encode(
             ORDER_TYPEHASH,
-            order.trader,
-            order.market,
-            order.is_buy,
-            order.size,
-            order.limit_price,
-            order.max_fee_ppm,
-            order.margin_mode,
-            order.time_in_force,
-            order.reduce_only,
-            order.expiry,
-            order.nonce,
+            head & MASK_160,
+            (head >> MARKET_OFFSET) & MASK_32,
+            (head >> IS_BUY_OFFSET) & 1,
+            body & MASK_64,
+            (body >> LIMIT_PRICE_OFFSET) & MASK_64,
+            (head >> MAX_FEE_OFFSET) & MASK_32,
+            (head >> MARGIN_MODE_OFFSET) & MASK_8,
+            (head >> TIME_IN_FORCE_OFFSET) & MASK_8,
+            (head >> REDUCE_ONLY_OFFSET) & 1,
+            (body >> EXPIRY_OFFSET) & MASK_64,
+            body >> NONCE_OFFSET,
         )
     )
+
+
+@internal
+@pure
+def _trader(packed: PackedOrder) -> address:
+    return convert(convert(packed.head & MASK_160, uint160), address)

@@ -10,9 +10,12 @@
         instead of corrupting its neighbours.
 
         Account word (one per trader):
-          bits   0..127  collateral      int128, collateral units (may go below zero
+          bits   0..119  collateral      int120, collateral units (may go below zero
                                           while realised gains sit in positions)
-          bits 128..191  nonce floor     uint64, orders with a lower nonce are cancelled
+          bits 120..127  flags           bit 120: the trader's order state has used the
+                                          per-nonce map (see Exchange `_order_state`)
+          bits 128..191  nonce floor     uint64, every order with a lower nonce is
+                                          closed (filled or cancelled)
           bits 192..255  cross markets   uint64 bit set, one bit per market with an open
                                           cross position
 
@@ -26,8 +29,16 @@
 
 _MASK_64: constant(uint256) = (1 << 64) - 1
 _MASK_96: constant(uint256) = (1 << 96) - 1
-_MASK_128: constant(uint256) = (1 << 128) - 1
+_MASK_8: constant(uint256) = (1 << 8) - 1
+_MASK_120: constant(uint256) = (1 << 120) - 1
 _ISOLATED_FLAG: constant(uint256) = 1 << 248
+
+
+struct Account:
+    collateral: int256
+    flags: uint256
+    nonce_floor: uint256
+    cross_markets: uint256
 
 
 @internal
@@ -42,36 +53,36 @@ def _twos_complement(x: int256) -> uint256:
 
 @internal
 @pure
-def _pack_account(collateral: int256, nonce_floor: uint256, cross_markets: uint256) -> uint256:
+def _pack_account(account: Account) -> uint256:
     """
     @dev Packs an account word; reverts if a field is out of its range.
-    @param collateral The cross collateral, collateral units.
-    @param nonce_floor The lowest nonce still valid.
-    @param cross_markets The bit set of markets with an open cross position.
+    @param account The unpacked account.
     @return uint256 The packed word.
     """
-    c: int128 = convert(collateral, int128)
-    n: uint64 = convert(nonce_floor, uint64)
-    m: uint64 = convert(cross_markets, uint64)
+    collateral: int120 = convert(account.collateral, int120)
+    flags: uint8 = convert(account.flags, uint8)
+    nonce_floor: uint64 = convert(account.nonce_floor, uint64)
+    cross_markets: uint64 = convert(account.cross_markets, uint64)
     return (
-        (self._twos_complement(convert(c, int256)) & _MASK_128)
-        | (convert(n, uint256) << 128)
-        | (convert(m, uint256) << 192)
+        (self._twos_complement(convert(collateral, int256)) & _MASK_120)
+        | (convert(flags, uint256) << 120)
+        | (convert(nonce_floor, uint256) << 128)
+        | (convert(cross_markets, uint256) << 192)
     )
 
 
 @internal
 @pure
-def _unpack_account(word: uint256) -> (int256, uint256, uint256):
+def _unpack_account(word: uint256) -> Account:
     """
     @dev Unpacks an account word. A signed field is read by moving it to the top of the
          word and shifting it back arithmetically, which copies its sign bit down.
-    @return (collateral, nonce floor, cross market bit set).
     """
-    return (
-        convert(convert(word << 128, bytes32), int256) >> 128,
-        (word >> 128) & _MASK_64,
-        word >> 192,
+    return Account(
+        collateral=convert(convert(word << 136, bytes32), int256) >> 136,
+        flags=(word >> 120) & _MASK_8,
+        nonce_floor=(word >> 128) & _MASK_64,
+        cross_markets=word >> 192,
     )
 
 
