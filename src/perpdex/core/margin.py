@@ -121,6 +121,7 @@ class _Layout:
     quote: _Field
     isolated_flag: int
     collateral: _Field
+    flags: _Field
     nonce_floor: _Field
     cross_markets: _Field
 
@@ -130,35 +131,38 @@ def _layout() -> _Layout:
     """The word layouts, from the masks of packing.vy: fields sit contiguously from bit 0
     in the order its docstring lists them (the harness tests pin this against the code)."""
     constants = vyper_constants(contracts_dir() / PACKING_SOURCE)
-    bits_64, bits_96, bits_128 = (
-        constants[name].bit_length() for name in ("_MASK_64", "_MASK_96", "_MASK_128")
+    bits_8, bits_64, bits_96, bits_120 = (
+        constants[f"_MASK_{bits}"].bit_length() for bits in (8, 64, 96, 120)
     )
     return _Layout(
         size=_Field(0, bits_64, signed=True),
         quote=_Field(bits_64, bits_96, signed=True),
         isolated_flag=constants["_ISOLATED_FLAG"],
-        collateral=_Field(0, bits_128, signed=True),
-        nonce_floor=_Field(bits_128, bits_64, signed=False),
-        cross_markets=_Field(bits_128 + bits_64, bits_64, signed=False),
+        collateral=_Field(0, bits_120, signed=True),
+        flags=_Field(bits_120, bits_8, signed=False),
+        nonce_floor=_Field(bits_120 + bits_8, bits_64, signed=False),
+        cross_markets=_Field(bits_120 + bits_8 + bits_64, bits_64, signed=False),
     )
 
 
-def pack_account(collateral: Collateral, nonce_floor: int, cross_markets: int) -> int:
-    """``packing._pack_account``."""
+def pack_account(collateral: Collateral, flags: int, nonce_floor: int, cross_markets: int) -> int:
+    """``packing._pack_account`` of an ``Account(collateral, flags, nonce_floor, ...)``."""
     layout = _layout()
     return (
         layout.collateral.put(collateral)
+        | layout.flags.put(flags)
         | layout.nonce_floor.put(nonce_floor)
         | layout.cross_markets.put(cross_markets)
     )
 
 
-def unpack_account(word: int) -> tuple[Collateral, int, int]:
-    """``packing._unpack_account``: (collateral, nonce floor, cross market bit set)."""
+def unpack_account(word: int) -> tuple[Collateral, int, int, int]:
+    """``packing._unpack_account``: (collateral, flags, nonce floor, cross market bit set)."""
     layout = _layout()
     _unsigned(word)
     return (
         Collateral(layout.collateral.get(word)),
+        layout.flags.get(word),
         layout.nonce_floor.get(word),
         layout.cross_markets.get(word),
     )

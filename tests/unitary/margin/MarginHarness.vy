@@ -50,14 +50,17 @@ def fee(notional: uint256, fee_ppm: uint256) -> uint256:
 
 @external
 @pure
-def pack_account(collateral: int256, nonce_floor: uint256, cross_markets: uint256) -> uint256:
-    return packing._pack_account(collateral, nonce_floor, cross_markets)
+def pack_account(collateral: int256, flags: uint256, nonce_floor: uint256, cross_markets: uint256) -> uint256:
+    return packing._pack_account(
+        packing.Account(collateral=collateral, flags=flags, nonce_floor=nonce_floor, cross_markets=cross_markets)
+    )
 
 
 @external
 @pure
-def unpack_account(word: uint256) -> (int256, uint256, uint256):
-    return packing._unpack_account(word)
+def unpack_account(word: uint256) -> (int256, uint256, uint256, uint256):
+    account: packing.Account = packing._unpack_account(word)
+    return (account.collateral, account.flags, account.nonce_floor, account.cross_markets)
 
 
 @external
