@@ -29,8 +29,8 @@ from perpdex.engine.commands import Cancel, Command, NewOrder
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
 from perpdex.engine.events import EventSink
-from perpdex.engine.file_journal import FileJournal
 from perpdex.engine.sequencer import Sequencer
+from perpdex.engine.verify import open_journal
 
 MARKET = MarketId(0)
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
@@ -40,7 +40,9 @@ _TIFS = {tif.value: tif for tif in TimeInForce}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--orders", type=Path, required=True, help="workload from gen_orders.py")
     parser.add_argument("--fills", type=Path, help="write every fill here, one JSON per line")
-    parser.add_argument("--journal", type=Path, help="journal to this file (replaced)")
+    parser.add_argument(
+        "--journal", type=Path, help="journal to this file, replaced (SQLite if .sqlite or .db)"
+    )
     parser.add_argument("--fsync", action="store_true", help="fsync each journal group")
     parser.add_argument("--group-size", type=int, default=1024, help="journal group size")
     parser.add_argument(
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     journal = None
     if args.journal is not None:
         args.journal.unlink(missing_ok=True)
-        journal = FileJournal(args.journal, fsync=args.fsync)
+        journal = open_journal(args.journal, fsync=args.fsync)
     sequencer = Sequencer(engine, WallClock(), journal, group_size=args.group_size)
 
     submit = sequencer.submit
