@@ -56,7 +56,7 @@ def numbered(drawn: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(rows)
 def test_fills_equal_the_naive_matcher(drawn: list[dict[str, Any]]) -> None:
     workload = numbered(drawn)
@@ -73,7 +73,7 @@ def test_fills_equal_the_naive_matcher(drawn: list[dict[str, Any]]) -> None:
     assert fills == reference_fills(workload)
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32), count=st.integers(1, 400), data=st.data())
 def test_runs_replays_and_snapshots_agree(seed: int, count: int, data: st.DataObject) -> None:
     commands = mixed_commands(seed, count)

@@ -191,8 +191,8 @@ class EngineWithoutStpMachine(EngineMachine):
 
 
 SETTINGS = settings(
-    max_examples=60,
-    stateful_step_count=40,
+    max_examples=250,
+    stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
