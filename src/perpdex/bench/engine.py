@@ -155,8 +155,3 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write("\n")
     return 0
 
-
-if __name__ == "__main__":  # ``python -m perpdex.bench.engine``: without the CLI dispatcher
-    parser = argparse.ArgumentParser(prog="python -m perpdex.bench.engine", description=__doc__)
-    add_arguments(parser)
-    sys.exit(run(parser.parse_args()))
