@@ -154,4 +154,3 @@ def run(args: argparse.Namespace) -> int:
     json.dump(figures, sys.stdout)
     sys.stdout.write("\n")
     return 0
-
