@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -109,3 +110,16 @@ def test_log_path_receives_anvils_log(tmp_path: Path) -> None:
     with Anvil(log_path=log):
         pass
     assert "Listening on 127.0.0.1" in log.read_text()
+
+
+def test_port_taken_meanwhile_retries_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        ports = iter([taken, anvil_module._free_port()])
+        monkeypatch.setattr(anvil_module, "_free_port", lambda: next(ports))
+
+        with Anvil() as node:
+            assert node.port != taken
+            assert connect(node.rpc_url).eth.chain_id == node.chain_id

@@ -152,6 +152,9 @@ class Anvil:
                 self.stop()
                 if attempt == _START_ATTEMPTS or "in use" not in log:
                     raise AnvilError(f"anvil did not start; its log ends with:\n{log}") from None
+            except BaseException:  # Ctrl-C while waiting: `with` will not call __exit__
+                self.stop()
+                raise
         raise AssertionError("unreachable")
 
     def stop(self) -> None:
@@ -214,9 +217,10 @@ class Anvil:
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
+            chain_id = _rpc_chain_id(self.rpc_url)
+            # checked after the call: whoever answered must be our (still running) anvil
             if not self.running:
                 raise AnvilError("anvil exited during startup")
-            chain_id = _rpc_chain_id(self.rpc_url)
             if chain_id is not None:
                 if chain_id != self.chain_id:
                     raise AnvilError(f"port {self.port} answers chain id {chain_id}")
