@@ -21,6 +21,7 @@
 from ethereum.ercs import IERC20
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator as eip712
+from snekmate.utils import message_hash_utils
 
 from .interfaces import IAggregatorV3
 from . import margin
@@ -100,17 +101,21 @@ _NONCE_FLOOR_OFFSET: constant(uint256) = 128
 _CROSS_MARKETS_OFFSET: constant(uint256) = 192
 _ORDER_MAP_FLAG: constant(uint256) = 1
 
-# @dev Flags of the `_seen` batch scratch word, above the 64 market bits.
-_ISOLATED_SEEN: constant(uint256) = 1 << 254
-_ACCOUNT_SEEN: constant(uint256) = 1 << 255
-# @dev Selects the pre-batch state in `_cross_health`; shares the bit of _ACCOUNT_SEEN,
-#      which is always set in a touched trader's `_seen` word.
-_BEFORE_BATCH: constant(uint256) = _ACCOUNT_SEEN
+_MARKET_KEY_OFFSET: constant(uint256) = 160
+
+# @dev The `_seen` batch scratch word of a trader: bit m (< 64) the batch touched their
+#      position in market m, `_ISOLATED_SEEN` one of those is isolated, and the batch's
+#      tag from `_TAG_OFFSET` up. A word with another tag is left over from an earlier
+#      settle of the same transaction and counts as empty, so nothing needs clearing.
+_ISOLATED_SEEN: constant(uint256) = 1 << 64
+_TAG_OFFSET: constant(uint256) = 128
+# @dev Options of `_cross_health`: read the pre-batch state of the markets whose bits
+#      are set, and sum the maintenance requirement too (only the slow path of the
+#      end-of-batch check and the views need it).
+_BEFORE_BATCH: constant(uint256) = 1 << 255
+_WITH_MAINTENANCE: constant(uint256) = 1 << 254
 # @dev Returned by `_fill_side` above its market bits.
 _FIRST_TOUCH: constant(uint256) = 1 << 255
-# @dev Asks `_cross_health` for the maintenance requirement too (only the slow path of
-#      the end-of-batch check and the views need it).
-_WITH_MAINTENANCE: constant(uint256) = 1 << 253
 _MASK_128: constant(uint256) = (1 << 128) - 1
 
 
@@ -139,8 +144,9 @@ struct Fill:
     params: uint256
 
 
-# @dev One side of a fill: the order's fields the settlement needs, and the trader's
-#      account, position and order-state words as read before the fill.
+# @dev One side of a fill: the order's fields the settlement needs, the trader's
+#      account, position and order-state words as read before the fill, and why the
+#      order cannot take the fill (0 if it can).
 struct Side:
     trader: address
     order_hash: bytes32
@@ -150,6 +156,7 @@ struct Side:
     account: uint256
     position: uint256
     state: uint256
+    reason: uint8
 
 
 struct Health:
@@ -244,8 +251,10 @@ market_count: public(uint256)
 _market_info: HashMap[uint256, MarketInfo]
 _market_params: HashMap[uint256, uint256]
 _accounts: HashMap[address, uint256]
-_positions: HashMap[address, HashMap[uint256, uint256]]
-_isolated_margin: HashMap[address, HashMap[uint256, uint256]]
+# positions and isolated margins by `_position_key(trader, market)`: one hash per
+# access instead of two
+_positions: HashMap[uint256, uint256]
+_isolated_margin: HashMap[uint256, uint256]
 _order_state: HashMap[address, HashMap[uint256, uint256]]
 _order_filled: HashMap[bytes32, uint256]
 
@@ -254,12 +263,13 @@ _order_filled: HashMap[bytes32, uint256]
 # per market: its oracle price (bits 0..127) and margin fractions (initial 128..159,
 # maintenance 160..191), read once for the batch's margin checks
 _risk_cache: transient(HashMap[uint256, uint256])
-# per trader: bit m (< 64) the batch touched its position in market m, plus the flags
-# below; zero again once the trader's end-of-batch check has run
+# per trader, as `_TAG_OFFSET` describes
 _seen: transient(HashMap[address, uint256])
+# one more for each settle of a transaction
+_batch_tag: transient(uint256)
 _pre_account: transient(HashMap[address, uint256])
-_pre_position: transient(HashMap[address, HashMap[uint256, uint256]])
-_pre_isolated_margin: transient(HashMap[address, HashMap[uint256, uint256]])
+_pre_position: transient(HashMap[uint256, uint256])
+_pre_isolated_margin: transient(HashMap[uint256, uint256])
 
 
 @deploy
@@ -503,20 +513,17 @@ def remove_isolated_margin(market: uint256, amount: uint256):
          cross. The isolated position must still meet initial margin afterwards.
     """
     self._move_isolated_margin(msg.sender, market, -convert(amount, int256))
-    health: Health = self._isolated_health(
-        self._positions[msg.sender][market], self._isolated_margin[msg.sender][market], market
-    )
+    key: uint256 = self._position_key(msg.sender, market)
+    health: Health = self._isolated_health(self._positions[key], self._isolated_margin[key], market)
     assert health.equity >= convert(health.initial, int256), "exchange: isolated margin too low"
 
 
 @internal
 def _move_isolated_margin(trader: address, market: uint256, amount: int256):
     assert amount != 0, "exchange: zero amount"
-    isolated: bool = packing._unpack_position(self._positions[trader][market])[2]
-    assert isolated, "exchange: no isolated position"
-    self._isolated_margin[trader][market] = convert(
-        convert(self._isolated_margin[trader][market], int256) + amount, uint256
-    )
+    key: uint256 = self._position_key(trader, market)
+    assert packing._is_isolated(self._positions[key]), "exchange: no isolated position"
+    self._isolated_margin[key] = convert(convert(self._isolated_margin[key], int256) + amount, uint256)
     self._add_collateral(trader, -amount)
     log IsolatedMarginMoved(trader=trader, market=market, amount=amount)
 
@@ -570,13 +577,17 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
     @param fills The fills in match order, one word each as `orders.vy` lays out.
     """
     assert msg.sender == self.operator, "exchange: caller is not the operator"
-    hashes: DynArray[bytes32, MAX_ORDERS] = []
+    tag: uint256 = self._batch_tag + 1
+    self._batch_tag = tag
+    tag <<= _TAG_OFFSET
+    hashes: bytes32[MAX_ORDERS] = empty(bytes32[MAX_ORDERS])
     # bit i % 256 of word i // 256: order i carries its trader's valid signature
     signed_ok: uint256[MAX_ORDERS // 256] = empty(uint256[MAX_ORDERS // 256])
+    separator: bytes32 = eip712._domain_separator_v4()
     for i: uint256 in range(len(signed_orders), bound=MAX_ORDERS):
         packed: orders.PackedOrder = signed_orders[i]
-        digest: bytes32 = eip712._hash_typed_data_v4(orders._struct_hash(packed))
-        hashes.append(digest)
+        digest: bytes32 = message_hash_utils._to_typed_data_hash(separator, orders._struct_hash(packed))
+        hashes[i] = digest
         if self._signed_by(digest, orders._trader(packed), orders._signature_v(packed), packed.r, packed.s):
             signed_ok[i >> 8] |= 1 << (i & 255)
 
@@ -602,14 +613,14 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
         taker: Side = empty(Side)
         reason: uint8 = REJECT_BAD_SIGNATURE
         if (signed_ok[m >> 8] >> (m & 255)) & (signed_ok[t >> 8] >> (t & 255)) & 1 != 0:
+            fill.params = self._market_params[fill.market]
             reason = self._check_terms(signed_orders[m], signed_orders[t], fill)
         if reason == 0:
-            fill.params = self._market_params[fill.market]
-            maker = self._load_side(signed_orders[m], hashes[m])
-            reason = self._check_side(maker, fill)
+            maker = self._load_side(signed_orders[m], hashes[m], fill)
+            reason = maker.reason
         if reason == 0:
-            taker = self._load_side(signed_orders[t], hashes[t])
-            reason = self._check_side(taker, fill)
+            taker = self._load_side(signed_orders[t], hashes[t], fill)
+            reason = taker.reason
         if reason == 0 and maker.trader == taker.trader:
             # both sides would write the same words; the engine prevents self-trades
             reason = REJECT_SELF_TRADE
@@ -621,11 +632,11 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
         notional: uint256 = fill.size * fill.price // units.SIZE_SCALE
         maker_fee: uint256 = margin._fee(notional, (fill.params >> _MAKER_FEE_OFFSET) & _MASK_32)
         taker_fee: uint256 = margin._fee(notional, fill.params >> _TAKER_FEE_OFFSET)
-        touched: uint256 = self._fill_side(maker, fill, notional, maker_fee)
+        touched: uint256 = self._fill_side(maker, fill, notional, maker_fee, tag)
         if touched & _FIRST_TOUCH != 0:
             accounts.append(maker.trader)
         markets |= touched
-        touched = self._fill_side(taker, fill, notional, taker_fee)
+        touched = self._fill_side(taker, fill, notional, taker_fee, tag)
         if touched & _FIRST_TOUCH != 0:
             accounts.append(taker.trader)
         markets |= touched
@@ -690,7 +701,7 @@ def _check_terms(maker: orders.PackedOrder, taker: orders.PackedOrder, fill: Fil
             return REJECT_PRICE_LIMIT
     elif fill.price > taker_limit or fill.price < maker_limit:
         return REJECT_PRICE_LIMIT
-    params: uint256 = self._market_params[fill.market]
+    params: uint256 = fill.params
     if fill.size == 0 or fill.size % ((params >> _LOT_OFFSET) & _MASK_64) != 0 or fill.price % (params & _MASK_64) != 0:
         return REJECT_OFF_GRID
     if (maker.body >> orders.EXPIRY_OFFSET) & orders.MASK_64 <= block.timestamp:
@@ -713,63 +724,57 @@ def _check_terms(maker: orders.PackedOrder, taker: orders.PackedOrder, fill: Fil
 
 @internal
 @view
-def _load_side(packed: orders.PackedOrder, order_hash: bytes32) -> Side:
+def _load_side(packed: orders.PackedOrder, order_hash: bytes32, fill: Fill) -> Side:
     """
-    @dev Reads one side of a fill: the order's fields the settlement needs and the three
-         storage words of its trader it reads and writes.
+    @dev Reads one side of a fill (the order's fields the settlement needs and the three
+         storage words of its trader it reads and writes) and checks the order's own
+         terms: it must be open, have the fill's size left, keep to its reduce-only flag
+         and to the margin mode of the trader's open position. `reason` says why not.
     """
     trader: address = orders._trader(packed)
-    market: uint256 = (packed.head >> orders.MARKET_OFFSET) & orders.MASK_32
     nonce: uint256 = packed.body >> orders.NONCE_OFFSET
-    account: uint256 = self._accounts[trader]
-    # a trader who never cancelled by nonce nor filled out of nonce order has nothing
-    # in the map: every nonce from the floor up is open and unfilled
-    state: uint256 = 0
-    if (account >> _FLAGS_OFFSET) & _ORDER_MAP_FLAG != 0:
-        state = self._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2]
-    return Side(
+    side: Side = Side(
         trader=trader,
         order_hash=order_hash,
         head=packed.head,
         size=packed.body & orders.MASK_64,
         nonce=nonce,
-        account=account,
-        position=self._positions[trader][market],
-        state=state,
+        account=self._accounts[trader],
+        position=self._positions[convert(trader, uint256) | (fill.market << _MARKET_KEY_OFFSET)],
+        state=0,
+        reason=0,
     )
-
-
-@internal
-@view
-def _check_side(side: Side, fill: Fill) -> uint8:
-    """
-    @dev Returns why filling `fill.size` more of `side`'s order breaks its own terms, or
-         0: it must be open, have the size left, keep to its reduce-only flag and to the
-         margin mode of the trader's open position. A rejected fill changes nothing.
-    """
-    if side.nonce < (side.account >> _NONCE_FLOOR_OFFSET) & _MASK_64:
-        return REJECT_ORDER_CLOSED
-    state: uint256 = side.state >> self._state_shift(side.nonce)
-    if state & _CLOSED_BIT != 0:
-        return REJECT_ORDER_CLOSED
+    if nonce < (side.account >> _NONCE_FLOOR_OFFSET) & _MASK_64:
+        side.reason = REJECT_ORDER_CLOSED
+        return side
+    # a trader who never cancelled by nonce nor filled out of nonce order has nothing
+    # in the map: every nonce from the floor up is open and unfilled
     filled: uint256 = fill.size
-    if state & _PARTIAL_BIT != 0:
-        filled += self._order_filled[side.order_hash]
+    if (side.account >> _FLAGS_OFFSET) & _ORDER_MAP_FLAG != 0:
+        side.state = self._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2]
+        state: uint256 = side.state >> self._state_shift(nonce)
+        if state & _CLOSED_BIT != 0:
+            side.reason = REJECT_ORDER_CLOSED
+            return side
+        if state & _PARTIAL_BIT != 0:
+            filled += self._order_filled[order_hash]
     if filled > side.size:
-        return REJECT_OVERFILL
-    mode: uint256 = (side.head >> orders.MARGIN_MODE_OFFSET) & orders.MASK_8
+        side.reason = REJECT_OVERFILL
+        return side
+    mode: uint256 = (packed.head >> orders.MARGIN_MODE_OFFSET) & orders.MASK_8
     if mode > orders.MARGIN_ISOLATED:
-        return REJECT_MARGIN_MODE
+        side.reason = REJECT_MARGIN_MODE
+        return side
     position_size: int256 = packing._position_size(side.position)
-    if (side.head >> orders.REDUCE_ONLY_OFFSET) & 1 != 0:
+    if (packed.head >> orders.REDUCE_ONLY_OFFSET) & 1 != 0:
         # a reduce-only order may only shrink an opposite position, never flip it
-        if (side.head >> orders.IS_BUY_OFFSET) & 1 != 0:
+        if (packed.head >> orders.IS_BUY_OFFSET) & 1 != 0:
             position_size = -position_size
         if position_size < convert(fill.size, int256):
-            return REJECT_REDUCE_ONLY
+            side.reason = REJECT_REDUCE_ONLY
     elif position_size != 0 and packing._is_isolated(side.position) != (mode == orders.MARGIN_ISOLATED):
-        return REJECT_MARGIN_MODE
-    return 0
+        side.reason = REJECT_MARGIN_MODE
+    return side
 
 
 @internal
@@ -782,7 +787,7 @@ def _state_shift(nonce: uint256) -> uint256:
 
 
 @internal
-def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256) -> uint256:
+def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256, tag: uint256) -> uint256:
     """
     @dev Applies one side of a checked fill to the order's trader. Returns the bit set
          of the fill's market and of the trader's cross markets (a cross position only
@@ -800,16 +805,18 @@ def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256) -> uint2
     """
     trader: address = side.trader
     market: uint256 = fill.market
+    key: uint256 = convert(trader, uint256) | (market << _MARKET_KEY_OFFSET)
 
     # pre-batch snapshot
     seen: uint256 = self._seen[trader]
-    first_touch: bool = seen == 0
+    first_touch: bool = seen >> _TAG_OFFSET != tag >> _TAG_OFFSET
     if first_touch:
+        seen = 0
         self._pre_account[trader] = side.account
     if (seen >> market) & 1 == 0:
-        self._pre_position[trader][market] = side.position
+        self._pre_position[key] = side.position
         if packing._is_isolated(side.position):
-            self._pre_isolated_margin[trader][market] = self._isolated_margin[trader][market]
+            self._pre_isolated_margin[key] = self._isolated_margin[key]
     account: packing.Account = packing._unpack_account(side.account)
 
     # order fill state: an order filled whole at the nonce floor just raises the floor,
@@ -853,13 +860,13 @@ def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256) -> uint2
         if grown != 0:
             initial_margin_ppm: uint256 = (fill.params >> _INITIAL_MARGIN_OFFSET) & _MASK_32
             moved: uint256 = margin._requirement(convert(grown, int256), fill.price, initial_margin_ppm) + fee
-            self._isolated_margin[trader][market] += moved
+            self._isolated_margin[key] += moved
             account.collateral -= convert(moved, int256)
             log IsolatedMarginMoved(trader=trader, market=market, amount=convert(moved, int256))
         if new_size == 0:
-            released: int256 = convert(self._isolated_margin[trader][market], int256) + quote
+            released: int256 = convert(self._isolated_margin[key], int256) + quote
             if released >= 0:
-                self._isolated_margin[trader][market] = 0
+                self._isolated_margin[key] = 0
                 account.collateral += released
                 log IsolatedMarginMoved(trader=trader, market=market, amount=-released)
                 quote = 0
@@ -870,15 +877,25 @@ def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256) -> uint2
             account.collateral += quote
             quote = 0
         account.cross_markets ^= 1 << market
-    self._positions[trader][market] = packing._pack_position(new_size, quote, isolated)
+    self._positions[key] = packing._pack_position(new_size, quote, isolated)
     word: uint256 = packing._pack_account(account)
     if word != side.account:
         self._accounts[trader] = word
-    self._seen[trader] = seen | (1 << market) | _ACCOUNT_SEEN
+    self._seen[trader] = seen | (1 << market) | tag
     touched: uint256 = account.cross_markets | (1 << market)
     if first_touch:
         touched |= _FIRST_TOUCH
     return touched
+
+
+@internal
+@pure
+def _position_key(trader: address, market: uint256) -> uint256:
+    """
+    @dev The key of `trader`'s position in `market`: the address in the low 160 bits
+         and the market above (the hot path spells the same expression inline).
+    """
+    return convert(trader, uint256) | (market << _MARKET_KEY_OFFSET)
 
 
 @internal
@@ -921,16 +938,14 @@ def _check_account(trader: address):
     """
     @dev The end-of-batch check of one touched trader, cross account first, then each
          isolated position the batch touched. The pre-batch state is only read when
-         the account fails initial margin after the batch, which is rare. Clears the
-         trader's batch scratch state.
+         the account fails initial margin after the batch, which is rare.
     """
-    seen: uint256 = self._seen[trader]
-    self._seen[trader] = 0
+    seen: uint256 = self._seen[trader] & _MASK_128
     post: Health = self._cross_health(trader, 0)
     if post.equity < convert(post.initial, int256):
         self._require_acceptable(
             trader,
-            self._cross_health(trader, seen | _BEFORE_BATCH | _WITH_MAINTENANCE),
+            self._cross_health(trader, (seen & _MASK_64) | _BEFORE_BATCH | _WITH_MAINTENANCE),
             self._cross_health(trader, _WITH_MAINTENANCE),
             self._cross_reduced(trader, seen),
         )
@@ -941,14 +956,15 @@ def _check_account(trader: address):
         if markets == 0:
             break
         if markets & 1 != 0:
-            pre_word: uint256 = self._pre_position[trader][market]
-            word: uint256 = self._positions[trader][market]
+            key: uint256 = self._position_key(trader, market)
+            pre_word: uint256 = self._pre_position[key]
+            word: uint256 = self._positions[key]
             if packing._is_isolated(pre_word) or packing._is_isolated(word):
-                isolated_post: Health = self._isolated_health(word, self._isolated_margin[trader][market], market)
+                isolated_post: Health = self._isolated_health(word, self._isolated_margin[key], market)
                 if isolated_post.equity < convert(isolated_post.initial, int256):
                     self._require_acceptable(
                         trader,
-                        self._isolated_health(pre_word, self._pre_isolated_margin[trader][market], market),
+                        self._isolated_health(pre_word, self._pre_isolated_margin[key], market),
                         isolated_post,
                         self._reduced(packing._position_size(pre_word), packing._position_size(word)),
                     )
@@ -982,8 +998,9 @@ def _cross_reduced(trader: address, seen: uint256) -> bool:
         if markets == 0:
             break
         if markets & 1 != 0:
-            pre: uint256 = self._pre_position[trader][market]
-            post: uint256 = self._positions[trader][market]
+            key: uint256 = self._position_key(trader, market)
+            pre: uint256 = self._pre_position[key]
+            post: uint256 = self._positions[key]
             if not (packing._is_isolated(pre) or packing._is_isolated(post)):
                 if not self._reduced(packing._position_size(pre), packing._position_size(post)):
                     return False
@@ -1011,9 +1028,10 @@ def _cross_health(trader: address, options: uint256) -> Health:
         if markets == 0:
             break
         if markets & 1 != 0:
-            position: uint256 = self._positions[trader][market]
+            key: uint256 = convert(trader, uint256) | (market << _MARKET_KEY_OFFSET)
+            position: uint256 = self._positions[key]
             if (options >> market) & 1 != 0 and options & _BEFORE_BATCH != 0:
-                position = self._pre_position[trader][market]
+                position = self._pre_position[key]
             health = self._add_position(health, position, market, options & _WITH_MAINTENANCE != 0)
         markets >>= 1
     return health
@@ -1131,8 +1149,9 @@ def position(trader: address, market: uint256) -> (int256, int256, bool, uint256
     size: int256 = 0
     quote: int256 = 0
     isolated: bool = False
-    size, quote, isolated = packing._unpack_position(self._positions[trader][market])
-    return (size, quote, isolated, self._isolated_margin[trader][market])
+    key: uint256 = self._position_key(trader, market)
+    size, quote, isolated = packing._unpack_position(self._positions[key])
+    return (size, quote, isolated, self._isolated_margin[key])
 
 
 @external
@@ -1151,7 +1170,8 @@ def isolated_health(trader: address, market: uint256) -> Health:
     """
     @dev Equity and requirements of `trader`'s isolated position in `market`.
     """
-    return self._isolated_health(self._positions[trader][market], self._isolated_margin[trader][market], market)
+    key: uint256 = self._position_key(trader, market)
+    return self._isolated_health(self._positions[key], self._isolated_margin[key], market)
 
 
 @external
