@@ -957,17 +957,25 @@ def _check_account(trader: address):
             break
         if markets & 1 != 0:
             key: uint256 = self._position_key(trader, market)
+            # the isolated part of the position before and after: flat when that side
+            # of the batch was cross (a position can close and reopen in the other mode)
             pre_word: uint256 = self._pre_position[key]
+            pre_margin: uint256 = 0
+            if packing._is_isolated(pre_word):
+                pre_margin = self._pre_isolated_margin[key]
+            else:
+                pre_word = 0
             word: uint256 = self._positions[key]
-            if packing._is_isolated(pre_word) or packing._is_isolated(word):
-                isolated_post: Health = self._isolated_health(word, self._isolated_margin[key], market)
-                if isolated_post.equity < convert(isolated_post.initial, int256):
-                    self._require_acceptable(
-                        trader,
-                        self._isolated_health(pre_word, self._pre_isolated_margin[key], market),
-                        isolated_post,
-                        self._reduced(packing._position_size(pre_word), packing._position_size(word)),
-                    )
+            if not packing._is_isolated(word):
+                word = 0
+            isolated_post: Health = self._isolated_health(word, self._isolated_margin[key], market)
+            if isolated_post.equity < convert(isolated_post.initial, int256):
+                self._require_acceptable(
+                    trader,
+                    self._isolated_health(pre_word, pre_margin, market),
+                    isolated_post,
+                    self._reduced(packing._position_size(pre_word), packing._position_size(word)),
+                )
         markets >>= 1
 
 
@@ -998,12 +1006,19 @@ def _cross_reduced(trader: address, seen: uint256) -> bool:
         if markets == 0:
             break
         if markets & 1 != 0:
+            # the cross part of the position before and after: flat when that side of
+            # the batch was isolated
             key: uint256 = self._position_key(trader, market)
             pre: uint256 = self._pre_position[key]
             post: uint256 = self._positions[key]
-            if not (packing._is_isolated(pre) or packing._is_isolated(post)):
-                if not self._reduced(packing._position_size(pre), packing._position_size(post)):
-                    return False
+            pre_size: int256 = 0
+            post_size: int256 = 0
+            if not packing._is_isolated(pre):
+                pre_size = packing._position_size(pre)
+            if not packing._is_isolated(post):
+                post_size = packing._position_size(post)
+            if not self._reduced(pre_size, post_size):
+                return False
         markets >>= 1
     return True
 

@@ -1,10 +1,10 @@
 """A position that goes flat and reopens in the other margin mode within one batch.
 
-The end-of-batch check classifies each touched market by its pre- and post-batch words:
-a market counts as isolated if either word is isolated. When the mode switches inside
-the batch, the cross word on one side is then measured as if it were isolated (and the
-market is left out of the cross "risk only shrank" test), so a batch that opens risk
-below initial margin passes. Expected: both batches revert with MarginCheckFailed.
+Regression of a found exploit: the end-of-batch check once classified a touched market
+as isolated if either its pre- or post-batch word was, so when the mode switched inside
+the batch the cross word was measured as if isolated (and left out of the cross "risk
+only shrank" test), and a batch opening risk below initial margin passed. Now each mode
+sees the other mode's side of the batch as flat: both batches revert.
 """
 
 from __future__ import annotations
@@ -55,10 +55,6 @@ def trade(
     return match(resting, incoming)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Exchange._check_account measures the pre-batch cross position as if isolated",
-)
 def test_isolated_reopen_after_cross_close_in_one_batch_must_meet_initial_margin(
     venue: Venue, maker: Actor, trader: Actor
 ) -> None:
@@ -72,10 +68,6 @@ def test_isolated_reopen_after_cross_close_in_one_batch_must_meet_initial_margin
         venue.settle(close, reopen)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Exchange._cross_reduced skips a market whose pre-batch position was isolated",
-)
 def test_cross_reopen_after_isolated_close_in_one_batch_is_growth(
     venue: Venue, maker: Actor, trader: Actor
 ) -> None:
