@@ -22,8 +22,6 @@ from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Role, load_deployment
 from perpdex.cli.main import main
 
-pytestmark = pytest.mark.needs_exchange
-
 READY = re.compile(r"anvil is running at (\S+);")
 
 

@@ -24,8 +24,6 @@ from perpdex.chain.deploy import (
 from perpdex.chain.deployment import Deployment, Role, load_deployment, write_deployment
 from perpdex.chain.markets import default_markets
 
-pytestmark = pytest.mark.needs_exchange
-
 
 @pytest.fixture(scope="module")
 def abi_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -1,0 +1,95 @@
+"""``plan_batches``: batches follow from gas, and from the contract's array bounds."""
+
+from __future__ import annotations
+
+import pytest
+
+from perpdex.core.eip712 import ChainId, Eip712Domain, Nonce, Order, SignedOrder, sign_order
+from perpdex.core.signing import SigningKey, keccak256
+from perpdex.core.types import Address, MarginMode, MarketId, Price, Size, TimeInForce
+from perpdex.settlement.encoding import Batch, Match
+from perpdex.settlement.sizing import HEADROOM_PPM, plan_batches
+
+DOMAIN = Eip712Domain(ChainId(31337), Address("0x000000000000000000000000000000000000dEaD"))
+BASE_GAS, ORDER_GAS, FILL_GAS = 21_000, 30_000, 10_000
+
+
+def signed(role: str, nonce: int, is_buy: bool) -> SignedOrder:
+    key = SigningKey(keccak256(role.encode()))
+    order = Order(
+        trader=key.address,
+        market=MarketId(0),
+        is_buy=is_buy,
+        size=Size(10**8),
+        limit_price=Price(10**11),
+        max_fee_ppm=500,  # type: ignore[arg-type]
+        margin_mode=MarginMode.CROSS,
+        time_in_force=TimeInForce.GTC,
+        reduce_only=False,
+        expiry=2**40,  # type: ignore[arg-type]
+        nonce=Nonce(nonce),
+    )
+    return sign_order(order, key, DOMAIN)
+
+
+def gas(batch: Batch) -> int:
+    """A linear cost model standing in for eth_estimateGas: orders cost more than fills."""
+    return BASE_GAS + ORDER_GAS * len(batch.orders) + FILL_GAS * len(batch.fills)
+
+
+def matches(count: int, *, shared_maker: bool) -> list[Match]:
+    maker = signed("maker", 0, False)
+    return [
+        Match(
+            maker=maker if shared_maker else signed(f"maker {i}", 0, False),
+            taker=signed(f"taker {i}", 0, True),
+            price=Price(10**11),
+            size=Size(10**6),
+        )
+        for i in range(count)
+    ]
+
+
+def test_batches_stay_under_the_cap_with_headroom() -> None:
+    cap = 1_000_000
+    pending = matches(40, shared_maker=False)
+    batches = plan_batches(pending, max_orders=512, max_fills=256, estimate_gas=gas, gas_cap=cap)
+    budget = cap - cap * HEADROOM_PPM // 1_000_000
+    assert all(gas(batch) <= budget for batch in batches)
+    # each batch is as large as the budget allows: one more fill would not fit
+    assert all(gas(batch) + 2 * ORDER_GAS + FILL_GAS > budget for batch in batches[:-1])
+    assert [m for batch in batches for m in batch.matches] == pending
+
+
+def test_shared_maker_fits_more_fills_per_batch() -> None:
+    cap = 1_000_000
+    distinct = plan_batches(
+        matches(40, shared_maker=False),
+        max_orders=512,
+        max_fills=256,
+        estimate_gas=gas,
+        gas_cap=cap,
+    )
+    shared = plan_batches(
+        matches(40, shared_maker=True), max_orders=512, max_fills=256, estimate_gas=gas, gas_cap=cap
+    )
+    assert len(shared[0].fills) > len(distinct[0].fills)
+    assert len(shared[0].orders) == len(shared[0].fills) + 1  # the maker is sent once
+
+
+def test_array_bounds_limit_a_cheap_batch() -> None:
+    batches = plan_batches(
+        matches(7, shared_maker=False), max_orders=6, max_fills=256, estimate_gas=gas
+    )
+    assert [len(batch.fills) for batch in batches] == [3, 3, 1]
+
+
+def test_a_fill_too_large_for_any_batch_is_refused() -> None:
+    with pytest.raises(ValueError, match="alone needs more than"):
+        plan_batches(
+            matches(1, shared_maker=False),
+            max_orders=512,
+            max_fills=256,
+            estimate_gas=gas,
+            gas_cap=50_000,
+        )
