@@ -766,14 +766,14 @@ def _load_side(packed: orders.PackedOrder, order_hash: bytes32, fill: Fill) -> S
         side.reason = REJECT_MARGIN_MODE
         return side
     position_size: int256 = packing._position_size(side.position)
-    if (packed.head >> orders.REDUCE_ONLY_OFFSET) & 1 != 0:
+    if position_size != 0 and packing._is_isolated(side.position) != (mode == orders.MARGIN_ISOLATED):
+        side.reason = REJECT_MARGIN_MODE
+    elif (packed.head >> orders.REDUCE_ONLY_OFFSET) & 1 != 0:
         # a reduce-only order may only shrink an opposite position, never flip it
         if (packed.head >> orders.IS_BUY_OFFSET) & 1 != 0:
             position_size = -position_size
         if position_size < convert(fill.size, int256):
             side.reason = REJECT_REDUCE_ONLY
-    elif position_size != 0 and packing._is_isolated(side.position) != (mode == orders.MARGIN_ISOLATED):
-        side.reason = REJECT_MARGIN_MODE
     return side
 
 
