@@ -1,0 +1,17 @@
+"""Checkpoints.count: the number of posted checkpoints (the latest index)."""
+
+from __future__ import annotations
+
+import boa
+from boa.contracts.vyper.vyper_contract import VyperContract
+from tests.unitary.checkpoints.log import head
+
+
+def test_counts_posts_and_batches(checkpoints: VyperContract, operator: str) -> None:
+    assert checkpoints.count() == 0
+    with boa.env.prank(operator):
+        checkpoints.post(1, head(1))
+        assert checkpoints.count() == 1
+        checkpoints.post_batch([(2, head(2)), (3, head(3))])
+    assert checkpoints.count() == 3
+    assert checkpoints.count() == checkpoints.latest()[0]
