@@ -185,7 +185,11 @@ class TestIsolated:
     ) -> None:
         open_long(venue, trader, maker, 100, margin_mode=MarginMode.ISOLATED)
         bid = venue.order(maker, is_buy=True, size=100 * LOT, price=PRICE)
-        cross_reduce = venue.order(trader, is_buy=False, size=100 * LOT, price=PRICE, reduce_only=True)
+        cross_reduce = venue.order(
+            trader, is_buy=False, size=100 * LOT, price=PRICE, reduce_only=True
+        )
         logs = venue.settle(match(bid, cross_reduce))
-        assert [log.reason for log in events(logs, "FillRejected")] == [venue.exchange.REJECT_MARGIN_MODE()]
+        assert [log.reason for log in events(logs, "FillRejected")] == [
+            venue.exchange.REJECT_MARGIN_MODE()
+        ]
         assert venue.position(trader)[0] == 100 * LOT
