@@ -48,6 +48,7 @@ struct Checkpoint:
     timestamp: uint64
 
 
+# @dev Emitted for every checkpoint appended, by `post` and `post_batch` alike.
 event CheckpointPosted:
     index: indexed(uint256)
     seq: indexed(uint64)
@@ -55,14 +56,19 @@ event CheckpointPosted:
     timestamp: uint64
 
 
+# @dev Emitted when the operator is set, at deployment and at every rotation.
 event OperatorChanged:
     operator: indexed(address)
 
 
+# @dev The deployer: it can only rotate the operator.
 admin: public(immutable(address))
+# @dev The only key that may post checkpoints.
 operator: public(address)
 
+# @dev The packed count and latest seq (layout above, with the offsets).
 _tip: uint256
+# @dev By checkpoint index (1 and up; index 0, never written, reads as the genesis).
 _heads: HashMap[uint256, bytes32]
 _stamps: HashMap[uint256, uint256]
 
@@ -184,10 +190,10 @@ def checkpoints(first: uint256, limit: uint256) -> DynArray[Checkpoint, MAX_PAGE
     """
     assert limit <= MAX_PAGE, "checkpoints: page too large"
     page: DynArray[Checkpoint, MAX_PAGE] = []
-    end: uint256 = min(first + limit, (self._tip & _MASK_64) + 1)
-    if first >= end:
+    count: uint256 = self._tip & _MASK_64
+    if first > count:
         return page
-    for index: uint256 in range(first, end, bound=MAX_PAGE):
+    for index: uint256 in range(first, min(first + limit, count + 1), bound=MAX_PAGE):
         page.append(self._checkpoint(index))
     return page
 

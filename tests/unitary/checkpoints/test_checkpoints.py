@@ -25,7 +25,7 @@ def test_index_zero_is_the_genesis(five: VyperContract) -> None:
     assert five.checkpoints(0, 1) == [GENESIS]
 
 
-@pytest.mark.parametrize(("first", "limit"), [(6, 1), (2**200, 5), (1, 0)])
+@pytest.mark.parametrize(("first", "limit"), [(6, 1), (2**256 - 1, 5), (1, 0), (3, 0)])
 def test_empty_pages(five: VyperContract, first: int, limit: int) -> None:
     assert five.checkpoints(first, limit) == []
 
