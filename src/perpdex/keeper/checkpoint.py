@@ -18,7 +18,6 @@ from typing import Final
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
-from web3.logs import DISCARD
 
 from perpdex.chain.transact import send
 from perpdex.engine.errors import TornEntry
@@ -162,9 +161,11 @@ class Checkpointer:
             return None
         _fsync(self._journal_path)
         receipt = send(self._web3, self._operator, self._contract.functions.post(end.seq, end.head))
-        (event,) = self._contract.events.CheckpointPosted().process_receipt(receipt, errors=DISCARD)
+        (event,) = self._contract.events.CheckpointPosted().process_receipt(receipt)
         args = event["args"]
-        return Checkpoint(args["index"], args["seq"], bytes(args["head"]), args["timestamp"])
+        return Checkpoint(
+            int(args["index"]), int(args["seq"]), bytes(args["head"]), int(args["timestamp"])
+        )
 
 
 def _journal_heads(
