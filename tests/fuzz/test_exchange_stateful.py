@@ -34,6 +34,7 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -72,6 +73,9 @@ MARGIN_CHECK_FAILED = keccak256(b"MarginCheckFailed(address)")[:4]
 
 MARKETS = [MarketId(m) for m in range(len(default_markets()))]
 actors = st.sampled_from(ACTORS)
+
+Fill = tuple[SignedOrder, SignedOrder, int, int]
+"""A drawn fill: maker, taker, price, size."""
 
 
 def rarely(data: st.DataObject, one_in: int) -> bool:
@@ -225,21 +229,30 @@ class ExchangeMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ settlement
 
     def _draw_order(
-        self, data: st.DataObject, market: MarketId, is_buy: bool, after: Actor | None
+        self,
+        data: st.DataObject,
+        market: MarketId,
+        is_buy: bool,
+        *,
+        other_than: Actor | None = None,
+        trader: Actor | None = None,
+        mode: MarginMode | None = None,
     ) -> SignedOrder:
         """A fresh order signed by its trader, or now and then a reused, forged, expired,
         wrongly timed, fee-capped or reduce-only one. The simplest draw of every choice is
-        the honest one, so shrinking ends at a well-formed trade. ``after`` is the maker
-        of the fill whose taker is being drawn: the taker is someone else but rarely."""
-        if self.signed and rarely(data, 8):
+        the honest one, so shrinking ends at a well-formed trade. The trader is ``trader``
+        or drawn, and then is ``other_than`` (the counterparty) only rarely; the margin
+        mode is ``mode`` or, mostly, that of the trader's open position."""
+        if trader is None and self.signed and rarely(data, 8):
             return data.draw(st.sampled_from(self.signed))  # maybe filled, closed or forged
-        who = data.draw(st.sampled_from(ACTORS))
-        if after is not None and (who != after or not rarely(data, 20)):  # rare self-trade
-            who = data.draw(st.sampled_from([a for a in ACTORS if a != after]))
+        who = trader or data.draw(actors)
+        if who == other_than and not rarely(data, 20):  # rare self-trade
+            who = data.draw(st.sampled_from([a for a in ACTORS if a != other_than]))
         held = self.ledger.position(who.address, market)
-        mode = MarginMode.ISOLATED if held.isolated else MarginMode.CROSS
-        if not held.size or rarely(data, 10):  # free to choose, or against the position's
-            mode = data.draw(st.sampled_from(MarginMode))
+        if mode is None:
+            mode = MarginMode.ISOLATED if held.isolated else MarginMode.CROSS
+            if not held.size or rarely(data, 10):
+                mode = data.draw(st.sampled_from(MarginMode))
         params = self.params[market]
         tick, mark = params.tick_size, self.exchange.mark_price(market)
         # a limit up to 3% through the mark (crossing) or 0.5% short of it
@@ -263,21 +276,56 @@ class ExchangeMachine(RuleBasedStateMachine):
             expiry=UnixTime(boa.env.evm.patch.timestamp + (0 if rarely(data, 20) else HOUR)),
             nonce=Nonce(nonce),
         )
-        signer = data.draw(st.sampled_from(ACTORS)) if rarely(data, 20) else who
+        return self._sign(order, data.draw(actors) if rarely(data, 20) else who)
+
+    def _sign(self, order: Order, signer: Actor) -> SignedOrder:
         digest = self.venue.domain.digest(order)
         signed = SignedOrder(order, signer.key.sign_digest(digest), OrderHash(digest))
-        if signer != who:
+        if signer.address != order.trader:
             self.forged.add(signed.order_hash)
         self.signed.append(signed)
         return signed
 
-    def _draw_fill(self, data: st.DataObject) -> tuple[SignedOrder, SignedOrder, int, int]:
+    def _draw_close(self, data: st.DataObject, who: Actor, market: MarketId) -> Fill:
+        """A fill that flattens ``who``'s position at the mark, against someone else."""
+        held = self.ledger.position(who.address, market)
+        tick = self.params[market].tick_size
+        price = Price(max(tick, self.exchange.mark_price(market) // tick * tick))
+        mode = MarginMode.ISOLATED if held.isolated else MarginMode.CROSS
+        orders = []
+        for trader, is_buy in (
+            (data.draw(st.sampled_from([a for a in ACTORS if a != who])), held.size > 0),
+            (who, held.size < 0),
+        ):
+            nonce = self.next_nonce[trader.address]
+            self.next_nonce[trader.address] = nonce + 1
+            order = Order(
+                trader=trader.address,
+                market=market,
+                is_buy=is_buy,
+                size=Size(abs(held.size)),
+                limit_price=price,
+                max_fee_ppm=FeePpm(1_000),
+                margin_mode=mode if trader == who else data.draw(st.sampled_from(MarginMode)),
+                time_in_force=TimeInForce.GTC,
+                reduce_only=False,
+                expiry=UnixTime(boa.env.evm.patch.timestamp + HOUR),
+                nonce=Nonce(nonce),
+            )
+            orders.append(self._sign(order, trader))
+        return orders[0], orders[1], price, abs(held.size)
+
+    def _draw_fill(self, data: st.DataObject) -> Fill:
         market = data.draw(st.sampled_from(MARKETS))
         maker_buys = data.draw(st.booleans())
-        maker = self._draw_order(data, market, maker_buys, after=None)
+        maker = self._draw_order(data, market, maker_buys)
         maker_actor = next(a for a in ACTORS if a.address == maker.order.trader)
         taker_buys = maker_buys if rarely(data, 30) else not maker_buys
-        taker = self._draw_order(data, market, taker_buys, after=maker_actor)
+        taker = self._draw_order(data, market, taker_buys, other_than=maker_actor)
+        return self._draw_terms(data, maker, taker)
+
+    def _draw_terms(self, data: st.DataObject, maker: SignedOrder, taker: SignedOrder) -> Fill:
+        """The fill's price and size: mostly within both limits and what is left."""
         params = self.params[maker.order.market]  # a reused maker may be from another market
         tick, lot = params.tick_size, params.lot_size
         buyer, seller = (maker, taker) if maker.order.is_buy else (taker, maker)
@@ -305,9 +353,29 @@ class ExchangeMachine(RuleBasedStateMachine):
             size = data.draw(st.sampled_from([left + lot, lot + 1]))
         return maker, taker, price, size
 
+    def _holders(self) -> list[tuple[Actor, MarketId]]:
+        return [(a, m) for a in ACTORS for m in MARKETS if self.ledger.position(a.address, m).size]
+
     @rule(data=st.data())
     def settle(self, data: st.DataObject) -> None:
-        fills = [self._draw_fill(data) for _ in range(data.draw(st.integers(1, 6)))]
+        self._settle([self._draw_fill(data) for _ in range(data.draw(st.integers(1, 6)))])
+
+    @precondition(lambda self: self._holders())
+    @rule(data=st.data())
+    def close_and_reopen(self, data: st.DataObject) -> None:
+        """One batch that flattens a position and reopens it on the same side in the other
+        margin mode, then trades on: the end-of-batch check must judge each mode's side
+        of the market (cross before, isolated after, or the reverse) on its own."""
+        who, market = data.draw(st.sampled_from(self._holders()))
+        held = self.ledger.position(who.address, market)
+        other_mode = MarginMode.CROSS if held.isolated else MarginMode.ISOLATED
+        counterparty = self._draw_order(data, market, held.size < 0, other_than=who)
+        reopen = self._draw_order(data, market, held.size > 0, trader=who, mode=other_mode)
+        fills = [self._draw_close(data, who, market), self._draw_terms(data, counterparty, reopen)]
+        fills += [self._draw_fill(data) for _ in range(data.draw(st.integers(0, 4)))]
+        self._settle(fills)
+
+    def _settle(self, fills: list[Fill]) -> None:
         matches = [match(m, t, price=p, size=s) for m, t, p, s in fills]
         batch = {o.order_hash: o for m, t, _, _ in fills for o in (m, t)}
         prices = mark_prices(self.exchange)
