@@ -325,15 +325,17 @@ def apply_fill(
         if grown:
             moved = requirement(grown, price, initial_margin_ppm) + fee
             margin = Collateral(margin + moved)
-            collateral = Collateral(layout.collateral.check(collateral - moved))
+            collateral = Collateral(collateral - moved)
         if new_size == 0 and margin + quote >= 0:
             # realised; otherwise the loss stays on record and the batch reverts
-            collateral = Collateral(layout.collateral.check(collateral + margin + quote))
+            collateral = Collateral(collateral + margin + quote)
             margin, quote = Collateral(0), 0
     elif new_size == 0:
-        collateral = Collateral(layout.collateral.check(collateral + quote))
+        collateral = Collateral(collateral + quote)
         quote = 0
+    # the contract packs both words once, at the end of the fill
     layout.size.check(new_size)
     layout.quote.check(quote)
+    layout.collateral.check(collateral)
     stored_isolated = isolated and (new_size != 0 or quote != 0)  # as pack_position keeps it
     return PositionState(new_size, Collateral(quote), stored_isolated, margin), collateral

@@ -112,6 +112,16 @@ def test_isolated_close_beyond_its_margin_keeps_the_loss_on_record() -> None:
     assert collateral == 7
 
 
+def test_apply_fill_refuses_a_quote_beyond_its_packed_field() -> None:
+    # the contract's _pack_position reverts the batch: the model raises instead
+    deep = PositionState(Size(1), Collateral(-(2**95) + 1), False, Collateral(0))
+    lot, price = Size(units().size_scale), Price(BTC.index_price)
+    with pytest.raises(margin.OutOfRangeError):
+        margin.apply_fill(
+            deep, Collateral(0), Side.BUY, lot, price, Collateral(0), IMR, MarginMode.CROSS
+        )
+
+
 # ---------------------------------------------------------------- against the Exchange
 
 TRADERS = [actor("trader_0"), actor("trader_1")]

@@ -8,7 +8,7 @@ exactly. The read helpers turn those views into the model's value objects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +92,3 @@ class Ledger:
             self.positions[(order.trader, market)] = position
             self.collateral[order.trader] = collateral
         self.fee_pool += filled.maker_fee + filled.taker_fee
-
-    def traders(self) -> Iterable[Address]:
-        return self.collateral.keys()
