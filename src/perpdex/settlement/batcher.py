@@ -1,0 +1,340 @@
+"""The settlement batcher: engine fills in, ``settle`` transactions out, one outcome per fill.
+
+    batcher = Batcher(web3, exchange, operator)
+    report = batcher.settle(matches)          # blocks until every batch is mined
+    report.outcomes                           # Settled | Rejected, one per fill, in order
+
+Rules (docs/settlement.md):
+
+* Batches are sized by gas (``plan_batches`` on ``eth_estimateGas``) below ``gas_cap``.
+* Before a batch is sent it is simulated (``eth_call``). A ``MarginCheckFailed(account)``
+  revert drops that account's fills from the batch (``Rejected``, MARGIN_CHECK_FAILED) and
+  the rest is simulated again; an estimate during planning that reverts the same way is
+  handled the same way.
+* A fill the contract skips (``FillRejected``) is ``Rejected`` with the contract's reason
+  and never retried. A skip as ORDER_CLOSED or OVERFILL whose two orders already have a
+  ``Filled`` event on chain is the replay of a settled fill: ``Settled(earlier=True)``.
+* Each batch gets one operator nonce, chosen here. A transaction not mined within
+  ``receipt_timeout`` is replaced under the same nonce with higher fees, so at most one of
+  its versions can ever be mined and no fill settles twice; whichever is mined is used.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import cast
+
+from eth_abi.abi import decode as abi_decode
+from eth_account.signers.local import LocalAccount
+from eth_account.types import TransactionDictType
+from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, TransactionNotFound, Web3RPCError
+from web3.logs import DISCARD
+from web3.types import EventData, Nonce, TxParams, TxReceipt, Wei
+
+from perpdex.core.types import Address, OrderHash
+from perpdex.settlement.encoding import Batch, Match
+from perpdex.settlement.outcomes import (
+    FillKey,
+    FillOutcome,
+    Rejected,
+    RejectReason,
+    Settled,
+    SettlementReport,
+    SettleTransaction,
+    TxHash,
+    contract_reject_codes,
+    fill_key,
+)
+from perpdex.settlement.sizing import TRANSACTION_GAS_CAP, plan_batches
+
+MARGIN_CHECK_FAILED = bytes(Web3.keccak(text="MarginCheckFailed(address)")[:4])
+"""Selector of the contract's custom error."""
+
+RECEIPT_TIMEOUT_SECONDS = 30.0
+MAX_ATTEMPTS = 4
+"""Signed versions of one batch's transaction (the first and its replacements)."""
+
+MAX_REVERTS = 3
+"""Times a batch whose simulation passed may revert when mined (the chain moved between
+the two) before its fills are given up as REVERTED."""
+
+FEE_BUMP_PPM = 125_000
+"""+12.5% per replacement: nodes replace a pending transaction only for at least +10%."""
+
+GAS_LIMIT_MARGIN_PPM = 100_000
+"""Gas limit = estimate + 10%: the estimate is exact only for the state it ran against."""
+
+# a replay refused for one of these may be a fill that already settled
+_REPLAY_REASONS = frozenset({RejectReason.ORDER_CLOSED, RejectReason.OVERFILL})
+_POLL_SECONDS = 0.05
+
+
+class MarginCheckFailedError(Exception):
+    """A simulated ``settle`` of ``batch`` reverted with ``MarginCheckFailed(account)``."""
+
+    def __init__(self, account: Address, batch: Batch) -> None:
+        super().__init__(f"margin check failed for {account}")
+        self.account = account
+        self.batch = batch
+
+
+class SubmissionError(RuntimeError):
+    """No version of a batch's transaction was mined in time. Its fills have no outcome:
+    one version may still be mined, so settle them again later (a replay is recognised)."""
+
+
+class Batcher:
+    """Settles matches with the operator key of ``exchange``; see the module's rules."""
+
+    def __init__(
+        self,
+        web3: Web3,
+        exchange: Contract,
+        operator: LocalAccount,
+        *,
+        gas_cap: int = TRANSACTION_GAS_CAP,
+        receipt_timeout: float = RECEIPT_TIMEOUT_SECONDS,
+        from_block: int = 0,
+    ) -> None:
+        """``from_block``: where to look for ``Filled`` events of earlier runs (the
+        deployment's ``start_block``)."""
+        self._web3 = web3
+        self._exchange = exchange
+        self._operator = operator
+        self._gas_cap = gas_cap
+        self._receipt_timeout = receipt_timeout
+        self._from_block = from_block
+        self._max_orders = int(exchange.functions.MAX_ORDERS().call())
+        self._max_fills = int(exchange.functions.MAX_FILLS().call())
+        self._reasons = contract_reject_codes(exchange)
+        self._nonce: int | None = None
+
+    def settle(self, matches: Sequence[Match]) -> SettlementReport:
+        """Settle ``matches`` in match order; returns once every batch is mined. A match
+        given twice is settled (and reported) once. Raises SubmissionError (see there)."""
+        unique: dict[FillKey, Match] = {}
+        for match in matches:
+            unique.setdefault(fill_key(match), match)
+        outcomes: dict[FillKey, FillOutcome] = {}
+        transactions: list[SettleTransaction] = []
+        for batch in self._plan(list(unique.values()), outcomes):
+            self._settle_batch(batch, outcomes, transactions)
+        return SettlementReport(tuple(outcomes[key] for key in unique), tuple(transactions))
+
+    # ------------------------------------------------------------------ planning
+
+    def _plan(self, matches: list[Match], outcomes: dict[FillKey, FillOutcome]) -> list[Batch]:
+        while True:
+            try:
+                return plan_batches(
+                    matches,
+                    max_orders=self._max_orders,
+                    max_fills=self._max_fills,
+                    estimate_gas=self._estimate,
+                    gas_cap=self._gas_cap,
+                )
+            except MarginCheckFailedError as failure:
+                self._reject_account(failure, outcomes)
+                matches = [m for m in matches if fill_key(m) not in outcomes]
+
+    def _estimate(self, batch: Batch) -> int:
+        """``eth_estimateGas`` of ``batch``."""
+        return self._dry_run(batch, estimate=True)
+
+    def _simulate(self, batch: Batch) -> None:
+        """``eth_call`` of ``batch``: raises what sending it now would revert with."""
+        self._dry_run(batch, estimate=False)
+
+    def _dry_run(self, batch: Batch, *, estimate: bool) -> int:
+        call = self._settle_call(batch)
+        sender: TxParams = {"from": self._operator.address}
+        try:
+            if estimate:
+                return int(call.estimate_gas(sender))
+            call.call(sender)
+            return 0
+        except ContractCustomError as error:
+            account = margin_failure_account(error.data)
+            if account is None:
+                raise
+            raise MarginCheckFailedError(account, batch) from error
+
+    def _reject_account(
+        self, failure: MarginCheckFailedError, outcomes: dict[FillKey, FillOutcome]
+    ) -> None:
+        """Every fill of ``failure.batch`` that the named account trades in is rejected."""
+        for match in failure.batch.matches:
+            if failure.account in (match.maker.order.trader, match.taker.order.trader):
+                outcomes[fill_key(match)] = Rejected(
+                    match, RejectReason.MARGIN_CHECK_FAILED, account=failure.account
+                )
+
+    # ------------------------------------------------------------------ one batch
+
+    def _settle_batch(
+        self,
+        batch: Batch,
+        outcomes: dict[FillKey, FillOutcome],
+        transactions: list[SettleTransaction],
+    ) -> None:
+        for _ in range(MAX_REVERTS):
+            simulated = self._simulated(batch, outcomes)
+            if simulated is None:
+                return
+            batch = simulated
+            gas = self._estimate(batch)
+            gas = min(gas + gas * GAS_LIMIT_MARGIN_PPM // 1_000_000, self._gas_cap)
+            receipt, nonce, attempts = self._submit(batch, gas)
+            settled = self._record(batch, receipt, outcomes) if receipt["status"] == 1 else 0
+            transactions.append(
+                SettleTransaction(
+                    tx_hash=_tx_hash(receipt),
+                    block=receipt["blockNumber"],
+                    nonce=nonce,
+                    gas_used=receipt["gasUsed"],
+                    fills=len(batch.matches),
+                    settled=settled,
+                    attempts=attempts,
+                )
+            )
+            if receipt["status"] == 1:
+                return
+        for match in batch.matches:
+            outcomes[fill_key(match)] = Rejected(match, RejectReason.REVERTED)
+
+    def _simulated(self, batch: Batch, outcomes: dict[FillKey, FillOutcome]) -> Batch | None:
+        """``batch`` less the fills of every account whose margin check fails; None if
+        nothing is left."""
+        while batch.matches:
+            try:
+                self._simulate(batch)
+                return batch
+            except MarginCheckFailedError as failure:
+                self._reject_account(failure, outcomes)
+                rest = Batch(self._max_orders, self._max_fills)
+                for match in batch.matches:
+                    if fill_key(match) not in outcomes:
+                        rest.add(match)
+                batch = rest
+        return None
+
+    def _record(
+        self, batch: Batch, receipt: TxReceipt, outcomes: dict[FillKey, FillOutcome]
+    ) -> int:
+        """Outcomes from a mined batch's events; returns how many fills it settled."""
+        tx_hash, block = _tx_hash(receipt), receipt["blockNumber"]
+        by_key = {fill_key(match): match for match in batch.matches}
+        filled = self._exchange.events.Filled().process_receipt(receipt, errors=DISCARD)
+        for event in filled:
+            key = _event_key(event)
+            outcomes[key] = Settled(by_key[key], tx_hash, block)
+        skipped = self._exchange.events.FillRejected().process_receipt(receipt, errors=DISCARD)
+        for event in skipped:
+            match = batch.matches[event["args"]["index"]]
+            reason = self._reasons[event["args"]["reason"]]
+            earlier = self._earlier(match) if reason in _REPLAY_REASONS else None
+            outcomes[fill_key(match)] = earlier or Rejected(match, reason, tx_hash=tx_hash)
+        if missing := [key for key in by_key if key not in outcomes]:
+            raise RuntimeError(f"{tx_hash}: no Filled or FillRejected event for {missing}")
+        return len(filled)
+
+    def _earlier(self, match: Match) -> Settled | None:
+        """The ``Filled`` event of ``match`` in an earlier transaction, if there is one."""
+        trader = {"maker": match.maker.order.trader, "taker": match.taker.order.trader}
+        events = self._exchange.events.Filled().get_logs(
+            argument_filters=trader, from_block=self._from_block
+        )
+        for event in events:
+            if _event_key(event) == fill_key(match):
+                tx_hash = TxHash(HexBytes(event["transactionHash"]).to_0x_hex())
+                return Settled(match, tx_hash, event["blockNumber"], earlier=True)
+        return None
+
+    # ------------------------------------------------------------------ transactions
+
+    def _submit(self, batch: Batch, gas: int) -> tuple[TxReceipt, int, int]:
+        """Send ``batch`` under the next nonce, replacing it while it is not mined; returns
+        the receipt, the nonce and how many versions were sent."""
+        nonce = self._next_nonce()
+        call = self._settle_call(batch)
+        tip = self._web3.eth.max_priority_fee
+        base = self._web3.eth.get_block("pending").get("baseFeePerGas", 0)
+        max_fee = Wei(2 * base + tip)
+        sent: list[HexBytes] = []
+        for _ in range(MAX_ATTEMPTS):
+            params: TxParams = {
+                "from": self._operator.address,
+                "nonce": Nonce(nonce),
+                "gas": gas,
+                "maxFeePerGas": max_fee,
+                "maxPriorityFeePerGas": tip,
+            }
+            transaction = call.build_transaction(params)
+            # web3's TxParams and eth-account's dict type describe the same transaction
+            signed = self._operator.sign_transaction(cast("TransactionDictType", transaction))
+            try:
+                sent.append(self._web3.eth.send_raw_transaction(signed.raw_transaction))
+            except Web3RPCError:
+                # the nonce is used: an earlier version was mined meanwhile (awaited below)
+                if not sent:
+                    raise
+            receipt = self._await_receipt(sent)
+            if receipt is not None:
+                self._nonce = nonce + 1
+                return receipt, nonce, len(sent)
+            tip = _bumped(tip)
+            max_fee = _bumped(max_fee)
+        self._nonce = None  # a version may still be mined: read the nonce again next time
+        hashes = ", ".join(h.to_0x_hex() for h in sent)
+        raise SubmissionError(f"nonce {nonce}: none of {hashes} was mined")
+
+    def _await_receipt(self, sent: Sequence[HexBytes]) -> TxReceipt | None:
+        deadline = time.monotonic() + self._receipt_timeout
+        while True:
+            for tx_hash in sent:
+                try:
+                    return self._web3.eth.get_transaction_receipt(tx_hash)
+                except TransactionNotFound:
+                    continue
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(_POLL_SECONDS)
+
+    def _next_nonce(self) -> int:
+        if self._nonce is None:
+            self._nonce = self._web3.eth.get_transaction_count(self._operator.address, "pending")
+        return self._nonce
+
+    def _settle_call(self, batch: Batch) -> ContractFunction:
+        function: ContractFunction = self._exchange.functions.settle(*batch.calldata_args())
+        return function
+
+
+def margin_failure_account(revert_data: object) -> Address | None:
+    """The account named by a ``MarginCheckFailed(address)`` revert, else None."""
+    if not isinstance(revert_data, str):
+        return None
+    data = HexBytes(revert_data)
+    if data[:4] != MARGIN_CHECK_FAILED or len(data) != 36:
+        return None
+    (account,) = abi_decode(["address"], data[4:])
+    return Address(to_checksum_address(account))
+
+
+def _event_key(event: EventData) -> FillKey:
+    args = event["args"]
+    return (OrderHash(bytes(args["maker_hash"])), OrderHash(bytes(args["taker_hash"])))
+
+
+def _tx_hash(receipt: TxReceipt) -> TxHash:
+    return TxHash(receipt["transactionHash"].to_0x_hex())
+
+
+def _bumped(fee: Wei) -> Wei:
+    return Wei(fee + -(-fee * FEE_BUMP_PPM // 1_000_000))  # rounded up: never less than +12.5%

@@ -1,0 +1,72 @@
+"""Signed orders as the engine's opaque order payload, and engine fills as settlement matches.
+
+The payload is the order's four calldata words (``encoding.pack_order``, 128 bytes): what
+``settle`` sends anyway. Reading it back re-derives the EIP-712 hash and checks the
+signature (coincurve), so a payload that does not carry its trader's valid signature never
+reaches a batch (and an ``r`` off the curve, which would revert the whole batch in
+snekmate's ``ecrecover``, is caught here).
+"""
+
+from __future__ import annotations
+
+from eth_utils.address import to_checksum_address
+
+from perpdex.core.eip712 import (
+    MARGIN_MODE_CODES,
+    TIME_IN_FORCE_CODES,
+    Eip712Domain,
+    FeePpm,
+    Nonce,
+    Order,
+    SignedOrder,
+    UnixTime,
+    verify_order,
+)
+from perpdex.core.signing import Signature
+from perpdex.core.types import Address, MarketId, Price, Size
+from perpdex.engine.events import Filled
+from perpdex.settlement.encoding import Match, pack_order
+
+_WORD = 32
+_WORDS = 4
+_U8, _U32, _U64, _U160 = (1 << 8) - 1, (1 << 32) - 1, (1 << 64) - 1, (1 << 160) - 1
+
+
+def order_payload(signed: SignedOrder) -> bytes:
+    """The engine payload of ``signed``: its packed calldata words, big-endian."""
+    return b"".join(word.to_bytes(_WORD, "big") for word in pack_order(signed))
+
+
+def order_from_payload(payload: bytes, domain: Eip712Domain) -> SignedOrder:
+    """The signed order in ``payload``; raises ValueError (InvalidSignatureError,
+    InvalidOrderError) if it is malformed or not signed by its trader."""
+    if len(payload) != _WORD * _WORDS:
+        raise ValueError(f"an order payload is {_WORD * _WORDS} bytes, got {len(payload)}")
+    head, body, r, s = (
+        int.from_bytes(payload[i : i + _WORD], "big") for i in range(0, len(payload), _WORD)
+    )
+    # the bit layout of encoding.pack_order (and orders.vy)
+    order = Order(
+        trader=Address(to_checksum_address((head & _U160).to_bytes(20, "big"))),
+        market=MarketId(head >> 160 & _U32),
+        is_buy=bool(head >> 240 & 1),
+        size=Size(body & _U64),
+        limit_price=Price(body >> 64 & _U64),
+        max_fee_ppm=FeePpm(head >> 192 & _U32),
+        margin_mode=MARGIN_MODE_CODES[head >> 224 & _U8],
+        time_in_force=TIME_IN_FORCE_CODES[head >> 232 & _U8],
+        reduce_only=bool(head >> 241 & 1),
+        expiry=UnixTime(body >> 128 & _U64),
+        nonce=Nonce(body >> 192 & _U64),
+    )
+    return verify_order(order, Signature(v=head >> 248, r=r, s=s), domain)
+
+
+def match_from_fill(fill: Filled, domain: Eip712Domain) -> Match:
+    """The settlement form of an engine fill (both orders' payloads must be signed orders)."""
+    return Match(
+        maker=order_from_payload(fill.maker_payload, domain),
+        taker=order_from_payload(fill.taker_payload, domain),
+        price=Price(fill.price),
+        size=Size(fill.size),
+    )
