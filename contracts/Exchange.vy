@@ -66,11 +66,9 @@ REJECT_REDUCE_ONLY: public(constant(uint8)) = 12
 REJECT_MARGIN_MODE: public(constant(uint8)) = 13
 REJECT_SELF_TRADE: public(constant(uint8)) = 14
 
-# @dev Upper bound of a low-s signature (EIP-2) and the secp256k1 group order; a
-#      signature outside them is skipped as invalid instead of reverting the batch.
-_HALF_CURVE_ORDER: constant(uint256) = (
-    57_896_044_618_658_097_711_785_492_504_343_953_926_418_782_139_537_452_191_302_581_570_759_080_747_168
-)
+# @dev The secp256k1 group order: a signature whose r is not below it, or whose s is
+#      above snekmate's low-s bound (EIP-2), is skipped as invalid instead of reverting
+#      the batch inside the ECDSA module.
 _CURVE_ORDER: constant(uint256) = (
     115_792_089_237_316_195_423_570_985_008_687_907_852_837_564_279_074_904_382_605_163_141_518_161_494_337
 )
@@ -677,7 +675,7 @@ def _signed_by(digest: bytes32, trader: address, v: uint256, r: uint256, s: uint
     """
     if v != 27 and v != 28:
         return False
-    if r == 0 or r >= _CURVE_ORDER or s == 0 or s > _HALF_CURVE_ORDER:
+    if r == 0 or r >= _CURVE_ORDER or s == 0 or s > ecdsa._MALLEABILITY_THRESHOLD:
         return False
     return ecdsa._recover_vrs(digest, v, r, s) == trader
 
