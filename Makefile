@@ -34,7 +34,7 @@ bench: setup
 	$(BIN)/perpdex bench engine --orders build/orders.jsonl
 
 demo: setup
-	$(BIN)/perpdex deploy
+	$(BIN)/perpdex demo
 
 clean:
 	rm -rf $(VENV) node_modules build .pytest_cache .mypy_cache .ruff_cache .hypothesis

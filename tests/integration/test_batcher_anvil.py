@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,14 +15,25 @@ from web3 import Web3
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import ChainContracts, bind, demo_wallets, deploy
-from perpdex.chain.deployment import Deployment, ListedMarket, Role
+from perpdex.chain.deployment import Deployment, ListedMarket, Role, load_deployment
 from perpdex.chain.transact import send
-from perpdex.core.eip712 import ChainId, Eip712Domain, Nonce, Order, SignedOrder, sign_order
+from perpdex.cli import demo
+from perpdex.core.eip712 import (
+    ChainId,
+    Eip712Domain,
+    FeePpm,
+    Nonce,
+    Order,
+    SignedOrder,
+    UnixTime,
+    sign_order,
+)
 from perpdex.core.signing import SigningKey, keccak256
 from perpdex.core.types import Address, MarginMode, Price, Size, TimeInForce
 from perpdex.settlement.batcher import Batcher
 from perpdex.settlement.encoding import Match
 from perpdex.settlement.outcomes import Rejected, RejectReason, Settled
+from perpdex.settlement.sizing import TRANSACTION_GAS_CAP
 
 DAY = 86_400
 _keys = itertools.count()
@@ -38,13 +51,13 @@ class Chain:
     domain: Eip712Domain
     market: ListedMarket
 
-    def batcher(self, **options: float) -> Batcher:
+    def batcher(self, *, gas_cap: int = TRANSACTION_GAS_CAP) -> Batcher:
         return Batcher(
             self.web3,
             self.contracts.exchange,
             self.operator,
+            gas_cap=gas_cap,
             from_block=self.deployment.start_block,
-            **options,  # type: ignore[arg-type]
         )
 
     def traders(self, count: int, usdc: int = 100_000) -> list[SigningKey]:
@@ -67,11 +80,11 @@ class Chain:
             is_buy=is_buy,
             size=Size(lots * self.market.lot_size),
             limit_price=limit or self.market.index_price,
-            max_fee_ppm=self.market.taker_fee_ppm,  # type: ignore[arg-type]
+            max_fee_ppm=FeePpm(self.market.taker_fee_ppm),
             margin_mode=MarginMode.CROSS,
             time_in_force=TimeInForce.GTC,
             reduce_only=False,
-            expiry=self.web3.eth.get_block("latest")["timestamp"] + DAY,  # type: ignore[arg-type]
+            expiry=UnixTime(self.web3.eth.get_block("latest")["timestamp"] + DAY),
             nonce=Nonce(next(_keys)),
         )
         return sign_order(order, key, self.domain)
@@ -111,8 +124,10 @@ def chain(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ch
 
 
 def test_two_demo_wallets_trade_and_positions_appear_on_chain(chain: Chain) -> None:
-    maker = SigningKey(bytes.fromhex(chain.deployment.wallet(Role.MAKER).private_key[2:]))  # type: ignore[index]
-    trader = SigningKey(bytes.fromhex(chain.deployment.wallet(Role.TRADER).private_key[2:]))  # type: ignore[index]
+    maker, trader = (
+        SigningKey(bytes(chain.deployment.wallet(role).account().key))
+        for role in (Role.MAKER, Role.TRADER)
+    )
     fills = [chain.fill(maker, trader, lots=3), chain.fill(maker, trader, lots=2)]
 
     report = chain.batcher().settle(fills)
@@ -183,3 +198,19 @@ def test_a_restarted_batcher_does_not_settle_a_fill_twice(chain: Chain) -> None:
     assert isinstance(again.outcomes[2], Settled) and not again.outcomes[2].earlier
     lot = chain.market.lot_size
     assert chain.position(b.address) == 2 * lot and chain.position(d.address) == 2 * lot
+
+
+def test_demo_trades_through_the_engine_and_settles_on_chain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser()
+    demo.add_arguments(parser)
+    out = tmp_path / "local.json"
+
+    assert demo.run(parser.parse_args(["--out", str(out)])) == 0
+
+    printed = capsys.readouterr().out
+    assert load_deployment(out).wallet(Role.TRADER).address in printed
+    settled = re.findall(r"^\d+\s+settled\s+0x", printed, re.MULTILINE)
+    assert len(settled) == 3  # the maker's three asks, crossed by one buy
+    assert "0.12 BTC" in printed and "-0.12 BTC" in printed

@@ -14,6 +14,7 @@ import sys
 COMMANDS: dict[str, str] = {
     "bench": "perpdex.cli.bench",
     "deploy": "perpdex.cli.deploy",
+    "demo": "perpdex.cli.demo",
 }
 
 
