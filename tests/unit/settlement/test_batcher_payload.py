@@ -1,0 +1,108 @@
+"""The batcher's pure parts: engine payloads of signed orders, engine fills as matches, and
+decoding the contract's ``MarginCheckFailed`` revert."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from eth_abi.abi import encode
+
+from perpdex.core.eip712 import (
+    ChainId,
+    Eip712Domain,
+    FeePpm,
+    Nonce,
+    Order,
+    SignedOrder,
+    UnixTime,
+    sign_order,
+)
+from perpdex.core.signing import InvalidSignatureError, SigningKey, keccak256
+from perpdex.core.types import (
+    Address,
+    MarginMode,
+    MarketId,
+    OrderId,
+    Price,
+    Side,
+    Size,
+    TimeInForce,
+)
+from perpdex.engine.events import Filled
+from perpdex.settlement.batcher import MARGIN_CHECK_FAILED, margin_failure_account
+from perpdex.settlement.encoding import Match
+from perpdex.settlement.payload import match_from_fill, order_from_payload, order_payload
+
+DOMAIN = Eip712Domain(ChainId(31337), Address("0x000000000000000000000000000000000000dEaD"))
+MAKER, TAKER = (SigningKey(keccak256(name.encode())) for name in ("maker", "taker"))
+
+
+def signed(key: SigningKey, *, is_buy: bool, **terms: object) -> SignedOrder:
+    order = Order(
+        trader=key.address,
+        market=MarketId(3),
+        is_buy=is_buy,
+        size=Size(12_345),
+        limit_price=Price(10**11 + 7),
+        max_fee_ppm=FeePpm(500),
+        margin_mode=MarginMode.ISOLATED,
+        time_in_force=TimeInForce.POST_ONLY,
+        reduce_only=True,
+        expiry=UnixTime(2**40),
+        nonce=Nonce(2**63 + 1),
+    )
+    return sign_order(replace(order, **terms), key, DOMAIN)
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [{}, {"margin_mode": MarginMode.CROSS, "time_in_force": TimeInForce.IOC, "reduce_only": False}],
+)
+def test_a_payload_reads_back_as_the_same_signed_order(terms: dict[str, object]) -> None:
+    order = signed(MAKER, is_buy=False, **terms)
+    assert len(order_payload(order)) == 128
+    assert order_from_payload(order_payload(order), DOMAIN) == order
+
+
+def test_a_payload_with_a_changed_term_fails_its_signature_check() -> None:
+    payload = bytearray(order_payload(signed(MAKER, is_buy=False)))
+    payload[63] ^= 1  # the lowest bit of the size
+    with pytest.raises(InvalidSignatureError):
+        order_from_payload(bytes(payload), DOMAIN)
+
+
+def test_a_payload_of_the_wrong_length_is_refused() -> None:
+    with pytest.raises(ValueError, match="128 bytes"):
+        order_from_payload(b"\x00" * 127, DOMAIN)
+
+
+def test_an_engine_fill_becomes_the_match_of_its_two_signed_orders() -> None:
+    maker, taker = signed(MAKER, is_buy=False), signed(TAKER, is_buy=True)
+    fill = Filled(
+        seq=9,
+        market=MarketId(3),
+        taker_order_id=OrderId(2),
+        maker_order_id=OrderId(1),
+        taker_account=TAKER.address,
+        maker_account=MAKER.address,
+        taker_side=Side.BUY,
+        price=10**11,
+        size=100,
+        taker_payload=order_payload(taker),
+        maker_payload=order_payload(maker),
+    )
+    assert match_from_fill(fill, DOMAIN) == Match(maker, taker, Price(10**11), Size(100))
+
+
+def test_the_margin_revert_names_its_account() -> None:
+    data = MARGIN_CHECK_FAILED + encode(["address"], [TAKER.address])
+    assert margin_failure_account("0x" + data.hex()) == TAKER.address
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, "0x", "0x08c379a0" + "00" * 32, {"message": "x"}],
+)
+def test_any_other_revert_is_not_a_margin_failure(data: object) -> None:
+    assert margin_failure_account(data) is None
