@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import re
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +34,7 @@ from perpdex.core.signing import SigningKey, keccak256
 from perpdex.core.types import Address, MarginMode, Price, Size, TimeInForce
 from perpdex.settlement.batcher import Batcher
 from perpdex.settlement.encoding import Match
-from perpdex.settlement.outcomes import Rejected, RejectReason, Settled
+from perpdex.settlement.outcomes import Rejected, RejectReason, Settled, SettlementReport
 from perpdex.settlement.sizing import TRANSACTION_GAS_CAP
 
 DAY = 86_400
@@ -51,14 +53,27 @@ class Chain:
     domain: Eip712Domain
     market: ListedMarket
 
-    def batcher(self, *, gas_cap: int = TRANSACTION_GAS_CAP) -> Batcher:
+    def batcher(
+        self, *, gas_cap: int = TRANSACTION_GAS_CAP, receipt_timeout: float = 30.0
+    ) -> Batcher:
         return Batcher(
             self.web3,
             self.contracts.exchange,
             self.operator,
             gas_cap=gas_cap,
+            receipt_timeout=receipt_timeout,
             from_block=self.deployment.start_block,
         )
+
+    def rpc(self, method: str, *params: object) -> object:
+        return self.web3.provider.make_request(method, list(params)).get("result")  # type: ignore[arg-type]
+
+    def await_pending(self, count: int) -> None:
+        """Wait until the node's pool holds ``count`` transactions."""
+        deadline = time.monotonic() + 10
+        while len(self.web3.eth.get_block("pending")["transactions"]) != count:
+            assert time.monotonic() < deadline, f"the pool never held {count} transactions"
+            time.sleep(0.02)
 
     def traders(self, count: int, usdc: int = 100_000) -> list[SigningKey]:
         """``count`` new traders, each with ``usdc`` collateral deposited for it."""
@@ -214,3 +229,28 @@ def test_demo_trades_through_the_engine_and_settles_on_chain(
     settled = re.findall(r"^\d+\s+settled\s+0x", printed, re.MULTILINE)
     assert len(settled) == 3  # the maker's three asks, crossed by one buy
     assert "0.12 BTC" in printed and "-0.12 BTC" in printed
+
+
+def test_a_dropped_transaction_is_replaced_under_its_nonce_and_settles_once(chain: Chain) -> None:
+    a, b = chain.traders(2)
+    fills = [chain.fill(a, b)]
+    reports: list[SettlementReport] = []
+    batcher = chain.batcher(receipt_timeout=0.5)
+    chain.rpc("evm_setAutomine", False)
+    try:
+        worker = threading.Thread(target=lambda: reports.append(batcher.settle(fills)))
+        worker.start()
+        chain.await_pending(1)
+        chain.rpc("anvil_dropAllTransactions")  # lost: never mined
+        chain.await_pending(1)  # its replacement, after the receipt timeout
+        chain.rpc("evm_mine")
+        worker.join(timeout=30)
+    finally:
+        chain.rpc("evm_setAutomine", True)
+
+    (report,) = reports
+    (outcome,) = report.outcomes
+    (transaction,) = report.transactions
+    assert isinstance(outcome, Settled) and outcome.tx_hash == transaction.tx_hash
+    assert transaction.attempts == 2
+    assert chain.position(b.address) == chain.market.lot_size
