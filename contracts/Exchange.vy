@@ -49,6 +49,8 @@ MAX_ORDERS: public(constant(uint256)) = 512
 MAX_MARKETS: public(constant(uint256)) = 64
 MAX_FEE_PPM: public(constant(uint256)) = 10_000
 MAX_CANCELS: public(constant(uint256)) = 128
+MIN_WITHDRAWAL_DELAY: public(constant(uint256)) = 60
+MAX_WITHDRAWAL_DELAY: public(constant(uint256)) = 86_400
 
 # @dev Why a fill was skipped (the `reason` of `FillRejected`).
 REJECT_BAD_INDEX: public(constant(uint8)) = 1
@@ -168,9 +170,23 @@ event Deposited:
     amount: uint256
 
 
+event WithdrawalRequested:
+    trader: indexed(address)
+    amount: uint256
+    ready_at: uint256
+
+
+event WithdrawalCancelled:
+    trader: indexed(address)
+
+
 event Withdrawn:
     trader: indexed(address)
     amount: uint256
+
+
+event WithdrawalDelayChanged:
+    delay: uint256
 
 
 event IsolatedMarginMoved:
@@ -201,6 +217,7 @@ event FillRejected:
 event OrderCancelled:
     trader: indexed(address)
     nonce: uint256
+    order_hash: bytes32
 
 
 event NonceFloorRaised:
@@ -243,6 +260,7 @@ COLLATERAL: public(immutable(IERC20))
 admin: public(immutable(address))
 operator: public(address)
 fee_recipient: public(address)
+withdrawal_delay: public(uint256)
 fee_pool: public(uint256)
 market_count: public(uint256)
 
@@ -255,6 +273,8 @@ _positions: HashMap[uint256, uint256]
 _isolated_margin: HashMap[uint256, uint256]
 _order_state: HashMap[address, HashMap[uint256, uint256]]
 _order_filled: HashMap[bytes32, uint256]
+# pending withdrawal per trader: amount (bits 0..127) | ready-at timestamp (128..255)
+_withdrawal: HashMap[address, uint256]
 
 # @dev Batch scratch space, empty between calls: a settle clears what it wrote before
 #      returning, so a second settle in the same transaction starts clean.
@@ -285,8 +305,10 @@ def __init__(collateral: address, operator: address):
     admin = msg.sender
     self.operator = operator
     self.fee_recipient = msg.sender
+    self.withdrawal_delay = 300
     log OperatorChanged(operator=operator)
     log FeeRecipientChanged(recipient=msg.sender)
+    log WithdrawalDelayChanged(delay=300)
 
 
 # ---------------------------------------------------------------- administration
@@ -478,19 +500,62 @@ def _deposit(trader: address, amount: uint256):
 
 
 @external
-def withdraw(amount: uint256):
+def request_withdrawal(amount: uint256):
     """
-    @dev Sends `amount` of the caller's cross collateral to them. Only free collateral
-         can leave: after the withdrawal the cross account, positions valued at the
-         oracle price, must still meet initial margin.
+    @dev Asks to withdraw `amount` of the caller's cross collateral once
+         `withdrawal_delay` has passed. The delay lets fills the engine already matched
+         settle first, so a withdrawal can never race the engine; the off-chain risk
+         checks stop counting the amount as soon as they see the request. A new
+         request replaces the pending one.
     @param amount The amount, collateral units.
     """
-    assert amount != 0, "exchange: zero amount"
+    assert amount != 0 and amount <= _MASK_128, "exchange: bad amount"
+    ready_at: uint256 = block.timestamp + self.withdrawal_delay
+    self._withdrawal[msg.sender] = amount | (ready_at << 128)
+    log WithdrawalRequested(trader=msg.sender, amount=amount, ready_at=ready_at)
+
+
+@external
+def cancel_withdrawal():
+    """
+    @dev Drops the caller's pending withdrawal request.
+    """
+    assert self._withdrawal[msg.sender] != 0, "exchange: no withdrawal requested"
+    self._withdrawal[msg.sender] = 0
+    log WithdrawalCancelled(trader=msg.sender)
+
+
+@external
+def execute_withdrawal():
+    """
+    @dev Sends the caller the amount of their pending request once it is ready. Only
+         free collateral can leave: after the withdrawal the cross account, positions
+         valued at the oracle price, must still meet initial margin. Anyone holding
+         their own key can do this; nobody else can.
+    """
+    request: uint256 = self._withdrawal[msg.sender]
+    assert request != 0, "exchange: no withdrawal requested"
+    assert block.timestamp >= request >> 128, "exchange: withdrawal not ready"
+    amount: uint256 = request & _MASK_128
+    self._withdrawal[msg.sender] = 0
     self._add_collateral(msg.sender, -convert(amount, int256))
     health: Health = self._cross_health(msg.sender, _WITH_MAINTENANCE)
     assert health.equity >= convert(health.initial, int256), "exchange: withdrawal exceeds free collateral"
     assert extcall COLLATERAL.transfer(msg.sender, amount, default_return_value=True)
     log Withdrawn(trader=msg.sender, amount=amount)
+
+
+@external
+def set_withdrawal_delay(delay: uint256):
+    """
+    @dev Sets how long a withdrawal request waits, within bounds that keep withdrawals
+         both safe from racing the engine and never blocked for long.
+    @param delay Seconds, from `MIN_WITHDRAWAL_DELAY` to `MAX_WITHDRAWAL_DELAY`.
+    """
+    self._only_admin()
+    assert delay >= MIN_WITHDRAWAL_DELAY and delay <= MAX_WITHDRAWAL_DELAY, "exchange: delay out of bounds"
+    self.withdrawal_delay = delay
+    log WithdrawalDelayChanged(delay=delay)
 
 
 @external
@@ -537,13 +602,37 @@ def cancel_orders(nonces: DynArray[uint64, MAX_CANCELS]):
     @param nonces The nonces of the orders to cancel.
     """
     for nonce: uint64 in nonces:
-        n: uint256 = convert(nonce, uint256)
-        word: uint256 = n >> _NONCES_PER_WORD_LOG2
-        self._order_state[msg.sender][word] |= _CLOSED_BIT << self._state_shift(n)
-        log OrderCancelled(trader=msg.sender, nonce=n)
-    account: packing.Account = packing._unpack_account(self._accounts[msg.sender])
+        self._close_nonce(msg.sender, convert(nonce, uint256), empty(bytes32))
+    self._set_order_map_flag(msg.sender)
+
+
+@internal
+def _close_nonce(trader: address, nonce: uint256, order_hash: bytes32):
+    self._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2] |= _CLOSED_BIT << self._state_shift(nonce)
+    log OrderCancelled(trader=trader, nonce=nonce, order_hash=order_hash)
+
+
+@internal
+def _set_order_map_flag(trader: address):
+    """
+    @dev Marks that `trader`'s order state now lives in the map (see `_order_state`).
+    """
+    account: packing.Account = packing._unpack_account(self._accounts[trader])
     account.flags |= _ORDER_MAP_FLAG
-    self._accounts[msg.sender] = packing._pack_account(account)
+    self._accounts[trader] = packing._pack_account(account)
+
+
+@external
+def cancel_order(order: orders.PackedOrder):
+    """
+    @dev Cancels one of the caller's orders given as signed (its packed form; the
+         signature words are ignored): its nonce is closed, so it can never fill again.
+    @param order The order.
+    """
+    assert orders._trader(order) == msg.sender, "exchange: not the caller's order"
+    nonce: uint256 = order.body >> orders.NONCE_OFFSET
+    self._close_nonce(msg.sender, nonce, message_hash_utils._to_typed_data_hash(eip712._domain_separator_v4(), orders._struct_hash(order)))
+    self._set_order_map_flag(msg.sender)
 
 
 @external

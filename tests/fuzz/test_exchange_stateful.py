@@ -180,9 +180,12 @@ class ExchangeMachine(RuleBasedStateMachine):
             amount = any_amount
         after = replace(self.ledger, collateral={**self.ledger.collateral})
         after.credit(who.address, -amount)
+        with boa.env.prank(who.address):
+            self.exchange.request_withdrawal(amount)
+        boa.env.time_travel(seconds=self.exchange.withdrawal_delay())
         if after.cross_health(who.address, prices).meets_initial:
             with boa.env.prank(who.address):
-                self.exchange.withdraw(amount)
+                self.exchange.execute_withdrawal()
             self.ledger.credit(who.address, -amount)
             return
         before = self._snapshot([])
@@ -190,7 +193,7 @@ class ExchangeMachine(RuleBasedStateMachine):
             boa.reverts("exchange: withdrawal exceeds free collateral"),
             boa.env.prank(who.address),
         ):
-            self.exchange.withdraw(amount)
+            self.exchange.execute_withdrawal()
         assert self._snapshot([]) == before
 
     # ------------------------------------------------------------ cancellation
