@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from perpdex.cli.deploy import _interrupt, _plain, _serve, _table, format_deployment
+from perpdex.cli.console import interrupt, plain, serve, table
+from perpdex.cli.deploy import format_deployment
 
 # The chain, engine and settlement modules load web3, eth-account and vyper: they are
 # imported in run(), so building the `perpdex` parser stays fast.
@@ -40,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # SIGTERM unwinds like Ctrl-C, so the started anvil is stopped on every exit path.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         return _run(args)
     except KeyboardInterrupt:
@@ -81,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
             report = batcher.settle([match_from_fill(fill, domain) for fill in fills])
             print("\nsettlement\n" + _settlement_table(report))
             print("\non-chain accounts\n" + _accounts_table(exchange, deployment, market))
-            return _serve(node) if args.keep_running else 0
+            return serve(node) if args.keep_running else 0
     except (
         AnvilError,
         TransactionFailedError,
@@ -174,7 +175,7 @@ def _fills_table(fills: list[Filled]) -> str:
     from perpdex.core.types import Price, Size
     from perpdex.core.units import from_price_units, from_size_units
 
-    return _table(
+    return table(
         ("seq", "maker order", "taker order", "taker side", "price", "size"),
         [
             (
@@ -182,8 +183,8 @@ def _fills_table(fills: list[Filled]) -> str:
                 str(f.maker_order_id),
                 str(f.taker_order_id),
                 f.taker_side.name.lower(),
-                _plain(from_price_units(Price(f.price))),
-                _plain(from_size_units(Size(f.size))),
+                plain(from_price_units(Price(f.price))),
+                plain(from_size_units(Size(f.size))),
             )
             for f in fills
         ],
@@ -193,7 +194,7 @@ def _fills_table(fills: list[Filled]) -> str:
 def _settlement_table(report: SettlementReport) -> str:
     from perpdex.settlement.outcomes import Settled
 
-    transactions = _table(
+    transactions = table(
         ("settle transaction", "block", "nonce", "fills", "settled", "gas used", "gas/fill"),
         [
             (
@@ -208,7 +209,7 @@ def _settlement_table(report: SettlementReport) -> str:
             for t in report.transactions
         ],
     )
-    outcomes = _table(
+    outcomes = table(
         ("fill", "outcome", "transaction / reason"),
         [
             (str(i), "settled", o.tx_hash)
@@ -234,9 +235,9 @@ def _accounts_table(exchange: Contract, deployment: Deployment, market: ListedMa
             (
                 role.value,
                 address,
-                f"{_plain(from_size_units(Size(size)))} {market.symbol.split('-')[0]}",
-                _plain(from_collateral_units(Collateral(quote))),
-                _plain(from_collateral_units(Collateral(collateral))),
+                f"{plain(from_size_units(Size(size)))} {market.symbol.split('-')[0]}",
+                plain(from_collateral_units(Collateral(quote))),
+                plain(from_collateral_units(Collateral(collateral))),
             )
         )
-    return _table(("wallet", "address", "position", "quote leg (USDC)", "collateral (USDC)"), rows)
+    return table(("wallet", "address", "position", "quote leg (USDC)", "collateral (USDC)"), rows)

@@ -6,20 +6,17 @@ import argparse
 import os
 import signal
 import sys
-import time
-from decimal import Decimal
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
+
+from perpdex.cli.console import interrupt, plain, serve, table
 
 # The chain modules load web3, eth-account and vyper: they are imported in run(), so building
 # the `perpdex` parser (which imports every command module) stays fast.
 if TYPE_CHECKING:
-    from perpdex.chain.anvil import Anvil
     from perpdex.chain.deployment import Deployment
 
 DEPLOYER_KEY_ENV = "PERPDEX_DEPLOYER_KEY"
-_POLL_SECONDS = 0.5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # SIGTERM unwinds like Ctrl-C, so the started anvil is stopped on every exit path.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         return _run(args)
     except KeyboardInterrupt:
@@ -88,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
             _report(deployment, write_deployment(deployment, out))
             if args.block_time is not None:
                 node.set_block_time(args.block_time)
-            return _serve(node) if args.keep_running else 0
+            return serve(node) if args.keep_running else 0
     except (
         AnvilError,
         TransactionFailedError,
@@ -98,23 +95,6 @@ def _run(args: argparse.Namespace) -> int:
     ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-
-
-def _serve(node: Anvil) -> int:
-    """Block until Ctrl-C or SIGTERM; the caller's ``with`` then stops anvil."""
-    print(f"\nanvil is running at {node.rpc_url}; press Ctrl-C to stop it", flush=True)
-    try:
-        while node.running:
-            time.sleep(_POLL_SECONDS)
-    except KeyboardInterrupt:
-        print("stopping anvil")
-        return 0
-    print("error: anvil exited on its own", file=sys.stderr)
-    return 1
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def _report(deployment: Deployment, path: Path) -> None:
@@ -130,7 +110,7 @@ def format_deployment(deployment: Deployment) -> str:
     contracts = deployment.contracts
     sections = [
         f"perpdex on chain {deployment.chain_id} at {deployment.rpc_url}",
-        _table(
+        table(
             ("contract", "address"),
             [
                 ("Exchange", contracts.exchange),
@@ -138,15 +118,15 @@ def format_deployment(deployment: Deployment) -> str:
                 *((f"MockAggregator {s}", a) for s, a in contracts.oracles.items()),
             ],
         ),
-        _table(
+        table(
             ("id", "market", "index price", "tick", "lot", "max lev.", "IM/MM ppm", "fees ppm"),
             [
                 (
                     str(m.id),
                     m.symbol,
-                    _plain(from_price_units(m.index_price)),
-                    _plain(from_price_units(m.tick_size)),
-                    _plain(from_size_units(m.lot_size)),
+                    plain(from_price_units(m.index_price)),
+                    plain(from_price_units(m.tick_size)),
+                    plain(from_size_units(m.lot_size)),
                     f"{m.max_leverage}x",
                     f"{m.initial_margin_ppm}/{m.maintenance_margin_ppm}",
                     f"{m.maker_fee_ppm}/{m.taker_fee_ppm}",
@@ -154,7 +134,7 @@ def format_deployment(deployment: Deployment) -> str:
                 for m in deployment.markets
             ],
         ),
-        _table(
+        table(
             ("role", "address", "funded"),
             [
                 (w.role.value, w.address, "yes" if w.role in FUNDED_ROLES else "")
@@ -163,17 +143,3 @@ def format_deployment(deployment: Deployment) -> str:
         ),
     ]
     return "\n\n".join(sections)
-
-
-def _plain(amount: Decimal) -> str:
-    """``100000.000000`` -> ``100000``, ``0.100000`` -> ``0.1`` (display only)."""
-    return f"{amount.normalize():f}"
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        for row in (header, *rows)
-    ]
-    return "\n".join(line.rstrip() for line in lines)
