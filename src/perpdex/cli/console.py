@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import signal
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -27,8 +30,20 @@ def serve(node: Anvil) -> int:
     return 1
 
 
-def interrupt(signum: int, frame: FrameType | None) -> None:
-    """A SIGTERM handler that stops like Ctrl-C."""
+def run_interruptible(body: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Runs a command's ``body`` so that SIGTERM unwinds like Ctrl-C: a started anvil is then
+    stopped on every exit path (its ``with`` block exits)."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return body(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 

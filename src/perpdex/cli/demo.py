@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from perpdex.cli.console import interrupt, plain, serve, table
+from perpdex.cli.console import plain, run_interruptible, serve, table
 from perpdex.cli.deploy import format_deployment
 
 # The chain, engine and settlement modules load web3, eth-account and vyper: they are
@@ -40,15 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # SIGTERM unwinds like Ctrl-C, so the started anvil is stopped on every exit path.
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        return _run(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return run_interruptible(_run, args)
 
 
 def _run(args: argparse.Namespace) -> int:

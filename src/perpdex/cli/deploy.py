@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from perpdex.cli.console import interrupt, plain, serve, table
+from perpdex.cli.console import plain, run_interruptible, serve, table
 
 # The chain modules load web3, eth-account and vyper: they are imported in run(), so building
 # the `perpdex` parser (which imports every command module) stays fast.
@@ -46,15 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # SIGTERM unwinds like Ctrl-C, so the started anvil is stopped on every exit path.
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        return _run(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return run_interruptible(_run, args)
 
 
 def _run(args: argparse.Namespace) -> int:
