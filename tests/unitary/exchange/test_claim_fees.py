@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import boa
-from tests.unitary.exchange.venue import BTC, USDC, Actor, Venue, match
+from tests.unitary.exchange.venue import BTC, USDC, Actor, Venue
 
 
 def test_fees_go_to_the_recipient_only(
@@ -12,12 +12,7 @@ def test_fees_go_to_the_recipient_only(
     venue.fund(maker, 10_000 * USDC)
     venue.fund(trader, 10_000 * USDC)
     lots = 100 * BTC.lot_size
-    venue.settle(
-        match(
-            venue.order(maker, is_buy=False, size=lots, price=BTC.index_price),
-            venue.order(trader, is_buy=True, size=lots, price=BTC.index_price),
-        )
-    )
+    venue.open_long(trader, maker, lots)
     fees = venue.exchange.fee_pool()
     assert fees > 0
     with boa.env.prank(venue.admin.address):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boa
 import pytest
-from tests.unitary.exchange.venue import BTC, USDC, Actor, Venue, match
+from tests.unitary.exchange.venue import BTC, USDC, Actor, Venue
 
 from perpdex.core.types import MarginMode
 
@@ -14,18 +14,7 @@ def isolated_long(venue: Venue, maker: Actor, trader: Actor) -> Venue:
     venue.fund(maker, 100_000 * USDC)
     venue.fund(trader, 2_000 * USDC)
     lots = 1_000 * BTC.lot_size
-    venue.settle(
-        match(
-            venue.order(maker, is_buy=False, size=lots, price=BTC.index_price),
-            venue.order(
-                trader,
-                is_buy=True,
-                size=lots,
-                price=BTC.index_price,
-                margin_mode=MarginMode.ISOLATED,
-            ),
-        )
-    )
+    venue.open_long(trader, maker, lots, margin_mode=MarginMode.ISOLATED)
     return venue
 
 

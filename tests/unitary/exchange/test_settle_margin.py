@@ -26,14 +26,6 @@ def margin_error(who: Actor) -> Iterator[None]:
     assert revert_data == selector + bytes(12) + bytes.fromhex(who.address[2:])
 
 
-def open_long(
-    venue: Venue, trader: Actor, counterparty: Actor, lots: int, **kwargs: object
-) -> None:
-    ask = venue.order(counterparty, is_buy=False, size=lots * LOT, price=PRICE)
-    bid = venue.order(trader, is_buy=True, size=lots * LOT, price=PRICE, **kwargs)  # type: ignore[arg-type]
-    venue.settle(match(ask, bid))
-
-
 def test_opening_beyond_initial_margin_reverts_the_batch(
     venue: Venue, maker: Actor, trader: Actor
 ) -> None:
@@ -51,7 +43,7 @@ def test_opening_beyond_initial_margin_reverts_the_batch(
 def test_opening_within_initial_margin_settles(venue: Venue, maker: Actor, trader: Actor) -> None:
     venue.fund(maker, 100_000 * USDC)
     venue.fund(trader, 1_000 * USDC)
-    open_long(venue, trader, maker, 1_900)
+    venue.open_long(trader, maker, 1_900 * LOT)
     health = venue.exchange.cross_health(trader.address)
     assert health.equity >= health.initial
 
@@ -61,7 +53,7 @@ def test_reducing_below_initial_margin_is_allowed_when_not_worse(
 ) -> None:
     venue.fund(maker, 100_000 * USDC)
     venue.fund(trader, 1_000 * USDC)
-    open_long(venue, trader, maker, 1_900)
+    venue.open_long(trader, maker, 1_900 * LOT)
     venue.set_price(0, PRICE * 99 // 100)  # below initial, above maintenance
     health = venue.exchange.cross_health(trader.address)
     assert health.maintenance < health.equity < health.initial
@@ -77,7 +69,7 @@ def test_reducing_at_a_ratio_worsening_price_reverts(
 ) -> None:
     venue.fund(maker, 100_000 * USDC)
     venue.fund(trader, 1_000 * USDC)
-    open_long(venue, trader, maker, 1_900)
+    venue.open_long(trader, maker, 1_900 * LOT)
     venue.set_price(0, PRICE * 99 // 100)
     # selling far below the mark dumps equity faster than it frees margin
     low = PRICE * 90 // 100
@@ -90,7 +82,7 @@ def test_reducing_at_a_ratio_worsening_price_reverts(
 def test_flipping_below_initial_margin_reverts(venue: Venue, maker: Actor, trader: Actor) -> None:
     venue.fund(maker, 100_000 * USDC)
     venue.fund(trader, 1_000 * USDC)
-    open_long(venue, trader, maker, 1_900)
+    venue.open_long(trader, maker, 1_900 * LOT)
     venue.set_price(0, PRICE * 99 // 100)
     bid = venue.order(maker, is_buy=True, size=3_800 * LOT, price=PRICE * 99 // 100)
     ask = venue.order(trader, is_buy=False, size=3_800 * LOT, price=PRICE * 99 // 100)
@@ -101,7 +93,7 @@ def test_flipping_below_initial_margin_reverts(venue: Venue, maker: Actor, trade
 def test_closing_realises_quote_into_collateral(venue: Venue, maker: Actor, trader: Actor) -> None:
     venue.fund(maker, 100_000 * USDC)
     venue.fund(trader, 1_000 * USDC)
-    open_long(venue, trader, maker, 1_000)
+    venue.open_long(trader, maker, 1_000 * LOT)
     higher = PRICE + 1_000 * BTC.tick_size
     bid = venue.order(maker, is_buy=True, size=1_000 * LOT, price=higher)
     ask = venue.order(trader, is_buy=False, size=1_000 * LOT, price=higher)
@@ -124,7 +116,7 @@ class TestIsolated:
     def test_isolated_open_moves_initial_margin_out_of_cross(
         self, venue: Venue, maker: Actor, trader: Actor
     ) -> None:
-        open_long(venue, trader, maker, 1_000, margin_mode=MarginMode.ISOLATED)
+        venue.open_long(trader, maker, 1_000 * LOT, margin_mode=MarginMode.ISOLATED)
         size, _quote, isolated, isolated_margin = venue.position(trader)
         assert (size, isolated) == (1_000 * LOT, True)
         value = 1_000 * LOT * PRICE // venue.exchange.SIZE_SCALE()
@@ -137,7 +129,7 @@ class TestIsolated:
     def test_isolated_loss_never_leaks_into_cross_collateral(
         self, venue: Venue, maker: Actor, trader: Actor
     ) -> None:
-        open_long(venue, trader, maker, 1_000, margin_mode=MarginMode.ISOLATED)
+        venue.open_long(trader, maker, 1_000 * LOT, margin_mode=MarginMode.ISOLATED)
         cross_before = venue.collateral(trader)
         venue.set_price(0, PRICE // 2)  # the isolated position is far underwater
         assert venue.exchange.isolated_health(trader.address, 0).equity < 0
@@ -156,7 +148,7 @@ class TestIsolated:
     def test_closing_isolated_releases_margin_and_pnl(
         self, venue: Venue, maker: Actor, trader: Actor
     ) -> None:
-        open_long(venue, trader, maker, 1_000, margin_mode=MarginMode.ISOLATED)
+        venue.open_long(trader, maker, 1_000 * LOT, margin_mode=MarginMode.ISOLATED)
         _, _quote, _, isolated_margin = venue.position(trader)
         cross_before = venue.collateral(trader)
         bid = venue.order(maker, is_buy=True, size=1_000 * LOT, price=PRICE)
@@ -172,7 +164,7 @@ class TestIsolated:
     def test_cross_order_on_isolated_position_is_rejected(
         self, venue: Venue, maker: Actor, trader: Actor
     ) -> None:
-        open_long(venue, trader, maker, 100, margin_mode=MarginMode.ISOLATED)
+        venue.open_long(trader, maker, 100 * LOT, margin_mode=MarginMode.ISOLATED)
         ask = venue.order(maker, is_buy=False, size=100 * LOT, price=PRICE)
         bid = venue.order(trader, is_buy=True, size=100 * LOT, price=PRICE)
         logs = venue.settle(match(ask, bid))
@@ -183,7 +175,7 @@ class TestIsolated:
     def test_reduce_only_order_keeps_its_signed_margin_mode(
         self, venue: Venue, maker: Actor, trader: Actor
     ) -> None:
-        open_long(venue, trader, maker, 100, margin_mode=MarginMode.ISOLATED)
+        venue.open_long(trader, maker, 100 * LOT, margin_mode=MarginMode.ISOLATED)
         bid = venue.order(maker, is_buy=True, size=100 * LOT, price=PRICE)
         cross_reduce = venue.order(
             trader, is_buy=False, size=100 * LOT, price=PRICE, reduce_only=True

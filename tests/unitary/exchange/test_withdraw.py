@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import boa
 import pytest
-from tests.unitary.exchange.venue import BTC, USDC, Actor, Venue, events, match
+from tests.unitary.exchange.venue import BTC, USDC, Actor, Venue, events
 
 
 def request(venue: Venue, who: Actor, amount: int) -> list[object]:
@@ -57,12 +57,7 @@ def test_fills_matched_during_the_delay_settle_and_count(
     venue.fund(trader, 1_000 * USDC)
     request(venue, trader, 1_000 * USDC)
     lots = 1_000 * BTC.lot_size  # 10,000 USDC of notional: 500 USDC of initial margin
-    venue.settle(
-        match(
-            venue.order(maker, is_buy=False, size=lots, price=BTC.index_price),
-            venue.order(trader, is_buy=True, size=lots, price=BTC.index_price),
-        )
-    )
+    venue.open_long(trader, maker, lots)
     wait_for_delay(venue)
     # the margin check runs at execution, against the position opened meanwhile
     with boa.env.prank(trader.address), boa.reverts("exchange: withdrawal exceeds free collateral"):
@@ -75,12 +70,7 @@ def test_withdrawal_beyond_free_collateral_reverts(
     venue.fund(maker, 100_000 * USDC)
     venue.fund(trader, 1_000 * USDC)
     lots = 1_000 * BTC.lot_size
-    venue.settle(
-        match(
-            venue.order(maker, is_buy=False, size=lots, price=BTC.index_price),
-            venue.order(trader, is_buy=True, size=lots, price=BTC.index_price),
-        )
-    )
+    venue.open_long(trader, maker, lots)
     health = venue.exchange.cross_health(trader.address)
     free = health.equity - health.initial
     request(venue, trader, free + 1)

@@ -105,6 +105,14 @@ class Venue:
         )
         return sign_order(order, who.key, self.domain)
 
+    def open_long(self, trader: Actor, counterparty: Actor, size: int, **terms: Any) -> list[Any]:
+        """``trader`` buys ``size`` of BTC-PERP at the index price from ``counterparty``'s
+        resting sell; ``terms`` go to the trader's order (e.g. ``margin_mode``)."""
+        price = default_markets()[0].index_price
+        ask = self.order(counterparty, is_buy=False, size=size, price=price)
+        bid = self.order(trader, is_buy=True, size=size, price=price, **terms)
+        return self.settle(match(ask, bid))
+
     def settle(self, *matches: Match) -> list[Any]:
         """Settles ``matches`` as one batch; returns the events the call emitted."""
         batch = Batch(self.exchange.MAX_ORDERS(), self.exchange.MAX_FILLS())
