@@ -11,13 +11,17 @@ Public API::
 from perpdex.core.eip712.domain import DOMAIN_TYPE, ChainId, Eip712Domain, InvalidDomainError
 from perpdex.core.eip712.messages import (
     CANCEL_TYPE,
+    LOGIN_TYPE,
     MARGIN_MODE_CODES,
+    NO_SESSION_KEY,
     ORDER_TYPE,
     TIME_IN_FORCE_CODES,
     Cancel,
     FeePpm,
     InvalidCancelError,
+    InvalidLoginError,
     InvalidOrderError,
+    Login,
     Nonce,
     Order,
     UnixTime,
@@ -31,12 +35,15 @@ from perpdex.core.eip712.signed import (
     SignedOrder,
     recover_signer,
     sign_cancel,
+    sign_login,
     sign_order,
     verify_cancel,
     verify_order,
 )
 
-EIP712_TYPES: dict[str, StructType] = {t.name: t for t in (DOMAIN_TYPE, ORDER_TYPE, CANCEL_TYPE)}
+EIP712_TYPES: dict[str, StructType] = {
+    t.name: t for t in (DOMAIN_TYPE, ORDER_TYPE, CANCEL_TYPE, LOGIN_TYPE)
+}
 
 
 def typehash(type_name: str) -> bytes:
@@ -48,7 +55,9 @@ __all__ = [
     "CANCEL_TYPE",
     "DOMAIN_TYPE",
     "EIP712_TYPES",
+    "LOGIN_TYPE",
     "MARGIN_MODE_CODES",
+    "NO_SESSION_KEY",
     "ORDER_TYPE",
     "TIME_IN_FORCE_CODES",
     "AbiValue",
@@ -60,7 +69,9 @@ __all__ = [
     "Field",
     "InvalidCancelError",
     "InvalidDomainError",
+    "InvalidLoginError",
     "InvalidOrderError",
+    "Login",
     "Nonce",
     "Order",
     "SignedCancel",
@@ -71,6 +82,7 @@ __all__ = [
     "recover_signer",
     "side_of",
     "sign_cancel",
+    "sign_login",
     "sign_order",
     "time_in_force_code",
     "typehash",

@@ -1,7 +1,8 @@
-"""The messages a trader signs: :class:`Order` and :class:`Cancel`.
+"""The messages a trader signs: :class:`Order`, :class:`Cancel` and :class:`Login`.
 
-Field names, order and Solidity types are fixed by the settlement contract; each struct is
-declared once here (``ORDER_TYPE``, ``CANCEL_TYPE``) and the value objects are validated
+Field names, order and Solidity types of Order and Cancel are fixed by the settlement
+contract; Login is only ever checked by the gateway. Each struct is declared once here
+(``ORDER_TYPE``, ``CANCEL_TYPE``, ``LOGIN_TYPE``) and the value objects are validated
 against it on construction, so an ``Order`` that exists can always be signed and settled.
 """
 
@@ -63,6 +64,10 @@ class InvalidCancelError(ValueError):
     """A cancel field is out of its signed type's range."""
 
 
+class InvalidLoginError(ValueError):
+    """A login field is out of its signed type's range."""
+
+
 ORDER_TYPE = StructType(
     "Order",
     (
@@ -88,6 +93,19 @@ CANCEL_TYPE = StructType(
         Field("expiry", "uint64"),
     ),
 )
+
+LOGIN_TYPE = StructType(
+    "Login",
+    (
+        Field("trader", "address"),
+        Field("sessionKey", "address"),
+        Field("expiry", "uint64"),
+        Field("nonce", "uint64"),
+    ),
+)
+
+NO_SESSION_KEY = Address("0x0000000000000000000000000000000000000000")
+"""``Login.session_key`` of a login that approves no session key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +150,23 @@ class Cancel:
 
     def __post_init__(self) -> None:
         CANCEL_TYPE.validate(self, InvalidCancelError)
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """Authenticates a gateway session of ``trader`` until ``expiry``.
+
+    Signed by the trader, a login with a ``session_key`` also approves that key, until
+    ``expiry``, to sign later logins of the trader (sessions, never orders or cancels: the
+    contract only accepts the trader's own signature on those).
+    """
+
+    EIP712_TYPE: ClassVar[StructType] = LOGIN_TYPE
+
+    trader: Address
+    session_key: Address
+    expiry: UnixTime
+    nonce: Nonce
+
+    def __post_init__(self) -> None:
+        LOGIN_TYPE.validate(self, InvalidLoginError)

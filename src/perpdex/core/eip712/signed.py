@@ -1,4 +1,4 @@
-"""Signing and verifying orders and cancels: what the SDK and the gateway call.
+"""Signing and verifying orders, cancels and logins: what the SDK and the gateway call.
 
 ``verify_*`` is the fast path: one struct hash and one keccak from precomputed parts, one
 libsecp256k1 recovery, and a comparison of 20 raw address bytes (no checksum encoding).
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from perpdex.core.eip712.domain import Eip712Domain
-from perpdex.core.eip712.messages import Cancel, Order
+from perpdex.core.eip712.messages import Cancel, Login, Order
 from perpdex.core.eip712.schema import Eip712Struct
 from perpdex.core.signing import (
     Digest,
@@ -77,6 +77,14 @@ def sign_cancel(cancel: Cancel, key: SigningKey, domain: Eip712Domain) -> Signed
 def verify_cancel(cancel: Cancel, signature: Signature, domain: Eip712Domain) -> SignedCancel:
     """Raises :class:`InvalidSignatureError` unless ``cancel.trader`` signed ``cancel``."""
     return SignedCancel(cancel, signature, _verify(cancel, signature, domain))
+
+
+def sign_login(login: Login, key: SigningKey, domain: Eip712Domain) -> Signature:
+    """The trader signs its logins (approving ``login.session_key``, if set); an approved
+    session key signs the logins it opens. The gateway decides which signers it accepts."""
+    if key.address not in (login.trader, login.session_key):
+        raise InvalidSignatureError(f"key of {key.address} cannot sign a login of {login.trader}")
+    return key.sign_digest(domain.digest(login))
 
 
 def recover_signer(message: Eip712Struct, signature: Signature, domain: Eip712Domain) -> Address:

@@ -1,0 +1,474 @@
+"""The gateway's JSON wire protocol: every frame a client sends or receives (docs/protocol.md).
+
+A client frame is one request object, or a JSON array of requests (a batch), each tagged by
+``op``; a server frame is one object tagged by ``type``. Members are camelCase. A signed
+message (``order``, ``cancel``, ``login``) is exactly the EIP-712 ``message`` its signer
+signed: same names, same integers (sizes in size units, prices in price units, enums as
+their uint8 codes, expiries in Unix seconds), so a wallet's signing dict goes on the wire
+as is. Decoding validates types, so malformed input raises :class:`ProtocolError` with a
+typed :class:`ErrorCode` instead of reaching the gateway's logic.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Final
+
+import msgspec
+from eth_utils.address import to_checksum_address
+
+from perpdex.core.eip712 import (
+    MARGIN_MODE_CODES,
+    TIME_IN_FORCE_CODES,
+    Cancel,
+    FeePpm,
+    Login,
+    Nonce,
+    Order,
+    UnixTime,
+    margin_mode_code,
+    time_in_force_code,
+)
+from perpdex.core.signing import Signature
+from perpdex.core.types import Address, ClientOrderId, MarketId, OrderHash, Price, Size
+
+MAX_BATCH: Final = 100
+"""Most requests in one array frame."""
+
+MAX_CLIENT_ID_LENGTH: Final = 64
+
+
+class ErrorCode(Enum):
+    """Why a request was refused; the ``code`` of an :class:`Error` frame."""
+
+    MALFORMED = "malformed"  # not JSON, unknown op, wrong member types, bad field values
+    TOO_LARGE = "too_large"  # frame above the protocol's size limit, or batch too long
+    BAD_SIGNATURE = "bad_signature"  # not signed by the trader (or session key) it names
+    EXPIRED = "expired"  # order, cancel or login at or past its expiry
+    REPLAYED = "replayed"  # an order hash or login seen before
+    UNKNOWN_MARKET = "unknown_market"
+    UNKNOWN_ORDER = "unknown_order"  # no open order with this hash
+    INSUFFICIENT_MARGIN = "insufficient_margin"  # the pre-trade risk check refused
+    RATE_LIMITED = "rate_limited"  # too many requests per second (connection or account)
+    NOT_LOGGED_IN = "not_logged_in"  # the request needs a login on this connection
+    FORBIDDEN = "forbidden"  # signed by the wrong trader for this order or session
+    REJECTED = "rejected"  # the matching engine refused; ``reason`` says why
+    INTERNAL = "internal"  # a gateway bug; the request had no effect
+
+
+class ProtocolError(Exception):
+    """A request is refused with ``code``; becomes an :class:`Error` frame."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        reason: str | None = None,
+        request_id: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reason = reason
+        self.request_id = request_id
+
+
+class Channel(Enum):
+    BOOK = "book"  # L2 snapshot, then book_update frames (per market)
+    TRADES = "trades"  # trade frames (per market)
+    ACCOUNT = "account"  # own orders, fills, positions and margin (needs a login)
+
+
+class _Wire(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
+    pass
+
+
+# -- signed messages ----------------------------------------------------------------------
+
+
+class WireOrder(_Wire):
+    """The EIP-712 ``Order`` message."""
+
+    trader: str
+    market: int
+    is_buy: bool
+    size: int
+    limit_price: int
+    max_fee_ppm: int
+    margin_mode: int
+    time_in_force: int
+    reduce_only: bool
+    expiry: int
+    nonce: int
+
+    def to_order(self) -> Order:
+        """Raises ValueError if a field is out of its signed type's range."""
+        if not 0 <= self.margin_mode < len(MARGIN_MODE_CODES):
+            raise ValueError(f"marginMode {self.margin_mode} is not a margin mode code")
+        if not 0 <= self.time_in_force < len(TIME_IN_FORCE_CODES):
+            raise ValueError(f"timeInForce {self.time_in_force} is not a time-in-force code")
+        return Order(
+            trader=Address(self.trader),
+            market=MarketId(self.market),
+            is_buy=self.is_buy,
+            size=Size(self.size),
+            limit_price=Price(self.limit_price),
+            max_fee_ppm=FeePpm(self.max_fee_ppm),
+            margin_mode=MARGIN_MODE_CODES[self.margin_mode],
+            time_in_force=TIME_IN_FORCE_CODES[self.time_in_force],
+            reduce_only=self.reduce_only,
+            expiry=UnixTime(self.expiry),
+            nonce=Nonce(self.nonce),
+        )
+
+    @classmethod
+    def of(cls, order: Order) -> WireOrder:
+        return cls(
+            trader=order.trader,
+            market=order.market,
+            is_buy=order.is_buy,
+            size=order.size,
+            limit_price=order.limit_price,
+            max_fee_ppm=order.max_fee_ppm,
+            margin_mode=margin_mode_code(order.margin_mode),
+            time_in_force=time_in_force_code(order.time_in_force),
+            reduce_only=order.reduce_only,
+            expiry=order.expiry,
+            nonce=order.nonce,
+        )
+
+
+class WireCancel(_Wire):
+    """The EIP-712 ``Cancel`` message; ``orderHash`` is 0x-prefixed hex."""
+
+    trader: str
+    order_hash: str
+    expiry: int
+
+    def to_cancel(self) -> Cancel:
+        return Cancel(
+            trader=Address(self.trader),
+            order_hash=parse_order_hash(self.order_hash),
+            expiry=UnixTime(self.expiry),
+        )
+
+    @classmethod
+    def of(cls, cancel: Cancel) -> WireCancel:
+        return cls(trader=cancel.trader, order_hash=hex0x(cancel.order_hash), expiry=cancel.expiry)
+
+
+class WireLogin(_Wire):
+    """The EIP-712 ``Login`` message; ``sessionKey`` is the zero address for none."""
+
+    trader: str
+    session_key: str
+    expiry: int
+    nonce: int
+
+    def to_login(self) -> Login:
+        return Login(
+            trader=Address(self.trader),
+            session_key=Address(self.session_key),
+            expiry=UnixTime(self.expiry),
+            nonce=Nonce(self.nonce),
+        )
+
+    @classmethod
+    def of(cls, login: Login) -> WireLogin:
+        return cls(
+            trader=login.trader,
+            session_key=login.session_key,
+            expiry=login.expiry,
+            nonce=login.nonce,
+        )
+
+
+# -- requests (client to server) ----------------------------------------------------------
+
+
+class _Request(_Wire, tag_field="op", kw_only=True):
+    id: int | None = None  # echoed in the response
+
+
+class LoginRequest(_Request, tag="login"):
+    login: WireLogin
+    signature: str
+    cancel_on_disconnect: bool = False  # cancel every order of the trader when this drops
+
+
+class PlaceRequest(_Request, tag="place"):
+    order: WireOrder
+    signature: str
+    client_id: str | None = None  # idempotency key: the same (order, clientId) gets one ack
+
+
+class CancelRequest(_Request, tag="cancel"):
+    cancel: WireCancel
+    signature: str
+
+
+class CancelAllRequest(_Request, tag="cancel_all"):
+    market: int | None = None  # None: every market
+
+
+class AmendRequest(_Request, tag="amend"):
+    """Replace the open order ``orderHash`` by ``order`` (same trader, market and side)."""
+
+    order_hash: str
+    order: WireOrder
+    signature: str
+
+
+class ScheduleCancelRequest(_Request, tag="schedule_cancel"):
+    """Cancel all of the trader's orders unless sent again within ``timeoutMs`` (0: disarm)."""
+
+    timeout_ms: int
+
+
+class SubscribeRequest(_Request, tag="subscribe"):
+    channel: Channel
+    market: int | None = None  # book and trades: required
+
+
+class UnsubscribeRequest(_Request, tag="unsubscribe"):
+    channel: Channel
+    market: int | None = None
+
+
+Request = (
+    LoginRequest
+    | PlaceRequest
+    | CancelRequest
+    | CancelAllRequest
+    | AmendRequest
+    | ScheduleCancelRequest
+    | SubscribeRequest
+    | UnsubscribeRequest
+)
+
+_request_decoder: Final = msgspec.json.Decoder(Request | list[Request])
+
+
+class _RequestId(msgspec.Struct):
+    id: int | None = None
+
+
+_request_id_decoder: Final = msgspec.json.Decoder(_RequestId)
+
+
+def decode_frame(data: bytes | str) -> list[Request]:
+    """The requests in one client frame; raises :class:`ProtocolError` (MALFORMED, TOO_LARGE).
+
+    The error carries the request's ``id`` when a single malformed request still has one.
+    """
+    try:
+        decoded = _request_decoder.decode(data)
+    except msgspec.DecodeError as error:
+        raise ProtocolError(ErrorCode.MALFORMED, str(error), request_id=_request_id(data)) from None
+    if isinstance(decoded, list):
+        if len(decoded) > MAX_BATCH:
+            raise ProtocolError(ErrorCode.TOO_LARGE, f"a batch holds at most {MAX_BATCH} requests")
+        return decoded
+    return [decoded]
+
+
+def _request_id(data: bytes | str) -> int | None:
+    try:
+        return _request_id_decoder.decode(data).id
+    except msgspec.DecodeError:
+        return None
+
+
+# -- responses and events (server to client) ----------------------------------------------
+
+
+class _Frame(_Wire, tag_field="type", omit_defaults=True, kw_only=True):
+    pass
+
+
+class Error(_Frame, tag="error"):
+    code: ErrorCode
+    message: str
+    id: int | None = None
+    reason: str | None = None  # with code "rejected": the engine's reject reason
+
+
+class LoggedIn(_Frame, tag="logged_in"):
+    trader: str
+    expiry: int
+    id: int | None = None
+
+
+class Placed(_Frame, tag="placed"):
+    """The engine accepted the order (it may have traded at once: see fill frames)."""
+
+    seq: int
+    market: int
+    order_id: int
+    order_hash: str
+    size: int  # accepted size: a reduce-only order may be clipped
+    id: int | None = None
+    client_id: str | None = None
+
+
+class Amended(_Frame, tag="amended"):
+    seq: int
+    market: int
+    order_id: int
+    order_hash: str  # the replacing order
+    id: int | None = None
+
+
+class Ack(_Frame, tag="ack"):
+    """A cancel, cancel-all, schedule-cancel or unsubscribe took effect at ``seq``."""
+
+    seq: int
+    id: int | None = None
+
+
+class Subscribed(_Frame, tag="subscribed"):
+    channel: Channel
+    id: int | None = None
+    market: int | None = None
+
+
+Level = tuple[int, int]
+"""``[price, size]``: the total open size at a price."""
+
+
+class BookSnapshot(_Frame, tag="book"):
+    """Every level of a market; ``seq`` is the last book update it includes."""
+
+    market: int
+    seq: int
+    bids: list[Level]
+    asks: list[Level]
+
+
+class BookUpdate(_Frame, tag="book_update"):
+    """Levels changed by one command; size 0 removes the level. ``seq`` is one more than
+    the previous update of this market (a snapshot's ``seq`` included)."""
+
+    market: int
+    seq: int
+    bids: list[Level]
+    asks: list[Level]
+
+
+class Trade(_Frame, tag="trade"):
+    market: int
+    seq: int  # the journal sequence number of the command that traded
+    price: int
+    size: int
+    taker_is_buy: bool
+
+
+class Fill(_Frame, tag="fill"):
+    """One of your orders traded; ``maker`` tells on which side of the trade it was."""
+
+    seq: int
+    market: int
+    order_id: int
+    order_hash: str
+    is_buy: bool
+    price: int
+    size: int
+    maker: bool
+    client_id: str | None = None
+
+
+class OrderStatus(Enum):
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    AMENDED = "amended"
+
+
+class OrderUpdate(_Frame, tag="order"):
+    """``size`` of your order left the book without trading (``reason``: why)."""
+
+    seq: int
+    market: int
+    order_id: int
+    order_hash: str
+    status: OrderStatus
+    size: int
+    reason: str | None = None
+    client_id: str | None = None
+
+
+class Position(_Wire):
+    market: int
+    size: int  # signed, size units
+    quote: int  # signed, collateral units
+    isolated_margin: int = 0
+
+
+class AccountUpdate(_Frame, tag="account"):
+    """Positions and margin as the risk service sees them (collateral units)."""
+
+    trader: str
+    collateral: int
+    equity: int
+    initial_margin: int
+    maintenance_margin: int
+    positions: list[Position]
+
+
+Frame = (
+    Error
+    | LoggedIn
+    | Placed
+    | Amended
+    | Ack
+    | Subscribed
+    | BookSnapshot
+    | BookUpdate
+    | Trade
+    | Fill
+    | OrderUpdate
+    | AccountUpdate
+)
+
+encode_frame: Final = msgspec.json.Encoder().encode
+
+_frame_decoder: Final = msgspec.json.Decoder(Frame)
+
+
+def decode_server_frame(data: bytes | str) -> Frame:
+    """A server frame (for clients and tests)."""
+    frame: Frame = _frame_decoder.decode(data)
+    return frame
+
+
+# -- field formats ------------------------------------------------------------------------
+
+
+def hex0x(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def parse_hex(text: str, length: int, what: str) -> bytes:
+    """``0x``-prefixed hex of exactly ``length`` bytes; raises ValueError otherwise."""
+    if not text.startswith("0x") or len(text) != 2 + 2 * length:
+        raise ValueError(f"{what} must be 0x and {2 * length} hex digits")
+    return bytes.fromhex(text[2:])
+
+
+def parse_order_hash(text: str) -> OrderHash:
+    return OrderHash(parse_hex(text, 32, "an order hash"))
+
+
+def parse_signature(text: str) -> Signature:
+    """``0x`` + r || s || v (65 bytes), as eth_signTypedData returns it."""
+    return Signature.from_bytes(parse_hex(text, 65, "a signature"))
+
+
+def parse_address(text: str) -> Address:
+    """Any-case hex address -> checksummed (HTTP paths); raises ValueError."""
+    return Address(to_checksum_address(parse_hex(text, 20, "an address")))
+
+
+def parse_client_id(text: str | None) -> ClientOrderId | None:
+    if text is not None and not 0 < len(text) <= MAX_CLIENT_ID_LENGTH:
+        raise ValueError(f"clientId must be 1 to {MAX_CLIENT_ID_LENGTH} characters")
+    return None if text is None else ClientOrderId(text)
