@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "bench": "perpdex.cli.bench",
     "deploy": "perpdex.cli.deploy",
     "demo": "perpdex.cli.demo",
+    "sim": "perpdex.cli.sim",
 }
 
 
