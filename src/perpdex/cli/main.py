@@ -16,6 +16,9 @@ COMMANDS: dict[str, str] = {
     "deploy": "perpdex.cli.deploy",
     "demo": "perpdex.cli.demo",
     "sim": "perpdex.cli.sim",
+    "deposit": "perpdex.cli.deposit",
+    "withdraw": "perpdex.cli.withdraw",
+    "positions": "perpdex.cli.positions",
 }
 
 

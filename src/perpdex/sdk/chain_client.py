@@ -1,0 +1,212 @@
+"""What a wallet does on chain by itself: deposit, withdraw, cancel by nonce, read its
+account. Every contract call and view the SDK uses is in this module, so a change of the
+contracts' interface is adapted here only; ABIs and addresses come from the deployment file.
+
+Synchronous (web3's HTTP provider): the async :class:`perpdex.sdk.client.Client` runs these
+in a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from perpdex.chain.deploy import ChainContracts, bind
+from perpdex.chain.deployment import Deployment, ListedMarket
+from perpdex.chain.transact import TransactionFailedError, connect, send
+from perpdex.core.eip712 import Nonce, UnixTime
+from perpdex.core.types import Address, Collateral, MarketId, Price, Size
+from perpdex.sdk.display import usdc
+from perpdex.sdk.errors import (
+    ChainRevertError,
+    ChainUnavailableError,
+    InsufficientFundsError,
+)
+from perpdex.sdk.keys import Wallet
+from perpdex.sdk.markets import Markets
+
+_REVERT_PREFIX = "execution reverted: "
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """``Exchange.account(trader)``: the cross account."""
+
+    collateral: Collateral
+    """Signed: realised losses can exceed deposits until a liquidation."""
+    nonce_floor: Nonce
+    cross_markets: frozenset[MarketId]
+    """Markets with an open cross position."""
+
+
+@dataclass(frozen=True, slots=True)
+class PositionState:
+    """``Exchange.position(trader, market)``."""
+
+    market: ListedMarket
+    size: Size
+    """Signed: positive long, negative short."""
+    quote: Collateral
+    """The quote leg: what opening cost (negative for a long) net of fees."""
+    isolated: bool
+    isolated_margin: Collateral
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """``Exchange.cross_health(trader)`` at the oracle prices."""
+
+    equity: Collateral
+    initial: Collateral
+    maintenance: Collateral
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalRequest:
+    amount: Collateral
+    ready_at: UnixTime
+    """``execute_withdrawal`` succeeds from this block timestamp on."""
+
+
+class ChainReader:
+    """The views of one deployment, for any trader; needs no key."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+        self.markets = Markets(deployment.markets)
+        with _translated("connecting"):
+            self.web3 = connect(deployment.rpc_url)
+            self._contracts: ChainContracts = bind(self.web3, deployment)
+
+    def account(self, trader: Address) -> AccountState:
+        collateral, floor, bits = self._call(self._contracts.exchange.functions.account(trader))
+        markets = frozenset(MarketId(m) for m in range(bits.bit_length()) if bits >> m & 1)
+        return AccountState(Collateral(collateral), Nonce(floor), markets)
+
+    def position(self, trader: Address, market: ListedMarket) -> PositionState:
+        size, quote, isolated, margin = self._call(
+            self._contracts.exchange.functions.position(trader, market.id)
+        )
+        return PositionState(market, Size(size), Collateral(quote), isolated, Collateral(margin))
+
+    def positions(self, trader: Address) -> list[PositionState]:
+        """Every open position (isolated ones are not in the account's cross bit set, so each
+        listed market is read)."""
+        every = (self.position(trader, market) for market in self.markets)
+        return [position for position in every if position.size or position.isolated_margin]
+
+    def cross_health(self, trader: Address) -> Health:
+        equity, initial, maintenance = self._call(
+            self._contracts.exchange.functions.cross_health(trader)
+        )
+        return Health(Collateral(equity), Collateral(initial), Collateral(maintenance))
+
+    def mark_price(self, market: ListedMarket) -> Price:
+        return Price(self._call(self._contracts.exchange.functions.mark_price(market.id)))
+
+    def wallet_balance(self, trader: Address) -> Collateral:
+        """Collateral tokens held by ``trader`` outside the Exchange."""
+        return Collateral(self._call(self._contracts.collateral.functions.balanceOf(trader)))
+
+    def block_time(self) -> UnixTime:
+        with _translated("reading the latest block"):
+            return UnixTime(int(self.web3.eth.get_block("latest")["timestamp"]))
+
+    def _call(self, function: ContractFunction) -> Any:
+        with _translated(function.fn_name):
+            return function.call()
+
+
+class ChainClient(ChainReader):
+    """One wallet's transactions on one deployment."""
+
+    def __init__(self, deployment: Deployment, wallet: Wallet) -> None:
+        super().__init__(deployment)
+        self.wallet = wallet
+
+    @property
+    def address(self) -> Address:
+        return self.wallet.address
+
+    # ------------------------------------------------------------------ custody
+
+    def faucet(self, amount: Collateral) -> TxReceipt:
+        """Mint ``amount`` of the mock collateral to this wallet (local chains only)."""
+        return self._send(
+            "faucet", self._contracts.collateral.functions.faucet(self.address, amount)
+        )
+
+    def deposit(self, amount: Collateral) -> TxReceipt:
+        """Approve the Exchange for what is missing of ``amount``, then deposit it."""
+        held = self.wallet_balance(self.address)
+        if held < amount:
+            raise InsufficientFundsError(
+                f"the wallet holds {usdc(held)}, cannot deposit {usdc(amount)}"
+            )
+        token = self._contracts.collateral.functions
+        exchange = self._contracts.exchange.address
+        if self._call(token.allowance(self.address, exchange)) < amount:
+            self._send("approve", token.approve(exchange, amount))
+        return self._send("deposit", self._contracts.exchange.functions.deposit(amount))
+
+    def request_withdrawal(self, amount: Collateral) -> WithdrawalRequest:
+        """Ask to withdraw ``amount`` after the Exchange's withdrawal delay (replaces a pending
+        request)."""
+        exchange = self._contracts.exchange
+        receipt = self._send("request_withdrawal", exchange.functions.request_withdrawal(amount))
+        (event,) = exchange.events.WithdrawalRequested().process_receipt(receipt, errors=DISCARD)
+        return WithdrawalRequest(Collateral(amount), UnixTime(event["args"]["ready_at"]))
+
+    def execute_withdrawal(self) -> Collateral:
+        """Receive the pending request's amount once ready; returns the amount."""
+        exchange = self._contracts.exchange
+        receipt = self._send("execute_withdrawal", exchange.functions.execute_withdrawal())
+        (event,) = exchange.events.Withdrawn().process_receipt(receipt, errors=DISCARD)
+        return Collateral(event["args"]["amount"])
+
+    def cancel_withdrawal(self) -> TxReceipt:
+        return self._send(
+            "cancel_withdrawal", self._contracts.exchange.functions.cancel_withdrawal()
+        )
+
+    # ------------------------------------------------------------------ cancellation
+
+    def cancel_orders(self, nonces: Sequence[Nonce]) -> TxReceipt:
+        """Close these nonces on chain: their orders can never fill, whatever the operator does."""
+        return self._send("cancel_orders", self._contracts.exchange.functions.cancel_orders(nonces))
+
+    def raise_nonce_floor(self, floor: Nonce) -> TxReceipt:
+        """Close every nonce below ``floor`` at once (the on-chain cancel-all)."""
+        return self._send(
+            "raise_nonce_floor", self._contracts.exchange.functions.raise_nonce_floor(floor)
+        )
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _send(self, action: str, function: ContractFunction) -> TxReceipt:
+        with _translated(action):
+            return send(self.web3, self.wallet.account, function)
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    """web3's exceptions as the SDK's one-line errors (requests' connection errors and the
+    builtin ``ConnectionError`` are both ``OSError``)."""
+    try:
+        yield
+    except ContractCustomError as error:
+        raise ChainRevertError(action, f"custom error {error.message}") from None
+    except ContractLogicError as error:
+        reason = str(error.message or error).removeprefix(_REVERT_PREFIX)
+        raise ChainRevertError(action, reason) from None
+    except TransactionFailedError as error:
+        raise ChainRevertError(action, str(error)) from None
+    except (OSError, TimeExhausted) as error:
+        raise ChainUnavailableError(f"{action}: the chain node does not answer ({error})") from None

@@ -1,0 +1,81 @@
+"""What every trader command of the ``perpdex`` CLI shares: the deployment file, the key, and
+one-line errors instead of tracebacks.
+
+Kept light at import (argparse only): the CLI imports every command module to build its
+parser, and the chain libraries load in :func:`run_trader_command`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from perpdex.chain.deployment import Deployment
+    from perpdex.sdk.keys import Wallet
+
+KEY_ENV = "PERPDEX_KEY"
+DEMO_ROLES = ("trader", "maker")
+"""Funded demo wallets of a local deployment that ``--wallet`` may pick."""
+
+
+def add_trader_arguments(parser: argparse.ArgumentParser, *, needs_key: bool = True) -> None:
+    """``--deployment`` and, if ``needs_key``, the key options."""
+    parser.add_argument(
+        "--deployment",
+        type=Path,
+        default=Path("deployments") / "local.json",
+        help="deployment file (default: deployments/local.json)",
+    )
+    if not needs_key:
+        return
+    keys = parser.add_mutually_exclusive_group()
+    keys.add_argument(
+        "--key", help=f"private key, 0x-hex (prefer ${KEY_ENV}: a command line is visible in ps)"
+    )
+    keys.add_argument(
+        "--wallet",
+        choices=DEMO_ROLES,
+        help="a demo wallet of a local deployment (its well-known dev key)",
+    )
+
+
+def run_trader_command(
+    body: Callable[[argparse.Namespace, Deployment], int], args: argparse.Namespace
+) -> int:
+    """Load the deployment and run ``body``; any error the trader can act on is printed as
+    ``error: ...`` (exit 1), a Ctrl-C as ``interrupted`` (exit 130)."""
+    from web3.exceptions import Web3Exception
+
+    from perpdex.chain.deployment import DeploymentFileError, load_deployment
+    from perpdex.sdk.errors import SdkError
+
+    try:
+        return body(args, load_deployment(args.deployment))
+    except (SdkError, DeploymentFileError, ValueError, OSError, Web3Exception) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def wallet_of(args: argparse.Namespace, deployment: Deployment) -> Wallet:
+    """The wallet chosen by ``--key``, ``--wallet`` or ``$PERPDEX_KEY``, in that order."""
+    from perpdex.chain.deployment import Role
+    from perpdex.sdk.errors import InvalidKeyError
+    from perpdex.sdk.keys import Wallet
+
+    if args.wallet is not None:
+        demo = next((w for w in deployment.wallets if w.role is Role(args.wallet)), None)
+        if demo is None or not demo.local_only or demo.private_key is None:
+            raise InvalidKeyError(f"the deployment holds no demo key for the {args.wallet} wallet")
+        return Wallet.from_private_key(demo.private_key)
+    key = args.key or os.environ.get(KEY_ENV)
+    if not key:
+        raise InvalidKeyError(f"no key: pass --wallet trader|maker, --key, or set ${KEY_ENV}")
+    return Wallet.from_private_key(key)
