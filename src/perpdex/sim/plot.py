@@ -10,12 +10,16 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from perpdex.core.types import Collateral
 from perpdex.core.units import from_collateral_units
 from perpdex.sim.amm_vs_book import Comparison, Setup
 
 
-def plot_slippage(results: list[Comparison], setup: Setup, path: Path) -> Path:
-    """Write the figure to ``path`` (parent folders created) and return it."""
+def plot_slippage(
+    results: list[Comparison], setup: Setup, path: Path, marked: Collateral | None = None
+) -> Path:
+    """Write the figure to ``path`` (parent folders created) and return it; ``marked``
+    draws a vertical line at that trade size (the one the command printed)."""
     sizes = [float(from_collateral_units(result.notional)) for result in results]
     book = [float(result.book.slippage_bps) for result in results]
     amm = [float(result.amm.slippage_bps) for result in results]
@@ -28,6 +32,9 @@ def plot_slippage(results: list[Comparison], setup: Setup, path: Path) -> Path:
     if partial:
         xs, ys = [sizes[i] for i in partial], [book[i] for i in partial]
         axes.plot(xs, ys, "rx", markersize=12, label="book ran out of depth")
+    if marked is not None:
+        usd = float(from_collateral_units(marked))
+        axes.axvline(usd, color="grey", linestyle=":", label=f"{usd:,.0f} USDC")
     axes.set_xscale("log")
     axes.set_xlabel("market order size (USDC notional)")
     axes.set_ylabel("slippage against mid / oracle price (bps)")

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:  # bad amounts (malformed, inexact, not positive) included
         print(f"perpdex sim amm-vs-book: {error}", file=sys.stderr)
         return 2
-    plot_slippage(results, setup, args.plot)
+    plot_slippage(results, setup, args.plot, notional)
     for item in results if args.sweep else [result]:
         json.dump(report(item, setup), sys.stdout)
         sys.stdout.write("\n")
