@@ -1,0 +1,610 @@
+"""The async trader client: orders and subscriptions over the gateway's WebSocket, custody
+on chain.
+
+    async with Client.connect(url, private_key, deployment) as client:
+        placed = await client.place("BTC-PERP", "buy", "0.01", "100000")
+        async for book in await client.book("BTC-PERP"):
+            ...
+
+Orders are signed here (EIP-712, the wallet's key) with nonces from
+:class:`perpdex.sdk.nonces.NonceAllocator`, so the gateway and the contract check exactly
+what the trader agreed to. The connection is kept up by a background task: when it drops,
+requests in flight fail with :class:`ConnectionLostError`, new requests wait for the next
+connection, and every subscription is renewed on it (after a login if the client logs in),
+a book subscription from a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import logging
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import msgspec
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from perpdex.chain.deployment import Deployment, ListedMarket
+from perpdex.core.eip712 import (
+    NO_SESSION_KEY,
+    Cancel,
+    ChainId,
+    Eip712Domain,
+    FeePpm,
+    Login,
+    Nonce,
+    Order,
+    SignedOrder,
+    UnixTime,
+    sign_cancel,
+    sign_login,
+    sign_order,
+)
+from perpdex.core.types import Address, MarginMode, MarketId, OrderHash, Side, Size, TimeInForce
+from perpdex.gateway.protocol import (
+    AccountUpdate,
+    Ack,
+    Amended,
+    AmendRequest,
+    BookSnapshot,
+    BookUpdate,
+    CancelAllRequest,
+    CancelRequest,
+    Channel,
+    Error,
+    Fill,
+    Frame,
+    LoggedIn,
+    LoginRequest,
+    OrderUpdate,
+    Placed,
+    PlaceRequest,
+    Request,
+    ScheduleCancelRequest,
+    Subscribed,
+    SubscribeRequest,
+    Trade,
+    UnsubscribeRequest,
+    WireCancel,
+    WireLogin,
+    WireOrder,
+    decode_server_frame,
+    hex0x,
+    parse_order_hash,
+)
+from perpdex.sdk.amounts import DecimalLike, collateral_amount, order_price, order_size
+from perpdex.sdk.chain_client import ChainClient, PositionState, WithdrawalRequest
+from perpdex.sdk.gateway_errors import (
+    ConnectionLostError,
+    GatewayError,
+    GatewayInternalError,
+    GatewayUnavailableError,
+    UnknownOrderError,
+    gateway_error,
+)
+from perpdex.sdk.keys import Wallet
+from perpdex.sdk.markets import Markets
+from perpdex.sdk.nonces import NonceAllocator, default_state_dir, state_file
+from perpdex.sdk.subscriptions import AccountEvent, BookSubscription, Subscription
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ORDER_TTL_S = 86_400
+"""An order's signed expiry, from now, unless given."""
+CANCEL_TTL_S = 60
+"""A signed cancel is void after a minute: a captured one cannot be replayed later."""
+LOGIN_TTL_S = 3_600
+RELOGIN_MARGIN_S = 60
+REQUEST_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 10.0
+RECONNECT_DELAYS_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+MAX_TRACKED_ORDERS = 10_000
+"""Orders this client placed, kept for :meth:`Client.amend` (oldest forgotten first)."""
+
+_Response = TypeVar("_Response", bound=Frame)
+_SubscriptionKey = tuple[Channel, MarketId | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """An order the engine accepted."""
+
+    signed: SignedOrder
+    order_id: int
+    seq: int
+    size: Size
+    """The accepted size (a reduce-only order may be clipped)."""
+
+    @property
+    def order_hash(self) -> OrderHash:
+        return self.signed.order_hash
+
+    @property
+    def nonce(self) -> Nonce:
+        return self.signed.order.nonce
+
+
+class Client:
+    """One trader's connection to a perpdex gateway (use it as an async context manager)."""
+
+    def __init__(
+        self,
+        url: str,
+        wallet: Wallet,
+        deployment: Deployment,
+        *,
+        state_dir: Path | None = None,
+        login: bool = True,
+        cancel_on_disconnect: bool = False,
+    ) -> None:
+        self.url = url
+        self.wallet = wallet
+        self.deployment = deployment
+        self.markets = Markets(deployment.markets)
+        self.domain = Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange)
+        self.nonces = NonceAllocator(
+            state_file(
+                state_dir or default_state_dir(),
+                deployment.chain_id,
+                deployment.contracts.exchange,
+                wallet.address,
+            )
+        )
+        self._login = login
+        self._cancel_on_disconnect = cancel_on_disconnect
+        self._chain: ChainClient | None = None
+        self._ws: ClientConnection | None = None
+        self._ready = asyncio.Event()
+        self._fatal: BaseException | None = None
+        self._closing = False
+        self._runner: asyncio.Task[None] | None = None
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Frame]] = {}
+        self._subscriptions: list[Subscription[Any]] = []
+        self._resyncing: set[MarketId] = set()
+        self._orders: OrderedDict[OrderHash, SignedOrder] = OrderedDict()
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        private_key: str | bytes,
+        deployment: Deployment,
+        *,
+        state_dir: Path | None = None,
+        login: bool = True,
+        cancel_on_disconnect: bool = False,
+    ) -> Client:
+        """``async with Client.connect(url, key, deployment) as client``: the key as 0x-hex."""
+        return cls(
+            url,
+            Wallet.from_private_key(private_key),
+            deployment,
+            state_dir=state_dir,
+            login=login,
+            cancel_on_disconnect=cancel_on_disconnect,
+        )
+
+    @property
+    def address(self) -> Address:
+        return self.wallet.address
+
+    @property
+    def chain(self) -> ChainClient:
+        if self._chain is None:
+            raise RuntimeError("the client is not open (use `async with`)")
+        return self._chain
+
+    async def __aenter__(self) -> Self:
+        self._chain = await asyncio.to_thread(ChainClient, self.deployment, self.wallet)
+        account = await asyncio.to_thread(self._chain.account, self.address)
+        self.nonces.observe_floor(account.nonce_floor)
+        self._runner = asyncio.create_task(self._run(), name=f"perpdex client {self.address}")
+        try:
+            await self._wait_ready(CONNECT_TIMEOUT_S)
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+        for subscription in self._subscriptions:
+            subscription.end()
+        self._subscriptions.clear()
+
+    # ------------------------------------------------------------------ orders
+
+    async def place(
+        self,
+        market: str,
+        side: Side | str,
+        size: DecimalLike,
+        price: DecimalLike,
+        *,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        reduce_only: bool = False,
+        margin_mode: MarginMode = MarginMode.CROSS,
+        ttl_s: int = DEFAULT_ORDER_TTL_S,
+        max_fee_ppm: int | None = None,
+        client_id: str | None = None,
+    ) -> PlacedOrder:
+        """Sign and place a limit order; ``size`` and ``price`` are decimals in the market's
+        base asset and USD, converted exactly (on the market's lot and tick grid). A market
+        order is an IOC whose ``price`` is the worst price accepted. ``max_fee_ppm`` caps the
+        fee (default: the market's higher fee now)."""
+        listed = self.markets.symbol(market)
+        order = Order(
+            trader=self.address,
+            market=listed.id,
+            is_buy=_side(side).is_buy,
+            size=order_size(size, listed),
+            limit_price=order_price(price, listed),
+            max_fee_ppm=FeePpm(
+                max(listed.maker_fee_ppm, listed.taker_fee_ppm)
+                if max_fee_ppm is None
+                else max_fee_ppm
+            ),
+            margin_mode=margin_mode,
+            time_in_force=time_in_force,
+            reduce_only=reduce_only,
+            expiry=_expiry(ttl_s),
+            nonce=self.nonces.next(),
+        )
+        signed = sign_order(order, self.wallet.signing_key, self.domain)
+        request = PlaceRequest(
+            order=WireOrder.of(order), signature=_signature(signed), client_id=client_id
+        )
+        placed = await self._request(request, Placed)
+        self._track(signed)
+        return PlacedOrder(signed, placed.order_id, placed.seq, Size(placed.size))
+
+    async def amend(
+        self,
+        order_hash: OrderHash | str,
+        *,
+        size: DecimalLike | None = None,
+        price: DecimalLike | None = None,
+        ttl_s: int = DEFAULT_ORDER_TTL_S,
+    ) -> PlacedOrder:
+        """Replace an open order this client placed by one with a new size and/or price (a
+        new signed order: same market, side and terms, a fresh nonce)."""
+        old = self._orders.get(_order_hash(order_hash))
+        if old is None:
+            raise UnknownOrderError(f"order {_hex(order_hash)} was not placed by this client")
+        listed = self.markets.id(old.order.market)
+        order = dataclasses.replace(
+            old.order,
+            size=old.order.size if size is None else order_size(size, listed),
+            limit_price=old.order.limit_price if price is None else order_price(price, listed),
+            expiry=_expiry(ttl_s),
+            nonce=self.nonces.next(),
+        )
+        signed = sign_order(order, self.wallet.signing_key, self.domain)
+        request = AmendRequest(
+            order_hash=hex0x(old.order_hash),
+            order=WireOrder.of(order),
+            signature=_signature(signed),
+        )
+        amended = await self._request(request, Amended)
+        self._orders.pop(old.order_hash, None)
+        self._track(signed)
+        return PlacedOrder(signed, amended.order_id, amended.seq, order.size)
+
+    async def cancel(self, order_hash: OrderHash | str) -> int:
+        """Cancel an open order by its hash (a signed cancel); returns the engine's seq."""
+        cancel = Cancel(self.address, _order_hash(order_hash), _expiry(CANCEL_TTL_S))
+        signed = sign_cancel(cancel, self.wallet.signing_key, self.domain)
+        request = CancelRequest(
+            cancel=WireCancel.of(cancel), signature=hex0x(signed.signature.to_bytes())
+        )
+        ack = await self._request(request, Ack)
+        self._orders.pop(cancel.order_hash, None)
+        return ack.seq
+
+    async def cancel_all(self, market: str | None = None) -> int:
+        """Cancel every open order of this trader (in ``market``, or everywhere); needs the
+        login."""
+        market_id = None if market is None else self.markets.symbol(market).id
+        return (await self._request(CancelAllRequest(market=market_id), Ack)).seq
+
+    async def heartbeat(self, timeout_s: float) -> int:
+        """A dead man's switch: every order is cancelled unless the next heartbeat comes
+        within ``timeout_s`` (0 disarms it). Needs the login."""
+        timeout_ms = round(timeout_s * 1000)
+        return (await self._request(ScheduleCancelRequest(timeout_ms=timeout_ms), Ack)).seq
+
+    # ------------------------------------------------------------------ subscriptions
+
+    async def book(self, market: str) -> BookSubscription:
+        """The market's book, yielded whole after every change (``BookView``)."""
+        market_id = self.markets.symbol(market).id
+        subscription = BookSubscription(market_id, self._unsubscribe, self._resync)
+        await self._subscribe(subscription)
+        return subscription
+
+    async def trades(self, market: str) -> Subscription[Trade]:
+        subscription: Subscription[Trade] = Subscription(
+            Channel.TRADES, self.markets.symbol(market).id, self._unsubscribe
+        )
+        await self._subscribe(subscription)
+        return subscription
+
+    async def account(self) -> Subscription[AccountEvent]:
+        """Own fills, order updates and account (margin) updates; needs the login."""
+        subscription: Subscription[AccountEvent] = Subscription(
+            Channel.ACCOUNT, None, self._unsubscribe
+        )
+        await self._subscribe(subscription)
+        return subscription
+
+    # ------------------------------------------------------------------ on chain
+
+    async def deposit(self, amount: DecimalLike) -> None:
+        """Approve and deposit ``amount`` USDC from the wallet into the Exchange."""
+        await asyncio.to_thread(self.chain.deposit, collateral_amount(amount))
+
+    async def request_withdrawal(self, amount: DecimalLike) -> WithdrawalRequest:
+        return await asyncio.to_thread(self.chain.request_withdrawal, collateral_amount(amount))
+
+    async def execute_withdrawal(self) -> int:
+        return await asyncio.to_thread(self.chain.execute_withdrawal)
+
+    async def cancel_on_chain(self, nonces: list[Nonce]) -> None:
+        """Close these nonces in the contract: no operator can fill them afterwards."""
+        await asyncio.to_thread(self.chain.cancel_orders, nonces)
+
+    async def cancel_all_on_chain(self) -> Nonce:
+        """Raise the on-chain nonce floor above every nonce leased so far (by any process of
+        this wallet sharing the state dir); returns the new floor."""
+        floor = self.nonces.reserve_floor()
+        await asyncio.to_thread(self.chain.raise_nonce_floor, floor)
+        return floor
+
+    async def positions(self) -> list[PositionState]:
+        """Open positions as the contract holds them (settled fills only)."""
+        return await asyncio.to_thread(self.chain.positions, self.address)
+
+    # ------------------------------------------------------------------ connection
+
+    async def _run(self) -> None:
+        """Connect, log in, subscribe again, read; reconnect with backoff when it drops."""
+        failures = 0
+        while not self._closing:
+            try:
+                async with ws_connect(self.url, open_timeout=CONNECT_TIMEOUT_S) as ws:
+                    failures = 0
+                    await self._serve(ws)
+            except GatewayError as error:  # the gateway refused the login: retrying won't help
+                self._fatal = error
+                self._ready.set()
+                return
+            except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake) as error:
+                log.info("gateway connection to %s lost: %s", self.url, error)
+            except InvalidURI as error:
+                self._fatal = GatewayUnavailableError(f"bad gateway URL: {error}")
+                self._ready.set()
+                return
+            delay = RECONNECT_DELAYS_S[min(failures, len(RECONNECT_DELAYS_S) - 1)]
+            failures += 1
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # jitter: no herd
+
+    async def _serve(self, ws: ClientConnection) -> None:
+        self._ws = ws
+        reader = asyncio.create_task(self._read(ws))
+        try:
+            expiry = await self._log_in()
+            for key, subscription in self._distinct_subscriptions():
+                subscription.on_reconnect()
+                await self._call(SubscribeRequest(channel=key[0], market=key[1]), Subscribed)
+            self._ready.set()
+            while not reader.done():
+                await asyncio.wait({reader}, timeout=_relogin_in(expiry))
+                if not reader.done():
+                    expiry = await self._log_in()
+        finally:
+            self._ready.clear()
+            self._ws = None
+            reader.cancel()
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionLostError("the gateway connection dropped"))
+            for subscription in self._subscriptions:
+                subscription.on_reconnect()
+
+    async def _log_in(self) -> int | None:
+        """Sign a fresh login (its digest must be new: the nonce is the clock in ns)."""
+        if not self._login:
+            return None
+        login = Login(
+            self.address, NO_SESSION_KEY, _expiry(LOGIN_TTL_S), Nonce(time.time_ns() % 2**64)
+        )
+        signature = sign_login(login, self.wallet.signing_key, self.domain)
+        request = LoginRequest(
+            login=WireLogin.of(login),
+            signature=hex0x(signature.to_bytes()),
+            cancel_on_disconnect=self._cancel_on_disconnect,
+        )
+        return (await self._call(request, LoggedIn)).expiry
+
+    async def _read(self, ws: ClientConnection) -> None:
+        async for message in ws:
+            try:
+                frame = decode_server_frame(message)
+            except msgspec.DecodeError as error:
+                log.warning("undecodable frame from the gateway: %s", error)
+                continue
+            self._dispatch(frame)
+
+    def _dispatch(self, frame: Frame) -> None:
+        request_id = getattr(frame, "id", None)
+        if request_id is not None and request_id in self._pending:
+            future = self._pending[request_id]
+            if not future.done():
+                future.set_result(frame)
+            return
+        match frame:
+            case BookSnapshot() | BookUpdate():
+                for subscription in self._matching(Channel.BOOK, MarketId(frame.market)):
+                    if isinstance(subscription, BookSubscription):
+                        subscription.on_frame(frame)
+            case Trade():
+                for subscription in self._matching(Channel.TRADES, MarketId(frame.market)):
+                    subscription.deliver(frame)
+            case Fill() | OrderUpdate() | AccountUpdate():
+                for subscription in self._matching(Channel.ACCOUNT, None):
+                    subscription.deliver(frame)
+            case Error():
+                log.warning("gateway error: %s %s", frame.code.value, frame.message)
+            case _:
+                log.debug("unexpected frame %r", frame)
+
+    # ------------------------------------------------------------------ requests
+
+    async def _request(self, request: Request, expected: type[_Response]) -> _Response:
+        """Send once the connection is up (logged in and subscribed)."""
+        await self._wait_ready(REQUEST_TIMEOUT_S)
+        return await self._call(request, expected)
+
+    async def _call(self, request: Request, expected: type[_Response]) -> _Response:
+        ws = self._ws
+        if ws is None:
+            raise ConnectionLostError("the gateway connection dropped")
+        request_id = next(self._ids)
+        future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            await ws.send(msgspec.json.encode(msgspec.structs.replace(request, id=request_id)))
+            frame = await asyncio.wait_for(future, REQUEST_TIMEOUT_S)
+        except ConnectionClosed:
+            raise ConnectionLostError("the gateway connection dropped") from None
+        except TimeoutError:
+            raise ConnectionLostError(f"no answer within {REQUEST_TIMEOUT_S} s") from None
+        finally:
+            del self._pending[request_id]
+        if isinstance(frame, Error):
+            raise gateway_error(frame)
+        if not isinstance(frame, expected):
+            raise GatewayInternalError(f"expected a {expected.__name__} frame, got {frame!r}")
+        return frame
+
+    async def _wait_ready(self, timeout: float) -> None:
+        if self._closing:
+            raise RuntimeError("the client is closed")
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except TimeoutError:
+            raise GatewayUnavailableError(
+                f"no gateway connection at {self.url} within {timeout} s"
+            ) from None
+        if self._fatal is not None:
+            raise self._fatal
+
+    # ------------------------------------------------------------------ subscription plumbing
+
+    async def _subscribe(self, subscription: Subscription[Any]) -> None:
+        key = (subscription.channel, subscription.market)
+        first = all(_key(s) != key for s in self._subscriptions)
+        self._subscriptions.append(subscription)
+        if not first:
+            return
+        try:
+            await self._request(SubscribeRequest(channel=key[0], market=key[1]), Subscribed)
+        except BaseException:
+            self._subscriptions.remove(subscription)
+            raise
+
+    async def _unsubscribe(self, subscription: Subscription[Any]) -> None:
+        self._subscriptions.remove(subscription)
+        key = _key(subscription)
+        if self._ready.is_set() and all(_key(s) != key for s in self._subscriptions):
+            await self._call(UnsubscribeRequest(channel=key[0], market=key[1]), Ack)
+
+    async def _resync(self, subscription: BookSubscription) -> None:
+        """A gap in a book's updates: ask for a fresh snapshot (once per market at a time)."""
+        market = subscription.book.market
+        if market in self._resyncing:
+            return
+        self._resyncing.add(market)
+        try:
+            await self._call(UnsubscribeRequest(channel=Channel.BOOK, market=market), Ack)
+            await self._call(SubscribeRequest(channel=Channel.BOOK, market=market), Subscribed)
+        except (GatewayError, ConnectionLostError) as error:
+            log.info("book %s resync failed (%s); the next connection re-snapshots", market, error)
+        finally:
+            self._resyncing.discard(market)
+
+    def _distinct_subscriptions(self) -> Iterator[tuple[_SubscriptionKey, Subscription[Any]]]:
+        seen: set[_SubscriptionKey] = set()
+        for subscription in self._subscriptions:
+            key = _key(subscription)
+            if key not in seen:
+                seen.add(key)
+                yield key, subscription
+
+    def _matching(self, channel: Channel, market: MarketId | None) -> list[Subscription[Any]]:
+        return [s for s in self._subscriptions if s.channel is channel and s.market == market]
+
+    def _track(self, signed: SignedOrder) -> None:
+        self._orders[signed.order_hash] = signed
+        if len(self._orders) > MAX_TRACKED_ORDERS:
+            self._orders.popitem(last=False)
+
+
+def _key(subscription: Subscription[Any]) -> _SubscriptionKey:
+    return (subscription.channel, subscription.market)
+
+
+def _side(side: Side | str) -> Side:
+    if isinstance(side, Side):
+        return side
+    try:
+        return Side[side.upper()]
+    except KeyError:
+        raise ValueError(f"side must be buy or sell, got {side!r}") from None
+
+
+def _expiry(ttl_s: int) -> UnixTime:
+    return UnixTime(int(time.time()) + ttl_s)
+
+
+def _relogin_in(expiry: int | None) -> float | None:
+    if expiry is None:
+        return None
+    return max(expiry - time.time() - RELOGIN_MARGIN_S, 1.0)
+
+
+def _signature(signed: SignedOrder) -> str:
+    return hex0x(signed.signature.to_bytes())
+
+
+def _order_hash(order_hash: OrderHash | str) -> OrderHash:
+    return parse_order_hash(order_hash) if isinstance(order_hash, str) else order_hash
+
+
+def _hex(order_hash: OrderHash | str) -> str:
+    return order_hash if isinstance(order_hash, str) else hex0x(order_hash)
+
+
+__all__ = ["Client", "ListedMarket", "PlacedOrder"]

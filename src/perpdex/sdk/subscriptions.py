@@ -1,0 +1,108 @@
+"""Subscriptions as async iterators.
+
+``async for item in subscription`` yields what the channel carries; the client feeds it and
+keeps it alive across reconnects (it subscribes again on every new connection). Trades and
+account events are queued without bound (a fill must never be dropped); a book subscription
+yields the whole book after each change and keeps only the latest one for a slow reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, Generic, TypeVar
+
+from perpdex.core.types import MarketId
+from perpdex.gateway.protocol import (
+    AccountUpdate,
+    BookSnapshot,
+    BookUpdate,
+    Channel,
+    Fill,
+    OrderUpdate,
+)
+from perpdex.sdk.book import BookView, LocalBook
+
+Item = TypeVar("Item")
+AccountEvent = Fill | OrderUpdate | AccountUpdate
+Unsubscribe = Callable[["Subscription[Any]"], Coroutine[Any, Any, None]]
+Resync = Callable[["BookSubscription"], Coroutine[Any, Any, None]]
+
+_CLOSED = object()  # ends the iteration
+
+
+class Subscription(Generic[Item]):
+    """One channel (of one market, for book and trades); close it to unsubscribe."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        market: MarketId | None,
+        unsubscribe: Unsubscribe,
+    ) -> None:
+        self.channel = channel
+        self.market = market
+        self._unsubscribe = unsubscribe
+        self._queue: asyncio.Queue[Item | object] = asyncio.Queue()
+        self._closed = False
+
+    def __aiter__(self) -> Subscription[Item]:
+        return self
+
+    async def __anext__(self) -> Item:
+        item = await self._queue.get()
+        if item is _CLOSED:
+            self._queue.put_nowait(_CLOSED)  # every later __anext__ ends too
+            raise StopAsyncIteration
+        return item  # type: ignore[return-value]
+
+    async def close(self) -> None:
+        if not self._closed:
+            await self._unsubscribe(self)
+            self.end()
+
+    def end(self) -> None:
+        """Stop the iteration after what is queued (the client is closing)."""
+        self._closed = True
+        self._queue.put_nowait(_CLOSED)
+
+    def on_reconnect(self) -> None:
+        """A new connection is about to subscribe again."""
+
+    def deliver(self, item: Item) -> None:
+        self._queue.put_nowait(item)
+
+
+class BookSubscription(Subscription[BookView]):
+    """Yields the book after each snapshot and update; a gap re-snapshots (``resync``)."""
+
+    def __init__(
+        self,
+        market: MarketId,
+        unsubscribe: Unsubscribe,
+        resync: Resync,
+    ) -> None:
+        super().__init__(Channel.BOOK, market, unsubscribe)
+        self.book = LocalBook(market)
+        self._resync = resync
+        self._resyncing: asyncio.Task[None] | None = None
+
+    def on_reconnect(self) -> None:
+        self.book.invalidate()
+
+    def on_frame(self, frame: BookSnapshot | BookUpdate) -> None:
+        if isinstance(frame, BookSnapshot):
+            self.book.reset(frame)
+        elif not self.book.apply(frame):
+            self.book.invalidate()
+            if self._resyncing is None or self._resyncing.done():
+                self._resyncing = asyncio.create_task(self._resync(self))
+            return
+        if self.book.seq is not None:
+            self._conflate(self.book.view())
+
+    def _conflate(self, view: BookView) -> None:
+        # the reader only needs the newest book: drop older ones it has not read yet
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self.deliver(view)
