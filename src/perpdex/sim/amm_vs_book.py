@@ -66,6 +66,8 @@ class Setup:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
+    """One trade size on both venues."""
+
     notional: Collateral
     book: BookFill
     amm: AmmFill
@@ -93,6 +95,7 @@ def compare(setup: Setup, notional: Collateral) -> Comparison:
 
 
 def sweep(setup: Setup, notionals: tuple[Collateral, ...]) -> list[Comparison]:
+    """Each distinct size once, smallest first."""
     return [compare(setup, notional) for notional in sorted(set(notionals))]
 
 

@@ -45,13 +45,7 @@ def run(args: argparse.Namespace) -> int:
     # imported here: they compile the units module and load matplotlib
     from perpdex.core.types import Side
     from perpdex.core.units import to_collateral_units
-    from perpdex.sim.amm_vs_book import (
-        DEFAULT_NOTIONALS,
-        compare,
-        default_setup,
-        report,
-        sweep,
-    )
+    from perpdex.sim.amm_vs_book import DEFAULT_NOTIONALS, default_setup, report, sweep
     from perpdex.sim.plot import plot_slippage
 
     try:
@@ -60,13 +54,13 @@ def run(args: argparse.Namespace) -> int:
         if notional <= 0:
             raise ValueError("--notional must be positive")
         setup = default_setup(args.seed, Side.BUY if args.side == "buy" else Side.SELL, skew)
-        result = compare(setup, notional)
         results = sweep(setup, (*DEFAULT_NOTIONALS, notional))
     except ValueError as error:  # bad amounts (malformed, inexact, not positive) included
         print(f"perpdex sim amm-vs-book: {error}", file=sys.stderr)
         return 2
     plot_slippage(results, setup, args.plot, notional)
-    for item in results if args.sweep else [result]:
+    printed = results if args.sweep else [r for r in results if r.notional == notional]
+    for item in printed:
         json.dump(report(item, setup), sys.stdout)
         sys.stdout.write("\n")
     return 0
