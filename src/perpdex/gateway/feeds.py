@@ -1,0 +1,258 @@
+"""Engine events to client frames: acks, book updates, trades, and each account's stream.
+
+:class:`Feeds` subscribes to the engine's ``EventBus``. It keeps the order registry and the
+risk check's reservations in step with the book, and queues frames in the outbox, which
+releases them once their command is durable. Level changes of one command are merged into
+one ``book_update`` per market, numbered consecutively per market.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from perpdex.core.eip712 import SignedOrder
+from perpdex.core.types import Address, MarketId, OrderId, Side, Size
+from perpdex.engine.engine import Engine
+from perpdex.engine.errors import CancelReason, RejectReason
+from perpdex.engine.events import (
+    Accepted,
+    Amended,
+    BookDelta,
+    Cancelled,
+    Event,
+    Expired,
+    Filled,
+    Rejected,
+)
+from perpdex.gateway import protocol as wire
+from perpdex.gateway.orders import OrderRecord, OrderRegistry
+from perpdex.gateway.protocol import encode_frame, hex0x
+from perpdex.gateway.risk import AccountState, RiskCheck
+from perpdex.gateway.session import Outbox, Session
+
+BookChanges = tuple[dict[int, int], dict[int, int]]  # bids, asks: price -> new level size
+
+
+class Feeds:
+    def __init__(
+        self, engine: Engine, registry: OrderRegistry, risk: RiskCheck, outbox: Outbox
+    ) -> None:
+        self._engine = engine
+        self._registry = registry
+        self._risk = risk
+        self._outbox = outbox
+        self.book_subscribers: dict[MarketId, set[Session]] = {m: set() for m in engine.markets}
+        self.trade_subscribers: dict[MarketId, set[Session]] = {m: set() for m in engine.markets}
+        self.account_subscribers: dict[Address, set[Session]] = {}
+        self.book_seq: dict[MarketId, int] = dict.fromkeys(engine.markets, 0)
+        self._changes: dict[MarketId, BookChanges] = {}
+        self._traded: set[Address] = set()
+        # set by the gateway around one command, read back after it
+        self.rejection: RejectReason | None = None
+        self.filled = False
+        self.amending: SignedOrder | None = None
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            Accepted: self._accepted,
+            Rejected: self._rejected,
+            Filled: self._filled,
+            Cancelled: self._cancelled,
+            Expired: self._expired,
+            Amended: self._amended,
+            BookDelta: self._book_delta,
+        }
+
+    def on_event(self, event: Event) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    def begin_command(self) -> None:
+        self.rejection = None
+        self.filled = False
+
+    def end_command(self) -> None:
+        """Queue the merged book updates and the account figures of traders who traded."""
+        if self._changes:
+            changes, self._changes = self._changes, {}
+            for market, (bids, asks) in changes.items():
+                self._book_update(market, bids, asks)
+        if self._traded:
+            traded, self._traded = self._traded, set()
+            for trader in traded:
+                self._account_update(trader)
+
+    def snapshot(self, market: MarketId) -> wire.BookSnapshot:
+        book = self._engine.markets[market]
+        return wire.BookSnapshot(
+            market=market,
+            seq=self.book_seq[market],
+            bids=[(level.price, level.total) for level in book.bids.depth()],
+            asks=[(level.price, level.total) for level in book.asks.depth()],
+        )
+
+    def account_state(self, trader: Address) -> wire.AccountUpdate | None:
+        state = self._risk.account(trader)
+        return None if state is None else _account_frame(trader, state)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _accepted(self, event: Accepted) -> None:
+        order = event.order
+        record = self._registry.by_id(order.order_id)
+        if record is None:  # not placed through this gateway (a replayed journal)
+            return
+        record.remaining = order.size
+        self._risk.reserve(record.signed, order.size)
+        record.ack = encode_frame(
+            wire.Placed(
+                id=record.request_id,
+                seq=event.seq,
+                market=order.market,
+                order_id=order.order_id,
+                order_hash=hex0x(record.signed.order_hash),
+                size=order.size,
+                client_id=record.client_id,
+            )
+        )
+        if record.origin is not None:
+            self._outbox.put((record.origin,), record.ack)
+            record.origin = None
+
+    def _rejected(self, event: Rejected) -> None:
+        self.rejection = event.reason
+
+    def _filled(self, event: Filled) -> None:
+        self.filled = True
+        size = event.size
+        taker_buys = event.taker_side is Side.BUY
+        for order_id, account, is_buy, maker in (
+            (event.taker_order_id, event.taker_account, taker_buys, False),
+            (event.maker_order_id, event.maker_account, not taker_buys, True),
+        ):
+            record = self._take(order_id, size)
+            subscribers = self.account_subscribers.get(account)
+            if record is not None and subscribers:
+                frame = wire.Fill(
+                    seq=event.seq,
+                    market=event.market,
+                    order_id=order_id,
+                    order_hash=hex0x(record.signed.order_hash),
+                    is_buy=is_buy,
+                    price=event.price,
+                    size=size,
+                    maker=maker,
+                    client_id=record.client_id,
+                )
+                self._outbox.put(tuple(subscribers), encode_frame(frame))
+                self._traded.add(account)
+        watchers = self.trade_subscribers.get(event.market)
+        if watchers:
+            trade = wire.Trade(
+                market=event.market,
+                seq=event.seq,
+                price=event.price,
+                size=size,
+                taker_is_buy=taker_buys,
+            )
+            self._outbox.put(tuple(watchers), encode_frame(trade))
+
+    def _cancelled(self, event: Cancelled) -> None:
+        self._left_book(
+            event.seq,
+            event.order_id,
+            event.account,
+            event.size,
+            wire.OrderStatus.CANCELLED,
+            event.reason,
+        )
+
+    def _expired(self, event: Expired) -> None:
+        self._left_book(
+            event.seq, event.order_id, event.account, event.size, wire.OrderStatus.EXPIRED, None
+        )
+
+    def _amended(self, event: Amended) -> None:
+        record = self._registry.by_id(event.order_id)
+        replacing = self.amending
+        if record is None or replacing is None:
+            return
+        self._risk.release(record.signed, Size(record.remaining))
+        self._registry.replace(record, replacing)
+        record.remaining = event.remaining
+        self._risk.reserve(replacing, Size(event.remaining))
+
+    def _book_delta(self, event: BookDelta) -> None:
+        changes = self._changes.get(event.market)
+        if changes is None:
+            changes = self._changes[event.market] = ({}, {})
+        changes[0 if event.side is Side.BUY else 1][event.price] = event.size
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _take(self, order_id: OrderId, size: int) -> OrderRecord | None:
+        """``size`` of the order left the book; the risk check releases it."""
+        record = self._registry.by_id(order_id)
+        if record is not None:
+            record.remaining -= size
+            self._risk.release(record.signed, Size(size))
+        return record
+
+    def _left_book(
+        self,
+        seq: int,
+        order_id: OrderId,
+        account: Address,
+        size: int,
+        status: wire.OrderStatus,
+        reason: CancelReason | None,
+    ) -> None:
+        record = self._take(order_id, size)
+        subscribers = self.account_subscribers.get(account)
+        if record is None or not subscribers:
+            return
+        frame = wire.OrderUpdate(
+            seq=seq,
+            market=record.market,
+            order_id=order_id,
+            order_hash=hex0x(record.signed.order_hash),
+            status=status,
+            size=size,
+            reason=None if reason is None else reason.value,
+            client_id=record.client_id,
+        )
+        self._outbox.put(tuple(subscribers), encode_frame(frame))
+
+    def _book_update(self, market: MarketId, bids: dict[int, int], asks: dict[int, int]) -> None:
+        seq = self.book_seq[market] = self.book_seq[market] + 1
+        subscribers = self.book_subscribers[market]
+        if subscribers:
+            update = wire.BookUpdate(
+                market=market,
+                seq=seq,
+                bids=sorted(bids.items(), reverse=True),
+                asks=sorted(asks.items()),
+            )
+            self._outbox.put(tuple(subscribers), encode_frame(update))
+
+    def _account_update(self, trader: Address) -> None:
+        subscribers = self.account_subscribers.get(trader)
+        frame = self.account_state(trader) if subscribers else None
+        if subscribers and frame is not None:
+            self._outbox.put(tuple(subscribers), encode_frame(frame))
+
+
+def _account_frame(trader: Address, state: AccountState) -> wire.AccountUpdate:
+    return wire.AccountUpdate(
+        trader=trader,
+        collateral=state.collateral,
+        equity=state.equity,
+        initial_margin=state.initial_margin,
+        maintenance_margin=state.maintenance_margin,
+        positions=[
+            wire.Position(
+                market=p.market, size=p.size, quote=p.quote, isolated_margin=p.isolated_margin
+            )
+            for p in state.positions
+        ],
+    )

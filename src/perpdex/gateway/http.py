@@ -1,0 +1,152 @@
+"""The HTTP read API, served on the WebSocket port (websockets' ``process_request``).
+
+``GET /markets``, ``/book/{market}``, ``/account/{address}`` and
+``/journal?from=SEQ&limit=N`` (auditors: each entry's bytes and chain head, and the
+command decoded). A request that asks for a WebSocket upgrade passes through.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs
+
+import msgspec
+from websockets.asyncio.server import ServerConnection
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from perpdex.core.types import MarketId
+from perpdex.engine.codec import decode
+from perpdex.gateway import protocol as wire
+from perpdex.gateway.protocol import ErrorCode, hex0x
+from perpdex.gateway.service import Gateway
+
+MAX_JOURNAL_PAGE = 1000
+
+_encode = msgspec.json.Encoder().encode
+
+
+class HttpError(Exception):
+    def __init__(self, status: HTTPStatus, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class HttpApi:
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return None
+        path, _, query = request.path.partition("?")
+        try:
+            body = self._route(path.strip("/").split("/"), parse_qs(query))
+            return _response(HTTPStatus.OK, _encode(body))
+        except HttpError as error:
+            frame = wire.Error(code=error.code, message=error.message)
+            return _response(error.status, wire.encode_frame(frame))
+
+    def _route(self, parts: list[str], query: dict[str, list[str]]) -> Any:
+        gateway = self._gateway
+        gateway.release()  # what is read below must be durable
+        match parts:
+            case ["markets"]:
+                return [
+                    {
+                        "market": m,
+                        "tickSize": book.config.tick_size,
+                        "lotSize": book.config.lot_size,
+                    }
+                    for m, book in gateway.engine.markets.items()
+                ]
+            case ["book", market]:
+                return gateway.feeds.snapshot(self._market(market))
+            case ["account", address]:
+                return self._account(address)
+            case ["journal"]:
+                return self._journal(_int(query, "from", 1), _int(query, "limit", 100))
+        raise HttpError(HTTPStatus.NOT_FOUND, ErrorCode.MALFORMED, "no such resource")
+
+    def _market(self, text: str) -> MarketId:
+        market = MarketId(_to_int(text, "market"))
+        if market not in self._gateway.engine.markets:
+            raise HttpError(HTTPStatus.NOT_FOUND, ErrorCode.UNKNOWN_MARKET, f"no market {market}")
+        return market
+
+    def _account(self, address: str) -> dict[str, Any]:
+        try:
+            trader = wire.parse_address(address)
+        except ValueError as error:
+            raise HttpError(HTTPStatus.BAD_REQUEST, ErrorCode.MALFORMED, str(error)) from None
+        gateway = self._gateway
+        orders = [
+            {
+                "market": record.market,
+                "orderId": record.order_id,
+                "orderHash": hex0x(record.signed.order_hash),
+                "clientId": record.client_id,
+                "remaining": record.remaining,
+                "order": wire.WireOrder.of(record.signed.order),
+            }
+            for record in gateway.registry.open_orders()
+            if record.signed.order.trader == trader
+        ]
+        return {
+            "trader": trader,
+            "openOrders": orders,
+            "account": gateway.feeds.account_state(trader),
+        }
+
+    def _journal(self, first: int, limit: int) -> dict[str, Any]:
+        journal = self._gateway.sequencer.journal
+        if journal is None:
+            raise HttpError(HTTPStatus.NOT_FOUND, ErrorCode.MALFORMED, "no journal configured")
+        if first < 1 or not 0 < limit <= MAX_JOURNAL_PAGE:
+            raise HttpError(
+                HTTPStatus.BAD_REQUEST,
+                ErrorCode.MALFORMED,
+                f"from must be >= 1 and limit 1 to {MAX_JOURNAL_PAGE}",
+            )
+        entries: list[dict[str, Any]] = []
+        # The chain is read (and checked) from genesis: a page costs a scan of the journal.
+        for entry in journal.read():
+            if entry.seq < first:
+                continue
+            if len(entries) == limit:
+                break
+            seq, stamp, command = decode(entry.entry)
+            entries.append(
+                {
+                    "seq": seq,
+                    "time": stamp,
+                    "command": type(command).__name__,
+                    "fields": command,
+                    "entry": hex0x(entry.entry),
+                    "head": hex0x(entry.head),
+                }
+            )
+        head = journal.head
+        return {"head": {"seq": head.seq, "head": hex0x(head.head)}, "entries": entries}
+
+
+def _response(status: HTTPStatus, body: bytes) -> Response:
+    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return Response(status.value, status.phrase, headers, body)
+
+
+def _int(query: dict[str, list[str]], name: str, default: int) -> int:
+    values = query.get(name)
+    return default if not values else _to_int(values[0], name)
+
+
+def _to_int(text: str, name: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise HttpError(
+            HTTPStatus.BAD_REQUEST, ErrorCode.MALFORMED, f"{name}: not an integer"
+        ) from None

@@ -1,0 +1,66 @@
+"""The pre-trade risk check the gateway calls, and the account figures it shows traders.
+
+The position manager (``perpdex.risk``) implements :class:`RiskCheck` with the contract's
+margin math; the gateway only calls it. :class:`AllowAll` admits everything and knows no
+accounts: it must be passed explicitly (tests, benchmarks, a venue without margin).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from perpdex.core.eip712 import SignedOrder
+from perpdex.core.types import Address, Collateral, MarketId, Size
+
+
+@dataclass(frozen=True, slots=True)
+class PositionState:
+    market: MarketId
+    size: int  # signed size units (positive: long)
+    quote: int  # signed collateral units
+    isolated_margin: Collateral  # 0 for a cross position
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """An account as the risk service sees it (chain state plus unsettled fills)."""
+
+    collateral: Collateral
+    equity: int  # collateral units, may be negative
+    initial_margin: Collateral  # requirement of the open positions
+    maintenance_margin: Collateral
+    positions: tuple[PositionState, ...]
+
+
+class RiskCheck(Protocol):
+    """Called by the gateway on its event loop; every method must return quickly."""
+
+    def check_order(self, order: SignedOrder) -> str | None:
+        """None to admit ``order``, or why it is refused (an ``insufficient_margin`` error)."""
+
+    def reserve(self, order: SignedOrder, size: Size) -> None:
+        """The engine accepted ``size`` of ``order``: it is open until released."""
+
+    def release(self, order: SignedOrder, size: Size) -> None:
+        """``size`` of ``order`` is no longer open: it filled, was cancelled, expired or was
+        amended away (fills also reach the position manager through the event bus)."""
+
+    def account(self, trader: Address) -> AccountState | None:
+        """The trader's positions and margin, if known (sent on the account stream)."""
+
+
+class AllowAll:
+    """Admits every order; knows no account."""
+
+    def check_order(self, order: SignedOrder) -> str | None:
+        return None
+
+    def reserve(self, order: SignedOrder, size: Size) -> None:
+        pass
+
+    def release(self, order: SignedOrder, size: Size) -> None:
+        pass
+
+    def account(self, trader: Address) -> AccountState | None:
+        return None

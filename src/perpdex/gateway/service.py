@@ -1,0 +1,472 @@
+"""The gateway's logic: requests in, typed engine commands to the sequencer, frames out.
+
+Everything here runs on the asyncio event loop, which also owns the sequencer and the
+engine (a command is applied synchronously in ``submit``). Signatures of orders are
+checked by a :class:`~perpdex.gateway.verify.Verifier` before anything reaches the engine;
+cheap checks (size of the frame, rate, market, expiry) run first so that bad input costs
+little. Every refusal is a typed ``error`` frame to its sender and a log line; none
+changes any state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from websockets.asyncio.connection import Connection
+
+from perpdex.core.eip712 import Eip712Domain, SignedOrder, verify_cancel
+from perpdex.core.signing import InvalidSignatureError, Signature
+from perpdex.core.types import Address, MarketId, OrderHash, OrderId
+from perpdex.engine.clock import Clock, WallClock
+from perpdex.engine.commands import (
+    Amend,
+    Cancel,
+    CancelAccount,
+    CancelAll,
+    Command,
+    NewOrder,
+    SetDeadMan,
+)
+from perpdex.engine.events import EventBus
+from perpdex.engine.sequencer import Sequencer
+from perpdex.gateway import protocol as wire
+from perpdex.gateway.auth import Logins
+from perpdex.gateway.feeds import Feeds
+from perpdex.gateway.limits import AccountBuckets, Limits, TokenBucket
+from perpdex.gateway.orders import OrderRecord, OrderRegistry
+from perpdex.gateway.protocol import Channel, ErrorCode, ProtocolError, encode_frame
+from perpdex.gateway.risk import RiskCheck
+from perpdex.gateway.session import Outbox, Session
+from perpdex.gateway.verify import InlineVerifier, Unverified, Verifier
+from perpdex.settlement.payload import order_payload
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME = 64 * 1024
+"""Largest frame the protocol reads; a larger one (up to the socket limit) gets too_large."""
+
+MAX_SEND_BUFFER = 4 * 1024 * 1024
+"""Bytes queued to one client beyond which it is closed as a slow consumer."""
+
+LATENCY_SAMPLES = 100_000
+_MS = 1000
+
+
+class Gateway:
+    """Serves one engine. ``risk`` is required: pass ``AllowAll()`` to admit everything."""
+
+    def __init__(
+        self,
+        sequencer: Sequencer,
+        bus: EventBus,
+        domain: Eip712Domain,
+        *,
+        risk: RiskCheck,
+        clock: Clock | None = None,
+        limits: Limits | None = None,
+        verifier: Verifier | None = None,
+        max_frame: int = MAX_FRAME,
+    ) -> None:
+        self.sequencer = sequencer
+        self.engine = sequencer.engine
+        self.domain = domain
+        self.registry = OrderRegistry()
+        self._risk = risk
+        self._clock = clock if clock is not None else WallClock()
+        self._limits = limits if limits is not None else Limits()
+        self._verifier = verifier if verifier is not None else InlineVerifier(domain)
+        self._max_frame = max_frame
+        self._logins = Logins(domain)
+        self._accounts = AccountBuckets(self._limits.account_rate, self._limits.account_burst)
+        self._outbox = Outbox(MAX_SEND_BUFFER)
+        self.feeds = Feeds(self.engine, self.registry, risk, self._outbox)
+        bus.subscribe(self.feeds.on_event)
+        self._next_order_id = 1 + max(
+            (book.last_order_id for book in self.engine.markets.values()), default=0
+        )
+        self._release_scheduled = False
+        self._fills_received: list[int] = []
+        self.fill_latencies_ns: deque[int] = deque(maxlen=LATENCY_SAMPLES)
+        """Frame received to its fill frames written to the sockets, per command that traded."""
+
+    # -- connections ----------------------------------------------------------------------
+
+    def open_session(self, connection: Connection) -> Session:
+        limits = self._limits
+        bucket = TokenBucket(limits.connection_rate, limits.connection_burst, time.monotonic())
+        return Session(connection, bucket)
+
+    def close_session(self, session: Session) -> None:
+        for channel, market in session.subscriptions:
+            self._subscribers(channel, market, session.trader).discard(session)
+        if session.cancel_on_disconnect and session.trader is not None:
+            self._submit(CancelAccount(session.trader), time.perf_counter_ns())
+            self._schedule_release()
+
+    async def handle_frame(self, session: Session, data: bytes | str, received_ns: int) -> None:
+        """Answer every request of one frame, in order."""
+        try:
+            if len(data) > self._max_frame:
+                raise ProtocolError(ErrorCode.TOO_LARGE, f"frames are at most {self._max_frame}")
+            requests = wire.decode_frame(data)
+        except ProtocolError as error:
+            self._refuse(session, error, error.request_id)
+            self._schedule_release()
+            return
+        now = time.monotonic()
+        admitted = [session.bucket.take(now) for _ in requests]
+        signed = await self._verify_orders(requests, admitted)
+        for request, ok, verified in zip(requests, admitted, signed, strict=True):
+            try:
+                if not ok:
+                    raise ProtocolError(ErrorCode.RATE_LIMITED, "too many requests per second")
+                if isinstance(verified, ProtocolError):
+                    raise verified
+                self._dispatch(session, request, verified, received_ns)
+            except ProtocolError as error:
+                self._refuse(session, error, request.id)
+            except Exception:
+                log.exception("request %r failed", request)
+                self._refuse(session, ProtocolError(ErrorCode.INTERNAL, "internal error"), None)
+        self._schedule_release()
+
+    # -- release of frames ----------------------------------------------------------------
+
+    def release(self) -> None:
+        """Make every command durable, then send every queued frame."""
+        self._release_scheduled = False
+        self.sequencer.flush()
+        self._outbox.release()
+        if self._fills_received:
+            now = time.perf_counter_ns()
+            self.fill_latencies_ns.extend(now - received for received in self._fills_received)
+            self._fills_received.clear()
+
+    def tick(self) -> None:
+        """Let time pass: expiries, dead-man switches, forgetting old hashes and buckets."""
+        if self.sequencer.tick() is not None:
+            self.feeds.end_command()
+        self.registry.forget_expired(self._now_s())
+        self._accounts.forget_idle(time.monotonic())
+        self._schedule_release()
+
+    def _schedule_release(self) -> None:
+        if not self._release_scheduled:
+            self._release_scheduled = True
+            asyncio.get_running_loop().call_soon(self.release)
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _dispatch(
+        self,
+        session: Session,
+        request: wire.Request,
+        signed: SignedOrder | None,
+        received_ns: int,
+    ) -> None:
+        match request:
+            case wire.PlaceRequest():
+                assert signed is not None
+                self._place(session, request, signed, received_ns)
+            case wire.AmendRequest():
+                assert signed is not None
+                self._amend(session, request, signed, received_ns)
+            case wire.CancelRequest():
+                self._cancel(session, request, received_ns)
+            case wire.CancelAllRequest():
+                self._cancel_all(session, request, received_ns)
+            case wire.ScheduleCancelRequest():
+                self._schedule_cancel(session, request, received_ns)
+            case wire.SubscribeRequest():
+                self._subscribe(session, request)
+            case wire.UnsubscribeRequest():
+                self._unsubscribe(session, request)
+            case wire.LoginRequest():
+                self._login(session, request)
+
+    def _place(
+        self, session: Session, request: wire.PlaceRequest, signed: SignedOrder, received: int
+    ) -> None:
+        client_id = _parse(wire.parse_client_id, request.client_id)
+        seen = self.registry.by_hash(signed.order_hash)
+        if seen is not None:
+            if client_id is not None and seen.client_id == client_id and seen.ack:
+                self._outbox.put((session,), seen.ack)  # the original ack: idempotent
+                return
+            raise ProtocolError(ErrorCode.REPLAYED, "this order was placed before")
+        order = signed.order
+        self._check_account(order.trader, signed)
+        record = OrderRecord(
+            order_id=self._take_order_id(),
+            market=order.market,
+            signed=signed,
+            client_id=client_id,
+            request_id=request.id,
+            origin=session,
+        )
+        self.registry.add(record)
+        command = NewOrder(
+            market=order.market,
+            order_id=record.order_id,
+            account=order.trader,
+            side=order.side,
+            price=order.limit_price,
+            size=order.size,
+            tif=order.time_in_force,
+            client_id=client_id,
+            reduce_only=order.reduce_only,
+            expiry=order.expiry * _MS,
+            payload=order_payload(signed),
+        )
+        self._submit(command, received)
+        if self.feeds.rejection is not None:
+            self.registry.discard(record)
+            raise _rejected(self.feeds.rejection.value)
+
+    def _amend(
+        self, session: Session, request: wire.AmendRequest, signed: SignedOrder, received: int
+    ) -> None:
+        record = self._open_order(_parse(wire.parse_order_hash, request.order_hash))
+        new, old = signed.order, record.signed.order
+        if new.trader != old.trader:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "the order is another trader's")
+        if (new.market, new.is_buy, new.margin_mode, new.time_in_force) != (
+            old.market,
+            old.is_buy,
+            old.margin_mode,
+            old.time_in_force,
+        ) or (new.reduce_only, new.expiry) != (old.reduce_only, old.expiry):
+            raise ProtocolError(
+                ErrorCode.MALFORMED, "an amend changes only limitPrice, size, maxFeePpm, nonce"
+            )
+        if self.registry.by_hash(signed.order_hash) is not None:
+            raise ProtocolError(ErrorCode.REPLAYED, "the replacing order was placed before")
+        self._check_account(new.trader, signed)
+        command = Amend(
+            market=record.market,
+            order_id=record.order_id,
+            price=new.limit_price,
+            size=new.size,
+            payload=order_payload(signed),
+        )
+        self.feeds.amending = signed
+        try:
+            seq = self._submit(command, received)
+        finally:
+            self.feeds.amending = None
+        if self.feeds.rejection is not None:
+            raise _rejected(self.feeds.rejection.value)
+        frame = wire.Amended(
+            id=request.id,
+            seq=seq,
+            market=record.market,
+            order_id=record.order_id,
+            order_hash=wire.hex0x(signed.order_hash),
+        )
+        self._outbox.put((session,), encode_frame(frame))
+
+    def _cancel(self, session: Session, request: wire.CancelRequest, received: int) -> None:
+        cancel = _parse(wire.WireCancel.to_cancel, request.cancel)
+        signature = _signature(request.signature)
+        if cancel.expiry * _MS <= self._clock.now():
+            raise ProtocolError(ErrorCode.EXPIRED, "cancel expired")
+        try:
+            verify_cancel(cancel, signature, self.domain)
+        except InvalidSignatureError as error:
+            raise ProtocolError(ErrorCode.BAD_SIGNATURE, str(error)) from None
+        record = self._open_order(cancel.order_hash)
+        if record.signed.order.trader != cancel.trader:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "the order is another trader's")
+        self._take_account_token(cancel.trader)
+        self._ack(
+            session, request.id, self._submit(Cancel(record.market, record.order_id), received)
+        )
+
+    def _cancel_all(self, session: Session, request: wire.CancelAllRequest, received: int) -> None:
+        trader = self._logged_in(session)
+        command: Command
+        if request.market is None:
+            command = CancelAccount(trader)
+        else:
+            command = CancelAll(self._market(request.market), trader)
+        self._take_account_token(trader)
+        self._ack(session, request.id, self._submit(command, received))
+
+    def _schedule_cancel(
+        self, session: Session, request: wire.ScheduleCancelRequest, received: int
+    ) -> None:
+        trader = self._logged_in(session)
+        if request.timeout_ms < 0:
+            raise ProtocolError(ErrorCode.MALFORMED, "timeoutMs must not be negative")
+        deadline = request.timeout_ms and self._clock.now() + request.timeout_ms
+        self._take_account_token(trader)
+        seq = self._submit(SetDeadMan(trader, deadline), received)
+        if self.feeds.rejection is not None:
+            raise _rejected(self.feeds.rejection.value)
+        self._ack(session, request.id, seq)
+
+    def _subscribe(self, session: Session, request: wire.SubscribeRequest) -> None:
+        channel = request.channel
+        trader = self._logged_in(session) if channel is Channel.ACCOUNT else None
+        market = None if trader is not None else self._market(request.market)
+        subscribers = self._subscribers(channel, market, trader)
+        subscribed = encode_frame(wire.Subscribed(id=request.id, channel=channel, market=market))
+
+        def join() -> bytes:
+            # at release time: the snapshot that follows holds exactly the durable state
+            subscribers.add(session)
+            session.subscriptions.add((channel, market))
+            return subscribed
+
+        self._outbox.put((session,), join)
+        if market is not None and channel is Channel.BOOK:
+            self._outbox.put((session,), lambda: encode_frame(self.feeds.snapshot(market)))
+        if trader is not None:
+            state = self.feeds.account_state(trader)
+            if state is not None:
+                self._outbox.put((session,), encode_frame(state))
+
+    def _unsubscribe(self, session: Session, request: wire.UnsubscribeRequest) -> None:
+        channel = request.channel
+        market = None if channel is Channel.ACCOUNT else self._market(request.market)
+        self._subscribers(channel, market, session.trader).discard(session)
+        session.subscriptions.discard((channel, market))
+        self._ack(session, request.id, self.sequencer.seq)
+
+    def _login(self, session: Session, request: wire.LoginRequest) -> None:
+        login = _parse(wire.WireLogin.to_login, request.login)
+        trader = self._logins.verify(login, _signature(request.signature), self._now_s())
+        if session.trader is not None and session.trader != trader:
+            raise ProtocolError(ErrorCode.FORBIDDEN, f"this connection is {session.trader}'s")
+        session.trader = trader
+        session.login_expiry_s = login.expiry
+        session.cancel_on_disconnect = request.cancel_on_disconnect
+        frame = wire.LoggedIn(id=request.id, trader=trader, expiry=login.expiry)
+        self._outbox.put((session,), encode_frame(frame))
+
+    # -- helpers --------------------------------------------------------------------------
+
+    async def _verify_orders(
+        self, requests: Sequence[wire.Request], admitted: Sequence[bool]
+    ) -> list[SignedOrder | ProtocolError | None]:
+        """Per request: its verified order (place, amend), why it is refused, or None."""
+        results: list[SignedOrder | ProtocolError | None] = [None] * len(requests)
+        todo: list[Unverified] = []
+        where: list[int] = []
+        for i, request in enumerate(requests):
+            if admitted[i] and isinstance(request, wire.PlaceRequest | wire.AmendRequest):
+                try:
+                    todo.append(self._unverified(request.order, request.signature))
+                    where.append(i)
+                except ProtocolError as error:
+                    results[i] = error
+        if todo:
+            for i, verified in zip(where, await self._verifier.verify(todo), strict=True):
+                results[i] = verified or ProtocolError(
+                    ErrorCode.BAD_SIGNATURE, "signature is not by the order's trader"
+                )
+        return results
+
+    def _unverified(self, wire_order: wire.WireOrder, signature: str) -> Unverified:
+        order = _parse(wire.WireOrder.to_order, wire_order)
+        self._market(order.market)
+        if order.expiry * _MS <= self._clock.now():
+            raise ProtocolError(ErrorCode.EXPIRED, "order expired")
+        return order, _signature(signature)
+
+    def _check_account(self, trader: Address, signed: SignedOrder) -> None:
+        self._take_account_token(trader)
+        reason = self._risk.check_order(signed)
+        if reason is not None:
+            raise ProtocolError(ErrorCode.INSUFFICIENT_MARGIN, reason)
+
+    def _take_account_token(self, trader: Address) -> None:
+        if not self._accounts.take(trader, time.monotonic()):
+            raise ProtocolError(ErrorCode.RATE_LIMITED, f"too many requests for {trader}")
+
+    def _submit(self, command: Command, received_ns: int) -> int:
+        feeds = self.feeds
+        feeds.begin_command()
+        seq = self.sequencer.submit(command)
+        feeds.end_command()
+        if feeds.filled:
+            self._fills_received.append(received_ns)
+        return seq
+
+    def _take_order_id(self) -> OrderId:
+        order_id = self._next_order_id
+        self._next_order_id += 1
+        return OrderId(order_id)
+
+    def _open_order(self, order_hash: OrderHash) -> OrderRecord:
+        record = self.registry.open_by_hash(order_hash)
+        if record is None:
+            raise ProtocolError(ErrorCode.UNKNOWN_ORDER, "no open order with this hash")
+        return record
+
+    def _market(self, market: int | None) -> MarketId:
+        if market is None:
+            raise ProtocolError(ErrorCode.MALFORMED, "market is required")
+        if market not in self.engine.markets:
+            raise ProtocolError(ErrorCode.UNKNOWN_MARKET, f"no market {market}")
+        return MarketId(market)
+
+    def _logged_in(self, session: Session) -> Address:
+        trader = session.logged_in(self._now_s())
+        if trader is None:
+            raise ProtocolError(ErrorCode.NOT_LOGGED_IN, "log in first")
+        return trader
+
+    def _subscribers(
+        self, channel: Channel, market: MarketId | None, trader: Address | None
+    ) -> set[Session]:
+        feeds = self.feeds
+        if channel is Channel.ACCOUNT:
+            assert trader is not None
+            return feeds.account_subscribers.setdefault(trader, set())
+        assert market is not None
+        by_market = feeds.book_subscribers if channel is Channel.BOOK else feeds.trade_subscribers
+        return by_market[market]
+
+    def _ack(self, session: Session, request_id: int | None, seq: int) -> None:
+        self._outbox.put((session,), encode_frame(wire.Ack(id=request_id, seq=seq)))
+
+    def _refuse(self, session: Session, error: ProtocolError, request_id: int | None) -> None:
+        log.info("refused request %s: %s %s", request_id, error.code.value, error.message)
+        frame = wire.Error(
+            id=request_id, code=error.code, message=error.message, reason=error.reason
+        )
+        self._outbox.put((session,), encode_frame(frame))
+
+    def _now_s(self) -> int:
+        return self._clock.now() // _MS
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _parse(parse: Callable[[T], R], value: T) -> R:
+    """``parse(value)``; a ValueError (bad field) becomes a ``malformed`` error."""
+    try:
+        return parse(value)
+    except ValueError as error:
+        raise ProtocolError(ErrorCode.MALFORMED, str(error)) from None
+
+
+def _signature(text: str) -> Signature:
+    try:
+        return wire.parse_signature(text)
+    except InvalidSignatureError as error:  # well-formed hex, but not an accepted signature
+        raise ProtocolError(ErrorCode.BAD_SIGNATURE, str(error)) from None
+    except ValueError as error:
+        raise ProtocolError(ErrorCode.MALFORMED, str(error)) from None
+
+
+def _rejected(reason: str) -> ProtocolError:
+    return ProtocolError(ErrorCode.REJECTED, f"the engine refused: {reason}", reason)

@@ -1,0 +1,71 @@
+"""One client connection's state, and the outbox that releases frames to connections.
+
+Frames about commands leave only after the commands are durable: the gateway queues them
+here while it handles a turn of the event loop and releases them after the sequencer's
+flush (``Gateway.release``). Sends do not wait for the client (``broadcast`` writes to
+the socket buffer); a connection whose buffer grows past ``max_buffer`` is a slow
+consumer and is closed, so one stuck reader cannot make the server hold unbounded memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from websockets.asyncio.connection import Connection, broadcast
+
+from perpdex.core.types import Address, MarketId
+from perpdex.gateway.limits import TokenBucket
+from perpdex.gateway.protocol import Channel
+
+SLOW_CONSUMER_CLOSE_CODE = 1008  # policy violation
+
+Subscription = tuple[Channel, MarketId | None]
+
+
+@dataclass(eq=False, slots=True)
+class Session:
+    connection: Connection
+    bucket: TokenBucket
+    trader: Address | None = None
+    login_expiry_s: int = 0
+    cancel_on_disconnect: bool = False
+    subscriptions: set[Subscription] = field(default_factory=set)
+
+    def logged_in(self, now_s: int) -> Address | None:
+        return self.trader if self.login_expiry_s > now_s else None
+
+
+Payload = bytes | Callable[[], bytes]
+"""An encoded frame, or a function making it at release time (a book snapshot)."""
+
+
+class Outbox:
+    def __init__(self, max_buffer: int) -> None:
+        self._max_buffer = max_buffer
+        self._items: list[tuple[Iterable[Session], Payload]] = []
+        self._closing: set[asyncio.Task[None]] = set()  # referenced until done
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def put(self, sessions: Iterable[Session], payload: Payload) -> None:
+        """``sessions`` is read at release time (pass a copy if it may change)."""
+        self._items.append((sessions, payload))
+
+    def release(self) -> None:
+        items, self._items = self._items, []
+        touched: set[Session] = set()
+        for sessions, payload in items:
+            data = payload() if callable(payload) else payload
+            targets = list(sessions)
+            broadcast([session.connection for session in targets], data, text=True)
+            touched.update(targets)
+        for session in touched:
+            transport = session.connection.transport
+            if transport is not None and transport.get_write_buffer_size() > self._max_buffer:
+                close = session.connection.close(SLOW_CONSUMER_CLOSE_CODE, "slow consumer")
+                task = asyncio.ensure_future(close)
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)

@@ -1,0 +1,341 @@
+"""The gateway on loopback: real websockets clients, real coincurve signatures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+from pathlib import Path
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from perpdex.core.eip712 import NO_SESSION_KEY, Login, Nonce, UnixTime, sign_cancel, sign_login
+from perpdex.core.eip712 import Cancel as SignedCancelTerms
+from perpdex.core.signing import SigningKey
+from perpdex.gateway import protocol as wire
+from perpdex.gateway.protocol import ErrorCode
+from perpdex.gateway.server import GatewayServer
+from tests.integration.gateway_testing import (
+    DOMAIN,
+    MAKER,
+    STRANGER,
+    TAKER,
+    next_frame,
+    place,
+    running_gateway,
+    signed,
+)
+
+
+def url(server: GatewayServer, path: str = "") -> str:
+    return f"ws://127.0.0.1:{server.port}{path}"
+
+
+async def login(ws: ClientConnection, key: SigningKey, nonce: int, **extra: object) -> None:
+    terms = Login(key.address, NO_SESSION_KEY, UnixTime(int(time.time()) + 60), Nonce(nonce))
+    request = wire.LoginRequest(
+        id=1,
+        login=wire.WireLogin.of(terms),
+        signature=wire.hex0x(sign_login(terms, key, DOMAIN).to_bytes()),
+        **extra,
+    )
+    await ws.send(wire.encode_frame(request).decode())
+    assert isinstance(await next_frame(ws), wire.LoggedIn)
+
+
+async def error_of(ws: ClientConnection, frame: bytes | str) -> wire.Error:
+    await ws.send(frame if isinstance(frame, str) else frame.decode())
+    reply = await next_frame(ws)
+    assert isinstance(reply, wire.Error), reply
+    return reply
+
+
+def test_orders_cross_and_every_stream_sees_it() -> None:
+    async def scenario() -> None:
+        async with running_gateway() as server:
+            async with connect(url(server)) as maker, connect(url(server)) as taker:
+                async with connect(url(server)) as watcher:
+                    await login(maker, MAKER, 1)
+                    await maker.send('{"op":"subscribe","channel":"account","id":2}')
+                    assert isinstance(await next_frame(maker), wire.Subscribed)
+                    await watcher.send(
+                        '[{"op":"subscribe","channel":"book","market":0},'
+                        '{"op":"subscribe","channel":"trades","market":0}]'
+                    )
+                    assert isinstance(await next_frame(watcher), wire.Subscribed)
+                    snapshot = await next_frame(watcher)
+                    assert isinstance(snapshot, wire.BookSnapshot)
+                    assert (snapshot.bids, snapshot.asks) == ([], [])
+                    assert isinstance(await next_frame(watcher), wire.Subscribed)
+
+                    ask = signed(MAKER, 1, is_buy=False, price=1000, size=3000)
+                    await maker.send(place(ask, id=10).decode())
+                    placed = await next_frame(maker)
+                    assert isinstance(placed, wire.Placed)
+                    assert (placed.id, placed.size) == (10, 3000)
+                    assert placed.order_hash == wire.hex0x(ask.order_hash)
+
+                    bid = signed(TAKER, 1, is_buy=True, price=1010, size=2000)
+                    await taker.send(place(bid, id=11).decode())
+                    taker_ack = await next_frame(taker)
+                    assert isinstance(taker_ack, wire.Placed)
+
+                    fill = await next_frame(maker)
+                    assert isinstance(fill, wire.Fill)
+                    assert (fill.price, fill.size, fill.maker, fill.is_buy) == (
+                        1000,
+                        2000,
+                        True,
+                        False,
+                    )
+                    assert fill.order_hash == placed.order_hash
+
+                    first = await next_frame(watcher)
+                    trade = await next_frame(watcher)  # during the command, before its update
+                    second = await next_frame(watcher)
+                    assert isinstance(first, wire.BookUpdate)
+                    assert isinstance(second, wire.BookUpdate)
+                    assert (first.seq, second.seq) == (snapshot.seq + 1, snapshot.seq + 2)
+                    assert first.asks == [(1000, 3000)] and second.asks == [(1000, 1000)]
+                    assert isinstance(trade, wire.Trade)
+                    assert (trade.price, trade.size, trade.taker_is_buy) == (1000, 2000, True)
+
+    asyncio.run(scenario())
+
+
+def test_client_order_id_makes_place_idempotent_and_other_replays_are_refused() -> None:
+    async def scenario() -> None:
+        async with running_gateway() as server, connect(url(server)) as ws:
+            bid = signed(TAKER, 7, is_buy=True)
+            await ws.send(place(bid, id=1, client_id="a").decode())
+            first = await next_frame(ws)
+            await ws.send(place(bid, id=2, client_id="a").decode())
+            again = await next_frame(ws)
+            assert isinstance(first, wire.Placed) and again == first  # the original ack
+            replay = await error_of(ws, place(bid, id=3, client_id="b"))
+            assert (replay.code, replay.id) == (ErrorCode.REPLAYED, 3)
+            assert (await error_of(ws, place(bid))).code is ErrorCode.REPLAYED
+
+    asyncio.run(scenario())
+
+
+class RefuseAll:
+    def check_order(self, order: object) -> str | None:
+        return "equity 0 below initial margin 100"
+
+    def reserve(self, order: object, size: int) -> None:
+        raise AssertionError("never reserves")
+
+    def release(self, order: object, size: int) -> None:
+        raise AssertionError("never releases")
+
+    def account(self, trader: object) -> None:
+        return None
+
+
+def test_every_kind_of_bad_input_gets_a_typed_error_and_the_connection_stays_up() -> None:
+    async def scenario() -> None:
+        async with running_gateway(risk=RefuseAll()) as server, connect(url(server)) as ws:
+            ok = signed(TAKER, 1, is_buy=True)
+            wrong_signer = wire.PlaceRequest(
+                order=wire.WireOrder.of(ok.order),
+                signature=wire.hex0x(signed(STRANGER, 1, is_buy=True).signature.to_bytes()),
+            )
+            cases: list[tuple[bytes | str, ErrorCode]] = [
+                ("{not json", ErrorCode.MALFORMED),
+                ('{"op":"launch"}', ErrorCode.MALFORMED),
+                ('{"op":"place","id":5}', ErrorCode.MALFORMED),
+                ('{"op":"cancel_all","market":"zero"}', ErrorCode.MALFORMED),
+                ("x" * (64 * 1024 + 1), ErrorCode.TOO_LARGE),
+                ("[" + ",".join(['{"op":"cancel_all"}'] * 101) + "]", ErrorCode.TOO_LARGE),
+                (wire.encode_frame(wrong_signer), ErrorCode.BAD_SIGNATURE),
+                (place(signed(TAKER, 2, is_buy=True, expiry=1)), ErrorCode.EXPIRED),
+                (place(signed(TAKER, 3, is_buy=True, market=9)), ErrorCode.UNKNOWN_MARKET),
+                (place(ok), ErrorCode.INSUFFICIENT_MARGIN),
+                ('{"op":"cancel_all"}', ErrorCode.NOT_LOGGED_IN),
+                ('{"op":"subscribe","channel":"account"}', ErrorCode.NOT_LOGGED_IN),
+                ('{"op":"subscribe","channel":"book","market":4}', ErrorCode.UNKNOWN_MARKET),
+            ]
+            for frame, code in cases:
+                assert (await error_of(ws, frame)).code is code, frame
+            malformed = await error_of(ws, '{"op":"place","id":5}')
+            assert malformed.id == 5  # the id of a malformed request is still echoed
+            await ws.send('{"op":"subscribe","channel":"book","market":1,"id":9}')
+            assert isinstance(await next_frame(ws), wire.Subscribed)
+
+    asyncio.run(scenario())
+
+
+def test_replayed_and_off_grid_orders_and_rate_limits() -> None:
+    from perpdex.gateway.limits import Limits
+
+    async def scenario() -> None:
+        limits = Limits(connection_rate=1, connection_burst=3)
+        async with running_gateway(limits=limits) as server, connect(url(server)) as ws:
+            off_tick = await error_of(ws, place(signed(TAKER, 1, is_buy=True, price=1005)))
+            assert (off_tick.code, off_tick.reason) == (ErrorCode.REJECTED, "bad_tick")
+            await ws.send('[{"op":"cancel_all"},{"op":"cancel_all"},{"op":"cancel_all"}]')
+            codes = [(await next_frame(ws)).code for _ in range(3)]  # type: ignore[union-attr]
+            assert codes == [
+                ErrorCode.NOT_LOGGED_IN,
+                ErrorCode.NOT_LOGGED_IN,
+                ErrorCode.RATE_LIMITED,
+            ]
+        async with running_gateway() as server, connect(url(server)) as ws:
+            # a refused order may come back later; only accepted hashes are spent
+            bid = signed(TAKER, 2, is_buy=True, price=1005)
+            assert (await error_of(ws, place(bid))).code is ErrorCode.REJECTED
+
+    asyncio.run(scenario())
+
+
+def test_signed_cancel_amend_cancel_all_and_schedule_cancel() -> None:
+    async def scenario() -> None:
+        async with running_gateway() as server, connect(url(server)) as ws:
+            await login(ws, MAKER, 2)
+            await ws.send('{"op":"subscribe","channel":"account"}')
+            assert isinstance(await next_frame(ws), wire.Subscribed)
+            resting = [
+                signed(MAKER, n, is_buy=False, price=2000 + 10 * n, size=2000) for n in range(3)
+            ]
+            for order in resting:
+                await ws.send(place(order).decode())
+                assert isinstance(await next_frame(ws), wire.Placed)
+
+            terms = SignedCancelTerms(
+                MAKER.address, resting[0].order_hash, UnixTime(int(time.time()) + 60)
+            )
+            stolen = sign_cancel(
+                SignedCancelTerms(STRANGER.address, terms.order_hash, terms.expiry),
+                STRANGER,
+                DOMAIN,
+            )
+            forbidden = wire.CancelRequest(
+                cancel=wire.WireCancel.of(stolen.cancel),
+                signature=wire.hex0x(stolen.signature.to_bytes()),
+            )
+            assert (await error_of(ws, wire.encode_frame(forbidden))).code is ErrorCode.FORBIDDEN
+            mine = sign_cancel(terms, MAKER, DOMAIN)
+            cancel = wire.CancelRequest(
+                id=4,
+                cancel=wire.WireCancel.of(terms),
+                signature=wire.hex0x(mine.signature.to_bytes()),
+            )
+            await ws.send(wire.encode_frame(cancel).decode())
+            update = await next_frame(ws)
+            assert isinstance(update, wire.OrderUpdate)
+            assert (update.status, update.reason) == (wire.OrderStatus.CANCELLED, "requested")
+            assert isinstance(await next_frame(ws), wire.Ack)
+            again = await error_of(ws, wire.encode_frame(cancel))
+            assert again.code is ErrorCode.UNKNOWN_ORDER
+
+            later = resting[1].order.expiry + 1
+            smaller = signed(MAKER, 10, is_buy=False, price=2010, size=1000, expiry=later)
+            amend = wire.AmendRequest(
+                order_hash=wire.hex0x(resting[1].order_hash),
+                order=wire.WireOrder.of(smaller.order),
+                signature=wire.hex0x(smaller.signature.to_bytes()),
+            )
+            assert (await error_of(ws, wire.encode_frame(amend))).code is ErrorCode.MALFORMED
+            smaller = signed(
+                MAKER, 10, is_buy=False, price=2010, size=1000, expiry=resting[1].order.expiry
+            )
+            amend.order = wire.WireOrder.of(smaller.order)
+            amend.signature = wire.hex0x(smaller.signature.to_bytes())
+            await ws.send(wire.encode_frame(amend).decode())
+            amended = await next_frame(ws)
+            assert isinstance(amended, wire.Amended)
+            assert amended.order_hash == wire.hex0x(smaller.order_hash)
+
+            await ws.send('{"op":"cancel_all","market":0}')
+            updates = [await next_frame(ws) for _ in range(2)]
+            assert {u.order_hash for u in updates[:2]} == {  # type: ignore[union-attr]
+                wire.hex0x(smaller.order_hash),
+                wire.hex0x(resting[2].order_hash),
+            }
+            assert isinstance(await next_frame(ws), wire.Ack)
+
+            await ws.send(place(signed(MAKER, 20, is_buy=True)).decode())
+            assert isinstance(await next_frame(ws), wire.Placed)
+            await ws.send('{"op":"schedule_cancel","timeoutMs":100}')
+            assert isinstance(await next_frame(ws), wire.Ack)
+            fired = await asyncio.wait_for(next_frame(ws), 2)
+            assert isinstance(fired, wire.OrderUpdate) and fired.reason == "dead_man"
+
+    asyncio.run(scenario())
+
+
+def test_cancel_on_disconnect() -> None:
+    async def scenario() -> None:
+        async with running_gateway() as server:
+            async with connect(url(server)) as ws:
+                await login(ws, MAKER, 3, cancel_on_disconnect=True)
+                await ws.send(place(signed(MAKER, 1, is_buy=True)).decode())
+                assert isinstance(await next_frame(ws), wire.Placed)
+            await asyncio.sleep(0.05)
+            assert server.gateway.registry.open_orders() == []
+
+    asyncio.run(scenario())
+
+
+def test_oversize_socket_frame_closes_only_that_connection() -> None:
+    async def scenario() -> None:
+        async with running_gateway() as server:
+            async with connect(url(server), max_size=None) as ws:
+                await ws.send("x" * (2 * 1024 * 1024))
+                await ws.wait_closed()
+                assert ws.close_code == 1009
+            async with connect(url(server)) as ws:
+                await ws.send('{"op":"subscribe","channel":"trades","market":0}')
+                assert isinstance(await next_frame(ws), wire.Subscribed)
+
+    asyncio.run(scenario())
+
+
+def test_http_reads_markets_book_account_and_journal(tmp_path: Path) -> None:
+    def get(server: GatewayServer, path: str) -> tuple[int, object]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}") as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    async def scenario() -> None:
+        async with running_gateway(journal=tmp_path / "journal.bin") as server:
+            async with connect(url(server)) as ws:
+                ask = signed(MAKER, 1, is_buy=False, price=1000, size=2000)
+                await ws.send(place(ask, client_id="m1").decode())
+                assert isinstance(await next_frame(ws), wire.Placed)
+            reads = await asyncio.gather(
+                *(
+                    asyncio.to_thread(get, server, path)
+                    for path in (
+                        "/markets",
+                        "/book/0",
+                        f"/account/{MAKER.address.lower()}",
+                        "/journal?from=1&limit=10",
+                        "/book/7",
+                        "/nowhere",
+                        "/journal?limit=x",
+                    )
+                )
+            )
+            markets, book, account, journal, unknown, nowhere, bad = reads
+            assert markets == (
+                200,
+                [
+                    {"market": 0, "tickSize": 10, "lotSize": 1000},
+                    {"market": 1, "tickSize": 1, "lotSize": 1},
+                ],
+            )
+            assert book[1]["asks"] == [[1000, 2000]]  # type: ignore[index]
+            open_orders = account[1]["openOrders"]  # type: ignore[index]
+            assert [o["clientId"] for o in open_orders] == ["m1"]
+            assert open_orders[0]["orderHash"] == wire.hex0x(ask.order_hash)
+            entries = journal[1]["entries"]  # type: ignore[index]
+            assert [e["command"] for e in entries] == ["NewOrder"]
+            assert entries[0]["head"] == journal[1]["head"]["head"]  # type: ignore[index]
+            assert (unknown[0], nowhere[0], bad[0]) == (404, 404, 400)
+
+    asyncio.run(scenario())
