@@ -19,6 +19,9 @@ COMMANDS: dict[str, str] = {
     "deposit": "perpdex.cli.deposit",
     "withdraw": "perpdex.cli.withdraw",
     "positions": "perpdex.cli.positions",
+    "order": "perpdex.cli.order",
+    "cancel": "perpdex.cli.cancel",
+    "book": "perpdex.cli.book",
 }
 
 

@@ -94,7 +94,7 @@ from perpdex.sdk.gateway_errors import (
 )
 from perpdex.sdk.keys import Wallet
 from perpdex.sdk.markets import Markets
-from perpdex.sdk.nonces import NonceAllocator, default_state_dir, state_file
+from perpdex.sdk.nonces import trader_allocator
 from perpdex.sdk.subscriptions import AccountEvent, BookSubscription, Subscription
 
 log = logging.getLogger(__name__)
@@ -152,13 +152,8 @@ class Client:
         self.deployment = deployment
         self.markets = Markets(deployment.markets)
         self.domain = Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange)
-        self.nonces = NonceAllocator(
-            state_file(
-                state_dir or default_state_dir(),
-                deployment.chain_id,
-                deployment.contracts.exchange,
-                wallet.address,
-            )
+        self.nonces = trader_allocator(
+            deployment.chain_id, deployment.contracts.exchange, wallet.address, state_dir
         )
         self._login = login
         self._cancel_on_disconnect = cancel_on_disconnect
@@ -199,16 +194,16 @@ class Client:
     def address(self) -> Address:
         return self.wallet.address
 
-    @property
-    def chain(self) -> ChainClient:
+    async def chain(self) -> ChainClient:
+        """The wallet's on-chain client, connected on first use (market data needs no node)."""
         if self._chain is None:
-            raise RuntimeError("the client is not open (use `async with`)")
+            chain = await asyncio.to_thread(ChainClient, self.deployment, self.wallet)
+            account = await asyncio.to_thread(chain.account, self.address)
+            self.nonces.observe_floor(account.nonce_floor)
+            self._chain = chain
         return self._chain
 
     async def __aenter__(self) -> Self:
-        self._chain = await asyncio.to_thread(ChainClient, self.deployment, self.wallet)
-        account = await asyncio.to_thread(self._chain.account, self.address)
-        self.nonces.observe_floor(account.nonce_floor)
         self._runner = asyncio.create_task(self._run(), name=f"perpdex client {self.address}")
         try:
             await self._wait_ready(CONNECT_TIMEOUT_S)
@@ -255,6 +250,7 @@ class Client:
         order is an IOC whose ``price`` is the worst price accepted. ``max_fee_ppm`` caps the
         fee (default: the market's higher fee now)."""
         listed = self.markets.symbol(market)
+        await self.chain()  # learn the on-chain nonce floor once
         order = Order(
             trader=self.address,
             market=listed.id,
@@ -363,28 +359,31 @@ class Client:
 
     async def deposit(self, amount: DecimalLike) -> None:
         """Approve and deposit ``amount`` USDC from the wallet into the Exchange."""
-        await asyncio.to_thread(self.chain.deposit, collateral_amount(amount))
+        units = collateral_amount(amount)
+        await asyncio.to_thread((await self.chain()).deposit, units)
 
     async def request_withdrawal(self, amount: DecimalLike) -> WithdrawalRequest:
-        return await asyncio.to_thread(self.chain.request_withdrawal, collateral_amount(amount))
+        units = collateral_amount(amount)
+        return await asyncio.to_thread((await self.chain()).request_withdrawal, units)
 
     async def execute_withdrawal(self) -> int:
-        return await asyncio.to_thread(self.chain.execute_withdrawal)
+        return await asyncio.to_thread((await self.chain()).execute_withdrawal)
 
     async def cancel_on_chain(self, nonces: list[Nonce]) -> None:
         """Close these nonces in the contract: no operator can fill them afterwards."""
-        await asyncio.to_thread(self.chain.cancel_orders, nonces)
+        await asyncio.to_thread((await self.chain()).cancel_orders, nonces)
 
     async def cancel_all_on_chain(self) -> Nonce:
         """Raise the on-chain nonce floor above every nonce leased so far (by any process of
         this wallet sharing the state dir); returns the new floor."""
+        chain = await self.chain()
         floor = self.nonces.reserve_floor()
-        await asyncio.to_thread(self.chain.raise_nonce_floor, floor)
+        await asyncio.to_thread(chain.raise_nonce_floor, floor)
         return floor
 
     async def positions(self) -> list[PositionState]:
         """Open positions as the contract holds them (settled fills only)."""
-        return await asyncio.to_thread(self.chain.positions, self.address)
+        return await asyncio.to_thread((await self.chain()).positions, self.address)
 
     # ------------------------------------------------------------------ connection
 

@@ -66,6 +66,14 @@ def state_file(state_dir: Path, chain_id: int, exchange: Address, trader: Addres
     return state_dir / "nonces" / f"{chain_id}-{exchange}-{trader}"
 
 
+def trader_allocator(
+    chain_id: int, exchange: Address, trader: Address, state_dir: Path | None = None
+) -> NonceAllocator:
+    """The allocator of ``trader`` on one deployed Exchange (``state_dir`` default:
+    :func:`default_state_dir`)."""
+    return NonceAllocator(state_file(state_dir or default_state_dir(), chain_id, exchange, trader))
+
+
 def default_state_dir() -> Path:
     """``$PERPDEX_STATE_DIR`` or ``~/.local/state/perpdex``."""
     override = os.environ.get("PERPDEX_STATE_DIR")

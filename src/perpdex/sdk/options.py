@@ -44,6 +44,19 @@ def add_trader_arguments(parser: argparse.ArgumentParser, *, needs_key: bool = T
     )
 
 
+def add_gateway_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--gateway", help="gateway WebSocket URL (default: gateway_url of the deployment file)"
+    )
+
+
+def gateway_url(args: argparse.Namespace, deployment: Deployment) -> str:
+    url: str | None = args.gateway or deployment.gateway_url
+    if not url:
+        raise ValueError("no gateway URL: pass --gateway ws://HOST:PORT (the deployment has none)")
+    return url
+
+
 def run_trader_command(
     body: Callable[[argparse.Namespace, Deployment], int], args: argparse.Namespace
 ) -> int:

@@ -1,0 +1,139 @@
+"""Place a signed limit order through the gateway and show what it filled."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from perpdex.cli.console import table
+from perpdex.sdk.options import (
+    add_gateway_argument,
+    add_trader_arguments,
+    gateway_url,
+    run_trader_command,
+    wallet_of,
+)
+
+if TYPE_CHECKING:
+    from perpdex.chain.deployment import Deployment
+    from perpdex.gateway.protocol import Fill
+    from perpdex.sdk.client import Client, PlacedOrder
+    from perpdex.sdk.subscriptions import AccountEvent, Subscription
+
+TIME_IN_FORCE = {"gtc": "GTC", "ioc": "IOC", "fok": "FOK", "post-only": "POST_ONLY"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("side", choices=("buy", "sell"))
+    parser.add_argument("size", help="in the base asset, e.g. 0.01 (a multiple of the lot)")
+    parser.add_argument("market", help="e.g. BTC-PERP")
+    parser.add_argument(
+        "--price", required=True, help="limit price in USD (the worst price for an IOC)"
+    )
+    parser.add_argument("--tif", choices=tuple(TIME_IN_FORCE), default="gtc")
+    parser.add_argument("--reduce-only", action="store_true")
+    parser.add_argument("--isolated", action="store_true", help="isolated margin (default cross)")
+    parser.add_argument("--ttl", type=int, default=86_400, help="seconds until the order expires")
+    parser.add_argument("--client-id", help="your id for the order (idempotency key)")
+    parser.add_argument(
+        "--wait", type=float, default=1.0, help="seconds to wait for fills (default 1)"
+    )
+    add_gateway_argument(parser)
+    add_trader_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_trader_command(_run, args)
+
+
+def _run(args: argparse.Namespace, deployment: Deployment) -> int:
+    import asyncio
+
+    return asyncio.run(_place(args, deployment))
+
+
+async def _place(args: argparse.Namespace, deployment: Deployment) -> int:
+    from perpdex.core.types import MarginMode, TimeInForce
+    from perpdex.sdk.client import Client
+
+    url, wallet = gateway_url(args, deployment), wallet_of(args, deployment)
+    async with Client(url, wallet, deployment) as client:
+        account = await client.account()  # before placing: fills can follow at once
+        placed = await client.place(
+            args.market,
+            args.side,
+            args.size,
+            args.price,
+            time_in_force=TimeInForce[TIME_IN_FORCE[args.tif]],
+            reduce_only=args.reduce_only,
+            margin_mode=MarginMode.ISOLATED if args.isolated else MarginMode.CROSS,
+            ttl_s=args.ttl,
+            client_id=args.client_id,
+        )
+        print(describe(client, placed))
+        fills = await _fills_of(account, placed, args.wait)
+        print("\n" + fills_table(fills) if fills else "\nno fills yet (the order rests)")
+    return 0
+
+
+def describe(client: Client, placed: PlacedOrder) -> str:
+    from perpdex.sdk.display import price_text, size_text
+
+    order = placed.signed.order
+    symbol = client.markets.id(order.market).symbol
+    side = "buy" if order.is_buy else "sell"
+    return "\n".join(
+        (
+            f"placed {side} {size_text(placed.size)} {symbol} @ {price_text(order.limit_price)} "
+            f"{order.time_in_force.value}",
+            table(
+                ("order hash", "nonce", "order id", "seq"),
+                [("0x" + placed.order_hash.hex(), str(order.nonce), str(placed.order_id),
+                  str(placed.seq))],
+            ),
+        )
+    )  # fmt: skip
+
+
+async def _fills_of(
+    account: Subscription[AccountEvent], placed: PlacedOrder, wait_s: float
+) -> list[Fill]:
+    """This order's fills arriving within ``wait_s``; stops early once it is done."""
+    import asyncio
+    import contextlib
+
+    from perpdex.gateway.protocol import Fill, OrderUpdate, hex0x
+
+    order_hash = hex0x(placed.order_hash)
+    fills: list[Fill] = []
+
+    async def collect() -> None:
+        async for event in account:
+            if isinstance(event, OrderUpdate) and event.order_hash == order_hash:
+                return  # cancelled, expired or amended: no more fills
+            if isinstance(event, Fill) and event.order_hash == order_hash:
+                fills.append(event)
+                if sum(fill.size for fill in fills) >= placed.size:
+                    return
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(collect(), wait_s)
+    return fills
+
+
+def fills_table(fills: list[Fill]) -> str:
+    from perpdex.sdk.display import price_text, size_text
+
+    return table(
+        ("fill", "side", "price", "size", "role"),
+        [
+            (
+                str(i),
+                "buy" if fill.is_buy else "sell",
+                price_text(fill.price),
+                size_text(fill.size),
+                "maker" if fill.maker else "taker",
+            )
+            for i, fill in enumerate(fills, start=1)
+        ],
+    )
