@@ -8,14 +8,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-from websockets.asyncio.client import ClientConnection, connect
-
-from perpdex.core.eip712 import NO_SESSION_KEY, Login, Nonce, UnixTime, sign_cancel, sign_login
-from perpdex.core.eip712 import Cancel as SignedCancelTerms
-from perpdex.core.signing import SigningKey
-from perpdex.gateway import protocol as wire
-from perpdex.gateway.protocol import ErrorCode
-from perpdex.gateway.server import GatewayServer
 from tests.integration.gateway_testing import (
     DOMAIN,
     MAKER,
@@ -26,6 +18,14 @@ from tests.integration.gateway_testing import (
     running_gateway,
     signed,
 )
+from websockets.asyncio.client import ClientConnection, connect
+
+from perpdex.core.eip712 import NO_SESSION_KEY, Login, Nonce, UnixTime, sign_cancel, sign_login
+from perpdex.core.eip712 import Cancel as SignedCancelTerms
+from perpdex.core.signing import SigningKey
+from perpdex.gateway import protocol as wire
+from perpdex.gateway.protocol import ErrorCode
+from perpdex.gateway.server import GatewayServer
 
 
 def url(server: GatewayServer, path: str = "") -> str:
@@ -53,53 +53,56 @@ async def error_of(ws: ClientConnection, frame: bytes | str) -> wire.Error:
 
 def test_orders_cross_and_every_stream_sees_it() -> None:
     async def scenario() -> None:
-        async with running_gateway() as server:
-            async with connect(url(server)) as maker, connect(url(server)) as taker:
-                async with connect(url(server)) as watcher:
-                    await login(maker, MAKER, 1)
-                    await maker.send('{"op":"subscribe","channel":"account","id":2}')
-                    assert isinstance(await next_frame(maker), wire.Subscribed)
-                    await watcher.send(
-                        '[{"op":"subscribe","channel":"book","market":0},'
-                        '{"op":"subscribe","channel":"trades","market":0}]'
-                    )
-                    assert isinstance(await next_frame(watcher), wire.Subscribed)
-                    snapshot = await next_frame(watcher)
-                    assert isinstance(snapshot, wire.BookSnapshot)
-                    assert (snapshot.bids, snapshot.asks) == ([], [])
-                    assert isinstance(await next_frame(watcher), wire.Subscribed)
+        async with (
+            running_gateway() as server,
+            connect(url(server)) as maker,
+            connect(url(server)) as taker,
+            connect(url(server)) as watcher,
+        ):
+            await login(maker, MAKER, 1)
+            await maker.send('{"op":"subscribe","channel":"account","id":2}')
+            assert isinstance(await next_frame(maker), wire.Subscribed)
+            await watcher.send(
+                '[{"op":"subscribe","channel":"book","market":0},'
+                '{"op":"subscribe","channel":"trades","market":0}]'
+            )
+            assert isinstance(await next_frame(watcher), wire.Subscribed)
+            snapshot = await next_frame(watcher)
+            assert isinstance(snapshot, wire.BookSnapshot)
+            assert (snapshot.bids, snapshot.asks) == ([], [])
+            assert isinstance(await next_frame(watcher), wire.Subscribed)
 
-                    ask = signed(MAKER, 1, is_buy=False, price=1000, size=3000)
-                    await maker.send(place(ask, id=10).decode())
-                    placed = await next_frame(maker)
-                    assert isinstance(placed, wire.Placed)
-                    assert (placed.id, placed.size) == (10, 3000)
-                    assert placed.order_hash == wire.hex0x(ask.order_hash)
+            ask = signed(MAKER, 1, is_buy=False, price=1000, size=3000)
+            await maker.send(place(ask, id=10).decode())
+            placed = await next_frame(maker)
+            assert isinstance(placed, wire.Placed)
+            assert (placed.id, placed.size) == (10, 3000)
+            assert placed.order_hash == wire.hex0x(ask.order_hash)
 
-                    bid = signed(TAKER, 1, is_buy=True, price=1010, size=2000)
-                    await taker.send(place(bid, id=11).decode())
-                    taker_ack = await next_frame(taker)
-                    assert isinstance(taker_ack, wire.Placed)
+            bid = signed(TAKER, 1, is_buy=True, price=1010, size=2000)
+            await taker.send(place(bid, id=11).decode())
+            taker_ack = await next_frame(taker)
+            assert isinstance(taker_ack, wire.Placed)
 
-                    fill = await next_frame(maker)
-                    assert isinstance(fill, wire.Fill)
-                    assert (fill.price, fill.size, fill.maker, fill.is_buy) == (
-                        1000,
-                        2000,
-                        True,
-                        False,
-                    )
-                    assert fill.order_hash == placed.order_hash
+            fill = await next_frame(maker)
+            assert isinstance(fill, wire.Fill)
+            assert (fill.price, fill.size, fill.maker, fill.is_buy) == (
+                1000,
+                2000,
+                True,
+                False,
+            )
+            assert fill.order_hash == placed.order_hash
 
-                    first = await next_frame(watcher)
-                    trade = await next_frame(watcher)  # during the command, before its update
-                    second = await next_frame(watcher)
-                    assert isinstance(first, wire.BookUpdate)
-                    assert isinstance(second, wire.BookUpdate)
-                    assert (first.seq, second.seq) == (snapshot.seq + 1, snapshot.seq + 2)
-                    assert first.asks == [(1000, 3000)] and second.asks == [(1000, 1000)]
-                    assert isinstance(trade, wire.Trade)
-                    assert (trade.price, trade.size, trade.taker_is_buy) == (1000, 2000, True)
+            first = await next_frame(watcher)
+            trade = await next_frame(watcher)  # during the command, before its update
+            second = await next_frame(watcher)
+            assert isinstance(first, wire.BookUpdate)
+            assert isinstance(second, wire.BookUpdate)
+            assert (first.seq, second.seq) == (snapshot.seq + 1, snapshot.seq + 2)
+            assert first.asks == [(1000, 3000)] and second.asks == [(1000, 1000)]
+            assert isinstance(trade, wire.Trade)
+            assert (trade.price, trade.size, trade.taker_is_buy) == (1000, 2000, True)
 
     asyncio.run(scenario())
 

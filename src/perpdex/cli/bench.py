@@ -10,6 +10,7 @@ BENCHMARKS: dict[str, str] = {
     "engine": "perpdex.bench.engine",
     "eip712": "perpdex.bench.eip712",
     "gas": "perpdex.bench.gas",
+    "gateway": "perpdex.bench.gateway",
 }
 
 

@@ -81,6 +81,9 @@ class GatewayServer:
         try:
             async for message in connection:
                 await gateway.handle_frame(session, message, time.perf_counter_ns())
+                # Let the release of this frame's answers run before the next buffered frame
+                # is read: without it a burst is answered only after its last frame.
+                await asyncio.sleep(0)
         except ConnectionClosed:
             pass
         finally:

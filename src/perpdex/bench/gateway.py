@@ -1,0 +1,240 @@
+"""Signed orders through the gateway on loopback: accepted orders per second, fill latency.
+
+The gateway (inline or process-pool signature checks, no journal unless asked) runs in
+this process; clients run in ``--client-processes`` other processes, each with
+``--connections`` WebSocket connections. Orders are signed (coincurve) and encoded before
+timing: signing is the client's cost.
+
+* Throughput: every connection sends its frames (``--batch`` orders per frame) as fast as
+  the socket takes them; orders/s is accepted orders over the time from the first send to
+  the last ack. Half the orders cross, so the engine also matches.
+* Latency: one connection sends single-order frames at ``--rate`` orders/s; each is an IOC
+  buy against deep resting asks, so each trades. Latency is the gateway's own figure: from
+  the frame's arrival (``recv`` returned) to its fill frames written to the sockets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+
+from perpdex.bench.eip712 import BENCH_DOMAIN
+from perpdex.bench.engine import percentile
+from perpdex.core.eip712 import FeePpm, Nonce, Order, UnixTime, sign_order
+from perpdex.core.signing import SigningKey
+from perpdex.core.types import MarginMode, MarketId, Price, Size, TimeInForce
+from perpdex.engine.clock import WallClock
+from perpdex.engine.config import MarketConfig
+from perpdex.engine.engine import Engine
+from perpdex.engine.events import EventBus
+from perpdex.engine.sequencer import Sequencer
+from perpdex.engine.verify import open_journal
+from perpdex.gateway import protocol as wire
+from perpdex.gateway.limits import Limits
+from perpdex.gateway.risk import AllowAll
+from perpdex.gateway.server import GatewayServer
+from perpdex.gateway.service import Gateway
+from perpdex.gateway.verify import InlineVerifier, ProcessVerifier, Verifier
+
+MARKET = MarketId(0)
+MID = 100_000
+UNLIMITED = Limits(connection_rate=1e9, connection_burst=1e9, account_rate=1e9, account_burst=1e9)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--orders", type=int, default=60_000, help="throughput phase orders")
+    parser.add_argument("--connections", type=int, default=4, help="per client process")
+    parser.add_argument("--client-processes", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=50, help="orders per frame (throughput)")
+    parser.add_argument("--traders", type=int, default=100)
+    parser.add_argument("--verify-workers", type=int, default=0, help="0: verify inline")
+    parser.add_argument("--rate", type=int, default=5_000, help="latency phase orders/s")
+    parser.add_argument("--latency-orders", type=int, default=10_000)
+    parser.add_argument("--journal", type=Path, help="journal to this file, replaced")
+    parser.add_argument("--seed", type=int, default=5)
+
+
+def run(args: argparse.Namespace) -> int:
+    figures = asyncio.run(_bench(args))
+    print(json.dumps(figures))
+    return 0
+
+
+async def _bench(args: argparse.Namespace) -> dict[str, object]:
+    rng = random.Random(args.seed)
+    keys = [SigningKey(rng.randbytes(32)) for _ in range(args.traders)]
+    nonces = iter(range(1, 1 << 62))
+    clients = args.client_processes * args.connections
+    per_connection = args.orders // clients
+    throughput_frames = [
+        _frames(
+            [_crossing_order(rng, keys, next(nonces)) for _ in range(per_connection)], args.batch
+        )
+        for _ in range(clients)
+    ]
+    asks = [_resting_ask(keys[0], next(nonces)) for _ in range(args.latency_orders // 100 + 1)]
+    takers = [_ioc_buy(rng, keys[1:], next(nonces)) for _ in range(args.latency_orders)]
+
+    journal = None
+    if args.journal is not None:
+        args.journal.unlink(missing_ok=True)
+        journal = open_journal(args.journal)
+    bus = EventBus()
+    sequencer = Sequencer(Engine([MarketConfig(MARKET)], bus), WallClock(), journal)
+    verifier: Verifier = (
+        ProcessVerifier(BENCH_DOMAIN, args.verify_workers)
+        if args.verify_workers
+        else InlineVerifier(BENCH_DOMAIN)
+    )
+    gateway = Gateway(
+        sequencer, bus, BENCH_DOMAIN, risk=AllowAll(), limits=UNLIMITED, verifier=verifier
+    )
+    try:
+        async with GatewayServer(gateway) as server:
+            url = f"ws://127.0.0.1:{server.port}"
+            accepted, errors, elapsed = await _throughput(
+                url, throughput_frames, args.client_processes
+            )
+            book_before = gateway.feeds.book_seq[MARKET]
+            await _run_clients(url, [[_frames(asks, 100)]], expected=len(asks))
+            gateway.fill_latencies_ns.clear()
+            cpu_start = os.times()
+            await _run_clients(url, [[_frames(takers, 1)]], expected=len(takers), rate=args.rate)
+            cpu = os.times()
+            latencies = sorted(gateway.fill_latencies_ns)
+    finally:
+        verifier.close()
+        if journal is not None:
+            journal.close()
+    return {
+        "orders": clients * per_connection,
+        "accepted": accepted,
+        "errors": errors,
+        "orders_per_s": round(accepted / elapsed),
+        "elapsed_s": round(elapsed, 3),
+        "connections": clients,
+        "batch": args.batch,
+        "verify_workers": args.verify_workers,
+        "book_updates": book_before,
+        "latency_rate": args.rate,
+        "latency_fills": len(latencies),
+        "fill_p50_us": percentile(latencies, 0.50) / 1000,
+        "fill_p99_us": percentile(latencies, 0.99) / 1000,
+        "fill_max_us": latencies[-1] / 1000,
+        "gateway_cpu_s_latency_phase": round(
+            cpu.user + cpu.system - cpu_start.user - cpu_start.system, 3
+        ),
+        "journal": None if args.journal is None else str(args.journal),
+        "nproc": os.cpu_count(),
+    }
+
+
+async def _throughput(url: str, frames: list[list[str]], processes: int) -> tuple[int, int, float]:
+    shares = [frames[i::processes] for i in range(processes)]
+    per_connection = sum(frame.count('"op":"place"') for frame in frames[0])
+    results = await _run_clients(url, shares, expected=per_connection)
+    accepted = sum(r[0] for r in results)
+    errors = sum(r[1] for r in results)
+    return accepted, errors, max(r[3] for r in results) - min(r[2] for r in results)
+
+
+async def _run_clients(
+    url: str, shares: list[list[list[str]]], *, expected: int, rate: int = 0
+) -> list[tuple[int, int, float, float]]:
+    """One process per share, each with one connection per frame list in it."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(len(shares)) as pool:
+        pending = pool.starmap_async(
+            _client_process, [(url, share, expected, rate) for share in shares]
+        )
+        results = await asyncio.to_thread(pending.get)
+    return [r for per_process in results for r in per_process]
+
+
+def _client_process(
+    url: str, share: list[list[str]], expected: int, rate: int
+) -> list[tuple[int, int, float, float]]:
+    async def all_connections() -> list[tuple[int, int, float, float]]:
+        return list(
+            await asyncio.gather(*(_connection(url, frames, expected, rate) for frames in share))
+        )
+
+    return asyncio.run(all_connections())
+
+
+async def _connection(
+    url: str, frames: Sequence[str], expected: int, rate: int
+) -> tuple[int, int, float, float]:
+    """Send ``frames`` (paced at ``rate`` frames/s if set); wait for ``expected`` answers."""
+    async with connect(url, max_size=None, compression=None) as ws:
+        counts = [0, 0]
+
+        async def read() -> None:
+            while counts[0] + counts[1] < expected:
+                message = await ws.recv()
+                assert isinstance(message, str)
+                counts[0] += message.count('"type":"placed"')
+                counts[1] += message.count('"type":"error"')
+
+        reader = asyncio.create_task(read())
+        start = time.monotonic()
+        for i, frame in enumerate(frames):
+            if rate and i % 5 == 0:  # bursts of 5 keep the pacing within the loop's timer grain
+                await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+            await ws.send(frame)
+        await reader
+        return counts[0], counts[1], start, time.monotonic()
+
+
+def _frames(requests: list[wire.PlaceRequest], batch: int) -> list[str]:
+    return [
+        wire.encode_frame(requests[i : i + batch] if batch > 1 else requests[i]).decode()
+        for i in range(0, len(requests), batch)
+    ]
+
+
+def _signed_place(
+    key: SigningKey, nonce: int, is_buy: bool, price: int, tif: TimeInForce, size: int = 1
+) -> wire.PlaceRequest:
+    order = Order(
+        trader=key.address,
+        market=MARKET,
+        is_buy=is_buy,
+        size=Size(size),
+        limit_price=Price(price),
+        max_fee_ppm=FeePpm(500),
+        margin_mode=MarginMode.CROSS,
+        time_in_force=tif,
+        reduce_only=False,
+        expiry=UnixTime(int(time.time()) + 3600),
+        nonce=Nonce(nonce),
+    )
+    signature = sign_order(order, key, BENCH_DOMAIN).signature
+    return wire.PlaceRequest(
+        order=wire.WireOrder.of(order), signature=wire.hex0x(signature.to_bytes())
+    )
+
+
+def _crossing_order(rng: random.Random, keys: list[SigningKey], nonce: int) -> wire.PlaceRequest:
+    """A GTC at most 5 ticks from the middle, either side: about half of them trade."""
+    is_buy = rng.random() < 0.5
+    return _signed_place(
+        rng.choice(keys), nonce, is_buy, MID + rng.randrange(-5, 6), TimeInForce.GTC
+    )
+
+
+def _resting_ask(key: SigningKey, nonce: int) -> wire.PlaceRequest:
+    return _signed_place(key, nonce, False, 2 * MID, TimeInForce.GTC, size=100)
+
+
+def _ioc_buy(rng: random.Random, keys: list[SigningKey], nonce: int) -> wire.PlaceRequest:
+    return _signed_place(rng.choice(keys), nonce, True, 2 * MID, TimeInForce.IOC)
