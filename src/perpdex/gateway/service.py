@@ -47,6 +47,9 @@ from perpdex.settlement.payload import order_payload
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 MAX_FRAME = 64 * 1024
 """Largest frame the protocol reads; a larger one (up to the socket limit) gets too_large."""
 
@@ -445,10 +448,6 @@ class Gateway:
 
     def _now_s(self) -> int:
         return self._clock.now() // _MS
-
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def _parse(parse: Callable[[T], R], value: T) -> R:
