@@ -23,15 +23,26 @@ from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator as eip712
 from snekmate.utils import message_hash_utils
 
-from .interfaces import IAggregatorV3
+from .interfaces import IMarkets
+from . import ledger
 from . import margin
 from . import orders
 from . import packing
+from . import params
 from . import units
 
 initializes: eip712
+initializes: ledger
 
-exports: eip712.eip712Domain
+exports: (
+    eip712.eip712Domain,
+    ledger.MARKETS,
+    ledger.operator,
+    ledger.fee_recipient,
+    ledger.withdrawal_delay,
+    ledger.fee_pool,
+    ledger.insurance_fund,
+)
 
 
 # @dev Read by the Python services from the compiled contract, never retyped.
@@ -47,7 +58,6 @@ CANCEL_TYPEHASH: public(constant(bytes32)) = orders.CANCEL_TYPEHASH
 MAX_FILLS: public(constant(uint256)) = 256
 MAX_ORDERS: public(constant(uint256)) = 512
 MAX_MARKETS: public(constant(uint256)) = 64
-MAX_FEE_PPM: public(constant(uint256)) = 10_000
 MAX_CANCELS: public(constant(uint256)) = 128
 MIN_WITHDRAWAL_DELAY: public(constant(uint256)) = 60
 MAX_WITHDRAWAL_DELAY: public(constant(uint256)) = 86_400
@@ -84,14 +94,6 @@ _CLOSED_BIT: constant(uint256) = 1
 _PARTIAL_BIT: constant(uint256) = 2
 _NONCES_PER_WORD_LOG2: constant(uint256) = 7
 
-# @dev Packed market parameters (one slot, read on every fill):
-#      tick size 0..63, lot size 64..127, initial margin ppm 128..159,
-#      maintenance margin ppm 160..191, maker fee ppm 192..223, taker fee ppm 224..255.
-_LOT_OFFSET: constant(uint256) = 64
-_INITIAL_MARGIN_OFFSET: constant(uint256) = 128
-_MAINTENANCE_MARGIN_OFFSET: constant(uint256) = 160
-_MAKER_FEE_OFFSET: constant(uint256) = 192
-_TAKER_FEE_OFFSET: constant(uint256) = 224
 _MASK_32: constant(uint256) = (1 << 32) - 1
 _MASK_64: constant(uint256) = (1 << 64) - 1
 
@@ -101,7 +103,6 @@ _NONCE_FLOOR_OFFSET: constant(uint256) = 128
 _CROSS_MARKETS_OFFSET: constant(uint256) = 192
 _ORDER_MAP_FLAG: constant(uint256) = 1
 
-_MARKET_KEY_OFFSET: constant(uint256) = 160
 
 # @dev The `_seen` batch scratch word of a trader: bit m (< 64) the batch touched their
 #      position in market m, `_ISOLATED_SEEN` one of those is isolated, and the batch's
@@ -109,39 +110,20 @@ _MARKET_KEY_OFFSET: constant(uint256) = 160
 #      settle of the same transaction and counts as empty, so nothing needs clearing.
 _ISOLATED_SEEN: constant(uint256) = 1 << 64
 _TAG_OFFSET: constant(uint256) = 128
-# @dev Options of `_cross_health`: read the pre-batch state of the markets whose bits
-#      are set, and sum the maintenance requirement too (only the slow path of the
-#      end-of-batch check and the views need it).
-_BEFORE_BATCH: constant(uint256) = 1 << 255
-_WITH_MAINTENANCE: constant(uint256) = 1 << 254
 # @dev Returned by `_fill_side` above its market bits.
 _FIRST_TOUCH: constant(uint256) = 1 << 255
 _MASK_128: constant(uint256) = (1 << 128) - 1
 
 
-struct MarketInfo:
-    symbol: String[16]
-    oracle: address
-    oracle_divisor: uint256
-    max_leverage: uint256
-
-
-struct MarketParams:
-    tick_size: uint256
-    lot_size: uint256
-    initial_margin_ppm: uint256
-    maintenance_margin_ppm: uint256
-    maker_fee_ppm: uint256
-    taker_fee_ppm: uint256
-
-
-# @dev A fill being settled: its price, size and market, and the market's packed
-#      parameter word.
+# @dev A fill being settled: its price, size and market, the market's packed
+#      parameter word, and its funding index as the funding field of a position word
+#      (so a position's snapshot is compared and written without unpacking it).
 struct Fill:
     price: uint256
     size: uint256
     market: uint256
     params: uint256
+    funding: uint256
 
 
 # @dev One side of a fill: the order's fields the settlement needs, the trader's
@@ -157,12 +139,6 @@ struct Side:
     position: uint256
     state: uint256
     reason: uint8
-
-
-struct Health:
-    equity: int256
-    initial: uint256
-    maintenance: uint256
 
 
 event Deposited:
@@ -189,12 +165,6 @@ event WithdrawalDelayChanged:
     delay: uint256
 
 
-event IsolatedMarginMoved:
-    trader: indexed(address)
-    market: indexed(uint256)
-    amount: int256
-
-
 event Filled:
     maker: indexed(address)
     taker: indexed(address)
@@ -214,6 +184,11 @@ event FillRejected:
     reason: uint8
 
 
+event InsuranceFunded:
+    funder: indexed(address)
+    amount: uint256
+
+
 event OrderCancelled:
     trader: indexed(address)
     nonce: uint256
@@ -223,24 +198,6 @@ event OrderCancelled:
 event NonceFloorRaised:
     trader: indexed(address)
     nonce_floor: uint256
-
-
-event MarketListed:
-    market: indexed(uint256)
-    symbol: String[16]
-    oracle: address
-    max_leverage: uint256
-    tick_size: uint256
-    lot_size: uint256
-
-
-event MarketParamsChanged:
-    market: indexed(uint256)
-    max_leverage: uint256
-    initial_margin_ppm: uint256
-    maintenance_margin_ppm: uint256
-    maker_fee_ppm: uint256
-    taker_fee_ppm: uint256
 
 
 event OperatorChanged:
@@ -258,54 +215,30 @@ event FeesClaimed:
 
 COLLATERAL: public(immutable(IERC20))
 admin: public(immutable(address))
-operator: public(address)
-fee_recipient: public(address)
-withdrawal_delay: public(uint256)
-fee_pool: public(uint256)
-market_count: public(uint256)
-
-_market_info: HashMap[uint256, MarketInfo]
-_market_params: HashMap[uint256, uint256]
-_accounts: HashMap[address, uint256]
-# positions and isolated margins by `_position_key(trader, market)`: one hash per
-# access instead of two
-_positions: HashMap[uint256, uint256]
-_isolated_margin: HashMap[uint256, uint256]
-_order_state: HashMap[address, HashMap[uint256, uint256]]
-_order_filled: HashMap[bytes32, uint256]
-# pending withdrawal per trader: amount (bits 0..127) | ready-at timestamp (128..255)
-_withdrawal: HashMap[address, uint256]
-
-# @dev Batch scratch space, empty between calls: a settle clears what it wrote before
-#      returning, so a second settle in the same transaction starts clean.
-# per market: its oracle price (bits 0..127) and margin fractions (initial 128..159,
-# maintenance 160..191), read once for the batch's margin checks
-_risk_cache: transient(HashMap[uint256, uint256])
-# per trader, as `_TAG_OFFSET` describes
-_seen: transient(HashMap[address, uint256])
-# one more for each settle of a transaction
-_batch_tag: transient(uint256)
-_pre_account: transient(HashMap[address, uint256])
-_pre_position: transient(HashMap[uint256, uint256])
-_pre_isolated_margin: transient(HashMap[uint256, uint256])
-
+# @dev Where `liquidate` and `deleverage` run, on this contract's storage.
+LIQUIDATIONS: public(immutable(address))
 
 @deploy
-def __init__(collateral: address, operator: address):
+def __init__(collateral: address, markets: address, liquidations: address, operator: address):
     """
     @dev The deployer becomes the admin, who lists markets and tunes their parameters
          but, like the operator, has no way to move a trader's collateral.
     @param collateral The 6-decimal ERC-20 held as collateral.
+    @param markets The Markets registry the markets, prices and funding come from.
+    @param liquidations The Liquidations contract deployed for the same registry.
     @param operator The key allowed to submit fills.
     """
     assert collateral != empty(address), "exchange: zero collateral"
     assert operator != empty(address), "exchange: zero operator"
+    assert liquidations != empty(address), "exchange: zero liquidations"
     eip712.__init__("perpdex", "1")
     COLLATERAL = IERC20(collateral)
+    ledger.__init__(markets)
+    LIQUIDATIONS = liquidations
     admin = msg.sender
-    self.operator = operator
-    self.fee_recipient = msg.sender
-    self.withdrawal_delay = 300
+    ledger.operator = operator
+    ledger.fee_recipient = msg.sender
+    ledger.withdrawal_delay = 300
     log OperatorChanged(operator=operator)
     log FeeRecipientChanged(recipient=msg.sender)
     log WithdrawalDelayChanged(delay=300)
@@ -322,7 +255,7 @@ def set_operator(operator: address):
     """
     self._only_admin()
     assert operator != empty(address), "exchange: zero operator"
-    self.operator = operator
+    ledger.operator = operator
     log OperatorChanged(operator=operator)
 
 
@@ -334,7 +267,7 @@ def set_fee_recipient(recipient: address):
     """
     self._only_admin()
     assert recipient != empty(address), "exchange: zero recipient"
-    self.fee_recipient = recipient
+    ledger.fee_recipient = recipient
     log FeeRecipientChanged(recipient=recipient)
 
 
@@ -344,122 +277,11 @@ def claim_fees():
     @dev Sends the accrued trading fees to the fee recipient. Fees are the only funds
          that ever leave the vault other than by a trader's own withdrawal.
     """
-    amount: uint256 = self.fee_pool
-    self.fee_pool = 0
-    recipient: address = self.fee_recipient
+    amount: uint256 = ledger.fee_pool
+    ledger.fee_pool = 0
+    recipient: address = ledger.fee_recipient
     assert extcall COLLATERAL.transfer(recipient, amount, default_return_value=True)
     log FeesClaimed(recipient=recipient, amount=amount)
-
-
-@external
-def list_market(
-    symbol: String[16],
-    oracle: address,
-    tick_size: uint256,
-    lot_size: uint256,
-    max_leverage: uint256,
-    initial_margin_ppm: uint256,
-    maintenance_margin_ppm: uint256,
-    maker_fee_ppm: uint256,
-    taker_fee_ppm: uint256,
-) -> uint256:
-    """
-    @dev Lists a new market. `tick_size * lot_size` must be a multiple of SIZE_SCALE so
-         that every trade's notional is an exact number of collateral units.
-    @param symbol The market's name, e.g. "BTC-PERP".
-    @param oracle A Chainlink-style aggregator quoting the index price in USD.
-    @param tick_size The price grid, price units.
-    @param lot_size The size grid, size units.
-    @param max_leverage The largest notional / equity a position may open at.
-    @param initial_margin_ppm The initial margin fraction (at least 1 / max_leverage).
-    @param maintenance_margin_ppm The maintenance margin fraction (below initial).
-    @param maker_fee_ppm The fee charged to the resting order, ppm of notional.
-    @param taker_fee_ppm The fee charged to the incoming order, ppm of notional.
-    @return uint256 The new market's id.
-    """
-    self._only_admin()
-    market: uint256 = self.market_count
-    assert market < MAX_MARKETS, "exchange: too many markets"
-    assert len(symbol) != 0, "exchange: empty symbol"
-    assert oracle != empty(address), "exchange: zero oracle"
-    assert tick_size != 0 and tick_size <= _MASK_64, "exchange: bad tick size"
-    assert lot_size != 0 and lot_size <= _MASK_64, "exchange: bad lot size"
-    assert (tick_size * lot_size) % units.SIZE_SCALE == 0, "exchange: inexact grid"
-    decimals: uint256 = convert(staticcall IAggregatorV3(oracle).decimals(), uint256)
-    assert decimals >= units.PRICE_DECIMALS, "exchange: oracle decimals"
-    self._market_info[market] = MarketInfo(
-        symbol=symbol,
-        oracle=oracle,
-        oracle_divisor=10 ** (decimals - units.PRICE_DECIMALS),
-        max_leverage=max_leverage,
-    )
-    self._market_params[market] = tick_size | (lot_size << _LOT_OFFSET)
-    self.market_count = market + 1
-    log MarketListed(
-        market=market,
-        symbol=symbol,
-        oracle=oracle,
-        max_leverage=max_leverage,
-        tick_size=tick_size,
-        lot_size=lot_size,
-    )
-    self._set_risk_and_fees(
-        market, max_leverage, initial_margin_ppm, maintenance_margin_ppm, maker_fee_ppm, taker_fee_ppm
-    )
-    return market
-
-
-@external
-def set_market_params(
-    market: uint256,
-    max_leverage: uint256,
-    initial_margin_ppm: uint256,
-    maintenance_margin_ppm: uint256,
-    maker_fee_ppm: uint256,
-    taker_fee_ppm: uint256,
-):
-    """
-    @dev Changes a market's leverage, margin fractions and fees. A fee change never
-         applies above the cap each trader signed into their orders.
-    """
-    self._only_admin()
-    assert market < self.market_count, "exchange: unknown market"
-    self._market_info[market].max_leverage = max_leverage
-    self._set_risk_and_fees(
-        market, max_leverage, initial_margin_ppm, maintenance_margin_ppm, maker_fee_ppm, taker_fee_ppm
-    )
-
-
-@internal
-def _set_risk_and_fees(
-    market: uint256,
-    max_leverage: uint256,
-    initial_margin_ppm: uint256,
-    maintenance_margin_ppm: uint256,
-    maker_fee_ppm: uint256,
-    taker_fee_ppm: uint256,
-):
-    assert max_leverage != 0, "exchange: zero leverage"
-    assert initial_margin_ppm * max_leverage >= units.FRACTION_SCALE, "exchange: margin below 1/leverage"
-    assert initial_margin_ppm <= units.FRACTION_SCALE, "exchange: margin above 100%"
-    assert maintenance_margin_ppm != 0, "exchange: zero maintenance"
-    assert maintenance_margin_ppm < initial_margin_ppm, "exchange: maintenance not below initial"
-    assert maker_fee_ppm <= MAX_FEE_PPM and taker_fee_ppm <= MAX_FEE_PPM, "exchange: fee too high"
-    self._market_params[market] = (
-        (self._market_params[market] & ((1 << _INITIAL_MARGIN_OFFSET) - 1))
-        | (initial_margin_ppm << _INITIAL_MARGIN_OFFSET)
-        | (maintenance_margin_ppm << _MAINTENANCE_MARGIN_OFFSET)
-        | (maker_fee_ppm << _MAKER_FEE_OFFSET)
-        | (taker_fee_ppm << _TAKER_FEE_OFFSET)
-    )
-    log MarketParamsChanged(
-        market=market,
-        max_leverage=max_leverage,
-        initial_margin_ppm=initial_margin_ppm,
-        maintenance_margin_ppm=maintenance_margin_ppm,
-        maker_fee_ppm=maker_fee_ppm,
-        taker_fee_ppm=taker_fee_ppm,
-    )
 
 
 # ---------------------------------------------------------------- custody
@@ -495,7 +317,7 @@ def _deposit(trader: address, amount: uint256):
     """
     assert amount != 0, "exchange: zero amount"
     assert extcall COLLATERAL.transferFrom(msg.sender, self, amount, default_return_value=True)
-    self._add_collateral(trader, convert(amount, int256))
+    ledger._add_collateral(trader, convert(amount, int256))
     log Deposited(trader=trader, amount=amount)
 
 
@@ -510,8 +332,8 @@ def request_withdrawal(amount: uint256):
     @param amount The amount, collateral units.
     """
     assert amount != 0 and amount <= _MASK_128, "exchange: bad amount"
-    ready_at: uint256 = block.timestamp + self.withdrawal_delay
-    self._withdrawal[msg.sender] = amount | (ready_at << 128)
+    ready_at: uint256 = block.timestamp + ledger.withdrawal_delay
+    ledger._withdrawal[msg.sender] = amount | (ready_at << 128)
     log WithdrawalRequested(trader=msg.sender, amount=amount, ready_at=ready_at)
 
 
@@ -520,8 +342,8 @@ def cancel_withdrawal():
     """
     @dev Drops the caller's pending withdrawal request.
     """
-    assert self._withdrawal[msg.sender] != 0, "exchange: no withdrawal requested"
-    self._withdrawal[msg.sender] = 0
+    assert ledger._withdrawal[msg.sender] != 0, "exchange: no withdrawal requested"
+    ledger._withdrawal[msg.sender] = 0
     log WithdrawalCancelled(trader=msg.sender)
 
 
@@ -533,13 +355,13 @@ def execute_withdrawal():
          valued at the oracle price, must still meet initial margin. Anyone holding
          their own key can do this; nobody else can.
     """
-    request: uint256 = self._withdrawal[msg.sender]
+    request: uint256 = ledger._withdrawal[msg.sender]
     assert request != 0, "exchange: no withdrawal requested"
     assert block.timestamp >= request >> 128, "exchange: withdrawal not ready"
     amount: uint256 = request & _MASK_128
-    self._withdrawal[msg.sender] = 0
-    self._add_collateral(msg.sender, -convert(amount, int256))
-    health: Health = self._cross_health(msg.sender, _WITH_MAINTENANCE)
+    ledger._withdrawal[msg.sender] = 0
+    ledger._add_collateral(msg.sender, -convert(amount, int256))
+    health: ledger.Health = ledger._cross_health(msg.sender, ledger._WITH_MAINTENANCE)
     assert health.equity >= convert(health.initial, int256), "exchange: withdrawal exceeds free collateral"
     assert extcall COLLATERAL.transfer(msg.sender, amount, default_return_value=True)
     log Withdrawn(trader=msg.sender, amount=amount)
@@ -554,7 +376,7 @@ def set_withdrawal_delay(delay: uint256):
     """
     self._only_admin()
     assert delay >= MIN_WITHDRAWAL_DELAY and delay <= MAX_WITHDRAWAL_DELAY, "exchange: delay out of bounds"
-    self.withdrawal_delay = delay
+    ledger.withdrawal_delay = delay
     log WithdrawalDelayChanged(delay=delay)
 
 
@@ -565,7 +387,7 @@ def add_isolated_margin(market: uint256, amount: uint256):
          The cross account must still meet initial margin afterwards.
     """
     self._move_isolated_margin(msg.sender, market, convert(amount, int256))
-    health: Health = self._cross_health(msg.sender, _WITH_MAINTENANCE)
+    health: ledger.Health = ledger._cross_health(msg.sender, ledger._WITH_MAINTENANCE)
     assert health.equity >= convert(health.initial, int256), "exchange: cross margin too low"
 
 
@@ -575,20 +397,21 @@ def remove_isolated_margin(market: uint256, amount: uint256):
     @dev Moves collateral out of the caller's isolated position in `market` back to
          cross. The isolated position must still meet initial margin afterwards.
     """
+    assert (ledger._risk(market)).fresh, "exchange: stale price"
     self._move_isolated_margin(msg.sender, market, -convert(amount, int256))
-    key: uint256 = self._position_key(msg.sender, market)
-    health: Health = self._isolated_health(self._positions[key], self._isolated_margin[key], market)
+    key: uint256 = ledger._position_key(msg.sender, market)
+    health: ledger.Health = ledger._isolated_health(ledger._positions[key], ledger._isolated_margin[key], market)
     assert health.equity >= convert(health.initial, int256), "exchange: isolated margin too low"
 
 
 @internal
 def _move_isolated_margin(trader: address, market: uint256, amount: int256):
     assert amount != 0, "exchange: zero amount"
-    key: uint256 = self._position_key(trader, market)
-    assert packing._is_isolated(self._positions[key]), "exchange: no isolated position"
-    self._isolated_margin[key] = convert(convert(self._isolated_margin[key], int256) + amount, uint256)
-    self._add_collateral(trader, -amount)
-    log IsolatedMarginMoved(trader=trader, market=market, amount=amount)
+    key: uint256 = ledger._position_key(trader, market)
+    assert packing._is_isolated(ledger._positions[key]), "exchange: no isolated position"
+    ledger._isolated_margin[key] = convert(convert(ledger._isolated_margin[key], int256) + amount, uint256)
+    ledger._add_collateral(trader, -amount)
+    log ledger.IsolatedMarginMoved(trader=trader, market=market, amount=amount)
 
 
 # ---------------------------------------------------------------- cancellation
@@ -608,7 +431,7 @@ def cancel_orders(nonces: DynArray[uint64, MAX_CANCELS]):
 
 @internal
 def _close_nonce(trader: address, nonce: uint256, order_hash: bytes32):
-    self._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2] |= _CLOSED_BIT << self._state_shift(nonce)
+    ledger._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2] |= _CLOSED_BIT << self._state_shift(nonce)
     log OrderCancelled(trader=trader, nonce=nonce, order_hash=order_hash)
 
 
@@ -617,9 +440,9 @@ def _set_order_map_flag(trader: address):
     """
     @dev Marks that `trader`'s order state now lives in the map (see `_order_state`).
     """
-    account: packing.Account = packing._unpack_account(self._accounts[trader])
+    account: packing.Account = packing._unpack_account(ledger._accounts[trader])
     account.flags |= _ORDER_MAP_FLAG
-    self._accounts[trader] = packing._pack_account(account)
+    ledger._accounts[trader] = packing._pack_account(account)
 
 
 @external
@@ -641,10 +464,10 @@ def raise_nonce_floor(nonce_floor: uint64):
     @dev Cancels every order of the caller with a nonce below `nonce_floor` at once.
     @param nonce_floor The new lowest valid nonce; it can only go up.
     """
-    account: packing.Account = packing._unpack_account(self._accounts[msg.sender])
+    account: packing.Account = packing._unpack_account(ledger._accounts[msg.sender])
     assert convert(nonce_floor, uint256) > account.nonce_floor, "exchange: nonce floor can only rise"
     account.nonce_floor = convert(nonce_floor, uint256)
-    self._accounts[msg.sender] = packing._pack_account(account)
+    ledger._accounts[msg.sender] = packing._pack_account(account)
     log NonceFloorRaised(trader=msg.sender, nonce_floor=convert(nonce_floor, uint256))
 
 
@@ -663,9 +486,9 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
            packed calldata form of `orders.PackedOrder`.
     @param fills The fills in match order, one word each as `orders.vy` lays out.
     """
-    assert msg.sender == self.operator, "exchange: caller is not the operator"
-    tag: uint256 = self._batch_tag + 1
-    self._batch_tag = tag
+    assert msg.sender == ledger.operator, "exchange: caller is not the operator"
+    tag: uint256 = ledger._batch_tag + 1
+    ledger._batch_tag = tag
     tag <<= _TAG_OFFSET
     hashes: bytes32[MAX_ORDERS] = empty(bytes32[MAX_ORDERS])
     # bit i % 256 of word i // 256: order i carries its trader's valid signature
@@ -682,6 +505,12 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
     # every market a margin check below needs a price for: those the fills touched
     # and those of the touched traders' other cross positions
     markets: uint256 = 0
+    # markets whose risk words this batch cached, cleared before returning
+    loaded: uint256 = 0
+    # per market the batch loaded: its parameter word and its funding index as the
+    # funding field of a position word
+    market_params: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    funding_fields: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     fees: uint256 = 0
     for i: uint256 in range(len(fills), bound=MAX_FILLS):
         word: uint256 = fills[i]
@@ -695,12 +524,20 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
             size=(word >> orders.FILL_SIZE_OFFSET) & orders.MASK_64,
             market=(signed_orders[m].head >> orders.MARKET_OFFSET) & orders.MASK_32,
             params=0,
+            funding=0,
         )
         maker: Side = empty(Side)
         taker: Side = empty(Side)
         reason: uint8 = REJECT_BAD_SIGNATURE
         if (signed_ok[m >> 8] >> (m & 255)) & (signed_ok[t >> 8] >> (t & 255)) & 1 != 0:
-            fill.params = self._market_params[fill.market]
+            if fill.market < MAX_MARKETS:
+                fill.params = market_params[fill.market]
+                if fill.params == 0:
+                    fill.params = self._load_market(fill.market)
+                    market_params[fill.market] = fill.params
+                    funding_fields[fill.market] = ledger._risk_cache[fill.market] & packing._FUNDING_FIELD
+                    loaded |= 1 << fill.market
+                fill.funding = funding_fields[fill.market]
             reason = self._check_terms(signed_orders[m], signed_orders[t], fill)
         if reason == 0:
             maker = self._load_side(signed_orders[m], hashes[m], fill)
@@ -717,8 +554,8 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
 
         # exact: the listing made tick_size * lot_size a multiple of SIZE_SCALE
         notional: uint256 = fill.size * fill.price // units.SIZE_SCALE
-        maker_fee: uint256 = margin._fee(notional, (fill.params >> _MAKER_FEE_OFFSET) & _MASK_32)
-        taker_fee: uint256 = margin._fee(notional, fill.params >> _TAKER_FEE_OFFSET)
+        maker_fee: uint256 = margin._fee(notional, (fill.params >> params.MAKER_FEE_OFFSET) & _MASK_32)
+        taker_fee: uint256 = margin._fee(notional, fill.params >> params.TAKER_FEE_OFFSET)
         touched: uint256 = self._fill_side(maker, fill, notional, maker_fee, tag)
         if touched & _FIRST_TOUCH != 0:
             accounts.append(maker.trader)
@@ -741,17 +578,21 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
         )
 
     if fees != 0:
-        self.fee_pool += fees
+        ledger.fee_pool += fees
     markets &= _MASK_64
-    self._cache_prices(markets)
+    self._load_markets(markets & ~loaded)
+    loaded |= markets
+    stale: uint256 = ledger._stale_markets
     for trader: address in accounts:
-        self._check_account(trader)
+        self._check_account(trader, stale)
     for market: uint256 in range(MAX_MARKETS):
-        if markets == 0:
+        if loaded == 0:
             break
-        if markets & 1 != 0:
-            self._risk_cache[market] = 0
-        markets >>= 1
+        if loaded & 1 != 0:
+            ledger._risk_cache[market] = 0
+        loaded >>= 1
+    if stale != 0:
+        ledger._stale_markets = 0
 
 
 @internal
@@ -776,7 +617,7 @@ def _check_terms(maker: orders.PackedOrder, taker: orders.PackedOrder, fill: Fil
     @dev Returns why `fill` breaks a term both orders share or a market rule, or 0. Reads
          the fields it needs straight from the packed orders.
     """
-    if fill.market != (taker.head >> orders.MARKET_OFFSET) & orders.MASK_32 or fill.market >= self.market_count:
+    if fill.market != (taker.head >> orders.MARKET_OFFSET) & orders.MASK_32 or fill.params == 0:
         return REJECT_MARKET
     maker_buys: bool = (maker.head >> orders.IS_BUY_OFFSET) & 1 != 0
     if maker_buys == ((taker.head >> orders.IS_BUY_OFFSET) & 1 != 0):
@@ -788,8 +629,8 @@ def _check_terms(maker: orders.PackedOrder, taker: orders.PackedOrder, fill: Fil
             return REJECT_PRICE_LIMIT
     elif fill.price > taker_limit or fill.price < maker_limit:
         return REJECT_PRICE_LIMIT
-    params: uint256 = fill.params
-    if fill.size == 0 or fill.size % ((params >> _LOT_OFFSET) & _MASK_64) != 0 or fill.price % (params & _MASK_64) != 0:
+    word: uint256 = fill.params
+    if fill.size == 0 or fill.size % ((word >> params.LOT_OFFSET) & _MASK_64) != 0 or fill.price % (word & _MASK_64) != 0:
         return REJECT_OFF_GRID
     if (maker.body >> orders.EXPIRY_OFFSET) & orders.MASK_64 <= block.timestamp:
         return REJECT_EXPIRED
@@ -802,9 +643,9 @@ def _check_terms(maker: orders.PackedOrder, taker: orders.PackedOrder, fill: Fil
         return REJECT_TIME_IN_FORCE
     if taker_tif != orders.TIF_GTC and taker_tif != orders.TIF_IOC and taker_tif != orders.TIF_FOK:
         return REJECT_TIME_IN_FORCE
-    if (params >> _MAKER_FEE_OFFSET) & _MASK_32 > (maker.head >> orders.MAX_FEE_OFFSET) & orders.MASK_32:
+    if (word >> params.MAKER_FEE_OFFSET) & _MASK_32 > (maker.head >> orders.MAX_FEE_OFFSET) & orders.MASK_32:
         return REJECT_FEE_ABOVE_MAX
-    if params >> _TAKER_FEE_OFFSET > (taker.head >> orders.MAX_FEE_OFFSET) & orders.MASK_32:
+    if word >> params.TAKER_FEE_OFFSET > (taker.head >> orders.MAX_FEE_OFFSET) & orders.MASK_32:
         return REJECT_FEE_ABOVE_MAX
     return 0
 
@@ -826,8 +667,8 @@ def _load_side(packed: orders.PackedOrder, order_hash: bytes32, fill: Fill) -> S
         head=packed.head,
         size=packed.body & orders.MASK_64,
         nonce=nonce,
-        account=self._accounts[trader],
-        position=self._positions[convert(trader, uint256) | (fill.market << _MARKET_KEY_OFFSET)],
+        account=ledger._accounts[trader],
+        position=ledger._positions[convert(trader, uint256) | (fill.market << ledger._MARKET_KEY_OFFSET)],
         state=0,
         reason=0,
     )
@@ -838,13 +679,13 @@ def _load_side(packed: orders.PackedOrder, order_hash: bytes32, fill: Fill) -> S
     # in the map: every nonce from the floor up is open and unfilled
     filled: uint256 = fill.size
     if (side.account >> _FLAGS_OFFSET) & _ORDER_MAP_FLAG != 0:
-        side.state = self._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2]
+        side.state = ledger._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2]
         state: uint256 = side.state >> self._state_shift(nonce)
         if state & _CLOSED_BIT != 0:
             side.reason = REJECT_ORDER_CLOSED
             return side
         if state & _PARTIAL_BIT != 0:
-            filled += self._order_filled[order_hash]
+            filled += ledger._order_filled[order_hash]
     if filled > side.size:
         side.reason = REJECT_OVERFILL
         return side
@@ -892,18 +733,18 @@ def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256, tag: uin
     """
     trader: address = side.trader
     market: uint256 = fill.market
-    key: uint256 = convert(trader, uint256) | (market << _MARKET_KEY_OFFSET)
+    key: uint256 = convert(trader, uint256) | (market << ledger._MARKET_KEY_OFFSET)
 
     # pre-batch snapshot
-    seen: uint256 = self._seen[trader]
+    seen: uint256 = ledger._seen[trader]
     first_touch: bool = seen >> _TAG_OFFSET != tag >> _TAG_OFFSET
     if first_touch:
         seen = 0
-        self._pre_account[trader] = side.account
+        ledger._pre_account[trader] = side.account
     if (seen >> market) & 1 == 0:
-        self._pre_position[key] = side.position
+        ledger._pre_position[key] = side.position
         if packing._is_isolated(side.position):
-            self._pre_isolated_margin[key] = self._isolated_margin[key]
+            ledger._pre_isolated_margin[key] = ledger._isolated_margin[key]
     account: packing.Account = packing._unpack_account(side.account)
 
     # order fill state: an order filled whole at the nonce floor just raises the floor,
@@ -916,15 +757,15 @@ def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256, tag: uin
         state: uint256 = side.state
         filled: uint256 = fill.size
         if (state >> offset) & _PARTIAL_BIT != 0:
-            filled += self._order_filled[side.order_hash]
+            filled += ledger._order_filled[side.order_hash]
         if filled == side.size:
             state = (state & ~(_PARTIAL_BIT << offset)) | (_CLOSED_BIT << offset)
             if filled != fill.size:
-                self._order_filled[side.order_hash] = 0
+                ledger._order_filled[side.order_hash] = 0
         else:
             state |= _PARTIAL_BIT << offset
-            self._order_filled[side.order_hash] = filled
-        self._order_state[trader][side.nonce >> _NONCES_PER_WORD_LOG2] = state
+            ledger._order_filled[side.order_hash] = filled
+        ledger._order_state[trader][side.nonce >> _NONCES_PER_WORD_LOG2] = state
 
     # position
     old_size: int256 = 0
@@ -933,6 +774,8 @@ def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256, tag: uin
     old_size, quote, isolated = packing._unpack_position(side.position)
     if old_size == 0:
         isolated = (side.head >> orders.MARGIN_MODE_OFFSET) & orders.MASK_8 == orders.MARGIN_ISOLATED
+    elif (side.position ^ fill.funding) & packing._FUNDING_FIELD != 0:
+        quote += ledger._settle_funding(trader, market, side.position, packing._funding_snapshot(fill.funding))
     new_size: int256 = old_size
     if (side.head >> orders.IS_BUY_OFFSET) & 1 != 0:
         new_size += convert(fill.size, int256)
@@ -945,17 +788,17 @@ def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256, tag: uin
         seen |= _ISOLATED_SEEN
         grown: uint256 = self._growth(old_size, new_size)
         if grown != 0:
-            initial_margin_ppm: uint256 = (fill.params >> _INITIAL_MARGIN_OFFSET) & _MASK_32
+            initial_margin_ppm: uint256 = (fill.params >> params.INITIAL_MARGIN_OFFSET) & _MASK_32
             moved: uint256 = margin._requirement(convert(grown, int256), fill.price, initial_margin_ppm) + fee
-            self._isolated_margin[key] += moved
+            ledger._isolated_margin[key] += moved
             account.collateral -= convert(moved, int256)
-            log IsolatedMarginMoved(trader=trader, market=market, amount=convert(moved, int256))
+            log ledger.IsolatedMarginMoved(trader=trader, market=market, amount=convert(moved, int256))
         if new_size == 0:
-            released: int256 = convert(self._isolated_margin[key], int256) + quote
+            released: int256 = convert(ledger._isolated_margin[key], int256) + quote
             if released >= 0:
-                self._isolated_margin[key] = 0
+                ledger._isolated_margin[key] = 0
                 account.collateral += released
-                log IsolatedMarginMoved(trader=trader, market=market, amount=-released)
+                log ledger.IsolatedMarginMoved(trader=trader, market=market, amount=-released)
                 quote = 0
             # else the flat position keeps its loss on record and the end-of-batch
             # check of this isolated position reverts the batch
@@ -964,25 +807,15 @@ def _fill_side(side: Side, fill: Fill, notional: uint256, fee: uint256, tag: uin
             account.collateral += quote
             quote = 0
         account.cross_markets ^= 1 << market
-    self._positions[key] = packing._pack_position(new_size, quote, isolated)
+    ledger._positions[key] = packing._pack_position(new_size, quote, isolated, fill.funding)
     word: uint256 = packing._pack_account(account)
     if word != side.account:
-        self._accounts[trader] = word
-    self._seen[trader] = seen | (1 << market) | tag
+        ledger._accounts[trader] = word
+    ledger._seen[trader] = seen | (1 << market) | tag
     touched: uint256 = account.cross_markets | (1 << market)
     if first_touch:
         touched |= _FIRST_TOUCH
     return touched
-
-
-@internal
-@pure
-def _position_key(trader: address, market: uint256) -> uint256:
-    """
-    @dev The key of `trader`'s position in `market`: the address in the low 160 bits
-         and the market above (the hot path spells the same expression inline).
-    """
-    return convert(trader, uint256) | (market << _MARKET_KEY_OFFSET)
 
 
 @internal
@@ -999,41 +832,55 @@ def _growth(old_size: int256, new_size: int256) -> uint256:
     return 0
 
 
-@internal
-@pure
-def _reduced(pre_size: int256, post_size: int256) -> bool:
-    """
-    @dev Whether a position only shrank (or stayed), without flipping side.
-    """
-    if post_size == 0:
-        return True
-    return (pre_size > 0) == (post_size > 0) and abs(post_size) <= abs(pre_size)
+# ---------------------------------------------------------------- liquidation
 
 
-@internal
-def _add_collateral(trader: address, amount: int256):
-    account: packing.Account = packing._unpack_account(self._accounts[trader])
-    account.collateral += amount
-    self._accounts[trader] = packing._pack_account(account)
+@external
+def fund_insurance(amount: uint256):
+    """
+    @dev Adds `amount` of the collateral token from the caller to the insurance fund.
+    """
+    assert amount != 0, "exchange: zero amount"
+    assert extcall COLLATERAL.transferFrom(msg.sender, self, amount, default_return_value=True)
+    ledger.insurance_fund += amount
+    log InsuranceFunded(funder=msg.sender, amount=amount)
+
+
+@external
+def liquidate(trader: address, market: uint256) -> uint256:
+    """
+    @dev One tiered liquidation step (see `Liquidations.liquidate`).
+    """
+    return abi_decode(raw_call(LIQUIDATIONS, msg.data, max_outsize=32, is_delegate_call=True), uint256)
+
+
+@external
+def deleverage(trader: address, market: uint256, counterparty: address) -> uint256:
+    """
+    @dev Auto-deleveraging of a bankrupt position (see `Liquidations.deleverage`).
+    """
+    return abi_decode(raw_call(LIQUIDATIONS, msg.data, max_outsize=32, is_delegate_call=True), uint256)
 
 
 # ---------------------------------------------------------------- risk checks
 
 
 @internal
-def _check_account(trader: address):
+def _check_account(trader: address, stale: uint256):
     """
     @dev The end-of-batch check of one touched trader, cross account first, then each
          isolated position the batch touched. The pre-batch state is only read when
-         the account fails initial margin after the batch, which is rare.
+         the account fails initial margin after the batch, or the batch touched it in
+         a market whose price is stale (bit set `stale`): there only reducing risk
+         passes, valued at the last good price.
     """
-    seen: uint256 = self._seen[trader] & _MASK_128
-    post: Health = self._cross_health(trader, 0)
-    if post.equity < convert(post.initial, int256):
+    seen: uint256 = ledger._seen[trader] & _MASK_128
+    post: ledger.Health = ledger._cross_health(trader, 0)
+    if post.equity < convert(post.initial, int256) or seen & stale != 0:
         self._require_acceptable(
             trader,
-            self._cross_health(trader, (seen & _MASK_64) | _BEFORE_BATCH | _WITH_MAINTENANCE),
-            self._cross_health(trader, _WITH_MAINTENANCE),
+            ledger._cross_health(trader, (seen & _MASK_64) | ledger._BEFORE_BATCH | ledger._WITH_MAINTENANCE),
+            ledger._cross_health(trader, ledger._WITH_MAINTENANCE),
             self._cross_reduced(trader, seen),
         )
     if seen & _ISOLATED_SEEN == 0:
@@ -1043,32 +890,32 @@ def _check_account(trader: address):
         if markets == 0:
             break
         if markets & 1 != 0:
-            key: uint256 = self._position_key(trader, market)
+            key: uint256 = ledger._position_key(trader, market)
             # the isolated part of the position before and after: flat when that side
             # of the batch was cross (a position can close and reopen in the other mode)
-            pre_word: uint256 = self._pre_position[key]
+            pre_word: uint256 = ledger._pre_position[key]
             pre_margin: uint256 = 0
             if packing._is_isolated(pre_word):
-                pre_margin = self._pre_isolated_margin[key]
+                pre_margin = ledger._pre_isolated_margin[key]
             else:
                 pre_word = 0
-            word: uint256 = self._positions[key]
+            word: uint256 = ledger._positions[key]
             if not packing._is_isolated(word):
                 word = 0
-            isolated_post: Health = self._isolated_health(word, self._isolated_margin[key], market)
-            if isolated_post.equity < convert(isolated_post.initial, int256):
+            isolated_post: ledger.Health = ledger._isolated_health(word, ledger._isolated_margin[key], market)
+            if isolated_post.equity < convert(isolated_post.initial, int256) or (stale >> market) & 1 != 0:
                 self._require_acceptable(
                     trader,
-                    self._isolated_health(pre_word, pre_margin, market),
+                    ledger._isolated_health(pre_word, pre_margin, market),
                     isolated_post,
-                    self._reduced(packing._position_size(pre_word), packing._position_size(word)),
+                    ledger._reduced(packing._position_size(pre_word), packing._position_size(word)),
                 )
         markets >>= 1
 
 
 @internal
 @pure
-def _require_acceptable(trader: address, pre: Health, post: Health, risk_reduced: bool):
+def _require_acceptable(trader: address, pre: ledger.Health, post: ledger.Health, risk_reduced: bool):
     """
     @dev The rule for an account below initial margin after a batch: it passes only if
          the batch reduced its risk, left its equity non-negative and did not lower its
@@ -1095,135 +942,47 @@ def _cross_reduced(trader: address, seen: uint256) -> bool:
         if markets & 1 != 0:
             # the cross part of the position before and after: flat when that side of
             # the batch was isolated
-            key: uint256 = self._position_key(trader, market)
-            pre: uint256 = self._pre_position[key]
-            post: uint256 = self._positions[key]
+            key: uint256 = ledger._position_key(trader, market)
+            pre: uint256 = ledger._pre_position[key]
+            post: uint256 = ledger._positions[key]
             pre_size: int256 = 0
             post_size: int256 = 0
             if not packing._is_isolated(pre):
                 pre_size = packing._position_size(pre)
             if not packing._is_isolated(post):
                 post_size = packing._position_size(post)
-            if not self._reduced(pre_size, post_size):
+            if not ledger._reduced(pre_size, post_size):
                 return False
         markets >>= 1
     return True
 
 
 @internal
-@view
-def _cross_health(trader: address, options: uint256) -> Health:
+def _load_market(market: uint256) -> uint256:
     """
-    @dev Equity and margin requirements of `trader`'s cross account: collateral plus
-         every cross position valued at the mark price. The maintenance requirement is
-         only summed with `_WITH_MAINTENANCE` in `options`. With `_BEFORE_BATCH`, the
-         account and the positions whose market bits are set in `options` are read as
-         they were before the batch.
+    @dev Reads `market` from MARKETS into the batch's risk cache; returns its parameter
+         word, zero (and caches nothing) if it is not listed.
     """
-    word: uint256 = self._accounts[trader]
-    if options & _BEFORE_BATCH != 0:
-        word = self._pre_account[trader]
-    account: packing.Account = packing._unpack_account(word)
-    markets: uint256 = account.cross_markets
-    health: Health = Health(equity=account.collateral, initial=0, maintenance=0)
-    for market: uint256 in range(MAX_MARKETS):
-        if markets == 0:
-            break
-        if markets & 1 != 0:
-            key: uint256 = convert(trader, uint256) | (market << _MARKET_KEY_OFFSET)
-            position: uint256 = self._positions[key]
-            if (options >> market) & 1 != 0 and options & _BEFORE_BATCH != 0:
-                position = self._pre_position[key]
-            health = self._add_position(health, position, market, options & _WITH_MAINTENANCE != 0)
-        markets >>= 1
-    return health
+    risk: IMarkets.Risk = ledger._risk(market)
+    if risk.params == 0:
+        return 0
+    ledger._risk_cache[market] = ledger._risk_word(risk)
+    if not risk.fresh:
+        ledger._stale_markets |= 1 << market
+    return risk.params
 
 
 @internal
-@view
-def _isolated_health(word: uint256, isolated_margin: uint256, market: uint256) -> Health:
+def _load_markets(markets: uint256):
     """
-    @dev Equity and margin requirements of an isolated position, which only its own
-         margin backs.
-    """
-    return self._add_position(Health(equity=convert(isolated_margin, int256), initial=0, maintenance=0), word, market, True)
-
-
-@internal
-@view
-def _add_position(health: Health, word: uint256, market: uint256, with_maintenance: bool) -> Health:
-    if word == 0:
-        return health
-    size: int256 = 0
-    quote: int256 = 0
-    isolated: bool = False
-    size, quote, isolated = packing._unpack_position(word)
-    risk: uint256 = self._risk_cache[market]
-    if risk == 0:
-        risk = self._market_risk(market)
-    price: uint256 = risk & _MASK_128
-    maintenance: uint256 = health.maintenance
-    if with_maintenance:
-        maintenance += margin._requirement(size, price, (risk >> _MAINTENANCE_MARGIN_OFFSET) & _MASK_32)
-    return Health(
-        equity=health.equity + margin._value(size, quote, price),
-        initial=health.initial + margin._requirement(size, price, (risk >> _INITIAL_MARGIN_OFFSET) & _MASK_32),
-        maintenance=maintenance,
-    )
-
-
-@internal
-@view
-def _params(market: uint256) -> MarketParams:
-    word: uint256 = self._market_params[market]
-    return MarketParams(
-        tick_size=word & _MASK_64,
-        lot_size=(word >> _LOT_OFFSET) & _MASK_64,
-        initial_margin_ppm=(word >> _INITIAL_MARGIN_OFFSET) & _MASK_32,
-        maintenance_margin_ppm=(word >> _MAINTENANCE_MARGIN_OFFSET) & _MASK_32,
-        maker_fee_ppm=(word >> _MAKER_FEE_OFFSET) & _MASK_32,
-        taker_fee_ppm=word >> _TAKER_FEE_OFFSET,
-    )
-
-
-@internal
-@view
-def _oracle_price(market: uint256) -> uint256:
-    """
-    @dev Reads `market`'s aggregator and converts its answer to price units, rounded
-         down.
-    """
-    info: MarketInfo = self._market_info[market]
-    answer: int256 = (staticcall IAggregatorV3(info.oracle).latestRoundData())[1]
-    assert answer > 0, "exchange: no oracle price"
-    price: uint256 = convert(answer, uint256) // info.oracle_divisor
-    assert price != 0 and price <= _MASK_128, "exchange: oracle price out of range"
-    return price
-
-
-@internal
-@view
-def _market_risk(market: uint256) -> uint256:
-    """
-    @dev `market`'s oracle price and margin fractions, packed as `_risk_cache` holds
-         them.
-    """
-    # the price field keeps its own 128 bits, the fractions their 32 bits each
-    return self._oracle_price(market) | (self._market_params[market] & (((1 << 64) - 1) << _INITIAL_MARGIN_OFFSET))
-
-
-@internal
-def _cache_prices(markets: uint256):
-    """
-    @dev Reads each market in the bit set `markets` from its oracle once for the
-         batch's margin checks.
+    @dev Loads each market of the bit set `markets` for the batch's margin checks.
     """
     bits: uint256 = markets
     for market: uint256 in range(MAX_MARKETS):
         if bits == 0:
             break
         if bits & 1 != 0:
-            self._risk_cache[market] = self._market_risk(market)
+            self._load_market(market)
         bits >>= 1
 
 
@@ -1237,7 +996,7 @@ def account(trader: address) -> (int256, uint256, uint256):
     @dev The cross account of `trader`.
     @return (collateral, nonce floor, bit set of markets with an open cross position).
     """
-    account: packing.Account = packing._unpack_account(self._accounts[trader])
+    account: packing.Account = packing._unpack_account(ledger._accounts[trader])
     return (account.collateral, account.nonce_floor, account.cross_markets)
 
 
@@ -1251,51 +1010,43 @@ def position(trader: address, market: uint256) -> (int256, int256, bool, uint256
     size: int256 = 0
     quote: int256 = 0
     isolated: bool = False
-    key: uint256 = self._position_key(trader, market)
-    size, quote, isolated = packing._unpack_position(self._positions[key])
-    return (size, quote, isolated, self._isolated_margin[key])
+    key: uint256 = ledger._position_key(trader, market)
+    size, quote, isolated = packing._unpack_position(ledger._positions[key])
+    return (size, quote, isolated, ledger._isolated_margin[key])
 
 
 @external
 @view
-def cross_health(trader: address) -> Health:
+def funding_owed(trader: address, market: uint256) -> (int256, int256):
+    """
+    @dev The funding state of `trader`'s position in `market`.
+    @return (the funding index it settled up to, what it would receive (> 0) or pay
+            (< 0) if settled now).
+    """
+    word: uint256 = ledger._positions[ledger._position_key(trader, market)]
+    snapshot: int256 = packing._funding_snapshot(word)
+    index: int256 = ledger._risk(market).funding_index
+    return (snapshot, margin._funding_payment(packing._position_size(word), index - snapshot))
+
+
+@external
+@view
+def cross_health(trader: address) -> ledger.Health:
     """
     @dev Equity and initial and maintenance requirements of `trader`'s cross account at
          the oracle prices.
     """
-    return self._cross_health(trader, _WITH_MAINTENANCE)
+    return ledger._cross_health(trader, ledger._WITH_MAINTENANCE)
 
 
 @external
 @view
-def isolated_health(trader: address, market: uint256) -> Health:
+def isolated_health(trader: address, market: uint256) -> ledger.Health:
     """
     @dev Equity and requirements of `trader`'s isolated position in `market`.
     """
-    key: uint256 = self._position_key(trader, market)
-    return self._isolated_health(self._positions[key], self._isolated_margin[key], market)
-
-
-@external
-@view
-def mark_price(market: uint256) -> uint256:
-    """
-    @dev The oracle price of `market` in price units.
-    """
-    assert market < self.market_count, "exchange: unknown market"
-    return self._oracle_price(market)
-
-
-@external
-@view
-def market_info(market: uint256) -> MarketInfo:
-    return self._market_info[market]
-
-
-@external
-@view
-def market_params(market: uint256) -> MarketParams:
-    return self._params(market)
+    key: uint256 = ledger._position_key(trader, market)
+    return ledger._isolated_health(ledger._positions[key], ledger._isolated_margin[key], market)
 
 
 @external
@@ -1306,11 +1057,11 @@ def order_state(trader: address, nonce: uint256, order_hash: bytes32) -> (uint25
     @return (amount filled while partially filled, closed: fully filled or cancelled,
             including by the nonce floor).
     """
-    state: uint256 = self._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2] >> self._state_shift(nonce)
-    closed: bool = state & _CLOSED_BIT != 0 or nonce < packing._unpack_account(self._accounts[trader]).nonce_floor
+    state: uint256 = ledger._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2] >> self._state_shift(nonce)
+    closed: bool = state & _CLOSED_BIT != 0 or nonce < packing._unpack_account(ledger._accounts[trader]).nonce_floor
     filled: uint256 = 0
     if state & _PARTIAL_BIT != 0:
-        filled = self._order_filled[order_hash]
+        filled = ledger._order_filled[order_hash]
     return (filled, closed)
 
 

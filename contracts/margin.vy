@@ -78,3 +78,15 @@ def _fee(notional: uint256, fee_ppm: uint256) -> uint256:
     @dev The fee on `notional` at a rate in parts per million, rounded up (a debit).
     """
     return self._div_ceil(notional * fee_ppm, units.FRACTION_SCALE)
+
+
+@internal
+@pure
+def _funding_payment(size: int256, index_change: int256) -> int256:
+    """
+    @dev The cash a position of `size` receives (> 0) or pays (< 0) when the funding
+         index moves by `index_change` (collateral units per whole base unit):
+         -size * index_change / SIZE_SCALE rounded down, so a payment is rounded up
+         and a receipt down, and the sum over all positions never creates collateral.
+    """
+    return self._div_floor(-size * index_change, convert(units.SIZE_SCALE, int256))

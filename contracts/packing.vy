@@ -23,14 +23,20 @@
           bits   0..63   size            int64, size units, long > 0
           bits  64..159  quote           int96, collateral units: the cash leg of the
                                           position (notional paid or received, fees)
-          bits 160..247  reserved        for the funding index snapshot
+          bits 160..247  funding         int88, the market's funding index when the
+                                          position last settled funding (collateral
+                                          units per whole base unit)
           bits 248..255  flags           bit 248: the position is isolated
 """
 
 _MASK_64: constant(uint256) = (1 << 64) - 1
 _MASK_96: constant(uint256) = (1 << 96) - 1
 _MASK_8: constant(uint256) = (1 << 8) - 1
+_MASK_88: constant(uint256) = (1 << 88) - 1
 _MASK_120: constant(uint256) = (1 << 120) - 1
+_FUNDING_OFFSET: constant(uint256) = 160
+# @dev The funding field of a position word (and of the Exchange's risk word).
+_FUNDING_FIELD: constant(uint256) = _MASK_88 << _FUNDING_OFFSET
 _ISOLATED_FLAG: constant(uint256) = 1 << 248
 
 
@@ -88,14 +94,17 @@ def _unpack_account(word: uint256) -> Account:
 
 @internal
 @pure
-def _pack_position(size: int256, quote: int256, isolated: bool) -> uint256:
+def _pack_position(size: int256, quote: int256, isolated: bool, funding_field: uint256) -> uint256:
     """
     @dev Packs a position word; reverts if a field is out of its range. A flat
          position whose quote has been realised packs to zero, flag included, so a
-         word is non-zero exactly while the position holds something.
+         word is non-zero exactly while the position holds something; a flat
+         position keeps no funding snapshot (it owes no funding).
     @param size The signed size, size units.
     @param quote The cash leg, collateral units.
     @param isolated Whether the position is backed by its own collateral.
+    @param funding_field The funding index the position has settled up to, as
+           `_pack_funding_snapshot` puts it in its field.
     @return uint256 The packed word.
     """
     s: int64 = convert(size, int64)
@@ -103,9 +112,31 @@ def _pack_position(size: int256, quote: int256, isolated: bool) -> uint256:
     word: uint256 = (self._twos_complement(convert(s, int256)) & _MASK_64) | (
         (self._twos_complement(convert(q, int256)) & _MASK_96) << 64
     )
+    if s != 0:
+        word |= funding_field & _FUNDING_FIELD
     if isolated and word != 0:
         word |= _ISOLATED_FLAG
     return word
+
+
+@internal
+@pure
+def _pack_funding_snapshot(funding: int256) -> uint256:
+    """
+    @dev A funding index in the funding field of a word (bits 160..247); reverts if it
+         does not fit in int88.
+    """
+    return (self._twos_complement(convert(convert(funding, int88), int256)) & _MASK_88) << _FUNDING_OFFSET
+
+
+@internal
+@pure
+def _funding_snapshot(word: uint256) -> int256:
+    """
+    @dev The funding field (bits 160..247) of a position word, or of the Exchange's
+         risk word, which keeps a market's index at the same place.
+    """
+    return convert(convert(word << 8, bytes32), int256) >> 168
 
 
 @internal

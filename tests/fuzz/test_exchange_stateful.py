@@ -137,8 +137,8 @@ class ExchangeMachine(RuleBasedStateMachine):
         super().__init__()
         self.venue = venue
         self.exchange = self.venue.exchange
-        self.params = {m: self.exchange.market_params(m) for m in MARKETS}
-        self.ledger = Ledger(margin_params(self.exchange))
+        self.params = {m: self.venue.markets.market_params(m) for m in MARKETS}
+        self.ledger = Ledger(margin_params(self.venue.markets))
         self.next_nonce: dict[Address, int] = {a.address: 0 for a in ACTORS}
         self.floor: dict[Address, int] = {a.address: 0 for a in ACTORS}  # raised by the actor
         self.closed: set[tuple[Address, int]] = set()  # cancelled or fully filled nonces
@@ -172,7 +172,7 @@ class ExchangeMachine(RuleBasedStateMachine):
         any_amount=st.integers(1, 10**11),
     )
     def withdraw(self, who: Actor, how: str, any_amount: int) -> None:
-        prices = mark_prices(self.exchange)
+        prices = mark_prices(self.venue.markets)
         health = self.ledger.cross_health(who.address, prices)
         free = health.equity - health.initial
         amount = {"all free": free, "one over": free + 1, "any": any_amount}[how]
@@ -226,7 +226,7 @@ class ExchangeMachine(RuleBasedStateMachine):
     @rule(market=st.sampled_from(MARKETS), percent=st.integers(85, 115))
     def move_price(self, market: MarketId, percent: int) -> None:
         listed = default_markets()[market].index_price  # moves stay within 1/2x..2x of it
-        price = self.exchange.mark_price(market) * percent // 100
+        price = self.venue.markets.price(market)[0] * percent // 100
         self.venue.set_price(market, Price(min(max(price, listed // 2), listed * 2)))
 
     # ------------------------------------------------------------ settlement
@@ -257,7 +257,7 @@ class ExchangeMachine(RuleBasedStateMachine):
             if not held.size or rarely(data, 10):
                 mode = data.draw(st.sampled_from(MarginMode))
         params = self.params[market]
-        tick, mark = params.tick_size, self.exchange.mark_price(market)
+        tick, mark = params.tick_size, self.venue.markets.price(market)[0]
         # a limit up to 3% through the mark (crossing) or 0.5% short of it
         through = mark * data.draw(st.integers(-50, 300)) // 10_000 // tick * tick
         limit = mark // tick * tick + (through if is_buy else -through)
@@ -293,7 +293,7 @@ class ExchangeMachine(RuleBasedStateMachine):
         """A fill that flattens ``who``'s position at the mark, against someone else."""
         held = self.ledger.position(who.address, market)
         tick = self.params[market].tick_size
-        price = Price(max(tick, self.exchange.mark_price(market) // tick * tick))
+        price = Price(max(tick, self.venue.markets.price(market)[0] // tick * tick))
         mode = MarginMode.ISOLATED if held.isolated else MarginMode.CROSS
         orders = []
         for trader, is_buy in (
@@ -337,7 +337,7 @@ class ExchangeMachine(RuleBasedStateMachine):
         if first <= last and not rarely(data, 10):
             # at the mark where the limits allow, which an isolated open needs to meet
             # its initial margin, or anywhere between the limits
-            at_mark = min(max(self.exchange.mark_price(maker.order.market) // tick, first), last)
+            at_mark = min(max(self.venue.markets.price(maker.order.market)[0] // tick, first), last)
             price = (
                 at_mark if data.draw(st.booleans()) else data.draw(st.integers(first, last))
             ) * tick
@@ -381,7 +381,7 @@ class ExchangeMachine(RuleBasedStateMachine):
     def _settle(self, fills: list[Fill]) -> None:
         matches = [match(m, t, price=p, size=s) for m, t, p, s in fills]
         batch = {o.order_hash: o for m, t, _, _ in fills for o in (m, t)}
-        prices = mark_prices(self.exchange)
+        prices = mark_prices(self.venue.markets)
         before = self._snapshot(list(batch.values()))
         try:
             logs = self.venue.settle(*matches)

@@ -54,12 +54,25 @@ def test_describes_the_node(anvil: Anvil, web3: Web3, deployment: Deployment) ->
 
 def test_every_contract_has_code(web3: Web3, deployment: Deployment) -> None:
     addresses = deployment.contracts
-    for address in (addresses.exchange, addresses.collateral, *addresses.oracles.values()):
+    for address in (
+        addresses.exchange,
+        addresses.collateral,
+        *addresses.oracles.values(),
+        addresses.markets,
+        addresses.liquidations,
+        addresses.checkpoints,
+    ):
         assert len(web3.eth.get_code(address)) > 0
 
 
 def test_abi_files_are_written(deployment: Deployment, abi_dir: Path) -> None:
-    assert set(deployment.abi) == {"Exchange", "MockUSDC", "MockAggregator"}
+    assert set(deployment.abi) == {
+        "Exchange",
+        "Markets",
+        "Checkpoints",
+        "MockUSDC",
+        "MockAggregator",
+    }
     for name, path in deployment.abi.items():
         assert Path(path) == abi_dir / f"{name}.json"
         assert isinstance(json.loads(Path(path).read_text()), list)
@@ -69,13 +82,23 @@ def test_exchange_roles(deployment: Deployment, contracts: ChainContracts) -> No
     exchange = contracts.exchange.functions
     assert exchange.operator().call() == deployment.wallet(Role.OPERATOR).address
     assert exchange.COLLATERAL().call() == deployment.contracts.collateral
+    assert exchange.MARKETS().call() == deployment.contracts.markets
+    assert exchange.LIQUIDATIONS().call() == deployment.contracts.liquidations
+    assert contracts.checkpoints.functions.operator().call() == exchange.operator().call()
+    keeper = deployment.wallet(Role.KEEPER).address
+    assert contracts.markets.functions.funding_keeper().call() == keeper
+
+
+def test_exchange_abi_decodes_the_extension_events(contracts: ChainContracts) -> None:
+    events = {entry["name"] for entry in contracts.exchange.abi if entry["type"] == "event"}
+    assert {"Liquidated", "Deleveraged", "InsuranceDrawn", "Filled"} <= events
 
 
 def test_markets_listed_in_order(deployment: Deployment, contracts: ChainContracts) -> None:
     specs = default_markets()
     assert [m.symbol for m in deployment.markets] == [s.symbol for s in specs]
     assert [m.id for m in deployment.markets] == list(range(len(specs)))
-    assert contracts.exchange.functions.market_count().call() == len(specs)
+    assert contracts.markets.functions.market_count().call() == len(specs)
 
 
 def test_oracles_quote_the_index_price_and_belong_to_the_keeper(
@@ -111,7 +134,7 @@ def test_admin_only_listing(
     anvil: Anvil, web3: Web3, deployment: Deployment, contracts: ChainContracts
 ) -> None:
     btc = default_markets()[0]
-    call = contracts.exchange.functions.list_market(
+    call = contracts.markets.functions.list_market(
         "X-PERP", deployment.contracts.oracles[btc.symbol], btc.tick_size, btc.lot_size,
         btc.max_leverage, btc.initial_margin_ppm, btc.maintenance_margin_ppm,
         btc.maker_fee_ppm, btc.taker_fee_ppm,

@@ -27,6 +27,9 @@ from perpdex.core.types import Address, MarketId
 EXCHANGE = Address("0x5FbDB2315678afecb367f032d93F642f64180aa3")
 COLLATERAL = Address("0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512")
 ORACLE = Address("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0")
+MARKETS = Address("0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9")
+LIQUIDATIONS = Address("0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9")
+CHECKPOINTS = Address("0x5FC8d32690cc91D4c39d9d3abcBD16989F875707")
 
 
 @pytest.fixture
@@ -36,7 +39,9 @@ def deployment() -> Deployment:
         chain_id=31337,
         rpc_url="http://127.0.0.1:8545",
         start_block=3,
-        contracts=Contracts(EXCHANGE, COLLATERAL, {btc.symbol: ORACLE}),
+        contracts=Contracts(
+            EXCHANGE, COLLATERAL, {btc.symbol: ORACLE}, MARKETS, LIQUIDATIONS, CHECKPOINTS
+        ),
         abi={"Exchange": "/abi/Exchange.json"},
         markets=(ListedMarket(**asdict(btc), id=MarketId(0)),),
         wallets=demo_wallets(dev_accounts()),

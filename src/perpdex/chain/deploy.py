@@ -1,5 +1,6 @@
-"""Deploy perpdex to a JSON-RPC node: MockUSDC, one MockAggregator per market, the Exchange;
-list the markets and fund the demo wallets.
+"""Deploy perpdex to a JSON-RPC node: MockUSDC, one MockAggregator per market, the Markets
+registry, the Exchange (with its Liquidations extension) and Checkpoints; list the markets
+and fund the demo wallets.
 
     with Anvil() as node:
         deployment = deploy(node.rpc_url, demo_wallets(node.accounts))
@@ -9,7 +10,7 @@ list the markets and fund the demo wallets.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from eth_account import Account
@@ -28,6 +29,9 @@ from perpdex.core.types import Address, Collateral, MarketId
 from perpdex.core.units import to_collateral_units
 
 EXCHANGE_SOURCE = "Exchange.vy"
+MARKETS_SOURCE = "Markets.vy"
+LIQUIDATIONS_SOURCE = "Liquidations.vy"
+CHECKPOINTS_SOURCE = "Checkpoints.vy"
 COLLATERAL_SOURCE = "mocks/MockUSDC.vy"
 ORACLE_SOURCE = "mocks/MockAggregator.vy"
 
@@ -48,21 +52,43 @@ class ChainContracts:
     collateral: Contract
     oracles: dict[str, Contract]
     """Market symbol -> its MockAggregator."""
+    markets: Contract
+    checkpoints: Contract
 
 
 @dataclass(frozen=True, slots=True)
 class _Artifacts:
     exchange: Artifact
+    liquidations: Artifact
+    markets: Artifact
+    checkpoints: Artifact
     collateral: Artifact
     oracle: Artifact
 
     @classmethod
     def compile(cls) -> _Artifacts:
+        liquidations = compile_contract(LIQUIDATIONS_SOURCE)
         return cls(
-            compile_contract(EXCHANGE_SOURCE),
+            with_extension_events(compile_contract(EXCHANGE_SOURCE), liquidations),
+            liquidations,
+            compile_contract(MARKETS_SOURCE),
+            compile_contract(CHECKPOINTS_SOURCE),
             compile_contract(COLLATERAL_SOURCE),
             compile_contract(ORACLE_SOURCE),
         )
+
+    def published(self) -> tuple[Artifact, ...]:
+        """The artifacts whose ABIs a deployment file points to."""
+        return (self.exchange, self.markets, self.checkpoints, self.collateral, self.oracle)
+
+
+def with_extension_events(exchange: Artifact, extension: Artifact) -> Artifact:
+    """``exchange`` with the events its delegatecall extension emits from the Exchange's
+    address (``Liquidated``, ``InsuranceDrawn``, ...) added to its ABI, so one contract
+    object decodes every log of the Exchange."""
+    names = {entry["name"] for entry in exchange.abi if entry["type"] == "event"}
+    extra = [e for e in extension.abi if e["type"] == "event" and e["name"] not in names]
+    return replace(exchange, abi=[*exchange.abi, *extra])
 
 
 def demo_wallets(accounts: Sequence[DevAccount]) -> tuple[DemoWallet, ...]:
@@ -91,12 +117,13 @@ def deploy(
     funding: Collateral | None = None,
     abi_dir: Path | None = None,
 ) -> Deployment:
-    """Deploy MockUSDC, one MockAggregator per market and the Exchange, and list ``markets``
-    (default :func:`default_markets`).
+    """Deploy MockUSDC, one MockAggregator per market, Markets, Liquidations, the Exchange
+    and Checkpoints, and list ``markets`` (default :func:`default_markets`).
 
     The admin (``admin_key``, default the ``admin`` wallet's key) deploys and lists; the
-    ``operator`` wallet becomes the Exchange operator; the ``keeper`` wallet, if any, receives
-    the mock oracles' ownership (it pushes prices); every wallet of :data:`FUNDED_ROLES`
+    ``operator`` wallet becomes the Exchange and Checkpoints operator; the ``keeper`` wallet,
+    if any, posts funding and receives the mock oracles' ownership (it pushes prices; without
+    a keeper the admin posts funding); every wallet of :data:`FUNDED_ROLES`
     deposits ``funding`` (default :func:`demo_funding`). ABIs are written to ``abi_dir``
     (default ``build/abi``); the deployment file is not written (see ``write_deployment``).
     """
@@ -110,20 +137,31 @@ def deploy(
 
     collateral = _deploy(web3, admin, artifacts.collateral)
     oracles = {spec.symbol: _deploy_oracle(web3, admin, artifacts.oracle, spec) for spec in specs}
-    # Read before the Exchange exists, so no Exchange event is older than this block.
+    operator = by_role[Role.OPERATOR].address
+    funding_keeper = by_role[Role.KEEPER].address if Role.KEEPER in by_role else admin.address
+    # Read before the contracts exist, so no event of theirs is older than this block.
     start_block = web3.eth.block_number
+    registry = _deploy(web3, admin, artifacts.markets, funding_keeper)
+    liquidations = _deploy(web3, admin, artifacts.liquidations, registry.address)
     exchange = _deploy(
-        web3, admin, artifacts.exchange, collateral.address, by_role[Role.OPERATOR].address
+        web3,
+        admin,
+        artifacts.exchange,
+        collateral.address,
+        registry.address,
+        liquidations.address,
+        operator,
     )
+    checkpoints = _deploy(web3, admin, artifacts.checkpoints, operator)
     listed = tuple(
-        _list_market(web3, admin, exchange, spec, oracles[spec.symbol].address) for spec in specs
+        _list_market(web3, admin, registry, spec, oracles[spec.symbol].address) for spec in specs
     )
     if Role.KEEPER in by_role:
         for oracle in oracles.values():
             send(web3, admin, oracle.functions.transfer_ownership(by_role[Role.KEEPER].address))
 
     amount = funding if funding is not None else demo_funding()
-    deployed = ChainContracts(exchange, collateral, oracles)
+    deployed = ChainContracts(exchange, collateral, oracles, registry, checkpoints)
     for wallet in wallets:
         if wallet.role in FUNDED_ROLES and wallet.private_key is not None:
             fund(web3, deployed, wallet.account(), amount)
@@ -136,10 +174,13 @@ def deploy(
             exchange=Address(exchange.address),
             collateral=Address(collateral.address),
             oracles={symbol: Address(oracle.address) for symbol, oracle in oracles.items()},
+            markets=Address(registry.address),
+            liquidations=Address(liquidations.address),
+            checkpoints=Address(checkpoints.address),
         ),
         abi={
             artifact.name: str(write_abi(artifact, abi_dir).resolve())
-            for artifact in (artifacts.exchange, artifacts.collateral, artifacts.oracle)
+            for artifact in artifacts.published()
         },
         markets=listed,
         wallets=tuple(wallets),
@@ -159,6 +200,8 @@ def bind(web3: Web3, deployment: Deployment) -> ChainContracts:
         exchange=contract(addresses.exchange, Path(EXCHANGE_SOURCE).stem),
         collateral=contract(addresses.collateral, Path(COLLATERAL_SOURCE).stem),
         oracles={symbol: contract(a, oracle_name) for symbol, a in addresses.oracles.items()},
+        markets=contract(addresses.markets, Path(MARKETS_SOURCE).stem),
+        checkpoints=contract(addresses.checkpoints, Path(CHECKPOINTS_SOURCE).stem),
     )
 
 
@@ -198,12 +241,12 @@ def _deploy(web3: Web3, deployer: LocalAccount, artifact: Artifact, *args: objec
 
 
 def _list_market(
-    web3: Web3, admin: LocalAccount, exchange: Contract, spec: MarketSpec, oracle: str
+    web3: Web3, admin: LocalAccount, markets: Contract, spec: MarketSpec, oracle: str
 ) -> ListedMarket:
     receipt = send(
         web3,
         admin,
-        exchange.functions.list_market(
+        markets.functions.list_market(
             spec.symbol,
             oracle,
             spec.tick_size,
@@ -216,5 +259,5 @@ def _list_market(
         ),
     )
     # The receipt also holds the listing's other events: skip them rather than warn.
-    (event,) = exchange.events.MarketListed().process_receipt(receipt, errors=DISCARD)
+    (event,) = markets.events.MarketListed().process_receipt(receipt, errors=DISCARD)
     return ListedMarket(**asdict(spec), id=MarketId(event["args"]["market"]))

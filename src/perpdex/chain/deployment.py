@@ -66,9 +66,21 @@ class Contracts:
     collateral: Address
     oracles: dict[str, Address]
     """Market symbol -> its price feed."""
+    markets: Address
+    """The Markets registry: listing, risk parameters, prices, funding."""
+    liquidations: Address
+    """The Exchange's delegatecall extension (its ABI's events are in the Exchange's)."""
+    checkpoints: Address
 
     def __post_init__(self) -> None:
-        for address in (self.exchange, self.collateral, *self.oracles.values()):
+        for address in (
+            self.exchange,
+            self.collateral,
+            *self.oracles.values(),
+            self.markets,
+            self.liquidations,
+            self.checkpoints,
+        ):
             if not is_checksum_address(address):
                 raise ValueError(f"{address!r} is not a checksummed address")
 

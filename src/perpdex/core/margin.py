@@ -119,6 +119,7 @@ class _Field:
 class _Layout:
     size: _Field
     quote: _Field
+    funding: _Field
     isolated_flag: int
     collateral: _Field
     flags: _Field
@@ -131,12 +132,13 @@ def _layout() -> _Layout:
     """The word layouts, from the masks of packing.vy: fields sit contiguously from bit 0
     in the order its docstring lists them (the harness tests pin this against the code)."""
     constants = vyper_constants(contracts_dir() / PACKING_SOURCE)
-    bits_8, bits_64, bits_96, bits_120 = (
-        constants[f"_MASK_{bits}"].bit_length() for bits in (8, 64, 96, 120)
+    bits_8, bits_64, bits_88, bits_96, bits_120 = (
+        constants[f"_MASK_{bits}"].bit_length() for bits in (8, 64, 88, 96, 120)
     )
     return _Layout(
         size=_Field(0, bits_64, signed=True),
         quote=_Field(bits_64, bits_96, signed=True),
+        funding=_Field(constants["_FUNDING_OFFSET"], bits_88, signed=True),
         isolated_flag=constants["_ISOLATED_FLAG"],
         collateral=_Field(0, bits_120, signed=True),
         flags=_Field(bits_120, bits_8, signed=False),
@@ -168,11 +170,27 @@ def unpack_account(word: int) -> tuple[Collateral, int, int, int]:
     )
 
 
-def pack_position(size: Size, quote: Collateral, isolated: bool) -> int:
-    """``packing._pack_position``: a realised flat position packs to zero, flag included."""
+def pack_position(size: Size, quote: Collateral, isolated: bool, funding: int = 0) -> int:
+    """``packing._pack_position``: a realised flat position packs to zero, flag included; a
+    flat position keeps no funding snapshot."""
     layout = _layout()
+    # the snapshot is packed (and range-checked) before the contract knows the size
+    field = layout.funding.put(funding)
     word = layout.size.put(size) | layout.quote.put(quote)
+    if size:
+        word |= field
     return word | layout.isolated_flag if isolated and word else word
+
+
+def funding_snapshot(word: int) -> int:
+    """``packing._funding_snapshot``: the funding index a position word settled up to."""
+    return _layout().funding.get(_unsigned(word))
+
+
+def funding_payment(size: Size, index_change: int) -> Collateral:
+    """``margin._funding_payment``: what a position receives (> 0) or pays (< 0) when the
+    funding index moves by ``index_change``; payments round up, receipts down."""
+    return Collateral(div_floor_checked(-size * index_change, units().size_scale))
 
 
 def unpack_position(word: int) -> tuple[Size, Collateral, bool]:

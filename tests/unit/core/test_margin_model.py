@@ -176,25 +176,25 @@ def test_model_health_equals_contract_after_random_fills(
 ) -> None:  # fmt: skip
     exchange = venue.exchange
     with boa.env.anchor():
-        ledger = Ledger(margin_params(exchange))
+        ledger = Ledger(margin_params(venue.markets))
         for who, amount in [(MAKER, 10**7 * USDC), *((t, 2_000 * USDC) for t in TRADERS)]:
             venue.fund(who, amount)
             ledger.credit(who.address, amount)
         for trade in trades:
             _trade(venue, ledger, *trade)
-        for market, percent in zip(market_ids(exchange), moves, strict=True):
+        for market, percent in zip(market_ids(venue.markets), moves, strict=True):
             venue.set_price(market, Price(default_markets()[market].index_price * percent // 100))
-        prices, params = mark_prices(exchange), margin_params(exchange)
+        prices, params = mark_prices(venue.markets), margin_params(venue.markets)
 
         for who in [MAKER, *TRADERS]:
             trader = who.address
             collateral = Collateral(exchange.account(trader)[0])
-            positions = positions_of(exchange, trader)
+            positions = positions_of(exchange, venue.markets, trader)
             from_views = margin.cross_health(collateral, positions, prices, params)
             assert health(exchange.cross_health(trader)) == from_views
             assert ledger.cross_health(trader, prices) == from_views  # from events alone
             assert ledger.cross_collateral(trader) == collateral
-            for market in market_ids(exchange):
+            for market in market_ids(venue.markets):
                 position = position_of(exchange, trader, market)
                 assert ledger.position(trader, market) == position
                 expected = margin.isolated_health(position, prices[market], params[market])

@@ -23,6 +23,8 @@ from perpdex.settlement.encoding import Batch, Match
 CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
 
 EXCHANGE: VyperDeployer = boa.load_partial(str(CONTRACTS / "Exchange.vy"))
+MARKETS: VyperDeployer = boa.load_partial(str(CONTRACTS / "Markets.vy"))
+LIQUIDATIONS: VyperDeployer = boa.load_partial(str(CONTRACTS / "Liquidations.vy"))
 MOCK_USDC: VyperDeployer = boa.load_partial(str(CONTRACTS / "mocks" / "MockUSDC.vy"))
 MOCK_AGGREGATOR: VyperDeployer = boa.load_partial(str(CONTRACTS / "mocks" / "MockAggregator.vy"))
 
@@ -51,10 +53,12 @@ class Venue:
     """A deployed Exchange with its collateral token and one oracle per market."""
 
     exchange: VyperContract
+    markets: VyperContract
     usdc: VyperContract
     oracles: dict[MarketId, VyperContract]
     admin: Actor
     operator: Actor
+    keeper: Actor
     domain: Eip712Domain
     nonces: dict[Address, int]
 
@@ -145,7 +149,7 @@ def match(
 
 
 def listing_args(spec: MarketSpec, oracle: VyperContract) -> dict[str, Any]:
-    """The keyword arguments of ``Exchange.list_market`` for ``spec``."""
+    """The keyword arguments of ``Markets.list_market`` for ``spec``."""
     return {
         "symbol": spec.symbol,
         "oracle": oracle.address,
@@ -159,24 +163,29 @@ def listing_args(spec: MarketSpec, oracle: VyperContract) -> dict[str, Any]:
     }
 
 
-def list_market(exchange: VyperContract, oracle: VyperContract, spec: MarketSpec) -> int:
-    return int(exchange.list_market(*listing_args(spec, oracle).values()))
+def list_market(markets: VyperContract, oracle: VyperContract, spec: MarketSpec) -> int:
+    return int(markets.list_market(*listing_args(spec, oracle).values()))
 
 
 def deploy_venue() -> Venue:
-    """USDC, one oracle per default market, and an Exchange listing them."""
-    admin, operator = actor("admin"), actor("operator")
+    """USDC, one oracle per default market, a Markets registry listing them, and an
+    Exchange (with its Liquidations extension) on that registry."""
+    admin, operator, keeper = actor("admin"), actor("operator"), actor("keeper")
     with boa.env.prank(admin.address):
         usdc = MOCK_USDC.deploy()
-        exchange = EXCHANGE.deploy(usdc.address, operator.address)
+        markets = MARKETS.deploy(keeper.address)
+        liquidations = LIQUIDATIONS.deploy(markets.address)
+        exchange = EXCHANGE.deploy(
+            usdc.address, markets.address, liquidations.address, operator.address
+        )
         oracles = {}
         for spec in default_markets():
             oracle = MOCK_AGGREGATOR.deploy(
                 spec.oracle_decimals, spec.oracle_description, spec.oracle_answer
             )
-            oracles[MarketId(list_market(exchange, oracle, spec))] = oracle
+            oracles[MarketId(list_market(markets, oracle, spec))] = oracle
     domain = Eip712Domain(ChainId(boa.env.evm.patch.chain_id), Address(exchange.address))
-    return Venue(exchange, usdc, oracles, admin, operator, domain, {})
+    return Venue(exchange, markets, usdc, oracles, admin, operator, keeper, domain, {})
 
 
 def events(logs: list[Any], name: str) -> list[Any]:

@@ -65,11 +65,23 @@ def unpack_account(word: uint256) -> (int256, uint256, uint256, uint256):
 
 @external
 @pure
-def pack_position(size: int256, quote: int256, isolated: bool) -> uint256:
-    return packing._pack_position(size, quote, isolated)
+def pack_position(size: int256, quote: int256, isolated: bool, funding: int256) -> uint256:
+    return packing._pack_position(size, quote, isolated, packing._pack_funding_snapshot(funding))
 
 
 @external
 @pure
 def unpack_position(word: uint256) -> (int256, int256, bool):
     return packing._unpack_position(word)
+
+
+@external
+@pure
+def funding_snapshot(word: uint256) -> int256:
+    return packing._funding_snapshot(word)
+
+
+@external
+@pure
+def funding_payment(size: int256, index_change: int256) -> int256:
+    return margin._funding_payment(size, index_change)

@@ -20,20 +20,20 @@ from perpdex.core.margin import FLAT, Health, MarginParams, PositionState
 from perpdex.core.types import Address, Collateral, MarketId, Price, Size
 
 
-def market_ids(exchange: VyperContract) -> list[MarketId]:
-    return [MarketId(m) for m in range(exchange.market_count())]
+def market_ids(markets: VyperContract) -> list[MarketId]:
+    return [MarketId(m) for m in range(markets.market_count())]
 
 
-def margin_params(exchange: VyperContract) -> dict[MarketId, MarginParams]:
+def margin_params(markets: VyperContract) -> dict[MarketId, MarginParams]:
     return {
         market: MarginParams(params.initial_margin_ppm, params.maintenance_margin_ppm)
-        for market in market_ids(exchange)
-        for params in [exchange.market_params(market)]
+        for market in market_ids(markets)
+        for params in [markets.market_params(market)]
     }
 
 
-def mark_prices(exchange: VyperContract) -> dict[MarketId, Price]:
-    return {market: Price(exchange.mark_price(market)) for market in market_ids(exchange)}
+def mark_prices(markets: VyperContract) -> dict[MarketId, Price]:
+    return {market: Price(markets.price(market)[0]) for market in market_ids(markets)}
 
 
 def position_of(exchange: VyperContract, trader: Address, market: MarketId) -> PositionState:
@@ -41,8 +41,10 @@ def position_of(exchange: VyperContract, trader: Address, market: MarketId) -> P
     return PositionState(Size(size), Collateral(quote), isolated, Collateral(isolated_margin))
 
 
-def positions_of(exchange: VyperContract, trader: Address) -> dict[MarketId, PositionState]:
-    return {market: position_of(exchange, trader, market) for market in market_ids(exchange)}
+def positions_of(
+    exchange: VyperContract, markets: VyperContract, trader: Address
+) -> dict[MarketId, PositionState]:
+    return {market: position_of(exchange, trader, market) for market in market_ids(markets)}
 
 
 def health(struct: Any) -> Health:

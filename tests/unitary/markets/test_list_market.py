@@ -16,36 +16,37 @@ from tests.unitary.exchange.venue import (
 
 
 def test_listing_stores_and_announces_the_market(venue: Venue) -> None:
-    assert venue.exchange.market_count() == 2
-    info = venue.exchange.market_info(0)
+    assert venue.markets.market_count() == 2
+    info = venue.markets.market_info(0)
     assert (info.symbol, info.oracle, info.max_leverage) == (
         BTC.symbol,
         venue.oracles[0].address,
         BTC.max_leverage,
     )
-    params = venue.exchange.market_params(0)
+    params = venue.markets.market_params(0)
     assert (params.tick_size, params.lot_size) == (BTC.tick_size, BTC.lot_size)
     assert (params.initial_margin_ppm, params.maintenance_margin_ppm) == (
         BTC.initial_margin_ppm,
         BTC.maintenance_margin_ppm,
     )
     assert (params.maker_fee_ppm, params.taker_fee_ppm) == (BTC.maker_fee_ppm, BTC.taker_fee_ppm)
-    assert venue.exchange.mark_price(0) == BTC.index_price
+    assert venue.markets.price(0) == (BTC.index_price, True)
+    assert venue.markets.last_good_price(0) == BTC.index_price
 
 
 def test_only_admin_lists(venue: Venue, outsider: Actor) -> None:
-    with boa.env.prank(outsider.address), boa.reverts("exchange: caller is not the admin"):
-        list_market(venue.exchange, venue.oracles[0], BTC)
+    with boa.env.prank(outsider.address), boa.reverts("markets: caller is not the admin"):
+        list_market(venue.markets, venue.oracles[0], BTC)
 
 
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        ({"tick_size": 3}, "exchange: inexact grid"),
-        ({"lot_size": 0}, "exchange: bad lot size"),
-        ({"initial_margin_ppm": 40_000}, "exchange: margin below 1/leverage"),
-        ({"maintenance_margin_ppm": 50_000}, "exchange: maintenance not below initial"),
-        ({"taker_fee_ppm": 10_001}, "exchange: fee too high"),
+        ({"tick_size": 3}, "markets: inexact grid"),
+        ({"lot_size": 0}, "markets: bad lot size"),
+        ({"initial_margin_ppm": 40_000}, "markets: margin below 1/leverage"),
+        ({"maintenance_margin_ppm": 50_000}, "markets: maintenance not below initial"),
+        ({"taker_fee_ppm": 10_001}, "markets: fee too high"),
     ],
 )
 def test_listing_rejects_unsound_parameters(
@@ -53,31 +54,31 @@ def test_listing_rejects_unsound_parameters(
 ) -> None:
     args = listing_args(BTC, venue.oracles[0]) | change
     with boa.env.prank(venue.admin.address), boa.reverts(error):
-        venue.exchange.list_market(*args.values())
-    assert venue.exchange.market_count() == 2
+        venue.markets.list_market(*args.values())
+    assert venue.markets.market_count() == 2
 
 
 def test_oracle_with_too_few_decimals_is_refused(venue: Venue) -> None:
     with boa.env.prank(venue.admin.address):
         coarse = MOCK_AGGREGATOR.deploy(2, "BTC / USD", 100_000 * 100)
-        with boa.reverts("exchange: oracle decimals"):
-            list_market(venue.exchange, coarse, BTC)
+        with boa.reverts("markets: oracle decimals"):
+            list_market(venue.markets, coarse, BTC)
 
 
 def test_set_market_params_changes_risk_and_fees(venue: Venue) -> None:
     with boa.env.prank(venue.admin.address):
-        venue.exchange.set_market_params(0, 10, 100_000, 50_000, 100, 300)
-        (changed,) = events(list(venue.exchange.get_logs()), "MarketParamsChanged")
+        venue.markets.set_market_params(0, 10, 100_000, 50_000, 100, 300)
+        (changed,) = events(list(venue.markets.get_logs()), "MarketParamsChanged")
     assert (changed.market, changed.max_leverage, changed.taker_fee_ppm) == (0, 10, 300)
-    params = venue.exchange.market_params(0)
+    params = venue.markets.market_params(0)
     assert (params.initial_margin_ppm, params.taker_fee_ppm, params.tick_size) == (
         100_000,
         300,
         BTC.tick_size,
     )
-    assert venue.exchange.market_info(0).max_leverage == 10
+    assert venue.markets.market_info(0).max_leverage == 10
 
 
 def test_set_market_params_is_admin_only(venue: Venue, outsider: Actor) -> None:
-    with boa.env.prank(outsider.address), boa.reverts("exchange: caller is not the admin"):
-        venue.exchange.set_market_params(0, 10, 100_000, 50_000, 100, 300)
+    with boa.env.prank(outsider.address), boa.reverts("markets: caller is not the admin"):
+        venue.markets.set_market_params(0, 10, 100_000, 50_000, 100, 300)
