@@ -109,7 +109,10 @@ class ChainReader:
         return Health(Collateral(equity), Collateral(initial), Collateral(maintenance))
 
     def mark_price(self, market: ListedMarket) -> Price:
-        return Price(self._call(self._contracts.exchange.functions.mark_price(market.id)))
+        """The price the Exchange values positions at (``Markets.price``): the oracle's, or
+        the last good one while the feed is stale."""
+        price, _fresh = self._call(self._contracts.markets.functions.price(market.id))
+        return Price(price)
 
     def wallet_balance(self, trader: Address) -> Collateral:
         """Collateral tokens held by ``trader`` outside the Exchange."""
