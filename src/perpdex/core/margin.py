@@ -26,6 +26,10 @@ from perpdex.core.units import contracts_dir, units, vyper_constants
 MarginPpm = NewType("MarginPpm", int)
 """A margin fraction in parts per million of notional (``FRACTION_SCALE``)."""
 
+FundingIndex = NewType("FundingIndex", int)
+"""A market's cumulative funding index (collateral units per whole base unit), or the value
+of it a position last settled funding at (its snapshot)."""
+
 PACKING_SOURCE = "packing.vy"
 
 _EVM_WORD_BITS = 256
@@ -222,12 +226,14 @@ class Health:
 
 @dataclass(frozen=True, slots=True)
 class PositionState:
-    """A position as ``Exchange.position`` returns it: (size, quote, isolated, margin)."""
+    """A position as ``Exchange.position`` returns it: (size, quote, isolated, margin), with
+    the funding index it settled up to (``Exchange.funding_owed``; zero while flat)."""
 
     size: Size
     quote: Collateral
     isolated: bool
     isolated_margin: Collateral
+    funding: FundingIndex = FundingIndex(0)
 
 
 FLAT = PositionState(Size(0), Collateral(0), False, Collateral(0))
@@ -242,11 +248,27 @@ class MarginParams:
     maintenance_margin_ppm: MarginPpm
 
 
+def unsettled_funding(position: PositionState, index: FundingIndex) -> Collateral:
+    """What ``position`` receives (> 0) or pays (< 0) when it settles funding at ``index``
+    (``ledger._settle_funding``). Only a snapshot that differs from the index is settled,
+    as the contract does to skip the work: the payment of a zero change is zero anyway."""
+    if position.size == 0 or position.funding == index:
+        return Collateral(0)
+    return funding_payment(position.size, index - position.funding)
+
+
 def _add_position(
-    health: Health, position: PositionState, price: Price, params: MarginParams
+    health: Health,
+    position: PositionState,
+    price: Price,
+    params: MarginParams,
+    index: FundingIndex,
 ) -> Health:
+    """``ledger._add_position``: the position's value with its unsettled funding, and its
+    requirements."""
+    worth = value(position.size, position.quote, price) + unsettled_funding(position, index)
     return Health(
-        Collateral(health.equity + value(position.size, position.quote, price)),
+        Collateral(health.equity + worth),
         Collateral(health.initial + requirement(position.size, price, params.initial_margin_ppm)),
         Collateral(
             health.maintenance + requirement(position.size, price, params.maintenance_margin_ppm)
@@ -259,25 +281,34 @@ def cross_health(
     positions: Mapping[MarketId, PositionState],
     prices: Mapping[MarketId, Price],
     params: Mapping[MarketId, MarginParams],
+    funding_indexes: Mapping[MarketId, FundingIndex] | None = None,
 ) -> Health:
-    """``Exchange.cross_health``: collateral plus every open cross position at ``prices``.
+    """``Exchange.cross_health``: collateral plus every open cross position at ``prices``,
+    with the funding it owes or is owed up to ``funding_indexes`` (none: every index zero).
 
     The contract walks the account's cross-market bit set, which holds exactly the cross
     positions of non-zero size (a cross position that goes flat realises its quote), so
     isolated and flat positions are skipped here and need no price.
     """
+    indexes = funding_indexes or {}
     health = Health(collateral, Collateral(0), Collateral(0))
     for market, position in positions.items():
         if not position.isolated and position.size != 0:
-            health = _add_position(health, position, prices[market], params[market])
+            index = indexes.get(market, FundingIndex(0))
+            health = _add_position(health, position, prices[market], params[market], index)
     return health
 
 
-def isolated_health(position: PositionState, price: Price, params: MarginParams) -> Health:
-    """``Exchange.isolated_health``: an isolated position backed by its own margin only."""
-    return _add_position(
-        Health(position.isolated_margin, Collateral(0), Collateral(0)), position, price, params
-    )
+def isolated_health(
+    position: PositionState,
+    price: Price,
+    params: MarginParams,
+    funding_index: FundingIndex = FundingIndex(0),
+) -> Health:
+    """``Exchange.isolated_health``: an isolated position backed by its own margin only,
+    with its unsettled funding up to ``funding_index``."""
+    margin_only = Health(position.isolated_margin, Collateral(0), Collateral(0))
+    return _add_position(margin_only, position, price, params, funding_index)
 
 
 def reduced(pre_size: Size, post_size: Size) -> bool:
@@ -319,14 +350,16 @@ def apply_fill(
     fee: Collateral,
     initial_margin_ppm: MarginPpm,
     mode: MarginMode,
+    funding_index: FundingIndex = FundingIndex(0),
 ) -> tuple[PositionState, Collateral]:
     """One side of a settled fill (``Exchange._fill_side``): the new position and cross
     collateral of the order's trader.
 
     ``mode`` is the order's signed margin mode, which only matters when the position is
-    flat. Raises OutOfRangeError where the contract's packing reverts the batch, and
-    ValueError for a fill off the tick/lot grid, which the contract never settles (its
-    notional would round).
+    flat. An open position first settles its funding up to the market's
+    ``funding_index``, which becomes its snapshot. Raises OutOfRangeError where the
+    contract's packing reverts the batch, and ValueError for a fill off the tick/lot grid,
+    which the contract never settles (its notional would round).
     """
     layout = _layout()
     if size * price % units().size_scale:
@@ -335,7 +368,7 @@ def apply_fill(
     isolated = position.isolated if position.size != 0 else mode is MarginMode.ISOLATED
     new_size = Size(position.size + side * size)
     # a buyer pays the notional, a seller receives it; both pay their fee
-    quote = position.quote - side * traded - fee
+    quote = position.quote + unsettled_funding(position, funding_index) - side * traded - fee
     margin = position.isolated_margin
 
     if isolated:
@@ -355,5 +388,23 @@ def apply_fill(
     layout.size.check(new_size)
     layout.quote.check(quote)
     layout.collateral.check(collateral)
-    stored_isolated = isolated and (new_size != 0 or quote != 0)  # as pack_position keeps it
-    return PositionState(new_size, Collateral(quote), stored_isolated, margin), collateral
+    return stored_position(new_size, Collateral(quote), isolated, margin, funding_index), collateral
+
+
+def stored_position(
+    size: Size,
+    quote: Collateral,
+    isolated: bool,
+    isolated_margin: Collateral,
+    funding_index: FundingIndex,
+) -> PositionState:
+    """The position as ``packing._pack_position`` stores it: the isolated flag only on a
+    word that holds something, the funding snapshot only while the size is not zero."""
+    _layout().funding.check(funding_index)
+    return PositionState(
+        size,
+        quote,
+        isolated and (size != 0 or quote != 0),
+        isolated_margin,
+        funding_index if size != 0 else FundingIndex(0),
+    )
