@@ -46,9 +46,10 @@ def liquidate(trader: address, market: uint256) -> uint256:
          notional, or a step would leave less than a lot) or when partial steps
          cannot restore the account (its equity does not exceed the penalty on the
          whole position: each step would then lower its margin ratio). The closed
-         part moves to the caller (the liquidator) at the index price; the trader
-         pays a penalty on its notional, shared between liquidator and insurance
-         fund, and keeps the rest. A scope left without positions and below zero
+         part moves to the caller (the liquidator) at the index price less the
+         liquidator's share of a penalty on its notional (capped at the scope's
+         equity); the insurance fund gets the rest of the penalty, the trader keeps
+         everything else. A scope left without positions and below zero
          is made whole by the insurance fund; if the fund cannot, the step reverts
          and the position must be deleveraged (`deleverage`). The liquidator takes
          the part into their cross account and must meet initial margin after.
@@ -78,7 +79,9 @@ def liquidate(trader: address, market: uint256) -> uint256:
     delta: int256 = 0
     cash: int256 = 0
     delta, cash = self._close(size, step, risk.price)
-    penalty: uint256 = margin._fee(convert(abs(cash), uint256), terms.penalty_ppm)
+    # the penalty never exceeds what the scope still owns: it must not turn a loss the
+    # price caused into bad debt the insurance fund pays to itself and the liquidator
+    penalty: uint256 = min(margin._fee(convert(abs(cash), uint256), terms.penalty_ppm), convert(max(health.equity, 0), uint256))
     # rounded down: the insurance fund keeps the odd unit
     reward: uint256 = penalty * terms.liquidator_share_ppm // units.FRACTION_SCALE
     ledger.insurance_fund += penalty - reward

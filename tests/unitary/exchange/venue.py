@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import boa
+from boa.contracts.event_decoder import RawLogEntry, decode_log
 from boa.contracts.vyper.vyper_contract import VyperContract, VyperDeployer
 
 from perpdex.chain.markets import MarketSpec, default_markets
@@ -54,6 +55,7 @@ class Venue:
 
     exchange: VyperContract
     markets: VyperContract
+    liquidations: VyperContract
     usdc: VyperContract
     oracles: dict[MarketId, VyperContract]
     admin: Actor
@@ -127,7 +129,30 @@ class Venue:
     def settle_packed(self, orders: list[tuple[int, int, int, int]], fills: list[int]) -> list[Any]:
         with boa.env.prank(self.operator.address):
             self.exchange.settle(orders, fills)
-        return list(self.exchange.get_logs())
+        return self.logs()
+
+    def logs(self) -> list[Any]:
+        """The decoded events of the last Exchange call, with those its Liquidations
+        extension emitted from the Exchange's address (not in the Exchange's own ABI)."""
+        return [
+            decode_log(self.exchange.address, self.liquidations.event_abi_for, log)
+            if isinstance(log, RawLogEntry)
+            else log
+            for log in self.exchange.get_logs(strict=False)
+        ]
+
+    def liquidate(self, liquidator: Actor, trader: Actor, market: int = 0) -> list[Any]:
+        """One liquidation step of ``trader``'s position by ``liquidator``; its events."""
+        with boa.env.prank(liquidator.address):
+            self.exchange.liquidate(trader.address, market)
+        return self.logs()
+
+    def deleverage(
+        self, caller: Actor, trader: Actor, counterparty: Actor, market: int = 0
+    ) -> list[Any]:
+        with boa.env.prank(caller.address):
+            self.exchange.deleverage(trader.address, market, counterparty.address)
+        return self.logs()
 
     def position(self, who: Actor, market: int = 0) -> tuple[int, int, bool, int]:
         return tuple(self.exchange.position(who.address, market))  # type: ignore[return-value]
@@ -185,7 +210,9 @@ def deploy_venue() -> Venue:
             )
             oracles[MarketId(list_market(markets, oracle, spec))] = oracle
     domain = Eip712Domain(ChainId(boa.env.evm.patch.chain_id), Address(exchange.address))
-    return Venue(exchange, markets, usdc, oracles, admin, operator, keeper, domain, {})
+    return Venue(
+        exchange, markets, liquidations, usdc, oracles, admin, operator, keeper, domain, {}
+    )
 
 
 def events(logs: list[Any], name: str) -> list[Any]:
