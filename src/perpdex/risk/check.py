@@ -1,0 +1,113 @@
+"""The pre-trade check: can the account carry the order if it and every open order fill?
+
+Worst case, per market: the account's open orders on one side all fill at their limit
+prices (with the market's higher fee), or those on the other side do, or none does,
+whichever leaves the least margin; the new order counts on its side. Cross health is a
+sum over markets, so the worst case of the account is the sum of each market's worst
+case. The check then demands, at the current prices, that the cross account still meets
+initial margin with any pending withdrawal taken out, and that an isolated order's own
+position does too. So the engine cannot produce a fill the contract's end-of-batch
+margin check refuses, unless prices move first.
+
+An order that only shrinks its position (with the account's other open orders on that
+side) is admitted without the margin test: the contract lets risk-reducing fills through
+below initial margin, and a trader must always be able to close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from perpdex.core.eip712 import SignedOrder
+from perpdex.core.margin import FLAT
+from perpdex.core.types import Collateral, MarginMode, MarketId, Price, Side, Size
+from perpdex.core.units import from_collateral_units
+from perpdex.risk import health
+from perpdex.risk.ledger import Account, MarketState
+from perpdex.risk.reservations import Reservation
+
+
+def check_order(
+    account: Account,
+    open_orders: Sequence[Reservation],
+    new: SignedOrder,
+    prices: Mapping[MarketId, Price],
+    fresh: Mapping[MarketId, bool],
+    markets: Mapping[MarketId, MarketState],
+) -> str | None:
+    """None to admit ``new`` for an ``account`` that already holds its pending fills."""
+    order = new.order
+    if order.market not in markets or order.market not in prices:
+        return f"market {order.market} is not known to the position manager yet"
+    position = account.positions.get(order.market, FLAT)
+    if position.size != 0 and position.isolated != (order.margin_mode is MarginMode.ISOLATED):
+        mode = "isolated" if position.isolated else "cross"
+        return f"the open position in market {order.market} is {mode}"
+    same_side = [
+        r
+        for r in open_orders
+        if r.signed.order.market == order.market and r.signed.order.side is order.side
+    ]
+    if _only_reduces(position.size, order.side, order.size + sum(r.open for r in same_side)):
+        return None
+    if not fresh.get(order.market, False):
+        return f"the price of market {order.market} is stale: only reducing orders are taken"
+
+    base = account.copy()
+    base.collateral = Collateral(base.collateral - base.withdrawal)
+    base_surplus = _surplus(base, prices, markets)
+    worst = base_surplus
+    mine = [*open_orders, Reservation(new, order.size)]
+    for market in sorted({r.signed.order.market for r in mine}):
+        deltas = [0]
+        for side in Side:
+            orders = [
+                r for r in mine if r.signed.order.market == market and r.signed.order.side is side
+            ]
+            if not orders:
+                continue
+            filled = _filled(base, orders, markets[market])
+            deltas.append(_surplus(filled, prices, markets) - base_surplus)
+            isolated_order = order.margin_mode is MarginMode.ISOLATED
+            if market == order.market and side is order.side and isolated_order:
+                isolated = health.isolated_health(filled, market, prices, markets)
+                if not isolated.meets_initial:
+                    return _short("the isolated position", isolated.initial - isolated.equity)
+        worst += min(deltas)
+    if worst < 0:
+        return _short("the account", -worst)
+    return None
+
+
+def _only_reduces(position: int, side: Side, size: int) -> bool:
+    return position * side < 0 and size <= abs(position)
+
+
+def _filled(base: Account, orders: Sequence[Reservation], state: MarketState) -> Account:
+    account = base.copy()
+    fee_ppm = max(state.maker_fee_ppm, state.taker_fee_ppm)
+    for reservation in orders:
+        order = reservation.signed.order
+        health.fill(
+            account,
+            order.market,
+            state,
+            order.side,
+            Size(reservation.open),
+            order.limit_price,
+            fee_ppm,
+            order.margin_mode,
+        )
+    return account
+
+
+def _surplus(
+    account: Account, prices: Mapping[MarketId, Price], markets: Mapping[MarketId, MarketState]
+) -> int:
+    cross = health.cross_health(account, prices, markets)
+    return cross.equity - cross.initial
+
+
+def _short(what: str, by: int) -> str:
+    amount = from_collateral_units(Collateral(by))
+    return f"{what} would miss initial margin by {amount.normalize():f} USDC if its orders fill"

@@ -1,0 +1,217 @@
+"""The position manager: the gateway's :class:`~perpdex.gateway.risk.RiskCheck`.
+
+State = the fold of the chain's events (:class:`Ledger`) + the engine's fills not yet
+settled (:class:`PendingFills`) + the open orders' reservations, valued at the latest
+prices. Everything here runs on the event loop; chain reads happen in a worker thread in
+:meth:`PositionManager.sync` and come back as typed events. After a restart the manager
+rebuilds from the chain only (a new indexer from the deployment's start block); the
+service wiring then hands it the fills still waiting for settlement and the engine's open
+orders (:meth:`adopt`), both derived from the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from perpdex.core.eip712 import Eip712Domain, SignedOrder
+from perpdex.core.margin import FLAT, Health
+from perpdex.core.types import Address, Collateral, MarketId, Price, Size
+from perpdex.engine.events import Event, Filled
+from perpdex.gateway.risk import AccountState, PositionState
+from perpdex.risk import health
+from perpdex.risk.check import check_order
+from perpdex.risk.events import ChainFill
+from perpdex.risk.indexer import ChainIndexer, IndexedBlocks
+from perpdex.risk.ledger import Account, Ledger
+from perpdex.risk.pending import PendingFills
+from perpdex.risk.prices import PriceFeed, Quote
+from perpdex.risk.reservations import Reservations
+from perpdex.settlement.encoding import Match
+from perpdex.settlement.outcomes import FillOutcome, Rejected, fill_key
+from perpdex.settlement.payload import match_from_fill
+
+log = logging.getLogger(__name__)
+
+
+class PositionManager:
+    def __init__(self, indexer: ChainIndexer, feed: PriceFeed, domain: Eip712Domain) -> None:
+        self._indexer = indexer
+        self._feed = feed
+        self._domain = domain
+        self.ledger = Ledger()
+        self.pending = PendingFills()
+        self.reservations = Reservations()
+        self.quotes: dict[MarketId, Quote] = {}
+        self.margins: dict[Address, Health] = {}
+        """Cross health of every known account (chain + pending fills) at the latest
+        prices; kept current on every fold, fill and price change."""
+        self._projected: dict[Address, Account] = {}
+        self.through = -1
+        """The last block folded."""
+
+    # -- the gateway's RiskCheck ----------------------------------------------------------
+
+    def check_order(self, order: SignedOrder) -> str | None:
+        trader = order.order.trader
+        return check_order(
+            self.projected(trader),
+            self.reservations.of(trader),
+            order,
+            self.prices,
+            {m: q.fresh for m, q in self.quotes.items()},
+            self.ledger.markets,
+        )
+
+    def reserve(self, order: SignedOrder, size: Size) -> None:
+        self.reservations.reserve(order, size)
+
+    def release(self, order: SignedOrder, size: Size) -> None:
+        self.reservations.release(order, size)
+
+    def account(self, trader: Address) -> AccountState | None:
+        if trader not in self.ledger.accounts and trader not in self.pending.traders():
+            return None
+        account = self.projected(trader)
+        cross = self.margins.get(trader) or self._health(trader)
+        return AccountState(
+            collateral=account.collateral,
+            equity=cross.equity,
+            initial_margin=cross.initial,
+            maintenance_margin=cross.maintenance,
+            positions=tuple(
+                PositionState(market, p.size, p.quote, p.isolated_margin)
+                for market, p in sorted(account.positions.items())
+            ),
+        )
+
+    # -- other readers --------------------------------------------------------------------
+
+    @property
+    def prices(self) -> dict[MarketId, Price]:
+        return {market: quote.price for market, quote in self.quotes.items()}
+
+    def position(self, trader: Address, market: MarketId) -> int:
+        """Signed size with pending fills: the sequencer's source for reduce-only orders."""
+        return self.projected(trader).positions.get(market, FLAT).size
+
+    def projected(self, trader: Address) -> Account:
+        """The chain's account of ``trader`` with its pending fills applied (cached)."""
+        account = self._projected.get(trader)
+        if account is None:
+            chain = self.ledger.accounts.get(trader)
+            account = Account() if chain is None else chain.copy()
+            for match in self.pending.of(trader):
+                self._apply_pending(account, trader, match)
+            self._projected[trader] = account
+        return account
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def on_engine_event(self, event: Event) -> None:
+        """An engine fill is pending until the chain or the batcher says otherwise."""
+        if isinstance(event, Filled):
+            try:
+                match = match_from_fill(event, self._domain)
+            except ValueError:
+                log.exception("fill %s carries no valid signed orders", event.seq)
+                return
+            self._changed(self.pending.add(match))
+
+    def on_outcome(self, outcome: FillOutcome) -> None:
+        """The batcher's verdict on a fill."""
+        key = fill_key(outcome.match)
+        if isinstance(outcome, Rejected):
+            changed = self.pending.drop(key)
+        else:
+            changed = self.pending.settled(key, outcome.block, self.through)
+        self._changed(changed)
+
+    def adopt(
+        self, pending: Iterable[Match], open_orders: Iterable[tuple[SignedOrder, Size]]
+    ) -> None:
+        """Replace the pending fills and the reservations by those of the durable journal
+        (after a restart of this manager or of the engine)."""
+        self.pending = PendingFills()
+        for match in pending:
+            self.pending.add(match)
+        self.reservations = Reservations()
+        for signed, size in open_orders:
+            self.reservations.reserve(signed, size)
+        self._changed(set(self.margins) | self.pending.traders())
+
+    def apply(self, blocks: IndexedBlocks) -> None:
+        ledger = self.ledger
+        changed: set[Address] = set()
+        for event in blocks.events:
+            ledger.apply(event)
+            if isinstance(event, ChainFill):
+                changed |= self.pending.drop((event.maker_hash, event.taker_hash))
+        self.through = blocks.through
+        changed |= self.pending.folded_through(self.through)
+        changed |= ledger.touched
+        ledger.touched = set()
+        self._changed(changed)
+
+    def set_quotes(self, quotes: dict[MarketId, Quote]) -> None:
+        if quotes != self.quotes:
+            self.quotes = quotes
+            self._changed(set(self.margins))  # every ratio moves with the prices
+
+    # -- chain I/O ------------------------------------------------------------------------
+
+    async def sync(self) -> int:
+        """Fold the chain up to its head and read the prices; returns the block reached."""
+        head = await asyncio.to_thread(self._indexer.head)
+        while True:
+            blocks = await asyncio.to_thread(self._indexer.poll, head)
+            self.apply(blocks)
+            if blocks.through >= head:
+                break
+        self.set_quotes(await asyncio.to_thread(self._feed.read, head))
+        return head
+
+    async def run(self, interval_s: float) -> None:
+        while True:
+            try:
+                await self.sync()
+            except Exception:  # a node hiccup must not stop the manager: retry next tick
+                log.exception("position manager sync failed")
+            await asyncio.sleep(interval_s)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _apply_pending(self, account: Account, trader: Address, match: Match) -> None:
+        market = match.maker.order.market
+        state = self.ledger.markets.get(market)
+        if state is None:
+            return
+        for signed, fee_ppm in (
+            (match.maker, state.maker_fee_ppm),
+            (match.taker, state.taker_fee_ppm),
+        ):
+            order = signed.order
+            if order.trader == trader:
+                health.fill(
+                    account,
+                    market,
+                    state,
+                    order.side,
+                    match.size,
+                    match.price,
+                    fee_ppm,
+                    order.margin_mode,
+                )
+
+    def _changed(self, traders: set[Address]) -> None:
+        for trader in traders:
+            self._projected.pop(trader, None)
+            self.margins[trader] = self._health(trader)
+
+    def _health(self, trader: Address) -> Health:
+        account = self.projected(trader)
+        try:
+            return health.cross_health(account, self.prices, self.ledger.markets)
+        except KeyError:  # no price yet for one of its markets
+            return Health(account.collateral, Collateral(0), Collateral(0))
