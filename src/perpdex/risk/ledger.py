@@ -30,7 +30,6 @@ from perpdex.risk.events import (
     Withdrawn,
 )
 
-
 _ZERO = Collateral(0)
 
 
