@@ -1,0 +1,82 @@
+"""The engine and its sequencer over a file journal; a start is a replay of the journal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from perpdex.core.eip712 import Eip712Domain, SignedOrder
+from perpdex.core.types import Size
+from perpdex.engine.clock import WallClock
+from perpdex.engine.commands import NewOrder
+from perpdex.engine.config import MarketConfig
+from perpdex.engine.events import EventBus, Subscriber
+from perpdex.engine.file_journal import FileJournal
+from perpdex.engine.replay import recover
+from perpdex.engine.sequencer import PositionSource, Sequencer
+from perpdex.settlement.payload import order_from_payload
+
+
+class EngineService:
+    def __init__(
+        self, journal_path: Path, markets: Iterable[MarketConfig], positions: PositionSource
+    ) -> None:
+        self.journal_path = journal_path
+        self.markets = tuple(markets)
+        self._positions = positions
+        self._journal: FileJournal | None = None
+        self._sequencer: Sequencer | None = None
+
+    @property
+    def sequencer(self) -> Sequencer:
+        assert self._sequencer is not None, "the engine is not running"
+        return self._sequencer
+
+    @property
+    def running(self) -> bool:
+        return self._sequencer is not None
+
+    def start(self, replayed: Iterable[Subscriber], live: Iterable[Subscriber]) -> None:
+        """Rebuild the engine from the journal. ``replayed`` subscribers see every event of
+        the replay too; ``live`` ones only what follows."""
+        bus = EventBus()
+        for subscriber in replayed:
+            bus.subscribe(subscriber)
+        self.journal_path.parent.mkdir(parents=True, exist_ok=True)
+        journal = FileJournal(self.journal_path)
+        engine, _ = recover(journal, self.markets, bus)
+        for subscriber in live:
+            bus.subscribe(subscriber)
+        self._journal = journal
+        self._sequencer = Sequencer(engine, WallClock(), journal, positions=self._positions)
+
+    def open_orders(self, domain: Eip712Domain) -> list[tuple[NewOrder, SignedOrder, Size]]:
+        """Every resting order with its signed order (from its payload) and open size."""
+        found: list[tuple[NewOrder, SignedOrder, Size]] = []
+        for book in self.sequencer.engine.markets.values():
+            for order in book.resting_orders():
+                signed = order_from_payload(order.command.payload, domain)
+                found.append((order.command, signed, Size(order.remaining)))
+        return found
+
+    def stop(self, *, flush: bool = True) -> None:
+        """``flush=False`` is a crash: commands not yet flushed are lost (never acked)."""
+        if self._sequencer is not None and flush:
+            self._sequencer.flush()
+        if self._journal is not None:
+            self._journal.close()
+        self._journal = self._sequencer = None
+
+
+def replay_events(
+    journal_path: Path, markets: Iterable[MarketConfig], subscriber: Subscriber
+) -> None:
+    """Replay the journal on disk into a scratch engine whose events go to ``subscriber``
+    (a restarted settlement runner relearns its fills this way)."""
+    bus = EventBus(book_deltas=False)
+    bus.subscribe(subscriber)
+    journal = FileJournal(journal_path)
+    try:
+        recover(journal, markets, bus)
+    finally:
+        journal.close()

@@ -1,0 +1,219 @@
+"""Every service of one exchange in one asyncio process, each restartable from durable
+state: the engine from its journal, the settlement runner from its cursor and the
+journal, the position manager from the chain, the gateway from the engine.
+
+    node = Node(deployment, NodeConfig(state_dir=Path("build/state")))
+    await node.start()          # node.gateway.url
+    ...
+    await node.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from perpdex.chain.deploy import bind
+from perpdex.chain.deployment import Deployment, Role
+from perpdex.chain.transact import connect
+from perpdex.core.eip712 import ChainId, Eip712Domain
+from perpdex.core.types import Address, MarketId
+from perpdex.engine.config import MarketConfig
+from perpdex.engine.events import Event
+from perpdex.keeper.checkpoint import Checkpointer
+from perpdex.risk.indexer import ChainIndexer
+from perpdex.risk.manager import PositionManager
+from perpdex.risk.prices import PriceFeed
+from perpdex.services.checkpoints import run_checkpoints
+from perpdex.services.engine import EngineService, replay_events
+from perpdex.services.gateway import GatewayService
+from perpdex.services.risk import CurrentRisk
+from perpdex.settlement.batcher import Batcher
+from perpdex.settlement.outcomes import FillOutcome, Settled
+from perpdex.settlement.runner import SettledCursor, SettlementRunner
+
+JOURNAL_FILE = "journal.bin"
+CURSOR_FILE = "settled_seq"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    state_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    poll_interval_s: float = 0.2
+    settle_interval_s: float = 0.2
+    checkpoint_interval_s: float = 10.0
+
+
+class Node:
+    def __init__(self, deployment: Deployment, config: NodeConfig) -> None:
+        self.deployment = deployment
+        self.config = config
+        self.domain = Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange)
+        self.listed = [MarketId(m.id) for m in deployment.markets]
+        markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets]
+        self.engine = EngineService(
+            config.state_dir / JOURNAL_FILE, markets, lambda a, m: self.pm.position(a, m)
+        )
+        self.gateway = GatewayService(config.host, config.port)
+        self.risk = CurrentRisk(lambda: self.pm)
+        self._pm: PositionManager | None = None
+        self._runner: SettlementRunner | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._recent: dict[bytes, Settled] = {}  # see _adopt
+
+    @property
+    def pm(self) -> PositionManager:
+        assert self._pm is not None, "the position manager is not running"
+        return self._pm
+
+    @property
+    def runner(self) -> SettlementRunner:
+        assert self._runner is not None, "the settlement runner is not running"
+        return self._runner
+
+    # -- the whole node -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._pm = await self._new_position_manager()
+        self._runner = self._new_runner()
+        self.engine.start(replayed=[self._to_runner], live=[self._to_pm, self.gateway.on_event])
+        self._adopt()
+        await self._start_gateway()
+        self._spawn("position manager", self.pm.run(self.config.poll_interval_s))
+        self._spawn("settlement", self.runner.run(self.config.settle_interval_s))
+        self._spawn("checkpoints", self._checkpoints())
+
+    async def stop(self) -> None:
+        await self.gateway.stop()
+        for name in list(self._tasks):
+            await self._cancel(name)
+        self.engine.stop()
+
+    # -- restarts (each from durable state only) ------------------------------------------
+
+    async def restart_engine(self, *, crash: bool = False) -> None:
+        """The engine and the gateway on top of it (its registry is the engine's book)."""
+        await self.gateway.stop()
+        self.engine.stop(flush=not crash)
+        self.runner.forget_unsettled()
+        self.engine.start(replayed=[self._to_runner], live=[self._to_pm, self.gateway.on_event])
+        self._adopt()
+        await self._start_gateway()
+
+    async def restart_gateway(self) -> None:
+        await self.gateway.stop()
+        await self._start_gateway()
+
+    async def restart_settlement(self) -> None:
+        await self._cancel("settlement")
+        self.engine.sequencer.flush()  # the replay below must see every fill emitted
+        self._runner = self._new_runner()
+        replay_events(self.engine.journal_path, self.engine.markets, self._to_runner)
+        self._spawn("settlement", self.runner.run(self.config.settle_interval_s))
+
+    async def restart_position_manager(self) -> None:
+        await self._cancel("position manager")
+        self._pm = await self._new_position_manager()
+        self._adopt()
+        self._spawn("position manager", self.pm.run(self.config.poll_interval_s))
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def _web3(self) -> Web3:
+        # one client per worker thread that uses it
+        return connect(self.deployment.rpc_url)
+
+    async def _new_position_manager(self) -> PositionManager:
+        web3 = await asyncio.to_thread(self._web3)
+        contracts = bind(web3, self.deployment)
+        indexer = ChainIndexer(
+            web3,
+            contracts.exchange,
+            contracts.markets,
+            self.domain,
+            self.listed,
+            self.deployment.start_block,
+        )
+        pm = PositionManager(indexer, PriceFeed(contracts.markets, self.listed), self.domain)
+        await pm.sync()  # rebuilt from the chain alone
+        return pm
+
+    def _new_runner(self) -> SettlementRunner:
+        operator = self.deployment.wallet(Role.OPERATOR).account()
+
+        def make_batcher() -> Batcher:
+            web3 = self._web3()
+            exchange = bind(web3, self.deployment).exchange
+            return Batcher(web3, exchange, operator, from_block=self.deployment.start_block)
+
+        cursor = SettledCursor(self.config.state_dir / CURSOR_FILE)
+        runner = SettlementRunner(
+            make_batcher, self.domain, cursor, lambda: self.engine.sequencer.durable_seq
+        )
+        runner.subscribe(self._outcome)
+        return runner
+
+    def _adopt(self) -> None:
+        """Hand the current position manager what only the journal knows: fills waiting
+        for settlement (and those settled after the block it folded), and open orders."""
+        pm = self.pm
+        recent = [o for o in self._recent.values() if o.block > pm.through]
+        pm.adopt(
+            [*self.runner.unsettled(), *(o.match for o in recent)],
+            [(signed, size) for _, signed, size in self.engine.open_orders(self.domain)],
+        )
+        for outcome in recent:
+            pm.on_outcome(outcome)
+
+    async def _start_gateway(self) -> None:
+        await self.gateway.start(
+            self.engine.sequencer, self.domain, self.risk, self.engine.open_orders(self.domain)
+        )
+
+    def _to_runner(self, event: Event) -> None:
+        if self._runner is not None:
+            self._runner.on_event(event)
+
+    def _to_pm(self, event: Event) -> None:
+        self.pm.on_engine_event(event)
+
+    def _outcome(self, outcome: FillOutcome) -> None:
+        if isinstance(outcome, Settled):
+            key = outcome.match.maker.order_hash + outcome.match.taker.order_hash
+            self._recent[key] = outcome
+            self._recent = {k: o for k, o in self._recent.items() if o.block > self.pm.through}
+        self.pm.on_outcome(outcome)
+
+    async def _checkpoints(self) -> None:
+        web3 = await asyncio.to_thread(self._web3)
+        contract = bind(web3, self.deployment).checkpoints
+        signer = await asyncio.to_thread(
+            self._checkpoint_signer, Address(contract.functions.operator().call())
+        )
+        checkpointer = Checkpointer(web3, contract, signer, self.engine.journal_path)
+        await run_checkpoints(checkpointer, self.config.checkpoint_interval_s)
+
+    def _checkpoint_signer(self, operator: Address) -> LocalAccount:
+        for wallet in self.deployment.wallets:
+            if wallet.address == operator and wallet.private_key is not None:
+                return wallet.account()
+        raise ValueError(f"no key of the checkpoints operator {operator} in the deployment")
+
+    def _spawn(self, name: str, body: Coroutine[Any, Any, None]) -> None:
+        self._tasks[name] = asyncio.create_task(body, name=name)
+
+    async def _cancel(self, name: str) -> None:
+        task = self._tasks.pop(name, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

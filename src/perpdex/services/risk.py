@@ -1,0 +1,28 @@
+"""The gateway's RiskCheck that always asks the node's current position manager, so the
+manager can restart under a running gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from perpdex.core.eip712 import SignedOrder
+from perpdex.core.types import Address, Size
+from perpdex.gateway.risk import AccountState
+from perpdex.risk.manager import PositionManager
+
+
+class CurrentRisk:
+    def __init__(self, current: Callable[[], PositionManager]) -> None:
+        self._current = current
+
+    def check_order(self, order: SignedOrder) -> str | None:
+        return self._current().check_order(order)
+
+    def reserve(self, order: SignedOrder, size: Size) -> None:
+        self._current().reserve(order, size)
+
+    def release(self, order: SignedOrder, size: Size) -> None:
+        self._current().release(order, size)
+
+    def account(self, trader: Address) -> AccountState | None:
+        return self._current().account(trader)
