@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "bench": "perpdex.cli.bench",
     "deploy": "perpdex.cli.deploy",
     "demo": "perpdex.cli.demo",
+    "up": "perpdex.cli.up",
     "sim": "perpdex.cli.sim",
     "deposit": "perpdex.cli.deposit",
     "withdraw": "perpdex.cli.withdraw",

@@ -1,0 +1,134 @@
+"""Start the whole exchange on one machine: anvil, the contracts and every service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shutil
+import signal
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from perpdex.cli.console import run_interruptible
+
+# web3, vyper and the services load slowly: imported in run(), so `perpdex --help` is fast
+if TYPE_CHECKING:
+    from perpdex.chain.deployment import Deployment
+    from perpdex.services.node import NodeConfig
+
+DEFAULT_STATE_DIR = Path("build") / "state"
+DEFAULT_PORT = 8765
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rpc-url", help="run against this node instead of starting anvil")
+    parser.add_argument(
+        "--deployment", type=Path, help="with --rpc-url: the deployment file to serve"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="deployment file to write (default: deployments/local.json)"
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="journal and settlement cursor (emptied when a fresh anvil starts)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="gateway address")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="gateway port")
+    parser.add_argument(
+        "--checkpoint-interval", type=float, default=10.0, help="seconds between checkpoints"
+    )
+    parser.add_argument("--anvil-log", type=Path, help="file for the started anvil's log")
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_interruptible(_run, args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from web3.exceptions import Web3Exception
+
+    from perpdex.chain.anvil import Anvil, AnvilError
+    from perpdex.chain.deployment import DeploymentFileError, load_deployment
+    from perpdex.chain.transact import TransactionFailedError
+    from perpdex.services.node import NodeConfig
+
+    if (args.rpc_url is None) != (args.deployment is None):
+        print("error: --rpc-url and --deployment go together", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    config = NodeConfig(
+        state_dir=args.state_dir,
+        host=args.host,
+        port=args.port,
+        checkpoint_interval_s=args.checkpoint_interval,
+    )
+    try:
+        if args.rpc_url is not None:
+            deployment = replace(load_deployment(args.deployment), rpc_url=args.rpc_url)
+            return asyncio.run(serve(deployment, config, args.out or args.deployment))
+        with Anvil(log_path=args.anvil_log) as node:
+            deployment = fresh_deployment(node.rpc_url, config.state_dir)
+            return asyncio.run(serve(deployment, config, args.out))
+    except (
+        AnvilError,
+        DeploymentFileError,
+        TransactionFailedError,
+        ConnectionError,
+        OSError,
+        Web3Exception,
+        ValueError,
+    ) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def fresh_deployment(rpc_url: str, state_dir: Path) -> Deployment:
+    """Deploy to a new chain, with the keeper posting checkpoints (so the operator's nonces
+    are the batcher's alone), and void the old journal: it belongs to another chain."""
+    from perpdex.chain.anvil import dev_accounts
+    from perpdex.chain.deploy import bind, demo_wallets, deploy
+    from perpdex.chain.deployment import Role
+    from perpdex.chain.transact import connect, send
+
+    deployment = deploy(rpc_url, demo_wallets(dev_accounts()))
+    web3 = connect(rpc_url)
+    admin = deployment.wallet(Role.ADMIN).account()
+    keeper = deployment.wallet(Role.KEEPER).address
+    send(web3, admin, bind(web3, deployment).checkpoints.functions.set_operator(keeper))
+    if state_dir.exists():
+        print(f"a new chain: emptying {state_dir}")
+        shutil.rmtree(state_dir)
+    return deployment
+
+
+async def serve(deployment: Deployment, config: NodeConfig, out: Path | None) -> int:
+    """Run every service until Ctrl-C or SIGTERM, then stop them in order."""
+    from perpdex.chain.deployment import DEFAULT_DEPLOYMENT_PATH, write_deployment
+    from perpdex.cli.deploy import format_deployment
+    from perpdex.services.node import Node
+
+    node = Node(deployment, config)
+    await node.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        served = replace(deployment, gateway_url=node.gateway.url)
+        path = write_deployment(served, out or DEFAULT_DEPLOYMENT_PATH)
+        print(format_deployment(served))
+        print(f"\ndeployment file: {path}")
+        print(f"journal: {node.engine.journal_path}")
+        print(f"\ngateway listening on {node.gateway.url}; press Ctrl-C to stop", flush=True)
+        await stop.wait()
+        print("stopping")
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        await node.stop()
+    return 0
