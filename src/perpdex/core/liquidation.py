@@ -1,8 +1,8 @@
 """Reference model of the contract's liquidation and deleveraging, bit for bit.
 
 ``Liquidations.liquidate`` closes one tiered step of an account below maintenance margin
-against the caller at the index price; the trader pays a penalty on the closed notional,
-shared between the liquidator and the insurance fund; a scope left flat below zero is made
+against the caller at the index price; the trader pays a penalty on the closed notional
+(capped at its scope's equity), shared between the liquidator and the insurance fund; a scope left flat below zero is made
 whole by the fund. ``Liquidations.deleverage`` closes a bankrupt position the fund cannot
 cover against an opposite position at the bankruptcy price. These functions work on one
 market's positions; the caller supplies the trader's scope health (``margin.cross_health``
@@ -149,6 +149,13 @@ def close(size: Size, amount: Size, price: Price) -> tuple[Size, Collateral]:
     return Size(amount), Collateral(-div_ceil(amount * price, scale))
 
 
+def penalty_of(cash: Collateral, scope: Health, terms: LiquidationTerms) -> Collateral:
+    """The trader's penalty: the fee on the closed notional (``|cash|``, rounded up), capped
+    at what the scope still owns, so a loss the price caused never becomes bad debt the
+    insurance fund would pay to itself and the liquidator."""
+    return Collateral(min(fee(Collateral(abs(cash)), terms.penalty_ppm), max(scope.equity, 0)))
+
+
 def reward_of(penalty: Collateral, terms: LiquidationTerms) -> Collateral:
     """The liquidator's share of the penalty, rounded down: the fund keeps the odd unit."""
     return Collateral(div_floor(penalty * terms.liquidator_share_ppm, units().fraction_scale))
@@ -206,7 +213,7 @@ def liquidate(
         raise Refused(ABOVE_MAINTENANCE)
     step = step_size(size, scope, market, terms)
     delta, cash = close(size, step, market.price)
-    penalty = fee(Collateral(abs(cash)), terms.penalty_ppm)
+    penalty = penalty_of(cash, scope, terms)
     reward = reward_of(penalty, terms)
     insurance_fund = Collateral(insurance_fund + penalty - reward)
     moved = move_position(trader, delta, Collateral(cash - penalty), market.funding_index)
