@@ -18,6 +18,7 @@ from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.units import to_size_units
+from perpdex.keeper.checkpoint import latest_checkpoint
 from perpdex.risk.verify import differences
 from perpdex.sdk.client import Client
 from perpdex.sdk.gateway_errors import InsufficientMarginError
@@ -106,6 +107,8 @@ def test_two_wallets_trade_through_the_gateway_and_settle(
                 maker_positions = await maker.positions()
                 assert [p.size for p in maker_positions] == [-to_size_units("0.03")]
             await matches_chain(node)
+            checkpoints = bind(connect(deployment.rpc_url), deployment).checkpoints
+            await until(lambda: latest_checkpoint(checkpoints).seq > 0, "a checkpoint")
             # the gateway shows the position manager's view of the account
             state = node.pm.account(deployment.wallet(Role.TRADER).address)
             assert state is not None and state.positions[0].size == to_size_units("0.03")
