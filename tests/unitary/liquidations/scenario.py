@@ -19,7 +19,8 @@ from boa.contracts.base_evm_contract import BoaError
 from boa.contracts.event_decoder import RawLogEntry
 from boa.contracts.vyper.vyper_contract import decode_log
 from boa.util.abi import Address as BoaAddress
-from tests.unitary.exchange.venue import LIQUIDATIONS, Actor, Venue, events, match
+from hypothesis import event
+from tests.unitary.exchange.venue import LIQUIDATIONS, USDC, Actor, Venue, actor, events, match
 from tests.unitary.margin.ledger import (
     Ledger,
     health,
@@ -28,8 +29,18 @@ from tests.unitary.margin.ledger import (
     position_of,
 )
 
+from perpdex.chain.markets import default_markets
 from perpdex.core import margin
+from perpdex.core.liquidation import Deleveraging, Liquidation, Refused
 from perpdex.core.types import MarginMode, MarketId, Price
+from perpdex.core.units import units
+
+TRADER, MAKER, LIQUIDATOR = actor("trader"), actor("maker"), actor("liquidator")
+MARKETS = [MarketId(m) for m in range(len(default_markets()))]
+RICH = 10**7 * USDC
+
+Opening = tuple[MarketId, bool, int, MarginMode]
+"""A position to open: market, buys, leverage in tenths of the deposit, margin mode."""
 
 
 @cache
@@ -84,6 +95,107 @@ def trade(
     for filled in events(logs, "Filled"):
         ledger.apply(filled, resting.order, taking.order)
     return bool(events(logs, "Filled"))
+
+
+def fund_insurance(venue: Venue, ledger: Ledger, amount: int) -> None:
+    """The maker adds ``amount`` to the insurance fund."""
+    venue.usdc.faucet(MAKER.address, amount)
+    with boa.env.prank(MAKER.address):
+        venue.usdc.approve(venue.exchange.address, amount)
+        venue.exchange.fund_insurance(amount)
+    ledger.insurance_fund += amount
+
+
+def open_positions(
+    venue: Venue, ledger: Ledger, who: Actor, deposit: int, positions: Iterable[Opening]
+) -> None:
+    """``who`` deposits ``deposit`` and opens ``positions`` against the maker at the index
+    price, sized by leverage on the deposit (those the margin check refuses are skipped)."""
+    venue.fund(who, deposit)
+    ledger.credit(who.address, deposit)
+    for market, buys, leverage, mode in positions:
+        spec = default_markets()[market]
+        held = ledger.position(who.address, market)
+        if held.size:  # an order in the other margin mode would be rejected
+            mode = MarginMode.ISOLATED if held.isolated else MarginMode.CROSS
+        price = venue.markets.price(market)[0] // spec.tick_size * spec.tick_size
+        lot_notional = spec.lot_size * price // units().size_scale
+        lots = max(deposit * leverage // 10 // lot_notional, 1)
+        trade(venue, ledger, MAKER, who, market, buys, lots * spec.lot_size, price, mode)
+
+
+def move_against(venue: Venue, opening: Opening, equity_left: int, other_move: int) -> None:
+    """``opening``'s market moves against it until about ``equity_left`` tenths of a
+    percent of its notional are left of its equity (its inverse leverage at the start),
+    the other markets by ``other_move`` tenths of a percent."""
+    first, buys, leverage, _ = opening
+    against = 10_000 // leverage - equity_left  # tenths of a percent: leverage is in tenths
+    for market in MARKETS:
+        tenths = (-against if buys else against) if market == first else other_move
+        venue.set_price(market, Price(venue.markets.price(market)[0] * (1_000 + tenths) // 1_000))
+
+
+def _funding_settled(logs: list[Any], *moved: margin.Collateral) -> None:
+    assert [e.amount for e in events(logs, "FundingSettled")] == [m for m in moved if m]
+
+
+def liquidate_step(
+    venue: Venue, ledger: Ledger, trader: Actor, market: MarketId, liquidator: Actor
+) -> Liquidation | None:
+    """One liquidation attempt, predicted by the model from the ledger alone: a refusal
+    must revert with the model's reason, a step must emit what the model computed."""
+    prices = mark_prices(venue.markets)
+    try:
+        predicted = ledger.liquidate(trader.address, liquidator.address, market, prices)
+    except Refused as refused:
+        event(f"liquidate refused: {refused.reason}")
+        with boa.env.prank(liquidator.address), boa.reverts(refused.reason):
+            venue.exchange.liquidate(trader.address, market)
+        return None
+    event("full step" if predicted.full else "partial step")
+    with boa.env.prank(liquidator.address):
+        assert venue.exchange.liquidate(trader.address, market) == predicted.step
+    logs = exchange_events(venue)
+    (liquidated,) = events(logs, "Liquidated")
+    assert (liquidated.trader, liquidated.liquidator, liquidated.market) == (
+        trader.address, liquidator.address, market,
+    )  # fmt: skip
+    assert (liquidated.size, liquidated.price) == (predicted.delta, prices[market])
+    assert (liquidated.penalty, liquidated.reward) == (predicted.penalty, predicted.reward)
+    assert liquidated.full == predicted.full
+    drawn = [(e.trader, e.amount) for e in events(logs, "InsuranceDrawn")]
+    deficit = predicted.trader.deficit
+    assert drawn == ([(trader.address, deficit)] if deficit else [])
+    _funding_settled(logs, predicted.trader.funding, predicted.liquidator.funding)
+    return predicted
+
+
+def deleverage_step(
+    venue: Venue, ledger: Ledger, trader: Actor, market: MarketId, counterparty: Actor
+) -> Deleveraging | None:
+    """One deleveraging attempt (by the liquidator, anyone may), predicted by the model."""
+    prices = mark_prices(venue.markets)
+    call = (trader.address, market, counterparty.address)
+    try:
+        predicted = ledger.deleverage(*call, prices)
+    except Refused as refused:
+        event(f"deleverage refused: {refused.reason}")
+        with boa.env.prank(LIQUIDATOR.address), boa.reverts(refused.reason):
+            venue.exchange.deleverage(*call)
+        return None
+    event("deleveraged")
+    with boa.env.prank(LIQUIDATOR.address):
+        assert venue.exchange.deleverage(*call) == predicted.amount
+    logs = exchange_events(venue)
+    (deleveraged,) = events(logs, "Deleveraged")
+    assert (deleveraged.trader, deleveraged.market, deleveraged.counterparty) == call
+    assert (deleveraged.size, deleveraged.price) == (predicted.delta, prices[market])
+    assert deleveraged.loss == predicted.loss
+    drawn = [(e.trader, e.amount) for e in events(logs, "InsuranceDrawn")]
+    sides = ((trader, predicted.trader), (counterparty, predicted.counterparty))
+    assert drawn == [(who.address, moved.deficit) for who, moved in sides if moved.deficit]
+    _funding_settled(logs, predicted.trader.funding, predicted.counterparty.funding)
+    return predicted
 
 
 def set_price_percent(venue: Venue, market: MarketId, percent: int) -> None:

@@ -206,10 +206,11 @@ class Ledger:
         return step
 
     def deleverage(
-        self, trader: Address, counterparty: Address, market: MarketId,
+        self, trader: Address, market: MarketId, counterparty: Address,
         prices: Mapping[MarketId, Price],
     ) -> Deleveraging:  # fmt: skip
-        """``Exchange.deleverage`` at fresh ``prices``; raises Refused where it reverts."""
+        """``Exchange.deleverage(trader, market, counterparty)`` at fresh ``prices``; raises
+        Refused where it reverts."""
         state = MarketState(prices[market], self.lots[market], self.index(market))
         step = liquidation.deleverage(
             self._holder(trader, market),
