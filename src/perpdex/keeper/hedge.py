@@ -1,0 +1,79 @@
+"""``hedge`` mode: close what the liquidator took over on the exchange's own book.
+
+For each position the keeper holds, one reduce-only IOC order through the gateway (the
+trader SDK), at the index price moved ``slippage_ppm`` against the keeper: it fills what
+the book offers within that band now and never rests. Whatever does not fill stays held
+until the next liquidation. Without a gateway there is no book to hedge on: the keeper
+then holds (``hold``, the default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from perpdex.chain.deployment import ListedMarket
+from perpdex.core.rounding import div_ceil, div_floor, mul_div_ceil, mul_div_floor
+from perpdex.core.types import MarketId, Price, Side, Size, TimeInForce
+from perpdex.core.units import from_price_units, from_size_units, units
+from perpdex.keeper.accounts import PositionView
+from perpdex.sdk.client import Client, PlacedOrder
+
+DEFAULT_SLIPPAGE_PPM: Final = 5_000
+"""0.5%: the worst price a hedge accepts, from the index price."""
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeOrder:
+    market: MarketId
+    side: Side
+    size: Size
+    limit: Price
+
+
+def hedge_order(position: PositionView, index: Price, tick: Price, slippage_ppm: int) -> HedgeOrder:
+    """The IOC that closes ``position``: a long sells down to ``index - slippage`` and a
+    short buys up to ``index + slippage``, rounded to the tick away from the index (the
+    band stays at least as wide as asked)."""
+    scale = units().fraction_scale
+    if position.size > 0:
+        floor = mul_div_floor(index, scale - slippage_ppm, scale)
+        return HedgeOrder(
+            position.market, Side.SELL, position.size, Price(div_floor(floor, tick) * tick)
+        )
+    ceiling = mul_div_ceil(index, scale + slippage_ppm, scale)
+    return HedgeOrder(
+        position.market, Side.BUY, Size(-position.size), Price(div_ceil(ceiling, tick) * tick)
+    )
+
+
+class Hedger:
+    def __init__(
+        self,
+        client: Client,
+        markets: Iterable[ListedMarket],
+        slippage_ppm: int = DEFAULT_SLIPPAGE_PPM,
+    ) -> None:
+        self.client = client
+        self.markets = {MarketId(m.id): m for m in markets}
+        self.slippage_ppm = slippage_ppm
+
+    async def hedge(
+        self, positions: Iterable[PositionView], prices: Mapping[MarketId, Price]
+    ) -> list[PlacedOrder]:
+        placed: list[PlacedOrder] = []
+        for position in positions:
+            market = self.markets[position.market]
+            order = hedge_order(position, prices[market.id], market.tick_size, self.slippage_ppm)
+            placed.append(
+                await self.client.place(
+                    market.symbol,
+                    order.side,
+                    from_size_units(order.size),
+                    from_price_units(order.limit),
+                    time_in_force=TimeInForce.IOC,
+                    reduce_only=True,
+                )
+            )
+        return placed

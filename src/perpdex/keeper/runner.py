@@ -1,0 +1,197 @@
+"""The keeper process: its tasks as asyncio loops, each tick run in a worker thread (web3 is
+blocking), each loop surviving any error of its tick (a node away, a reverted transaction)
+by logging it and trying again after a back-off.
+
+    keeper = Keeper(deployment, signer, KeeperConfig(tasks=frozenset({"liquidator"})))
+    await keeper.run()          # until cancelled
+
+Every task shares one :class:`~perpdex.keeper.transactions.Sender` (one key, one nonce
+sequence). The liquidator wakes on every price the oracle pusher writes, and polls the
+prices every ``interval_s`` otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from perpdex.chain.deploy import bind
+from perpdex.chain.deployment import Deployment
+from perpdex.chain.transact import RPC_TIMEOUT_SECONDS
+from perpdex.core.types import MarketId
+from perpdex.keeper.accounts import ChainAccounts
+from perpdex.keeper.chain import KeeperChain
+from perpdex.keeper.checkpoint import Checkpointer
+from perpdex.keeper.funding import BookSource, FundingPoster, GatewayBooks
+from perpdex.keeper.hedge import Hedger
+from perpdex.keeper.liquidator import Action, Liquidator
+from perpdex.keeper.oracle_pusher import OraclePusher
+from perpdex.keeper.price_path import PricePoint
+from perpdex.keeper.transactions import Sender
+from perpdex.sdk.client import Client
+
+log = logging.getLogger(__name__)
+
+TASKS: Final = ("liquidator", "funding", "oracle", "checkpoint")
+MAX_BACKOFF_S: Final = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class KeeperConfig:
+    tasks: frozenset[str] = frozenset(TASKS)
+    interval_s: float = 1.0
+    """The oracle pusher's and the liquidator's polling period."""
+    funding_tick_s: float = 5.0
+    """How often the funding task samples the books (and checks whether a post is due)."""
+    checkpoint_interval_s: float = 10.0
+    journal: Path | None = None
+    """The engine's journal, for the checkpoint task."""
+    mode: Literal["hold", "hedge"] = "hold"
+    gateway_url: str | None = None
+    """ws://host:port of a gateway: the books for funding (HTTP on the same port) and the
+    book to hedge on."""
+    price_paths: Mapping[MarketId, Iterable[PricePoint]] = field(default_factory=dict)
+
+
+def http_url(gateway_url: str) -> str:
+    """The gateway serves its HTTP reads on its WebSocket port."""
+    return "http" + gateway_url.removeprefix("ws")
+
+
+def guarded(name: str, tick: Callable[[], object]) -> bool:
+    """Run one tick; an error is logged, never raised: the loop tries again later."""
+    try:
+        tick()
+    except Exception:
+        log.exception("keeper %s: tick failed", name)
+        return False
+    return True
+
+
+class Keeper:
+    def __init__(
+        self,
+        deployment: Deployment,
+        signer: LocalAccount,
+        config: KeeperConfig,
+        *,
+        books: BookSource | None = None,
+    ) -> None:
+        unknown = config.tasks - set(TASKS)
+        if unknown:
+            raise ValueError(f"unknown keeper tasks: {', '.join(sorted(unknown))}")
+        if config.mode == "hedge" and config.gateway_url is None:
+            raise ValueError("hedge mode needs a gateway (--gateway) to close positions on")
+        self.deployment = deployment
+        self.config = config
+        # not `connect()`: the node may be down at start; the loops retry until it answers
+        self.web3 = Web3(
+            Web3.HTTPProvider(deployment.rpc_url, request_kwargs={"timeout": RPC_TIMEOUT_SECONDS})
+        )
+        contracts = bind(self.web3, deployment)
+        listed = [MarketId(m.id) for m in deployment.markets]
+        oracles = {MarketId(m.id): contracts.oracles[m.symbol] for m in deployment.markets}
+        self.sender = Sender(self.web3, signer)
+        self.chain = KeeperChain(contracts, self.sender, oracles, listed)
+        self.accounts = ChainAccounts(self.web3, contracts.exchange, listed, deployment.start_block)
+        self.liquidator = Liquidator(self.accounts, self.chain)
+        self.pusher = OraclePusher(self.chain, config.price_paths, listeners=[self._on_price])
+        if books is None and config.gateway_url is not None:
+            books = GatewayBooks(http_url(config.gateway_url))
+        self.funding = None if books is None else FundingPoster(self.chain, books, listed)
+        self.checkpointer = (
+            None
+            if config.journal is None
+            else Checkpointer(self.web3, contracts.checkpoints, signer, config.journal)
+        )
+        self._signer = signer
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def checkpoint(self) -> None:
+        assert self.checkpointer is not None
+        # the checkpointer sends with its own nonce lookup: no other keeper send meanwhile
+        with self.sender.exclusive():
+            self.checkpointer.sync()
+
+    async def run(self) -> None:
+        """Every configured task until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        tasks = self.config.tasks
+        loops = []
+        if "oracle" in tasks:
+            loops.append(self._every("oracle", self.pusher.tick, self.config.interval_s))
+        if "liquidator" in tasks:
+            loops.append(self._liquidate())
+        if "funding" in tasks:
+            if self.funding is None:
+                raise ValueError("the funding task needs a book: pass --gateway")
+            loops.append(self._every("funding", self.funding.tick, self.config.funding_tick_s))
+        if "checkpoint" in tasks:
+            if self.checkpointer is None:
+                raise ValueError("the checkpoint task needs the journal: pass --journal")
+            loops.append(
+                self._every("checkpoint", self.checkpoint, self.config.checkpoint_interval_s)
+            )
+        await asyncio.gather(*loops)
+
+    def _on_price(self, block: int) -> None:
+        """The pusher's callback (in its worker thread): wake the liquidator now."""
+        self.liquidator.on_price(block)
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _every(self, name: str, tick: Callable[[], object], interval_s: float) -> None:
+        failures = 0
+        while True:
+            ok = await asyncio.to_thread(guarded, name, tick)
+            failures = 0 if ok else failures + 1
+            await asyncio.sleep(_delay(interval_s, failures))
+
+    async def _liquidate(self) -> None:
+        assert self._wake is not None
+        hedger = None
+        async with contextlib.AsyncExitStack() as stack:
+            if self.config.mode == "hedge":
+                assert self.config.gateway_url is not None
+                client = Client.connect(self.config.gateway_url, self._signer.key, self.deployment)
+                hedger = Hedger(await stack.enter_async_context(client), self.deployment.markets)
+            failures = 0
+            while True:
+                self._wake.clear()
+                actions = await asyncio.to_thread(self._liquidator_tick)
+                failures = 0 if actions is not None else failures + 1
+                if actions and hedger is not None:
+                    await self._hedge(hedger)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._wake.wait(), _delay(self.config.interval_s, failures)
+                    )
+
+    def _liquidator_tick(self) -> list[Action] | None:
+        """The liquidator's tick, guarded: None if it failed."""
+        actions: list[Action] = []
+        ok = guarded("liquidator", lambda: actions.extend(self.liquidator.tick()))
+        return actions if ok else None
+
+    async def _hedge(self, hedger: Hedger) -> None:
+        try:
+            own = await asyncio.to_thread(self.accounts.account, self.chain.keeper)
+            quotes = await asyncio.to_thread(self.chain.quotes)
+            await hedger.hedge(own.positions, {m: q.price for m, q in quotes.items()})
+        except Exception:  # the position stays held; the next tick tries again
+            log.exception("keeper hedge failed")
+
+
+def _delay(interval_s: float, failures: int) -> float:
+    backoff: float = interval_s * 2**failures
+    return min(backoff, max(MAX_BACKOFF_S, interval_s))
