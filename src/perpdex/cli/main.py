@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "order": "perpdex.cli.order",
     "cancel": "perpdex.cli.cancel",
     "book": "perpdex.cli.book",
+    "keeper": "perpdex.cli.keeper",
 }
 
 
