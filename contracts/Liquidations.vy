@@ -88,7 +88,9 @@ def liquidate(trader: address, market: uint256) -> uint256:
     self._cover(trader, market, self._move_position(trader, market, delta, cash - convert(penalty, int256), risk.funding_index))
 
     assert not packing._is_isolated(ledger._positions[ledger._position_key(msg.sender, market)]), "exchange: liquidator position is isolated"
-    self._move_position(msg.sender, market, -delta, convert(reward, int256) - cash, risk.funding_index)
+    # a liquidator left flat and below zero would have its deficit zeroed: refused, as
+    # any liquidator that ends below initial margin
+    assert self._move_position(msg.sender, market, -delta, convert(reward, int256) - cash, risk.funding_index) == 0, "exchange: liquidator margin too low"
     after: ledger.Health = ledger._cross_health(msg.sender, 0)
     assert after.equity >= convert(after.initial, int256), "exchange: liquidator margin too low"
     log ledger.Liquidated(
