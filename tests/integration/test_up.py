@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from perpdex.chain.anvil import Anvil
-from perpdex.chain.deploy import bind
+from perpdex.chain.deploy import bind, demo_funding
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
 from perpdex.cli.up import fresh_deployment
@@ -41,6 +41,7 @@ async def running(deployment: Deployment, state_dir: Path) -> AsyncIterator[Node
             poll_interval_s=0.05,
             settle_interval_s=0.05,
             checkpoint_interval_s=0.5,
+            keeper_interval_s=0.2,
         ),
     )
     await node.start()
@@ -107,8 +108,19 @@ def test_two_wallets_trade_through_the_gateway_and_settle(
                 maker_positions = await maker.positions()
                 assert [p.size for p in maker_positions] == [-to_size_units("0.03")]
             await matches_chain(node)
-            checkpoints = bind(connect(deployment.rpc_url), deployment).checkpoints
+            web3 = connect(deployment.rpc_url)
+            contracts = bind(web3, deployment)
+            checkpoints = contracts.checkpoints
             await until(lambda: latest_checkpoint(checkpoints).seq > 0, "a checkpoint")
+            # posted by the keeper task, the only sender of the keeper key
+            keeper = deployment.wallet(Role.KEEPER).address
+            posted = checkpoints.events.CheckpointPosted().get_logs(from_block=0)
+            senders = {web3.eth.get_transaction(log["transactionHash"])["from"] for log in posted}
+            assert senders == {str(keeper)}
+            assert not node.tasks["keeper"].done()
+            # margin for the positions the liquidator takes over, deposited at deploy time
+            collateral, _, _ = contracts.exchange.functions.account(keeper).call()
+            assert collateral == demo_funding()
             # the gateway shows the position manager's view of the account
             state = node.pm.account(deployment.wallet(Role.TRADER).address)
             assert state is not None and state.positions[0].size == to_size_units("0.03")

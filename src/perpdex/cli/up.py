@@ -43,6 +43,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--checkpoint-interval", type=float, default=10.0, help="seconds between checkpoints"
     )
     parser.add_argument("--anvil-log", type=Path, help="file for the started anvil's log")
+    path = parser.add_mutually_exclusive_group()
+    path.add_argument(
+        "--price-path",
+        action="append",
+        metavar="[SYMBOL=]FILE",
+        help="prices for the keeper to push: one per line, or CSV time,price (repeat per "
+        "market; without SYMBOL= the first market). Default: prices stay put",
+    )
+    path.add_argument(
+        "--random-walk", type=int, metavar="SEED", help="push a seeded random walk to every market"
+    )
+    parser.add_argument(
+        "--volatility-ppm", type=int, default=2_000, help="random walk: sigma per interval"
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        help="seconds between the keeper's price pushes and liquidator polls",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,6 +75,8 @@ def _run(args: argparse.Namespace) -> int:
     from perpdex.chain.anvil import Anvil, AnvilError
     from perpdex.chain.deployment import DeploymentFileError, load_deployment
     from perpdex.chain.transact import TransactionFailedError
+    from perpdex.cli.keeper import _price_paths as price_paths
+    from perpdex.keeper.price_path import PricePathError
     from perpdex.services.node import NodeConfig
 
     if (args.rpc_url is None) != (args.deployment is None):
@@ -66,17 +88,22 @@ def _run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         checkpoint_interval_s=args.checkpoint_interval,
+        keeper_interval_s=args.interval,
     )
     try:
         if args.rpc_url is not None:
             deployment = replace(load_deployment(args.deployment), rpc_url=args.rpc_url)
+            config = replace(config, price_paths=price_paths(args, deployment))
             return asyncio.run(serve(deployment, config, args.out or args.deployment))
         with Anvil(log_path=args.anvil_log) as node:
             deployment = fresh_deployment(node.rpc_url, config.state_dir)
+            config = replace(config, price_paths=price_paths(args, deployment))
             return asyncio.run(serve(deployment, config, args.out))
     except (
         AnvilError,
         DeploymentFileError,
+        PricePathError,
+        KeyError,
         TransactionFailedError,
         ConnectionError,
         OSError,
@@ -89,17 +116,21 @@ def _run(args: argparse.Namespace) -> int:
 
 def fresh_deployment(rpc_url: str, state_dir: Path) -> Deployment:
     """Deploy to a new chain, with the keeper posting checkpoints (so the operator's nonces
-    are the batcher's alone), and void the old journal: it belongs to another chain."""
+    are the batcher's alone) and holding collateral (the liquidator must meet initial
+    margin after taking a position over), and void the old journal: it belongs to another
+    chain."""
     from perpdex.chain.anvil import dev_accounts
-    from perpdex.chain.deploy import bind, demo_wallets, deploy
+    from perpdex.chain.deploy import bind, demo_funding, demo_wallets, deploy, fund
     from perpdex.chain.deployment import Role
     from perpdex.chain.transact import connect, send
 
     deployment = deploy(rpc_url, demo_wallets(dev_accounts()))
     web3 = connect(rpc_url)
+    contracts = bind(web3, deployment)
     admin = deployment.wallet(Role.ADMIN).account()
-    keeper = deployment.wallet(Role.KEEPER).address
-    send(web3, admin, bind(web3, deployment).checkpoints.functions.set_operator(keeper))
+    keeper = deployment.wallet(Role.KEEPER).account()
+    send(web3, admin, contracts.checkpoints.functions.set_operator(keeper.address))
+    fund(web3, contracts, keeper, demo_funding())
     if state_dir.exists():
         print(f"a new chain: emptying {state_dir}")
         shutil.rmtree(state_dir)

@@ -156,6 +156,11 @@ class EventBus(EventSink):
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
 
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Stop publishing to ``subscriber`` (a restarted gateway leaves the engine's bus);
+        ValueError if it is not subscribed."""
+        self._subscribers.remove(subscriber)
+
     def _publish(self, event: Event) -> None:
         for subscriber in self._subscribers:
             subscriber(event)

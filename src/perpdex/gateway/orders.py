@@ -46,6 +46,12 @@ class OrderRegistry:
         self._by_id[record.order_id] = record
         self._index_hash(record)
 
+    def remember(self, record: OrderRecord) -> None:
+        """A hash the engine accepted before a restart: refused as a replay until its
+        expiry (``record`` is closed and not found by id). A hash already known stays."""
+        if record.signed.order_hash not in self._by_hash:
+            self._index_hash(record)
+
     def discard(self, record: OrderRecord) -> None:
         """Forget an order the engine refused: its hash may be placed again."""
         del self._by_id[record.order_id]

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from websockets.asyncio.connection import Connection
@@ -43,7 +43,7 @@ from perpdex.gateway.protocol import Channel, ErrorCode, ProtocolError, encode_f
 from perpdex.gateway.risk import RiskCheck
 from perpdex.gateway.session import Outbox, Session
 from perpdex.gateway.verify import InlineVerifier, Unverified, Verifier
-from perpdex.settlement.payload import order_payload
+from perpdex.settlement.payload import order_from_payload, order_payload
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,43 @@ class Gateway:
         self._fills_received: list[int] = []
         self.fill_latencies_ns: deque[int] = deque(maxlen=LATENCY_SAMPLES)
         """Frame received to its fill frames written to the sockets, per command that traded."""
+
+    # -- after a restart ------------------------------------------------------------------
+
+    def adopt_open_orders(self) -> None:
+        """Take over the engine's resting orders (placed through an earlier gateway): they
+        can be cancelled and amended, and leaving the book releases their reservation.
+
+        Their reservations are the risk check's to re-make (the position manager's
+        ``adopt``): it outlives a gateway, so reserving here would count them twice."""
+        for book in self.engine.markets.values():
+            for order in book.resting_orders():
+                command = order.command
+                self.registry.add(
+                    OrderRecord(
+                        order_id=command.order_id,
+                        market=command.market,
+                        signed=order_from_payload(command.payload, self.domain),
+                        client_id=command.client_id,
+                        request_id=None,
+                        origin=None,
+                        remaining=order.remaining,
+                    )
+                )
+
+    def remember_accepted(self, orders: Iterable[tuple[OrderId, SignedOrder]]) -> None:
+        """Every order hash the engine accepted before this gateway (from the journal), so
+        a replay of one is refused as if this gateway had placed it."""
+        for order_id, signed in orders:
+            record = OrderRecord(
+                order_id=order_id,
+                market=signed.order.market,
+                signed=signed,
+                client_id=None,
+                request_id=None,
+                origin=None,
+            )
+            self.registry.remember(record)
 
     # -- connections ----------------------------------------------------------------------
 

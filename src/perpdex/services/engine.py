@@ -6,12 +6,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from perpdex.core.eip712 import Eip712Domain, SignedOrder
-from perpdex.core.types import Size
+from perpdex.core.types import OrderId, Size
 from perpdex.engine.clock import WallClock
-from perpdex.engine.commands import NewOrder
+from perpdex.engine.codec import decode
+from perpdex.engine.commands import Amend, NewOrder
 from perpdex.engine.config import MarketConfig
-from perpdex.engine.events import EventBus, Subscriber
-from perpdex.engine.file_journal import FileJournal
+from perpdex.engine.engine import Engine
+from perpdex.engine.events import Event, EventBus, Rejected, Subscriber
+from perpdex.engine.file_journal import FileJournal, read_file
 from perpdex.engine.replay import recover
 from perpdex.engine.sequencer import PositionSource, Sequencer
 from perpdex.settlement.payload import order_from_payload
@@ -26,11 +28,17 @@ class EngineService:
         self._positions = positions
         self._journal: FileJournal | None = None
         self._sequencer: Sequencer | None = None
+        self._bus: EventBus | None = None
 
     @property
     def sequencer(self) -> Sequencer:
         assert self._sequencer is not None, "the engine is not running"
         return self._sequencer
+
+    @property
+    def bus(self) -> EventBus:
+        assert self._bus is not None, "the engine is not running"
+        return self._bus
 
     @property
     def running(self) -> bool:
@@ -48,6 +56,7 @@ class EngineService:
         for subscriber in live:
             bus.subscribe(subscriber)
         self._journal = journal
+        self._bus = bus
         self._sequencer = Sequencer(engine, WallClock(), journal, positions=self._positions)
 
     def open_orders(self, domain: Eip712Domain) -> list[tuple[NewOrder, SignedOrder, Size]]:
@@ -65,7 +74,7 @@ class EngineService:
             self._sequencer.flush()
         if self._journal is not None:
             self._journal.close()
-        self._journal = self._sequencer = None
+        self._journal = self._sequencer = self._bus = None
 
 
 def replay_events(
@@ -80,3 +89,27 @@ def replay_events(
         recover(journal, markets, bus)
     finally:
         journal.close()
+
+
+def accepted_orders(
+    journal_path: Path, markets: Iterable[MarketConfig], domain: Eip712Domain
+) -> list[tuple[OrderId, SignedOrder]]:
+    """Every signed order the engine took (placed or amended to, not rejected), from the
+    journal on disk through a scratch engine: a restarted gateway refuses their replays."""
+    rejected: set[int] = set()
+
+    def note(event: Event) -> None:
+        if isinstance(event, Rejected):
+            rejected.add(event.seq)
+
+    bus = EventBus(book_deltas=False)
+    bus.subscribe(note)
+    engine = Engine(markets, bus)
+    found: list[tuple[OrderId, SignedOrder]] = []
+    for item in read_file(journal_path):
+        seq, time, command = decode(item.entry)
+        engine.apply(seq, time, command)
+        # an amend without a payload keeps the order's signed order
+        if isinstance(command, NewOrder | Amend) and command.payload and seq not in rejected:
+            found.append((command.order_id, order_from_payload(command.payload, domain)))
+    return found

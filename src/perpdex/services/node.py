@@ -1,6 +1,7 @@
 """Every service of one exchange in one asyncio process, each restartable from durable
 state: the engine from its journal, the settlement runner from its cursor and the
-journal, the position manager from the chain, the gateway from the engine.
+journal, the position manager from the chain, the gateway from the engine; and the
+keeper (liquidations, funding, checkpoints, prices), which decides from the chain alone.
 
     node = Node(deployment, NodeConfig(state_dir=Path("build/state")))
     await node.start()          # node.gateway.url
@@ -12,28 +13,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
-from dataclasses import dataclass
+from collections.abc import Coroutine, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
 from perpdex.core.eip712 import ChainId, Eip712Domain
-from perpdex.core.types import Address, MarketId
+from perpdex.core.types import MarketId
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.events import Event
-from perpdex.keeper.checkpoint import Checkpointer
+from perpdex.keeper.price_path import PricePoint
 from perpdex.risk.indexer import ChainIndexer
 from perpdex.risk.manager import PositionManager
 from perpdex.risk.prices import PriceFeed
-from perpdex.services.checkpoints import run_checkpoints
-from perpdex.services.engine import EngineService, replay_events
+from perpdex.services.engine import EngineService, accepted_orders, replay_events
 from perpdex.services.gateway import GatewayService
+from perpdex.services.keeper import node_keeper
 from perpdex.services.risk import CurrentRisk
 from perpdex.settlement.batcher import Batcher
 from perpdex.settlement.outcomes import FillOutcome, Settled
@@ -51,6 +51,10 @@ class NodeConfig:
     poll_interval_s: float = 0.2
     settle_interval_s: float = 0.2
     checkpoint_interval_s: float = 10.0
+    keeper_interval_s: float = 1.0
+    """The keeper's price pushes and liquidator polls."""
+    price_paths: Mapping[MarketId, Iterable[PricePoint]] = field(default_factory=dict)
+    """Prices the keeper pushes to the mock oracles; none: prices stay put."""
 
 
 class Node:
@@ -80,17 +84,30 @@ class Node:
         assert self._runner is not None, "the settlement runner is not running"
         return self._runner
 
+    @property
+    def tasks(self) -> Mapping[str, asyncio.Task[None]]:
+        """The node's loops by name (position manager, settlement, keeper)."""
+        return self._tasks
+
     # -- the whole node -------------------------------------------------------------------
 
     async def start(self) -> None:
         self._pm = await self._new_position_manager()
         self._runner = self._new_runner()
-        self.engine.start(replayed=[self._to_runner], live=[self._to_pm, self.gateway.on_event])
+        self.engine.start(replayed=[self._to_runner], live=[self._to_pm])
         self._adopt()
         await self._start_gateway()
         self._spawn("position manager", self.pm.run(self.config.poll_interval_s))
         self._spawn("settlement", self.runner.run(self.config.settle_interval_s))
-        self._spawn("checkpoints", self._checkpoints())
+        config = self.config
+        keeper = node_keeper(
+            self.deployment,
+            self.engine,
+            config.price_paths,
+            config.keeper_interval_s,
+            config.checkpoint_interval_s,
+        )
+        self._spawn("keeper", keeper.run())
 
     async def stop(self) -> None:
         await self.gateway.stop()
@@ -105,7 +122,7 @@ class Node:
         await self.gateway.stop()
         self.engine.stop(flush=not crash)
         self.runner.forget_unsettled()
-        self.engine.start(replayed=[self._to_runner], live=[self._to_pm, self.gateway.on_event])
+        self.engine.start(replayed=[self._to_runner], live=[self._to_pm])
         self._adopt()
         await self._start_gateway()
 
@@ -175,9 +192,10 @@ class Node:
             pm.on_outcome(outcome)
 
     async def _start_gateway(self) -> None:
-        await self.gateway.start(
-            self.engine.sequencer, self.domain, self.risk, self.engine.open_orders(self.domain)
-        )
+        engine = self.engine
+        engine.sequencer.flush()  # the journal on disk must hold every accepted order
+        accepted = accepted_orders(engine.journal_path, engine.markets, self.domain)
+        await self.gateway.start(engine.sequencer, engine.bus, self.domain, self.risk, accepted)
 
     def _to_runner(self, event: Event) -> None:
         if self._runner is not None:
@@ -192,21 +210,6 @@ class Node:
             self._recent[key] = outcome
             self._recent = {k: o for k, o in self._recent.items() if o.block > self.pm.through}
         self.pm.on_outcome(outcome)
-
-    async def _checkpoints(self) -> None:
-        web3 = await asyncio.to_thread(self._web3)
-        contract = bind(web3, self.deployment).checkpoints
-        signer = await asyncio.to_thread(
-            self._checkpoint_signer, Address(contract.functions.operator().call())
-        )
-        checkpointer = Checkpointer(web3, contract, signer, self.engine.journal_path)
-        await run_checkpoints(checkpointer, self.config.checkpoint_interval_s)
-
-    def _checkpoint_signer(self, operator: Address) -> LocalAccount:
-        for wallet in self.deployment.wallets:
-            if wallet.address == operator and wallet.private_key is not None:
-                return wallet.account()
-        raise ValueError(f"no key of the checkpoints operator {operator} in the deployment")
 
     def _spawn(self, name: str, body: Coroutine[Any, Any, None]) -> None:
         self._tasks[name] = asyncio.create_task(body, name=name)

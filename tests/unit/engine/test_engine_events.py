@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from tests.unit.engine.engine_workloads import Run, mixed_commands
 
-from perpdex.core.types import Side
-from perpdex.engine.events import BookDelta, Event
+from perpdex.core.types import Address, Side
+from perpdex.engine.events import BookDelta, Event, EventBus
 
 COMMANDS = mixed_commands(seed=5, count=2_000)
+ADDRESS = Address("0x" + "11" * 20)
 
 
 def depth_from_deltas(events: list[Event]) -> dict[tuple[int, Side, int], int]:
@@ -50,3 +52,18 @@ def test_a_bus_may_do_without_book_deltas() -> None:
     full = Run().feed(COMMANDS).events
     quiet = Run(book_deltas=False).feed(COMMANDS).events
     assert quiet == [event for event in full if not isinstance(event, BookDelta)]
+
+
+def test_an_unsubscribed_subscriber_gets_nothing_more() -> None:
+    bus = EventBus()
+    kept: list[Event] = []
+    left: list[Event] = []
+    bus.subscribe(kept.append)
+    bus.subscribe(left.append)
+    bus.dead_man_set(1, ADDRESS, 0)
+    bus.unsubscribe(left.append)  # an equal bound method, as a gateway passes it
+    bus.dead_man_set(2, ADDRESS, 0)
+    assert [e.seq for e in kept] == [1, 2]
+    assert [e.seq for e in left] == [1]
+    with pytest.raises(ValueError):
+        bus.unsubscribe(left.append)
