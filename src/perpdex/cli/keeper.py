@@ -104,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
             deployment = replace(deployment, rpc_url=args.rpc_url)
         signer = _signer(args.key, deployment.wallet(Role.KEEPER).private_key)
         gateway = args.gateway or deployment.gateway_url
-        paths = _price_paths(args, deployment)
+        paths = price_paths(args, deployment)
         config = KeeperConfig(
             tasks=_tasks(args.tasks, bool(paths), gateway is not None, args.journal is not None),
             interval_s=args.interval,
@@ -152,9 +152,11 @@ def _tasks(text: str | None, paths: bool, gateway: bool, journal: bool) -> froze
     return frozenset(task for task, ok in have.items() if ok)
 
 
-def _price_paths(
+def price_paths(
     args: argparse.Namespace, deployment: Deployment
 ) -> dict[MarketId, Iterable[PricePoint]]:
+    """The oracle price paths ``--price-path`` / ``--random-walk`` ask for, by market (also
+    used by ``perpdex up``)."""
     from perpdex.chain.deploy import bind
     from perpdex.chain.transact import connect
     from perpdex.core.types import MarketId, Price

@@ -75,7 +75,7 @@ def _run(args: argparse.Namespace) -> int:
     from perpdex.chain.anvil import Anvil, AnvilError
     from perpdex.chain.deployment import DeploymentFileError, load_deployment
     from perpdex.chain.transact import TransactionFailedError
-    from perpdex.cli.keeper import _price_paths as price_paths
+    from perpdex.cli.keeper import price_paths
     from perpdex.keeper.price_path import PricePathError
     from perpdex.services.node import NodeConfig
 
