@@ -10,6 +10,7 @@ ABI knows them: :func:`exchange_events` decodes them with it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -21,13 +22,7 @@ from boa.contracts.vyper.vyper_contract import decode_log
 from boa.util.abi import Address as BoaAddress
 from hypothesis import event
 from tests.unitary.exchange.venue import LIQUIDATIONS, USDC, Actor, Venue, actor, events, match
-from tests.unitary.margin.ledger import (
-    Ledger,
-    health,
-    mark_prices,
-    market_ids,
-    position_of,
-)
+from tests.unitary.margin.ledger import Ledger, health, mark_prices
 
 from perpdex.chain.markets import default_markets
 from perpdex.core import margin
@@ -209,16 +204,18 @@ def assert_model_equals_contract(venue: Venue, ledger: Ledger, actors: Iterable[
     prices = mark_prices(markets)
     assert ledger.insurance_fund == exchange.insurance_fund()
     assert ledger.fee_pool == exchange.fee_pool()
-    for market in market_ids(markets):
+    for market in prices:
         assert ledger.index(market) == markets.funding(market).index
     for who in actors:
         trader = who.address
         assert ledger.cross_collateral(trader) == exchange.account(trader)[0]
         assert ledger.cross_health(trader, prices) == health(exchange.cross_health(trader))
-        for market in market_ids(markets):
+        for market in prices:
             position = ledger.position(trader, market)
-            assert position == position_of(exchange, trader, market)
-            owed = margin.unsettled_funding(position, ledger.index(market))
-            assert exchange.funding_owed(trader, market)[1] == owed
-            isolated = ledger.isolated_health(trader, market, prices[market])
-            assert isolated == health(exchange.isolated_health(trader, market))
+            size, quote, isolated, isolated_margin = exchange.position(trader, market)
+            snapshot, owed = exchange.funding_owed(trader, market)
+            viewed = (size, quote, isolated, isolated_margin, snapshot)
+            assert viewed == dataclasses.astuple(position)
+            assert owed == margin.unsettled_funding(position, ledger.index(market))
+            isolated_health = ledger.isolated_health(trader, market, prices[market])
+            assert isolated_health == health(exchange.isolated_health(trader, market))
