@@ -9,6 +9,7 @@ import importlib
 # run(args) -> int; a new simulation is a new module and one line here
 SIMULATIONS: dict[str, str] = {
     "amm-vs-book": "perpdex.sim.commands.amm_vs_book",
+    "cascade": "perpdex.sim.commands.cascade",
 }
 
 

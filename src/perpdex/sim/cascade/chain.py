@@ -1,0 +1,238 @@
+"""One cascade run on a fresh anvil: deploy, open the longs with real signed orders settled
+by the operator, switch to one-second blocks, push the crash with the keeper's oracle
+pusher and let the real keeper liquidator step the accounts; then read the events.
+
+Trader keys are derived from the seed, so both policies see the same book.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import EventData
+
+from perpdex.chain.anvil import Anvil
+from perpdex.chain.deploy import ChainContracts, bind, demo_wallets, deploy
+from perpdex.chain.deployment import Deployment, ListedMarket, Role
+from perpdex.chain.transact import send
+from perpdex.core.eip712 import (
+    ChainId,
+    Eip712Domain,
+    FeePpm,
+    Nonce,
+    Order,
+    SignedOrder,
+    UnixTime,
+    sign_order,
+)
+from perpdex.core.signing import SigningKey, keccak256
+from perpdex.core.types import MarginMode, MarketId, Price, Size, TimeInForce
+from perpdex.core.units import to_collateral_units
+from perpdex.keeper.runner import Keeper, KeeperConfig
+from perpdex.settlement.batcher import Batcher
+from perpdex.settlement.encoding import Match
+from perpdex.settlement.outcomes import Settled
+from perpdex.sim.cascade.metrics import AccountEnd, Forced, PricePush, Run
+from perpdex.sim.cascade.scenario import TraderSpec
+
+MARKET = "BTC-PERP"
+DAY = 86_400
+INSURANCE_USDC = 20_000
+"""Seeded into the insurance fund before the crash (the demo deployment starts at 0)."""
+KEEPER_USDC = 10_000_000
+"""The liquidator's margin: it takes every liquidated position into its own account."""
+FULL_CLOSE_NOTIONAL = 10**18
+"""``min_partial_notional`` above any position's notional: every step closes it whole."""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    name: str
+    full_close: bool
+
+
+@dataclass
+class _Setup:
+    web3: Web3
+    deployment: Deployment
+    contracts: ChainContracts
+    admin: LocalAccount
+    market: ListedMarket
+    domain: Eip712Domain
+
+    def deposit(self, to: Sequence[tuple[str, int]]) -> None:
+        """Mint the total once, then credit each address (faster than one faucet each)."""
+        total = sum(amount for _, amount in to)
+        collateral, exchange = self.contracts.collateral, self.contracts.exchange
+        send(self.web3, self.admin, collateral.functions.faucet(self.admin.address, total))
+        send(self.web3, self.admin, collateral.functions.approve(exchange.address, total))
+        for address, amount in to:
+            send(self.web3, self.admin, exchange.functions.deposit_for(address, amount))
+
+    def fund_insurance(self, amount: int) -> None:
+        collateral, exchange = self.contracts.collateral, self.contracts.exchange
+        send(self.web3, self.admin, collateral.functions.faucet(self.admin.address, amount))
+        send(self.web3, self.admin, collateral.functions.approve(exchange.address, amount))
+        send(self.web3, self.admin, exchange.functions.fund_insurance(amount))
+
+    def full_close(self) -> None:
+        markets = self.contracts.markets
+        fraction, penalty, share, _ = markets.functions.liquidation(self.market.id).call()
+        call = markets.functions.set_liquidation_params(
+            self.market.id, fraction, penalty, share, FULL_CLOSE_NOTIONAL
+        )
+        send(self.web3, self.admin, call)
+
+    def order(self, key: SigningKey, is_buy: bool, size: Size, nonce: int) -> SignedOrder:
+        price, _ = self.contracts.markets.functions.price(self.market.id).call()
+        order = Order(
+            trader=key.address,
+            market=self.market.id,
+            is_buy=is_buy,
+            size=size,
+            limit_price=Price(price),
+            max_fee_ppm=FeePpm(self.market.taker_fee_ppm),
+            margin_mode=MarginMode.CROSS,
+            time_in_force=TimeInForce.GTC,
+            reduce_only=False,
+            expiry=UnixTime(self.web3.eth.get_block("latest")["timestamp"] + DAY),
+            nonce=Nonce(nonce),
+        )
+        return sign_order(order, key, self.domain)
+
+    def open_longs(self, maker: SigningKey, longs: Sequence[tuple[SigningKey, Size]]) -> None:
+        """Each long takes the maker's resting sell at the index price, settled on chain."""
+        nonces = itertools.count()
+        price, _ = self.contracts.markets.functions.price(self.market.id).call()
+        matches = [
+            Match(
+                maker=self.order(maker, False, size, next(nonces)),
+                taker=self.order(key, True, size, next(nonces)),
+                price=Price(price),
+                size=size,
+            )
+            for key, size in longs
+        ]
+        operator = self.deployment.wallet(Role.OPERATOR).account()
+        batcher = Batcher(
+            self.web3, self.contracts.exchange, operator, from_block=self.deployment.start_block
+        )
+        outcomes = batcher.settle(matches).outcomes
+        if not all(isinstance(outcome, Settled) for outcome in outcomes):
+            raise RuntimeError(f"opening the longs failed: {outcomes}")
+
+
+def trader_key(seed: int, index: int) -> SigningKey:
+    return SigningKey(keccak256(f"perpdex sim cascade {seed} {index}".encode()))
+
+
+def run_policy(
+    policy: Policy, specs: Sequence[TraderSpec], path: Sequence[Price], seed: int
+) -> Run:
+    with Anvil() as anvil, tempfile.TemporaryDirectory() as abi_dir:
+        deployment = deploy(anvil.rpc_url, demo_wallets(anvil.accounts), abi_dir=Path(abi_dir))
+        web3 = Web3(Web3.HTTPProvider(anvil.rpc_url))
+        setup = _Setup(
+            web3=web3,
+            deployment=deployment,
+            contracts=bind(web3, deployment),
+            admin=deployment.wallet(Role.ADMIN).account(),
+            market=deployment.market(MARKET),
+            domain=Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange),
+        )
+        if policy.full_close:
+            setup.full_close()
+        keys = [trader_key(seed, i) for i in range(len(specs))]
+        maker = trader_key(seed, -1)
+        # the maker's short needs its initial margin: 10% of the whole book is ample
+        short_margin = sum(s.collateral * s.leverage for s in specs) // 10
+        keeper = deployment.wallet(Role.KEEPER).account()
+        setup.deposit(
+            [(maker.address, short_margin), (keeper.address, to_collateral_units(KEEPER_USDC))]
+            + [(key.address, spec.collateral) for key, spec in zip(keys, specs, strict=True)]
+        )
+        setup.fund_insurance(to_collateral_units(INSURANCE_USDC))
+        setup.open_longs(maker, [(k, s.size) for k, s in zip(keys, specs, strict=True)])
+        labels: dict[str, str] = {
+            k.address: f"{i:02d}-{s.leverage}x"
+            for i, (k, s) in enumerate(zip(keys, specs, strict=True))
+        }
+        return _crash(anvil, setup, keeper, path, labels)
+
+
+def _crash(
+    anvil: Anvil,
+    setup: _Setup,
+    keeper_account: LocalAccount,
+    path: Sequence[Price],
+    labels: dict[str, str],
+) -> Run:
+    keeper = Keeper(setup.deployment, keeper_account, KeeperConfig(tasks=frozenset({"oracle"})))
+    market = MarketId(setup.market.id)
+    # one-second blocks, as on a real chain: steps sent together share a block, so latency
+    # in blocks is not inflated by the keeper's own transactions
+    anvil.set_block_time(1)
+    pushes = []
+    for price in path:
+        pushed = keeper.pusher.push(market, price)
+        pushes.append(PricePush(pushed.step.block, price))
+        keeper.liquidator.tick()
+    anvil.set_block_time(None)
+    latencies = [
+        (labels[sample.target.trader], sample.blocks) for sample in keeper.liquidator.latencies
+    ]
+    return Run(
+        prices=pushes,
+        forced=_forced(setup, labels),
+        insurance_draws=[
+            int(e["args"]["amount"])
+            for e in _logs(setup, setup.contracts.exchange, "InsuranceDrawn")
+        ],
+        latencies=latencies,
+        accounts=[_account(setup, address, label) for address, label in labels.items()],
+    )
+
+
+def _logs(setup: _Setup, contract: Contract, name: str) -> list[EventData]:
+    event = getattr(contract.events, name)()
+    return list(event.get_logs(from_block=setup.deployment.start_block))
+
+
+def _forced(setup: _Setup, labels: dict[str, str]) -> list[Forced]:
+    exchange = setup.contracts.exchange
+    forced = [
+        Forced(
+            trader=labels[e["args"]["trader"]],
+            block=int(e["blockNumber"]),
+            size=abs(int(e["args"]["size"])),
+            price=Price(int(e["args"]["price"])),
+            full=bool(e["args"]["full"]),
+        )
+        for e in _logs(setup, exchange, "Liquidated")
+    ]
+    forced += [
+        Forced(
+            trader=labels[e["args"]["trader"]],
+            block=int(e["blockNumber"]),
+            size=abs(int(e["args"]["size"])),
+            price=Price(int(e["args"]["price"])),
+            full=True,
+            deleveraged=True,
+        )
+        for e in _logs(setup, exchange, "Deleveraged")
+    ]
+    return forced
+
+
+def _account(setup: _Setup, address: str, label: str) -> AccountEnd:
+    exchange = setup.contracts.exchange
+    size, *_ = exchange.functions.position(address, setup.market.id).call()
+    equity, _, maintenance = exchange.functions.cross_health(address).call()
+    return AccountEnd(label, size != 0, int(equity), int(maintenance))

@@ -1,0 +1,39 @@
+"""``perpdex sim cascade`` end to end on anvil, with a small book: both policies run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from perpdex.cli.main import main
+
+
+def test_the_cascade_runs_both_policies_and_plots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plot = tmp_path / "cascade.png"
+
+    code = main(["sim", "cascade", "--traders", "6", "--seed", "2", "--plot", str(plot)])
+
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == {"tiered", "full"}
+    keys = {
+        "liquidations",
+        "forced_volume",
+        "worst_price",
+        "insurance_draw",
+        "bad_debt",
+        "accounts_saved",
+        "max_blocks_to_liquidation",
+        "forced_volume_by_price",
+    }
+    tiered, full = report["tiered"], report["full"]
+    assert keys <= set(tiered) and keys <= set(full)
+    assert full["liquidations"] > 0 and full["partial_steps"] == 0
+    assert tiered["accounts_saved"] >= full["accounts_saved"]
+    assert full["forced_volume"] >= tiered["forced_volume"]
+    assert tiered["max_blocks_to_liquidation"] <= 2
+    assert plot.read_bytes().startswith(b"\x89PNG")
