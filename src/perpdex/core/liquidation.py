@@ -2,9 +2,10 @@
 
 ``Liquidations.liquidate`` closes one tiered step of an account below maintenance margin
 against the caller at the index price; the trader pays a penalty on the closed notional
-(capped at its scope's equity), shared between the liquidator and the insurance fund; a scope left flat below zero is made
-whole by the fund. ``Liquidations.deleverage`` closes a bankrupt position the fund cannot
-cover against an opposite position at the bankruptcy price. These functions work on one
+(capped at its scope's equity), shared between the liquidator and the insurance fund; a
+scope left flat below zero is made whole by the fund. ``Liquidations.deleverage`` closes a
+bankrupt position the fund cannot cover against an opposite position at the bankruptcy
+price. These functions work on one
 market's positions; the caller supplies the trader's scope health (``margin.cross_health``
 or ``margin.isolated_health`` with funding) and checks the liquidator's cross account
 against initial margin after the step, which the contract does last. Every refusal raises
