@@ -5,11 +5,10 @@ against the caller at the index price; the trader pays a penalty on the closed n
 (capped at its scope's equity), shared between the liquidator and the insurance fund; a
 scope left flat below zero is made whole by the fund. ``Liquidations.deleverage`` closes a
 bankrupt position the fund cannot cover against an opposite position at the bankruptcy
-price. These functions work on one
-market's positions; the caller supplies the trader's scope health (``margin.cross_health``
-or ``margin.isolated_health`` with funding) and checks the liquidator's cross account
-against initial margin after the step, which the contract does last. Every refusal raises
-:class:`Refused` with the contract's revert reason.
+price. These functions work on one market's positions; the caller supplies the trader's
+scope health (``margin.cross_health`` or ``margin.isolated_health`` with funding) and
+checks the liquidator's cross account against initial margin after the step, which the
+contract does last. Every refusal raises :class:`Refused` with the contract's revert reason.
 """
 
 from __future__ import annotations
