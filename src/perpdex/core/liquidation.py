@@ -221,6 +221,8 @@ def liquidate(
     if liquidator.position.isolated:
         raise Refused(LIQUIDATOR_ISOLATED)
     taken = move_position(liquidator, Size(-delta), Collateral(reward - cash), market.funding_index)
+    if taken.deficit:  # a liquidator left flat below zero: nobody would cover it
+        raise Refused(LIQUIDATOR_MARGIN)
     return Liquidation(
         step, delta, cash, penalty, reward, step == abs(size), moved, taken, insurance_fund
     )

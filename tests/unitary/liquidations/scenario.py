@@ -127,7 +127,10 @@ def move_against(venue: Venue, opening: Opening, equity_left: int, other_move: i
     against = 10_000 // leverage - equity_left  # tenths of a percent: leverage is in tenths
     for market in MARKETS:
         tenths = (-against if buys else against) if market == first else other_move
-        venue.set_price(market, Price(venue.markets.price(market)[0] * (1_000 + tenths) // 1_000))
+        # a low leverage long cannot lose its equity to a fall: a tenth of the price stays
+        venue.set_price(
+            market, Price(venue.markets.price(market)[0] * max(1_000 + tenths, 100) // 1_000)
+        )
 
 
 def _funding_settled(logs: list[Any], *moved: margin.Collateral) -> None:

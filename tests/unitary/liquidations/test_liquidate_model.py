@@ -9,6 +9,7 @@ ledger's own state, must predict each refusal's reason, or the step, the ``Liqui
 from __future__ import annotations
 
 import boa
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tests.unitary.exchange.venue import USDC, Actor, Venue
@@ -31,6 +32,7 @@ from tests.unitary.liquidations.scenario import (
 from tests.unitary.margin.ledger import Ledger, mark_prices
 
 from perpdex.chain.markets import default_markets
+from perpdex.core.liquidation import LIQUIDATOR_MARGIN, Refused
 from perpdex.core.types import MarginMode, MarketId
 
 ACTORS = [TRADER, MAKER, LIQUIDATOR]
@@ -137,6 +139,9 @@ def test_liquidator_deficit_is_never_created_from_nothing(venue: Venue) -> None:
     # both prices rise 10%: the trader is below maintenance, the liquidator under water
     set_price_percent(venue, btc, 110)
     set_price_percent(venue, eth, 110)
-    assert ledger.cross_health(LIQUIDATOR.address, mark_prices(venue.markets)).equity < 0
-    with boa.env.prank(LIQUIDATOR.address), boa.reverts("exchange: liquidator margin too low"):
+    prices = mark_prices(venue.markets)
+    assert ledger.cross_health(LIQUIDATOR.address, prices).equity < 0
+    with pytest.raises(Refused, match=LIQUIDATOR_MARGIN):  # the model refuses it too
+        ledger.liquidate(TRADER.address, LIQUIDATOR.address, btc, prices)
+    with boa.env.prank(LIQUIDATOR.address), boa.reverts(LIQUIDATOR_MARGIN):
         venue.exchange.liquidate(TRADER.address, btc)
