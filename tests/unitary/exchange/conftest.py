@@ -1,4 +1,5 @@
-"""Fixtures of the Exchange's titanoboa tests: one deployment per module, one anchor per test."""
+"""Fixtures of the titanoboa tests on the deployed venue (Exchange, Markets, Liquidations): one
+deployment per module, one anchor per test. The markets and liquidations folders reuse them."""
 
 from __future__ import annotations
 
@@ -33,3 +34,8 @@ def maker() -> Actor:
 @pytest.fixture
 def outsider() -> Actor:
     return actor("outsider")
+
+
+@pytest.fixture
+def liquidator() -> Actor:
+    return actor("liquidator")

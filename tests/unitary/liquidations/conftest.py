@@ -1,40 +1,24 @@
-"""Fixtures of the liquidation tests: the Exchange's venue, one per module, one anchor per test."""
+"""The liquidation tests run on the same venue and actors as the Exchange's."""
 
-from __future__ import annotations
-
-from collections.abc import Iterator
-
-import boa
 import pytest
-from tests.unitary.exchange.venue import Actor, Venue, actor, deploy_venue
+from tests.unitary.exchange.conftest import (
+    _isolated_env,
+    liquidator,
+    maker,
+    outsider,
+    trader,
+    venue,
+)
+from tests.unitary.exchange.venue import USDC, Actor, Venue
+from tests.unitary.liquidations.crash import GAP, crash, open_thin_long
 
-
-@pytest.fixture(scope="module")
-def venue() -> Venue:
-    return deploy_venue()
-
-
-@pytest.fixture(autouse=True)
-def _isolated_env(venue: Venue) -> Iterator[None]:
-    with boa.env.anchor():
-        yield
-
-
-@pytest.fixture
-def trader() -> Actor:
-    return actor("trader")
+__all__ = ["_isolated_env", "liquidator", "maker", "outsider", "trader", "venue"]
 
 
 @pytest.fixture
-def maker() -> Actor:
-    return actor("maker")
-
-
-@pytest.fixture
-def outsider() -> Actor:
-    return actor("outsider")
-
-
-@pytest.fixture
-def liquidator() -> Actor:
-    return actor("liquidator")
+def bankrupt(venue: Venue, trader: Actor, maker: Actor, liquidator: Actor) -> Venue:
+    """``trader`` is long 0.1 BTC against ``maker``'s short and 405 USDC under water."""
+    open_thin_long(venue, trader, maker, liquidator)
+    crash(venue, GAP)
+    assert venue.exchange.cross_health(trader.address).equity == -405 * USDC
+    return venue

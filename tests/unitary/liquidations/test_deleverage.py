@@ -4,24 +4,8 @@ position, at the bankruptcy price."""
 from __future__ import annotations
 
 import boa
-import pytest
 from tests.unitary.exchange.venue import USDC, Actor, Venue, actor, events, match
-
-from perpdex.core.types import MarketId, Price
-
-TENTH_BTC = 10_000_000
-GAP = Price(90_000 * USDC)
-
-
-@pytest.fixture
-def bankrupt(venue: Venue, trader: Actor, maker: Actor, liquidator: Actor) -> Venue:
-    """``trader`` is long 0.1 BTC against ``maker``'s short and 405 USDC under water."""
-    venue.fund(trader, 600 * USDC)
-    venue.fund(maker, 100_000 * USDC)
-    venue.fund(liquidator, 100_000 * USDC)
-    venue.open_long(trader, maker, TENTH_BTC)
-    venue.set_price(MarketId(0), GAP)
-    return venue
+from tests.unitary.liquidations.crash import GAP, TENTH_BTC
 
 
 def test_deficit_moves_to_the_counterparty(

@@ -3,24 +3,7 @@
 from __future__ import annotations
 
 import boa
-import pytest
 from tests.unitary.exchange.venue import USDC, Actor, Venue, events
-
-from perpdex.core.types import MarketId, Price
-
-TENTH_BTC = 10_000_000
-GAP = Price(90_000 * USDC)  # 0.1 BTC long on 600 USDC is 405 USDC under water here
-
-
-@pytest.fixture
-def bankrupt(venue: Venue, trader: Actor, maker: Actor, liquidator: Actor) -> Venue:
-    venue.fund(trader, 600 * USDC)
-    venue.fund(maker, 100_000 * USDC)
-    venue.fund(liquidator, 100_000 * USDC)
-    venue.open_long(trader, maker, TENTH_BTC)
-    venue.set_price(MarketId(0), GAP)
-    assert venue.exchange.cross_health(trader.address).equity == -405 * USDC
-    return venue
 
 
 def fund_insurance(venue: Venue, funder: Actor, amount: int) -> list[object]:

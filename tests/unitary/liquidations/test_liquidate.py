@@ -5,21 +5,16 @@ from __future__ import annotations
 import boa
 import pytest
 from tests.unitary.exchange.venue import LIQUIDATIONS, USDC, Actor, Venue, events
+from tests.unitary.liquidations.crash import CRASH, TENTH_BTC, crash, open_thin_long
 
 from perpdex.core.types import MarginMode, MarketId, Price
-
-TENTH_BTC = 10_000_000  # size units
-CRASH = Price(96_500 * USDC)  # 0.1 BTC long with 600 USDC is below maintenance here
 
 
 @pytest.fixture
 def long_at_risk(venue: Venue, trader: Actor, maker: Actor, liquidator: Actor) -> Venue:
     """``trader`` holds 0.1 BTC long on 600 USDC; the price then falls to ``CRASH``."""
-    venue.fund(trader, 600 * USDC)
-    venue.fund(maker, 100_000 * USDC)
-    venue.fund(liquidator, 100_000 * USDC)
-    venue.open_long(trader, maker, TENTH_BTC)
-    venue.set_price(MarketId(0), CRASH)
+    open_thin_long(venue, trader, maker, liquidator)
+    crash(venue, CRASH)
     return venue
 
 
@@ -70,10 +65,7 @@ def test_steps_continue_only_while_below_maintenance(
 def test_healthy_account_cannot_be_liquidated(
     venue: Venue, trader: Actor, maker: Actor, liquidator: Actor
 ) -> None:
-    venue.fund(trader, 600 * USDC)
-    venue.fund(maker, 100_000 * USDC)
-    venue.fund(liquidator, 100_000 * USDC)
-    venue.open_long(trader, maker, TENTH_BTC)
+    open_thin_long(venue, trader, maker, liquidator)
     with boa.reverts("exchange: account above maintenance"):
         venue.liquidate(liquidator, trader)
 
@@ -98,11 +90,9 @@ def test_full_closure_when_partial_steps_cannot_restore(
 def test_tiny_position_is_closed_whole(
     venue: Venue, trader: Actor, maker: Actor, liquidator: Actor
 ) -> None:
-    venue.fund(trader, 6 * USDC)
-    venue.fund(maker, 100_000 * USDC)
-    venue.fund(liquidator, 100_000 * USDC)
-    venue.open_long(trader, maker, TENTH_BTC // 100)  # 100 USDC notional
-    venue.set_price(MarketId(0), CRASH)
+    # 100 USDC notional
+    open_thin_long(venue, trader, maker, liquidator, collateral=6 * USDC, size=TENTH_BTC // 100)
+    crash(venue, CRASH)
     assert venue.markets.liquidation(0).min_partial_notional > TENTH_BTC // 100 * 965 // 10**3
     (event,) = events(venue.liquidate(liquidator, trader), "Liquidated")
     assert event.full
@@ -111,11 +101,11 @@ def test_tiny_position_is_closed_whole(
 def test_isolated_position_is_liquidated_against_its_own_margin(
     venue: Venue, trader: Actor, maker: Actor, liquidator: Actor
 ) -> None:
-    venue.fund(trader, 10_000 * USDC)  # plenty of cross collateral, which must not count
-    venue.fund(maker, 100_000 * USDC)
-    venue.fund(liquidator, 100_000 * USDC)
-    venue.open_long(trader, maker, TENTH_BTC, margin_mode=MarginMode.ISOLATED)
-    venue.set_price(MarketId(0), CRASH)
+    # plenty of cross collateral, which must not count
+    open_thin_long(
+        venue, trader, maker, liquidator, collateral=10_000 * USDC, margin_mode=MarginMode.ISOLATED
+    )
+    crash(venue, CRASH)
     cross_before = venue.collateral(trader)
     (event,) = events(venue.liquidate(liquidator, trader), "Liquidated")
     assert not event.full
@@ -125,11 +115,8 @@ def test_isolated_position_is_liquidated_against_its_own_margin(
 def test_liquidator_must_stay_above_initial_margin(
     venue: Venue, trader: Actor, maker: Actor, liquidator: Actor
 ) -> None:
-    venue.fund(trader, 600 * USDC)
-    venue.fund(maker, 100_000 * USDC)
-    venue.fund(liquidator, 10 * USDC)
-    venue.open_long(trader, maker, TENTH_BTC)
-    venue.set_price(MarketId(0), CRASH)
+    open_thin_long(venue, trader, maker, liquidator, liquidator_collateral=10 * USDC)
+    crash(venue, CRASH)
     with boa.reverts("exchange: liquidator margin too low"):
         venue.liquidate(liquidator, trader)
 

@@ -1,35 +1,12 @@
-"""Fixtures of the Markets tests: the Exchange's venue, one per module, one anchor per test."""
+"""The Markets tests run on the same venue and actors as the Exchange's."""
 
-from __future__ import annotations
+from tests.unitary.exchange.conftest import (
+    _isolated_env,
+    liquidator,
+    maker,
+    outsider,
+    trader,
+    venue,
+)
 
-from collections.abc import Iterator
-
-import boa
-import pytest
-from tests.unitary.exchange.venue import Actor, Venue, actor, deploy_venue
-
-
-@pytest.fixture(scope="module")
-def venue() -> Venue:
-    return deploy_venue()
-
-
-@pytest.fixture(autouse=True)
-def _isolated_env(venue: Venue) -> Iterator[None]:
-    with boa.env.anchor():
-        yield
-
-
-@pytest.fixture
-def trader() -> Actor:
-    return actor("trader")
-
-
-@pytest.fixture
-def maker() -> Actor:
-    return actor("maker")
-
-
-@pytest.fixture
-def outsider() -> Actor:
-    return actor("outsider")
+__all__ = ["_isolated_env", "liquidator", "maker", "outsider", "trader", "venue"]
