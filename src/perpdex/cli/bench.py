@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import importlib
+
+from perpdex.cli.subcommands import add_subcommands, run_subcommand
 
 # benchmark name -> module under perpdex.bench exposing add_arguments(parser) and run(args)
 BENCHMARKS: dict[str, str] = {
@@ -15,13 +16,8 @@ BENCHMARKS: dict[str, str] = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="benchmark", required=True)
-    for name, module_name in BENCHMARKS.items():
-        module = importlib.import_module(module_name)
-        module.add_arguments(sub.add_parser(name, help=module.__doc__))
+    add_subcommands(parser, "benchmark", BENCHMARKS)
 
 
 def run(args: argparse.Namespace) -> int:
-    module = importlib.import_module(BENCHMARKS[args.benchmark])
-    code: int = module.run(args)
-    return code
+    return run_subcommand(args, "benchmark", BENCHMARKS)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import importlib
+
+from perpdex.cli.subcommands import add_subcommands, run_subcommand
 
 # simulation name -> module under perpdex.sim.commands exposing add_arguments(parser) and
 # run(args) -> int; a new simulation is a new module and one line here
@@ -14,13 +15,8 @@ SIMULATIONS: dict[str, str] = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="simulation", required=True)
-    for name, module_name in SIMULATIONS.items():
-        module = importlib.import_module(module_name)
-        module.add_arguments(sub.add_parser(name, help=module.__doc__))
+    add_subcommands(parser, "simulation", SIMULATIONS)
 
 
 def run(args: argparse.Namespace) -> int:
-    module = importlib.import_module(SIMULATIONS[args.simulation])
-    code: int = module.run(args)
-    return code
+    return run_subcommand(args, "simulation", SIMULATIONS)

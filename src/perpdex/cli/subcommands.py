@@ -1,0 +1,21 @@
+"""Commands with sub-commands (``perpdex bench gas``, ``perpdex sim cascade``): a table of
+name -> module exposing ``add_arguments(parser)`` and ``run(args) -> int``, each module
+imported only when its parser is built or it runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+
+def add_subcommands(parser: argparse.ArgumentParser, dest: str, table: dict[str, str]) -> None:
+    sub = parser.add_subparsers(dest=dest, required=True)
+    for name, module_name in table.items():
+        module = importlib.import_module(module_name)
+        module.add_arguments(sub.add_parser(name, help=module.__doc__))
+
+
+def run_subcommand(args: argparse.Namespace, dest: str, table: dict[str, str]) -> int:
+    module = importlib.import_module(table[getattr(args, dest)])
+    code: int = module.run(args)
+    return code
