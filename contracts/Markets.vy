@@ -502,11 +502,9 @@ def risk(market: uint256) -> Risk:
     if market >= self.market_count:
         return empty(Risk)
     price: uint256 = 0
-    good: bool = False
-    price, good = self._oracle_price(market)
-    if not good:
-        price = self.last_good_price[market]
-    return Risk(params=self._params[market], price=price, fresh=good, funding_index=self._funding[market].index)
+    fresh: bool = False
+    price, fresh = self._price(market)
+    return Risk(params=self._params[market], price=price, fresh=fresh, funding_index=self._funding[market].index)
 
 
 @external
@@ -517,6 +515,15 @@ def price(market: uint256) -> (uint256, bool):
          fresh (false: the last good price, while the feed is stale or faulty).
     """
     assert market < self.market_count, "markets: unknown market"
+    return self._price(market)
+
+
+@internal
+@view
+def _price(market: uint256) -> (uint256, bool):
+    """
+    @dev The oracle's price if good, else the last good one, and whether it is fresh.
+    """
     price: uint256 = 0
     good: bool = False
     price, good = self._oracle_price(market)

@@ -37,20 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "inputs are given: oracle with a price path, funding with a gateway, checkpoint "
         "with a journal)",
     )
-    path = parser.add_mutually_exclusive_group()
-    path.add_argument(
-        "--price-path",
-        action="append",
-        metavar="[SYMBOL=]FILE",
-        help="prices to push: one per line, or CSV time,price (repeat per market; without "
-        "SYMBOL= the first market)",
-    )
-    path.add_argument(
-        "--random-walk", type=int, metavar="SEED", help="push a seeded random walk to every market"
-    )
-    parser.add_argument(
-        "--volatility-ppm", type=int, default=2_000, help="random walk: sigma per interval"
-    )
+    add_price_path_arguments(parser, default="")
     parser.add_argument(
         "--interval", type=float, default=1.0, help="seconds between price pushes and scans"
     )
@@ -150,6 +137,25 @@ def _tasks(text: str | None, paths: bool, gateway: bool, journal: bool) -> froze
         return frozenset(task.strip() for task in text.split(",") if task.strip())
     have = {"liquidator": True, "oracle": paths, "funding": gateway, "checkpoint": journal}
     return frozenset(task for task, ok in have.items() if ok)
+
+
+def add_price_path_arguments(parser: argparse.ArgumentParser, *, default: str) -> None:
+    """The oracle pusher's options (``perpdex keeper`` and ``perpdex up``); ``default`` says
+    what happens without them."""
+    path = parser.add_mutually_exclusive_group()
+    path.add_argument(
+        "--price-path",
+        action="append",
+        metavar="[SYMBOL=]FILE",
+        help="prices to push: one per line, or CSV time,price (repeat per market; without "
+        f"SYMBOL= the first market){default}",
+    )
+    path.add_argument(
+        "--random-walk", type=int, metavar="SEED", help="push a seeded random walk to every market"
+    )
+    parser.add_argument(
+        "--volatility-ppm", type=int, default=2_000, help="random walk: sigma per interval"
+    )
 
 
 def price_paths(

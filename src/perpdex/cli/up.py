@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perpdex.cli.console import run_interruptible
+from perpdex.cli.keeper import add_price_path_arguments, price_paths
 
 # web3, vyper and the services load slowly: imported in run(), so `perpdex --help` is fast
 if TYPE_CHECKING:
@@ -43,20 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--checkpoint-interval", type=float, default=10.0, help="seconds between checkpoints"
     )
     parser.add_argument("--anvil-log", type=Path, help="file for the started anvil's log")
-    path = parser.add_mutually_exclusive_group()
-    path.add_argument(
-        "--price-path",
-        action="append",
-        metavar="[SYMBOL=]FILE",
-        help="prices for the keeper to push: one per line, or CSV time,price (repeat per "
-        "market; without SYMBOL= the first market). Default: prices stay put",
-    )
-    path.add_argument(
-        "--random-walk", type=int, metavar="SEED", help="push a seeded random walk to every market"
-    )
-    parser.add_argument(
-        "--volatility-ppm", type=int, default=2_000, help="random walk: sigma per interval"
-    )
+    add_price_path_arguments(parser, default=". Default: prices stay put")
     parser.add_argument(
         "--interval",
         type=float,
@@ -75,7 +63,6 @@ def _run(args: argparse.Namespace) -> int:
     from perpdex.chain.anvil import Anvil, AnvilError
     from perpdex.chain.deployment import DeploymentFileError, load_deployment
     from perpdex.chain.transact import TransactionFailedError
-    from perpdex.cli.keeper import price_paths
     from perpdex.keeper.price_path import PricePathError
     from perpdex.services.node import NodeConfig
 

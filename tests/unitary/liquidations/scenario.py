@@ -119,6 +119,18 @@ def open_positions(
         trade(venue, ledger, MAKER, who, market, buys, lots * spec.lot_size, price, mode)
 
 
+def open_trader(
+    venue: Venue, ledger: Ledger, deposit: int, fund: int, positions: Iterable[Opening]
+) -> None:
+    """The scenario's start: a rich liquidator and maker, ``fund`` in the insurance fund,
+    and the trader's ``positions`` on ``deposit``."""
+    open_positions(venue, ledger, LIQUIDATOR, RICH, [])
+    open_positions(venue, ledger, MAKER, RICH, [])
+    if fund:
+        fund_insurance(venue, ledger, fund)
+    open_positions(venue, ledger, TRADER, deposit, positions)
+
+
 def move_against(venue: Venue, opening: Opening, equity_left: int, other_move: int) -> None:
     """``opening``'s market moves against it until about ``equity_left`` tenths of a
     percent of its notional are left of its equity (its inverse leverage at the start),

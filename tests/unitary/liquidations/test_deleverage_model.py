@@ -18,15 +18,13 @@ from tests.unitary.liquidations.scenario import (
     LIQUIDATOR,
     MAKER,
     MARKETS,
-    RICH,
     TRADER,
     Opening,
     assert_model_equals_contract,
     deleverage_step,
-    fund_insurance,
     liquidate_step,
     move_against,
-    open_positions,
+    open_trader,
     post_funding,
     trade,
 )
@@ -102,11 +100,7 @@ def test_deleverage_matches_model(
 ) -> None:  # fmt: skip
     with boa.env.anchor():
         ledger = Ledger.of(venue.markets)
-        open_positions(venue, ledger, LIQUIDATOR, RICH, [])
-        open_positions(venue, ledger, MAKER, RICH, [])
-        if fund:
-            fund_insurance(venue, ledger, fund)
-        open_positions(venue, ledger, TRADER, deposit, positions)
+        open_trader(venue, ledger, deposit, fund, positions)
         open_rival(venue, ledger, positions[0], rival)
         for market, rate in rates:
             post_funding(venue, ledger, market, rate)

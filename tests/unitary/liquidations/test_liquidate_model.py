@@ -21,10 +21,10 @@ from tests.unitary.liquidations.scenario import (
     TRADER,
     Opening,
     assert_model_equals_contract,
-    fund_insurance,
     liquidate_step,
     move_against,
     open_positions,
+    open_trader,
     post_funding,
     set_price_percent,
     trade,
@@ -90,11 +90,7 @@ def test_liquidate_matches_model(
 ) -> None:  # fmt: skip
     with boa.env.anchor():
         ledger = Ledger.of(venue.markets)
-        open_positions(venue, ledger, LIQUIDATOR, RICH, [])
-        open_positions(venue, ledger, MAKER, RICH, [])
-        if fund:
-            fund_insurance(venue, ledger, fund)
-        open_positions(venue, ledger, TRADER, deposit, positions)
+        open_trader(venue, ledger, deposit, fund, positions)
         for market, rate in rates:
             post_funding(venue, ledger, market, rate)
         move_against(venue, positions[0], equity_left, other_move)
