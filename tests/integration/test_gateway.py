@@ -6,9 +6,11 @@ import asyncio
 import json
 import time
 import urllib.request
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -111,8 +113,15 @@ def signed(key: SigningKey, nonce: int, **terms: object) -> SignedOrder:
     return sign_order(order(key, nonce, **terms), key, DOMAIN)
 
 
+_UNREAD: WeakKeyDictionary[ClientConnection, deque[wire.Frame]] = WeakKeyDictionary()
+
+
 async def next_frame(ws: ClientConnection) -> wire.Frame:
-    return wire.decode_server_frame(await ws.recv())
+    """The next server frame (a message may carry several)."""
+    unread = _UNREAD.setdefault(ws, deque())
+    if not unread:
+        unread.extend(wire.decode_server_frames(await ws.recv()))
+    return unread.popleft()
 
 
 def url(server: GatewayServer, path: str = "") -> str:

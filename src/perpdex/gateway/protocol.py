@@ -431,13 +431,14 @@ Frame = (
 
 encode_frame: Final = msgspec.json.Encoder().encode
 
-_frame_decoder: Final = msgspec.json.Decoder(Frame)
+_frames_decoder: Final = msgspec.json.Decoder(Frame | list[Frame])
 
 
-def decode_server_frame(data: bytes | str) -> Frame:
-    """A server frame (for clients and tests)."""
-    frame: Frame = _frame_decoder.decode(data)
-    return frame
+def decode_server_frames(data: bytes | str) -> list[Frame]:
+    """The frames of one server message, in order (for clients and tests): the server sends
+    one frame, or an array of the frames that became ready for the connection together."""
+    decoded: Frame | list[Frame] = _frames_decoder.decode(data)
+    return decoded if isinstance(decoded, list) else [decoded]
 
 
 # -- field formats ------------------------------------------------------------------------

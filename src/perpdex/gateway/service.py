@@ -86,7 +86,7 @@ class Gateway:
         self._max_frame = max_frame
         self._logins = Logins(domain)
         self._accounts = AccountBuckets(self._limits.account_rate, self._limits.account_burst)
-        self._outbox = Outbox(MAX_SEND_BUFFER)
+        self._outbox = Outbox(MAX_SEND_BUFFER, MAX_FRAME)
         self.feeds = Feeds(self.engine, self.registry, risk, self._outbox)
         bus.subscribe(self.feeds.on_event)
         self._next_order_id = 1 + max(

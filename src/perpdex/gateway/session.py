@@ -2,15 +2,16 @@
 
 Frames about commands leave only after the commands are durable: the gateway queues them
 here while it handles a turn of the event loop and releases them after the sequencer's
-flush (``Gateway.release``). Sends do not wait for the client (``broadcast`` writes to
-the socket buffer); a connection whose buffer grows past ``max_buffer`` is a slow
-consumer and is closed, so one stuck reader cannot make the server hold unbounded memory.
+flush (``Gateway.release``): the frames of one release for one connection go as few
+WebSocket messages (JSON arrays of frames) of at most ``max_message`` bytes each. Sends do
+not wait for the client (``broadcast`` writes to the socket buffer); a connection whose
+buffer grows past ``max_buffer`` is a slow consumer and is closed, so one stuck reader cannot make the server hold unbounded memory.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from websockets.asyncio.connection import Connection, broadcast
@@ -42,8 +43,9 @@ Payload = bytes | Callable[[], bytes]
 
 
 class Outbox:
-    def __init__(self, max_buffer: int) -> None:
+    def __init__(self, max_buffer: int, max_message: int) -> None:
         self._max_buffer = max_buffer
+        self._max_message = max_message
         self._items: list[tuple[Iterable[Session], Payload]] = []
         self._closing: set[asyncio.Task[None]] = set()  # referenced until done
 
@@ -56,16 +58,36 @@ class Outbox:
 
     def release(self) -> None:
         items, self._items = self._items, []
-        touched: set[Session] = set()
+        queued: dict[Session, list[bytes]] = {}
         for sessions, payload in items:
             data = payload() if callable(payload) else payload
-            targets = list(sessions)
-            broadcast([session.connection for session in targets], data, text=True)
-            touched.update(targets)
-        for session in touched:
-            transport = session.connection.transport
+            for session in sessions:
+                queued.setdefault(session, []).append(data)
+        for session, frames in queued.items():
+            connection = session.connection
+            for message in pack_messages(frames, self._max_message):
+                broadcast((connection,), message, text=True)
+            transport = connection.transport
             if transport is not None and transport.get_write_buffer_size() > self._max_buffer:
-                close = session.connection.close(SLOW_CONSUMER_CLOSE_CODE, "slow consumer")
+                close = connection.close(SLOW_CONSUMER_CLOSE_CODE, "slow consumer")
                 task = asyncio.ensure_future(close)
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
+
+
+def pack_messages(frames: list[bytes], max_message: int) -> Iterator[bytes]:
+    """The frames in order, several to a JSON array while it stays within ``max_message``
+    bytes: one WebSocket message (one write, one read on the client) instead of many."""
+    group: list[bytes] = []
+    size = 0
+    for frame in frames:
+        if group and size + len(frame) + 1 > max_message:
+            yield _array(group)
+            group, size = [], 0
+        group.append(frame)
+        size += len(frame) + 1
+    yield _array(group)
+
+
+def _array(frames: list[bytes]) -> bytes:
+    return frames[0] if len(frames) == 1 else b"[" + b",".join(frames) + b"]"

@@ -78,7 +78,7 @@ from perpdex.gateway.protocol import (
     WireCancel,
     WireLogin,
     WireOrder,
-    decode_server_frame,
+    decode_server_frames,
     hex0x,
     parse_order_hash,
 )
@@ -450,11 +450,12 @@ class Client:
     async def _read(self, ws: ClientConnection) -> None:
         async for message in ws:
             try:
-                frame = decode_server_frame(message)
+                frames = decode_server_frames(message)
             except msgspec.DecodeError as error:
-                log.warning("undecodable frame from the gateway: %s", error)
+                log.warning("undecodable message from the gateway: %s", error)
                 continue
-            self._dispatch(frame)
+            for frame in frames:
+                self._dispatch(frame)
 
     def _dispatch(self, frame: Frame) -> None:
         request_id = getattr(frame, "id", None)

@@ -72,7 +72,10 @@ def test_server_frames_round_trip_and_omit_unset_members() -> None:
     error = wire.Error(code=ErrorCode.REJECTED, message="m", reason="bad_tick")
     expected = b'{"type":"error","code":"rejected","message":"m","reason":"bad_tick"}'
     assert wire.encode_frame(error) == expected
-    assert wire.decode_server_frame(wire.encode_frame(error)) == error
+    assert wire.decode_server_frames(wire.encode_frame(error)) == [error]
+    ack = wire.Ack(id=1, seq=2)
+    together = b"[" + wire.encode_frame(error) + b"," + wire.encode_frame(ack) + b"]"
+    assert wire.decode_server_frames(together) == [error, ack]
 
 
 def test_field_formats() -> None:
