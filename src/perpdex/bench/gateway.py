@@ -1,7 +1,7 @@
 """Signed orders through the gateway on loopback: accepted orders per second, fill latency.
 
-The gateway (inline or process-pool signature checks, no journal unless asked) runs in
-this process; clients run in ``--client-processes`` other processes, each with
+The gateway (signers recovered in ``--verify-workers`` processes or on its loop, no journal
+unless asked) runs in this process; clients run in ``--client-processes`` other processes, each with
 ``--connections`` WebSocket connections. Orders are signed (coincurve) and encoded before
 timing: signing is the client's cost.
 
@@ -43,7 +43,7 @@ from perpdex.gateway.limits import Limits
 from perpdex.gateway.risk import AllowAll
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
-from perpdex.gateway.verify import InlineVerifier, ProcessVerifier, Verifier
+from perpdex.gateway.verify import make_verifier
 
 MARKET = MarketId(0)
 MID = 100_000
@@ -56,7 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--client-processes", type=int, default=1)
     parser.add_argument("--batch", type=int, default=50, help="orders per frame (throughput)")
     parser.add_argument("--traders", type=int, default=100)
-    parser.add_argument("--verify-workers", type=int, default=0, help="0: verify inline")
+    parser.add_argument(
+        "--verify-workers", type=int, default=1, help="signature processes (0: on the loop)"
+    )
     parser.add_argument("--rate", type=int, default=5_000, help="latency phase orders/s")
     parser.add_argument("--latency-orders", type=int, default=10_000)
     parser.add_argument("--journal", type=Path, help="journal to this file, replaced")
@@ -90,26 +92,23 @@ async def _bench(args: argparse.Namespace) -> dict[str, object]:
         journal = open_journal(args.journal)
     bus = EventBus()
     sequencer = Sequencer(Engine([MarketConfig(MARKET)], bus), WallClock(), journal)
-    verifier: Verifier = (
-        ProcessVerifier(BENCH_DOMAIN, args.verify_workers)
-        if args.verify_workers
-        else InlineVerifier(BENCH_DOMAIN)
-    )
+    verifier = make_verifier(BENCH_DOMAIN, args.verify_workers)
     gateway = Gateway(
         sequencer, bus, BENCH_DOMAIN, risk=AllowAll(), limits=UNLIMITED, verifier=verifier
     )
     try:
         async with GatewayServer(gateway) as server:
             url = f"ws://127.0.0.1:{server.port}"
-            accepted, errors, elapsed = await _throughput(
+            loop_start = os.times()
+            accepted, errors, elapsed, client_cpu = await _throughput(
                 url, throughput_frames, args.client_processes
             )
+            loop_cpu = _cpu_since(loop_start)
             book_before = gateway.feeds.book_seq[MARKET]
             await _run_clients(url, [[_frames(asks, 100)]], expected=len(asks))
             gateway.fill_latencies_ns.clear()
             cpu_start = os.times()
             await _run_clients(url, [[_frames(takers, 1)]], expected=len(takers), rate=args.rate)
-            cpu = os.times()
             latencies = sorted(gateway.fill_latencies_ns)
     finally:
         verifier.close()
@@ -130,50 +129,63 @@ async def _bench(args: argparse.Namespace) -> dict[str, object]:
         "fill_p50_us": percentile(latencies, 0.50) / 1000,
         "fill_p99_us": percentile(latencies, 0.99) / 1000,
         "fill_max_us": latencies[-1] / 1000,
-        "gateway_cpu_s_latency_phase": round(
-            cpu.user + cpu.system - cpu_start.user - cpu_start.system, 3
-        ),
+        "loop_cpu_us_per_order": round(loop_cpu / accepted * 1e6, 1),
+        "client_cpu_us_per_order": round(client_cpu / accepted * 1e6, 1),
+        "gateway_cpu_s_latency_phase": round(_cpu_since(cpu_start), 3),
         "journal": None if args.journal is None else str(args.journal),
         "nproc": os.cpu_count(),
     }
 
 
-async def _throughput(url: str, frames: list[list[str]], processes: int) -> tuple[int, int, float]:
+async def _throughput(
+    url: str, frames: list[list[str]], processes: int
+) -> tuple[int, int, float, float]:
+    """Accepted orders, errors, seconds from first send to last answer, client CPU seconds."""
     shares = [frames[i::processes] for i in range(processes)]
     per_connection = sum(frame.count('"op":"place"') for frame in frames[0])
-    results = await _run_clients(url, shares, expected=per_connection)
+    per_process = await _run_clients(url, shares, expected=per_connection)
+    results = [r for connections, _ in per_process for r in connections]
     accepted = sum(r[0] for r in results)
     errors = sum(r[1] for r in results)
-    return accepted, errors, max(r[3] for r in results) - min(r[2] for r in results)
+    elapsed = max(r[3] for r in results) - min(r[2] for r in results)
+    return accepted, errors, elapsed, sum(cpu for _, cpu in per_process)
+
+
+def _cpu_since(start: os.times_result) -> float:
+    now = os.times()
+    return now.user + now.system - start.user - start.system
+
+
+Connection = tuple[int, int, float, float]  # answers placed, errors, first send, last answer
 
 
 async def _run_clients(
     url: str, shares: list[list[list[str]]], *, expected: int, rate: int = 0
-) -> list[tuple[int, int, float, float]]:
-    """One process per share, each with one connection per frame list in it."""
+) -> list[tuple[list[Connection], float]]:
+    """One process per share, each with one connection per frame list in it; per process,
+    its connections' figures and its CPU seconds."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(len(shares)) as pool:
         pending = pool.starmap_async(
             _client_process, [(url, share, expected, rate) for share in shares]
         )
-        results = await asyncio.to_thread(pending.get)
-    return [r for per_process in results for r in per_process]
+        return await asyncio.to_thread(pending.get)
 
 
 def _client_process(
     url: str, share: list[list[str]], expected: int, rate: int
-) -> list[tuple[int, int, float, float]]:
-    async def all_connections() -> list[tuple[int, int, float, float]]:
+) -> tuple[list[Connection], float]:
+    async def all_connections() -> list[Connection]:
         return list(
             await asyncio.gather(*(_connection(url, frames, expected, rate) for frames in share))
         )
 
-    return asyncio.run(all_connections())
+    start = time.process_time()
+    connections = asyncio.run(all_connections())
+    return connections, time.process_time() - start
 
 
-async def _connection(
-    url: str, frames: Sequence[str], expected: int, rate: int
-) -> tuple[int, int, float, float]:
+async def _connection(url: str, frames: Sequence[str], expected: int, rate: int) -> Connection:
     """Send ``frames`` (paced at ``rate`` frames/s if set); wait for ``expected`` answers."""
     async with connect(url, max_size=None, compression=None) as ws:
         counts = [0, 0]

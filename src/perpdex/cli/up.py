@@ -41,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="gateway address")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="gateway port")
     parser.add_argument(
+        "--verify-workers",
+        type=int,
+        default=1,
+        help="processes recovering order signatures (0: on the gateway's loop)",
+    )
+    parser.add_argument(
         "--checkpoint-interval", type=float, default=10.0, help="seconds between checkpoints"
     )
     parser.add_argument("--anvil-log", type=Path, help="file for the started anvil's log")
@@ -74,6 +80,7 @@ def _run(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         host=args.host,
         port=args.port,
+        verify_workers=args.verify_workers,
         checkpoint_interval_s=args.checkpoint_interval,
         keeper_interval_s=args.interval,
     )

@@ -123,13 +123,20 @@ class SigningKey:
 
 def recover_address_bytes(digest: Digest, signature: Signature) -> bytes:
     """The 20 raw bytes of the signer's address: the hot path, no checksum encoding."""
+    signer = recover_compact(digest, signature.recoverable_bytes())
+    if signer is None:
+        raise InvalidSignatureError("no public key recovers from this signature")
+    return signer
+
+
+def recover_compact(digest: bytes, recoverable: bytes) -> bytes | None:
+    """The signer's 20 address bytes from a digest and a signature in libsecp256k1's compact
+    layout (:meth:`Signature.recoverable_bytes`); None when no key recovers from it (``r``
+    is not the x-coordinate of a curve point: the EVM's ecrecover returns 0 there)."""
     try:
-        public = coincurve.PublicKey.from_signature_and_message(
-            signature.recoverable_bytes(), digest, hasher=None
-        )
-    except ValueError as error:
-        # r is not the x-coordinate of a curve point: the EVM's ecrecover returns 0 here.
-        raise InvalidSignatureError("no public key recovers from this signature") from error
+        public = coincurve.PublicKey.from_signature_and_message(recoverable, digest, hasher=None)
+    except ValueError:
+        return None
     return _address_of(public.format(compressed=False))
 
 

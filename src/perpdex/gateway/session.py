@@ -5,7 +5,8 @@ here while it handles a turn of the event loop and releases them after the seque
 flush (``Gateway.release``): the frames of one release for one connection go as few
 WebSocket messages (JSON arrays of frames) of at most ``max_message`` bytes each. Sends do
 not wait for the client (``broadcast`` writes to the socket buffer); a connection whose
-buffer grows past ``max_buffer`` is a slow consumer and is closed, so one stuck reader cannot make the server hold unbounded memory.
+buffer grows past ``max_buffer`` is a slow consumer and is closed, so one stuck reader
+cannot make the server hold unbounded memory.
 """
 
 from __future__ import annotations

@@ -11,14 +11,19 @@ from perpdex.engine.sequencer import Sequencer
 from perpdex.gateway.risk import RiskCheck
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
+from perpdex.gateway.verify import Verifier, make_verifier
 
 
 class GatewayService:
-    def __init__(self, host: str, port: int) -> None:
+    """``verify_workers`` processes recover order signers (0: on the event loop)."""
+
+    def __init__(self, host: str, port: int, verify_workers: int) -> None:
         self.host = host
         self.port = port
+        self._verify_workers = verify_workers
         self._server: GatewayServer | None = None
         self._bus: EventBus | None = None
+        self._verifier: Verifier | None = None
 
     @property
     def url(self) -> str:
@@ -38,7 +43,8 @@ class GatewayService:
     ) -> None:
         """A gateway on the running engine: ``bus`` is the engine's, ``accepted`` every
         order the engine took before (from its journal)."""
-        gateway = Gateway(sequencer, bus, domain, risk=risk)
+        verifier = make_verifier(domain, self._verify_workers)
+        gateway = Gateway(sequencer, bus, domain, risk=risk, verifier=verifier)
         gateway.adopt_open_orders()
         gateway.remember_accepted(accepted)
         server = GatewayServer(gateway, self.host, self.port)
@@ -46,9 +52,10 @@ class GatewayService:
             await server.__aenter__()
         except BaseException:
             bus.unsubscribe(gateway.feeds.on_event)
+            verifier.close()
             raise
         self.port = server.port  # a restart binds the same port: clients reconnect to it
-        self._server, self._bus = server, bus
+        self._server, self._bus, self._verifier = server, bus, verifier
 
     async def stop(self) -> None:
         server, self._server = self._server, None
@@ -58,3 +65,6 @@ class GatewayService:
             # detached only once closed: closing sessions may cancel orders, whose events
             # release reservations; the engine and its bus outlive this gateway
             self._bus.unsubscribe(server.gateway.feeds.on_event)
+        verifier, self._verifier = self._verifier, None
+        if verifier is not None:
+            verifier.close()

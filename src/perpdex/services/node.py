@@ -48,6 +48,8 @@ class NodeConfig:
     state_dir: Path
     host: str = "127.0.0.1"
     port: int = 0
+    verify_workers: int = 1
+    """Processes recovering order signers beside the gateway's loop (0: on the loop)."""
     poll_interval_s: float = 0.2
     settle_interval_s: float = 0.2
     checkpoint_interval_s: float = 10.0
@@ -67,7 +69,7 @@ class Node:
         self.engine = EngineService(
             config.state_dir / JOURNAL_FILE, markets, lambda a, m: self.pm.position(a, m)
         )
-        self.gateway = GatewayService(config.host, config.port)
+        self.gateway = GatewayService(config.host, config.port, config.verify_workers)
         self.risk = CurrentRisk(lambda: self.pm)
         self._pm: PositionManager | None = None
         self._runner: SettlementRunner | None = None

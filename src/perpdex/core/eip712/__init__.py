@@ -33,6 +33,7 @@ from perpdex.core.eip712.schema import AbiValue, Eip712Struct, Field, StructType
 from perpdex.core.eip712.signed import (
     SignedCancel,
     SignedOrder,
+    order_signed_by,
     recover_signer,
     sign_cancel,
     sign_login,
@@ -79,6 +80,7 @@ __all__ = [
     "StructType",
     "UnixTime",
     "margin_mode_code",
+    "order_signed_by",
     "recover_signer",
     "side_of",
     "sign_cancel",

@@ -69,6 +69,18 @@ def verify_order(order: Order, signature: Signature, domain: Eip712Domain) -> Si
     return SignedOrder(order, signature, OrderHash(_verify(order, signature, domain)))
 
 
+def order_signed_by(
+    order: Order, signature: Signature, digest: Digest, signer: bytes | None
+) -> SignedOrder:
+    """``verify_order`` when the recovery ran elsewhere: ``digest`` is
+    ``domain.digest(order)`` and ``signer`` the address bytes recovered from it with
+    ``signature`` (None: none recovered). Raises :class:`InvalidSignatureError` unless the
+    signer is ``order.trader``."""
+    if signer != address_bytes(order.trader):
+        raise InvalidSignatureError(f"signature is not by the trader {order.trader}")
+    return SignedOrder(order, signature, OrderHash(digest))
+
+
 def sign_cancel(cancel: Cancel, key: SigningKey, domain: Eip712Domain) -> SignedCancel:
     digest, signature = _sign(cancel, key, domain)
     return SignedCancel(cancel, signature, digest)
