@@ -57,6 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="seconds between the keeper's price pushes and liquidator polls",
     )
+    parser.add_argument(
+        "--keeper-mode",
+        choices=("hold", "hedge"),
+        default="hold",
+        help="what the keeper does with positions it liquidates (hedge: reduce-only IOC "
+        "orders on this gateway's book; default hold)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,6 +90,7 @@ def _run(args: argparse.Namespace) -> int:
         verify_workers=args.verify_workers,
         checkpoint_interval_s=args.checkpoint_interval,
         keeper_interval_s=args.interval,
+        keeper_mode=args.keeper_mode,
     )
     try:
         if args.rpc_url is not None:
@@ -108,17 +116,18 @@ def _run(args: argparse.Namespace) -> int:
         return 1
 
 
-def fresh_deployment(rpc_url: str, state_dir: Path) -> Deployment:
+def fresh_deployment(rpc_url: str, state_dir: Path, abi_dir: Path | None = None) -> Deployment:
     """Deploy to a new chain, with the keeper posting checkpoints (so the operator's nonces
     are the batcher's alone) and holding collateral (the liquidator must meet initial
     margin after taking a position over), and void the old journal: it belongs to another
-    chain."""
+    chain. ``abi_dir``: where the ABIs go (default ``build/abi``; a scenario on a private
+    chain passes its own)."""
     from perpdex.chain.anvil import dev_accounts
     from perpdex.chain.deploy import bind, demo_funding, demo_wallets, deploy, fund
     from perpdex.chain.deployment import Role
     from perpdex.chain.transact import connect, send
 
-    deployment = deploy(rpc_url, demo_wallets(dev_accounts()))
+    deployment = deploy(rpc_url, demo_wallets(dev_accounts()), abi_dir=abi_dir)
     web3 = connect(rpc_url)
     contracts = bind(web3, deployment)
     admin = deployment.wallet(Role.ADMIN).account()

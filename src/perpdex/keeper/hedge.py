@@ -32,20 +32,22 @@ class HedgeOrder:
     limit: Price
 
 
-def hedge_order(position: PositionView, index: Price, tick: Price, slippage_ppm: int) -> HedgeOrder:
-    """The IOC that closes ``position``: a long sells down to ``index - slippage`` and a
-    short buys up to ``index + slippage``, rounded to the tick away from the index (the
-    band stays at least as wide as asked)."""
+def worst_price(index: Price, side: Side, slippage_ppm: int, tick: Price) -> Price:
+    """The limit of an order that accepts ``slippage_ppm`` from ``index``: a sell down to
+    ``index - slippage``, a buy up to ``index + slippage``, rounded to the tick away from
+    the index (the band stays at least as wide as asked)."""
     scale = units().fraction_scale
-    if position.size > 0:
-        floor = mul_div_floor(index, scale - slippage_ppm, scale)
-        return HedgeOrder(
-            position.market, Side.SELL, position.size, Price(div_floor(floor, tick) * tick)
-        )
-    ceiling = mul_div_ceil(index, scale + slippage_ppm, scale)
-    return HedgeOrder(
-        position.market, Side.BUY, Size(-position.size), Price(div_ceil(ceiling, tick) * tick)
-    )
+    if side is Side.SELL:
+        return Price(div_floor(mul_div_floor(index, scale - slippage_ppm, scale), tick) * tick)
+    return Price(div_ceil(mul_div_ceil(index, scale + slippage_ppm, scale), tick) * tick)
+
+
+def hedge_order(position: PositionView, index: Price, tick: Price, slippage_ppm: int) -> HedgeOrder:
+    """The IOC that closes ``position``: a long sells, a short buys, at
+    :func:`worst_price`."""
+    side = Side.SELL if position.size > 0 else Side.BUY
+    limit = worst_price(index, side, slippage_ppm, tick)
+    return HedgeOrder(position.market, side, Size(abs(position.size)), limit)
 
 
 class Hedger:

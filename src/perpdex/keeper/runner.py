@@ -41,6 +41,8 @@ from perpdex.sdk.client import Client
 log = logging.getLogger(__name__)
 
 TASKS: Final = ("liquidator", "funding", "oracle", "checkpoint")
+KeeperMode = Literal["hold", "hedge"]
+"""What the liquidator does with positions it took over (docs/keeper.md)."""
 MAX_BACKOFF_S: Final = 30.0
 
 
@@ -54,7 +56,7 @@ class KeeperConfig:
     checkpoint_interval_s: float = 10.0
     journal: Path | None = None
     """The engine's journal, for the checkpoint task."""
-    mode: Literal["hold", "hedge"] = "hold"
+    mode: KeeperMode = "hold"
     gateway_url: str | None = None
     """ws://host:port of a gateway: the books for funding (HTTP on the same port) and the
     book to hedge on."""

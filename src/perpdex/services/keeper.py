@@ -12,7 +12,7 @@ from perpdex.chain.deployment import Deployment, Role
 from perpdex.core.types import MarketId, Price
 from perpdex.keeper.funding import EngineBooks
 from perpdex.keeper.price_path import PricePoint
-from perpdex.keeper.runner import Keeper, KeeperConfig
+from perpdex.keeper.runner import Keeper, KeeperConfig, KeeperMode
 from perpdex.services.engine import EngineService
 
 BOOK_READ_TIMEOUT_S: Final = 5.0
@@ -41,8 +41,13 @@ def node_keeper(
     price_paths: Mapping[MarketId, Iterable[PricePoint]],
     interval_s: float,
     checkpoint_interval_s: float,
+    *,
+    mode: KeeperMode = "hold",
+    gateway_url: str | None = None,
 ) -> Keeper:
-    """Call on the event loop. Without price paths nothing pushes prices: they stay put."""
+    """Call on the event loop. Without price paths nothing pushes prices: they stay put.
+    ``hedge`` mode closes what the liquidator took over through the node's own gateway
+    (``gateway_url``), with the keeper key's reduce-only IOC orders."""
     tasks = {"liquidator", "funding", "checkpoint"} | ({"oracle"} if price_paths else set())
     config = KeeperConfig(
         tasks=frozenset(tasks),
@@ -50,6 +55,8 @@ def node_keeper(
         checkpoint_interval_s=checkpoint_interval_s,
         journal=engine.journal_path,
         price_paths=price_paths,
+        mode=mode,
+        gateway_url=gateway_url,
     )
     books = LoopBooks(engine, asyncio.get_running_loop())
     return Keeper(deployment, deployment.wallet(Role.KEEPER).account(), config, books=books)

@@ -28,6 +28,7 @@ from perpdex.core.types import MarketId
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.events import Event
 from perpdex.keeper.price_path import PricePoint
+from perpdex.keeper.runner import KeeperMode
 from perpdex.risk.indexer import ChainIndexer
 from perpdex.risk.manager import PositionManager
 from perpdex.risk.prices import PriceFeed
@@ -57,6 +58,8 @@ class NodeConfig:
     """The keeper's price pushes and liquidator polls."""
     price_paths: Mapping[MarketId, Iterable[PricePoint]] = field(default_factory=dict)
     """Prices the keeper pushes to the mock oracles; none: prices stay put."""
+    keeper_mode: KeeperMode = "hold"
+    """``hedge``: the keeper sells what it took over on this node's gateway."""
 
 
 class Node:
@@ -108,6 +111,8 @@ class Node:
             config.price_paths,
             config.keeper_interval_s,
             config.checkpoint_interval_s,
+            mode=config.keeper_mode,
+            gateway_url=self.gateway.url,
         )
         self._spawn("keeper", keeper.run())
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.contract import Contract
 from web3.types import EventData
 
 from perpdex.chain.anvil import Anvil
@@ -59,13 +58,27 @@ class Policy:
 
 
 @dataclass
-class _Setup:
+class Setup:
+    """A fresh deployment and its admin, for a scenario's funding and orders."""
+
     web3: Web3
     deployment: Deployment
     contracts: ChainContracts
     admin: LocalAccount
     market: ListedMarket
     domain: Eip712Domain
+
+    @classmethod
+    def of(cls, rpc_url: str, deployment: Deployment, market: str) -> Setup:
+        web3 = Web3(Web3.HTTPProvider(rpc_url))
+        return cls(
+            web3=web3,
+            deployment=deployment,
+            contracts=bind(web3, deployment),
+            admin=deployment.wallet(Role.ADMIN).account(),
+            market=deployment.market(market),
+            domain=Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange),
+        )
 
     def deposit(self, to: Sequence[tuple[str, int]]) -> None:
         """Mint the total once, then credit each address (faster than one faucet each)."""
@@ -81,6 +94,11 @@ class _Setup:
         send(self.web3, self.admin, collateral.functions.faucet(self.admin.address, amount))
         send(self.web3, self.admin, collateral.functions.approve(exchange.address, amount))
         send(self.web3, self.admin, exchange.functions.fund_insurance(amount))
+
+    def events(self, name: str) -> list[EventData]:
+        """Every ``name`` event of the Exchange since the deployment."""
+        event = getattr(self.contracts.exchange.events, name)()
+        return list(event.get_logs(from_block=self.deployment.start_block))
 
     def full_close(self) -> None:
         markets = self.contracts.markets
@@ -129,8 +147,9 @@ class _Setup:
             raise RuntimeError(f"opening the longs failed: {outcomes}")
 
 
-def trader_key(seed: int, index: int) -> SigningKey:
-    return SigningKey(keccak256(f"perpdex sim cascade {seed} {index}".encode()))
+def trader_key(seed: int, index: int, scenario: str = "cascade") -> SigningKey:
+    """A scenario's ``index``-th trader key for ``seed``: the same traders every run."""
+    return SigningKey(keccak256(f"perpdex sim {scenario} {seed} {index}".encode()))
 
 
 def run_policy(
@@ -138,15 +157,7 @@ def run_policy(
 ) -> Run:
     with Anvil() as anvil, tempfile.TemporaryDirectory() as abi_dir:
         deployment = deploy(anvil.rpc_url, demo_wallets(anvil.accounts), abi_dir=Path(abi_dir))
-        web3 = Web3(Web3.HTTPProvider(anvil.rpc_url))
-        setup = _Setup(
-            web3=web3,
-            deployment=deployment,
-            contracts=bind(web3, deployment),
-            admin=deployment.wallet(Role.ADMIN).account(),
-            market=deployment.market(MARKET),
-            domain=Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange),
-        )
+        setup = Setup.of(anvil.rpc_url, deployment, MARKET)
         if policy.full_close:
             setup.full_close()
         keys = [trader_key(seed, i) for i in range(len(specs))]
@@ -169,7 +180,7 @@ def run_policy(
 
 def _crash(
     anvil: Anvil,
-    setup: _Setup,
+    setup: Setup,
     keeper_account: LocalAccount,
     path: Sequence[Price],
     labels: dict[str, str],
@@ -191,22 +202,13 @@ def _crash(
     return Run(
         prices=pushes,
         forced=_forced(setup, labels),
-        insurance_draws=[
-            int(e["args"]["amount"])
-            for e in _logs(setup, setup.contracts.exchange, "InsuranceDrawn")
-        ],
+        insurance_draws=[int(e["args"]["amount"]) for e in setup.events("InsuranceDrawn")],
         latencies=latencies,
         accounts=[_account(setup, address, label) for address, label in labels.items()],
     )
 
 
-def _logs(setup: _Setup, contract: Contract, name: str) -> list[EventData]:
-    event = getattr(contract.events, name)()
-    return list(event.get_logs(from_block=setup.deployment.start_block))
-
-
-def _forced(setup: _Setup, labels: dict[str, str]) -> list[Forced]:
-    exchange = setup.contracts.exchange
+def _forced(setup: Setup, labels: dict[str, str]) -> list[Forced]:
     forced = [
         Forced(
             trader=labels[e["args"]["trader"]],
@@ -215,7 +217,7 @@ def _forced(setup: _Setup, labels: dict[str, str]) -> list[Forced]:
             price=Price(int(e["args"]["price"])),
             full=bool(e["args"]["full"]),
         )
-        for e in _logs(setup, exchange, "Liquidated")
+        for e in setup.events("Liquidated")
     ]
     forced += [
         Forced(
@@ -226,12 +228,12 @@ def _forced(setup: _Setup, labels: dict[str, str]) -> list[Forced]:
             full=True,
             deleveraged=True,
         )
-        for e in _logs(setup, exchange, "Deleveraged")
+        for e in setup.events("Deleveraged")
     ]
     return forced
 
 
-def _account(setup: _Setup, address: str, label: str) -> AccountEnd:
+def _account(setup: Setup, address: str, label: str) -> AccountEnd:
     exchange = setup.contracts.exchange
     size, *_ = exchange.functions.position(address, setup.market.id).call()
     equity, _, maintenance = exchange.functions.cross_health(address).call()
