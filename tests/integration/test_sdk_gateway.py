@@ -89,8 +89,10 @@ def test_place_cross_cancel_amend_and_streams(deployment: Deployment, tmp_path: 
                 trade = await _next(trades)
                 assert isinstance(trade, Trade) and trade.size == to_size_units("0.02")
 
+                await asyncio.sleep(1.1)  # a fresh expiry now would differ: the gateway refuses
                 amended = await maker.amend(ask.order_hash, price="100001.5")
                 assert amended.nonce > ask.nonce
+                assert amended.signed.order.expiry == ask.signed.order.expiry
                 view = await _next(book)
                 while view.best_ask is None or view.best_ask[0] != to_price_units("100001.5"):
                     view = await _next(book)

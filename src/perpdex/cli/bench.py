@@ -12,6 +12,7 @@ BENCHMARKS: dict[str, str] = {
     "eip712": "perpdex.bench.eip712",
     "gas": "perpdex.bench.gas",
     "gateway": "perpdex.bench.gateway",
+    "settle": "perpdex.bench.settle",
 }
 
 

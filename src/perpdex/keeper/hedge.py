@@ -2,9 +2,9 @@
 
 For each position the keeper holds, one reduce-only IOC order through the gateway (the
 trader SDK), at the index price moved ``slippage_ppm`` against the keeper: it fills what
-the book offers within that band now and never rests. Whatever does not fill stays held
-until the next liquidation. Without a gateway there is no book to hedge on: the keeper
-then holds (``hold``, the default).
+the book offers within that band now and never rests. Whatever does not fill is hedged
+again on the keeper's next tick, and so on until it is flat (``Keeper._hedge``). Without a
+gateway there is no book to hedge on: the keeper then holds (``hold``, the default).
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from perpdex.keeper.oracle_pusher import OraclePusher
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.transactions import Sender
 from perpdex.sdk.client import Client
+from perpdex.sdk.gateway_errors import OrderRejectedError
 
 log = logging.getLogger(__name__)
 
@@ -168,12 +169,13 @@ class Keeper:
                 client = Client.connect(self.config.gateway_url, self._signer.key, self.deployment)
                 hedger = Hedger(await stack.enter_async_context(client), self.deployment.markets)
             failures = 0
+            hedging = False
             while True:
                 self._wake.clear()
                 actions = await asyncio.to_thread(self._liquidator_tick)
                 failures = 0 if actions is not None else failures + 1
-                if actions and hedger is not None:
-                    await self._hedge(hedger)
+                if hedger is not None and (hedging or actions):
+                    hedging = await self._hedge(hedger)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._wake.wait(), _delay(self.config.interval_s, failures)
@@ -185,13 +187,25 @@ class Keeper:
         ok = guarded("liquidator", lambda: actions.extend(self.liquidator.tick()))
         return actions if ok else None
 
-    async def _hedge(self, hedger: Hedger) -> None:
+    async def _hedge(self, hedger: Hedger) -> bool:
+        """Send the hedges of what the keeper holds on chain; True while it holds anything
+        (or the attempt failed): the next tick hedges again, until the keeper is flat.
+
+        A hedge can come too early: the gateway clips a reduce-only order to the position
+        the position manager knows, and it may not have folded the liquidation's block yet
+        (the engine then refuses the order), or a hedge's fill may not be settled yet (the
+        order is clipped to what is left). Both resolve within a tick or two."""
         try:
             own = await asyncio.to_thread(self.accounts.account, self.chain.keeper)
+            if not own.positions:
+                return False
             quotes = await asyncio.to_thread(self.chain.quotes)
             await hedger.hedge(own.positions, {m: q.price for m, q in quotes.items()})
-        except Exception:  # the position stays held; the next tick tries again
+        except OrderRejectedError as error:
+            log.info("keeper hedge refused (%s); trying again next tick", error.reason)
+        except Exception:
             log.exception("keeper hedge failed")
+        return True
 
 
 def _delay(interval_s: float, failures: int) -> float:

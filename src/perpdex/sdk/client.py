@@ -282,10 +282,10 @@ class Client:
         *,
         size: DecimalLike | None = None,
         price: DecimalLike | None = None,
-        ttl_s: int = DEFAULT_ORDER_TTL_S,
     ) -> PlacedOrder:
         """Replace an open order this client placed by one with a new size and/or price (a
-        new signed order: same market, side and terms, a fresh nonce)."""
+        new signed order: same market, side and terms, expiry included, a fresh nonce; the
+        gateway refuses an amend that changes any other term)."""
         old = self._orders.get(_order_hash(order_hash))
         if old is None:
             raise UnknownOrderError(f"order {_hex(order_hash)} was not placed by this client")
@@ -294,7 +294,6 @@ class Client:
             old.order,
             size=old.order.size if size is None else order_size(size, listed),
             limit_price=old.order.limit_price if price is None else order_price(price, listed),
-            expiry=_expiry(ttl_s),
             nonce=self.nonces.next(),
         )
         signed = sign_order(order, self.wallet.signing_key, self.domain)

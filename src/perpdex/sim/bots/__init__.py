@@ -1,0 +1,10 @@
+"""Trading bots that use only the public trader SDK (``perpdex.sdk.client.Client``), so
+what they meet is what a trader meets: signed orders through the gateway, the gateway's
+pre-trade margin check, fills settled on chain.
+
+* ``ladder``: the market maker's quotes and the order of its requotes (pure);
+* ``fills``: a bot's own fills, from its account channel;
+* ``maker``: the market maker (a ladder around the oracle's index price);
+* ``taker``: seeded random IOC takers, leverage-capped;
+* ``crowd``: leveraged longs that build a position and hold it.
+"""
