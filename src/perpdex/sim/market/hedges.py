@@ -16,7 +16,6 @@ from perpdex.engine.events import Accepted, Event, Filled, Rejected
 class HedgeFill:
     at: float
     """Monotonic clock time of the match."""
-    seq: int
     price: Price
     size: Size
 
@@ -38,8 +37,6 @@ class HedgeTape:
             case Rejected(command=NewOrder() as order) if order.account == self.keeper:
                 self.refused.append(event.reason.name)
             case Filled() if event.taker_account == self.keeper:
-                self.fills.append(
-                    HedgeFill(self.clock(), event.seq, Price(event.price), Size(event.size))
-                )
+                self.fills.append(HedgeFill(self.clock(), Price(event.price), Size(event.size)))
             case _:
                 pass

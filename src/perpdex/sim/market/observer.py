@@ -17,7 +17,6 @@ from perpdex.sdk.client import Client
 @dataclass(frozen=True, slots=True)
 class BookSample:
     at: float
-    seq: int
     best_bid: Price | None
     best_ask: Price | None
 
@@ -48,7 +47,6 @@ class Observer:
             self.books.append(
                 BookSample(
                     self.clock(),
-                    view.seq,
                     None if bid is None else bid[0],
                     None if ask is None else ask[0],
                 )
