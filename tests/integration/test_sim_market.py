@@ -18,7 +18,10 @@ def test_bots_trade_the_crash_liquidates_and_the_keeper_hedges_on_the_book(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PERPDEX_STATE_DIR", str(tmp_path / "keeper-nonces"))
-    params = MarketParams(seed=1, crash_at_s=7.0, after_s=7.0, takers=2, crowd=4)
+    # after_s: the oracle pusher waits for each push's block, so the crash reaches the chain
+    # 2-4 s after crash_at_s; the liquidations, the fold and the hedges then need a few more
+    # seconds before the bots stop (with 7 s the hedges sometimes met an empty book)
+    params = MarketParams(seed=1, crash_at_s=7.0, after_s=12.0, takers=2, crowd=4)
 
     run = run_market(params)
     figures = report(run)

@@ -8,9 +8,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from web3 import Web3
+from web3.contract import Contract
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind, demo_funding
@@ -18,10 +21,12 @@ from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.units import to_size_units
+from perpdex.keeper.accounts import ChainAccounts
 from perpdex.keeper.checkpoint import latest_checkpoint
 from perpdex.risk.verify import differences
 from perpdex.sdk.client import Client
 from perpdex.sdk.gateway_errors import InsufficientMarginError
+from perpdex.services.keeper import ManagerScan
 from perpdex.services.node import Node, NodeConfig
 
 TIMEOUT_S = 20.0
@@ -90,6 +95,17 @@ async def matches_chain(node: Node) -> None:
     assert found == []
 
 
+async def scan_matches_chain(node: Node, web3: Web3, exchange: Contract) -> None:
+    """The keeper's scan from the position manager's fold is what the chain's views say
+    (read at the head: only the block numbers may differ)."""
+    scan = ManagerScan(lambda: node.pm, asyncio.get_running_loop())
+    folded = await asyncio.to_thread(scan, node.pm.prices)
+    chain = ChainAccounts(web3, exchange, node.listed, node.deployment.start_block)
+    read = await asyncio.to_thread(chain.accounts)
+    assert len(folded) == 2  # maker and trader
+    assert [replace(view, block=0) for view in folded] == [replace(view, block=0) for view in read]
+
+
 def test_two_wallets_trade_through_the_gateway_and_settle(
     deployment: Deployment, tmp_path: Path
 ) -> None:
@@ -110,6 +126,7 @@ def test_two_wallets_trade_through_the_gateway_and_settle(
             await matches_chain(node)
             web3 = connect(deployment.rpc_url)
             contracts = bind(web3, deployment)
+            await scan_matches_chain(node, web3, contracts.exchange)
             checkpoints = contracts.checkpoints
             await until(lambda: latest_checkpoint(checkpoints).seq > 0, "a checkpoint")
             # posted by the keeper task, the only sender of the keeper key

@@ -10,7 +10,7 @@ from the Exchange's views (``cross_health``, ``isolated_health``, ``position``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -19,7 +19,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from perpdex.core.margin import Health
-from perpdex.core.types import Address, Collateral, MarketId, Size
+from perpdex.core.types import Address, Collateral, MarketId, Price, Size
 
 BLOCKS_PER_QUERY: Final = 2_000
 _TRADER_EVENTS: Final = {
@@ -131,6 +131,30 @@ class ChainAccounts:
             )
         cross = _health((equity, initial, maintenance))
         return AccountView(trader, cross, tuple(positions), block)
+
+
+Scan = Callable[[Mapping[MarketId, Price]], list[AccountView]]
+"""Every account with an open position, valued at the given prices, from a fold of the
+chain kept elsewhere (the node's position manager)."""
+
+
+class FoldedAccounts:
+    """The scan from a fold (no RPC per account) at the prices the chain quotes now; the
+    account the liquidator then acts on, and re-reads after each step, from the chain at
+    the head: the fold lags the keeper's own transactions by a poll."""
+
+    def __init__(
+        self, scan: Scan, chain: ChainAccounts, prices: Callable[[], Mapping[MarketId, Price]]
+    ) -> None:
+        self._scan = scan
+        self._chain = chain
+        self._prices = prices
+
+    def accounts(self) -> list[AccountView]:
+        return self._scan(self._prices())
+
+    def account(self, trader: Address) -> AccountView:
+        return self._chain.account(trader)
 
 
 def _health(values: Sequence[int]) -> Health:

@@ -26,8 +26,8 @@ from web3 import Web3
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment
 from perpdex.chain.transact import RPC_TIMEOUT_SECONDS
-from perpdex.core.types import MarketId
-from perpdex.keeper.accounts import ChainAccounts
+from perpdex.core.types import MarketId, Price
+from perpdex.keeper.accounts import AccountSource, ChainAccounts, FoldedAccounts, Scan
 from perpdex.keeper.chain import KeeperChain
 from perpdex.keeper.checkpoint import Checkpointer
 from perpdex.keeper.funding import BookSource, FundingPoster, GatewayBooks
@@ -87,7 +87,10 @@ class Keeper:
         config: KeeperConfig,
         *,
         books: BookSource | None = None,
+        scan: Scan | None = None,
     ) -> None:
+        """``books``: the book mids for funding (default: the gateway's HTTP reads);
+        ``scan``: the liquidator's scan from a fold of the chain (default: chain views)."""
         unknown = config.tasks - set(TASKS)
         if unknown:
             raise ValueError(f"unknown keeper tasks: {', '.join(sorted(unknown))}")
@@ -105,7 +108,10 @@ class Keeper:
         self.sender = Sender(self.web3, signer)
         self.chain = KeeperChain(contracts, self.sender, oracles, listed)
         self.accounts = ChainAccounts(self.web3, contracts.exchange, listed, deployment.start_block)
-        self.liquidator = Liquidator(self.accounts, self.chain)
+        source: AccountSource = self.accounts
+        if scan is not None:
+            source = FoldedAccounts(scan, self.accounts, self._prices)
+        self.liquidator = Liquidator(source, self.chain)
         self.pusher = OraclePusher(self.chain, config.price_paths, listeners=[self._on_price])
         if books is None and config.gateway_url is not None:
             books = GatewayBooks(http_url(config.gateway_url))
@@ -124,6 +130,9 @@ class Keeper:
         # the checkpointer sends with its own nonce lookup: no other keeper send meanwhile
         with self.sender.exclusive():
             self.checkpointer.sync()
+
+    def _prices(self) -> dict[MarketId, Price]:
+        return {market: quote.price for market, quote in self.chain.quotes().items()}
 
     async def run(self) -> None:
         """Every configured task until cancelled."""

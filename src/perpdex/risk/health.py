@@ -17,7 +17,10 @@ from perpdex.core.types import Collateral, MarginMode, MarketId, Price, Side, Si
 from perpdex.risk.ledger import Account, MarketState
 
 
-def _funding(account: Account, market: MarketId, markets: Mapping[MarketId, MarketState]) -> int:
+def unsettled_funding(
+    account: Account, market: MarketId, markets: Mapping[MarketId, MarketState]
+) -> int:
+    """What ``market``'s position would settle now (> 0 received): ``Exchange.funding_owed``."""
     position = account.positions[market]
     snapshot = account.funding.get(market, 0)
     index = markets[market].funding_index
@@ -33,7 +36,7 @@ def cross_health(
     params = {m: markets[m].params for m in account.positions}
     health = margin.cross_health(account.collateral, account.positions, prices, params)
     funding = sum(
-        _funding(account, m, markets)
+        unsettled_funding(account, m, markets)
         for m, p in account.positions.items()
         if not p.isolated and p.size != 0
     )
@@ -51,7 +54,7 @@ def isolated_health(
     health = margin.isolated_health(position, prices[market], markets[market].params)
     if position == FLAT:
         return health
-    funding = _funding(account, market, markets)
+    funding = unsettled_funding(account, market, markets)
     return Health(Collateral(health.equity + funding), health.initial, health.maintenance)
 
 

@@ -1,21 +1,25 @@
-"""The keeper in the node's process (docs/keeper.md): the liquidator, funding from the
-engine's own books, checkpoints of its journal, and the oracle pusher given price paths.
+"""The keeper in the node's process (docs/keeper.md): the liquidator scanning the position
+manager's fold, funding from the engine's own books, checkpoints of its journal, and the
+oracle pusher given price paths.
 It sends from the keeper key alone, so no other service of the node may use that key."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
 from perpdex.chain.deployment import Deployment, Role
-from perpdex.core.types import MarketId, Price
+from perpdex.core.types import Collateral, MarketId, Price
+from perpdex.keeper.accounts import AccountView, PositionView
 from perpdex.keeper.funding import EngineBooks
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.runner import Keeper, KeeperConfig, KeeperMode
+from perpdex.risk import health
+from perpdex.risk.manager import PositionManager
 from perpdex.services.engine import EngineService
 
-BOOK_READ_TIMEOUT_S: Final = 5.0
+LOOP_READ_TIMEOUT_S: Final = 5.0
 
 
 class LoopBooks:
@@ -29,15 +33,57 @@ class LoopBooks:
 
     def mid(self, market: MarketId) -> Price | None:
         future = asyncio.run_coroutine_threadsafe(self._mid(market), self._loop)
-        return future.result(BOOK_READ_TIMEOUT_S)
+        return future.result(LOOP_READ_TIMEOUT_S)
 
     async def _mid(self, market: MarketId) -> Price | None:
         return EngineBooks(self._engine.sequencer.engine.markets).mid(market)
 
 
+class ManagerScan:
+    """The liquidator's scan from the node's position manager, read on the event loop for
+    the keeper's worker thread (the manager is the loop's alone, and a restart replaces
+    it): every account with an open position in its fold of the chain (settled state, not
+    pending fills: the contract liquidates what is settled), valued at ``prices``."""
+
+    def __init__(
+        self, manager: Callable[[], PositionManager], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self._manager = manager
+        self._loop = loop
+
+    def __call__(self, prices: Mapping[MarketId, Price]) -> list[AccountView]:
+        future = asyncio.run_coroutine_threadsafe(self._views(prices), self._loop)
+        return future.result(LOOP_READ_TIMEOUT_S)
+
+    async def _views(self, prices: Mapping[MarketId, Price]) -> list[AccountView]:
+        manager = self._manager()
+        markets = manager.ledger.markets
+        views: list[AccountView] = []
+        for trader, account in sorted(manager.ledger.accounts.items()):
+            positions = tuple(
+                PositionView(
+                    market,
+                    p.size,
+                    p.quote,
+                    p.isolated,
+                    Collateral(health.unsettled_funding(account, market, markets)),
+                    health.isolated_health(account, market, prices, markets)
+                    if p.isolated
+                    else None,
+                )
+                for market, p in sorted(account.positions.items())
+                if p.size != 0
+            )
+            if positions:
+                cross = health.cross_health(account, prices, markets)
+                views.append(AccountView(trader, cross, positions, manager.through))
+        return views
+
+
 def node_keeper(
     deployment: Deployment,
     engine: EngineService,
+    manager: Callable[[], PositionManager],
     price_paths: Mapping[MarketId, Iterable[PricePoint]],
     interval_s: float,
     checkpoint_interval_s: float,
@@ -58,5 +104,11 @@ def node_keeper(
         mode=mode,
         gateway_url=gateway_url,
     )
-    books = LoopBooks(engine, asyncio.get_running_loop())
-    return Keeper(deployment, deployment.wallet(Role.KEEPER).account(), config, books=books)
+    loop = asyncio.get_running_loop()
+    return Keeper(
+        deployment,
+        deployment.wallet(Role.KEEPER).account(),
+        config,
+        books=LoopBooks(engine, loop),
+        scan=ManagerScan(manager, loop),
+    )

@@ -108,6 +108,7 @@ class Node:
         keeper = node_keeper(
             self.deployment,
             self.engine,
+            lambda: self.pm,
             config.price_paths,
             config.keeper_interval_s,
             config.checkpoint_interval_s,
