@@ -4,6 +4,7 @@ pre-trade margin check, fills settled on chain.
 
 * ``ladder``: the market maker's quotes and the order of its requotes (pure);
 * ``fills``: a bot's own fills, from its account channel;
+* ``ioc``: what the taking bots share (the index, counted IOC orders);
 * ``maker``: the market maker (a ladder around the oracle's index price);
 * ``taker``: seeded random IOC takers, leverage-capped;
 * ``crowd``: leveraged longs that build a position and hold it.

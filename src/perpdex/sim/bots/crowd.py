@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from perpdex.chain.deployment import ListedMarket
-from perpdex.core.types import MarketId, Side, Size, TimeInForce
-from perpdex.core.units import from_price_units, from_size_units, to_size_units
-from perpdex.keeper.hedge import worst_price
+from perpdex.core.types import Side, Size
+from perpdex.core.units import to_size_units
+from perpdex.sdk.chain_client import ChainClient
 from perpdex.sdk.client import Client
-from perpdex.sdk.gateway_errors import GatewayError
-from perpdex.sim.bots.fills import OwnFills
+from perpdex.sim.bots.ioc import IocBot
 from perpdex.sim.cascade.scenario import TraderSpec
 
 CHUNK: Final = to_size_units("0.5")
@@ -31,41 +30,22 @@ class CrowdSpec:
     """Between orders: the maker refills its asks."""
 
 
-class LeveragedLong:
+class LeveragedLong(IocBot):
     def __init__(
         self, client: Client, market: ListedMarket, trader: TraderSpec, spec: CrowdSpec
     ) -> None:
-        self.client = client
-        self.market = market
+        super().__init__(client, market, spec.slippage_ppm)
         self.trader = trader
         self.spec = spec
-        self.fills = OwnFills(MarketId(market.id))
-        self.sent = 0
-        self.refused = 0
 
-    async def run(self) -> None:
+    async def _trade(self, chain: ChainClient) -> None:
         """Buy up to the target size, then hold until cancelled."""
-        follower = asyncio.create_task(self.fills.follow(await self.client.account()))
-        chain = await self.client.chain()
-        try:
-            for _ in range(self.spec.attempts):
-                missing = self.trader.size - self.fills.position
-                if missing < self.market.lot_size:
-                    break
-                index = await asyncio.to_thread(chain.mark_price, self.market)
-                limit = worst_price(index, Side.BUY, self.spec.slippage_ppm, self.market.tick_size)
-                self.sent += 1
-                try:
-                    await self.client.place(
-                        self.market.symbol,
-                        Side.BUY,
-                        from_size_units(Size(min(missing, self.spec.chunk))),
-                        from_price_units(limit),
-                        time_in_force=TimeInForce.IOC,
-                    )
-                except GatewayError:
-                    self.refused += 1
-                await asyncio.sleep(self.spec.pause_s)
-            await asyncio.Event().wait()
-        finally:
-            follower.cancel()
+        for _ in range(self.spec.attempts):
+            missing = self.trader.size - self.fills.position
+            if missing < self.market.lot_size:
+                break
+            await self._take(
+                Side.BUY, Size(min(missing, self.spec.chunk)), await self._index(chain)
+            )
+            await asyncio.sleep(self.spec.pause_s)
+        await asyncio.Event().wait()

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from perpdex.chain.deployment import ListedMarket
-from perpdex.core.types import Collateral, MarketId, Price, Side, Size, TimeInForce
-from perpdex.core.units import from_price_units, from_size_units, to_size_units, units
-from perpdex.keeper.hedge import worst_price
+from perpdex.core.types import Collateral, Price, Side, Size
+from perpdex.core.units import to_size_units, units
+from perpdex.sdk.chain_client import ChainClient
 from perpdex.sdk.client import Client
-from perpdex.sdk.gateway_errors import GatewayError
-from perpdex.sim.bots.fills import OwnFills
+from perpdex.sim.bots.ioc import IocBot
 
 MIN_SIZE: Final = to_size_units("0.01")
 MAX_SIZE: Final = to_size_units("0.2")
@@ -55,38 +54,18 @@ def draw_order(
     return side, size
 
 
-class RandomTaker:
+class RandomTaker(IocBot):
     def __init__(self, client: Client, market: ListedMarket, spec: TakerSpec, seed: int) -> None:
-        self.client = client
-        self.market = market
+        super().__init__(client, market, spec.slippage_ppm)
         self.spec = spec
         self.rng = random.Random(seed)
-        self.fills = OwnFills(MarketId(market.id))
-        self.sent = 0
-        self.refused = 0
 
-    async def run(self) -> None:
+    async def _trade(self, chain: ChainClient) -> None:
         """Trade until cancelled."""
-        follower = asyncio.create_task(self.fills.follow(await self.client.account()))
-        chain = await self.client.chain()
-        try:
-            while True:
-                await asyncio.sleep(self.rng.expovariate(1 / self.spec.mean_interval_s))
-                index = await asyncio.to_thread(chain.mark_price, self.market)
-                side, size = draw_order(
-                    self.rng, self.spec, self.fills.position, index, self.market.lot_size
-                )
-                limit = worst_price(index, side, self.spec.slippage_ppm, self.market.tick_size)
-                self.sent += 1
-                try:
-                    await self.client.place(
-                        self.market.symbol,
-                        side,
-                        from_size_units(size),
-                        from_price_units(limit),
-                        time_in_force=TimeInForce.IOC,
-                    )
-                except GatewayError:
-                    self.refused += 1
-        finally:
-            follower.cancel()
+        while True:
+            await asyncio.sleep(self.rng.expovariate(1 / self.spec.mean_interval_s))
+            index = await self._index(chain)
+            side, size = draw_order(
+                self.rng, self.spec, self.fills.position, index, self.market.lot_size
+            )
+            await self._take(side, size, index)
