@@ -266,6 +266,18 @@ def test_every_kind_of_bad_input_gets_a_typed_error_and_the_connection_stays_up(
     asyncio.run(scenario())
 
 
+def test_an_empty_batch_is_answered_with_an_error_not_left_to_time_out() -> None:
+    async def scenario() -> None:
+        async with running_gateway() as server, connect(url(server)) as ws:
+            error = await asyncio.wait_for(error_of(ws, "[]"), 5)  # was: no answer at all
+            assert (error.code, error.id) == (ErrorCode.MALFORMED, None)
+            assert "at least one request" in error.message
+            await ws.send('[{"op":"subscribe","channel":"trades","market":1,"id":3}]')
+            assert isinstance(await next_frame(ws), wire.Subscribed)  # still served
+
+    asyncio.run(scenario())
+
+
 def test_replayed_and_off_grid_orders_and_rate_limits() -> None:
     from perpdex.gateway.limits import Limits
 

@@ -266,6 +266,8 @@ def decode_frame(data: bytes | str) -> list[Request]:
     except msgspec.DecodeError as error:
         raise ProtocolError(ErrorCode.MALFORMED, str(error), request_id=_request_id(data)) from None
     if isinstance(decoded, list):
+        if not decoded:  # nothing to answer would leave the client waiting for its timeout
+            raise ProtocolError(ErrorCode.MALFORMED, "a batch holds at least one request")
         if len(decoded) > MAX_BATCH:
             raise ProtocolError(ErrorCode.TOO_LARGE, f"a batch holds at most {MAX_BATCH} requests")
         return decoded

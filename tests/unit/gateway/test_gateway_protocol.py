@@ -51,6 +51,8 @@ def test_single_and_batched_requests_decode() -> None:
         (b'{"op":"subscribe","channel":"gossip"}', ErrorCode.MALFORMED, None),
         (b"[" + b",".join([b'{"op":"cancel_all"}'] * 101) + b"]", ErrorCode.TOO_LARGE, None),
         (b"[[]]", ErrorCode.MALFORMED, None),
+        (b"[]", ErrorCode.MALFORMED, None),
+        (b" [ ] ", ErrorCode.MALFORMED, None),
     ],
 )
 def test_malformed_frames_raise_typed_errors(
