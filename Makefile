@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# npm ci installs exactly the lock file and never rewrites it: a fresh clone stays clean
 $(ANVIL): package.json package-lock.json
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(ANVIL)
 
 test: setup
@@ -30,7 +31,7 @@ lint: setup
 bench: setup
 	$(BIN)/perpdex bench eip712
 	$(BIN)/perpdex bench gas
-	mkdir -p build && $(PYTHON) ../shared/bench/gen_orders.py --n 1000000 > build/orders.jsonl
+	mkdir -p build && $(BIN)/perpdex bench gen-orders --n 1000000 > build/orders.jsonl
 	$(BIN)/perpdex bench engine --orders build/orders.jsonl
 
 demo: setup

@@ -1,4 +1,4 @@
-"""Replay a gen_orders.py workload through the matching engine; print throughput and latency.
+"""Replay a `perpdex bench gen-orders` workload through the matching engine; print figures.
 
 The whole file is parsed into commands first. Each command then goes through the real
 sequencer and engine (self-trade prevention off: accounts are labels here); its latency is
@@ -38,7 +38,9 @@ _TIFS = {tif.value: tif for tif in TimeInForce}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--orders", type=Path, required=True, help="workload from gen_orders.py")
+    parser.add_argument(
+        "--orders", type=Path, required=True, help="workload from `perpdex bench gen-orders`"
+    )
     parser.add_argument("--fills", type=Path, help="write every fill here, one JSON per line")
     parser.add_argument(
         "--journal", type=Path, help="journal to this file, replaced (SQLite if .sqlite or .db)"

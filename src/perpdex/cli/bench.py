@@ -1,4 +1,5 @@
-"""Run a benchmark and print its figures as one JSON object."""
+"""Run a benchmark and print its figures as one JSON object (``gen-orders``: write the
+engine benchmark's workload)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from perpdex.cli.subcommands import add_subcommands, run_subcommand
 # benchmark name -> module under perpdex.bench exposing add_arguments(parser) and run(args)
 BENCHMARKS: dict[str, str] = {
     "engine": "perpdex.bench.engine",
+    "gen-orders": "perpdex.bench.workload",
     "eip712": "perpdex.bench.eip712",
     "gas": "perpdex.bench.gas",
     "gateway": "perpdex.bench.gateway",
