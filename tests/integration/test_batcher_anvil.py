@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_account.types import TransactionDictType
+from hexbytes import HexBytes
 from web3 import Web3
+from web3.types import Wei
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import ChainContracts, bind, demo_wallets, deploy
@@ -30,14 +36,26 @@ from perpdex.core.eip712 import (
     UnixTime,
     sign_order,
 )
-from perpdex.core.signing import SigningKey, keccak256
-from perpdex.core.types import Address, MarginMode, Price, Size, TimeInForce
-from perpdex.settlement.batcher import Batcher
-from perpdex.settlement.encoding import Match
-from perpdex.settlement.outcomes import Rejected, RejectReason, Settled, SettlementReport
+from perpdex.core.signing import Signature, SigningKey, keccak256
+from perpdex.core.types import Address, MarginMode, OrderId, Price, Size, TimeInForce
+from perpdex.engine.events import Filled
+from perpdex.settlement.batcher import MAX_REVERTS, Batcher
+from perpdex.settlement.encoding import Batch, Match
+from perpdex.settlement.outcomes import (
+    FillOutcome,
+    Rejected,
+    RejectReason,
+    Settled,
+    SettlementReport,
+)
+from perpdex.settlement.payload import order_payload
+from perpdex.settlement.runner import SettledCursor, SettlementRunner
 from perpdex.settlement.sizing import TRANSACTION_GAS_CAP
 
 DAY = 86_400
+TOP_NONCE = 2**64 - 1
+OFF_CURVE_R = 5
+"""No secp256k1 point has x = 5 (5**3 + 7 is not a square mod p), so ``ecrecover`` fails."""
 _keys = itertools.count()
 
 
@@ -87,7 +105,13 @@ class Chain:
         return keys
 
     def order(
-        self, key: SigningKey, *, is_buy: bool, lots: int, limit: Price | None = None
+        self,
+        key: SigningKey,
+        *,
+        is_buy: bool,
+        lots: int,
+        limit: Price | None = None,
+        nonce: int | None = None,
     ) -> SignedOrder:
         order = Order(
             trader=key.address,
@@ -100,21 +124,44 @@ class Chain:
             time_in_force=TimeInForce.GTC,
             reduce_only=False,
             expiry=UnixTime(self.web3.eth.get_block("latest")["timestamp"] + DAY),
-            nonce=Nonce(next(_keys)),
+            nonce=Nonce(next(_keys) if nonce is None else nonce),
         )
         return sign_order(order, key, self.domain)
 
     def fill(
-        self, seller: SigningKey, buyer: SigningKey, *, lots: int = 1, price: Price | None = None
+        self,
+        seller: SigningKey,
+        buyer: SigningKey,
+        *,
+        lots: int = 1,
+        price: Price | None = None,
+        buyer_nonce: int | None = None,
     ) -> Match:
         """The buyer's order crossing the seller's resting one, at ``price`` (default the
         index price, which both limits allow)."""
         return Match(
             maker=self.order(seller, is_buy=False, lots=lots),
-            taker=self.order(buyer, is_buy=True, lots=lots),
+            taker=self.order(buyer, is_buy=True, lots=lots, nonce=buyer_nonce),
             price=price or self.market.index_price,
             size=Size(lots * self.market.lot_size),
         )
+
+    def raise_nonce_floor(self, key: SigningKey, floor: int) -> HexBytes:
+        """``key``'s own ``raise_nonce_floor`` transaction (it is given gas money), sent with a
+        high tip so that it is mined ahead of a pending ``settle``."""
+        self.rpc("anvil_setBalance", key.address, hex(10**18))
+        account = Account.from_key(key.secret)
+        call = self.contracts.exchange.functions.raise_nonce_floor(floor)
+        transaction = call.build_transaction(
+            {
+                "from": account.address,
+                "nonce": self.web3.eth.get_transaction_count(account.address, "pending"),
+                "maxPriorityFeePerGas": Wei(10**11),
+                "maxFeePerGas": Wei(10**12),
+            }
+        )
+        signed = account.sign_transaction(cast("TransactionDictType", transaction))
+        return self.web3.eth.send_raw_transaction(signed.raw_transaction)
 
     def position(self, trader: Address) -> int:
         size, *_ = self.contracts.exchange.functions.position(trader, self.market.id).call()
@@ -254,3 +301,158 @@ def test_a_dropped_transaction_is_replaced_under_its_nonce_and_settles_once(chai
     assert isinstance(outcome, Settled) and outcome.tx_hash == transaction.tx_hash
     assert transaction.attempts == 2
     assert chain.position(b.address) == chain.market.lot_size
+
+
+def off_curve(signed: SignedOrder) -> SignedOrder:
+    """``signed`` with an ``r`` that passes every range check but is not on the curve."""
+    signature = Signature(v=signed.signature.v, r=OFF_CURVE_R, s=signed.signature.s)
+    return replace(signed, signature=signature)
+
+
+def test_one_reverting_fill_cannot_stop_settlement(chain: Chain) -> None:
+    # a whole fill of nonce 2**64 - 1 at that floor overflowed the floor: a plain revert of
+    # the whole batch (until the contract skips it with a reason; either way it is rejected)
+    a, b, c, d, e, f = chain.traders(6)
+    chain.web3.eth.wait_for_transaction_receipt(chain.raise_nonce_floor(d, TOP_NONCE))
+    fills = [chain.fill(a, b), chain.fill(c, d, buyer_nonce=TOP_NONCE), chain.fill(e, f)]
+
+    report = chain.batcher().settle(fills)
+
+    first, bad, last = report.outcomes
+    assert isinstance(first, Settled) and isinstance(last, Settled)
+    assert isinstance(bad, Rejected)
+    assert chain.position(d.address) == 0 and chain.position(c.address) == 0
+    assert chain.position(b.address) > 0 and chain.position(f.address) > 0
+
+
+def test_fills_that_revert_in_signature_recovery_cannot_stop_settlement(chain: Chain) -> None:
+    traders = chain.traders(12)
+    fills = [chain.fill(traders[2 * i], traders[2 * i + 1]) for i in range(6)]
+    culprits = {0, 3, 5}  # first, middle and last: each bisection must find its own
+    for i in culprits:
+        fills[i] = replace(fills[i], taker=off_curve(fills[i].taker))
+
+    report = chain.batcher().settle(fills)
+
+    for i, outcome in enumerate(report.outcomes):
+        buyer = traders[2 * i + 1]
+        if i in culprits:
+            assert isinstance(outcome, Rejected) and outcome.reason is RejectReason.REVERTS_BATCH
+            assert outcome.cause is not None and "invalid signature" in outcome.cause
+            assert chain.position(buyer.address) == 0
+        else:
+            assert isinstance(outcome, Settled)
+            assert chain.position(buyer.address) == chain.market.lot_size
+    assert sum(t.settled for t in report.transactions) == 3
+
+
+def test_a_fill_that_reverts_only_when_mined_cannot_stop_settlement(chain: Chain) -> None:
+    # the simulation passes; before the batch is mined the buyer raises its nonce floor to
+    # its order's nonce, so the mined batch reverts (or, once the contract skips such a
+    # fill, skips it): the batcher simulates again and settles the others
+    a, b, c, d, e, f = chain.traders(6)
+    fills = [chain.fill(a, b), chain.fill(c, d, buyer_nonce=TOP_NONCE), chain.fill(e, f)]
+    reports: list[SettlementReport] = []
+    batcher = chain.batcher()
+    chain.rpc("evm_setAutomine", False)
+    try:
+        worker = threading.Thread(target=lambda: reports.append(batcher.settle(fills)))
+        worker.start()
+        chain.await_pending(1)
+        chain.raise_nonce_floor(d, TOP_NONCE)
+        chain.await_pending(2)
+        chain.rpc("evm_setAutomine", True)
+        chain.rpc("evm_mine")
+        worker.join(timeout=30)
+    finally:
+        chain.rpc("evm_setAutomine", True)
+
+    (report,) = reports
+    first, bad, last = report.outcomes
+    assert isinstance(first, Settled) and isinstance(last, Settled)
+    assert isinstance(bad, Rejected)
+    assert chain.position(d.address) == 0
+    assert chain.position(b.address) > 0 and chain.position(f.address) > 0
+
+
+class HeavyFillBatcher(Batcher):
+    """Injects a fault the chain cannot be made to show on demand: the gas estimate of any
+    batch holding ``heavy`` is a third too low, as if its state changed before mining."""
+
+    def __init__(self, heavy: Match, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._heavy = heavy
+
+    def _gas_limit(self, batch: Batch, estimate: int) -> int:
+        limit = super()._gas_limit(batch, estimate)
+        return limit * 2 // 3 if self._heavy in batch.matches else limit
+
+
+def test_a_fill_that_runs_out_of_gas_when_mined_cannot_stop_settlement(chain: Chain) -> None:
+    traders = chain.traders(8)
+    fills = [chain.fill(traders[2 * i], traders[2 * i + 1]) for i in range(4)]
+    batcher = HeavyFillBatcher(
+        fills[2],
+        chain.web3,
+        chain.contracts.exchange,
+        chain.operator,
+        from_block=chain.deployment.start_block,
+    )
+
+    report = batcher.settle(fills)
+
+    *settled, heavy, last = report.outcomes
+    assert all(isinstance(o, Settled) for o in (*settled, last))
+    assert isinstance(heavy, Rejected) and heavy.reason is RejectReason.REVERTED
+    assert chain.position(traders[5].address) == 0
+    assert chain.position(traders[7].address) == chain.market.lot_size
+    reverted = [t for t in report.transactions if t.settled == 0]
+    # out of gas: the batch and its half are halved at once; the fill alone is retried
+    assert len(reverted) == 2 + MAX_REVERTS
+
+
+def test_a_failing_listener_cannot_stop_settlement(chain: Chain, tmp_path: Path) -> None:
+    a, b, c, d = chain.traders(4)
+    matches = [chain.fill(a, b), chain.fill(c, d)]
+    durable = 0
+    runner = SettlementRunner(
+        chain.batcher, chain.domain, SettledCursor(tmp_path / "cursor"), lambda: durable
+    )
+    heard: list[FillOutcome] = []
+
+    def broken(outcome: FillOutcome) -> None:
+        raise RuntimeError("a listener bug")
+
+    runner.subscribe(broken)
+    runner.subscribe(heard.append)
+
+    async def rounds() -> None:
+        nonlocal durable
+        for seq, match in enumerate(matches, start=1):
+            runner.on_event(engine_fill(seq, match))
+            durable = seq
+            assert await runner.settle_once() is not None
+
+    asyncio.run(rounds())
+
+    assert [type(o) for o in heard] == [Settled, Settled]
+    assert runner.cursor.seq == 2 and not runner.unsettled()
+    assert chain.position(d.address) == chain.market.lot_size
+
+
+def engine_fill(seq: int, match: Match) -> Filled:
+    """The engine's ``Filled`` event of ``match``, at sequence number ``seq``."""
+    taker = match.taker.order
+    return Filled(
+        seq,
+        taker.market,
+        OrderId(2 * seq),
+        OrderId(2 * seq + 1),
+        taker.trader,
+        match.maker.order.trader,
+        taker.side,
+        match.price,
+        match.size,
+        order_payload(match.taker),
+        order_payload(match.maker),
+    )

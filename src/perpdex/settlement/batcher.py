@@ -7,10 +7,17 @@
 Rules (docs/settlement.md):
 
 * Batches are sized by gas (``plan_batches`` on ``eth_estimateGas``) below ``gas_cap``.
-* Before a batch is sent it is simulated (``eth_call``). A ``MarginCheckFailed(account)``
-  revert drops that account's fills from the batch (``Rejected``, MARGIN_CHECK_FAILED) and
-  the rest is simulated again; an estimate during planning that reverts the same way is
-  handled the same way.
+* Before a batch is sent it is simulated (``eth_estimateGas``, which runs it). A
+  ``MarginCheckFailed(account)`` revert drops that account's fills from the batch
+  (``Rejected``, MARGIN_CHECK_FAILED) and the rest is simulated again. Any other revert
+  (a plain one, an unknown custom error, a panic) is pinned on one fill by bisection: the
+  shortest prefix of the batch whose ``eth_call`` reverts ends with the culprit, which is
+  dropped (REVERTS_BATCH, with the error as cause) before the rest is simulated again.
+  Planning handles reverting estimates the same way. Every drop is logged once.
+* A batch that passed its simulation but reverted when mined (the chain moved) is
+  simulated and sent again, up to ``MAX_REVERTS`` times; then, or at once if it ran out of
+  gas, it is settled as two halves, so only a fill that reverts alone is given up
+  (REVERTED).
 * A fill the contract skips (``FillRejected``) is ``Rejected`` with the contract's reason
   and never retried. A skip as ORDER_CLOSED or OVERFILL whose two orders already have a
   ``Filled`` event on chain is the replay of a settled fill: ``Settled(earlier=True)``.
@@ -21,6 +28,7 @@ Rules (docs/settlement.md):
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import cast
@@ -33,7 +41,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractCustomError, TransactionNotFound, Web3RPCError
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.logs import DISCARD
 from web3.types import EventData, Nonce, TxParams, TxReceipt, Wei
 
@@ -51,7 +59,9 @@ from perpdex.settlement.outcomes import (
     contract_reject_codes,
     fill_key,
 )
-from perpdex.settlement.sizing import TRANSACTION_GAS_CAP, plan_batches
+from perpdex.settlement.sizing import TRANSACTION_GAS_CAP, FillOverGasError, plan_batches
+
+log = logging.getLogger(__name__)
 
 MARGIN_CHECK_FAILED = bytes(Web3.keccak(text="MarginCheckFailed(address)")[:4])
 """Selector of the contract's custom error."""
@@ -62,7 +72,7 @@ MAX_ATTEMPTS = 4
 
 MAX_REVERTS = 3
 """Times a batch whose simulation passed may revert when mined (the chain moved between
-the two) before its fills are given up as REVERTED."""
+the two) before it is split in halves (a single fill: given up as REVERTED)."""
 
 FEE_BUMP_PPM = 125_000
 """+12.5% per replacement: nodes replace a pending transaction only for at least +10%."""
@@ -81,6 +91,16 @@ class MarginCheckFailedError(Exception):
     def __init__(self, account: Address, batch: Batch) -> None:
         super().__init__(f"margin check failed for {account}")
         self.account = account
+        self.batch = batch
+
+
+class BatchRevertError(Exception):
+    """A simulated ``settle`` of ``batch`` reverted with an error other than
+    ``MarginCheckFailed``; ``cause`` describes it."""
+
+    def __init__(self, cause: str, batch: Batch) -> None:
+        super().__init__(cause)
+        self.cause = cause
         self.batch = batch
 
 
@@ -130,6 +150,7 @@ class Batcher:
     # ------------------------------------------------------------------ planning
 
     def _plan(self, matches: list[Match], outcomes: dict[FillKey, FillOutcome]) -> list[Batch]:
+        # each pass drops at least one fill, so this ends
         while True:
             try:
                 return plan_batches(
@@ -139,9 +160,14 @@ class Batcher:
                     estimate_gas=self._estimate,
                     gas_cap=self._gas_cap,
                 )
-            except MarginCheckFailedError as failure:
-                self._reject_account(failure, outcomes)
-                matches = [m for m in matches if fill_key(m) not in outcomes]
+            except (MarginCheckFailedError, BatchRevertError) as failure:
+                self._drop(failure, outcomes)
+            except FillOverGasError as failure:
+                self._reject(
+                    Rejected(failure.match, RejectReason.OVER_GAS_CAP, cause=str(failure)),
+                    outcomes,
+                )
+            matches = [m for m in matches if fill_key(m) not in outcomes]
 
     def _estimate(self, batch: Batch) -> int:
         """``eth_estimateGas`` of ``batch``."""
@@ -159,21 +185,67 @@ class Batcher:
                 return int(call.estimate_gas(sender))
             call.call(sender)
             return 0
-        except ContractCustomError as error:
+        except ContractLogicError as error:  # a revert; an RPC failure is not caught here
             account = margin_failure_account(error.data)
             if account is None:
-                raise
+                raise BatchRevertError(_revert_cause(error), batch) from error
             raise MarginCheckFailedError(account, batch) from error
 
-    def _reject_account(
-        self, failure: MarginCheckFailedError, outcomes: dict[FillKey, FillOutcome]
+    def _drop(
+        self,
+        failure: MarginCheckFailedError | BatchRevertError,
+        outcomes: dict[FillKey, FillOutcome],
     ) -> None:
-        """Every fill of ``failure.batch`` that the named account trades in is rejected."""
-        for match in failure.batch.matches:
-            if failure.account in (match.maker.order.trader, match.taker.order.trader):
-                outcomes[fill_key(match)] = Rejected(
-                    match, RejectReason.MARGIN_CHECK_FAILED, account=failure.account
-                )
+        """Rejects the fills of ``failure.batch`` that made its simulation revert: those of
+        the account a margin check names, else the culprit that bisection finds."""
+        if isinstance(failure, MarginCheckFailedError):
+            account = failure.account
+            traded = [
+                m
+                for m in failure.batch.matches
+                if account in (m.maker.order.trader, m.taker.order.trader)
+            ]
+            for match in traded:
+                cause = f"MarginCheckFailed({account})"
+                reason = RejectReason.MARGIN_CHECK_FAILED
+                self._reject(Rejected(match, reason, account=account, cause=cause), outcomes)
+            if traded:
+                return
+            # an account outside the batch cannot fail its check: find the fill to blame
+            failure = BatchRevertError(str(failure), failure.batch)
+        match, cause = self._culprit(failure)
+        self._reject(Rejected(match, RejectReason.REVERTS_BATCH, cause=cause), outcomes)
+
+    def _culprit(self, failure: BatchRevertError) -> tuple[Match, str]:
+        """The fill that makes ``failure.batch`` revert, and the error: the last fill of the
+        shortest reverting prefix (a fill's revert reverts every longer prefix too), found
+        by bisection in log2(fills) ``eth_call``s."""
+        matches = failure.batch.matches
+        cause = failure.cause
+        passes, reverts = 0, len(matches)  # prefix lengths: the empty prefix cannot revert
+        while reverts - passes > 1:
+            middle = (passes + reverts) // 2
+            try:
+                self._simulate(Batch.of(matches[:middle], self._max_orders, self._max_fills))
+            except BatchRevertError as revert:
+                reverts, cause = middle, revert.cause
+                continue
+            except MarginCheckFailedError:
+                pass  # every fill of the prefix ran: the revert comes later
+            passes = middle
+        return matches[reverts - 1], cause
+
+    def _reject(self, outcome: Rejected, outcomes: dict[FillKey, FillOutcome]) -> None:
+        """Records a fill the batcher drops, and logs it (once: it is never retried)."""
+        key = fill_key(outcome.match)
+        outcomes[key] = outcome
+        log.warning(
+            "fill maker=%s taker=%s dropped: %s (%s)",
+            key[0].hex(),
+            key[1].hex(),
+            outcome.reason,
+            outcome.cause,
+        )
 
     # ------------------------------------------------------------------ one batch
 
@@ -187,9 +259,8 @@ class Batcher:
             simulated = self._simulated(batch, outcomes)
             if simulated is None:
                 return
-            batch = simulated
-            gas = self._estimate(batch)
-            gas = min(gas + gas * GAS_LIMIT_MARGIN_PPM // 1_000_000, self._gas_cap)
+            batch, estimate = simulated
+            gas = self._gas_limit(batch, estimate)
             receipt, nonce, attempts = self._submit(batch, gas)
             settled = self._record(batch, receipt, outcomes) if receipt["status"] == 1 else 0
             transactions.append(
@@ -205,23 +276,49 @@ class Batcher:
             )
             if receipt["status"] == 1:
                 return
-        for match in batch.matches:
-            outcomes[fill_key(match)] = Rejected(match, RejectReason.REVERTED)
+            # all the gas used: a retry of the same estimate would run out again, halve now
+            out_of_gas = receipt["gasUsed"] >= gas and len(batch.matches) > 1
+            log.warning(
+                "settle transaction %s reverted when mined (%d fills, gas %d of %d used); %s",
+                _tx_hash(receipt),
+                len(batch.matches),
+                receipt["gasUsed"],
+                gas,
+                "settling it in halves" if out_of_gas else "simulating it again",
+            )
+            if out_of_gas:
+                break
+        # its simulations pass but it keeps reverting when mined: halve it, so that only a
+        # fill which does so alone is given up
+        if len(batch.matches) == 1:
+            cause = f"reverted when mined {MAX_REVERTS} times, alone, although simulations passed"
+            self._reject(Rejected(batch.matches[0], RejectReason.REVERTED, cause=cause), outcomes)
+            return
+        middle = len(batch.matches) // 2
+        for half in (batch.matches[:middle], batch.matches[middle:]):
+            self._settle_batch(
+                Batch.of(half, self._max_orders, self._max_fills), outcomes, transactions
+            )
 
-    def _simulated(self, batch: Batch, outcomes: dict[FillKey, FillOutcome]) -> Batch | None:
-        """``batch`` less the fills of every account whose margin check fails; None if
-        nothing is left."""
+    def _gas_limit(self, batch: Batch, estimate: int) -> int:
+        """The gas limit to send ``batch`` with, from its ``estimate``."""
+        return min(estimate + estimate * GAS_LIMIT_MARGIN_PPM // 1_000_000, self._gas_cap)
+
+    def _simulated(
+        self, batch: Batch, outcomes: dict[FillKey, FillOutcome]
+    ) -> tuple[Batch, int] | None:
+        """``batch`` less every fill that makes its simulation revert (see ``_drop``), and
+        its gas estimate; None if nothing is left. Each pass drops at least one fill."""
         while batch.matches:
             try:
-                self._simulate(batch)
-                return batch
-            except MarginCheckFailedError as failure:
-                self._reject_account(failure, outcomes)
-                rest = Batch(self._max_orders, self._max_fills)
-                for match in batch.matches:
-                    if fill_key(match) not in outcomes:
-                        rest.add(match)
-                batch = rest
+                return batch, self._estimate(batch)
+            except (MarginCheckFailedError, BatchRevertError) as failure:
+                self._drop(failure, outcomes)
+            batch = Batch.of(
+                (m for m in batch.matches if fill_key(m) not in outcomes),
+                self._max_orders,
+                self._max_fills,
+            )
         return None
 
     def _record(
@@ -325,6 +422,13 @@ def margin_failure_account(revert_data: object) -> Address | None:
         return None
     (account,) = abi_decode(["address"], data[4:])
     return Address(to_checksum_address(account))
+
+
+def _revert_cause(error: ContractLogicError) -> str:
+    """What a revert says: its message, and its data if it is not a reason string."""
+    message = error.message or "execution reverted"
+    data = error.data if isinstance(error.data, str) else None
+    return f"{message}; data {data}" if data and data not in message else message
 
 
 def _event_key(event: EventData) -> FillKey:

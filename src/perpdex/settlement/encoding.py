@@ -9,6 +9,7 @@ contract decodes what this module encodes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from perpdex.core.eip712 import SignedOrder, margin_mode_code, time_in_force_code
@@ -65,6 +66,14 @@ class Batch:
     fills: list[int] = field(default_factory=list)
     matches: list[Match] = field(default_factory=list)
     _index: dict[OrderHash, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, matches: Iterable[Match], max_orders: int, max_fills: int) -> Batch:
+        """A batch of ``matches``, in order; raises BatchFullError if they do not fit."""
+        batch = cls(max_orders, max_fills)
+        for match in matches:
+            batch.add(match)
+        return batch
 
     def new_orders(self, match: Match) -> int:
         """How many orders adding ``match`` would add to the batch (0, 1 or 2)."""

@@ -49,8 +49,15 @@ class RejectReason(StrEnum):
     MARGIN_CHECK_FAILED = "MARGIN_CHECK_FAILED"
     """Batcher: the batch's simulation reverted with ``MarginCheckFailed`` naming a trader
     of this fill, so the fill was left out."""
+    REVERTS_BATCH = "REVERTS_BATCH"
+    """Batcher: a simulation of the batch up to this fill reverted with an error other than
+    ``MarginCheckFailed`` (a plain revert, an unknown custom error, a panic), and the same
+    batch without it did not, so the fill was left out; the error is the outcome's ``cause``."""
+    OVER_GAS_CAP = "OVER_GAS_CAP"
+    """Batcher: the fill alone needs more gas than a transaction may use."""
     REVERTED = "REVERTED"
-    """Batcher: the batch kept reverting when mined although its simulation passed."""
+    """Batcher: the fill, alone in its batch, kept reverting when mined although its
+    simulation passed."""
 
 
 def contract_reject_codes(exchange: Contract) -> Mapping[int, RejectReason]:
@@ -86,12 +93,13 @@ class Settled:
 class Rejected:
     """The fill did not settle and will not be retried. ``account`` is the trader the margin
     check named (MARGIN_CHECK_FAILED only); ``tx_hash`` the transaction that skipped it, if
-    the contract did."""
+    the contract did; ``cause`` the error the batcher met (its own reasons only)."""
 
     match: Match
     reason: RejectReason
     account: Address | None = None
     tx_hash: TxHash | None = None
+    cause: str | None = None
 
 
 FillOutcome = Settled | Rejected

@@ -118,7 +118,10 @@ class SettlementRunner:
             self._queue.pop(key, None)
             self._done[key] = seqs[key]
             for listener in self._listeners:
-                listener(outcome)
+                try:
+                    listener(outcome)
+                except Exception:  # one listener's bug must not stop settlement for everyone
+                    log.exception("settlement listener %r failed on fill %s", listener, key)
         self.cursor.advance(self._settled_through(durable))
         self._done = {k: s for k, s in self._done.items() if s > self.cursor.seq}
         return report

@@ -20,6 +20,14 @@ HEADROOM_PPM = 50_000
 """Keep 5% under the cap: the estimate is taken against state that may still change."""
 
 
+class FillOverGasError(ValueError):
+    """A single fill needs more gas than the budget: no batch can carry it."""
+
+    def __init__(self, match: Match, budget: int) -> None:
+        super().__init__(f"the fill alone needs more than {budget} gas")
+        self.match = match
+
+
 def plan_batches(
     matches: Sequence[Match],
     *,
@@ -29,25 +37,26 @@ def plan_batches(
     gas_cap: int = TRANSACTION_GAS_CAP,
 ) -> list[Batch]:
     """Split ``matches``, in order, into batches that each fit the contract's array bounds
-    and ``gas_cap`` less headroom. Raises ValueError if a single fill does not fit."""
+    and ``gas_cap`` less headroom. Raises FillOverGasError if a single fill does not fit;
+    ``estimate_gas`` may raise to name a batch that cannot be sent (see the batcher)."""
     budget = gas_cap - gas_cap * HEADROOM_PPM // 1_000_000
     batches: list[Batch] = []
     start = 0
     while start < len(matches):
         most = _count_that_fits(matches, start, max_orders, max_fills)
-        batch = _batch(matches[start : start + most], max_orders, max_fills)
+        batch = Batch.of(matches[start : start + most], max_orders, max_fills)
         if estimate_gas(batch) > budget:
             # binary search the largest prefix under the budget: fits(low), not fits(high)
             low, high = 0, most
             while high - low > 1:
                 middle = (low + high) // 2
-                candidate = _batch(matches[start : start + middle], max_orders, max_fills)
+                candidate = Batch.of(matches[start : start + middle], max_orders, max_fills)
                 if estimate_gas(candidate) <= budget:
                     low, batch = middle, candidate
                 else:
                     high = middle
             if low == 0:
-                raise ValueError(f"fill {start} alone needs more than {budget} gas")
+                raise FillOverGasError(matches[start], budget)
             most = low
         batches.append(batch)
         start += most
@@ -62,10 +71,3 @@ def _count_that_fits(matches: Sequence[Match], start: int, max_orders: int, max_
         except BatchFullError:
             return count
     return len(matches) - start
-
-
-def _batch(matches: Sequence[Match], max_orders: int, max_fills: int) -> Batch:
-    batch = Batch(max_orders, max_fills)
-    for match in matches:
-        batch.add(match)
-    return batch
