@@ -26,7 +26,7 @@ from perpdex.settlement.payload import match_from_fill, order_from_payload
 
 @pytest.fixture(scope="module")
 def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    return fresh_deployment(anvil.rpc_url, tmp_path_factory.mktemp("unused"))
+    return fresh_deployment(anvil.rpc_url, tmp_path_factory.mktemp("abi"))
 
 
 async def _crash_engine(node: Node) -> None:

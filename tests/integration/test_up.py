@@ -34,7 +34,7 @@ TIMEOUT_S = 20.0
 
 @pytest.fixture(scope="module")
 def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    return fresh_deployment(anvil.rpc_url, tmp_path_factory.mktemp("unused"))
+    return fresh_deployment(anvil.rpc_url, tmp_path_factory.mktemp("abi"))
 
 
 @asynccontextmanager

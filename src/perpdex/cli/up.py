@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import shutil
 import signal
 import sys
 from dataclasses import replace
@@ -36,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--state-dir",
         type=Path,
         default=DEFAULT_STATE_DIR,
-        help="journal and settlement cursor (emptied when a fresh anvil starts)",
+        help="root of the node's state: one folder per chain (journal, settlement cursor), "
+        "locked while the node runs; never emptied",
     )
     parser.add_argument("--host", default="127.0.0.1", help="gateway address")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="gateway port")
@@ -78,6 +78,7 @@ def _run(args: argparse.Namespace) -> int:
     from perpdex.chain.transact import TransactionFailedError
     from perpdex.keeper.price_path import PricePathError
     from perpdex.services.node import NodeConfig
+    from perpdex.services.state import StateDirLockedError, StateLock
 
     if (args.rpc_url is None) != (args.deployment is None):
         print("error: --rpc-url and --deployment go together", file=sys.stderr)
@@ -93,16 +94,19 @@ def _run(args: argparse.Namespace) -> int:
         keeper_mode=args.keeper_mode,
     )
     try:
+        # fail before starting anvil and deploying: the node itself takes the lock
+        StateLock(config.state_dir).ensure_free()
         if args.rpc_url is not None:
             deployment = replace(load_deployment(args.deployment), rpc_url=args.rpc_url)
             config = replace(config, price_paths=price_paths(args, deployment))
             return asyncio.run(serve(deployment, config, args.out or args.deployment))
         with Anvil(log_path=args.anvil_log) as node:
-            deployment = fresh_deployment(node.rpc_url, config.state_dir)
+            deployment = fresh_deployment(node.rpc_url)
             config = replace(config, price_paths=price_paths(args, deployment))
             return asyncio.run(serve(deployment, config, args.out))
     except (
         AnvilError,
+        StateDirLockedError,
         DeploymentFileError,
         PricePathError,
         KeyError,
@@ -116,12 +120,13 @@ def _run(args: argparse.Namespace) -> int:
         return 1
 
 
-def fresh_deployment(rpc_url: str, state_dir: Path, abi_dir: Path | None = None) -> Deployment:
+def fresh_deployment(rpc_url: str, abi_dir: Path | None = None) -> Deployment:
     """Deploy to a new chain, with the keeper posting checkpoints (so the operator's nonces
     are the batcher's alone) and holding collateral (the liquidator must meet initial
-    margin after taking a position over), and void the old journal: it belongs to another
-    chain. ``abi_dir``: where the ABIs go (default ``build/abi``; a scenario on a private
-    chain passes its own)."""
+    margin after taking a position over). The node keeps the state of each chain apart
+    (``services/state.py``): an older chain's journal is kept, never replayed here.
+    ``abi_dir``: where the ABIs go (default ``build/abi``; a scenario on a private chain
+    passes its own)."""
     from perpdex.chain.anvil import dev_accounts
     from perpdex.chain.deploy import bind, demo_funding, demo_wallets, deploy, fund
     from perpdex.chain.deployment import Role
@@ -134,9 +139,6 @@ def fresh_deployment(rpc_url: str, state_dir: Path, abi_dir: Path | None = None)
     keeper = deployment.wallet(Role.KEEPER).account()
     send(web3, admin, contracts.checkpoints.functions.set_operator(keeper.address))
     fund(web3, contracts, keeper, demo_funding())
-    if state_dir.exists():
-        print(f"a new chain: emptying {state_dir}")
-        shutil.rmtree(state_dir)
     return deployment
 
 
@@ -157,7 +159,7 @@ async def serve(deployment: Deployment, config: NodeConfig, out: Path | None) ->
         path = write_deployment(served, out or DEFAULT_DEPLOYMENT_PATH)
         print(format_deployment(served))
         print(f"\ndeployment file: {path}")
-        print(f"journal: {node.engine.journal_path}")
+        print(f"journal: {node.state.journal}")
         print(f"\ngateway listening on {node.gateway.url}; press Ctrl-C to stop", flush=True)
         await stop.wait()
         print("stopping")

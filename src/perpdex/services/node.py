@@ -4,7 +4,7 @@ journal, the position manager from the chain, the gateway from the engine; and t
 keeper (liquidations, funding, checkpoints, prices), which decides from the chain alone.
 
     node = Node(deployment, NodeConfig(state_dir=Path("build/state")))
-    await node.start()          # node.gateway.url
+    await node.start()          # node.gateway.url; node.state.journal
     ...
     await node.stop()
 """
@@ -36,17 +36,17 @@ from perpdex.services.engine import EngineService, accepted_orders, replay_event
 from perpdex.services.gateway import GatewayService
 from perpdex.services.keeper import node_keeper
 from perpdex.services.risk import CurrentRisk
+from perpdex.services.state import ChainState, StateLock, chain_identity, open_chain_state
 from perpdex.settlement.batcher import Batcher
 from perpdex.settlement.outcomes import FillOutcome, Settled
 from perpdex.settlement.runner import SettledCursor, SettlementRunner
-
-JOURNAL_FILE = "journal.bin"
-CURSOR_FILE = "settled_seq"
 
 
 @dataclass(frozen=True, slots=True)
 class NodeConfig:
     state_dir: Path
+    """The root of the node's state: locked while it runs, one folder per chain identity
+    (``services/state.py``)."""
     host: str = "127.0.0.1"
     port: int = 0
     verify_workers: int = 1
@@ -68,16 +68,27 @@ class Node:
         self.config = config
         self.domain = Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange)
         self.listed = [MarketId(m.id) for m in deployment.markets]
-        markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets]
-        self.engine = EngineService(
-            config.state_dir / JOURNAL_FILE, markets, lambda a, m: self.pm.position(a, m)
-        )
+        self.markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets]
+        self.lock = StateLock(config.state_dir)
+        self._state: ChainState | None = None
+        self._engine: EngineService | None = None
         self.gateway = GatewayService(config.host, config.port, config.verify_workers)
         self.risk = CurrentRisk(lambda: self.pm)
         self._pm: PositionManager | None = None
         self._runner: SettlementRunner | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._recent: dict[bytes, Settled] = {}  # see _adopt
+
+    @property
+    def state(self) -> ChainState:
+        """This chain's folder under the state root (journal, cursor, identity)."""
+        assert self._state is not None, "the node is not started"
+        return self._state
+
+    @property
+    def engine(self) -> EngineService:
+        assert self._engine is not None, "the node is not started"
+        return self._engine
 
     @property
     def pm(self) -> PositionManager:
@@ -97,6 +108,23 @@ class Node:
     # -- the whole node -------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Own the state root (:class:`StateDirLockedError` if another node does), then
+        start every service from this chain's state (:class:`ChainIdentityError` if the
+        deployment is not on the chain it is served from)."""
+        self.lock.acquire()
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        web3 = await asyncio.to_thread(self._web3)
+        identity = await asyncio.to_thread(chain_identity, web3, self.deployment)
+        self._state = open_chain_state(self.config.state_dir, identity)
+        self._engine = EngineService(
+            self._state.journal, self.markets, lambda a, m: self.pm.position(a, m)
+        )
         self._pm = await self._new_position_manager()
         self._runner = self._new_runner()
         self.engine.start(replayed=[self._to_runner], live=[self._to_pm])
@@ -121,7 +149,9 @@ class Node:
         await self.gateway.stop()
         for name in list(self._tasks):
             await self._cancel(name)
-        self.engine.stop()
+        if self._engine is not None:
+            self._engine.stop()
+        self.lock.release()
 
     # -- restarts (each from durable state only) ------------------------------------------
 
@@ -180,7 +210,7 @@ class Node:
             exchange = bind(web3, self.deployment).exchange
             return Batcher(web3, exchange, operator, from_block=self.deployment.start_block)
 
-        cursor = SettledCursor(self.config.state_dir / CURSOR_FILE)
+        cursor = SettledCursor(self.state.cursor)
         runner = SettlementRunner(
             make_batcher, self.domain, cursor, lambda: self.engine.sequencer.durable_seq
         )
