@@ -21,6 +21,8 @@ from perpdex.engine import (
     CancelAccount,
     CancelAll,
     CancelByClientId,
+    CancelReason,
+    ChainCancel,
     ChainHead,
     Command,
     NewOrder,
@@ -29,7 +31,7 @@ from perpdex.engine import (
     Tick,
     snapshot_bytes,
 )
-from perpdex.engine.events import Accepted, Amended, Event, Filled, Rejected
+from perpdex.engine.events import Accepted, Amended, Cancelled, Event, Filled, Rejected
 from perpdex.engine.snapshot import load_snapshot
 
 M = MarketId(0)
@@ -142,6 +144,25 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(account=accounts, delay=st.sampled_from([0, 3, 20]))
     def dead_man(self, account: Address, delay: int) -> None:
         self.submit(SetDeadMan(account, self.harness.clock.time + delay if delay else 0))
+
+    @rule(
+        data=st.data(), reason=st.sampled_from([CancelReason.ON_CHAIN, CancelReason.FILL_REJECTED])
+    )
+    def chain_cancel(self, data: st.DataObject, reason: CancelReason) -> None:
+        chosen = data.draw(
+            st.lists(st.sampled_from(self.ids), max_size=4) if self.ids else st.just([])
+        )
+        was_resting = {order_id for order_id, _, _ in self.resting()}
+        events = self.harness.submit(
+            ChainCancel(orders=tuple((M, OrderId(i)) for i in chosen), reason=reason)
+        )
+        for event in events:
+            self.check_event(event)
+        # exactly the named orders that rested leave the book, each once, with the reason
+        cancelled = [e.order_id for e in events if isinstance(e, Cancelled)]
+        assert sorted(cancelled) == sorted(was_resting & set(chosen))
+        assert all(e.reason is reason for e in events if isinstance(e, Cancelled))
+        assert not {order_id for order_id, _, _ in self.resting()} & set(chosen)
 
     @rule(elapsed=st.integers(1, 25))
     def time_passes(self, elapsed: int) -> None:

@@ -16,6 +16,7 @@ from perpdex.core.types import (
     Address,
     ClientOrderId,
     MarketId,
+    OrderHash,
     OrderId,
     Price,
     Side,
@@ -28,12 +29,15 @@ from perpdex.engine.commands import (
     CancelAccount,
     CancelAll,
     CancelByClientId,
+    ChainCancel,
     Command,
     NewOrder,
+    RejectedFill,
     SetDeadMan,
     StpMode,
     Tick,
 )
+from perpdex.engine.errors import CancelReason
 
 HEADER: Final = Struct(">QqB")  # seq, time, kind
 # market, order id, side, price, size, tif, stp, flags, expiry, position,
@@ -47,8 +51,13 @@ _CANCEL_ACCOUNT: Final = Struct(">QqBB")  # account length
 _AMEND: Final = Struct(">QqBIQqqI")  # market, order id, price, size, payload length
 _DEAD_MAN: Final = Struct(">QqBqB")  # deadline, account length
 _TICK: Final = HEADER
+_CHAIN_CANCEL: Final = Struct(">QqBBHB")  # reason, number of orders, a rejected fill follows
+_CHAIN_ORDER: Final = Struct(">IQ")  # market, order id
+# market, price, size, maker hash, taker hash, lengths of maker account, taker account, cause
+_REJECTED_FILL: Final = Struct(">Iqq32s32sBBB")
 
 NEW, CANCEL, CANCEL_BY_CLIENT_ID, CANCEL_ALL, CANCEL_ACCOUNT, AMEND, DEAD_MAN, TICK = range(8)
+CHAIN_CANCEL = 8
 
 _REDUCE_ONLY = 1
 _HAS_CLIENT_ID = 2
@@ -57,6 +66,8 @@ _TIFS: Final = tuple(TimeInForce)
 _TIF_CODE: Final = {tif: code for code, tif in enumerate(_TIFS)}
 _SIDES: Final = {1: Side.BUY, -1: Side.SELL}
 _STPS: Final = tuple(StpMode)
+_CANCEL_REASONS: Final = tuple(CancelReason)
+_CANCEL_REASON_CODE: Final = {reason: code for code, reason in enumerate(_CANCEL_REASONS)}
 
 
 # what decoding bytes that this codec did not write can raise
@@ -95,6 +106,8 @@ def encode(seq: int, time: int, cmd: Command) -> bytes:
         return _DEAD_MAN.pack(seq, time, DEAD_MAN, cmd.deadline, len(account)) + account
     if isinstance(cmd, Tick):
         return _TICK.pack(seq, time, TICK)
+    if isinstance(cmd, ChainCancel):
+        return _encode_chain_cancel(seq, time, cmd)
     raise TypeError(f"not a command: {cmd!r}")
 
 
@@ -154,6 +167,68 @@ def _encode_order(layout: Struct, header: tuple[int, ...], cmd: NewOrder) -> byt
     if client_id or payload:
         return b"".join((fixed, account, client_id, payload))
     return fixed + account  # the usual case, one copy less
+
+
+def _encode_chain_cancel(seq: int, time: int, cmd: ChainCancel) -> bytes:
+    rejected = cmd.rejected
+    parts = [
+        _CHAIN_CANCEL.pack(
+            seq,
+            time,
+            CHAIN_CANCEL,
+            _CANCEL_REASON_CODE[cmd.reason],
+            len(cmd.orders),
+            rejected is not None,
+        )
+    ]
+    parts += [_CHAIN_ORDER.pack(market, order_id) for market, order_id in cmd.orders]
+    if rejected is not None:
+        texts = [
+            t.encode() for t in (rejected.maker_account, rejected.taker_account, rejected.cause)
+        ]
+        parts.append(
+            _REJECTED_FILL.pack(
+                rejected.market,
+                rejected.price,
+                rejected.size,
+                rejected.maker_hash,
+                rejected.taker_hash,
+                *map(len, texts),
+            )
+        )
+        parts += texts
+    return b"".join(parts)
+
+
+def _decode_chain_cancel(entry: bytes) -> tuple[ChainCancel, int]:
+    _, _, _, reason, count, has_rejected = _CHAIN_CANCEL.unpack_from(entry)
+    at = _CHAIN_CANCEL.size
+    orders = []
+    for _ in range(count):
+        market, order_id = _CHAIN_ORDER.unpack_from(entry, at)
+        orders.append((MarketId(market), OrderId(order_id)))
+        at += _CHAIN_ORDER.size
+    rejected = None
+    if has_rejected:
+        fields = _REJECTED_FILL.unpack_from(entry, at)
+        market, price, size, maker_hash, taker_hash, *lengths = fields
+        at += _REJECTED_FILL.size
+        texts = []
+        for length in lengths:
+            text, at = _text(entry, at, length)
+            texts.append(text)
+        rejected = RejectedFill(
+            market=MarketId(market),
+            price=Price(price),
+            size=Size(size),
+            maker_account=Address(texts[0]),
+            taker_account=Address(texts[1]),
+            maker_hash=OrderHash(maker_hash),
+            taker_hash=OrderHash(taker_hash),
+            cause=texts[2],
+        )
+    command = ChainCancel(orders=tuple(orders), reason=_CANCEL_REASONS[reason], rejected=rejected)
+    return command, at
 
 
 def _decode_order(layout: Struct, data: bytes) -> tuple[NewOrder, int]:
@@ -221,6 +296,8 @@ def _decode_command(kind: int, entry: bytes) -> Command:
         cmd = SetDeadMan(Address(account), deadline)
     elif kind == TICK:
         cmd, end = Tick(), _TICK.size
+    elif kind == CHAIN_CANCEL:
+        cmd, end = _decode_chain_cancel(entry)
     else:
         raise ValueError(f"unknown command kind {kind}")
     _check_end(entry, end)

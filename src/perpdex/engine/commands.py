@@ -9,8 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from perpdex.core.types import Address, ClientOrderId, MarketId, OrderId, Price, Side, Size
+from perpdex.core.types import (
+    Address,
+    ClientOrderId,
+    MarketId,
+    OrderHash,
+    OrderId,
+    Price,
+    Side,
+    Size,
+)
 from perpdex.core.types import TimeInForce as Tif
+from perpdex.engine.errors import CancelReason
 
 NO_EXPIRY = 0
 
@@ -104,13 +114,52 @@ class SetDeadMan:
     deadline: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RejectedFill:
+    """A fill the engine made that the chain will never settle, and the chain's reason."""
+
+    market: MarketId
+    price: Price
+    size: Size
+    maker_account: Address
+    taker_account: Address
+    maker_hash: OrderHash
+    taker_hash: OrderHash
+    cause: str
+    """The settlement's reason (a ``FillRejected`` code or a batcher reason), by name."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainCancel:
+    """The chain closed these orders, or refused a fill of theirs: cancel what rests of them.
+
+    Only the node submits it, from what it folded from the chain (an on-chain cancel, a
+    raised nonce floor, a settlement outcome). ``orders`` are resolved against the book at
+    that moment, as ``(market, order id)``, so a replay needs no chain; an order no longer
+    resting is skipped. ``reason`` is ``CancelReason.ON_CHAIN`` or ``FILL_REJECTED``; with
+    ``rejected`` the engine also reports the refused fill to both of its traders.
+    """
+
+    orders: tuple[tuple[MarketId, OrderId], ...]
+    reason: CancelReason
+    rejected: RejectedFill | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Tick:
     """Let time pass: fires due dead-man switches and removes expired orders."""
 
 
 Command = (
-    NewOrder | Cancel | CancelByClientId | CancelAll | CancelAccount | Amend | SetDeadMan | Tick
+    NewOrder
+    | Cancel
+    | CancelByClientId
+    | CancelAll
+    | CancelAccount
+    | Amend
+    | SetDeadMan
+    | ChainCancel
+    | Tick
 )
 
 

@@ -19,6 +19,7 @@ from perpdex.engine.commands import (
     CancelAccount,
     CancelAll,
     CancelByClientId,
+    ChainCancel,
     Command,
     NewOrder,
     SetDeadMan,
@@ -100,6 +101,8 @@ class Engine:
             self._cancel_account(seq, command.account, CancelReason.REQUESTED)
         elif isinstance(command, SetDeadMan):
             self._set_dead_man(seq, command)
+        elif isinstance(command, ChainCancel):
+            self._chain_cancel(seq, command)
         # a Tick only lets time pass
 
     def arm_dead_man(self, account: Address, deadline: int) -> None:
@@ -110,6 +113,14 @@ class Engine:
     def _cancel_account(self, seq: int, account: Address, reason: CancelReason) -> None:
         for book in self.markets.values():
             book.cancel_all(seq, account, reason)
+
+    def _chain_cancel(self, seq: int, cmd: ChainCancel) -> None:
+        if cmd.rejected is not None:
+            self.sink.fill_rejected(seq, cmd.rejected)
+        for market, order_id in cmd.orders:
+            book = self.markets.get(market)
+            if book is not None:
+                book.cancel_if_resting(seq, order_id, cmd.reason)
 
     def _set_dead_man(self, seq: int, cmd: SetDeadMan) -> None:
         if cmd.deadline < 0 or 0 < cmd.deadline <= self.clock.time:

@@ -31,6 +31,8 @@ class CancelReason(Enum):
     UNFILLED_IOC = "unfilled_ioc"  # remainder of an IOC or market order
     SELF_TRADE = "self_trade"
     DEAD_MAN = "dead_man"  # the account's dead-man switch fired
+    ON_CHAIN = "cancelled_on_chain"  # the trader closed its nonce on chain (or its floor rose)
+    FILL_REJECTED = "fill_rejected"  # the chain refused a fill of the order: the rest goes
 
 
 class JournalError(Exception):

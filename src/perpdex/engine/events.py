@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from perpdex.core.types import Address, MarketId, OrderId, Side
 from perpdex.engine.book import Order
-from perpdex.engine.commands import Command, NewOrder
+from perpdex.engine.commands import Command, NewOrder, RejectedFill
 from perpdex.engine.errors import CancelReason, RejectReason
 
 
@@ -57,6 +57,9 @@ class EventSink:
 
     def dead_man_set(self, seq: int, account: Address, deadline: int) -> None:
         pass
+
+    def fill_rejected(self, seq: int, fill: RejectedFill) -> None:
+        """The chain refused ``fill`` (a ``ChainCancel`` reports it; its cancels follow)."""
 
     def book_delta(self, seq: int, market: MarketId, side: Side, price: int, size: int) -> None:
         """The level at ``price`` on ``side`` now holds ``size`` (0: the level is gone)."""
@@ -134,6 +137,14 @@ class DeadManSet:
 
 
 @dataclass(frozen=True, slots=True)
+class FillRejected:
+    """A fill of the engine the chain will never settle; both traders are told."""
+
+    seq: int
+    fill: RejectedFill
+
+
+@dataclass(frozen=True, slots=True)
 class BookDelta:
     seq: int
     market: MarketId
@@ -142,7 +153,17 @@ class BookDelta:
     size: int
 
 
-Event = Accepted | Rejected | Filled | Cancelled | Expired | Amended | DeadManSet | BookDelta
+Event = (
+    Accepted
+    | Rejected
+    | Filled
+    | Cancelled
+    | Expired
+    | Amended
+    | DeadManSet
+    | FillRejected
+    | BookDelta
+)
 Subscriber = Callable[[Event], None]
 
 
@@ -214,6 +235,9 @@ class EventBus(EventSink):
 
     def dead_man_set(self, seq: int, account: Address, deadline: int) -> None:
         self._publish(DeadManSet(seq, account, deadline))
+
+    def fill_rejected(self, seq: int, fill: RejectedFill) -> None:
+        self._publish(FillRejected(seq, fill))
 
     def book_delta(self, seq: int, market: MarketId, side: Side, price: int, size: int) -> None:
         self._publish(BookDelta(seq, market, side, price, size))

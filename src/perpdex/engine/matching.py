@@ -132,6 +132,12 @@ class MatchingEngine:
             for order_id in sorted(orders):
                 self._cancel_resting(seq, orders[order_id], reason)
 
+    def cancel_if_resting(self, seq: int, order_id: OrderId, reason: CancelReason) -> None:
+        """Cancel the order if it still rests (the chain closed it: nothing to refuse)."""
+        order = self._orders.get(order_id)
+        if order is not None:
+            self._cancel_resting(seq, order, reason)
+
     def amend(self, seq: int, cmd: Amend) -> None:
         order = self._orders.get(cmd.order_id)
         if order is None:
@@ -196,6 +202,11 @@ class MatchingEngine:
         for side in (self.bids, self.asks):
             for level in side.depth():
                 yield from level.orders.values()
+
+    def orders_of(self, account: Address) -> list[Order]:
+        """The account's resting orders, oldest id first."""
+        orders = self._by_account.get(account, {})
+        return [orders[order_id] for order_id in sorted(orders)]
 
     def restore(self, terms: NewOrder, remaining: int) -> None:
         """Put an order from a snapshot back at the end of its level, without events."""

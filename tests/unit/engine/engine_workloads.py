@@ -5,7 +5,16 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from perpdex.core.types import Address, ClientOrderId, MarketId, OrderId, Price, Side, Size
+from perpdex.core.types import (
+    Address,
+    ClientOrderId,
+    MarketId,
+    OrderHash,
+    OrderId,
+    Price,
+    Side,
+    Size,
+)
 from perpdex.core.types import TimeInForce as Tif
 from perpdex.engine import (
     Amend,
@@ -13,6 +22,8 @@ from perpdex.engine import (
     CancelAccount,
     CancelAll,
     CancelByClientId,
+    CancelReason,
+    ChainCancel,
     ChainHead,
     Command,
     Engine,
@@ -21,6 +32,7 @@ from perpdex.engine import (
     ManualClock,
     MarketConfig,
     NewOrder,
+    RejectedFill,
     Sequencer,
     SetDeadMan,
     StpMode,
@@ -89,10 +101,33 @@ def mixed_commands(seed: int, count: int) -> list[Timed]:
                 command = CancelAccount(owner)
             elif roll < 0.94:
                 command = SetDeadMan(owner, rnd.choice((0, time + rnd.randint(1, 3_000))))
+            elif roll < 0.96:
+                command = _chain_cancel(rnd, placed[-20:])
             else:
                 command = Tick()
         out.append((time, command))
     return out
+
+
+def _chain_cancel(
+    rnd: random.Random, placed: list[tuple[MarketId, int, Address, str | None]]
+) -> ChainCancel:
+    """Some orders the chain closed (resting or not), or a fill it refused."""
+    orders = tuple((market, OrderId(order_id)) for market, order_id, _, _ in rnd.sample(placed, 2))
+    if rnd.random() < 0.5:
+        return ChainCancel(orders=orders, reason=CancelReason.ON_CHAIN)
+    maker, taker = rnd.sample(ACCOUNTS, 2)
+    rejected = RejectedFill(
+        market=orders[0][0],
+        price=Price(1_000),
+        size=Size(10),
+        maker_account=maker,
+        taker_account=taker,
+        maker_hash=OrderHash(rnd.randbytes(32)),
+        taker_hash=OrderHash(rnd.randbytes(32)),
+        cause="ORDER_CLOSED",
+    )
+    return ChainCancel(orders=orders, reason=CancelReason.FILL_REJECTED, rejected=rejected)
 
 
 def positions(account: Address, market: MarketId) -> int:

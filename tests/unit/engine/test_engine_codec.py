@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from perpdex.core.types import Address, ClientOrderId, MarketId, OrderId, Price, Side, Size
+from perpdex.core.types import (
+    Address,
+    ClientOrderId,
+    MarketId,
+    OrderHash,
+    OrderId,
+    Price,
+    Side,
+    Size,
+)
 from perpdex.core.types import TimeInForce as Tif
 from perpdex.engine import (
     Amend,
@@ -16,8 +25,11 @@ from perpdex.engine import (
     CancelAccount,
     CancelAll,
     CancelByClientId,
+    CancelReason,
+    ChainCancel,
     Command,
     NewOrder,
+    RejectedFill,
     SetDeadMan,
     StpMode,
     Tick,
@@ -46,6 +58,23 @@ new_orders = st.builds(
     payload=st.binary(max_size=300),
     position=i64,
 )
+rejected_fills = st.builds(
+    RejectedFill,
+    market=u32.map(MarketId),
+    price=i64.map(Price),
+    size=i64.map(Size),
+    maker_account=accounts,
+    taker_account=accounts,
+    maker_hash=st.binary(min_size=32, max_size=32).map(OrderHash),
+    taker_hash=st.binary(min_size=32, max_size=32).map(OrderHash),
+    cause=st.text(max_size=40),
+)
+chain_cancels = st.builds(
+    ChainCancel,
+    orders=st.lists(st.tuples(u32.map(MarketId), u64.map(OrderId)), max_size=5).map(tuple),
+    reason=st.sampled_from(CancelReason),
+    rejected=st.none() | rejected_fills,
+)
 commands: st.SearchStrategy[Command] = st.one_of(
     new_orders,
     st.builds(Cancel, u32.map(MarketId), u64.map(OrderId)),
@@ -61,6 +90,7 @@ commands: st.SearchStrategy[Command] = st.one_of(
         payload=st.binary(max_size=100),
     ),
     st.builds(SetDeadMan, accounts, i64),
+    chain_cancels,
     st.just(Tick()),
 )
 
