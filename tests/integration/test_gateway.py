@@ -223,6 +223,9 @@ class RefuseAll:
     def check_order(self, order: object) -> str | None:
         return "equity 0 below initial margin 100"
 
+    def closed_nonce(self, order: object) -> str | None:
+        return None
+
     def reserve(self, order: object, size: int) -> None:
         raise AssertionError("never reserves")
 

@@ -23,6 +23,7 @@ from perpdex.engine.events import (
     Event,
     Expired,
     Filled,
+    FillRejected,
     Rejected,
 )
 from perpdex.gateway import protocol as wire
@@ -56,6 +57,7 @@ class Feeds:
             Accepted: self._accepted,
             Rejected: self._rejected,
             Filled: self._filled,
+            FillRejected: self._fill_rejected,
             Cancelled: self._cancelled,
             Expired: self._expired,
             Amended: self._amended,
@@ -156,6 +158,29 @@ class Feeds:
                 taker_is_buy=taker_buys,
             )
             self._outbox.put(tuple(watchers), encode_frame(trade))
+
+    def _fill_rejected(self, event: FillRejected) -> None:
+        fill = event.fill
+        for account, order_hash, maker in (
+            (fill.maker_account, fill.maker_hash, True),
+            (fill.taker_account, fill.taker_hash, False),
+        ):
+            subscribers = self.account_subscribers.get(account)
+            if not subscribers:
+                continue
+            record = self._registry.by_hash(order_hash)
+            frame = wire.FillRejected(
+                seq=event.seq,
+                market=fill.market,
+                order_hash=hex0x(order_hash),
+                maker=maker,
+                price=fill.price,
+                size=fill.size,
+                reason=fill.cause,
+                client_id=None if record is None else record.client_id,
+            )
+            self._outbox.put(tuple(subscribers), encode_frame(frame))
+            self._traded.add(account)  # its positions no longer count the fill
 
     def _cancelled(self, event: Cancelled) -> None:
         self._left_book(

@@ -49,6 +49,7 @@ class ErrorCode(Enum):
     UNKNOWN_MARKET = "unknown_market"
     UNKNOWN_ORDER = "unknown_order"  # no open order with this hash
     INSUFFICIENT_MARGIN = "insufficient_margin"  # the pre-trade risk check refused
+    NONCE_CLOSED = "nonce_closed"  # the order's nonce is cancelled or below the floor on chain
     RATE_LIMITED = "rate_limited"  # too many requests per second (connection or account)
     NOT_LOGGED_IN = "not_logged_in"  # the request needs a login on this connection
     FORBIDDEN = "forbidden"  # signed by the wrong trader for this order or session
@@ -379,6 +380,22 @@ class Fill(_Frame, tag="fill"):
     client_id: str | None = None
 
 
+class FillRejected(_Frame, tag="fill_rejected"):
+    """A fill of yours (its ``fill`` frame came earlier) will never settle: the chain refused
+    it, or settlement left it out. ``reason`` is the contract's ``FillRejected`` reason or
+    the batcher's (``MARGIN_CHECK_FAILED``, ...). Positions no longer count it, and the rest
+    of both orders is cancelled (``order`` frames with reason ``fill_rejected``)."""
+
+    seq: int
+    market: int
+    order_hash: str
+    maker: bool
+    price: int
+    size: int
+    reason: str
+    client_id: str | None = None
+
+
 class OrderStatus(Enum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
@@ -427,6 +444,7 @@ Frame = (
     | BookUpdate
     | Trade
     | Fill
+    | FillRejected
     | OrderUpdate
     | AccountUpdate
 )

@@ -39,6 +39,9 @@ class RiskCheck(Protocol):
     def check_order(self, order: SignedOrder) -> str | None:
         """None to admit ``order``, or why it is refused (an ``insufficient_margin`` error)."""
 
+    def closed_nonce(self, order: SignedOrder) -> str | None:
+        """Why ``order``'s nonce is closed on chain (a ``nonce_closed`` error), or None."""
+
     def reserve(self, order: SignedOrder, size: Size) -> None:
         """The engine accepted ``size`` of ``order``: it is open until released."""
 
@@ -54,6 +57,9 @@ class AllowAll:
     """Admits every order; knows no account."""
 
     def check_order(self, order: SignedOrder) -> str | None:
+        return None
+
+    def closed_nonce(self, order: SignedOrder) -> str | None:
         return None
 
     def reserve(self, order: SignedOrder, size: Size) -> None:

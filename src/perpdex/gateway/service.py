@@ -28,6 +28,7 @@ from perpdex.engine.commands import (
     Cancel,
     CancelAccount,
     CancelAll,
+    ChainCancel,
     Command,
     NewOrder,
     SetDeadMan,
@@ -133,6 +134,13 @@ class Gateway:
                 origin=None,
             )
             self.registry.remember(record)
+
+    def submit_from_chain(self, command: ChainCancel) -> int:
+        """A command the node derived from the chain, not from a client: applied now, its
+        frames (cancels, rejected fills) released with the next batch."""
+        seq = self._submit(command, time.perf_counter_ns())
+        self._schedule_release()
+        return seq
 
     # -- connections ----------------------------------------------------------------------
 
@@ -421,6 +429,9 @@ class Gateway:
 
     def _check_account(self, trader: Address, signed: SignedOrder) -> None:
         self._take_account_token(trader)
+        closed = self._risk.closed_nonce(signed)
+        if closed is not None:
+            raise ProtocolError(ErrorCode.NONCE_CLOSED, closed)
         reason = self._risk.check_order(signed)
         if reason is not None:
             raise ProtocolError(ErrorCode.INSUFFICIENT_MARGIN, reason)

@@ -135,6 +135,25 @@ class MarketParamsSet:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderCancelled:
+    """``cancel_order`` (``order_hash`` set) or one nonce of ``cancel_orders`` (zero hash)."""
+
+    at: LogPosition
+    trader: Address
+    nonce: int
+    order_hash: OrderHash
+
+
+@dataclass(frozen=True, slots=True)
+class NonceFloorRaised:
+    """Every order of ``trader`` with a nonce below ``floor`` is closed."""
+
+    at: LogPosition
+    trader: Address
+    floor: int
+
+
+@dataclass(frozen=True, slots=True)
 class FundingPosted:
     at: LogPosition
     market: MarketId
@@ -152,4 +171,6 @@ ChainEvent = (
     | AccountSynced
     | MarketParamsSet
     | FundingPosted
+    | OrderCancelled
+    | NonceFloorRaised
 )

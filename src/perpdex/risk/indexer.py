@@ -40,6 +40,8 @@ from perpdex.risk.events import (
     IsolatedMarginMoved,
     LogPosition,
     MarketParamsSet,
+    NonceFloorRaised,
+    OrderCancelled,
     SyncedPosition,
     WithdrawalCancelled,
     WithdrawalRequested,
@@ -180,6 +182,11 @@ class ChainIndexer:
                 )
             case "FundingPosted":
                 return FundingPosted(at, MarketId(args["market"]), args["index"])
+            case "OrderCancelled":
+                order_hash = OrderHash(bytes(args["order_hash"]))
+                return OrderCancelled(at, Address(args["trader"]), args["nonce"], order_hash)
+            case "NonceFloorRaised":
+                return NonceFloorRaised(at, Address(args["trader"]), args["nonce_floor"])
         return None
 
     def _fill(

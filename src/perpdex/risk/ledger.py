@@ -25,10 +25,13 @@ from perpdex.risk.events import (
     IsolatedMarginMoved,
     LogPosition,
     MarketParamsSet,
+    NonceFloorRaised,
+    OrderCancelled,
     WithdrawalCancelled,
     WithdrawalRequested,
     Withdrawn,
 )
+from perpdex.risk.nonces import ClosedNonces
 
 _ZERO = Collateral(0)
 
@@ -66,13 +69,16 @@ class Account:
 
 
 class Ledger:
-    """The fold. ``touched`` collects the traders changed since the caller last cleared it."""
+    """The fold. ``touched`` collects the traders changed since the caller last cleared it,
+    ``closed`` those who closed order nonces on chain (the caller clears it too)."""
 
     def __init__(self) -> None:
         self.accounts: dict[Address, Account] = {}
         self.markets: dict[MarketId, MarketState] = {}
+        self.nonces = ClosedNonces()
         self.last = LogPosition(-1, -1)
         self.touched: set[Address] = set()
+        self.closed: set[Address] = set()
 
     def account(self, trader: Address) -> Account:
         account = self.accounts.get(trader)
@@ -115,6 +121,12 @@ class Ledger:
                     event.taker_fee_ppm,
                     0 if old is None else old.funding_index,
                 )
+            case OrderCancelled(trader=trader, nonce=nonce):
+                self.nonces.cancel(trader, nonce)
+                self.closed.add(trader)
+            case NonceFloorRaised(trader=trader, floor=floor):
+                self.nonces.raise_floor(trader, floor)
+                self.closed.add(trader)
             case FundingPosted(market=market, index=index):
                 state = self.markets[market]
                 self.markets[market] = MarketState(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from perpdex.core.eip712 import Eip712Domain, SignedOrder
 from perpdex.core.margin import FLAT, Health
@@ -34,6 +34,9 @@ from perpdex.settlement.payload import match_from_fill
 
 log = logging.getLogger(__name__)
 
+NoncesClosed = Callable[[set[Address]], None]
+"""Called with the traders who closed order nonces on chain in the blocks just folded."""
+
 
 class PositionManager:
     def __init__(self, indexer: ChainIndexer, feed: PriceFeed, domain: Eip712Domain) -> None:
@@ -48,6 +51,7 @@ class PositionManager:
         """Cross health of every known account (chain + pending fills) at the latest
         prices; kept current on every fold, fill and price change."""
         self._projected: dict[Address, Account] = {}
+        self._nonce_listeners: list[NoncesClosed] = []
         self.through = -1
         """The last block folded."""
 
@@ -63,6 +67,16 @@ class PositionManager:
             {m: q.fresh for m, q in self.quotes.items()},
             self.ledger.markets,
         )
+
+    def closed_nonce(self, order: SignedOrder) -> str | None:
+        """Why the chain would skip every fill of ``order`` by its nonce, or None."""
+        trader, nonce = order.order.trader, order.order.nonce
+        nonces = self.ledger.nonces.of(trader)
+        if nonce < nonces.floor:
+            return f"nonce {nonce} is below {trader}'s nonce floor {nonces.floor} on chain"
+        if nonce in nonces.closed:
+            return f"nonce {nonce} of {trader} is cancelled on chain"
+        return None
 
     def reserve(self, order: SignedOrder, size: Size) -> None:
         self.reservations.reserve(order, size)
@@ -141,6 +155,10 @@ class PositionManager:
             self.reservations.reserve(signed, size)
         self._changed(set(self.margins) | self.pending.traders())
 
+    def subscribe_nonces(self, listener: NoncesClosed) -> None:
+        """``listener`` hears of every on-chain nonce cancel from the next fold on."""
+        self._nonce_listeners.append(listener)
+
     def apply(self, blocks: IndexedBlocks) -> None:
         ledger = self.ledger
         changed: set[Address] = set()
@@ -153,6 +171,10 @@ class PositionManager:
         changed |= ledger.touched
         ledger.touched = set()
         self._changed(changed)
+        closed, ledger.closed = ledger.closed, set()
+        if closed:
+            for listener in self._nonce_listeners:
+                listener(closed)
 
     def set_quotes(self, quotes: dict[MarketId, Quote]) -> None:
         if quotes != self.quotes:

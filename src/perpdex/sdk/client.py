@@ -63,6 +63,7 @@ from perpdex.gateway.protocol import (
     Channel,
     Error,
     Fill,
+    FillRejected,
     Frame,
     LoggedIn,
     LoginRequest,
@@ -471,7 +472,7 @@ class Client:
             case Trade():
                 for subscription in self._matching(Channel.TRADES, MarketId(frame.market)):
                     subscription.deliver(frame)
-            case Fill() | OrderUpdate() | AccountUpdate():
+            case Fill() | FillRejected() | OrderUpdate() | AccountUpdate():
                 for subscription in self._matching(Channel.ACCOUNT, None):
                     subscription.deliver(frame)
             case Error():

@@ -53,6 +53,12 @@ class InsufficientMarginError(GatewayError):
     code = ErrorCode.INSUFFICIENT_MARGIN
 
 
+class NonceClosedError(GatewayError):
+    """The order's nonce is closed on chain (cancelled, or below the trader's nonce floor)."""
+
+    code = ErrorCode.NONCE_CLOSED
+
+
 class RateLimitedError(GatewayError):
     code = ErrorCode.RATE_LIMITED
 

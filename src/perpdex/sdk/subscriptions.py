@@ -19,12 +19,13 @@ from perpdex.gateway.protocol import (
     BookUpdate,
     Channel,
     Fill,
+    FillRejected,
     OrderUpdate,
 )
 from perpdex.sdk.book import BookView, LocalBook
 
 Item = TypeVar("Item")
-AccountEvent = Fill | OrderUpdate | AccountUpdate
+AccountEvent = Fill | FillRejected | OrderUpdate | AccountUpdate
 Unsubscribe = Callable[["Subscription[Any]"], Coroutine[Any, Any, None]]
 Resync = Callable[["BookSubscription"], Coroutine[Any, Any, None]]
 

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from perpdex.core.eip712 import Eip712Domain, SignedOrder
-from perpdex.core.types import OrderId, Size
+from perpdex.core.types import Address, OrderId, Size
+from perpdex.engine.book import Order
 from perpdex.engine.clock import WallClock
 from perpdex.engine.codec import decode
 from perpdex.engine.commands import Amend, NewOrder
@@ -59,11 +60,18 @@ class EngineService:
         self._bus = bus
         self._sequencer = Sequencer(engine, WallClock(), journal, positions=self._positions)
 
-    def open_orders(self, domain: Eip712Domain) -> list[tuple[NewOrder, SignedOrder, Size]]:
-        """Every resting order with its signed order (from its payload) and open size."""
+    def open_orders(
+        self, domain: Eip712Domain, accounts: Iterable[Address] | None = None
+    ) -> list[tuple[NewOrder, SignedOrder, Size]]:
+        """Every resting order (of ``accounts`` only, if given) with its signed order (from
+        its payload) and open size."""
         found: list[tuple[NewOrder, SignedOrder, Size]] = []
         for book in self.sequencer.engine.markets.values():
-            for order in book.resting_orders():
+            if accounts is None:
+                orders: Iterable[Order] = book.resting_orders()
+            else:
+                orders = [order for account in accounts for order in book.orders_of(account)]
+            for order in orders:
                 signed = order_from_payload(order.command.payload, domain)
                 found.append((order.command, signed, Size(order.remaining)))
         return found

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections import Counter
 from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +26,10 @@ from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
 from perpdex.core.eip712 import ChainId, Eip712Domain
-from perpdex.core.types import MarketId
+from perpdex.core.types import Address, MarketId
+from perpdex.engine.commands import ChainCancel, RejectedFill
 from perpdex.engine.config import MarketConfig
+from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Event
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.runner import KeeperMode
@@ -38,8 +42,10 @@ from perpdex.services.keeper import node_keeper
 from perpdex.services.risk import CurrentRisk
 from perpdex.services.state import ChainState, StateLock, chain_identity, open_chain_state
 from perpdex.settlement.batcher import Batcher
-from perpdex.settlement.outcomes import FillOutcome, Settled
+from perpdex.settlement.outcomes import FillOutcome, Rejected, Settled
 from perpdex.settlement.runner import SettledCursor, SettlementRunner
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,8 @@ class Node:
         self._runner: SettlementRunner | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._recent: dict[bytes, Settled] = {}  # see _adopt
+        self.rejected_fills: Counter[str] = Counter()
+        """Fills that will never settle, by the chain's or the batcher's reason."""
 
     @property
     def state(self) -> ChainState:
@@ -130,6 +138,7 @@ class Node:
         self.engine.start(replayed=[self._to_runner], live=[self._to_pm])
         self._adopt()
         await self._start_gateway()
+        self._cancel_closed_on_chain(None)  # closed while no node was watching
         self._spawn("position manager", self.pm.run(self.config.poll_interval_s))
         self._spawn("settlement", self.runner.run(self.config.settle_interval_s))
         config = self.config
@@ -163,6 +172,7 @@ class Node:
         self.engine.start(replayed=[self._to_runner], live=[self._to_pm])
         self._adopt()
         await self._start_gateway()
+        self._cancel_closed_on_chain(None)  # the journal may predate a cancel folded since
 
     async def restart_gateway(self) -> None:
         await self.gateway.stop()
@@ -179,6 +189,7 @@ class Node:
         await self._cancel("position manager")
         self._pm = await self._new_position_manager()
         self._adopt()
+        self._cancel_closed_on_chain(None)
         self._spawn("position manager", self.pm.run(self.config.poll_interval_s))
 
     # -- wiring ---------------------------------------------------------------------------
@@ -200,6 +211,7 @@ class Node:
         )
         pm = PositionManager(indexer, PriceFeed(contracts.markets, self.listed), self.domain)
         await pm.sync()  # rebuilt from the chain alone
+        pm.subscribe_nonces(self._cancel_closed_on_chain)
         return pm
 
     def _new_runner(self) -> SettlementRunner:
@@ -247,7 +259,74 @@ class Node:
             key = outcome.match.maker.order_hash + outcome.match.taker.order_hash
             self._recent[key] = outcome
             self._recent = {k: o for k, o in self._recent.items() if o.block > self.pm.through}
-        self.pm.on_outcome(outcome)
+        self.pm.on_outcome(outcome)  # a rejected fill no longer counts as pending
+        if isinstance(outcome, Rejected):
+            self._report_rejected(outcome)
+
+    # -- what the chain says goes back to the engine (docs/architecture.md) ---------------
+
+    def _cancel_closed_on_chain(self, traders: set[Address] | None) -> None:
+        """Cancel the resting orders (of ``traders``; None: of everyone) whose nonce the
+        position manager saw closed on chain: they could never settle."""
+        if not self.engine.running:
+            return  # the engine's restart calls this again
+        nonces = self.pm.ledger.nonces
+        orders = tuple(
+            (command.market, command.order_id)
+            for command, signed, _ in self.engine.open_orders(self.domain, traders)
+            if nonces.is_closed(signed.order.trader, signed.order.nonce)
+        )
+        if orders:
+            self._submit_from_chain(ChainCancel(orders=orders, reason=CancelReason.ON_CHAIN))
+
+    def _report_rejected(self, outcome: Rejected) -> None:
+        """Tell both traders, cancel the rest of both orders (journaled), count and log."""
+        match = outcome.match
+        maker, taker = match.maker, match.taker
+        cause = outcome.reason.value
+        self.rejected_fills[cause] += 1
+        log.warning(
+            "fill rejected (%s%s): market %s, %s at %s, maker %s order %s, taker %s order %s%s",
+            cause,
+            "" if outcome.account is None else f" for {outcome.account}",
+            maker.order.market,
+            match.size,
+            match.price,
+            maker.order.trader,
+            maker.order_hash.hex(),
+            taker.order.trader,
+            taker.order_hash.hex(),
+            "" if outcome.tx_hash is None else f", skipped in {outcome.tx_hash}",
+        )
+        if not self.engine.running:
+            return
+        hashes = {maker.order_hash, taker.order_hash}
+        traders = {maker.order.trader, taker.order.trader}
+        orders = tuple(
+            (command.market, command.order_id)
+            for command, signed, _ in self.engine.open_orders(self.domain, traders)
+            if signed.order_hash in hashes
+        )
+        rejected = RejectedFill(
+            market=maker.order.market,
+            price=match.price,
+            size=match.size,
+            maker_account=maker.order.trader,
+            taker_account=taker.order.trader,
+            maker_hash=maker.order_hash,
+            taker_hash=taker.order_hash,
+            cause=cause,
+        )
+        command = ChainCancel(orders=orders, reason=CancelReason.FILL_REJECTED, rejected=rejected)
+        self._submit_from_chain(command)
+
+    def _submit_from_chain(self, command: ChainCancel) -> None:
+        gateway = self.gateway.gateway
+        if gateway is not None:
+            gateway.submit_from_chain(command)  # its frames go out with the next release
+        else:
+            self.engine.sequencer.submit(command)
+            self.engine.sequencer.flush()
 
     def _spawn(self, name: str, body: Coroutine[Any, Any, None]) -> None:
         self._tasks[name] = asyncio.create_task(body, name=name)

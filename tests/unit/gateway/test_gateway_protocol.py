@@ -80,6 +80,22 @@ def test_server_frames_round_trip_and_omit_unset_members() -> None:
     assert wire.decode_server_frames(together) == [error, ack]
 
 
+def test_a_fill_rejected_frame_is_typed_with_the_chain_reason() -> None:
+    frame = wire.FillRejected(
+        seq=9,
+        market=0,
+        order_hash="0x" + "ab" * 32,
+        maker=True,
+        price=5,
+        size=1,
+        reason="ORDER_CLOSED",
+    )
+    data = wire.encode_frame(frame)
+    assert data.startswith(b'{"type":"fill_rejected","seq":9,')
+    assert b'"reason":"ORDER_CLOSED"' in data
+    assert wire.decode_server_frames(data) == [frame]
+
+
 def test_field_formats() -> None:
     assert wire.parse_order_hash("0x" + "ab" * 32) == bytes([0xAB]) * 32
     for bad in ("ab" * 32, "0x" + "ab" * 31, "0x" + "zz" * 32):

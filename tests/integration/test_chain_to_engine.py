@@ -1,0 +1,220 @@
+"""What the chain says reaches the engine and the traders (issue 11, items 3 and 4), on a
+real anvil with the real node, gateway and SDK: orders closed on chain (all of them by the
+nonce floor, one by its hash, some by nonce) leave the book with a journaled command, new
+orders with a closed nonce are refused, and a fill the chain refuses is reported to both
+traders, ends both orders and is counted and logged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from tests.integration.test_up import client, running, until
+
+from perpdex.chain.anvil import Anvil
+from perpdex.chain.deploy import bind
+from perpdex.chain.deployment import Deployment, Role, write_deployment
+from perpdex.chain.transact import connect, send
+from perpdex.cli.main import main as perpdex
+from perpdex.core.eip712 import sign_order
+from perpdex.core.types import Address, OrderHash, Price
+from perpdex.engine.errors import CancelReason
+from perpdex.engine.events import Cancelled, Event, FillRejected
+from perpdex.gateway.protocol import Fill, OrderUpdate, Placed, PlaceRequest, WireOrder, hex0x
+from perpdex.gateway.protocol import FillRejected as FillRejectedFrame
+from perpdex.sdk.client import Client, PlacedOrder
+from perpdex.sdk.gateway_errors import NonceClosedError
+from perpdex.sdk.subscriptions import AccountEvent, Subscription
+from perpdex.services.engine import replay_events
+from perpdex.services.node import Node, NodeConfig
+from perpdex.settlement.encoding import pack_order
+from perpdex.settlement.outcomes import RejectReason
+
+WAIT_S = 20.0
+
+
+@pytest.fixture(scope="module")
+def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+    from perpdex.cli.up import fresh_deployment
+
+    return fresh_deployment(anvil.rpc_url, tmp_path_factory.mktemp("unused"))
+
+
+def resting_hashes(node: Node, trader: Address) -> set[OrderHash]:
+    return {s.order_hash for _, s, _ in node.engine.open_orders(node.domain, [trader])}
+
+
+async def events_until(
+    stream: Subscription[AccountEvent], done: type, count: int
+) -> list[AccountEvent]:
+    """Account events up to the ``count``-th of type ``done``."""
+    seen: list[AccountEvent] = []
+    async with asyncio.timeout(WAIT_S):
+        async for event in stream:
+            seen.append(event)
+            if sum(isinstance(e, done) for e in seen) == count:
+                return seen
+    raise AssertionError("the stream ended")
+
+
+async def place_with_nonce(trader: Client, placed: PlacedOrder) -> Placed:
+    """A new order (at twice the price: another hash, on the grid) with ``placed``'s nonce."""
+    order = replace(placed.signed.order, limit_price=Price(2 * placed.signed.order.limit_price))
+    signed = sign_order(order, trader.wallet.signing_key, trader.domain)
+    request = PlaceRequest(order=WireOrder.of(order), signature=hex0x(signed.signature.to_bytes()))
+    return await trader._request(request, Placed)
+
+
+def cancelled_on_chain(events: list[AccountEvent]) -> set[str]:
+    return {
+        e.order_hash
+        for e in events
+        if isinstance(e, OrderUpdate) and e.reason == CancelReason.ON_CHAIN.value
+    }
+
+
+def test_on_chain_cancel_all_takes_the_orders_off_the_book(
+    deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The regression of issue 11 item 4: after ``perpdex cancel --on-chain --all`` the
+    orders stayed in the book and a taker filled them, fills that could never settle."""
+    file = write_deployment(deployment, tmp_path / "local.json")
+    monkeypatch.setenv("PERPDEX_STATE_DIR", str(tmp_path))  # the CLI's nonce file = the SDK's
+
+    async def scenario() -> None:
+        async with running(deployment, tmp_path / "state") as node:
+            maker = client(node, Role.MAKER, tmp_path)
+            taker = client(node, Role.TRADER, tmp_path)
+            async with maker, taker:
+                stream = await maker.account()
+                asks = [
+                    await maker.place("BTC-PERP", "sell", "0.01", "101000"),
+                    await maker.place("ETH-PERP", "sell", "0.1", "3100"),
+                ]
+                assert resting_hashes(node, maker.address) == {a.order_hash for a in asks}
+                argv = ["cancel", "--on-chain", "--all", "--wallet", "maker"]
+                code = await asyncio.to_thread(perpdex, [*argv, "--deployment", str(file)])
+                assert code == 0
+                await until(lambda: not resting_hashes(node, maker.address), "the cancels")
+                events = await events_until(stream, OrderUpdate, 2)
+                assert cancelled_on_chain(events) == {hex0x(a.order_hash) for a in asks}
+                # nothing left to take: the taker's order rests, no fill is made
+                await taker.place("BTC-PERP", "buy", "0.01", "101000")
+                assert not node.runner.unsettled() and not len(node.pm.pending)
+                with pytest.raises(NonceClosedError):
+                    await place_with_nonce(maker, asks[0])
+
+    asyncio.run(scenario())
+
+
+def test_per_order_and_per_nonce_cancels_on_chain_take_only_those_orders_off_the_book(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with running(deployment, tmp_path / "state") as node:
+            maker = client(node, Role.MAKER, tmp_path)
+            async with maker:
+                stream = await maker.account()
+                by_hash, by_nonce, kept = [
+                    await maker.place("BTC-PERP", "sell", "0.01", str(105000 + 100 * i))
+                    for i in range(3)
+                ]
+                web3 = connect(deployment.rpc_url)
+                exchange = bind(web3, deployment).exchange
+                wallet = deployment.wallet(Role.MAKER).account()
+                cancel = exchange.functions.cancel_order(pack_order(by_hash.signed))
+                await asyncio.to_thread(send, web3, wallet, cancel)
+                await maker.cancel_on_chain([by_nonce.nonce])
+                gone = {by_hash.order_hash, by_nonce.order_hash}
+                await until(
+                    lambda: resting_hashes(node, maker.address) == {kept.order_hash},
+                    "the two cancels",
+                )
+                events = await events_until(stream, OrderUpdate, 2)
+                assert cancelled_on_chain(events) == {hex0x(h) for h in gone}
+                for placed in (by_hash, by_nonce):
+                    with pytest.raises(NonceClosedError):
+                        await place_with_nonce(maker, placed)
+                # an open nonce still trades
+                await place_with_nonce(maker, kept)
+
+    asyncio.run(scenario())
+
+
+@asynccontextmanager
+async def settling_by_hand(deployment: Deployment, state_dir: Path) -> AsyncIterator[Node]:
+    """A node whose settlement runs only when the test calls ``settle_once``."""
+    config = NodeConfig(state_dir=state_dir, poll_interval_s=0.05, settle_interval_s=3600.0)
+    node = Node(deployment, config)
+    await node.start()
+    try:
+        yield node
+    finally:
+        await node.stop()
+
+
+def test_a_fill_the_chain_refuses_is_reported_to_both_traders_and_ends_both_orders(
+    deployment: Deployment, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 11 item 3: the chain skipped a fill (FillRejected) and nobody was told; the
+    rest of the maker's order stayed in the book to make more fills that never settle."""
+    caplog.set_level(logging.WARNING, logger="perpdex.services.node")
+
+    async def scenario() -> None:
+        async with settling_by_hand(deployment, tmp_path / "state") as node:
+            maker = client(node, Role.MAKER, tmp_path)
+            taker = client(node, Role.TRADER, tmp_path)
+            async with maker, taker:
+                maker_stream, taker_stream = await maker.account(), await taker.account()
+                ask = await maker.place("BTC-PERP", "sell", "0.03", "100000")
+                bid = await taker.place("BTC-PERP", "buy", "0.01", "100000")
+                await until(lambda: len(node.runner.unsettled()) == 1, "the match")
+                # between match and settlement the taker closes its orders on chain
+                await taker.cancel_all_on_chain()
+                await until(
+                    lambda: node.pm.ledger.nonces.is_closed(taker.address, bid.nonce),
+                    "the fold of the new floor",
+                )
+                report = await node.runner.settle_once()
+                assert report is not None
+                assert [r.reason for r in report.rejected] == [RejectReason.ORDER_CLOSED]
+
+                maker_events = await events_until(maker_stream, OrderUpdate, 1)
+                taker_events = await events_until(taker_stream, FillRejectedFrame, 1)
+                for events, placed, is_maker in (
+                    (maker_events, ask, True),
+                    (taker_events, bid, False),
+                ):
+                    (fill,) = [e for e in events if isinstance(e, Fill)]
+                    (rejected,) = [e for e in events if isinstance(e, FillRejectedFrame)]
+                    assert (rejected.order_hash, rejected.maker) == (fill.order_hash, is_maker)
+                    assert rejected.order_hash == hex0x(placed.order_hash)
+                    assert (rejected.price, rejected.size) == (fill.price, fill.size)
+                    assert rejected.reason == RejectReason.ORDER_CLOSED.value
+                (rest,) = [e for e in maker_events if isinstance(e, OrderUpdate)]
+                assert rest.reason == CancelReason.FILL_REJECTED.value
+                assert rest.size == 2 * fill.size  # 0.03 signed, 0.01 matched
+                assert not resting_hashes(node, maker.address)
+                assert not len(node.pm.pending)
+                assert node.rejected_fills == {RejectReason.ORDER_CLOSED.value: 1}
+
+        warnings = [r for r in caplog.records if "fill rejected" in r.getMessage()]
+        assert len(warnings) == 1 and RejectReason.ORDER_CLOSED.value in warnings[0].getMessage()
+
+        # the journal holds it: a replay reports the same rejection and cancel
+        replayed: list[Event] = []
+        replay_events(node.engine.journal_path, node.engine.markets, replayed.append)
+        (reported,) = [e for e in replayed if isinstance(e, FillRejected)]
+        assert (reported.fill.maker_hash, reported.fill.taker_hash) == (
+            ask.order_hash,
+            bid.order_hash,
+        )
+        (cancel,) = [e for e in replayed if isinstance(e, Cancelled)]
+        assert (cancel.seq, cancel.reason) == (reported.seq, CancelReason.FILL_REJECTED)
+
+    asyncio.run(scenario())
