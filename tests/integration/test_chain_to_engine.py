@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from tests.integration.test_up import client, running, until
+from web3.types import RPCEndpoint
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role, write_deployment
 from perpdex.chain.transact import connect, send
 from perpdex.cli.main import main as perpdex
+from perpdex.cli.up import fresh_deployment
 from perpdex.core.eip712 import sign_order
-from perpdex.core.types import Address, OrderHash, Price
+from perpdex.core.types import Address, Collateral, OrderHash, Price
+from perpdex.core.units import from_collateral_units
 from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Cancelled, Event, FillRejected
 from perpdex.gateway.protocol import Fill, OrderUpdate, Placed, PlaceRequest, WireOrder, hex0x
@@ -40,8 +43,6 @@ WAIT_S = 20.0
 
 @pytest.fixture(scope="module")
 def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    from perpdex.cli.up import fresh_deployment
-
     return fresh_deployment(anvil.rpc_url, tmp_path_factory.mktemp("unused"))
 
 
@@ -158,63 +159,106 @@ async def settling_by_hand(deployment: Deployment, state_dir: Path) -> AsyncIter
         await node.stop()
 
 
+Meddle = Callable[[Node, Client, PlacedOrder], Awaitable[None]]
+"""What the taker does on chain between the match of its order and the settlement."""
+
+
+async def rejected_between_match_and_settlement(
+    deployment: Deployment,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    meddle: Meddle,
+    reason: RejectReason,
+) -> None:
+    """The maker rests 0.03, the taker takes 0.01, ``meddle`` makes the chain refuse the
+    fill: both traders get ``fill_rejected`` with ``reason``, the maker's rest leaves the
+    book, the pending fill is gone, the rejection is counted, warned once, and journaled."""
+    caplog.set_level(logging.WARNING)
+    async with settling_by_hand(deployment, tmp_path / "state") as node:
+        maker = client(node, Role.MAKER, tmp_path)
+        taker = client(node, Role.TRADER, tmp_path)
+        async with maker, taker:
+            maker_stream, taker_stream = await maker.account(), await taker.account()
+            ask = await maker.place("BTC-PERP", "sell", "0.03", "100000")
+            bid = await taker.place("BTC-PERP", "buy", "0.01", "100000")
+            await until(lambda: len(node.runner.unsettled()) == 1, "the match")
+            await meddle(node, taker, bid)
+            report = await node.runner.settle_once()
+            assert report is not None
+            assert [r.reason for r in report.rejected] == [reason]
+
+            maker_events = await events_until(maker_stream, OrderUpdate, 1)
+            taker_events = await events_until(taker_stream, FillRejectedFrame, 1)
+            for events, placed, is_maker in ((maker_events, ask, True), (taker_events, bid, False)):
+                (fill,) = [e for e in events if isinstance(e, Fill)]
+                (rejected,) = [e for e in events if isinstance(e, FillRejectedFrame)]
+                assert (rejected.order_hash, rejected.maker) == (fill.order_hash, is_maker)
+                assert rejected.order_hash == hex0x(placed.order_hash)
+                assert (rejected.price, rejected.size) == (fill.price, fill.size)
+                assert rejected.reason == reason.value
+            (rest,) = [e for e in maker_events if isinstance(e, OrderUpdate)]
+            assert rest.reason == CancelReason.FILL_REJECTED.value
+            assert rest.size == 2 * fill.size  # 0.03 signed, 0.01 matched
+            assert not resting_hashes(node, maker.address)
+            assert not len(node.pm.pending)
+            assert node.rejected_fills == {reason.value: 1}
+
+    warned = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and ask.order_hash.hex() in r.getMessage()
+    ]
+    assert len(warned) == 1 and reason.value in warned[0].getMessage()
+
+    # the journal holds it: a replay reports the same rejection and cancel
+    replayed: list[Event] = []
+    replay_events(node.engine.journal_path, node.engine.markets, replayed.append)
+    (reported,) = [e for e in replayed if isinstance(e, FillRejected)]
+    assert (reported.fill.maker_hash, reported.fill.taker_hash) == (ask.order_hash, bid.order_hash)
+    assert reported.fill.cause == reason.value
+    (cancel,) = [e for e in replayed if isinstance(e, Cancelled)]
+    assert (cancel.seq, cancel.reason) == (reported.seq, CancelReason.FILL_REJECTED)
+
+
+async def close_the_nonce(node: Node, taker: Client, bid: PlacedOrder) -> None:
+    await taker.cancel_all_on_chain()
+    await until(
+        lambda: node.pm.ledger.nonces.is_closed(taker.address, bid.nonce),
+        "the fold of the new floor",
+    )
+
+
+async def withdraw_the_margin(node: Node, taker: Client, bid: PlacedOrder) -> None:
+    chain = await taker.chain()
+    collateral = chain.account(taker.address).collateral
+    await taker.request_withdrawal(from_collateral_units(Collateral(collateral)) - 1)
+    web3 = connect(node.deployment.rpc_url)
+    delay = bind(web3, node.deployment).exchange.functions.withdrawal_delay().call()
+    web3.provider.make_request(RPCEndpoint("evm_increaseTime"), [delay])
+    web3.provider.make_request(RPCEndpoint("evm_mine"), [])
+    await taker.execute_withdrawal()
+
+
 def test_a_fill_the_chain_refuses_is_reported_to_both_traders_and_ends_both_orders(
     deployment: Deployment, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Issue 11 item 3: the chain skipped a fill (FillRejected) and nobody was told; the
     rest of the maker's order stayed in the book to make more fills that never settle."""
-    caplog.set_level(logging.WARNING, logger="perpdex.services.node")
-
-    async def scenario() -> None:
-        async with settling_by_hand(deployment, tmp_path / "state") as node:
-            maker = client(node, Role.MAKER, tmp_path)
-            taker = client(node, Role.TRADER, tmp_path)
-            async with maker, taker:
-                maker_stream, taker_stream = await maker.account(), await taker.account()
-                ask = await maker.place("BTC-PERP", "sell", "0.03", "100000")
-                bid = await taker.place("BTC-PERP", "buy", "0.01", "100000")
-                await until(lambda: len(node.runner.unsettled()) == 1, "the match")
-                # between match and settlement the taker closes its orders on chain
-                await taker.cancel_all_on_chain()
-                await until(
-                    lambda: node.pm.ledger.nonces.is_closed(taker.address, bid.nonce),
-                    "the fold of the new floor",
-                )
-                report = await node.runner.settle_once()
-                assert report is not None
-                assert [r.reason for r in report.rejected] == [RejectReason.ORDER_CLOSED]
-
-                maker_events = await events_until(maker_stream, OrderUpdate, 1)
-                taker_events = await events_until(taker_stream, FillRejectedFrame, 1)
-                for events, placed, is_maker in (
-                    (maker_events, ask, True),
-                    (taker_events, bid, False),
-                ):
-                    (fill,) = [e for e in events if isinstance(e, Fill)]
-                    (rejected,) = [e for e in events if isinstance(e, FillRejectedFrame)]
-                    assert (rejected.order_hash, rejected.maker) == (fill.order_hash, is_maker)
-                    assert rejected.order_hash == hex0x(placed.order_hash)
-                    assert (rejected.price, rejected.size) == (fill.price, fill.size)
-                    assert rejected.reason == RejectReason.ORDER_CLOSED.value
-                (rest,) = [e for e in maker_events if isinstance(e, OrderUpdate)]
-                assert rest.reason == CancelReason.FILL_REJECTED.value
-                assert rest.size == 2 * fill.size  # 0.03 signed, 0.01 matched
-                assert not resting_hashes(node, maker.address)
-                assert not len(node.pm.pending)
-                assert node.rejected_fills == {RejectReason.ORDER_CLOSED.value: 1}
-
-        warnings = [r for r in caplog.records if "fill rejected" in r.getMessage()]
-        assert len(warnings) == 1 and RejectReason.ORDER_CLOSED.value in warnings[0].getMessage()
-
-        # the journal holds it: a replay reports the same rejection and cancel
-        replayed: list[Event] = []
-        replay_events(node.engine.journal_path, node.engine.markets, replayed.append)
-        (reported,) = [e for e in replayed if isinstance(e, FillRejected)]
-        assert (reported.fill.maker_hash, reported.fill.taker_hash) == (
-            ask.order_hash,
-            bid.order_hash,
+    asyncio.run(
+        rejected_between_match_and_settlement(
+            deployment, tmp_path, caplog, close_the_nonce, RejectReason.ORDER_CLOSED
         )
-        (cancel,) = [e for e in replayed if isinstance(e, Cancelled)]
-        assert (cancel.seq, cancel.reason) == (reported.seq, CancelReason.FILL_REJECTED)
+    )
 
-    asyncio.run(scenario())
+
+def test_a_fill_dropped_for_a_failed_margin_check_is_reported_to_both_traders(
+    anvil: Anvil, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The batcher's drop (the taker withdrew its margin before settlement) is reported the
+    same way as the contract's skip. On a deployment of its own: it drains the taker."""
+    deployment = fresh_deployment(anvil.rpc_url, tmp_path / "unused")
+    asyncio.run(
+        rejected_between_match_and_settlement(
+            deployment, tmp_path, caplog, withdraw_the_margin, RejectReason.MARGIN_CHECK_FAILED
+        )
+    )

@@ -285,8 +285,12 @@ class Node:
         maker, taker = match.maker, match.taker
         cause = outcome.reason.value
         self.rejected_fills[cause] += 1
-        log.warning(
-            "fill rejected (%s%s): market %s, %s at %s, maker %s order %s, taker %s order %s%s",
+        # the batcher logs each fill it drops itself, with the error (``outcome.cause``): a
+        # warning here is for the contract's skips, so each rejection warns once
+        log.log(
+            logging.WARNING if outcome.cause is None else logging.INFO,
+            "fill rejected (%s%s): market %s, %s at %s, maker %s order %s, taker %s order %s%s;"
+            " both traders told, the rest of both orders cancelled",
             cause,
             "" if outcome.account is None else f" for {outcome.account}",
             maker.order.market,
