@@ -11,6 +11,7 @@ from perpdex.cli.subcommands import add_subcommands, run_subcommand
 SIMULATIONS: dict[str, str] = {
     "amm-vs-book": "perpdex.sim.commands.amm_vs_book",
     "cascade": "perpdex.sim.commands.cascade",
+    "chaos": "perpdex.sim.commands.chaos",
     "market": "perpdex.sim.commands.market",
 }
 

@@ -1,6 +1,6 @@
 """What the taking bots share: their own fills followed from the account channel, the index
 price read through the SDK's chain reader, and IOC orders limited ``slippage_ppm`` from it,
-counted (sent, refused by the gateway)."""
+counted (sent, refused by the gateway, unanswered: the node was down or went down)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ class IocBot:
         self.fills = OwnFills(MarketId(market.id))
         self.sent = 0
         self.refused = 0
+        self.unanswered = 0
 
     async def run(self) -> None:
         """Follow the bot's fills and trade until cancelled."""
@@ -55,3 +56,5 @@ class IocBot:
             )
         except GatewayError:
             self.refused += 1
+        except ConnectionError:  # the SDK reconnects; the next order goes through
+            self.unanswered += 1

@@ -7,7 +7,8 @@ index. It requotes when the reference moves and after its own fills (a level par
 wholly taken is refilled), by amending each order in place (:mod:`.ladder` says in which
 order, so its bids never reach its asks). Its margin stays sane two ways: past
 ``max_inventory`` it stops quoting the side that would grow its position, and a level the
-gateway's margin check refuses is left empty.
+gateway's margin check refuses is left empty. While the node is down it keeps its book
+as it knew it and tries again (the SDK reconnects by itself).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class MarketMaker:
         self.sent = 0
         """Orders placed and amended."""
         self.refused = 0
+        self.unanswered = 0
+        """Places and amends without an answer (the node was down or went down)."""
         self._orders: dict[Slot, _Resting] = {}
 
     async def run(self) -> None:
@@ -123,6 +126,9 @@ class MarketMaker:
             self.refused += 1
             await self._pull(move.slot)
             return
+        except ConnectionError:  # no answer: requoted once the node is back
+            self.unanswered += 1
+            return
         self._orders[move.slot] = _Resting(placed.order_hash, placed.order_id, quote, placed.size)
 
     async def _amend(self, order: _Resting, quote: Quote) -> PlacedOrder:
@@ -136,5 +142,5 @@ class MarketMaker:
     async def _pull(self, slot: Slot) -> None:
         order = self._orders.pop(slot, None)
         if order is not None:
-            with contextlib.suppress(GatewayError):  # already gone
+            with contextlib.suppress(GatewayError, ConnectionError):  # gone, or the node is
                 await self.client.cancel(order.order_hash)

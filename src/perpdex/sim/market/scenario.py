@@ -97,7 +97,7 @@ class MarketRun:
 
 
 @dataclass(frozen=True, slots=True)
-class _Traders:
+class Traders:
     """The bots' keys (seeded) and the crowd's books."""
 
     maker: SigningKey
@@ -105,7 +105,7 @@ class _Traders:
     crowd: list[tuple[SigningKey, TraderSpec]]
 
     @classmethod
-    def of(cls, params: MarketParams, market: ListedMarket) -> _Traders:
+    def of(cls, params: MarketParams, market: ListedMarket) -> Traders:
         def key(index: int) -> SigningKey:
             return trader_key(params.seed, index, "market")
 
@@ -125,7 +125,7 @@ class _Traders:
 
 
 @dataclass
-class _Bots:
+class Bots:
     maker: MarketMaker
     takers: list[RandomTaker]
     crowd: list[LeveragedLong]
@@ -135,9 +135,9 @@ class _Bots:
         cls,
         params: MarketParams,
         market: ListedMarket,
-        traders_: _Traders,
+        traders_: Traders,
         client: Callable[[SigningKey], Client],
-    ) -> _Bots:
+    ) -> Bots:
         taker = TakerSpec(to_collateral_units(TAKER_USDC), mean_interval_s=params.taker_interval_s)
         return cls(
             MarketMaker(client(traders_.maker), market, params.maker, params.seed),
@@ -166,7 +166,7 @@ def run_market(params: MarketParams) -> MarketRun:
         work = Path(scratch)
         deployment = fresh_deployment(anvil.rpc_url, work / "abi")
         setup = Setup.of(anvil.rpc_url, deployment, MARKET)
-        traders_ = _Traders.of(params, setup.market)
+        traders_ = Traders.of(params, setup.market)
         setup.deposit(traders_.deposits())
         setup.fund_insurance(to_collateral_units(INSURANCE_USDC))
         if params.block_time:
@@ -177,7 +177,7 @@ def run_market(params: MarketParams) -> MarketRun:
         return run
 
 
-async def _trade(params: MarketParams, setup: Setup, traders_: _Traders, work: Path) -> MarketRun:
+async def _trade(params: MarketParams, setup: Setup, traders_: Traders, work: Path) -> MarketRun:
     deployment, market = setup.deployment, setup.market
     path = PathSpec(
         market.index_price,
@@ -208,7 +208,7 @@ async def _trade(params: MarketParams, setup: Setup, traders_: _Traders, work: P
                 node.gateway.url, key.secret, deployment, state_dir=work / "nonces", login=login
             )
 
-        bots = _Bots.of(params, market, traders_, client)
+        bots = Bots.of(params, market, traders_, client)
         observer = Observer(client(traders_.maker, login=False), market)
         async with contextlib.AsyncExitStack() as stack:
             for bot in bots.all:

@@ -1,0 +1,169 @@
+"""The evidence the invariants are computed from, each read from its source of truth:
+
+* the bots' account streams (every fill and ``fill_rejected`` frame the SDK delivered),
+  and the orders the gateway acknowledged to them (``place`` and ``amend`` returned);
+* the chain's ``Filled`` and ``FillRejected`` events;
+* the journal, read with the engine's own reader once the node has stopped;
+* the gateway's account view (``GET /account/{address}``: the position manager's fold
+  with pending fills) next to the contract's views.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from web3.contract import Contract
+
+from perpdex.core.eip712 import Eip712Domain
+from perpdex.core.types import Address, MarketId, OrderHash
+from perpdex.engine.config import MarketConfig
+from perpdex.engine.events import Event, Filled
+from perpdex.gateway import protocol as wire
+from perpdex.risk.verify import chain_account
+from perpdex.sdk.client import Client, PlacedOrder
+from perpdex.sdk.subscriptions import Subscription
+from perpdex.services.engine import accepted_orders, replay_events
+from perpdex.settlement.outcomes import FillKey, contract_reject_codes, fill_key
+from perpdex.settlement.payload import match_from_fill
+from perpdex.sim.chaos.metrics import (
+    ChainFill,
+    ChainRejection,
+    JournalFill,
+    Received,
+    StreamFill,
+)
+
+FILL_REJECTED_TAG = "fill_rejected"
+
+
+class AckedClient(Client):
+    """The SDK client, noting every order the gateway acknowledged (placed or amended to)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acked: list[OrderHash] = []
+
+    async def place(self, *args: Any, **kwargs: Any) -> PlacedOrder:
+        placed = await super().place(*args, **kwargs)
+        self.acked.append(placed.order_hash)
+        return placed
+
+    async def amend(self, *args: Any, **kwargs: Any) -> PlacedOrder:
+        placed = await super().amend(*args, **kwargs)
+        self.acked.append(placed.order_hash)
+        return placed
+
+
+async def record_stream(events: Subscription[Any], into: Received) -> None:
+    """Every fill and ``fill_rejected`` frame of an account subscription, until cancelled
+    (the SDK keeps the subscription across reconnects)."""
+    async for event in events:
+        if isinstance(event, wire.Fill):
+            own = wire.parse_order_hash(event.order_hash)
+            into.fills.append(StreamFill(own, event.maker, event.price, event.size))
+        elif _tag(event) == FILL_REJECTED_TAG:
+            into.rejected |= _hashes(event)
+
+
+def _tag(frame: object) -> object:
+    config = getattr(type(frame), "__struct_config__", None)
+    return None if config is None else config.tag
+
+
+def _hashes(frame: msgspec.Struct) -> set[OrderHash]:
+    """The order hashes a frame names (its ``...hash`` fields)."""
+    fields = msgspec.structs.asdict(frame)
+    return {wire.parse_order_hash(v) for k, v in fields.items() if k.endswith("hash") and v}
+
+
+def chain_outcomes(
+    exchange: Contract, start_block: int
+) -> tuple[list[ChainFill], list[ChainRejection]]:
+    """Every ``Filled`` and ``FillRejected`` event since the deployment."""
+    reasons = contract_reject_codes(exchange)
+    filled = [
+        ChainFill(
+            Address(e["args"]["maker"]),
+            Address(e["args"]["taker"]),
+            OrderHash(bytes(e["args"]["maker_hash"])),
+            OrderHash(bytes(e["args"]["taker_hash"])),
+            int(e["args"]["price"]),
+            int(e["args"]["size"]),
+        )
+        for e in exchange.events.Filled().get_logs(from_block=start_block)
+    ]
+    rejected = [
+        ChainRejection(
+            (OrderHash(bytes(e["args"]["maker_hash"])), OrderHash(bytes(e["args"]["taker_hash"]))),
+            reasons[int(e["args"]["reason"])],
+        )
+        for e in exchange.events.FillRejected().get_logs(from_block=start_block)
+    ]
+    return filled, rejected
+
+
+def journal_evidence(
+    journal: Path, markets: Iterable[MarketConfig], domain: Eip712Domain
+) -> tuple[set[OrderHash], dict[FillKey, JournalFill]]:
+    """The signed orders the engine took and the fills it matched, by the engine's own
+    journal readers (the node must be stopped: opening the journal trims a torn tail)."""
+    markets = list(markets)
+    accepted = {signed.order_hash for _, signed in accepted_orders(journal, markets, domain)}
+    fills: dict[FillKey, JournalFill] = {}
+
+    def collect(event: Event) -> None:
+        if isinstance(event, Filled):
+            key = fill_key(match_from_fill(event, domain))
+            fills[key] = JournalFill(key, event.maker_account, event.taker_account)
+
+    replay_events(journal, markets, collect)
+    return accepted, fills
+
+
+async def account_differences(
+    gateway_http: str,
+    exchange: Contract,
+    traders: Sequence[Address],
+    listed: Sequence[MarketId],
+    head: int,
+) -> list[str]:
+    """Where the gateway's view of each trader differs from the contract's views at
+    ``head`` (collateral, positions, cross health)."""
+    found = []
+    for trader in traders:
+        view = await asyncio.to_thread(_gateway_account, gateway_http, trader)
+        chain = await asyncio.to_thread(_chain_view, exchange, trader, listed, head)
+        if view != chain:
+            found.append(f"{trader}: gateway {view} != chain {chain}")
+    return found
+
+
+def _gateway_account(gateway_http: str, trader: Address) -> tuple[object, ...] | None:
+    with urllib.request.urlopen(f"{gateway_http}/account/{trader}", timeout=10) as response:
+        body = json.load(response)
+    if body["account"] is None:
+        return None
+    account = msgspec.convert(body["account"], wire.AccountUpdate)
+    return (
+        account.collateral,
+        (account.equity, account.initial_margin, account.maintenance_margin),
+        sorted((p.market, p.size, p.quote, p.isolated_margin) for p in account.positions),
+    )
+
+
+def _chain_view(
+    exchange: Contract, trader: Address, listed: Sequence[MarketId], block: int
+) -> tuple[object, ...]:
+    account = chain_account(exchange, trader, listed, block)
+    health = exchange.functions.cross_health(trader).call(block_identifier=block)
+    return (
+        account.collateral,
+        tuple(int(value) for value in health),
+        sorted((m, p.size, p.quote, p.isolated_margin) for m, p in account.positions.items()),
+    )

@@ -1,0 +1,90 @@
+"""Resident memory of a process and its descendants, read from Linux's ``/proc`` (the node
+runs every service in one process; its signature workers are child processes), and the
+least-squares slope of a series of samples."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+PROC: Final = Path("/proc")
+KIB: Final = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class MemorySample:
+    at_s: float
+    """Seconds since the soak started."""
+    rss: dict[str, int]
+    """Bytes resident, by process (``node``, ``worker-<pid>``)."""
+
+
+def resident_bytes(pid: int) -> int | None:
+    """``VmRSS`` of ``pid``, or None once it is gone."""
+    try:
+        status = (PROC / str(pid) / "status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * KIB
+    return None  # a zombie has no VmRSS
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (every thread's list: a worker may be any thread's)."""
+    found: list[int] = []
+    for task in (PROC / str(pid) / "task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return sorted(set(found))
+
+
+def tree_sample(pid: int) -> dict[str, int]:
+    """The node's resident bytes and each worker's (``worker-<pid>``)."""
+    sample: dict[str, int] = {}
+    node = resident_bytes(pid)
+    if node is not None:
+        sample["node"] = node
+    for child in children(pid):
+        rss = resident_bytes(child)
+        if rss is not None:
+            sample[f"worker-{child}"] = rss
+    return sample
+
+
+def slope_per_minute(points: Sequence[tuple[float, int]]) -> float | None:
+    """Least-squares growth in bytes per minute of (seconds, bytes); None below 2 points."""
+    if len({at for at, _ in points}) < 2:
+        return None
+    fitted = statistics.linear_regression([at for at, _ in points], [b for _, b in points])
+    return fitted.slope * 60
+
+
+def series_figures(samples: Sequence[MemorySample]) -> dict[str, dict[str, object]]:
+    """Per process: resident MB at the first and last sample, its slope (MB per minute),
+    the peak, and the series itself ([seconds, MB] pairs). A restarted process is a new
+    series."""
+    names = sorted({name for sample in samples for name in sample.rss})
+    figures: dict[str, dict[str, object]] = {}
+    for name in names:
+        points = [(s.at_s, s.rss[name]) for s in samples if name in s.rss]
+        slope = slope_per_minute(points)
+        figures[name] = {
+            "samples": len(points),
+            "start_mb": _mb(points[0][1]),
+            "end_mb": _mb(points[-1][1]),
+            "peak_mb": _mb(max(b for _, b in points)),
+            "slope_mb_per_min": None if slope is None else round(slope / 2**20, 3),
+            "series": [[at, _mb(b)] for at, b in points],
+        }
+    return figures
+
+
+def _mb(value: int) -> float:
+    return round(value / 2**20, 1)
