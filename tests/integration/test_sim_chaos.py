@@ -37,7 +37,6 @@ def test_every_matched_fill_settles_or_is_rejected(figures: dict[str, Any]) -> N
     assert figures["fills_never_settled"] == 0
 
 
-@pytest.mark.xfail(reason="issue 11 item 3: no fill_rejected frame yet (chainfeed)")
 def test_no_rejected_fill_goes_unreported_across_kills(figures: dict[str, Any]) -> None:
     assert figures["unreported_rejections"] == 0
 

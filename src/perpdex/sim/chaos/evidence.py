@@ -39,8 +39,6 @@ from perpdex.sim.chaos.metrics import (
     StreamFill,
 )
 
-FILL_REJECTED_TAG = "fill_rejected"
-
 
 class AckedClient(Client):
     """The SDK client, noting every order the gateway acknowledged (placed or amended to)."""
@@ -67,19 +65,8 @@ async def record_stream(events: Subscription[Any], into: Received) -> None:
         if isinstance(event, wire.Fill):
             own = wire.parse_order_hash(event.order_hash)
             into.fills.append(StreamFill(own, event.maker, event.price, event.size))
-        elif _tag(event) == FILL_REJECTED_TAG:
-            into.rejected |= _hashes(event)
-
-
-def _tag(frame: object) -> object:
-    config = getattr(type(frame), "__struct_config__", None)
-    return None if config is None else config.tag
-
-
-def _hashes(frame: msgspec.Struct) -> set[OrderHash]:
-    """The order hashes a frame names (its ``...hash`` fields)."""
-    fields = msgspec.structs.asdict(frame)
-    return {wire.parse_order_hash(v) for k, v in fields.items() if k.endswith("hash") and v}
+        elif isinstance(event, wire.FillRejected):
+            into.rejected.add(wire.parse_order_hash(event.order_hash))
 
 
 def chain_outcomes(

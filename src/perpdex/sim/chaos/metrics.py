@@ -77,7 +77,7 @@ class Received:
 
     fills: list[StreamFill] = field(default_factory=list)
     rejected: set[OrderHash] = field(default_factory=set)
-    """Order hashes named by ``fill_rejected`` frames."""
+    """Own order hashes of the ``fill_rejected`` frames."""
 
 
 def lost(acked: Iterable[OrderHash], journaled: Collection[OrderHash]) -> int:
