@@ -194,6 +194,7 @@ async def rejected_between_match_and_settlement(
                 (rejected,) = [e for e in events if isinstance(e, FillRejectedFrame)]
                 assert (rejected.order_hash, rejected.maker) == (fill.order_hash, is_maker)
                 assert rejected.order_hash == hex0x(placed.order_hash)
+                assert (rejected.order_id, rejected.is_buy) == (fill.order_id, fill.is_buy)
                 assert (rejected.price, rejected.size) == (fill.price, fill.size)
                 assert rejected.reason == reason.value
             (rest,) = [e for e in maker_events if isinstance(e, OrderUpdate)]

@@ -53,8 +53,9 @@ _DEAD_MAN: Final = Struct(">QqBqB")  # deadline, account length
 _TICK: Final = HEADER
 _CHAIN_CANCEL: Final = Struct(">QqBBHB")  # reason, number of orders, a rejected fill follows
 _CHAIN_ORDER: Final = Struct(">IQ")  # market, order id
-# market, price, size, maker hash, taker hash, lengths of maker account, taker account, cause
-_REJECTED_FILL: Final = Struct(">Iqq32s32sBBB")
+# market, price, size, taker side, maker hash, taker hash, lengths of maker account, taker
+# account, cause
+_REJECTED_FILL: Final = Struct(">Iqqb32s32sBBB")
 
 NEW, CANCEL, CANCEL_BY_CLIENT_ID, CANCEL_ALL, CANCEL_ACCOUNT, AMEND, DEAD_MAN, TICK = range(8)
 CHAIN_CANCEL = 8
@@ -191,6 +192,7 @@ def _encode_chain_cancel(seq: int, time: int, cmd: ChainCancel) -> bytes:
                 rejected.market,
                 rejected.price,
                 rejected.size,
+                rejected.taker_side,
                 rejected.maker_hash,
                 rejected.taker_hash,
                 *map(len, texts),
@@ -211,7 +213,7 @@ def _decode_chain_cancel(entry: bytes) -> tuple[ChainCancel, int]:
     rejected = None
     if has_rejected:
         fields = _REJECTED_FILL.unpack_from(entry, at)
-        market, price, size, maker_hash, taker_hash, *lengths = fields
+        market, price, size, taker_side, maker_hash, taker_hash, *lengths = fields
         at += _REJECTED_FILL.size
         texts = []
         for length in lengths:
@@ -221,6 +223,7 @@ def _decode_chain_cancel(entry: bytes) -> tuple[ChainCancel, int]:
             market=MarketId(market),
             price=Price(price),
             size=Size(size),
+            taker_side=_SIDES[taker_side],
             maker_account=Address(texts[0]),
             taker_account=Address(texts[1]),
             maker_hash=OrderHash(maker_hash),

@@ -121,6 +121,7 @@ class RejectedFill:
     market: MarketId
     price: Price
     size: Size
+    taker_side: Side
     maker_account: Address
     taker_account: Address
     maker_hash: OrderHash

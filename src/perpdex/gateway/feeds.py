@@ -161,9 +161,10 @@ class Feeds:
 
     def _fill_rejected(self, event: FillRejected) -> None:
         fill = event.fill
-        for account, order_hash, maker in (
-            (fill.maker_account, fill.maker_hash, True),
-            (fill.taker_account, fill.taker_hash, False),
+        taker_buys = fill.taker_side is Side.BUY
+        for account, order_hash, is_buy, maker in (
+            (fill.maker_account, fill.maker_hash, not taker_buys, True),
+            (fill.taker_account, fill.taker_hash, taker_buys, False),
         ):
             subscribers = self.account_subscribers.get(account)
             if not subscribers:
@@ -173,10 +174,12 @@ class Feeds:
                 seq=event.seq,
                 market=fill.market,
                 order_hash=hex0x(order_hash),
-                maker=maker,
+                is_buy=is_buy,
                 price=fill.price,
                 size=fill.size,
+                maker=maker,
                 reason=fill.cause,
+                order_id=None if record is None else record.order_id,
                 client_id=None if record is None else record.client_id,
             )
             self._outbox.put(tuple(subscribers), encode_frame(frame))

@@ -389,10 +389,12 @@ class FillRejected(_Frame, tag="fill_rejected"):
     seq: int
     market: int
     order_hash: str
-    maker: bool
+    is_buy: bool
     price: int
     size: int
+    maker: bool
     reason: str
+    order_id: int | None = None  # None: the order was not placed through this gateway
     client_id: str | None = None
 
 

@@ -315,6 +315,7 @@ class Node:
             market=maker.order.market,
             price=match.price,
             size=match.size,
+            taker_side=taker.order.side,
             maker_account=maker.order.trader,
             taker_account=taker.order.trader,
             maker_hash=maker.order_hash,

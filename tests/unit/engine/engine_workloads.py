@@ -121,6 +121,7 @@ def _chain_cancel(
         market=orders[0][0],
         price=Price(1_000),
         size=Size(10),
+        taker_side=rnd.choice((Side.BUY, Side.SELL)),
         maker_account=maker,
         taker_account=taker,
         maker_hash=OrderHash(rnd.randbytes(32)),

@@ -16,6 +16,7 @@ def _rejected() -> RejectedFill:
         market=M,
         price=Price(100),
         size=Size(2),
+        taker_side=Side.BUY,
         maker_account=ALICE,
         taker_account=BOB,
         maker_hash=OrderHash(b"\x01" * 32),

@@ -63,6 +63,7 @@ rejected_fills = st.builds(
     market=u32.map(MarketId),
     price=i64.map(Price),
     size=i64.map(Size),
+    taker_side=st.sampled_from(Side),
     maker_account=accounts,
     taker_account=accounts,
     maker_hash=st.binary(min_size=32, max_size=32).map(OrderHash),

@@ -85,6 +85,7 @@ def test_a_fill_rejected_frame_is_typed_with_the_chain_reason() -> None:
         seq=9,
         market=0,
         order_hash="0x" + "ab" * 32,
+        is_buy=False,
         maker=True,
         price=5,
         size=1,

@@ -14,6 +14,8 @@ from perpdex.chain.deployment import ListedMarket
 from perpdex.chain.markets import default_markets
 from perpdex.core.types import Collateral, MarketId, Price, Side, Size
 from perpdex.core.units import to_collateral_units, to_price_units, to_size_units
+from perpdex.gateway.protocol import Fill, FillRejected
+from perpdex.sim.bots.fills import OwnFills
 from perpdex.sim.bots.ladder import MakerSpec, Move, Pull, Slot, ladder, plan, quoted_sides
 from perpdex.sim.bots.taker import TakerSpec, draw_order, notional
 from perpdex.sim.depth import Quote
@@ -154,3 +156,14 @@ def test_without_a_crash_the_path_is_one_walk() -> None:
     assert [p.at_s for p in points] == [float(t) for t in range(10)]
     steps = [abs(b.price - a.price) for a, b in itertools.pairwise(points)]
     assert max(steps) < to_price_units("1000")
+
+
+def test_a_fill_the_chain_rejects_no_longer_counts_in_the_bots_position() -> None:
+    own = OwnFills(MarketId(0))
+    terms = {"seq": 1, "market": 0, "order_id": 7, "order_hash": "0x" + "ab" * 32}
+    own.on_fill(Fill(**terms, is_buy=True, price=5, size=30, maker=False))
+    own.on_fill(Fill(**terms, is_buy=True, price=5, size=20, maker=False))
+    own.on_rejected(
+        FillRejected(**terms, is_buy=True, price=5, size=20, maker=False, reason="ORDER_CLOSED")
+    )
+    assert (own.position, own.by_order[7]) == (30, 30)

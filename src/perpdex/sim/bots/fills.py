@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterable
 
 from perpdex.core.types import MarketId
-from perpdex.gateway.protocol import Fill
+from perpdex.gateway.protocol import Fill, FillRejected
 from perpdex.sdk.subscriptions import AccountEvent
 
 
@@ -30,8 +30,20 @@ class OwnFills:
         self.count += 1
         self.changed.set()
 
+    def on_rejected(self, rejected: FillRejected) -> None:
+        """A fill seen before will never settle: it no longer counts."""
+        if rejected.market != self.market:
+            return
+        self.position -= rejected.size if rejected.is_buy else -rejected.size
+        if rejected.order_id is not None:
+            self.by_order[rejected.order_id] -= rejected.size
+        self.changed.set()
+
     async def follow(self, events: AsyncIterable[AccountEvent]) -> None:
-        """Apply every fill of ``events`` (the client's ``account()`` subscription)."""
+        """Apply every fill of ``events`` (the client's ``account()`` subscription), and
+        take back those the chain rejected."""
         async for event in events:
             if isinstance(event, Fill):
                 self.on_fill(event)
+            elif isinstance(event, FillRejected):
+                self.on_rejected(event)
