@@ -30,8 +30,10 @@ from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Cancelled, Event, FillRejected
 from perpdex.gateway.protocol import Fill, OrderUpdate, Placed, PlaceRequest, WireOrder, hex0x
 from perpdex.gateway.protocol import FillRejected as FillRejectedFrame
+from perpdex.sdk.chain_client import ChainClient
 from perpdex.sdk.client import Client, PlacedOrder
 from perpdex.sdk.gateway_errors import NonceClosedError
+from perpdex.sdk.keys import Wallet
 from perpdex.sdk.subscriptions import AccountEvent, Subscription
 from perpdex.services.engine import replay_events
 from perpdex.services.node import Node, NodeConfig
@@ -143,6 +145,27 @@ def test_per_order_and_per_nonce_cancels_on_chain_take_only_those_orders_off_the
                         await place_with_nonce(maker, placed)
                 # an open nonce still trades
                 await place_with_nonce(maker, kept)
+
+    asyncio.run(scenario())
+
+
+def test_a_cancel_made_on_chain_while_the_node_was_down_takes_the_order_off_at_start(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        state = tmp_path / "state"
+        async with running(deployment, state) as node:
+            maker = client(node, Role.MAKER, tmp_path)
+            async with maker:
+                kept = await maker.place("ETH-PERP", "sell", "0.1", "3500")
+                gone = await maker.place("ETH-PERP", "sell", "0.1", "3600")
+        key = deployment.wallet(Role.MAKER).private_key
+        assert key is not None
+        chain = ChainClient(deployment, Wallet.from_private_key(key))
+        await asyncio.to_thread(chain.cancel_orders, [gone.nonce])
+        async with running(deployment, state) as node:
+            # at start, before the first poll of the position manager's loop
+            assert resting_hashes(node, maker.address) == {kept.order_hash}
 
     asyncio.run(scenario())
 
