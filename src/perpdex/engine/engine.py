@@ -28,7 +28,7 @@ from perpdex.engine.config import MarketConfig
 from perpdex.engine.errors import CancelReason, RejectReason
 from perpdex.engine.events import EventSink
 from perpdex.engine.matching import MatchingEngine
-from perpdex.engine.timers import DEAD_MAN, Timers
+from perpdex.engine.timers import DEAD_MAN, Timer, Timers
 
 _MARKET_COMMANDS: Final = (NewOrder, Cancel, CancelByClientId, CancelAll, Amend)
 
@@ -104,6 +104,8 @@ class Engine:
         elif isinstance(command, ChainCancel):
             self._chain_cancel(seq, command)
         # a Tick only lets time pass
+        if self.timers.compact_due():
+            self.timers.keep(self._applies)
 
     def arm_dead_man(self, account: Address, deadline: int) -> None:
         """Arm (or re-arm) a switch, without events: a command's effect, or a snapshot's."""
@@ -131,6 +133,13 @@ class Engine:
         else:
             self._dead_man.pop(cmd.account, None)
         self.sink.dead_man_set(seq, cmd.account, cmd.deadline)
+
+    def _applies(self, timer: Timer) -> bool:
+        """Whether ``timer`` would still do something when it comes due (see ``_fire``)."""
+        due, kind, market, order_id, account = timer
+        if kind == DEAD_MAN:
+            return self._dead_man.get(Address(account)) == due
+        return self.markets[MarketId(market)].rests_with_expiry(OrderId(order_id), due)
 
     def _fire(self, seq: int, now: int) -> None:
         for due, kind, market, order_id, account in self.timers.pop_due(now):

@@ -181,10 +181,14 @@ class MatchingEngine:
             self._take_off(seq, order)
             self._enter(seq, new_terms, opposite, limit, remaining)
 
+    def rests_with_expiry(self, order_id: OrderId, expiry: int) -> bool:
+        order = self._orders.get(order_id)
+        return order is not None and order.command.expiry == expiry
+
     def expire(self, seq: int, order_id: OrderId, expiry: int) -> None:
         """A timer for ``order_id`` came due; it expires if it still rests with that expiry."""
-        order = self._orders.get(order_id)
-        if order is not None and order.command.expiry == expiry:
+        if self.rests_with_expiry(order_id, expiry):
+            order = self._orders[order_id]
             terms = order.command
             self._expired(seq, self.market, order_id, terms.account, order.remaining)
             self._take_off(seq, order)

@@ -122,18 +122,10 @@ class Gateway:
                 )
 
     def remember_accepted(self, orders: Iterable[tuple[OrderId, SignedOrder]]) -> None:
-        """Every order hash the engine accepted before this gateway (from the journal), so
-        a replay of one is refused as if this gateway had placed it."""
-        for order_id, signed in orders:
-            record = OrderRecord(
-                order_id=order_id,
-                market=signed.order.market,
-                signed=signed,
-                client_id=None,
-                request_id=None,
-                origin=None,
-            )
-            self.registry.remember(record)
+        """Every order the engine accepted before this gateway (from the journal), so a
+        replay of one is refused as if this gateway had placed it."""
+        for _, signed in orders:
+            self.registry.remember(signed)
 
     def submit_from_chain(self, command: ChainCancel) -> int:
         """A command the node derived from the chain, not from a client: applied now, its
@@ -199,7 +191,7 @@ class Gateway:
         """Let time pass: expiries, dead-man switches, forgetting old hashes and buckets."""
         if self.sequencer.tick() is not None:
             self.feeds.end_command()
-        self.registry.forget_expired(self._now_s())
+        self.registry.forget_closed(self._now_s())
         self._accounts.forget_idle(time.monotonic())
         self._schedule_release()
 
@@ -247,6 +239,8 @@ class Gateway:
                 self._outbox.put((session,), seen.ack)  # the original ack: idempotent
                 return
             raise ProtocolError(ErrorCode.REPLAYED, "this order was placed before")
+        if self.registry.used(signed):
+            raise ProtocolError(ErrorCode.REPLAYED, "an order with this nonce was placed before")
         order = signed.order
         self._check_account(order.trader, signed)
         record = OrderRecord(
@@ -292,7 +286,8 @@ class Gateway:
             raise ProtocolError(
                 ErrorCode.MALFORMED, "an amend changes only limitPrice, size, maxFeePpm, nonce"
             )
-        if self.registry.by_hash(signed.order_hash) is not None:
+        reused = self.registry.used(signed) and new.nonce != old.nonce
+        if reused or self.registry.by_hash(signed.order_hash) is not None:
             raise ProtocolError(ErrorCode.REPLAYED, "the replacing order was placed before")
         self._check_account(new.trader, signed)
         command = Amend(

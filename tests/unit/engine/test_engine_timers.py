@@ -7,6 +7,9 @@ from tests.unit.engine.engine_testing import ALICE, BOB, COARSE, Harness, M, kin
 from perpdex.core.types import OrderId
 from perpdex.engine import Cancel, CancelReason, SetDeadMan, Tick
 from perpdex.engine.events import Cancelled, DeadManSet, Expired, Filled, Rejected
+from perpdex.engine.timers import COMPACT_MIN
+
+DAY_MS = 86_400_000
 
 
 def test_expired_order_is_swept_by_a_tick(harness: Harness) -> None:
@@ -116,3 +119,29 @@ def test_switch_fires_once_and_spares_later_orders(harness: Harness) -> None:
 def test_deadline_not_in_the_future_is_rejected(harness: Harness) -> None:
     (event,) = harness.submit(SetDeadMan(ALICE, harness.clock.time))
     assert isinstance(event, Rejected)
+
+
+def test_timers_of_filled_orders_do_not_pile_up_until_their_expiry(harness: Harness) -> None:
+    # a day-long expiry per order, every order filled at once: without compaction the heap
+    # holds one entry per order ever placed until the first of them comes due
+    harness.buy(99, 1, expiry=5_000)  # rests: its entry must survive every compaction
+    for _ in range(3 * COMPACT_MIN):
+        harness.buy(100, 1, expiry=DAY_MS)
+        harness.sell(100, 1, account=BOB, expiry=DAY_MS)
+
+    assert len(harness.engine.timers.heap) <= 2 * COMPACT_MIN  # whatever the orders placed
+    harness.clock.time = 5_000
+    assert harness.submit(Tick())[0] == Expired(6 * COMPACT_MIN + 2, M, OrderId(1), ALICE, 1)
+
+
+def test_re_armed_dead_man_switches_do_not_pile_up(harness: Harness) -> None:
+    last = 10_000 + 3 * COMPACT_MIN
+    harness.buy(100, 1, account=BOB)
+    for deadline in range(10_000, last + 1):
+        harness.submit(SetDeadMan(BOB, deadline))
+
+    assert len(harness.engine.timers.heap) <= 2 * COMPACT_MIN
+    harness.clock.time = last - 1
+    assert harness.submit(Tick()) == []  # the earlier deadlines were replaced
+    harness.clock.time = last
+    assert "Cancelled" in kinds(harness.submit(Tick()))

@@ -1,0 +1,46 @@
+"""The gateway's replay memory: every accepted nonce, held as runs of consecutive nonces."""
+
+from __future__ import annotations
+
+from perpdex.core.signing import SigningKey
+from perpdex.gateway.nonces import UsedNonces
+
+TRADER = SigningKey(bytes(31) + b"\x07").address
+OTHER = SigningKey(bytes(31) + b"\x08").address
+
+
+def test_a_trader_placing_orders_in_nonce_order_costs_one_run_however_many() -> None:
+    nonces = UsedNonces()
+    for nonce in range(10_000):
+        nonces.add(TRADER, nonce)
+
+    assert nonces.runs(TRADER) == 1
+    assert (TRADER, 0) in nonces and (TRADER, 9_999) in nonces
+    assert (TRADER, 10_000) not in nonces and (OTHER, 0) not in nonces
+
+
+def test_interleaved_leases_merge_when_their_gap_fills() -> None:
+    nonces = UsedNonces()
+    for nonce in [*range(0, 5), *range(100, 105), *range(5, 100)]:
+        nonces.add(TRADER, nonce)
+        assert (TRADER, nonce) in nonces
+
+    assert nonces.runs(TRADER) == 1
+    assert all((TRADER, nonce) in nonces for nonce in range(105))
+
+
+def test_a_refused_order_frees_only_its_own_nonce() -> None:
+    nonces = UsedNonces()
+    for nonce in range(10):
+        nonces.add(TRADER, nonce)
+
+    nonces.remove(TRADER, 4)
+    nonces.remove(TRADER, 0)
+    nonces.remove(TRADER, 9)
+    nonces.remove(TRADER, 42)  # never used: nothing changes
+
+    assert [n for n in range(12) if (TRADER, n) in nonces] == [1, 2, 3, 5, 6, 7, 8]
+    assert nonces.runs(TRADER) == 2
+    for nonce in range(10):
+        nonces.remove(TRADER, nonce)
+    assert nonces.runs(TRADER) == 0
