@@ -118,7 +118,8 @@ class Expired:
 
 @dataclass(frozen=True, slots=True)
 class Amended:
-    """The order now has ``size`` in total, ``remaining`` of it open, at ``price``."""
+    """The order now has ``size`` in total, ``remaining`` of it open, at ``price``;
+    ``payload`` is the order's (the new signed order, or the old one if none came)."""
 
     seq: int
     market: MarketId
@@ -127,6 +128,7 @@ class Amended:
     size: int
     remaining: int
     kept_priority: bool
+    payload: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +231,14 @@ class EventBus(EventSink):
     def amended(self, seq: int, terms: NewOrder, remaining: int, kept_priority: bool) -> None:
         self._publish(
             Amended(
-                seq, terms.market, terms.order_id, terms.price, terms.size, remaining, kept_priority
+                seq,
+                terms.market,
+                terms.order_id,
+                terms.price,
+                terms.size,
+                remaining,
+                kept_priority,
+                terms.payload,
             )
         )
 

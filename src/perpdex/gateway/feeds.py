@@ -1,9 +1,10 @@
-"""Engine events to client frames: acks, book updates, trades, and each account's stream.
+"""Engine events to client frames: acks, book updates, trades; each account's stream.
 
 :class:`Feeds` subscribes to the engine's ``EventBus``. It keeps the order registry and the
 risk check's reservations in step with the book, and queues frames in the outbox, which
-releases them once their command is durable. Level changes of one command are merged into
-one ``book_update`` per market, numbered consecutively per market.
+releases them once their command is durable. An account's fills and order updates come
+from the ``AccountLog``, which numbers them (``account_event``). Level changes of one
+command are merged into one ``book_update`` per market, numbered consecutively per market.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from perpdex.core.eip712 import SignedOrder
 from perpdex.core.types import Address, MarketId, OrderId, Side, Size
 from perpdex.engine.engine import Engine
-from perpdex.engine.errors import CancelReason, RejectReason
+from perpdex.engine.errors import RejectReason
 from perpdex.engine.events import (
     Accepted,
     Amended,
@@ -27,7 +28,7 @@ from perpdex.engine.events import (
     Rejected,
 )
 from perpdex.gateway import protocol as wire
-from perpdex.gateway.orders import OrderRecord, OrderRegistry
+from perpdex.gateway.orders import OrderRegistry
 from perpdex.gateway.protocol import encode_frame, hex0x
 from perpdex.gateway.risk import AccountState, RiskCheck
 from perpdex.gateway.session import Outbox, Session
@@ -58,8 +59,8 @@ class Feeds:
             Rejected: self._rejected,
             Filled: self._filled,
             FillRejected: self._fill_rejected,
-            Cancelled: self._cancelled,
-            Expired: self._expired,
+            Cancelled: self._left_book,
+            Expired: self._left_book,
             Amended: self._amended,
             BookDelta: self._book_delta,
         }
@@ -126,27 +127,12 @@ class Feeds:
 
     def _filled(self, event: Filled) -> None:
         self.filled = True
-        size = event.size
-        taker_buys = event.taker_side is Side.BUY
-        for order_id, account, is_buy, maker in (
-            (event.taker_order_id, event.taker_account, taker_buys, False),
-            (event.maker_order_id, event.maker_account, not taker_buys, True),
+        for order_id, account in (
+            (event.taker_order_id, event.taker_account),
+            (event.maker_order_id, event.maker_account),
         ):
-            record = self._take(order_id, size)
-            subscribers = self.account_subscribers.get(account)
-            if record is not None and subscribers:
-                frame = wire.Fill(
-                    seq=event.seq,
-                    market=event.market,
-                    order_id=order_id,
-                    order_hash=hex0x(record.signed.order_hash),
-                    is_buy=is_buy,
-                    price=event.price,
-                    size=size,
-                    maker=maker,
-                    client_id=record.client_id,
-                )
-                self._outbox.put(tuple(subscribers), encode_frame(frame))
+            self._take(order_id, event.size)
+            if self.account_subscribers.get(account):
                 self._traded.add(account)
         watchers = self.trade_subscribers.get(event.market)
         if watchers:
@@ -154,51 +140,25 @@ class Feeds:
                 market=event.market,
                 seq=event.seq,
                 price=event.price,
-                size=size,
-                taker_is_buy=taker_buys,
+                size=event.size,
+                taker_is_buy=event.taker_side is Side.BUY,
             )
             self._outbox.put(tuple(watchers), encode_frame(trade))
 
     def _fill_rejected(self, event: FillRejected) -> None:
         fill = event.fill
-        taker_buys = fill.taker_side is Side.BUY
-        for account, order_hash, is_buy, maker in (
-            (fill.maker_account, fill.maker_hash, not taker_buys, True),
-            (fill.taker_account, fill.taker_hash, taker_buys, False),
-        ):
-            subscribers = self.account_subscribers.get(account)
-            if not subscribers:
-                continue
-            record = self._registry.by_hash(order_hash)
-            frame = wire.FillRejected(
-                seq=event.seq,
-                market=fill.market,
-                order_hash=hex0x(order_hash),
-                is_buy=is_buy,
-                price=fill.price,
-                size=fill.size,
-                maker=maker,
-                reason=fill.cause,
-                order_id=None if record is None else record.order_id,
-                client_id=None if record is None else record.client_id,
-            )
-            self._outbox.put(tuple(subscribers), encode_frame(frame))
-            self._traded.add(account)  # its positions no longer count the fill
+        for account in (fill.maker_account, fill.taker_account):
+            if self.account_subscribers.get(account):
+                self._traded.add(account)  # its positions no longer count the fill
 
-    def _cancelled(self, event: Cancelled) -> None:
-        self._left_book(
-            event.seq,
-            event.order_id,
-            event.account,
-            event.size,
-            wire.OrderStatus.CANCELLED,
-            event.reason,
-        )
+    def _left_book(self, event: Cancelled | Expired) -> None:
+        self._take(event.order_id, event.size)
 
-    def _expired(self, event: Expired) -> None:
-        self._left_book(
-            event.seq, event.order_id, event.account, event.size, wire.OrderStatus.EXPIRED, None
-        )
+    def account_event(self, account: Address, frame: bytes) -> None:
+        """A frame of the account's event log (``AccountLog``) to its subscribers."""
+        subscribers = self.account_subscribers.get(account)
+        if subscribers:
+            self._outbox.put(tuple(subscribers), frame)
 
     def _amended(self, event: Amended) -> None:
         record = self._registry.by_id(event.order_id)
@@ -218,38 +178,12 @@ class Feeds:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _take(self, order_id: OrderId, size: int) -> OrderRecord | None:
+    def _take(self, order_id: OrderId, size: int) -> None:
         """``size`` of the order left the book; the risk check releases it."""
         record = self._registry.by_id(order_id)
         if record is not None:
             record.remaining -= size
             self._risk.release(record.signed, Size(size))
-        return record
-
-    def _left_book(
-        self,
-        seq: int,
-        order_id: OrderId,
-        account: Address,
-        size: int,
-        status: wire.OrderStatus,
-        reason: CancelReason | None,
-    ) -> None:
-        record = self._take(order_id, size)
-        subscribers = self.account_subscribers.get(account)
-        if record is None or not subscribers:
-            return
-        frame = wire.OrderUpdate(
-            seq=seq,
-            market=record.market,
-            order_id=order_id,
-            order_hash=hex0x(record.signed.order_hash),
-            status=status,
-            size=size,
-            reason=None if reason is None else reason.value,
-            client_id=record.client_id,
-        )
-        self._outbox.put(tuple(subscribers), encode_frame(frame))
 
     def _book_update(self, market: MarketId, bids: dict[int, int], asks: dict[int, int]) -> None:
         seq = self.book_seq[market] = self.book_seq[market] + 1

@@ -1,8 +1,10 @@
 """The HTTP read API, served on the WebSocket port (websockets' ``process_request``).
 
-``GET /markets``, ``/book/{market}``, ``/account/{address}`` and
-``/journal?from=SEQ&limit=N`` (auditors: each entry's bytes and chain head, and the
-command decoded). A request that asks for a WebSocket upgrade passes through.
+``GET /markets``, ``/book/{market}``, ``/account/{address}``, the account's history
+``/account/{address}/events|fills|orders?after=CURSOR&limit=N`` (pages from the account
+store, by ``accountSeq`` or order id) and ``/journal?from=SEQ&limit=N`` (auditors: each
+entry's bytes and chain head, and the command decoded). A request that asks for a
+WebSocket upgrade passes through.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from perpdex.core.types import MarketId
+from perpdex.core.types import Address, MarketId
 from perpdex.engine.codec import decode
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.protocol import ErrorCode, hex0x
 from perpdex.gateway.service import Gateway
 
 MAX_JOURNAL_PAGE = 1000
+MAX_HISTORY_PAGE = 1000
+DEFAULT_HISTORY_PAGE = 100
 
 _encode = msgspec.json.Encoder().encode
 
@@ -67,6 +71,17 @@ class HttpApi:
                 return gateway.feeds.snapshot(self._market(market))
             case ["account", address]:
                 return self._account(address)
+            case ["account", address, "events" | "fills" as kind]:
+                after, limit = self._page(query)
+                rows = gateway.accounts.events(
+                    self._address(address), after, limit, None if kind == "events" else "fill"
+                )
+                return _page("events", rows, limit)
+            case ["account", address, "orders"]:
+                after, limit = self._page(query)
+                return _page(
+                    "orders", gateway.accounts.orders(self._address(address), after, limit), limit
+                )
             case ["journal"]:
                 return self._journal(_int(query, "from", 1), _int(query, "limit", 100))
         raise HttpError(HTTPStatus.NOT_FOUND, ErrorCode.MALFORMED, "no such resource")
@@ -77,11 +92,24 @@ class HttpApi:
             raise HttpError(HTTPStatus.NOT_FOUND, ErrorCode.UNKNOWN_MARKET, f"no market {market}")
         return market
 
-    def _account(self, address: str) -> dict[str, Any]:
+    def _address(self, text: str) -> Address:
         try:
-            trader = wire.parse_address(address)
+            return wire.parse_address(text)
         except ValueError as error:
             raise HttpError(HTTPStatus.BAD_REQUEST, ErrorCode.MALFORMED, str(error)) from None
+
+    def _page(self, query: dict[str, list[str]]) -> tuple[int, int]:
+        after, limit = _int(query, "after", 0), _int(query, "limit", DEFAULT_HISTORY_PAGE)
+        if after < 0 or not 0 < limit <= MAX_HISTORY_PAGE:
+            raise HttpError(
+                HTTPStatus.BAD_REQUEST,
+                ErrorCode.MALFORMED,
+                f"after must be >= 0 and limit 1 to {MAX_HISTORY_PAGE}",
+            )
+        return after, limit
+
+    def _account(self, address: str) -> dict[str, Any]:
+        trader = self._address(address)
         gateway = self._gateway
         orders = [
             {
@@ -131,6 +159,14 @@ class HttpApi:
             )
         head = journal.head
         return {"head": {"seq": head.seq, "head": hex0x(head.head)}, "entries": entries}
+
+
+def _page(name: str, rows: list[tuple[int, bytes]], limit: int) -> dict[str, Any]:
+    """A history page: the stored frames as they are, and the cursor of the next page."""
+    return {
+        name: [msgspec.Raw(data) for _, data in rows],
+        "next": rows[-1][0] if len(rows) == limit else None,
+    }
 
 
 def _response(status: HTTPStatus, body: bytes) -> Response:

@@ -54,6 +54,7 @@ class ErrorCode(Enum):
     NOT_LOGGED_IN = "not_logged_in"  # the request needs a login on this connection
     FORBIDDEN = "forbidden"  # signed by the wrong trader for this order or session
     REJECTED = "rejected"  # the matching engine refused; ``reason`` says why
+    RESUME_TOO_OLD = "resume_too_old"  # fetch the account's events over HTTP, then resume
     INTERNAL = "internal"  # a gateway bug; the request had no effect
 
 
@@ -229,6 +230,7 @@ class ScheduleCancelRequest(_Request, tag="schedule_cancel"):
 class SubscribeRequest(_Request, tag="subscribe"):
     channel: Channel
     market: int | None = None  # book and trades: required
+    after_seq: int | None = None  # account: resume, sending the events numbered above it
 
 
 class UnsubscribeRequest(_Request, tag="unsubscribe"):
@@ -333,6 +335,7 @@ class Subscribed(_Frame, tag="subscribed"):
     channel: Channel
     id: int | None = None
     market: int | None = None
+    seq: int | None = None  # account: the last event numbered when the subscription began
 
 
 Level = tuple[int, int]
@@ -378,6 +381,7 @@ class Fill(_Frame, tag="fill"):
     size: int
     maker: bool
     client_id: str | None = None
+    account_seq: int = 0  # see AccountEvent
 
 
 class FillRejected(_Frame, tag="fill_rejected"):
@@ -396,6 +400,7 @@ class FillRejected(_Frame, tag="fill_rejected"):
     reason: str
     order_id: int | None = None  # None: the order was not placed through this gateway
     client_id: str | None = None
+    account_seq: int = 0  # see AccountEvent
 
 
 class OrderStatus(Enum):
@@ -415,6 +420,7 @@ class OrderUpdate(_Frame, tag="order"):
     size: int
     reason: str | None = None
     client_id: str | None = None
+    account_seq: int = 0  # see AccountEvent
 
 
 class Position(_Wire):
@@ -433,6 +439,51 @@ class AccountUpdate(_Frame, tag="account"):
     initial_margin: int
     maintenance_margin: int
     positions: list[Position]
+
+
+AccountEvent = Fill | OrderUpdate | FillRejected
+"""A frame of an account's event log (``AccountLog``; every new account frame joins this
+union and has ``account_seq``): ``accountSeq`` numbers the account's events 1, 2, 3, ...
+without gaps, the same after any restart (it is derived from the journal), so a client
+resumes after the last one it saw (``afterSeq``)."""
+
+
+class OrderState(Enum):
+    OPEN = "open"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class HistoricalOrder(_Wire, omit_defaults=True):
+    """One order of an account's order history, as of the last durable command."""
+
+    market: int
+    order_id: int
+    order_hash: str
+    is_buy: bool
+    price: int
+    size: int  # the total signed size (an amend's new total)
+    filled: int
+    state: OrderState
+    seq: int  # the journal seq of the command that placed it
+    updated_seq: int  # ... that last changed it
+    client_id: str | None = None
+
+
+class EventsPage(_Wire):
+    """``GET /account/{address}/events`` and ``.../fills``: events in ``accountSeq`` order;
+    ``next`` is the ``after`` of the next page (None: this page reached the end)."""
+
+    events: list[AccountEvent]
+    next: int | None
+
+
+class OrdersPage(_Wire):
+    """``GET /account/{address}/orders``: orders by ``orderId``; ``next`` as in EventsPage."""
+
+    orders: list[HistoricalOrder]
+    next: int | None
 
 
 Frame = (

@@ -36,6 +36,8 @@ from perpdex.engine.commands import (
 from perpdex.engine.events import EventBus
 from perpdex.engine.sequencer import Sequencer
 from perpdex.gateway import protocol as wire
+from perpdex.gateway.account_log import AccountLog
+from perpdex.gateway.account_store import AccountStore
 from perpdex.gateway.auth import Logins
 from perpdex.gateway.feeds import Feeds
 from perpdex.gateway.limits import AccountBuckets, Limits, TokenBucket
@@ -57,12 +59,19 @@ MAX_FRAME = 64 * 1024
 MAX_SEND_BUFFER = 4 * 1024 * 1024
 """Bytes queued to one client beyond which it is closed as a slow consumer."""
 
+MAX_RESUME_EVENTS = 1000
+"""Most account events an account subscription resumes with (about 250 KB); a client
+further behind pages them over HTTP (``resume_too_old``)."""
+
 LATENCY_SAMPLES = 100_000
 _MS = 1000
 
 
 class Gateway:
-    """Serves one engine. ``risk`` is required: pass ``AllowAll()`` to admit everything."""
+    """Serves one engine. ``risk`` is required: pass ``AllowAll()`` to admit everything.
+
+    ``accounts`` is the account event log fed by the engine's bus (the node's, rebuilt from
+    the journal); without one the gateway logs into memory from its first event on."""
 
     def __init__(
         self,
@@ -75,6 +84,7 @@ class Gateway:
         limits: Limits | None = None,
         verifier: Verifier | None = None,
         max_frame: int = MAX_FRAME,
+        accounts: AccountLog | None = None,
     ) -> None:
         self.sequencer = sequencer
         self.engine = sequencer.engine
@@ -88,8 +98,13 @@ class Gateway:
         self._logins = Logins(domain)
         self._accounts = AccountBuckets(self._limits.account_rate, self._limits.account_burst)
         self._outbox = Outbox(MAX_SEND_BUFFER, MAX_FRAME)
+        if accounts is None:
+            accounts = AccountLog(AccountStore(), domain)
+            bus.subscribe(accounts.on_event)
+        self.accounts = accounts
         self.feeds = Feeds(self.engine, self.registry, risk, self._outbox)
         bus.subscribe(self.feeds.on_event)
+        accounts.attach(self.feeds.account_event)
         self._next_order_id = 1 + max(
             (book.last_order_id for book in self.engine.markets.values()), default=0
         )
@@ -109,6 +124,7 @@ class Gateway:
         for book in self.engine.markets.values():
             for order in book.resting_orders():
                 command = order.command
+                self.accounts.adopt(command, order.remaining)
                 self.registry.add(
                     OrderRecord(
                         order_id=command.order_id,
@@ -178,9 +194,11 @@ class Gateway:
     # -- release of frames ----------------------------------------------------------------
 
     def release(self) -> None:
-        """Make every command durable, then send every queued frame."""
+        """Make every command durable, store its account events, then send every queued
+        frame (an account subscription resuming reads the store here)."""
         self._release_scheduled = False
         self.sequencer.flush()
+        self.accounts.commit()
         self._outbox.release()
         if self._fills_received:
             now = time.perf_counter_ns()
@@ -265,7 +283,7 @@ class Gateway:
             expiry=order.expiry * _MS,
             payload=order_payload(signed),
         )
-        self._submit(command, received)
+        self._submit(command, received, signed.order_hash)
         if self.feeds.rejection is not None:
             self.registry.discard(record)
             raise _rejected(self.feeds.rejection.value)
@@ -299,7 +317,7 @@ class Gateway:
         )
         self.feeds.amending = signed
         try:
-            seq = self._submit(command, received)
+            seq = self._submit(command, received, signed.order_hash)
         finally:
             self.feeds.amending = None
         if self.feeds.rejection is not None:
@@ -357,14 +375,24 @@ class Gateway:
         channel = request.channel
         trader = self._logged_in(session) if channel is Channel.ACCOUNT else None
         market = None if trader is not None else self._market(request.market)
+        after = None if trader is None else self._resume_point(trader, request.after_seq)
         subscribers = self._subscribers(channel, market, trader)
-        subscribed = encode_frame(wire.Subscribed(id=request.id, channel=channel, market=market))
 
-        def join() -> bytes:
-            # at release time: the snapshot that follows holds exactly the durable state
+        def join() -> list[bytes]:
+            # at release time: the snapshot (or the resumed events) that follows holds
+            # exactly the durable state, and later frames go to the new subscriber
             subscribers.add(session)
             session.subscriptions.add((channel, market))
-            return subscribed
+            if trader is None:
+                return [
+                    encode_frame(wire.Subscribed(id=request.id, channel=channel, market=market))
+                ]
+            last = self.accounts.last_seq(trader)  # every event is committed by now
+            frame = wire.Subscribed(id=request.id, channel=channel, seq=last)
+            frames = [encode_frame(frame)]
+            if after is not None:  # at most a turn's events beyond MAX_RESUME_EVENTS
+                frames += [data for _, data in self.accounts.events(trader, after, last - after)]
+            return frames
 
         self._outbox.put((session,), join)
         if market is not None and channel is Channel.BOOK:
@@ -373,6 +401,23 @@ class Gateway:
             state = self.feeds.account_state(trader)
             if state is not None:
                 self._outbox.put((session,), encode_frame(state))
+
+    def _resume_point(self, trader: Address, after: int | None) -> int | None:
+        """Where an account subscription resumes (None: from now on), or why it cannot."""
+        if after is None:
+            return None
+        last = self.accounts.last_seq(trader)
+        if not 0 <= after <= last:
+            raise ProtocolError(
+                ErrorCode.MALFORMED, f"afterSeq must be 0 to {last}, the account's last event"
+            )
+        if last - after > MAX_RESUME_EVENTS:
+            raise ProtocolError(
+                ErrorCode.RESUME_TOO_OLD,
+                f"{last - after} events since afterSeq {after}, more than {MAX_RESUME_EVENTS}:"
+                f" read them from GET /account/{trader}/events?after={after}, then resume",
+            )
+        return after
 
     def _unsubscribe(self, session: Session, request: wire.UnsubscribeRequest) -> None:
         channel = request.channel
@@ -435,10 +480,17 @@ class Gateway:
         if not self._accounts.take(trader, time.monotonic()):
             raise ProtocolError(ErrorCode.RATE_LIMITED, f"too many requests for {trader}")
 
-    def _submit(self, command: Command, received_ns: int) -> int:
+    def _submit(
+        self, command: Command, received_ns: int, order_hash: OrderHash | None = None
+    ) -> int:
+        """``order_hash``: of the order ``command`` places or amends to (known here)."""
         feeds = self.feeds
         feeds.begin_command()
-        seq = self.sequencer.submit(command)
+        self.accounts.incoming_hash = order_hash
+        try:
+            seq = self.sequencer.submit(command)
+        finally:
+            self.accounts.incoming_hash = None
         feeds.end_command()
         if feeds.filled:
             self._fills_received.append(received_ns)

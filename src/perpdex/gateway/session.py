@@ -39,8 +39,9 @@ class Session:
         return self.trader if self.login_expiry_s > now_s else None
 
 
-Payload = bytes | Callable[[], bytes]
-"""An encoded frame, or a function making it at release time (a book snapshot)."""
+Payload = bytes | Callable[[], bytes | list[bytes]]
+"""An encoded frame, or a function making frames at release time (a book snapshot, the
+events an account subscription resumes with)."""
 
 
 class Outbox:
@@ -63,7 +64,10 @@ class Outbox:
         for sessions, payload in items:
             data = payload() if callable(payload) else payload
             for session in sessions:
-                queued.setdefault(session, []).append(data)
+                if isinstance(data, list):
+                    queued.setdefault(session, []).extend(data)
+                else:
+                    queued.setdefault(session, []).append(data)
         for session, frames in queued.items():
             connection = session.connection
             for message in pack_messages(frames, self._max_message):

@@ -11,7 +11,9 @@ Orders are signed here (EIP-712, the wallet's key) with nonces from
 what the trader agreed to. The connection is kept up by a background task: when it drops,
 requests in flight fail with :class:`ConnectionLostError`, new requests wait for the next
 connection, and every subscription is renewed on it (after a login if the client logs in),
-a book subscription from a fresh snapshot.
+a book subscription from a fresh snapshot, the account subscription from the last event it
+yielded (over HTTP first if the gateway says it is too far back). The account's history
+(fills, orders, every event) is read in pages over the gateway's HTTP API.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ import itertools
 import logging
 import random
 import time
+import urllib.error
+import urllib.request
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import msgspec
 from websockets.asyncio.client import ClientConnection
@@ -62,11 +66,14 @@ from perpdex.gateway.protocol import (
     CancelRequest,
     Channel,
     Error,
+    EventsPage,
     Fill,
     FillRejected,
     Frame,
+    HistoricalOrder,
     LoggedIn,
     LoginRequest,
+    OrdersPage,
     OrderUpdate,
     Placed,
     PlaceRequest,
@@ -90,13 +97,18 @@ from perpdex.sdk.gateway_errors import (
     GatewayError,
     GatewayInternalError,
     GatewayUnavailableError,
+    ResumeTooOldError,
     UnknownOrderError,
     gateway_error,
 )
 from perpdex.sdk.keys import Wallet
 from perpdex.sdk.markets import Markets
 from perpdex.sdk.nonces import trader_allocator
-from perpdex.sdk.subscriptions import AccountEvent, BookSubscription, Subscription
+from perpdex.sdk.subscriptions import (
+    AccountSubscription,
+    BookSubscription,
+    Subscription,
+)
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +121,14 @@ RELOGIN_MARGIN_S = 60
 REQUEST_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 10.0
 RECONNECT_DELAYS_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+HISTORY_PAGE = 1000
+"""Events per HTTP page when an account subscription catches up before resuming."""
 MAX_TRACKED_ORDERS = 10_000
 """Orders this client placed, kept for :meth:`Client.amend` (oldest forgotten first)."""
 
 _Response = TypeVar("_Response", bound=Frame)
+_Decoded = TypeVar("_Decoded")
+_Item = TypeVar("_Item")
 _SubscriptionKey = tuple[Channel, MarketId | None]
 
 
@@ -133,6 +149,14 @@ class PlacedOrder:
     @property
     def nonce(self) -> Nonce:
         return self.signed.order.nonce
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[_Item]):
+    """One page of a history; pass ``next`` as ``after`` for the next (None: the end)."""
+
+    items: list[_Item]
+    next: int | None
 
 
 class Client:
@@ -169,6 +193,7 @@ class Client:
         self._subscriptions: list[Subscription[Any]] = []
         self._resyncing: set[MarketId] = set()
         self._orders: OrderedDict[OrderHash, SignedOrder] = OrderedDict()
+        self._closing_ws: set[asyncio.Task[None]] = set()  # referenced until done
 
     @classmethod
     def connect(
@@ -347,13 +372,36 @@ class Client:
         await self._subscribe(subscription)
         return subscription
 
-    async def account(self) -> Subscription[AccountEvent]:
-        """Own fills, order updates and account (margin) updates; needs the login."""
-        subscription: Subscription[AccountEvent] = Subscription(
-            Channel.ACCOUNT, None, self._unsubscribe
-        )
-        await self._subscribe(subscription)
+    async def account(self) -> AccountSubscription:
+        """Own fills, order updates and account (margin) updates; needs the login. Every
+        fill and order update comes once, in order, across reconnects and gateway restarts."""
+        subscription = AccountSubscription(self._unsubscribe, self._reconnect)
+        sibling = next(iter(self._accounts()), None)
+        subscription.last_seq = None if sibling is None else sibling.last_seq
+        subscribed = await self._subscribe(subscription)
+        if subscribed is not None and subscribed.seq is not None:
+            subscription.began_at(subscribed.seq)
         return subscription
+
+    # ------------------------------------------------------------------ history (HTTP)
+
+    async def fills(self, after: int = 0, limit: int = 100) -> Page[Fill]:
+        """This trader's fills with ``accountSeq`` above ``after``, oldest first."""
+        page = await self._get(f"/account/{self.address}/fills", after, limit, EventsPage)
+        return Page([f for f in page.events if isinstance(f, Fill)], page.next)
+
+    async def order_history(self, after: int = 0, limit: int = 100) -> Page[HistoricalOrder]:
+        """This trader's orders (open and closed) with order ids above ``after``."""
+        page = await self._get(f"/account/{self.address}/orders", after, limit, OrdersPage)
+        return Page(page.orders, page.next)
+
+    async def account_events(
+        self, after: int = 0, limit: int = 100
+    ) -> Page[Fill | FillRejected | OrderUpdate]:
+        """Every fill, rejected fill and order update of this trader numbered above
+        ``after`` (``accountSeq``)."""
+        page = await self._get(f"/account/{self.address}/events", after, limit, EventsPage)
+        return Page(page.events, page.next)
 
     # ------------------------------------------------------------------ on chain
 
@@ -416,7 +464,10 @@ class Client:
             expiry = await self._log_in()
             for key, subscription in self._distinct_subscriptions():
                 subscription.on_reconnect()
-                await self._call(SubscribeRequest(channel=key[0], market=key[1]), Subscribed)
+                if key[0] is Channel.ACCOUNT:
+                    await self._resume_account()
+                else:
+                    await self._call(SubscribeRequest(channel=key[0], market=key[1]), Subscribed)
             self._ready.set()
             while not reader.done():
                 await asyncio.wait({reader}, timeout=_relogin_in(expiry))
@@ -431,6 +482,42 @@ class Client:
                     future.set_exception(ConnectionLostError("the gateway connection dropped"))
             for subscription in self._subscriptions:
                 subscription.on_reconnect()
+
+    async def _resume_account(self) -> None:
+        """Subscribe to the account after the last event every account subscription
+        yielded; if the gateway replays fewer, read the rest over HTTP first."""
+        while True:
+            seen = [s.last_seq for s in self._accounts() if s.last_seq is not None]
+            after = min(seen, default=None)
+            try:
+                request = SubscribeRequest(channel=Channel.ACCOUNT, after_seq=after)
+                subscribed = await self._call(request, Subscribed)
+            except ResumeTooOldError:
+                assert after is not None
+                await self._catch_up(after)
+                continue
+            for subscription in self._accounts():
+                if subscribed.seq is not None:
+                    subscription.began_at(subscribed.seq)
+            return
+
+    async def _catch_up(self, after: int) -> None:
+        """Deliver the account's events above ``after`` from the HTTP history."""
+        cursor: int | None = after
+        while cursor is not None:
+            page = await self.account_events(cursor, HISTORY_PAGE)
+            for event in page.items:
+                for subscription in self._accounts():
+                    subscription.deliver(event)
+            cursor = page.next
+
+    def _reconnect(self) -> None:
+        """Drop the connection (an account subscription found a gap): the next one resumes."""
+        ws = self._ws
+        if ws is not None:
+            task = asyncio.ensure_future(ws.close())
+            self._closing_ws.add(task)
+            task.add_done_callback(self._closing_ws.discard)
 
     async def _log_in(self) -> int | None:
         """Sign a fresh login (its digest must be new: the nonce is the clock in ns)."""
@@ -523,17 +610,34 @@ class Client:
 
     # ------------------------------------------------------------------ subscription plumbing
 
-    async def _subscribe(self, subscription: Subscription[Any]) -> None:
+    async def _subscribe(self, subscription: Subscription[Any]) -> Subscribed | None:
+        """The gateway's answer, or None if another subscription of the channel had it."""
         key = (subscription.channel, subscription.market)
         first = all(_key(s) != key for s in self._subscriptions)
         self._subscriptions.append(subscription)
         if not first:
-            return
+            return None
         try:
-            await self._request(SubscribeRequest(channel=key[0], market=key[1]), Subscribed)
+            return await self._request(SubscribeRequest(channel=key[0], market=key[1]), Subscribed)
         except BaseException:
             self._subscriptions.remove(subscription)
             raise
+
+    async def _get(self, path: str, after: int, limit: int, kind: type[_Decoded]) -> _Decoded:
+        """A page of the gateway's HTTP history (same host and port as the WebSocket)."""
+        url = f"{_http_url(self.url)}{path}?after={after}&limit={limit}"
+
+        def fetch() -> bytes:
+            try:
+                with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT_S) as response:
+                    body: bytes = response.read()
+                    return body
+            except urllib.error.HTTPError as error:
+                raise gateway_error(msgspec.json.decode(error.read(), type=Error)) from None
+            except OSError as error:
+                raise GatewayUnavailableError(f"no answer from {url}: {error}") from None
+
+        return msgspec.json.decode(await asyncio.to_thread(fetch), type=kind)
 
     async def _unsubscribe(self, subscription: Subscription[Any]) -> None:
         self._subscriptions.remove(subscription)
@@ -566,6 +670,9 @@ class Client:
     def _matching(self, channel: Channel, market: MarketId | None) -> list[Subscription[Any]]:
         return [s for s in self._subscriptions if s.channel is channel and s.market == market]
 
+    def _accounts(self) -> list[AccountSubscription]:
+        return [s for s in self._subscriptions if isinstance(s, AccountSubscription)]
+
     def _track(self, signed: SignedOrder) -> None:
         self._orders[signed.order_hash] = signed
         if len(self._orders) > MAX_TRACKED_ORDERS:
@@ -574,6 +681,12 @@ class Client:
 
 def _key(subscription: Subscription[Any]) -> _SubscriptionKey:
     return (subscription.channel, subscription.market)
+
+
+def _http_url(ws_url: str) -> str:
+    """The gateway's HTTP base: its WebSocket URL with http(s) and no path."""
+    scheme, _, rest = ws_url.partition("://")
+    return f"{'https' if scheme == 'wss' else 'http'}://{rest.split('/', 1)[0]}"
 
 
 def _side(side: Side | str) -> Side:
@@ -607,4 +720,4 @@ def _hex(order_hash: OrderHash | str) -> str:
     return order_hash if isinstance(order_hash, str) else hex0x(order_hash)
 
 
-__all__ = ["Client", "ListedMarket", "PlacedOrder"]
+__all__ = ["Client", "ListedMarket", "Page", "PlacedOrder"]

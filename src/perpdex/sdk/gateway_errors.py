@@ -77,6 +77,13 @@ class OrderRejectedError(GatewayError):
     code = ErrorCode.REJECTED
 
 
+class ResumeTooOldError(GatewayError):
+    """An account subscription asked to resume further back than the gateway replays over
+    WebSocket: the client reads the missed events over HTTP first (the SDK does)."""
+
+    code = ErrorCode.RESUME_TOO_OLD
+
+
 class GatewayInternalError(GatewayError):
     code = ErrorCode.INTERNAL
 

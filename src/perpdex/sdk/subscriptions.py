@@ -3,7 +3,10 @@
 ``async for item in subscription`` yields what the channel carries; the client feeds it and
 keeps it alive across reconnects (it subscribes again on every new connection). Trades and
 account events are queued without bound (a fill must never be dropped); a book subscription
-yields the whole book after each change and keeps only the latest one for a slow reader.
+yields the whole book after each change and keeps only the latest one for a slow reader. An
+account subscription yields each fill and order update exactly once, in order, across
+reconnects and gateway restarts: it remembers the last ``accountSeq`` it yielded, the
+client resumes after it, and a frame seen before is dropped.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ Item = TypeVar("Item")
 AccountEvent = Fill | FillRejected | OrderUpdate | AccountUpdate
 Unsubscribe = Callable[["Subscription[Any]"], Coroutine[Any, Any, None]]
 Resync = Callable[["BookSubscription"], Coroutine[Any, Any, None]]
+GapFound = Callable[[], None]
 
 _CLOSED = object()  # ends the iteration
 
@@ -72,6 +76,33 @@ class Subscription(Generic[Item]):
 
     def deliver(self, item: Item) -> None:
         self._queue.put_nowait(item)
+
+
+class AccountSubscription(Subscription[AccountEvent]):
+    """Own fills, order updates and margin updates; ``last_seq`` is the ``accountSeq`` of
+    the last fill or order update yielded (None: nothing numbered seen yet)."""
+
+    def __init__(self, unsubscribe: Unsubscribe, gap_found: GapFound) -> None:
+        super().__init__(Channel.ACCOUNT, None, unsubscribe)
+        self.last_seq: int | None = None
+        self._gap_found = gap_found
+
+    def began_at(self, seq: int) -> None:
+        """The account's last event when the gateway started this subscription (a fresh
+        one: a resume already knows where it is)."""
+        if self.last_seq is None:
+            self.last_seq = seq
+
+    def deliver(self, item: AccountEvent) -> None:
+        if isinstance(item, Fill | FillRejected | OrderUpdate):
+            seq, last = item.account_seq, self.last_seq
+            if last is not None and seq <= last:
+                return  # yielded before a reconnect, sent again by the resume
+            if last is not None and seq > last + 1:
+                self._gap_found()  # the client reconnects and resumes after ``last``
+                return
+            self.last_seq = seq
+        super().deliver(item)
 
 
 class BookSubscription(Subscription[BookView]):

@@ -8,6 +8,7 @@ from perpdex.core.eip712 import Eip712Domain, SignedOrder
 from perpdex.core.types import OrderId
 from perpdex.engine.events import EventBus
 from perpdex.engine.sequencer import Sequencer
+from perpdex.gateway.account_log import AccountLog
 from perpdex.gateway.risk import RiskCheck
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
@@ -40,11 +41,12 @@ class GatewayService:
         domain: Eip712Domain,
         risk: RiskCheck,
         accepted: Iterable[tuple[OrderId, SignedOrder]],
+        accounts: AccountLog,
     ) -> None:
         """A gateway on the running engine: ``bus`` is the engine's, ``accepted`` every
-        order the engine took before (from its journal)."""
+        order the engine took before (from its journal), ``accounts`` the log on its bus."""
         verifier = make_verifier(domain, self._verify_workers)
-        gateway = Gateway(sequencer, bus, domain, risk=risk, verifier=verifier)
+        gateway = Gateway(sequencer, bus, domain, risk=risk, verifier=verifier, accounts=accounts)
         gateway.adopt_open_orders()
         gateway.remember_accepted(accepted)
         server = GatewayServer(gateway, self.host, self.port)
@@ -52,6 +54,7 @@ class GatewayService:
             await server.__aenter__()
         except BaseException:
             bus.unsubscribe(gateway.feeds.on_event)
+            accounts.detach()
             verifier.close()
             raise
         self.port = server.port  # a restart binds the same port: clients reconnect to it
@@ -65,6 +68,7 @@ class GatewayService:
             # detached only once closed: closing sessions may cancel orders, whose events
             # release reservations; the engine and its bus outlive this gateway
             self._bus.unsubscribe(server.gateway.feeds.on_event)
+            server.gateway.accounts.detach()
         verifier, self._verifier = self._verifier, None
         if verifier is not None:
             verifier.close()

@@ -31,6 +31,8 @@ from perpdex.engine.commands import ChainCancel, RejectedFill
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Event
+from perpdex.gateway.account_log import AccountLog
+from perpdex.gateway.account_store import AccountStore
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.runner import KeeperMode
 from perpdex.risk.indexer import ChainIndexer
@@ -84,6 +86,7 @@ class Node:
         self._runner: SettlementRunner | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._recent: dict[bytes, Settled] = {}  # see _adopt
+        self._accounts: AccountLog | None = None
         self.rejected_fills: Counter[str] = Counter()
         """Fills that will never settle, by the chain's or the batcher's reason."""
 
@@ -102,6 +105,11 @@ class Node:
     def pm(self) -> PositionManager:
         assert self._pm is not None, "the position manager is not running"
         return self._pm
+
+    @property
+    def accounts(self) -> AccountLog:
+        assert self._accounts is not None, "the engine is not running"
+        return self._accounts
 
     @property
     def runner(self) -> SettlementRunner:
@@ -135,7 +143,7 @@ class Node:
         )
         self._pm = await self._new_position_manager()
         self._runner = self._new_runner()
-        self.engine.start(replayed=[self._to_runner], live=[self._to_pm])
+        self._start_engine()
         self._adopt()
         await self._start_gateway()
         self._cancel_closed_on_chain(None)  # closed while no node was watching
@@ -160,6 +168,7 @@ class Node:
             await self._cancel(name)
         if self._engine is not None:
             self._engine.stop()
+        self._stop_accounts(commit=True)
         self.lock.release()
 
     # -- restarts (each from durable state only) ------------------------------------------
@@ -168,8 +177,9 @@ class Node:
         """The engine and the gateway on top of it (its registry is the engine's book)."""
         await self.gateway.stop()
         self.engine.stop(flush=not crash)
+        self._stop_accounts(commit=not crash)
         self.runner.forget_unsettled()
-        self.engine.start(replayed=[self._to_runner], live=[self._to_pm])
+        self._start_engine()
         self._adopt()
         await self._start_gateway()
         self._cancel_closed_on_chain(None)  # the journal may predate a cancel folded since
@@ -229,6 +239,23 @@ class Node:
         runner.subscribe(self._outcome)
         return runner
 
+    def _start_engine(self) -> None:
+        """The engine from its journal, and the account log caught up with it."""
+        engine = self.engine
+        accounts = AccountLog(AccountStore(self.state.accounts), self.domain)
+        try:
+            engine.start(replayed=[self._to_runner, accounts.on_event], live=[self._to_pm])
+            accounts.caught_up(engine.sequencer.seq)
+        except BaseException:
+            accounts.close(commit=False)
+            raise
+        self._accounts = accounts
+
+    def _stop_accounts(self, *, commit: bool) -> None:
+        accounts, self._accounts = self._accounts, None
+        if accounts is not None:
+            accounts.close(commit=commit)
+
     def _adopt(self) -> None:
         """Hand the current position manager what only the journal knows: fills waiting
         for settlement (and those settled after the block it folded), and open orders."""
@@ -245,7 +272,9 @@ class Node:
         engine = self.engine
         engine.sequencer.flush()  # the journal on disk must hold every accepted order
         accepted = accepted_orders(engine.journal_path, engine.markets, self.domain)
-        await self.gateway.start(engine.sequencer, engine.bus, self.domain, self.risk, accepted)
+        await self.gateway.start(
+            engine.sequencer, engine.bus, self.domain, self.risk, accepted, self.accounts
+        )
 
     def _to_runner(self, event: Event) -> None:
         if self._runner is not None:

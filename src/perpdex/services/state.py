@@ -35,6 +35,8 @@ LOCK_FILE = "node.lock"
 IDENTITY_FILE = "identity.json"
 JOURNAL_FILE = "journal.bin"
 CURSOR_FILE = "settled_seq"
+ACCOUNTS_FILE = "accounts.sqlite"
+"""The account events and orders derived from the journal (``AccountStore``)."""
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +189,10 @@ class ChainState:
     @property
     def cursor(self) -> Path:
         return self.directory / CURSOR_FILE
+
+    @property
+    def accounts(self) -> Path:
+        return self.directory / ACCOUNTS_FILE
 
 
 def open_chain_state(root: Path, identity: ChainIdentity) -> ChainState:

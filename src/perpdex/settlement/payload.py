@@ -23,7 +23,7 @@ from perpdex.core.eip712 import (
     verify_order,
 )
 from perpdex.core.signing import Signature
-from perpdex.core.types import Address, MarketId, Price, Size
+from perpdex.core.types import Address, MarketId, OrderHash, Price, Size
 from perpdex.engine.events import Filled
 from perpdex.settlement.encoding import Match, pack_order
 
@@ -40,6 +40,18 @@ def order_payload(signed: SignedOrder) -> bytes:
 def order_from_payload(payload: bytes, domain: Eip712Domain) -> SignedOrder:
     """The signed order in ``payload``; raises ValueError (InvalidSignatureError,
     InvalidOrderError) if it is malformed or not signed by its trader."""
+    order, signature = _decode(payload)
+    return verify_order(order, signature, domain)
+
+
+def order_hash_of_payload(payload: bytes, domain: Eip712Domain) -> OrderHash:
+    """The EIP-712 hash of the order in ``payload``, its signature unchecked (the engine
+    only holds payloads the gateway verified): what the account history names it by."""
+    order, _ = _decode(payload)
+    return OrderHash(domain.digest(order))
+
+
+def _decode(payload: bytes) -> tuple[Order, Signature]:
     if len(payload) != _WORD * _WORDS:
         raise ValueError(f"an order payload is {_WORD * _WORDS} bytes, got {len(payload)}")
     head, body, r, s = (
@@ -59,7 +71,7 @@ def order_from_payload(payload: bytes, domain: Eip712Domain) -> SignedOrder:
         expiry=UnixTime(body >> 128 & _U64),
         nonce=Nonce(body >> 192 & _U64),
     )
-    return verify_order(order, Signature(v=head >> 248, r=r, s=s), domain)
+    return order, Signature(v=head >> 248, r=r, s=s)
 
 
 def match_from_fill(fill: Filled, domain: Eip712Domain) -> Match:

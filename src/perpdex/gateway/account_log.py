@@ -1,0 +1,303 @@
+"""Every account's event log: fills and orders leaving the book, numbered per account.
+
+:class:`AccountLog` turns the engine's events into the account frames (``fill``,
+``order``) and numbers each account's frames 1, 2, 3, ... (``accountSeq``). The numbers
+depend on the engine's events alone, and those on the journal alone (``Engine.apply`` is a
+pure function of the sequenced commands), so a restart that replays the journal numbers
+every event as before: a client that saw up to ``n`` before a crash resumes after ``n``
+and gets exactly what it missed. Only events derived from the journal may be logged here
+(a new account frame joins ``protocol.AccountEvent`` and goes through
+:meth:`AccountLog._log`, which numbers, stores and sends it).
+
+Memory holds the accounts' last numbers, the open orders and the events of commands not
+yet committed; everything else is in the :class:`AccountStore` on disk. ``commit`` (the
+gateway calls it after every flush of the sequencer) writes the pending events, so they
+reach the store only once their commands are durable. A log starts from its store (the
+accounts and open orders as of ``store.covered``) and takes the events of later journal
+entries from the replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from perpdex.core.eip712 import Eip712Domain
+from perpdex.core.types import Address, OrderHash, OrderId, Side
+from perpdex.engine.commands import NewOrder
+from perpdex.engine.events import (
+    Accepted,
+    Amended,
+    Cancelled,
+    Event,
+    Expired,
+    Filled,
+    FillRejected,
+)
+from perpdex.gateway import protocol as wire
+from perpdex.gateway.account_store import (
+    AccountStore,
+    AccountStoreError,
+    StoredEvent,
+    StoredOrder,
+)
+from perpdex.gateway.protocol import encode_frame, hex0x
+from perpdex.settlement.payload import order_hash_of_payload
+
+Listener = Callable[[Address, bytes], None]
+"""Told every logged frame at once (the gateway queues it for the account's subscribers)."""
+
+_decode_order = msgspec.json.Decoder(wire.HistoricalOrder).decode
+
+
+@dataclass(slots=True, eq=False)
+class _Open:
+    account: Address
+    entry: wire.HistoricalOrder
+    remaining: int
+
+
+class AccountLog:
+    def __init__(self, store: AccountStore, domain: Eip712Domain) -> None:
+        self._store = store
+        self._domain = domain
+        self._covered = store.covered
+        self._through = self._covered  # the last journal seq whose events were taken
+        self._seqs = store.last_seqs()
+        self._open: dict[OrderId, _Open] = {}
+        for account, data in store.open_orders():
+            entry = _decode_order(data)
+            self._open[OrderId(entry.order_id)] = _Open(account, entry, entry.size - entry.filled)
+        self._events: list[StoredEvent] = []
+        self._touched: dict[OrderId, _Open] = {}
+        self._listener: Listener | None = None
+        self.incoming_hash: OrderHash | None = None
+        """The hash of the order the next command places or amends to, when its sender
+        knows it (the gateway verified it): spares hashing the payload again."""
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            Accepted: self._accepted,
+            Filled: self._filled,
+            Cancelled: self._cancelled,
+            Expired: self._expired,
+            Amended: self._amended,
+            FillRejected: self._fill_rejected,
+        }
+
+    # -- input ----------------------------------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        if event.seq <= self._covered:
+            return  # in the store already (a replay from genesis)
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            self._through = event.seq
+            handler(event)
+
+    def adopt(self, order: NewOrder, remaining: int) -> None:
+        """A resting order accepted before this log began (a log without a store of the
+        journal's past): its later events are logged."""
+        if order.order_id not in self._open:
+            # placed before the log began: its placing seq is unknown (0)
+            self._open[order.order_id] = _Open(order.account, self._entry(0, order), remaining)
+
+    # -- output ---------------------------------------------------------------------------
+
+    def attach(self, listener: Listener) -> None:
+        self._listener = listener
+
+    def detach(self) -> None:
+        self._listener = None
+
+    def last_seq(self, account: Address) -> int:
+        """The number of the account's last logged event (0: none yet)."""
+        return self._seqs.get(account, 0)
+
+    def commit(self) -> None:
+        """Store every pending event: call it only once their commands are durable."""
+        if not self._events and not self._touched and self._through == self._covered:
+            return
+        events, self._events = self._events, []
+        touched, self._touched = self._touched, {}
+        accounts = {account for account, _, _, _ in events}
+        orders: list[StoredOrder] = [
+            (o.account, o.entry.order_id, o.remaining > 0, encode_frame(o.entry))
+            for o in touched.values()
+        ]
+        self._store.write(
+            events, orders, [(a, self._seqs[a]) for a in accounts], covered=self._through
+        )
+        self._covered = self._through
+
+    def caught_up(self, journal_seq: int) -> None:
+        """The replay ended at ``journal_seq``: store what it added. Raises
+        :class:`AccountStoreError` if the store covers more than the journal holds."""
+        if self._covered > journal_seq:
+            raise AccountStoreError(
+                f"the account store covers journal entries up to {self._covered}, the"
+                f" journal ends at {journal_seq}: it belongs to another journal"
+            )
+        self.commit()
+
+    def events(
+        self, account: Address, after: int, limit: int, kind: str | None = None
+    ) -> list[tuple[int, bytes]]:
+        """(account seq, encoded frame) of the committed events numbered above ``after``."""
+        return self._store.events(account, after, limit, kind)
+
+    def orders(self, account: Address, after: int, limit: int) -> list[tuple[int, bytes]]:
+        """(order id, encoded ``HistoricalOrder``) as of the last commit."""
+        return self._store.orders(account, after, limit)
+
+    def close(self, *, commit: bool) -> None:
+        """``commit=False`` is a crash: pending events were never durable, so never sent."""
+        if commit:
+            self.commit()
+        self._store.close()
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _accepted(self, event: Accepted) -> None:
+        order = event.order
+        entry = self._entry(event.seq, order)
+        self._touch(order.order_id, _Open(order.account, entry, order.size))
+
+    def _filled(self, event: Filled) -> None:
+        taker_buys = event.taker_side is Side.BUY
+        for order_id, account, is_buy, maker in (
+            (event.taker_order_id, event.taker_account, taker_buys, False),
+            (event.maker_order_id, event.maker_account, not taker_buys, True),
+        ):
+            state = self._change(order_id, event.seq, event.size, wire.OrderState.FILLED)
+            state.entry.filled += event.size
+            frame = wire.Fill(
+                seq=event.seq,
+                market=event.market,
+                order_id=order_id,
+                order_hash=state.entry.order_hash,
+                is_buy=is_buy,
+                price=event.price,
+                size=event.size,
+                maker=maker,
+                client_id=state.entry.client_id,
+            )
+            self._log(account, frame)
+
+    def _cancelled(self, event: Cancelled) -> None:
+        self._left_book(
+            event.seq, event.order_id, event.size, wire.OrderStatus.CANCELLED, event.reason.value
+        )
+
+    def _expired(self, event: Expired) -> None:
+        self._left_book(event.seq, event.order_id, event.size, wire.OrderStatus.EXPIRED, None)
+
+    def _fill_rejected(self, event: FillRejected) -> None:
+        fill = event.fill
+        taker_buys = fill.taker_side is Side.BUY
+        for account, order_hash, is_buy, maker in (
+            (fill.maker_account, hex0x(fill.maker_hash), not taker_buys, True),
+            (fill.taker_account, hex0x(fill.taker_hash), taker_buys, False),
+        ):
+            order = self._order_named(account, order_hash)
+            frame = wire.FillRejected(
+                seq=event.seq,
+                market=fill.market,
+                order_hash=order_hash,
+                is_buy=is_buy,
+                price=fill.price,
+                size=fill.size,
+                maker=maker,
+                reason=fill.cause,
+                order_id=None if order is None else order.order_id,
+                client_id=None if order is None else order.client_id,
+            )
+            self._log(account, frame)
+
+    def _amended(self, event: Amended) -> None:
+        state = self._open[event.order_id]
+        entry = state.entry
+        entry.price, entry.size, entry.updated_seq = event.price, event.size, event.seq
+        entry.order_hash = self._name(event.payload)
+        state.remaining = event.remaining
+        self._touch(event.order_id, state)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _log(self, account: Address, frame: wire.AccountEvent) -> None:
+        """Number ``frame`` as the account's next event, keep it for the store, send it."""
+        seq = self._seqs[account] = self._seqs.get(account, 0) + 1
+        frame.account_seq = seq
+        data = encode_frame(frame)
+        self._events.append((account, seq, str(frame.__struct_config__.tag), data))
+        if self._listener is not None:
+            self._listener(account, data)
+
+    def _left_book(
+        self,
+        seq: int,
+        order_id: OrderId,
+        size: int,
+        status: wire.OrderStatus,
+        reason: str | None,
+    ) -> None:
+        closed = (
+            wire.OrderState.CANCELLED
+            if status is wire.OrderStatus.CANCELLED
+            else wire.OrderState.EXPIRED
+        )
+        state = self._change(order_id, seq, size, closed)
+        entry = state.entry
+        frame = wire.OrderUpdate(
+            seq=seq,
+            market=entry.market,
+            order_id=order_id,
+            order_hash=entry.order_hash,
+            status=status,
+            size=size,
+            reason=reason,
+            client_id=entry.client_id,
+        )
+        self._log(state.account, frame)
+
+    def _change(self, order_id: OrderId, seq: int, size: int, closed: wire.OrderState) -> _Open:
+        """``size`` of the order left the book; once nothing is left it is ``closed``."""
+        state = self._open[order_id]
+        state.remaining -= size
+        state.entry.updated_seq = seq
+        if state.remaining <= 0:
+            state.entry.state = closed
+            del self._open[order_id]
+        self._touched[order_id] = state
+        return state
+
+    def _touch(self, order_id: OrderId, state: _Open) -> None:
+        self._open[order_id] = self._touched[order_id] = state
+
+    def _entry(self, seq: int, order: NewOrder) -> wire.HistoricalOrder:
+        return wire.HistoricalOrder(
+            market=order.market,
+            order_id=order.order_id,
+            order_hash=self._name(order.payload),
+            is_buy=order.side is Side.BUY,
+            price=order.price,
+            size=order.size,
+            filled=0,
+            state=wire.OrderState.OPEN,
+            seq=seq,
+            updated_seq=seq,
+            client_id=order.client_id,
+        )
+
+    def _order_named(self, account: Address, order_hash: str) -> wire.HistoricalOrder | None:
+        """One of the account's orders by hash (a rare look-up: a rejected fill)."""
+        for state in (*self._touched.values(), *self._open.values()):
+            if state.entry.order_hash == order_hash:
+                return state.entry
+        data = self._store.order_by_hash(account, order_hash)
+        return None if data is None else _decode_order(data)
+
+    def _name(self, payload: bytes) -> str:
+        known = self.incoming_hash
+        return hex0x(known if known is not None else order_hash_of_payload(payload, self._domain))
