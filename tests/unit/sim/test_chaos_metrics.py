@@ -3,10 +3,19 @@ only that (a resubmitted or replayed fill is not a failure; a missing one is).""
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 from perpdex.core.types import Address, OrderHash
 from perpdex.settlement.outcomes import RejectReason
 from perpdex.sim.chaos import metrics
-from perpdex.sim.chaos.memory import MemorySample, series_figures, slope_per_minute
+from perpdex.sim.chaos.memory import (
+    MemorySample,
+    resident_bytes,
+    series_figures,
+    slope_per_minute,
+    tree_sample,
+)
 from perpdex.sim.chaos.metrics import (
     ChainFill,
     ChainRejection,
@@ -135,8 +144,10 @@ def test_memory_slope_is_the_least_squares_growth_per_minute() -> None:
     assert figures["node#1"]["start_mb"] == 100.0
     assert figures["node#1"]["end_mb"] == 110.0
     assert figures["node#1"]["slope_mb_per_min"] == 10.0
+    assert figures["node#1"]["second_half_slope_mb_per_min"] is None  # one point
     assert figures["node#2"]["samples"] == 2
     assert figures["node#2"]["peak_mb"] == 70.0
+    assert figures["node#2"]["second_half_slope_mb_per_min"] is None
 
 
 def test_one_failing_invariant_fails_the_run() -> None:
@@ -145,3 +156,15 @@ def test_one_failing_invariant_fails_the_run() -> None:
     for name in INVARIANTS:
         assert not passed(clean | {name: 1})
     assert not passed(clean | {"offchain_equals_chain": False})
+
+
+def test_a_process_tree_sample_holds_the_process_and_each_child() -> None:
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        sample = tree_sample(os.getpid())
+        assert sample["node"] > 1_000_000  # this Python process, resident
+        assert sample[f"worker-{child.pid}"] > 0
+    finally:
+        child.kill()
+        child.wait()
+    assert resident_bytes(child.pid) is None

@@ -46,7 +46,8 @@ def children(pid: int) -> list[int]:
 
 
 def tree_sample(pid: int) -> dict[str, int]:
-    """The node's resident bytes and each worker's (``worker-<pid>``)."""
+    """The node's resident bytes and each child's: ``worker-<pid>`` (a signature worker)
+    or ``resource-tracker`` (multiprocessing's)."""
     sample: dict[str, int] = {}
     node = resident_bytes(pid)
     if node is not None:
@@ -54,8 +55,16 @@ def tree_sample(pid: int) -> dict[str, int]:
     for child in children(pid):
         rss = resident_bytes(child)
         if rss is not None:
-            sample[f"worker-{child}"] = rss
+            sample[_child_name(child)] = rss
     return sample
+
+
+def _child_name(pid: int) -> str:
+    try:
+        command = (PROC / str(pid) / "cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        command = b""
+    return "resource-tracker" if b"resource_tracker" in command else f"worker-{pid}"
 
 
 def slope_per_minute(points: Sequence[tuple[float, int]]) -> float | None:
@@ -67,20 +76,22 @@ def slope_per_minute(points: Sequence[tuple[float, int]]) -> float | None:
 
 
 def series_figures(samples: Sequence[MemorySample]) -> dict[str, dict[str, object]]:
-    """Per process: resident MB at the first and last sample, its slope (MB per minute),
-    the peak, and the series itself ([seconds, MB] pairs). A restarted process is a new
-    series."""
+    """Per process: resident MB at the first and last sample, its slope (MB per minute)
+    over the whole series and over its second half (after the warm-up), the peak, and the
+    series itself ([seconds, MB] pairs). A restarted process is a new series."""
     names = sorted({name for sample in samples for name in sample.rss})
     figures: dict[str, dict[str, object]] = {}
     for name in names:
         points = [(s.at_s, s.rss[name]) for s in samples if name in s.rss]
         slope = slope_per_minute(points)
+        late = slope_per_minute(points[len(points) // 2 :])
         figures[name] = {
             "samples": len(points),
             "start_mb": _mb(points[0][1]),
             "end_mb": _mb(points[-1][1]),
             "peak_mb": _mb(max(b for _, b in points)),
             "slope_mb_per_min": None if slope is None else round(slope / 2**20, 3),
+            "second_half_slope_mb_per_min": None if late is None else round(late / 2**20, 3),
             "series": [[at, _mb(b)] for at, b in points],
         }
     return figures
