@@ -41,7 +41,6 @@ def test_no_rejected_fill_goes_unreported_across_kills(figures: dict[str, Any]) 
     assert figures["unreported_rejections"] == 0
 
 
-@pytest.mark.xfail(reason="issue 11 item 5: the account stream does not resume yet (stream)")
 def test_account_streams_miss_no_settled_fill_across_kills(figures: dict[str, Any]) -> None:
     assert figures["stream_gaps"] == 0
 
