@@ -40,7 +40,7 @@ from perpdex.engine.sequencer import Sequencer
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.limits import Limits
 from perpdex.gateway.protocol import ErrorCode
-from perpdex.gateway.risk import AllowAll, RiskCheck
+from perpdex.gateway.risk import AllowAll, Refusal, RiskCheck
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
 
@@ -220,8 +220,8 @@ def test_client_order_id_makes_place_idempotent_and_other_replays_are_refused() 
 
 
 class RefuseAll:
-    def check_order(self, order: object) -> str | None:
-        return "equity 0 below initial margin 100"
+    def check_order(self, order: object) -> Refusal | None:
+        return Refusal(ErrorCode.INSUFFICIENT_MARGIN, "equity 0 below initial margin 100")
 
     def closed_nonce(self, order: object) -> str | None:
         return None

@@ -44,12 +44,15 @@ class ErrorCode(Enum):
     MALFORMED = "malformed"  # not JSON, unknown op, wrong member types, bad field values
     TOO_LARGE = "too_large"  # frame above the protocol's size limit, or batch too long
     BAD_SIGNATURE = "bad_signature"  # not signed by the trader (or session key) it names
-    EXPIRED = "expired"  # order, cancel or login at or past its expiry
+    EXPIRED = "expired"  # order, cancel or login at or past its expiry (an order: too near it)
     REPLAYED = "replayed"  # an order hash or login seen before
     UNKNOWN_MARKET = "unknown_market"
     UNKNOWN_ORDER = "unknown_order"  # no open order with this hash
     INSUFFICIENT_MARGIN = "insufficient_margin"  # the pre-trade risk check refused
     NONCE_CLOSED = "nonce_closed"  # the order's nonce is cancelled or below the floor on chain
+    FEE_CAP_TOO_LOW = "fee_cap_too_low"  # maxFeePpm below the fee of a role the order can take
+    MARGIN_MODE_CONFLICT = "margin_mode_conflict"  # marginMode differs from the market's position
+    STALE_PRICE = "stale_price"  # a market of the account is stale: only reducing orders
     RATE_LIMITED = "rate_limited"  # too many requests per second (connection or account)
     NOT_LOGGED_IN = "not_logged_in"  # the request needs a login on this connection
     FORBIDDEN = "forbidden"  # signed by the wrong trader for this order or session

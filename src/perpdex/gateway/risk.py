@@ -12,6 +12,15 @@ from typing import Protocol
 
 from perpdex.core.eip712 import SignedOrder
 from perpdex.core.types import Address, Collateral, MarketId, Size
+from perpdex.gateway.protocol import ErrorCode
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why the risk check refuses an order: the ``code`` and ``message`` of its error frame."""
+
+    code: ErrorCode
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +45,9 @@ class AccountState:
 class RiskCheck(Protocol):
     """Called by the gateway on its event loop; every method must return quickly."""
 
-    def check_order(self, order: SignedOrder) -> str | None:
-        """None to admit ``order``, or why it is refused (an ``insufficient_margin`` error)."""
+    def check_order(self, order: SignedOrder) -> Refusal | None:
+        """None to admit ``order``, or why it is refused: a term the contract would refuse
+        at settlement (docs/architecture.md, "Refused before matching"), or margin."""
 
     def closed_nonce(self, order: SignedOrder) -> str | None:
         """Why ``order``'s nonce is closed on chain (a ``nonce_closed`` error), or None."""
@@ -56,7 +66,7 @@ class RiskCheck(Protocol):
 class AllowAll:
     """Admits every order; knows no account."""
 
-    def check_order(self, order: SignedOrder) -> str | None:
+    def check_order(self, order: SignedOrder) -> Refusal | None:
         return None
 
     def closed_nonce(self, order: SignedOrder) -> str | None:

@@ -63,6 +63,12 @@ MAX_RESUME_EVENTS = 1000
 """Most account events an account subscription resumes with (about 250 KB); a client
 further behind pages them over HTTP (``resume_too_old``)."""
 
+SETTLE_MARGIN_S = 30
+"""An order leaves the book this long before its signed expiry, and one signed to expire
+sooner is refused: a fill must reach a block before the expiry, or the contract skips it
+(``REJECT_EXPIRED``). Match to settled takes one to two blocks (docs/performance.md); the
+rest is room for a batch the batcher has to resubmit."""
+
 LATENCY_SAMPLES = 100_000
 _MS = 1000
 
@@ -280,7 +286,7 @@ class Gateway:
             tif=order.time_in_force,
             client_id=client_id,
             reduce_only=order.reduce_only,
-            expiry=order.expiry * _MS,
+            expiry=(order.expiry - SETTLE_MARGIN_S) * _MS,
             payload=order_payload(signed),
         )
         self._submit(command, received, signed.order_hash)
@@ -463,8 +469,11 @@ class Gateway:
     def _unverified(self, wire_order: wire.WireOrder, signature: str) -> Unverified:
         order = _parse(wire.WireOrder.to_order, wire_order)
         self._market(order.market)
-        if order.expiry * _MS <= self._clock.now():
-            raise ProtocolError(ErrorCode.EXPIRED, "order expired")
+        if (order.expiry - SETTLE_MARGIN_S) * _MS <= self._clock.now():
+            raise ProtocolError(
+                ErrorCode.EXPIRED,
+                f"order expired or expires within {SETTLE_MARGIN_S} s, too soon to settle",
+            )
         return order, _signature(signature)
 
     def _check_account(self, trader: Address, signed: SignedOrder) -> None:
@@ -472,9 +481,9 @@ class Gateway:
         closed = self._risk.closed_nonce(signed)
         if closed is not None:
             raise ProtocolError(ErrorCode.NONCE_CLOSED, closed)
-        reason = self._risk.check_order(signed)
-        if reason is not None:
-            raise ProtocolError(ErrorCode.INSUFFICIENT_MARGIN, reason)
+        refusal = self._risk.check_order(signed)
+        if refusal is not None:
+            raise ProtocolError(refusal.code, refusal.message)
 
     def _take_account_token(self, trader: Address) -> None:
         if not self._accounts.take(trader, time.monotonic()):

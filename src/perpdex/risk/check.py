@@ -1,5 +1,8 @@
 """The pre-trade check: can the account carry the order if it and every open order fill?
 
+First the terms the contract would refuse at settlement whatever the margin
+(:mod:`perpdex.risk.terms`: market listed, fee cap, margin mode). Then the margin.
+
 Worst case, per market: the account's open orders on one side all fill at their limit
 prices (with the market's higher fee), or those on the other side do, or none does,
 whichever leaves the least margin; the new order counts on its side. Cross health is a
@@ -11,7 +14,9 @@ margin check refuses, unless prices move first.
 
 An order that only shrinks its position (with the account's other open orders on that
 side) is admitted without the margin test: the contract lets risk-reducing fills through
-below initial margin, and a trader must always be able to close.
+below initial margin, and a trader must always be able to close. Any other order is
+refused while a market the account holds a position in has a stale price: the contract
+then lets the account only reduce risk.
 """
 
 from __future__ import annotations
@@ -22,27 +27,35 @@ from perpdex.core.eip712 import SignedOrder
 from perpdex.core.margin import FLAT
 from perpdex.core.types import Collateral, MarginMode, MarketId, Price, Side, Size
 from perpdex.core.units import from_collateral_units
+from perpdex.gateway.protocol import ErrorCode
+from perpdex.gateway.risk import Refusal
 from perpdex.risk import health
 from perpdex.risk.ledger import Account, MarketState
+from perpdex.risk.prices import Quote
 from perpdex.risk.reservations import Reservation
+from perpdex.risk.terms import fee_refusal, margin_mode_refusal
 
 
 def check_order(
     account: Account,
     open_orders: Sequence[Reservation],
     new: SignedOrder,
-    prices: Mapping[MarketId, Price],
-    fresh: Mapping[MarketId, bool],
+    quotes: Mapping[MarketId, Quote],
     markets: Mapping[MarketId, MarketState],
-) -> str | None:
+) -> Refusal | None:
     """None to admit ``new`` for an ``account`` that already holds its pending fills."""
     order = new.order
-    if order.market not in markets or order.market not in prices:
-        return f"market {order.market} is not known to the position manager yet"
+    quote = quotes.get(order.market)
+    if quote is None or order.market not in markets:
+        return Refusal(
+            ErrorCode.UNKNOWN_MARKET,
+            f"market {order.market} is not listed on chain (or not read by the position "
+            "manager yet)",
+        )
     position = account.positions.get(order.market, FLAT)
-    if position.size != 0 and position.isolated != (order.margin_mode is MarginMode.ISOLATED):
-        mode = "isolated" if position.isolated else "cross"
-        return f"the open position in market {order.market} is {mode}"
+    refusal = fee_refusal(order, quote) or margin_mode_refusal(order, position, open_orders)
+    if refusal is not None:
+        return refusal
     same_side = [
         r
         for r in open_orders
@@ -50,9 +63,18 @@ def check_order(
     ]
     if _only_reduces(position.size, order.side, order.size + sum(r.open for r in same_side)):
         return None
-    if not fresh.get(order.market, False):
-        return f"the price of market {order.market} is stale: only reducing orders are taken"
+    stale = sorted(
+        {order.market, *(m for m, p in account.positions.items() if p.size != 0)}
+        - {m for m, q in quotes.items() if q.fresh}
+    )
+    if stale:
+        return Refusal(
+            ErrorCode.STALE_PRICE,
+            f"the price of market {', '.join(map(str, stale))} is stale: only orders that "
+            "reduce a position are taken",
+        )
 
+    prices = {m: q.price for m, q in quotes.items()}
     base = account.copy()
     base.collateral = Collateral(base.collateral - base.withdrawal)
     base_surplus = _surplus(base, prices, markets)
@@ -108,6 +130,9 @@ def _surplus(
     return cross.equity - cross.initial
 
 
-def _short(what: str, by: int) -> str:
+def _short(what: str, by: int) -> Refusal:
     amount = from_collateral_units(Collateral(by))
-    return f"{what} would miss initial margin by {amount.normalize():f} USDC if its orders fill"
+    return Refusal(
+        ErrorCode.INSUFFICIENT_MARGIN,
+        f"{what} would miss initial margin by {amount.normalize():f} USDC if its orders fill",
+    )

@@ -19,7 +19,7 @@ from perpdex.core.eip712 import Eip712Domain, SignedOrder
 from perpdex.core.margin import FLAT, Health
 from perpdex.core.types import Address, Collateral, MarketId, Price, Size
 from perpdex.engine.events import Event, Filled
-from perpdex.gateway.risk import AccountState, PositionState
+from perpdex.gateway.risk import AccountState, PositionState, Refusal
 from perpdex.risk import health
 from perpdex.risk.check import check_order
 from perpdex.risk.events import ChainFill
@@ -57,14 +57,13 @@ class PositionManager:
 
     # -- the gateway's RiskCheck ----------------------------------------------------------
 
-    def check_order(self, order: SignedOrder) -> str | None:
+    def check_order(self, order: SignedOrder) -> Refusal | None:
         trader = order.order.trader
         return check_order(
             self.projected(trader),
             self.reservations.of(trader),
             order,
-            self.prices,
-            {m: q.fresh for m, q in self.quotes.items()},
+            self.quotes,
             self.ledger.markets,
         )
 

@@ -59,6 +59,26 @@ class NonceClosedError(GatewayError):
     code = ErrorCode.NONCE_CLOSED
 
 
+class FeeCapTooLowError(GatewayError):
+    """The order's ``maxFeePpm`` is below the market's fee for a role it can take."""
+
+    code = ErrorCode.FEE_CAP_TOO_LOW
+
+
+class MarginModeConflictError(GatewayError):
+    """The order's margin mode differs from the trader's position (or open orders) in the
+    market; the message says which mode that is."""
+
+    code = ErrorCode.MARGIN_MODE_CONFLICT
+
+
+class StalePriceError(GatewayError):
+    """A market the account holds a position in has a stale price: only orders that
+    reduce a position are taken until it is fresh."""
+
+    code = ErrorCode.STALE_PRICE
+
+
 class RateLimitedError(GatewayError):
     code = ErrorCode.RATE_LIMITED
 

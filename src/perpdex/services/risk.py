@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from perpdex.core.eip712 import SignedOrder
 from perpdex.core.types import Address, Size
-from perpdex.gateway.risk import AccountState
+from perpdex.gateway.risk import AccountState, Refusal
 from perpdex.risk.manager import PositionManager
 
 
@@ -15,7 +15,7 @@ class CurrentRisk:
     def __init__(self, current: Callable[[], PositionManager]) -> None:
         self._current = current
 
-    def check_order(self, order: SignedOrder) -> str | None:
+    def check_order(self, order: SignedOrder) -> Refusal | None:
         return self._current().check_order(order)
 
     def closed_nonce(self, order: SignedOrder) -> str | None:

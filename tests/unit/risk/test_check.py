@@ -25,16 +25,18 @@ from perpdex.core.types import (
     TimeInForce,
 )
 from perpdex.core.units import to_collateral_units, to_price_units, to_size_units
+from perpdex.gateway.protocol import ErrorCode
+from perpdex.gateway.risk import Refusal
 from perpdex.risk.check import check_order
 from perpdex.risk.ledger import Account, MarketState
+from perpdex.risk.prices import Quote
 from perpdex.risk.reservations import Reservation
 
 BTC = MarketId(0)
 KEY = SigningKey(bytes(range(1, 33)))
 DOMAIN = Eip712Domain(ChainId(31337), Address("0x5FC8d32690cc91D4c39d9d3abcBD16989F875707"))
 MARKETS = {BTC: MarketState(MarginParams(MarginPpm(50_000), MarginPpm(30_000)), 200, 500)}
-PRICES = {BTC: Price(to_price_units("100000"))}
-FRESH = {BTC: True}
+QUOTES = {BTC: Quote(Price(to_price_units("100000")), True, 200, 500)}
 
 
 def _order(
@@ -60,9 +62,9 @@ def _account(usdc: str, withdrawal: str = "0") -> Account:
     return Account(to_collateral_units(usdc), to_collateral_units(withdrawal))
 
 
-def _check(account: Account, order: SignedOrder, *open_orders: SignedOrder) -> str | None:
+def _check(account: Account, order: SignedOrder, *open_orders: SignedOrder) -> Refusal | None:
     reserved = [Reservation(o, o.order.size) for o in open_orders]
-    return check_order(account, reserved, order, PRICES, FRESH, MARKETS)
+    return check_order(account, reserved, order, QUOTES, MARKETS)
 
 
 def test_initial_margin_at_the_limit_price_decides() -> None:
@@ -95,7 +97,8 @@ def test_reducing_orders_pass_and_modes_cannot_mix() -> None:
     assert _check(account, _order(Side.SELL, "1")) is None  # closing needs no margin
     assert _check(account, _order(Side.SELL, "1.5")) is not None  # flipping does
     refused = _check(account, _order(Side.SELL, "1", mode=MarginMode.ISOLATED))
-    assert refused is not None and "cross" in refused
+    assert refused is not None and refused.code is ErrorCode.MARGIN_MODE_CONFLICT
+    assert "is cross" in refused.message
 
 
 def test_an_isolated_order_moves_its_margin_from_cross() -> None:

@@ -1,0 +1,79 @@
+"""Terms of an order the contract would refuse at settlement, checked before matching.
+
+``Exchange.settle`` skips a fill whose taker pays a fee above its signed ``maxFeePpm`` or
+whose maker does (``REJECT_FEE_ABOVE_MAX``), and one whose order's margin mode differs from
+its trader's open position in the market (``REJECT_MARGIN_MODE``). Both are known before a
+match: the fees from ``Markets.risk`` (the word ``settle`` reads), the position from the
+chain's fold with the fills not yet settled, and the trader's other open orders from the
+reservations. The table of every rule and where it is refused is in docs/architecture.md,
+"Refused before matching".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from perpdex.core.eip712 import Order
+from perpdex.core.margin import PositionState
+from perpdex.core.types import MarginMode, TimeInForce
+from perpdex.gateway.protocol import ErrorCode
+from perpdex.gateway.risk import Refusal
+from perpdex.risk.prices import Quote
+from perpdex.risk.reservations import Reservation
+
+
+def fee_refusal(order: Order, quote: Quote) -> Refusal | None:
+    """Refuses a ``maxFeePpm`` below the fee of a role the order can take.
+
+    A post-only order only rests, so it is only ever the maker; an IOC or FOK never rests,
+    so it is only ever the taker; a GTC order takes what it crosses on arrival and makes
+    after it rests, so it must cover both fees (a trader who wants to pay only the maker
+    fee signs post-only, which the engine refuses rather than let cross).
+    """
+    maker, taker = quote.maker_fee_ppm, quote.taker_fee_ppm
+    tif = order.time_in_force
+    if tif is TimeInForce.POST_ONLY:
+        if order.max_fee_ppm >= maker:
+            return None
+        why = f"the maker fee of market {order.market} ({maker} ppm), which a post-only order pays"
+    elif tif is not TimeInForce.GTC:
+        if order.max_fee_ppm >= taker:
+            return None
+        why = f"the taker fee of market {order.market} ({taker} ppm), which an {tif.name} pays"
+    else:
+        if order.max_fee_ppm >= max(maker, taker):
+            return None
+        why = (
+            f"the fees of market {order.market} (maker {maker} ppm, taker {taker} ppm), "
+            f"either of which a GTC order may pay; sign maxFeePpm >= {max(maker, taker)}, "
+            "or post-only to pay the maker fee only"
+        )
+    return Refusal(ErrorCode.FEE_CAP_TOO_LOW, f"maxFeePpm {order.max_fee_ppm} is below {why}")
+
+
+def margin_mode_refusal(
+    order: Order, position: PositionState, open_orders: Sequence[Reservation]
+) -> Refusal | None:
+    """Refuses an order whose margin mode differs from the trader's position in its market
+    (``position``: on chain plus the fills not yet settled) or from an open order of the
+    trader there, which may fill first and open the position in its own mode."""
+    isolated = order.margin_mode is MarginMode.ISOLATED
+    mode = order.margin_mode.name.lower()
+    other = (MarginMode.CROSS if isolated else MarginMode.ISOLATED).name.lower()
+    if position.size != 0 and position.isolated != isolated:
+        return Refusal(
+            ErrorCode.MARGIN_MODE_CONFLICT,
+            f"your position in market {order.market} is {other} (fills not yet settled "
+            f"included), this order is {mode}: sign marginMode {other}, or close the "
+            "position first",
+        )
+    for reservation in open_orders:
+        theirs = reservation.signed.order
+        if theirs.market == order.market and theirs.margin_mode is not order.margin_mode:
+            return Refusal(
+                ErrorCode.MARGIN_MODE_CONFLICT,
+                f"you have open {other} orders in market {order.market}, which may fill "
+                f"first and open a {other} position; this order is {mode}: sign "
+                f"marginMode {other}, or cancel them first",
+            )
+    return None

@@ -1,0 +1,144 @@
+"""Orders the contract would refuse at settlement are refused by the gateway before the
+engine sees them: the whole node of `perpdex up` on a real anvil, traders through the SDK.
+Each refusal is a typed error, nothing reaches the book, and every fill that does match
+settles (no ``Rejected`` outcome)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from tests.integration.test_up import client, running, settled
+
+from perpdex.chain.anvil import Anvil
+from perpdex.chain.deployment import Deployment, Role
+from perpdex.cli.up import fresh_deployment
+from perpdex.core.types import MarginMode, MarketId, TimeInForce
+from perpdex.core.units import to_size_units
+from perpdex.engine.events import Event, Filled
+from perpdex.sdk.gateway_errors import ExpiredError, FeeCapTooLowError, MarginModeConflictError
+from perpdex.services.node import Node
+from perpdex.settlement.outcomes import FillOutcome, Rejected
+
+BTC = "BTC-PERP"
+
+
+@pytest.fixture
+def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+    """A deployment per test: a node's journal and checkpoints belong to one deployment."""
+    return fresh_deployment(anvil.rpc_url, tmp_path_factory.mktemp("unused"))
+
+
+class Tape:
+    """The node's engine fills and settlement outcomes."""
+
+    def __init__(self, node: Node) -> None:
+        self.fills: list[Filled] = []
+        self.rejected: list[Rejected] = []
+        node.engine.bus.subscribe(self._on_event)
+        node.runner.subscribe(self._on_outcome)
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, Filled):
+            self.fills.append(event)
+
+    def _on_outcome(self, outcome: FillOutcome) -> None:
+        if isinstance(outcome, Rejected):
+            self.rejected.append(outcome)
+
+
+def best_ask(node: Node) -> int | None:
+    return node.engine.sequencer.engine.markets[MarketId(0)].best_ask()
+
+
+def best_bid(node: Node) -> int | None:
+    return node.engine.sequencer.engine.markets[MarketId(0)].best_bid()
+
+
+def test_order_with_fee_cap_below_market_fee_is_refused_before_matching(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    btc = deployment.markets[0]
+    maker_fee, taker_fee = btc.maker_fee_ppm, btc.taker_fee_ppm
+    assert maker_fee < taker_fee
+
+    async def scenario() -> None:
+        async with running(deployment, tmp_path / "state") as node:
+            tape = Tape(node)
+            quote = node.pm.quotes[MarketId(0)]  # the fees settle() charges, read from chain
+            assert (quote.maker_fee_ppm, quote.taker_fee_ppm) == (maker_fee, taker_fee)
+            maker = client(node, Role.MAKER, tmp_path)
+            trader = client(node, Role.TRADER, tmp_path)
+            async with maker, trader:
+                # a post-only order is only ever the maker: the maker fee is enough
+                ask = await maker.place(
+                    BTC, "sell", "0.05", "100000",
+                    time_in_force=TimeInForce.POST_ONLY, max_fee_ppm=maker_fee,
+                )  # fmt: skip
+                price = best_ask(node)
+                # an IOC is only ever the taker; a GTC may be either, so it needs both fees
+                for tif, cap in ((TimeInForce.IOC, taker_fee - 1), (TimeInForce.GTC, maker_fee)):
+                    with pytest.raises(FeeCapTooLowError, match=f"{taker_fee} ppm"):
+                        await trader.place(
+                            BTC, "buy", "0.01", "100010", time_in_force=tif, max_fee_ppm=cap
+                        )
+                with pytest.raises(FeeCapTooLowError):
+                    await maker.place(
+                        BTC, "sell", "0.05", "100100",
+                        time_in_force=TimeInForce.POST_ONLY, max_fee_ppm=maker_fee - 1,
+                    )  # fmt: skip
+                assert tape.fills == [] and best_ask(node) == price  # nothing matched
+                await trader.place(
+                    BTC, "buy", "0.01", "100010",
+                    time_in_force=TimeInForce.IOC, max_fee_ppm=taker_fee,
+                )  # fmt: skip
+                await settled(node)
+                assert len(tape.fills) == 1 and tape.rejected == []
+                assert tape.fills[0].maker_order_id == ask.order_id
+
+    asyncio.run(scenario())
+
+
+def test_order_in_the_other_margin_mode_than_the_position_is_refused_before_matching(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with running(deployment, tmp_path / "state") as node:
+            tape = Tape(node)
+            maker = client(node, Role.MAKER, tmp_path)
+            trader = client(node, Role.TRADER, tmp_path)
+            async with maker, trader:
+                await maker.place(BTC, "sell", "0.05", "100000")
+                # the maker's resting cross ask may fill first: an isolated order waits
+                with pytest.raises(MarginModeConflictError, match="open cross orders"):
+                    await maker.place(
+                        BTC, "sell", "0.01", "100100", margin_mode=MarginMode.ISOLATED
+                    )
+                await trader.place(BTC, "buy", "0.01", "100010", time_in_force=TimeInForce.IOC)
+                # the cross long may not be settled yet: the pending fill already decides
+                with pytest.raises(MarginModeConflictError, match="is cross"):
+                    await trader.place(
+                        BTC, "buy", "0.01", "100010",
+                        time_in_force=TimeInForce.IOC, margin_mode=MarginMode.ISOLATED,
+                    )  # fmt: skip
+                await settled(node)
+                assert len(tape.fills) == 1 and tape.rejected == []
+                positions = {p.market.symbol: p.size for p in await trader.positions()}
+                assert positions == {BTC: to_size_units("0.01")}
+
+    asyncio.run(scenario())
+
+
+def test_order_expiring_before_it_could_settle_is_refused(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with running(deployment, tmp_path / "state") as node:
+            trader = client(node, Role.TRADER, tmp_path)
+            async with trader:
+                with pytest.raises(ExpiredError, match="too soon to settle"):
+                    await trader.place(BTC, "buy", "0.01", "90000", ttl_s=5)
+                assert best_bid(node) is None
+
+    asyncio.run(scenario())
