@@ -23,7 +23,7 @@ from perpdex.chain.deployment import Deployment, Role, write_deployment
 from perpdex.chain.transact import connect, send
 from perpdex.cli.main import main as perpdex
 from perpdex.cli.up import fresh_deployment
-from perpdex.core.eip712 import sign_order
+from perpdex.core.eip712 import Nonce, sign_order
 from perpdex.core.types import Address, Collateral, OrderHash, Price
 from perpdex.core.units import from_collateral_units
 from perpdex.engine.errors import CancelReason
@@ -65,9 +65,11 @@ async def events_until(
     raise AssertionError("the stream ended")
 
 
-async def place_with_nonce(trader: Client, placed: PlacedOrder) -> Placed:
-    """A new order (at twice the price: another hash, on the grid) with ``placed``'s nonce."""
-    order = replace(placed.signed.order, limit_price=Price(2 * placed.signed.order.limit_price))
+async def place_with_nonce(trader: Client, like: PlacedOrder, nonce: int) -> Placed:
+    """An order on ``like``'s terms at twice its price (on the grid) with ``nonce``, which
+    the gateway has not seen (it refuses a seen one as replayed before asking the chain)."""
+    terms = like.signed.order
+    order = replace(terms, limit_price=Price(2 * terms.limit_price), nonce=Nonce(nonce))
     signed = sign_order(order, trader.wallet.signing_key, trader.domain)
     request = PlaceRequest(order=WireOrder.of(order), signature=hex0x(signed.signature.to_bytes()))
     return await trader._request(request, Placed)
@@ -109,8 +111,11 @@ def test_on_chain_cancel_all_takes_the_orders_off_the_book(
                 # nothing left to take: the taker's order rests, no fill is made
                 await taker.place("BTC-PERP", "buy", "0.01", "101000")
                 assert not node.runner.unsettled() and not len(node.pm.pending)
+                floor = (await maker.chain()).account(maker.address).nonce_floor
+                assert floor > max(a.nonce for a in asks) + 1  # unused nonces below it
                 with pytest.raises(NonceClosedError):
-                    await place_with_nonce(maker, asks[0])
+                    await place_with_nonce(maker, asks[0], floor - 1)
+                await place_with_nonce(maker, asks[0], floor)
 
     asyncio.run(scenario())
 
@@ -132,7 +137,8 @@ def test_per_order_and_per_nonce_cancels_on_chain_take_only_those_orders_off_the
                 wallet = deployment.wallet(Role.MAKER).account()
                 cancel = exchange.functions.cancel_order(pack_order(by_hash.signed))
                 await asyncio.to_thread(send, web3, wallet, cancel)
-                await maker.cancel_on_chain([by_nonce.nonce])
+                unused = maker.nonces.next()  # closed ahead of any order signed with it
+                await maker.cancel_on_chain([by_nonce.nonce, unused])
                 gone = {by_hash.order_hash, by_nonce.order_hash}
                 await until(
                     lambda: resting_hashes(node, maker.address) == {kept.order_hash},
@@ -140,11 +146,9 @@ def test_per_order_and_per_nonce_cancels_on_chain_take_only_those_orders_off_the
                 )
                 events = await events_until(stream, OrderUpdate, 2)
                 assert cancelled_on_chain(events) == {hex0x(h) for h in gone}
-                for placed in (by_hash, by_nonce):
-                    with pytest.raises(NonceClosedError):
-                        await place_with_nonce(maker, placed)
-                # an open nonce still trades
-                await place_with_nonce(maker, kept)
+                with pytest.raises(NonceClosedError):
+                    await place_with_nonce(maker, kept, unused)
+                await place_with_nonce(maker, kept, maker.nonces.next())  # an open one trades
 
     asyncio.run(scenario())
 
