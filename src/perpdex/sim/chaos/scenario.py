@@ -142,13 +142,24 @@ async def _trade(
     url = node.url
     assert url is not None
 
+    clients: list[AckedClient] = []
+
     def client(key: SigningKey) -> AckedClient:
         wallet = Wallet.from_private_key(key.secret)
-        return AckedClient(url, wallet, setup.deployment, state_dir=work / "nonces")
+        clients.append(AckedClient(url, wallet, setup.deployment, state_dir=work / "nonces"))
+        return clients[-1]
 
     bots = Bots.of(market_params, setup.market, traders, client)
     received = {bot.client.address: Received() for bot in bots.all}
-    evidence = Evidence([], received, [], [], set(), {}, [])
+    evidence = Evidence(
+        acked=[],
+        received=received,
+        settled=[],
+        rejected=[],
+        journaled=set(),
+        journal={},
+        differences=[],
+    )
     async with contextlib.AsyncExitStack() as stack:
         for bot in bots.all:
             await stack.enter_async_context(bot.client)
@@ -178,15 +189,10 @@ async def _trade(
         for recorder in recorders:
             recorder.cancel()
         await asyncio.gather(*recorders, return_exceptions=True)
-    evidence.acked = [h for bot in bots.all for h in _acked(bot.client)]
+    evidence.acked = [order_hash for c in clients for order_hash in c.acked]
     evidence.bots = {name: bots.counts(name) for name in ("sent", "refused", "unanswered")}
     evidence.timings |= {"trade_s": stopped - begun, "drain_s": drained - stopped}
     return evidence
-
-
-def _acked(client: object) -> list[OrderHash]:
-    assert isinstance(client, AckedClient)
-    return list(client.acked)
 
 
 async def _kill_and_restart(
