@@ -77,6 +77,7 @@ REJECT_OVERFILL: public(constant(uint8)) = 11
 REJECT_REDUCE_ONLY: public(constant(uint8)) = 12
 REJECT_MARGIN_MODE: public(constant(uint8)) = 13
 REJECT_SELF_TRADE: public(constant(uint8)) = 14
+REJECT_ISOLATED_DEFICIT: public(constant(uint8)) = 15
 
 # @dev The secp256k1 group order: a signature whose r is not below it, or whose s is
 #      above snekmate's low-s bound (EIP-2), is skipped as invalid instead of reverting
@@ -694,9 +695,19 @@ def _load_side(packed: orders.PackedOrder, order_hash: bytes32, fill: Fill) -> S
         side.reason = REJECT_MARGIN_MODE
         return side
     position_size: int256 = packing._position_size(side.position)
-    if position_size != 0 and packing._is_isolated(side.position) != (mode == orders.MARGIN_ISOLATED):
-        side.reason = REJECT_MARGIN_MODE
-    elif (packed.head >> orders.REDUCE_ONLY_OFFSET) & 1 != 0:
+    if position_size != 0:
+        if packing._is_isolated(side.position) != (mode == orders.MARGIN_ISOLATED):
+            side.reason = REJECT_MARGIN_MODE
+            return side
+    elif side.position != 0:
+        # a flat word that is not empty is an isolated position that closed below zero
+        # earlier in this batch: its deficit is on record for the end-of-batch check,
+        # which reverts the batch. A fill here would reopen the market on that word and
+        # hide the deficit, in a cross position (which would adopt the loss) or in an
+        # isolated one (whose new margin, moved from cross, would pay it).
+        side.reason = REJECT_ISOLATED_DEFICIT
+        return side
+    if (packed.head >> orders.REDUCE_ONLY_OFFSET) & 1 != 0:
         # a reduce-only order may only shrink an opposite position, never flip it
         if (packed.head >> orders.IS_BUY_OFFSET) & 1 != 0:
             position_size = -position_size

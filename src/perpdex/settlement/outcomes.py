@@ -46,6 +46,9 @@ class RejectReason(StrEnum):
     REDUCE_ONLY = "REDUCE_ONLY"
     MARGIN_MODE = "MARGIN_MODE"
     SELF_TRADE = "SELF_TRADE"
+    ISOLATED_DEFICIT = "ISOLATED_DEFICIT"
+    """An isolated position of the trader closed below zero earlier in the batch; the
+    batch reverts on it (``MarginCheckFailed``), so this is seen only in simulation."""
     MARGIN_CHECK_FAILED = "MARGIN_CHECK_FAILED"
     """Batcher: the batch's simulation reverted with ``MarginCheckFailed`` naming a trader
     of this fill, so the fill was left out."""

@@ -80,3 +80,36 @@ def test_cross_reopen_after_isolated_close_in_one_batch_is_growth(
     reopen = trade(venue, maker, trader, buys=True, lots=1_000, price=94_950 * USDC)
     with margin_check_fails(trader):
         venue.settle(close, reopen)
+
+
+def test_isolated_loss_cannot_leak_into_cross_collateral(
+    venue: Venue, maker: Actor, trader: Actor
+) -> None:
+    """The isolated long (505 USDC of margin) closes 609.7 USDC down, then a cross buy of
+    the same trader fills in the same market: the cross fill must not adopt the isolated
+    loss, and the batch must revert on the isolated deficit it cannot settle."""
+    venue.fund(trader, 2_000 * USDC)
+    venue.settle(trade(venue, maker, trader, buys=True, lots=1_000, price=PRICE, mode=ISOLATED))
+    before = venue.collateral(trader), venue.position(trader)
+    close = trade(venue, maker, trader, buys=False, lots=1_000, price=94_000 * USDC, mode=ISOLATED)
+    reopen = trade(venue, maker, trader, buys=True, lots=1_000, price=PRICE)
+    with margin_check_fails(trader):
+        venue.settle(close, reopen)
+    assert (venue.collateral(trader), venue.position(trader)) == before
+
+
+def test_isolated_deficit_cannot_be_paid_by_an_isolated_reopen_from_cross(
+    venue: Venue, maker: Actor, trader: Actor
+) -> None:
+    """A bankrupt isolated long (mark 94,000: equity -100 USDC) closes below zero and a new
+    isolated buy of the same trader follows in the batch: the margin that buy moves from
+    cross collateral must not absorb the old deficit (which is the insurance fund's)."""
+    venue.fund(trader, 2_000 * USDC)
+    venue.settle(trade(venue, maker, trader, buys=True, lots=1_000, price=PRICE, mode=ISOLATED))
+    venue.set_price(MARKET, Price(94_000 * USDC))
+    before = venue.collateral(trader), venue.position(trader)
+    close = trade(venue, maker, trader, buys=False, lots=1_000, price=94_000 * USDC, mode=ISOLATED)
+    reopen = trade(venue, maker, trader, buys=True, lots=500, price=94_000 * USDC, mode=ISOLATED)
+    with margin_check_fails(trader):
+        venue.settle(close, reopen)
+    assert (venue.collateral(trader), venue.position(trader)) == before
