@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.integration.relay import Partition
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deployment import Deployment, Role, write_deployment
@@ -106,50 +107,6 @@ def _up(deployment: Deployment, tmp_path: Path, port: int) -> Iterator[_Up]:
         node.stop()
 
 
-class _Partition:
-    """A TCP relay to the gateway that can refuse new connections for a while: the maker's
-    network comes back later than the taker's, so fills happen while it is away."""
-
-    def __init__(self, port: int) -> None:
-        self._port = port
-        self.open = True
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> int:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            if not self.open:
-                return
-            upstream_reader, upstream_writer = await asyncio.open_connection(
-                "127.0.0.1", self._port
-            )
-        except OSError:
-            return
-        finally:
-            if not self.open:
-                writer.close()
-        await asyncio.gather(
-            _pipe(reader, upstream_writer), _pipe(upstream_reader, writer), return_exceptions=True
-        )
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    finally:
-        writer.close()
-
-
 async def _collect(stream: AccountSubscription, into: list[Fill | OrderUpdate]) -> None:
     async for event in stream:
         if isinstance(event, Fill | OrderUpdate):
@@ -209,7 +166,7 @@ def test_a_maker_misses_no_fill_when_the_node_is_killed_mid_stream(
     with _up(deployment, tmp_path, port) as node:
 
         async def scenario() -> None:
-            partition = _Partition(port)
+            partition = Partition(port)
             async with (
                 partition as relayed,
                 client(Role.MAKER, f"ws://127.0.0.1:{relayed}") as maker,
@@ -227,7 +184,7 @@ def test_a_maker_misses_no_fill_when_the_node_is_killed_mid_stream(
                 burst = asyncio.create_task(take(taker, 4))
                 await asyncio.sleep(0.05)
                 await asyncio.to_thread(node.kill)
-                partition.open = False  # the maker comes back only after the taker traded
+                partition.cut()  # the maker comes back only after the taker traded
                 await burst
                 await asyncio.to_thread(node.start, deployment.rpc_url)
                 await take(taker, FILLS_AFTER_RESTART)

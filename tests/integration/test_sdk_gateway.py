@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from tests.integration.relay import Partition
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import demo_wallets, deploy
@@ -40,11 +41,12 @@ def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deploy
 
 
 @asynccontextmanager
-async def gateway_for(deployment: Deployment) -> AsyncIterator[str]:
+async def gateway_for(deployment: Deployment, **options: int) -> AsyncIterator[str]:
     bus = EventBus()
     markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets]
     domain = Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange)
-    gateway = Gateway(Sequencer(Engine(markets, bus), WallClock()), bus, domain, risk=AllowAll())
+    sequencer = Sequencer(Engine(markets, bus), WallClock())
+    gateway = Gateway(sequencer, bus, domain, risk=AllowAll(), **options)  # type: ignore[arg-type]
     async with GatewayServer(gateway) as server:
         yield f"ws://127.0.0.1:{server.port}"
 
@@ -123,5 +125,51 @@ def test_reconnect_resubscribes_and_re_snapshots(deployment: Deployment, tmp_pat
                 await watcher.place("ETH-PERP", "buy", "1", "2990")
                 await maker.cancel(placed.order_hash)
                 assert (await _book_until(book, asks=0)).bids != ()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("missed", "replayed_by_the_gateway"), [(6, 10), (12, 4)], ids=["resumed", "over_http"]
+)
+def test_a_client_cut_off_while_it_was_filled_gets_every_fill_once_in_order(
+    deployment: Deployment, tmp_path: Path, missed: int, replayed_by_the_gateway: int
+) -> None:
+    """The maker's network is cut while the taker fills its orders: on reconnect the SDK
+    resumes after the last event it yielded (beyond what the gateway replays, it reads the
+    rest from the HTTP history first), and the stream continues with no gap or duplicate."""
+
+    async def scenario() -> None:
+        async with gateway_for(deployment, max_resume_events=replayed_by_the_gateway) as url:
+            port = int(url.rsplit(":", 1)[1])
+            partition = Partition(port)
+            async with partition as relayed:
+                maker = _client(f"ws://127.0.0.1:{relayed}", deployment, Role.MAKER, tmp_path)
+                taker = _client(url, deployment, Role.TRADER, tmp_path)
+                async with maker, taker:
+                    stream = await maker.account()
+                    for _ in range(missed + 2):
+                        await maker.place("ETH-PERP", "sell", "1", "3000")
+                    await taker.place("ETH-PERP", "buy", "1", "3000")
+                    seen = [await _next(stream)]
+                    partition.cut()
+                    for _ in range(missed):
+                        await taker.place("ETH-PERP", "buy", "1", "3000")
+                    partition.open = True
+                    while len(seen) < missed + 1:
+                        seen.append(await _next(stream))
+                    await taker.place("ETH-PERP", "buy", "1", "3000")  # live again
+                    seen.append(await _next(stream))
+                    assert all(isinstance(e, Fill) for e in seen)
+                    assert [e.account_seq for e in seen] == list(range(1, missed + 3))
+                    with pytest.raises(TimeoutError):  # and nothing twice
+                        await asyncio.wait_for(anext(stream), 0.5)
+
+                    history = await maker.fills(limit=missed + 5)
+                    assert history.items == seen and history.next is None
+                    first = await maker.fills(limit=2)
+                    assert first.items == seen[:2] and first.next == 2
+                    orders = await maker.order_history()
+                    assert [o.state.value for o in orders.items] == (["filled"] * (missed + 2))
 
     asyncio.run(scenario())

@@ -91,6 +91,7 @@ class Gateway:
         verifier: Verifier | None = None,
         max_frame: int = MAX_FRAME,
         accounts: AccountLog | None = None,
+        max_resume_events: int = MAX_RESUME_EVENTS,
     ) -> None:
         self.sequencer = sequencer
         self.engine = sequencer.engine
@@ -101,6 +102,7 @@ class Gateway:
         self._limits = limits if limits is not None else Limits()
         self._verifier = verifier if verifier is not None else InlineVerifier(domain)
         self._max_frame = max_frame
+        self._max_resume_events = max_resume_events
         self._logins = Logins(domain)
         self._accounts = AccountBuckets(self._limits.account_rate, self._limits.account_burst)
         self._outbox = Outbox(MAX_SEND_BUFFER, MAX_FRAME)
@@ -417,10 +419,11 @@ class Gateway:
             raise ProtocolError(
                 ErrorCode.MALFORMED, f"afterSeq must be 0 to {last}, the account's last event"
             )
-        if last - after > MAX_RESUME_EVENTS:
+        if last - after > self._max_resume_events:
             raise ProtocolError(
                 ErrorCode.RESUME_TOO_OLD,
-                f"{last - after} events since afterSeq {after}, more than {MAX_RESUME_EVENTS}:"
+                f"{last - after} events since afterSeq {after}, more than"
+                f" {self._max_resume_events}:"
                 f" read them from GET /account/{trader}/events?after={after}, then resume",
             )
         return after

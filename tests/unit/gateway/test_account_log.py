@@ -1,0 +1,188 @@
+"""The account log numbers each account's events from the journal alone: a crash (events
+of durable commands never stored), a lost store and a store of another journal all give
+either the same numbers as the live run or a clear error, never different numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import pytest
+from tests.integration.test_gateway import DOMAIN, MAKER, MARKETS, TAKER, signed
+
+from perpdex.core.signing import SigningKey
+from perpdex.core.types import Address, ClientOrderId, MarketId, OrderId, Price, Side, Size
+from perpdex.engine.clock import ManualClock
+from perpdex.engine.commands import Amend, Cancel, Command, NewOrder
+from perpdex.engine.engine import Engine
+from perpdex.engine.events import EventBus
+from perpdex.engine.file_journal import FileJournal
+from perpdex.engine.replay import recover
+from perpdex.engine.sequencer import Sequencer
+from perpdex.gateway import protocol as wire
+from perpdex.gateway.account_log import AccountLog
+from perpdex.gateway.account_store import AccountStore, AccountStoreError
+from perpdex.settlement.payload import order_payload
+
+MARKET = MarketId(0)
+NOW_MS = 1_000_000
+
+
+def _new(key: SigningKey, order_id: int, nonce: int, *, is_buy: bool, size: int) -> NewOrder:
+    order = signed(key, nonce, is_buy=is_buy, size=size)
+    return NewOrder(
+        market=MARKET,
+        order_id=OrderId(order_id),
+        account=key.address,
+        side=Side.BUY if is_buy else Side.SELL,
+        price=Price(1000),
+        size=Size(size),
+        client_id=ClientOrderId(f"c{order_id}"),
+        payload=order_payload(order),
+    )
+
+
+def _commands() -> list[list[Command]]:
+    """Two groups of commands (each group becomes durable at once): two asks, a bid that
+    fills one and half the other, an amend of that one to a new total, a bid that fills
+    it again, its cancel, a resting ask."""
+    amended = signed(MAKER, 9, is_buy=False, size=3000)
+    return [
+        [
+            _new(MAKER, 1, 1, is_buy=False, size=2000),
+            _new(MAKER, 2, 2, is_buy=False, size=2000),
+            _new(TAKER, 3, 1, is_buy=True, size=3000),  # fills 1, half of 2
+        ],
+        [
+            Amend(
+                market=MARKET,
+                order_id=OrderId(2),
+                price=Price(1000),
+                size=Size(3000),
+                payload=order_payload(amended),
+            ),
+            _new(TAKER, 4, 2, is_buy=True, size=1000),
+            Cancel(MARKET, OrderId(2)),
+            _new(MAKER, 5, 3, is_buy=False, size=1000),
+        ],
+    ]
+
+
+Events = dict[Address, list[bytes]]
+
+
+def _stored(path: Path) -> Events:
+    store = AccountStore(path)
+    try:
+        return {k.address: [d for _, d in store.events(k.address, 0, 100)] for k in (MAKER, TAKER)}
+    finally:
+        store.close()
+
+
+def _restart(journal_path: Path, store_path: Path) -> AccountLog:
+    """A node's start: the log on its store, fed by the replay of the journal."""
+    log = AccountLog(AccountStore(store_path), DOMAIN)
+    bus = EventBus()
+    bus.subscribe(log.on_event)
+    journal = FileJournal(journal_path)
+    try:
+        recover(journal, MARKETS, bus)
+        log.caught_up(journal.head.seq)
+    finally:
+        journal.close()
+    return log
+
+
+def test_account_event_numbers_survive_a_crash_and_a_lost_store(tmp_path: Path) -> None:
+    journal_path, store_path = tmp_path / "journal.bin", tmp_path / "accounts.sqlite"
+    live: Events = {MAKER.address: [], TAKER.address: []}
+    log = AccountLog(AccountStore(store_path), DOMAIN)
+    log.attach(lambda account, frame: live[account].append(frame))
+    bus = EventBus()
+    bus.subscribe(log.on_event)
+    journal = FileJournal(journal_path)
+    sequencer = Sequencer(Engine(MARKETS, bus), ManualClock(NOW_MS), journal)
+    first, second = _commands()
+    for command in first:
+        sequencer.submit(command)
+    sequencer.flush()
+    log.commit()
+    for command in second:
+        sequencer.submit(command)
+    sequencer.flush()  # durable, and sent: then the node dies before the store's commit
+    log.close(commit=False)
+    journal.close()
+
+    assert [len(v) for v in _stored(store_path).values()] == [2, 2]  # only the first group
+    assert [len(v) for v in live.values()] == [4, 3]
+    _restart(journal_path, store_path).close(commit=True)
+    assert _stored(store_path) == live  # the same frames, the same numbers
+
+    store_path.unlink()  # lost: rebuilt from the journal alone
+    _restart(journal_path, store_path).close(commit=True)
+    assert _stored(store_path) == live
+    maker = [msgspec.json.decode(f, type=wire.AccountEvent) for f in live[MAKER.address]]
+    assert [e.account_seq for e in maker] == [1, 2, 3, 4]
+    assert [type(e).__name__ for e in maker] == ["Fill", "Fill", "Fill", "OrderUpdate"]
+
+
+def test_a_store_ahead_of_its_journal_is_refused_not_renumbered(tmp_path: Path) -> None:
+    journal_path, store_path = tmp_path / "journal.bin", tmp_path / "accounts.sqlite"
+    bus = EventBus()
+    log = AccountLog(AccountStore(store_path), DOMAIN)
+    bus.subscribe(log.on_event)
+    journal = FileJournal(journal_path)
+    sequencer = Sequencer(Engine(MARKETS, bus), ManualClock(NOW_MS), journal)
+    for group in _commands():
+        for command in group:
+            sequencer.submit(command)
+    sequencer.flush()
+    log.close(commit=True)
+    journal.close()
+
+    other = tmp_path / "other.bin"  # a shorter journal: not the one the store was made from
+    short = FileJournal(other)
+    shorter = Sequencer(Engine(MARKETS, EventBus()), ManualClock(NOW_MS), short)
+    shorter.submit(_commands()[0][0])
+    shorter.flush()
+    short.close()
+    with pytest.raises(AccountStoreError, match="belongs to another journal"):
+        _restart(other, store_path)
+
+
+def test_order_history_follows_fills_amends_and_cancels(tmp_path: Path) -> None:
+    log = _replayed_log(tmp_path)
+    orders = {
+        o.order_id: o
+        for o in (
+            msgspec.json.decode(d, type=wire.HistoricalOrder)
+            for _, d in log.orders(MAKER.address, 0, 100)
+        )
+    }
+    amended = signed(MAKER, 9, is_buy=False, size=3000)
+    assert (orders[1].state, orders[1].filled) == (wire.OrderState.FILLED, 2000)
+    assert (orders[2].state, orders[2].filled, orders[2].size) == (
+        wire.OrderState.CANCELLED,
+        2000,  # 1000 of the first taker, 1000 of the second after the amend
+        3000,
+    )
+    assert orders[2].order_hash == wire.hex0x(amended.order_hash)
+    assert (orders[5].state, orders[5].filled, orders[5].client_id) == (
+        wire.OrderState.OPEN,
+        0,
+        "c5",
+    )
+    assert [o for o, _ in log.orders(MAKER.address, 1, 1)] == [2]  # paged by order id
+    log.close(commit=False)
+
+
+def _replayed_log(tmp_path: Path) -> AccountLog:
+    journal_path = tmp_path / "journal.bin"
+    journal = FileJournal(journal_path)
+    sequencer = Sequencer(Engine(MARKETS, EventBus()), ManualClock(NOW_MS), journal)
+    for group in _commands():
+        for command in group:
+            sequencer.submit(command)
+    sequencer.flush()
+    journal.close()
+    return _restart(journal_path, tmp_path / "accounts.sqlite")
