@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from perpdex.core.eip712 import Eip712Domain, SignedOrder
@@ -101,23 +101,23 @@ def replay_events(
 
 def accepted_orders(
     journal_path: Path, markets: Iterable[MarketConfig], domain: Eip712Domain
-) -> list[tuple[OrderId, SignedOrder]]:
+) -> Iterator[tuple[OrderId, SignedOrder]]:
     """Every signed order the engine took (placed or amended to, not rejected), from the
-    journal on disk through a scratch engine: a restarted gateway refuses their replays."""
-    rejected: set[int] = set()
+    journal on disk through a scratch engine: a restarted gateway refuses their replays.
+    Yielded as read, so a restart holds no list of the whole history."""
+    rejected = 0  # the last rejected command's seq
 
     def note(event: Event) -> None:
+        nonlocal rejected
         if isinstance(event, Rejected):
-            rejected.add(event.seq)
+            rejected = event.seq
 
     bus = EventBus(book_deltas=False)
     bus.subscribe(note)
     engine = Engine(markets, bus)
-    found: list[tuple[OrderId, SignedOrder]] = []
     for item in read_file(journal_path):
         seq, time, command = decode(item.entry)
         engine.apply(seq, time, command)
         # an amend without a payload keeps the order's signed order
-        if isinstance(command, NewOrder | Amend) and command.payload and seq not in rejected:
-            found.append((command.order_id, order_from_payload(command.payload, domain)))
-    return found
+        if isinstance(command, NewOrder | Amend) and command.payload and rejected != seq:
+            yield command.order_id, order_from_payload(command.payload, domain)
