@@ -39,6 +39,7 @@ from perpdex.services.engine import replay_events
 from perpdex.services.node import Node, NodeConfig
 from perpdex.settlement.encoding import pack_order
 from perpdex.settlement.outcomes import RejectReason
+from perpdex.settlement.payload import order_from_payload
 
 WAIT_S = 20.0
 
@@ -49,7 +50,8 @@ def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deploy
 
 
 def resting_hashes(node: Node, trader: Address) -> set[OrderHash]:
-    return {s.order_hash for _, s, _ in node.engine.open_orders(node.domain, [trader])}
+    resting = node.engine.resting([trader])
+    return {order_from_payload(o.command.payload, node.domain).order_hash for o in resting}
 
 
 async def events_until(

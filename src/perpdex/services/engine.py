@@ -60,20 +60,27 @@ class EngineService:
         self._bus = bus
         self._sequencer = Sequencer(engine, WallClock(), journal, positions=self._positions)
 
-    def open_orders(
-        self, domain: Eip712Domain, accounts: Iterable[Address] | None = None
-    ) -> list[tuple[NewOrder, SignedOrder, Size]]:
-        """Every resting order (of ``accounts`` only, if given) with its signed order (from
-        its payload) and open size."""
-        found: list[tuple[NewOrder, SignedOrder, Size]] = []
+    def open_orders(self, domain: Eip712Domain) -> list[tuple[NewOrder, SignedOrder, Size]]:
+        """Every resting order with its signed order (from its payload) and open size."""
+        return [
+            (
+                order.command,
+                order_from_payload(order.command.payload, domain),
+                Size(order.remaining),
+            )
+            for order in self.resting()
+        ]
+
+    def resting(self, accounts: Iterable[Address] | None = None) -> list[Order]:
+        """Every resting order, or those of ``accounts``, market by market."""
+        found: list[Order] = []
         for book in self.sequencer.engine.markets.values():
             if accounts is None:
-                orders: Iterable[Order] = book.resting_orders()
+                found += book.resting_orders()
             else:
-                orders = [order for account in accounts for order in book.orders_of(account)]
-            for order in orders:
-                signed = order_from_payload(order.command.payload, domain)
-                found.append((order.command, signed, Size(order.remaining)))
+                found += [
+                    order for account in sorted(accounts) for order in book.orders_of(account)
+                ]
         return found
 
     def stop(self, *, flush: bool = True) -> None:

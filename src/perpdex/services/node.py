@@ -45,6 +45,7 @@ from perpdex.services.risk import CurrentRisk
 from perpdex.services.state import ChainState, StateLock, chain_identity, open_chain_state
 from perpdex.settlement.batcher import Batcher
 from perpdex.settlement.outcomes import FillOutcome, Rejected, Settled
+from perpdex.settlement.payload import order_hash_of_payload, order_of_payload
 from perpdex.settlement.runner import SettledCursor, SettlementRunner
 
 log = logging.getLogger(__name__)
@@ -300,10 +301,11 @@ class Node:
         if not self.engine.running:
             return  # the engine's restart calls this again
         nonces = self.pm.ledger.nonces
+        resting = [order.command for order in self.engine.resting(traders)]
         orders = tuple(
             (command.market, command.order_id)
-            for command, signed, _ in self.engine.open_orders(self.domain, traders)
-            if nonces.is_closed(signed.order.trader, signed.order.nonce)
+            for command in resting
+            if nonces.is_closed(command.account, order_of_payload(command.payload).nonce)
         )
         if orders:
             self._submit_from_chain(ChainCancel(orders=orders, reason=CancelReason.ON_CHAIN))
@@ -335,10 +337,11 @@ class Node:
             return
         hashes = {maker.order_hash, taker.order_hash}
         traders = {maker.order.trader, taker.order.trader}
+        resting = [order.command for order in self.engine.resting(traders)]
         orders = tuple(
             (command.market, command.order_id)
-            for command, signed, _ in self.engine.open_orders(self.domain, traders)
-            if signed.order_hash in hashes
+            for command in resting
+            if order_hash_of_payload(command.payload, self.domain) in hashes
         )
         rejected = RejectedFill(
             market=maker.order.market,

@@ -44,6 +44,13 @@ def order_from_payload(payload: bytes, domain: Eip712Domain) -> SignedOrder:
     return verify_order(order, signature, domain)
 
 
+def order_of_payload(payload: bytes) -> Order:
+    """The order terms in ``payload``, its signature unchecked (the engine only holds
+    payloads the gateway verified)."""
+    order, _ = _decode(payload)
+    return order
+
+
 def order_hash_of_payload(payload: bytes, domain: Eip712Domain) -> OrderHash:
     """The EIP-712 hash of the order in ``payload``, its signature unchecked (the engine
     only holds payloads the gateway verified): what the account history names it by."""
