@@ -3,6 +3,7 @@ what they were computed from, so a failing figure can be traced."""
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from typing import Any
 
@@ -27,6 +28,7 @@ def report(params: ChaosParams, evidence: Evidence) -> dict[str, Any]:
         "stream_gaps": metrics.stream_gaps(evidence.settled, evidence.received),
         "offchain_equals_chain": not evidence.differences,
         "kills": evidence.kills,
+        "restart_s": _spread(evidence.restarts),
         "seed": params.seed,
         "fills_journaled": len(evidence.journal),
         "fills_settled": len(evidence.settled),
@@ -47,3 +49,9 @@ def report(params: ChaosParams, evidence: Evidence) -> dict[str, Any]:
 
 def passed(figures: dict[str, Any]) -> bool:
     return all(figures[name] == 0 for name in INVARIANTS) and figures["offchain_equals_chain"]
+
+
+def _spread(seconds: list[float]) -> dict[str, float] | None:
+    if not seconds:
+        return None
+    return {"mean": round(statistics.fmean(seconds), 1), "max": round(max(seconds), 1)}

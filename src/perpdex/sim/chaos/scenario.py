@@ -43,7 +43,7 @@ from perpdex.sim.chaos.metrics import ChainFill, ChainRejection, JournalFill, Re
 from perpdex.sim.chaos.node import NodeProcess
 from perpdex.sim.market.scenario import MARKET, Bots, MarketParams, Traders
 
-QUIET_S: Final = 6.0
+QUIET_S: Final = 8.0
 """Settlement has drained when the chain shows no new outcome for this long (the node
 settles every 0.2 s; a batch is mined within a block or two)."""
 DRAIN_TIMEOUT_S: Final = 120.0
@@ -87,6 +87,8 @@ class Evidence:
     differences: list[str]
     kills: list[float] = field(default_factory=list)
     """Seconds into the trading of each kill done."""
+    restarts: list[float] = field(default_factory=list)
+    """Seconds from each kill to the restarted gateway listening."""
     memory: list[MemorySample] = field(default_factory=list)
     bots: dict[str, dict[str, int]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -171,7 +173,7 @@ async def _trade(
         begun = time.monotonic()
         sampler = asyncio.create_task(_sample(params, node, begun, evidence.memory))
         try:
-            await _kill_and_restart(params, node, begun, tasks, evidence.kills)
+            await _kill_and_restart(params, node, begun, tasks, evidence)
         finally:
             sampler.cancel()
             for task in tasks:
@@ -200,7 +202,7 @@ async def _kill_and_restart(
     node: NodeProcess,
     begun: float,
     tasks: Sequence[asyncio.Task[None]],
-    kills: list[float],
+    evidence: Evidence,
 ) -> None:
     """Trade for ``duration_s``, killing and restarting the node at the seeded moments (a
     moment that passed during a restart waits ``MIN_UP_S``); a bot that fails ends it."""
@@ -209,9 +211,11 @@ async def _kill_and_restart(
         due = max(begun + moment, up_since + MIN_UP_S)
         await _watch(tasks, due)
         node.kill()
-        kills.append(round(time.monotonic() - begun, 2))
+        killed = time.monotonic()
+        evidence.kills.append(round(killed - begun, 2))
         await asyncio.to_thread(node.start)
         up_since = time.monotonic()
+        evidence.restarts.append(up_since - killed)
     await _watch(tasks, max(begun + params.duration_s, up_since + MIN_UP_S))
 
 
