@@ -232,6 +232,17 @@ async def rejected_between_match_and_settlement(
             assert not resting_hashes(node, maker.address)
             assert not len(node.pm.pending)
             assert node.rejected_fills == {reason.value: 1}
+            # numbered in each trader's account stream, and kept in its history
+            for trader, events in ((maker, maker_events), (taker, taker_events)):
+                numbered = [
+                    e for e in events if isinstance(e, Fill | FillRejectedFrame | OrderUpdate)
+                ]
+                first = numbered[0].account_seq
+                assert [e.account_seq for e in numbered] == list(
+                    range(first, first + len(numbered))
+                )
+                history = await trader.account_events(after=first)
+                assert history.items[0] == numbered[1]
 
     warned = [
         r
