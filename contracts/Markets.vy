@@ -23,6 +23,12 @@
         s * (index now - index at its last settlement) / SIZE_SCALE, a short is
         owed the same: the Exchange settles a position against the index whenever
         it touches it.
+
+        Parameters: every one has hard bounds no key can pass (`_check`). A market's
+        parameters take effect at listing; after that every change is queued,
+        announced by `ParamsQueued` with its effective time, and applies only
+        PARAMS_DELAY later (longer than the Exchange's longest withdrawal delay), by
+        anyone's `apply_params`: a trader who disagrees leaves first.
 """
 
 from .interfaces import IAggregatorV3
@@ -33,14 +39,45 @@ from . import units
 # @dev A funding rate is a fraction of the index price per interval, scaled by
 #      FUNDING_RATE_SCALE: 100_000 is 0.01%.
 FUNDING_RATE_SCALE: public(constant(int256)) = 10 ** 9
-# @dev The largest cap an admin can set: 1% of the price per interval.
-MAX_FUNDING_RATE_CAP: public(constant(uint256)) = 10 ** 7
-MIN_FUNDING_INTERVAL: public(constant(uint256)) = 60
 MAX_MARKETS: public(constant(uint256)) = 64
+
+# @dev Hard bounds of every risk parameter; docs/architecture.md gives the reason of
+#      each. No admin key can set a value outside them, queued or at listing.
+# the largest leverage: an initial margin of at least 2%
+MAX_LEVERAGE: public(constant(uint256)) = 50
+# maintenance margin: 0.5% to 25%, and at most three quarters of the initial margin
+MIN_MAINTENANCE_MARGIN_PPM: public(constant(uint256)) = 5_000
+MAX_MAINTENANCE_MARGIN_PPM: public(constant(uint256)) = 250_000
 MAX_FEE_PPM: public(constant(uint256)) = 10_000
-# @dev The tiered liquidation step, a fraction of the position (ppm): 25% to 40%.
+# the tiered liquidation step, a fraction of the position (ppm): 25% to 40%
 MIN_LIQUIDATION_FRACTION: public(constant(uint256)) = 250_000
 MAX_LIQUIDATION_FRACTION: public(constant(uint256)) = 400_000
+# the liquidation penalty: at most 2% of the closed notional and half the maintenance
+# margin, so a liquidated trader keeps at least the other half
+MAX_PENALTY_PPM: public(constant(uint256)) = 20_000
+# the liquidator's share of the penalty: 10% to 90% (the insurance fund gets the rest)
+MIN_LIQUIDATOR_SHARE_PPM: public(constant(uint256)) = 100_000
+MAX_LIQUIDATOR_SHARE_PPM: public(constant(uint256)) = 900_000
+# a position under this notional is closed whole: at most 1,000,000 USDC
+MAX_MIN_PARTIAL_NOTIONAL: public(constant(uint256)) = 10 ** 12
+# how old an oracle price may be: one minute to one day
+MIN_PRICE_AGE: public(constant(uint256)) = 60
+MAX_PRICE_AGE: public(constant(uint256)) = 86_400
+# funding: an interval of one minute to eight hours, a cap of at most 1% per interval
+# and at most 4% per hour
+MIN_FUNDING_INTERVAL: public(constant(uint256)) = 60
+MAX_FUNDING_INTERVAL: public(constant(uint256)) = 28_800
+MAX_FUNDING_RATE_CAP: public(constant(uint256)) = 10 ** 7
+MAX_HOURLY_FUNDING_RATE_CAP: public(constant(uint256)) = 4 * 10 ** 7
+
+# @dev A change of a listed market's parameters waits PARAMS_DELAY after it is queued
+#      (`ParamsQueued`), then anyone may apply it for PARAMS_GRACE; after that it
+#      lapses. Two days is longer than the Exchange's longest withdrawal delay (one
+#      day, `MAX_WITHDRAWAL_DELAY`, a test compares the compiled constants): a trader
+#      who asks to withdraw when the change is announced is paid before it applies.
+PARAMS_DELAY: public(constant(uint256)) = 172_800
+PARAMS_GRACE: public(constant(uint256)) = 604_800
+
 # @dev The funding index keeps within int88: it is snapshotted in 88 bits of each
 #      position word (packing.vy).
 MAX_FUNDING_INDEX: public(constant(int256)) = 2 ** 87 - 1
@@ -52,7 +89,7 @@ _DEFAULT_FUNDING_RATE_CAP: constant(uint256) = 500_000
 _DEFAULT_LIQUIDATION_FRACTION: constant(uint256) = 300_000
 _DEFAULT_LIQUIDATOR_SHARE: constant(uint256) = 500_000
 _DEFAULT_MIN_PARTIAL_NOTIONAL: constant(uint256) = 100 * 10 ** 6
-
+_SECONDS_PER_HOUR: constant(uint256) = 3_600
 
 
 struct MarketInfo:
@@ -86,6 +123,25 @@ struct Funding:
 
 struct Liquidation:
     fraction_ppm: uint256
+    penalty_ppm: uint256
+    liquidator_share_ppm: uint256
+    min_partial_notional: uint256
+
+
+# @dev Every parameter of a market an admin may change (the grid and oracle are fixed
+#      at listing): what a queued change holds, validated as a whole by `_check`.
+struct Config:
+    max_leverage: uint256
+    initial_margin_ppm: uint256
+    maintenance_margin_ppm: uint256
+    maker_fee_ppm: uint256
+    taker_fee_ppm: uint256
+    max_price_age: uint256
+    min_price: uint256
+    max_price: uint256
+    funding_interval: uint256
+    funding_rate_cap: uint256
+    liquidation_fraction_ppm: uint256
     penalty_ppm: uint256
     liquidator_share_ppm: uint256
     min_partial_notional: uint256
@@ -139,6 +195,17 @@ event LiquidationParamsChanged:
     min_partial_notional: uint256
 
 
+event ParamsQueued:
+    market: indexed(uint256)
+    config: Config
+    effective_at: uint256
+
+
+event ParamsCancelled:
+    market: indexed(uint256)
+    config: Config
+
+
 event PriceRecorded:
     market: indexed(uint256)
     price: uint256
@@ -166,6 +233,9 @@ _params: HashMap[uint256, uint256]
 _oracle_limits: HashMap[uint256, OracleLimits]
 _funding: HashMap[uint256, Funding]
 _liquidation: HashMap[uint256, Liquidation]
+# the queued change of each market and when it may apply (0: none queued)
+_pending: HashMap[uint256, Config]
+pending_at: public(HashMap[uint256, uint256])
 
 
 @deploy
@@ -208,19 +278,22 @@ def list_market(
     taker_fee_ppm: uint256,
 ) -> uint256:
     """
-    @dev Lists a new market with default oracle limits (price age one hour, no
-         sanity bounds until set), funding (hourly, capped at 0.05%) and liquidation
-         parameters (30% steps, a penalty of half the maintenance margin, shared
-         equally by liquidator and insurance fund). `tick_size * lot_size` must be a
-         multiple of SIZE_SCALE so that every trade's notional is an exact number of
-         collateral units. The oracle must have a good price now.
+    @dev Lists a new market. Its parameters are in effect at once: no position can be
+         open in a market not listed yet. It starts with default oracle limits (price
+         age one hour, no sanity bounds until set), funding (hourly, capped at 0.05%)
+         and liquidation parameters (30% steps, a penalty of half the maintenance
+         margin up to MAX_PENALTY_PPM, shared equally by liquidator and insurance
+         fund, positions under 100 USDC closed whole); changing them later waits
+         PARAMS_DELAY. `tick_size * lot_size` must be a multiple of SIZE_SCALE so
+         that every trade's notional is an exact number of collateral units. The
+         oracle must have a good price now.
     @param symbol The market's name, e.g. "BTC-PERP".
     @param oracle A Chainlink-style aggregator quoting the index price in USD.
     @param tick_size The price grid, price units.
     @param lot_size The size grid, size units.
     @param max_leverage The largest notional / equity a position may open at.
     @param initial_margin_ppm The initial margin fraction (at least 1 / max_leverage).
-    @param maintenance_margin_ppm The maintenance margin fraction (below initial).
+    @param maintenance_margin_ppm The maintenance margin fraction (at most 3/4 of initial).
     @param maker_fee_ppm The fee charged to the resting order, ppm of notional.
     @param taker_fee_ppm The fee charged to the incoming order, ppm of notional.
     @return uint256 The new market's id.
@@ -235,6 +308,23 @@ def list_market(
     assert (tick_size * lot_size) % units.SIZE_SCALE == 0, "markets: inexact grid"
     decimals: uint256 = convert(staticcall IAggregatorV3(oracle).decimals(), uint256)
     assert decimals >= units.PRICE_DECIMALS, "markets: oracle decimals"
+    config: Config = Config(
+        max_leverage=max_leverage,
+        initial_margin_ppm=initial_margin_ppm,
+        maintenance_margin_ppm=maintenance_margin_ppm,
+        maker_fee_ppm=maker_fee_ppm,
+        taker_fee_ppm=taker_fee_ppm,
+        max_price_age=_DEFAULT_MAX_PRICE_AGE,
+        min_price=1,
+        max_price=params.MASK_64,
+        funding_interval=_DEFAULT_FUNDING_INTERVAL,
+        funding_rate_cap=_DEFAULT_FUNDING_RATE_CAP,
+        liquidation_fraction_ppm=_DEFAULT_LIQUIDATION_FRACTION,
+        penalty_ppm=min(maintenance_margin_ppm // 2, MAX_PENALTY_PPM),
+        liquidator_share_ppm=_DEFAULT_LIQUIDATOR_SHARE,
+        min_partial_notional=_DEFAULT_MIN_PARTIAL_NOTIONAL,
+    )
+    self._check(config)
     self._info[market] = MarketInfo(
         symbol=symbol,
         oracle=oracle,
@@ -251,18 +341,7 @@ def list_market(
         tick_size=tick_size,
         lot_size=lot_size,
     )
-    self._set_risk_and_fees(
-        market, max_leverage, initial_margin_ppm, maintenance_margin_ppm, maker_fee_ppm, taker_fee_ppm
-    )
-    self._set_oracle_limits(market, _DEFAULT_MAX_PRICE_AGE, 1, params.MASK_64)
-    self._set_funding_params(market, _DEFAULT_FUNDING_INTERVAL, _DEFAULT_FUNDING_RATE_CAP)
-    self._set_liquidation_params(
-        market,
-        _DEFAULT_LIQUIDATION_FRACTION,
-        maintenance_margin_ppm // 2,
-        _DEFAULT_LIQUIDATOR_SHARE,
-        _DEFAULT_MIN_PARTIAL_NOTIONAL,
-    )
+    self._apply(market, config)
     assert self._record_price(market), "markets: no good oracle price"
     return market
 
@@ -277,86 +356,45 @@ def set_market_params(
     taker_fee_ppm: uint256,
 ):
     """
-    @dev Changes a market's leverage, margin fractions and fees. A fee change never
-         applies above the cap each trader signed into their orders.
+    @dev Queues a change of the market's leverage, margin fractions and fees (see
+         `_queue`). A fee change never applies above the cap each trader signed into
+         their orders.
     """
     self._only_listed_by_admin(market)
-    self._info[market].max_leverage = max_leverage
-    self._set_risk_and_fees(
-        market, max_leverage, initial_margin_ppm, maintenance_margin_ppm, maker_fee_ppm, taker_fee_ppm
-    )
-    # the penalty must stay below the new maintenance fraction
-    liquidation: Liquidation = self._liquidation[market]
-    assert liquidation.penalty_ppm < maintenance_margin_ppm, "markets: penalty not below maintenance"
-
-
-@internal
-def _set_risk_and_fees(
-    market: uint256,
-    max_leverage: uint256,
-    initial_margin_ppm: uint256,
-    maintenance_margin_ppm: uint256,
-    maker_fee_ppm: uint256,
-    taker_fee_ppm: uint256,
-):
-    assert max_leverage != 0, "markets: zero leverage"
-    assert initial_margin_ppm * max_leverage >= units.FRACTION_SCALE, "markets: margin below 1/leverage"
-    assert initial_margin_ppm <= units.FRACTION_SCALE, "markets: margin above 100%"
-    assert maintenance_margin_ppm != 0, "markets: zero maintenance"
-    assert maintenance_margin_ppm < initial_margin_ppm, "markets: maintenance not below initial"
-    assert maker_fee_ppm <= MAX_FEE_PPM and taker_fee_ppm <= MAX_FEE_PPM, "markets: fee too high"
-    self._params[market] = (
-        (self._params[market] & ((1 << params.INITIAL_MARGIN_OFFSET) - 1))
-        | (initial_margin_ppm << params.INITIAL_MARGIN_OFFSET)
-        | (maintenance_margin_ppm << params.MAINTENANCE_MARGIN_OFFSET)
-        | (maker_fee_ppm << params.MAKER_FEE_OFFSET)
-        | (taker_fee_ppm << params.TAKER_FEE_OFFSET)
-    )
-    log MarketParamsChanged(
-        market=market,
-        max_leverage=max_leverage,
-        initial_margin_ppm=initial_margin_ppm,
-        maintenance_margin_ppm=maintenance_margin_ppm,
-        maker_fee_ppm=maker_fee_ppm,
-        taker_fee_ppm=taker_fee_ppm,
-    )
+    config: Config = self._next_config(market)
+    config.max_leverage = max_leverage
+    config.initial_margin_ppm = initial_margin_ppm
+    config.maintenance_margin_ppm = maintenance_margin_ppm
+    config.maker_fee_ppm = maker_fee_ppm
+    config.taker_fee_ppm = taker_fee_ppm
+    self._queue(market, config)
 
 
 @external
 def set_oracle_limits(market: uint256, max_price_age: uint256, min_price: uint256, max_price: uint256):
     """
-    @dev Sets how old a price may be and the sanity bounds outside which a reading is
-         refused as a feed fault (price units).
+    @dev Queues a change of how old a price may be and of the sanity bounds outside
+         which a reading is refused as a feed fault (price units); see `_queue`.
     """
     self._only_listed_by_admin(market)
-    self._set_oracle_limits(market, max_price_age, min_price, max_price)
-
-
-@internal
-def _set_oracle_limits(market: uint256, max_price_age: uint256, min_price: uint256, max_price: uint256):
-    assert max_price_age != 0, "markets: zero price age"
-    assert min_price != 0 and min_price <= max_price and max_price <= params.MASK_64, "markets: bad price bounds"
-    self._oracle_limits[market] = OracleLimits(max_price_age=max_price_age, min_price=min_price, max_price=max_price)
-    log OracleLimitsChanged(market=market, max_price_age=max_price_age, min_price=min_price, max_price=max_price)
+    config: Config = self._next_config(market)
+    config.max_price_age = max_price_age
+    config.min_price = min_price
+    config.max_price = max_price
+    self._queue(market, config)
 
 
 @external
 def set_funding_params(market: uint256, interval: uint256, rate_cap: uint256):
     """
-    @dev Sets the funding interval (seconds) and the largest rate per interval
-         (FUNDING_RATE_SCALE).
+    @dev Queues a change of the funding interval (seconds) and of the largest rate per
+         interval (FUNDING_RATE_SCALE); see `_queue`.
     """
     self._only_listed_by_admin(market)
-    self._set_funding_params(market, interval, rate_cap)
-
-
-@internal
-def _set_funding_params(market: uint256, interval: uint256, rate_cap: uint256):
-    assert interval >= MIN_FUNDING_INTERVAL, "markets: interval too short"
-    assert rate_cap <= MAX_FUNDING_RATE_CAP, "markets: rate cap too high"
-    self._funding[market].interval = interval
-    self._funding[market].rate_cap = rate_cap
-    log FundingParamsChanged(market=market, interval=interval, rate_cap=rate_cap)
+    config: Config = self._next_config(market)
+    config.funding_interval = interval
+    config.funding_rate_cap = rate_cap
+    self._queue(market, config)
 
 
 @external
@@ -368,39 +406,188 @@ def set_liquidation_params(
     min_partial_notional: uint256,
 ):
     """
-    @dev Sets the tiered liquidation of a market: the fraction of a position each
-         partial step closes (25% to 40%), the penalty on the closed notional (below
-         the maintenance fraction, so a partial step always helps an account that is
-         not bankrupt), the liquidator's share of the penalty (the insurance fund
-         gets the rest), and the notional under which a position is closed whole.
+    @dev Queues a change of the tiered liquidation of a market (see `_queue`): the
+         fraction of a position each partial step closes, the penalty on the closed
+         notional (at most half the maintenance fraction, so a partial step always
+         helps an account that is not bankrupt), the liquidator's share of the
+         penalty (the insurance fund gets the rest), and the notional under which a
+         position is closed whole.
     """
     self._only_listed_by_admin(market)
-    self._set_liquidation_params(market, fraction_ppm, penalty_ppm, liquidator_share_ppm, min_partial_notional)
+    config: Config = self._next_config(market)
+    config.liquidation_fraction_ppm = fraction_ppm
+    config.penalty_ppm = penalty_ppm
+    config.liquidator_share_ppm = liquidator_share_ppm
+    config.min_partial_notional = min_partial_notional
+    self._queue(market, config)
+
+
+@external
+def apply_params(market: uint256):
+    """
+    @dev Puts the market's queued change in effect once its delay is over. Anyone may
+         call it, until PARAMS_GRACE after its effective time; then it has lapsed and
+         only a new change (announced again) can replace the parameters.
+    """
+    effective_at: uint256 = self.pending_at[market]
+    assert effective_at != 0, "markets: no change queued"
+    assert block.timestamp >= effective_at, "markets: change not due"
+    assert block.timestamp <= effective_at + PARAMS_GRACE, "markets: change lapsed"
+    config: Config = self._pending[market]
+    self._clear_pending(market)
+    self._apply(market, config)
+
+
+@external
+def cancel_params(market: uint256):
+    """
+    @dev Drops the market's queued change (the admin's undo).
+    """
+    self._only_admin()
+    assert self.pending_at[market] != 0, "markets: no change queued"
+    config: Config = self._pending[market]
+    self._clear_pending(market)
+    log ParamsCancelled(market=market, config=config)
 
 
 @internal
-def _set_liquidation_params(
-    market: uint256,
-    fraction_ppm: uint256,
-    penalty_ppm: uint256,
-    liquidator_share_ppm: uint256,
-    min_partial_notional: uint256,
-):
-    assert fraction_ppm >= MIN_LIQUIDATION_FRACTION and fraction_ppm <= MAX_LIQUIDATION_FRACTION, "markets: fraction out of bounds"
-    assert penalty_ppm < (self._params[market] >> params.MAINTENANCE_MARGIN_OFFSET) & params.MASK_32, "markets: penalty not below maintenance"
-    assert liquidator_share_ppm <= units.FRACTION_SCALE, "markets: share above 100%"
+def _queue(market: uint256, config: Config):
+    """
+    @dev Queues `config` to replace the market's parameters PARAMS_DELAY from now,
+         announced by `ParamsQueued`; it replaces a change queued before, whose delay
+         starts again. Every change waits, also one that looks good for traders:
+         lowering a margin fraction or the penalty moves losses to the insurance fund
+         and to the counterparties of deleveraging, a lower funding cap pays one side
+         less, wider oracle limits admit a faulty price. One rule is simpler to audit.
+    """
+    self._check(config)
+    effective_at: uint256 = block.timestamp + PARAMS_DELAY
+    self._pending[market] = config
+    self.pending_at[market] = effective_at
+    log ParamsQueued(market=market, config=config, effective_at=effective_at)
+
+
+@internal
+def _clear_pending(market: uint256):
+    self._pending[market] = empty(Config)
+    self.pending_at[market] = 0
+
+
+@internal
+@view
+def _next_config(market: uint256) -> Config:
+    """
+    @dev What a new change starts from: the queued change while it can still apply,
+         so that changes of several setters add up, else the parameters in effect.
+    """
+    effective_at: uint256 = self.pending_at[market]
+    if effective_at != 0 and block.timestamp <= effective_at + PARAMS_GRACE:
+        return self._pending[market]
+    return self._config(market)
+
+
+@internal
+@pure
+def _check(config: Config):
+    """
+    @dev Refuses parameters outside the hard bounds (docs/architecture.md gives the
+         reason of each). Each factor is bounded before a product uses it, so no
+         product below can overflow.
+    """
+    assert config.max_leverage != 0 and config.max_leverage <= MAX_LEVERAGE, "markets: leverage out of bounds"
+    assert config.initial_margin_ppm <= units.FRACTION_SCALE, "markets: margin above 100%"
+    assert config.initial_margin_ppm * config.max_leverage >= units.FRACTION_SCALE, "markets: margin below 1/leverage"
+    assert config.maintenance_margin_ppm >= MIN_MAINTENANCE_MARGIN_PPM, "markets: maintenance out of bounds"
+    assert config.maintenance_margin_ppm <= MAX_MAINTENANCE_MARGIN_PPM, "markets: maintenance out of bounds"
+    assert 4 * config.maintenance_margin_ppm <= 3 * config.initial_margin_ppm, "markets: maintenance above 3/4 of initial"
+    assert config.maker_fee_ppm <= MAX_FEE_PPM and config.taker_fee_ppm <= MAX_FEE_PPM, "markets: fee too high"
+    assert config.max_price_age >= MIN_PRICE_AGE and config.max_price_age <= MAX_PRICE_AGE, "markets: price age out of bounds"
+    assert config.min_price != 0 and config.min_price <= config.max_price, "markets: bad price bounds"
+    assert config.max_price <= params.MASK_64, "markets: bad price bounds"
+    assert config.funding_interval >= MIN_FUNDING_INTERVAL, "markets: interval out of bounds"
+    assert config.funding_interval <= MAX_FUNDING_INTERVAL, "markets: interval out of bounds"
+    assert config.funding_rate_cap <= MAX_FUNDING_RATE_CAP, "markets: rate cap too high"
+    # the cap per hour, cap * 3600 / interval, cross-multiplied
+    assert config.funding_rate_cap * _SECONDS_PER_HOUR <= MAX_HOURLY_FUNDING_RATE_CAP * config.funding_interval, "markets: rate cap too high"
+    assert config.liquidation_fraction_ppm >= MIN_LIQUIDATION_FRACTION, "markets: fraction out of bounds"
+    assert config.liquidation_fraction_ppm <= MAX_LIQUIDATION_FRACTION, "markets: fraction out of bounds"
+    assert config.penalty_ppm <= MAX_PENALTY_PPM, "markets: penalty out of bounds"
+    assert 2 * config.penalty_ppm <= config.maintenance_margin_ppm, "markets: penalty out of bounds"
+    assert config.liquidator_share_ppm >= MIN_LIQUIDATOR_SHARE_PPM, "markets: share out of bounds"
+    assert config.liquidator_share_ppm <= MAX_LIQUIDATOR_SHARE_PPM, "markets: share out of bounds"
+    assert config.min_partial_notional <= MAX_MIN_PARTIAL_NOTIONAL, "markets: min partial notional too high"
+
+
+@internal
+def _apply(market: uint256, config: Config):
+    """
+    @dev Puts `config` in effect, announcing every group of it.
+    """
+    self._info[market].max_leverage = config.max_leverage
+    self._params[market] = (
+        (self._params[market] & ((1 << params.INITIAL_MARGIN_OFFSET) - 1))
+        | (config.initial_margin_ppm << params.INITIAL_MARGIN_OFFSET)
+        | (config.maintenance_margin_ppm << params.MAINTENANCE_MARGIN_OFFSET)
+        | (config.maker_fee_ppm << params.MAKER_FEE_OFFSET)
+        | (config.taker_fee_ppm << params.TAKER_FEE_OFFSET)
+    )
+    log MarketParamsChanged(
+        market=market,
+        max_leverage=config.max_leverage,
+        initial_margin_ppm=config.initial_margin_ppm,
+        maintenance_margin_ppm=config.maintenance_margin_ppm,
+        maker_fee_ppm=config.maker_fee_ppm,
+        taker_fee_ppm=config.taker_fee_ppm,
+    )
+    self._oracle_limits[market] = OracleLimits(
+        max_price_age=config.max_price_age, min_price=config.min_price, max_price=config.max_price
+    )
+    log OracleLimitsChanged(
+        market=market, max_price_age=config.max_price_age, min_price=config.min_price, max_price=config.max_price
+    )
+    self._funding[market].interval = config.funding_interval
+    self._funding[market].rate_cap = config.funding_rate_cap
+    log FundingParamsChanged(market=market, interval=config.funding_interval, rate_cap=config.funding_rate_cap)
     self._liquidation[market] = Liquidation(
-        fraction_ppm=fraction_ppm,
-        penalty_ppm=penalty_ppm,
-        liquidator_share_ppm=liquidator_share_ppm,
-        min_partial_notional=min_partial_notional,
+        fraction_ppm=config.liquidation_fraction_ppm,
+        penalty_ppm=config.penalty_ppm,
+        liquidator_share_ppm=config.liquidator_share_ppm,
+        min_partial_notional=config.min_partial_notional,
     )
     log LiquidationParamsChanged(
         market=market,
-        fraction_ppm=fraction_ppm,
-        penalty_ppm=penalty_ppm,
-        liquidator_share_ppm=liquidator_share_ppm,
-        min_partial_notional=min_partial_notional,
+        fraction_ppm=config.liquidation_fraction_ppm,
+        penalty_ppm=config.penalty_ppm,
+        liquidator_share_ppm=config.liquidator_share_ppm,
+        min_partial_notional=config.min_partial_notional,
+    )
+
+
+@internal
+@view
+def _config(market: uint256) -> Config:
+    """
+    @dev The market's parameters in effect.
+    """
+    word: uint256 = self._params[market]
+    limits: OracleLimits = self._oracle_limits[market]
+    funding: Funding = self._funding[market]
+    terms: Liquidation = self._liquidation[market]
+    return Config(
+        max_leverage=self._info[market].max_leverage,
+        initial_margin_ppm=(word >> params.INITIAL_MARGIN_OFFSET) & params.MASK_32,
+        maintenance_margin_ppm=(word >> params.MAINTENANCE_MARGIN_OFFSET) & params.MASK_32,
+        maker_fee_ppm=(word >> params.MAKER_FEE_OFFSET) & params.MASK_32,
+        taker_fee_ppm=word >> params.TAKER_FEE_OFFSET,
+        max_price_age=limits.max_price_age,
+        min_price=limits.min_price,
+        max_price=limits.max_price,
+        funding_interval=funding.interval,
+        funding_rate_cap=funding.rate_cap,
+        liquidation_fraction_ppm=terms.fraction_ppm,
+        penalty_ppm=terms.penalty_ppm,
+        liquidator_share_ppm=terms.liquidator_share_ppm,
+        min_partial_notional=terms.min_partial_notional,
     )
 
 
@@ -568,6 +755,15 @@ def funding(market: uint256) -> Funding:
 @view
 def liquidation(market: uint256) -> Liquidation:
     return self._liquidation[market]
+
+
+@external
+@view
+def pending_params(market: uint256) -> Config:
+    """
+    @dev The market's queued change (all zero if none), in effect from `pending_at`.
+    """
+    return self._pending[market]
 
 
 # ---------------------------------------------------------------- access

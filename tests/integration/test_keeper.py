@@ -18,6 +18,7 @@ from web3 import Web3
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import ChainContracts, bind, demo_wallets, deploy
 from perpdex.chain.deployment import Deployment, ListedMarket, Role
+from perpdex.chain.param_changes import apply_after_delay
 from perpdex.chain.transact import send
 from perpdex.core.eip712 import (
     ChainId,
@@ -213,10 +214,15 @@ def test_a_bankruptcy_beyond_the_insurance_fund_is_deleveraged(chain: Chain) -> 
 
 def test_funding_posts_once_per_interval_across_a_restart(chain: Chain) -> None:
     btc = chain.market("BTC-PERP")
-    send(
+    markets = chain.contracts.markets
+    send(chain.web3, chain.admin, markets.functions.set_funding_params(btc.id, 60, 500_000))
+    apply_after_delay(
         chain.web3,
         chain.admin,
-        chain.contracts.markets.functions.set_funding_params(btc.id, 60, 500_000),
+        markets,
+        btc.id,
+        feeds=chain.contracts.oracles.values(),
+        feed_owner=chain.keeper,
     )
     index = chain.price(btc)
     books = StaticBooks({MarketId(btc.id): Price(index + index // 2_000)})  # +0.05%

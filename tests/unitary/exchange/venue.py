@@ -77,6 +77,22 @@ class Venue:
         with boa.env.prank(self.admin.address):
             self.oracles[market].set_answer(price * 10 ** (spec.oracle_decimals - 6))
 
+    def refresh_prices(self) -> None:
+        """Every feed's heartbeat: its latest answer again, stamped now."""
+        with boa.env.prank(self.admin.address):
+            for oracle in self.oracles.values():
+                oracle.set_answer(oracle.latestRoundData()[1])
+
+    def apply_params(self, market: int = 0) -> list[Any]:
+        """Waits until the queued parameter change of ``market`` is due (the feeds keep
+        beating) and applies it, as anyone may; returns the Markets events."""
+        boa.env.time_travel(
+            seconds=max(self.markets.pending_at(market) - boa.env.evm.patch.timestamp, 0)
+        )
+        self.refresh_prices()
+        self.markets.apply_params(market)
+        return list(self.markets.get_logs())
+
     def order(
         self,
         who: Actor,

@@ -1,4 +1,5 @@
-"""``list_market`` and ``set_market_params``: admin-only, validated, announced."""
+"""``list_market`` and ``set_market_params``: admin-only, validated, announced; a change
+queued, in effect only after the delay."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def test_only_admin_lists(venue: Venue, outsider: Actor) -> None:
         ({"tick_size": 3}, "markets: inexact grid"),
         ({"lot_size": 0}, "markets: bad lot size"),
         ({"initial_margin_ppm": 40_000}, "markets: margin below 1/leverage"),
-        ({"maintenance_margin_ppm": 50_000}, "markets: maintenance not below initial"),
+        ({"maintenance_margin_ppm": 37_501}, "markets: maintenance above 3/4 of initial"),
+        ({"max_leverage": 51, "initial_margin_ppm": 20_000}, "markets: leverage out of bounds"),
         ({"taker_fee_ppm": 10_001}, "markets: fee too high"),
     ],
 )
@@ -65,10 +67,15 @@ def test_oracle_with_too_few_decimals_is_refused(venue: Venue) -> None:
             list_market(venue.markets, coarse, BTC)
 
 
-def test_set_market_params_changes_risk_and_fees(venue: Venue) -> None:
+def test_set_market_params_changes_risk_and_fees_only_after_the_delay(venue: Venue) -> None:
     with boa.env.prank(venue.admin.address):
         venue.markets.set_market_params(0, 10, 100_000, 50_000, 100, 300)
-        (changed,) = events(list(venue.markets.get_logs()), "MarketParamsChanged")
+    (queued,) = events(list(venue.markets.get_logs()), "ParamsQueued")
+    delay = venue.markets.PARAMS_DELAY()
+    assert (queued.market, queued.effective_at) == (0, boa.env.evm.patch.timestamp + delay)
+    assert (queued.config.max_leverage, queued.config.taker_fee_ppm) == (10, 300)
+    assert venue.markets.market_params(0).taker_fee_ppm == BTC.taker_fee_ppm  # not yet
+    (changed,) = events(venue.apply_params(0), "MarketParamsChanged")
     assert (changed.market, changed.max_leverage, changed.taker_fee_ppm) == (0, 10, 300)
     params = venue.markets.market_params(0)
     assert (params.initial_margin_ppm, params.taker_fee_ppm, params.tick_size) == (
@@ -77,6 +84,7 @@ def test_set_market_params_changes_risk_and_fees(venue: Venue) -> None:
         BTC.tick_size,
     )
     assert venue.markets.market_info(0).max_leverage == 10
+    assert venue.markets.risk(0).params >> 224 == 300
 
 
 def test_set_market_params_is_admin_only(venue: Venue, outsider: Actor) -> None:

@@ -62,7 +62,13 @@ def test_stale_price_stops_funding(venue: Venue) -> None:
 
 @pytest.mark.parametrize(
     ("interval", "cap", "error"),
-    [(59, 1, "markets: interval too short"), (3_600, 10**7 + 1, "markets: rate cap too high")],
+    [
+        (59, 1, "markets: interval out of bounds"),
+        (28_801, 1, "markets: interval out of bounds"),
+        (3_600, 10**7 + 1, "markets: rate cap too high"),
+        # 0.07% a minute is 4.2% an hour
+        (60, 700_000, "markets: rate cap too high"),
+    ],
 )
 def test_funding_params_are_bounded(venue: Venue, interval: int, cap: int, error: str) -> None:
     with boa.env.prank(venue.admin.address), boa.reverts(error):
@@ -72,10 +78,11 @@ def test_funding_params_are_bounded(venue: Venue, interval: int, cap: int, error
 @pytest.mark.parametrize(
     ("fraction", "penalty", "share", "error"),
     [
-        (249_999, 10_000, 0, "markets: fraction out of bounds"),
-        (400_001, 10_000, 0, "markets: fraction out of bounds"),
-        (300_000, 30_000, 0, "markets: penalty not below maintenance"),
-        (300_000, 10_000, 10**6 + 1, "markets: share above 100%"),
+        (249_999, 10_000, 500_000, "markets: fraction out of bounds"),
+        (400_001, 10_000, 500_000, "markets: fraction out of bounds"),
+        (300_000, 15_001, 500_000, "markets: penalty out of bounds"),  # half maintenance
+        (300_000, 10_000, 99_999, "markets: share out of bounds"),
+        (300_000, 10_000, 900_001, "markets: share out of bounds"),
     ],
 )
 def test_liquidation_params_are_bounded(
@@ -88,4 +95,4 @@ def test_liquidation_params_are_bounded(
 def test_listing_defaults_to_thirty_percent_steps(venue: Venue) -> None:
     terms = venue.markets.liquidation(0)
     assert terms.fraction_ppm == 300_000
-    assert terms.penalty_ppm < BTC.maintenance_margin_ppm
+    assert terms.penalty_ppm == BTC.maintenance_margin_ppm // 2

@@ -44,6 +44,7 @@ def test_post_funding_matches_model(
         interval = markets.funding(market).interval
         with boa.env.prank(venue.admin.address):
             markets.set_funding_params(market, interval, cap)
+        venue.apply_params(market)
         index = FundingIndex(markets.funding(market).index)
         for rate, price in posts:
             boa.env.time_travel(seconds=interval)

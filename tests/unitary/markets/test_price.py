@@ -52,6 +52,7 @@ def test_future_timestamp_is_not_good(venue: Venue) -> None:
 def test_price_outside_the_sanity_bounds_is_not_good(venue: Venue) -> None:
     with boa.env.prank(venue.admin.address):
         venue.markets.set_oracle_limits(0, 3_600, 50_000 * USDC, 200_000 * USDC)
+    venue.apply_params(0)
     venue.set_price(MarketId(0), Price(49_999 * USDC))
     assert venue.markets.price(0) == (BTC.index_price, False)
     venue.set_price(MarketId(0), Price(200_001 * USDC))
@@ -77,8 +78,10 @@ def test_oracle_limits_are_admin_only_and_checked(venue: Venue, outsider: Actor)
     with boa.env.prank(venue.admin.address):
         with boa.reverts("markets: bad price bounds"):
             venue.markets.set_oracle_limits(0, 60, 2, 1)
-        with boa.reverts("markets: zero price age"):
-            venue.markets.set_oracle_limits(0, 0, 1, 2)
+        with boa.reverts("markets: price age out of bounds"):
+            venue.markets.set_oracle_limits(0, 59, 1, 2)
+        with boa.reverts("markets: price age out of bounds"):
+            venue.markets.set_oracle_limits(0, 86_401, 1, 2)
         venue.markets.set_oracle_limits(0, 60, 1, 2)
-    (changed,) = events(list(venue.markets.get_logs()), "OracleLimitsChanged")
+    (changed,) = events(venue.apply_params(0), "OracleLimitsChanged")
     assert (changed.max_price_age, changed.min_price, changed.max_price) == (60, 1, 2)

@@ -20,6 +20,7 @@ from web3.types import EventData
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import ChainContracts, bind, demo_wallets, deploy
 from perpdex.chain.deployment import Deployment, ListedMarket, Role
+from perpdex.chain.param_changes import apply_after_delay
 from perpdex.chain.transact import send
 from perpdex.core.eip712 import (
     ChainId,
@@ -47,8 +48,6 @@ INSURANCE_USDC = 20_000
 """Seeded into the insurance fund before the crash (the demo deployment starts at 0)."""
 KEEPER_USDC = 10_000_000
 """The liquidator's margin: it takes every liquidated position into its own account."""
-FULL_CLOSE_NOTIONAL = 10**18
-"""``min_partial_notional`` above any position's notional: every step closes it whole."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +100,24 @@ class Setup:
         return list(event.get_logs(from_block=self.deployment.start_block))
 
     def full_close(self) -> None:
+        """Every position under the largest minimum partial notional the contract allows
+        (1,000,000 USDC, above any position of the scenario) is closed whole. The change
+        waits out the parameter delay, as any change of a listed market."""
         markets = self.contracts.markets
         fraction, penalty, share, _ = markets.functions.liquidation(self.market.id).call()
+        whole_below = markets.functions.MAX_MIN_PARTIAL_NOTIONAL().call()
         call = markets.functions.set_liquidation_params(
-            self.market.id, fraction, penalty, share, FULL_CLOSE_NOTIONAL
+            self.market.id, fraction, penalty, share, whole_below
         )
         send(self.web3, self.admin, call)
+        apply_after_delay(
+            self.web3,
+            self.admin,
+            markets,
+            self.market.id,
+            feeds=self.contracts.oracles.values(),
+            feed_owner=self.deployment.wallet(Role.KEEPER).account(),
+        )
 
     def order(self, key: SigningKey, is_buy: bool, size: Size, nonce: int) -> SignedOrder:
         price, _ = self.contracts.markets.functions.price(self.market.id).call()
