@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from web3 import Web3
@@ -21,8 +20,3 @@ def anvil() -> Iterator[Anvil]:
 @pytest.fixture(scope="session")
 def web3(anvil: Anvil) -> Web3:
     return connect(anvil.rpc_url)
-
-
-@pytest.fixture
-def abi_dir(tmp_path: Path) -> Path:
-    return tmp_path / "abi"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from perpdex.chain.artifacts import compile_contract, load_abi, write_abi
+from perpdex.chain.artifacts import compile_contract
 
 LIBRARY = """# pragma version ~=0.4.3
 SCALE: constant(uint256) = {scale}
@@ -69,10 +69,3 @@ def test_editing_an_imported_module_recompiles(contracts: Path, tmp_path: Path) 
 def test_absolute_path_outside_contracts_dir(contracts: Path, tmp_path: Path) -> None:
     artifact = compile_contract(contracts / "Scaled.vy", cache_dir=tmp_path / "cache")
     assert [entry["name"] for entry in artifact.abi] == ["scaled"]
-
-
-def test_write_abi_round_trips(tmp_path: Path) -> None:
-    artifact = compile_contract("mocks/MockAggregator.vy", cache_dir=tmp_path / "cache")
-    path = write_abi(artifact, tmp_path / "abi")
-    assert path == tmp_path / "abi" / "MockAggregator.json"
-    assert load_abi(path) == artifact.abi

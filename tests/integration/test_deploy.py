@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -26,13 +25,8 @@ from perpdex.chain.markets import default_markets
 
 
 @pytest.fixture(scope="module")
-def abi_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("abi")
-
-
-@pytest.fixture(scope="module")
-def deployment(anvil: Anvil, abi_dir: Path) -> Deployment:
-    return deploy(anvil.rpc_url, demo_wallets(anvil.accounts), abi_dir=abi_dir)
+def deployment(anvil: Anvil) -> Deployment:
+    return deploy(anvil.rpc_url, demo_wallets(anvil.accounts))
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +59,7 @@ def test_every_contract_has_code(web3: Web3, deployment: Deployment) -> None:
         assert len(web3.eth.get_code(address)) > 0
 
 
-def test_abi_files_are_written(deployment: Deployment, abi_dir: Path) -> None:
+def test_abis_are_in_the_deployment(deployment: Deployment) -> None:
     assert set(deployment.abi) == {
         "Exchange",
         "Markets",
@@ -73,9 +67,33 @@ def test_abi_files_are_written(deployment: Deployment, abi_dir: Path) -> None:
         "MockUSDC",
         "MockAggregator",
     }
-    for name, path in deployment.abi.items():
-        assert Path(path) == abi_dir / f"{name}.json"
-        assert isinstance(json.loads(Path(path).read_text()), list)
+    functions = {e["name"] for e in deployment.abi["Exchange"] if e["type"] == "function"}
+    assert {"settle", "deposit", "request_withdrawal"} <= functions
+
+
+def test_deployment_file_is_valid_on_another_machine(
+    web3: Web3,
+    deployment: Deployment,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    written = write_deployment(deployment, tmp_path / "here" / "local.json")
+    text = written.read_text()
+    assert str(Path.cwd()) not in text and "/build/" not in text  # no path of this machine
+    # elsewhere: another folder, another working directory, no build folder at all
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    copied = elsewhere / "copied.json"
+    copied.write_text(text)
+    written.unlink()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("PERPDEX_BUILD_DIR", str(tmp_path / "no-build"))
+
+    loaded = load_deployment(copied)
+    contracts = bind(web3, loaded)
+    assert contracts.exchange.functions.operator().call() == loaded.wallet(Role.OPERATOR).address
+    assert contracts.markets.functions.funding_keeper().call() == loaded.wallet(Role.KEEPER).address
+    assert not (tmp_path / "no-build").exists()
 
 
 def test_exchange_roles(deployment: Deployment, contracts: ChainContracts) -> None:

@@ -42,7 +42,7 @@ def deployment() -> Deployment:
         contracts=Contracts(
             EXCHANGE, COLLATERAL, {btc.symbol: ORACLE}, MARKETS, LIQUIDATIONS, CHECKPOINTS
         ),
-        abi={"Exchange": "/abi/Exchange.json"},
+        abi={"Exchange": [{"type": "function", "name": "operator", "inputs": []}]},
         markets=(ListedMarket(**asdict(btc), id=MarketId(0)),),
         wallets=demo_wallets(dev_accounts()),
     )

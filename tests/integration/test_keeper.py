@@ -129,9 +129,8 @@ class Chain:
 
 
 @pytest.fixture(scope="module")
-def chain(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
-    abi_dir: Path = tmp_path_factory.mktemp("abi")
-    deployment = deploy(anvil.rpc_url, demo_wallets(anvil.accounts), abi_dir=abi_dir)
+def chain(anvil: Anvil) -> Iterator[Chain]:
+    deployment = deploy(anvil.rpc_url, demo_wallets(anvil.accounts))
     web3 = Web3(Web3.HTTPProvider(anvil.rpc_url))
     chain = Chain(
         anvil=anvil,

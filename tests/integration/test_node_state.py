@@ -33,8 +33,8 @@ JOURNAL = re.compile(r"^journal: (\S+)$", re.M)
 
 
 @pytest.fixture(scope="module")
-def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    return fresh_deployment(anvil.rpc_url, tmp_path_factory.mktemp("abi"))
+def deployment(anvil: Anvil) -> Deployment:
+    return fresh_deployment(anvil.rpc_url)
 
 
 def _up(*args: str) -> list[str]:
@@ -134,7 +134,7 @@ def test_journal_of_another_chain_is_not_replayed(deployment: Deployment, tmp_pa
 
     old_journal = asyncio.run(rest_an_order())
     with Anvil() as other:
-        new_chain = fresh_deployment(other.rpc_url, tmp_path / "abi")
+        new_chain = fresh_deployment(other.rpc_url)
         # the same Exchange address on the same chain id: only the chain's hashes differ
         assert new_chain.contracts.exchange == deployment.contracts.exchange
         assert new_chain.chain_id == deployment.chain_id

@@ -25,8 +25,8 @@ from perpdex.settlement.payload import match_from_fill, order_from_payload
 
 
 @pytest.fixture(scope="module")
-def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    return fresh_deployment(anvil.rpc_url, tmp_path_factory.mktemp("abi"))
+def deployment(anvil: Anvil) -> Deployment:
+    return fresh_deployment(anvil.rpc_url)
 
 
 async def _crash_engine(node: Node) -> None:

@@ -23,9 +23,8 @@ from perpdex.settlement.payload import match_from_fill
 
 
 @pytest.fixture(scope="module")
-def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    abi_dir = tmp_path_factory.mktemp("abi")
-    return deploy(anvil.rpc_url, demo_wallets(anvil.accounts), abi_dir=abi_dir)
+def deployment(anvil: Anvil) -> Deployment:
+    return deploy(anvil.rpc_url, demo_wallets(anvil.accounts))
 
 
 @pytest.fixture(scope="module")

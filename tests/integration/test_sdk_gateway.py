@@ -36,8 +36,8 @@ T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
-def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    return deploy(anvil.rpc_url, demo_wallets(anvil.accounts), abi_dir=tmp_path_factory.mktemp("a"))
+def deployment(anvil: Anvil) -> Deployment:
+    return deploy(anvil.rpc_url, demo_wallets(anvil.accounts))
 
 
 @asynccontextmanager

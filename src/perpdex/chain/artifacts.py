@@ -16,7 +16,6 @@ import tempfile
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
 
 import vyper
 from vyper.compiler import outputs_from_compiler_data
@@ -24,6 +23,7 @@ from vyper.compiler.input_bundle import FilesystemInputBundle
 from vyper.compiler.phases import CompilerData
 from vyper.compiler.settings import Settings
 
+from perpdex.chain.deployment import ABI
 from perpdex.core.units import contracts_dir
 
 __all__ = [
@@ -31,15 +31,11 @@ __all__ = [
     "build_dir",
     "compile_contract",
     "contracts_dir",
-    "load_abi",
     "search_paths",
-    "write_abi",
 ]
 
 BUILD_DIR_ENV = "PERPDEX_BUILD_DIR"
-"""Environment variable that moves the build folder (compile cache and ABIs)."""
-
-ABI = list[dict[str, Any]]
+"""Environment variable that moves the build folder (the compile cache)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,19 +85,6 @@ def compile_contract(source: Path | str, *, cache_dir: Path | None = None) -> Ar
     artifact = Artifact(path.stem, output["abi"], _hex_to_bytes(output["bytecode"]), source_hash)
     _write_atomic(cached, json.dumps({"abi": artifact.abi, "bytecode": artifact.bytecode.hex()}))
     return artifact
-
-
-def write_abi(artifact: Artifact, directory: Path | None = None) -> Path:
-    """Write ``<directory>/<Name>.json`` (default ``build_dir() / "abi"``); returns its path."""
-    target = (directory or build_dir() / "abi") / f"{artifact.name}.json"
-    _write_atomic(target, json.dumps(artifact.abi, indent=2))
-    return target
-
-
-def load_abi(path: Path) -> ABI:
-    """Read an ABI written by :func:`write_abi`."""
-    abi: ABI = json.loads(path.read_text())
-    return abi
 
 
 def _hex_to_bytes(value: str) -> bytes:

@@ -21,7 +21,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from perpdex.chain.anvil import DevAccount
-from perpdex.chain.artifacts import Artifact, compile_contract, load_abi, write_abi
+from perpdex.chain.artifacts import Artifact, compile_contract
 from perpdex.chain.deployment import Contracts, DemoWallet, Deployment, ListedMarket, Role
 from perpdex.chain.markets import MarketSpec, default_markets
 from perpdex.chain.transact import TransactionFailedError, connect, send
@@ -115,7 +115,6 @@ def deploy(
     admin_key: str | None = None,
     markets: Iterable[MarketSpec] | None = None,
     funding: Collateral | None = None,
-    abi_dir: Path | None = None,
 ) -> Deployment:
     """Deploy MockUSDC, one MockAggregator per market, Markets, Liquidations, the Exchange
     and Checkpoints, and list ``markets`` (default :func:`default_markets`).
@@ -124,8 +123,8 @@ def deploy(
     ``operator`` wallet becomes the Exchange and Checkpoints operator; the ``keeper`` wallet,
     if any, posts funding and receives the mock oracles' ownership (it pushes prices; without
     a keeper the admin posts funding); every wallet of :data:`FUNDED_ROLES`
-    deposits ``funding`` (default :func:`demo_funding`). ABIs are written to ``abi_dir``
-    (default ``build/abi``); the deployment file is not written (see ``write_deployment``).
+    deposits ``funding`` (default :func:`demo_funding`). The deployment carries the ABIs;
+    the deployment file is not written (see ``write_deployment``).
     """
     by_role = {wallet.role: wallet for wallet in wallets}
     admin = Account.from_key(_admin_key(by_role, admin_key))
@@ -178,20 +177,17 @@ def deploy(
             liquidations=Address(liquidations.address),
             checkpoints=Address(checkpoints.address),
         ),
-        abi={
-            artifact.name: str(write_abi(artifact, abi_dir).resolve())
-            for artifact in artifacts.published()
-        },
+        abi={artifact.name: artifact.abi for artifact in artifacts.published()},
         markets=listed,
         wallets=tuple(wallets),
     )
 
 
 def bind(web3: Web3, deployment: Deployment) -> ChainContracts:
-    """web3 contract objects of a deployment, with the ABIs its file points to."""
+    """web3 contract objects of a deployment, with the ABIs it carries."""
 
     def contract(address: Address, name: str) -> Contract:
-        abi = load_abi(Path(deployment.abi[name]))
+        abi = deployment.abi[name]
         return web3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
 
     addresses = deployment.contracts

@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from eth_account import Account
@@ -21,6 +22,8 @@ from perpdex.chain.markets import MarketSpec
 from perpdex.core.types import Address, MarketId
 
 DEFAULT_DEPLOYMENT_PATH = Path("deployments") / "local.json"
+
+ABI = list[dict[str, Any]]
 
 
 class DeploymentFileError(ValueError):
@@ -99,8 +102,9 @@ class Deployment:
     start_block: int
     """The block the Exchange was deployed in: where an event indexer starts."""
     contracts: Contracts
-    abi: dict[str, str]
-    """Contract name -> absolute path of its ABI JSON (``build/abi/<Name>.json``)."""
+    abi: dict[str, ABI]
+    """Contract name -> its ABI, in the file itself: a deployment file copied to another
+    machine or folder needs nothing else (no build folder, no compiler)."""
     markets: tuple[ListedMarket, ...]
     wallets: tuple[DemoWallet, ...]
     gateway_url: str | None = None

@@ -120,19 +120,17 @@ def _run(args: argparse.Namespace) -> int:
         return 1
 
 
-def fresh_deployment(rpc_url: str, abi_dir: Path | None = None) -> Deployment:
+def fresh_deployment(rpc_url: str) -> Deployment:
     """Deploy to a new chain, with the keeper posting checkpoints (so the operator's nonces
     are the batcher's alone) and holding collateral (the liquidator must meet initial
     margin after taking a position over). The node keeps the state of each chain apart
-    (``services/state.py``): an older chain's journal is kept, never replayed here.
-    ``abi_dir``: where the ABIs go (default ``build/abi``; a scenario on a private chain
-    passes its own)."""
+    (``services/state.py``): an older chain's journal is kept, never replayed here."""
     from perpdex.chain.anvil import dev_accounts
     from perpdex.chain.deploy import bind, demo_funding, demo_wallets, deploy, fund
     from perpdex.chain.deployment import Role
     from perpdex.chain.transact import connect, send
 
-    deployment = deploy(rpc_url, demo_wallets(dev_accounts()), abi_dir=abi_dir)
+    deployment = deploy(rpc_url, demo_wallets(dev_accounts()))
     web3 = connect(rpc_url)
     contracts = bind(web3, deployment)
     admin = deployment.wallet(Role.ADMIN).account()

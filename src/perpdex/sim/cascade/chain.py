@@ -8,10 +8,8 @@ Trader keys are derived from the seed, so both policies see the same book.
 from __future__ import annotations
 
 import itertools
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -166,8 +164,8 @@ def trader_key(seed: int, index: int, scenario: str = "cascade") -> SigningKey:
 def run_policy(
     policy: Policy, specs: Sequence[TraderSpec], path: Sequence[Price], seed: int
 ) -> Run:
-    with Anvil() as anvil, tempfile.TemporaryDirectory() as abi_dir:
-        deployment = deploy(anvil.rpc_url, demo_wallets(anvil.accounts), abi_dir=Path(abi_dir))
+    with Anvil() as anvil:
+        deployment = deploy(anvil.rpc_url, demo_wallets(anvil.accounts))
         setup = Setup.of(anvil.rpc_url, deployment, MARKET)
         if policy.full_close:
             setup.full_close()

@@ -164,7 +164,7 @@ def run_market(params: MarketParams) -> MarketRun:
     started = time.monotonic()
     with Anvil() as anvil, tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        deployment = fresh_deployment(anvil.rpc_url, work / "abi")
+        deployment = fresh_deployment(anvil.rpc_url)
         setup = Setup.of(anvil.rpc_url, deployment, MARKET)
         traders_ = Traders.of(params, setup.market)
         setup.deposit(traders_.deposits())
