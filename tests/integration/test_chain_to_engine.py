@@ -45,8 +45,8 @@ WAIT_S = 20.0
 
 
 @pytest.fixture(scope="module")
-def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    return fresh_deployment(anvil.rpc_url, tmp_path_factory.mktemp("abi"))
+def deployment(anvil: Anvil) -> Deployment:
+    return fresh_deployment(anvil.rpc_url)
 
 
 def resting_hashes(node: Node, trader: Address) -> set[OrderHash]:
@@ -297,7 +297,7 @@ def test_a_fill_dropped_for_a_failed_margin_check_is_reported_to_both_traders(
 ) -> None:
     """The batcher's drop (the taker withdrew its margin before settlement) is reported the
     same way as the contract's skip. On a deployment of its own: it drains the taker."""
-    deployment = fresh_deployment(anvil.rpc_url, tmp_path / "abi")
+    deployment = fresh_deployment(anvil.rpc_url)
     asyncio.run(
         rejected_between_match_and_settlement(
             deployment, tmp_path, caplog, withdraw_the_margin, RejectReason.MARGIN_CHECK_FAILED
