@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +19,8 @@ if TYPE_CHECKING:  # web3 and vyper load slowly: imported in run(), so `--help` 
     from perpdex.keeper.price_path import PricePoint
     from perpdex.keeper.runner import Keeper
 
+LOG_LEVEL = "info"
+"""A service: what it does and why, at info."""
 _TASKS = ("liquidator", "funding", "oracle", "checkpoint")
 
 
@@ -84,7 +85,6 @@ def _run(args: argparse.Namespace) -> int:
     from perpdex.keeper.price_path import PricePathError
     from perpdex.keeper.runner import Keeper, KeeperConfig
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         deployment = load_deployment(args.deployment or DEFAULT_DEPLOYMENT_PATH)
         if args.rpc_url:

@@ -1,7 +1,8 @@
 """Entry point of the ``perpdex`` command: one sub-command per job.
 
 Each sub-command lives in its own module and registers itself through ``COMMANDS``; the
-module is imported only when its command runs, so ``perpdex --help`` stays fast.
+module is imported only when its command runs, so ``perpdex --help`` stays fast. Every
+command takes ``--log-level`` and ``--log-format`` (a module's ``LOG_LEVEL`` is its default).
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+
+from perpdex.cli.log_options import DEFAULT_LEVEL, log_options
+from perpdex.logs import configure_logging
 
 # command name -> module exposing ``add_arguments(parser)`` and ``run(args) -> int``
 COMMANDS: dict[str, str] = {
@@ -32,9 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
-        module.add_arguments(sub.add_parser(name, help=module.__doc__))
+        module.add_arguments(sub.add_parser(name, help=module.__doc__, parents=[log_options()]))
     args = parser.parse_args(argv)
     module = importlib.import_module(COMMANDS[args.command])
+    level: str = getattr(args, "log_level", getattr(module, "LOG_LEVEL", DEFAULT_LEVEL))
+    configure_logging(level, getattr(args, "log_format", "text"))
     code: int = module.run(args)
     return code
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from perpdex.cli.log_options import log_options
+
 
 def add_subcommands(parser: argparse.ArgumentParser, dest: str, table: dict[str, str]) -> None:
     sub = parser.add_subparsers(dest=dest, required=True)
     for name, module_name in table.items():
         module = importlib.import_module(module_name)
-        module.add_arguments(sub.add_parser(name, help=module.__doc__))
+        module.add_arguments(sub.add_parser(name, help=module.__doc__, parents=[log_options()]))
 
 
 def run_subcommand(args: argparse.Namespace, dest: str, table: dict[str, str]) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 from dataclasses import replace
@@ -19,6 +18,8 @@ if TYPE_CHECKING:
     from perpdex.chain.deployment import Deployment
     from perpdex.services.node import NodeConfig
 
+LOG_LEVEL = "info"
+"""An operator's default: restarts, rejected fills and failures, with their causes."""
 DEFAULT_STATE_DIR = Path("build") / "state"
 DEFAULT_PORT = 8765
 
@@ -83,7 +84,6 @@ def _run(args: argparse.Namespace) -> int:
     if (args.rpc_url is None) != (args.deployment is None):
         print("error: --rpc-url and --deployment go together", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     config = NodeConfig(
         state_dir=args.state_dir,
         host=args.host,

@@ -36,6 +36,7 @@ from perpdex.keeper.liquidator import Action, Liquidator
 from perpdex.keeper.oracle_pusher import OraclePusher
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.transactions import Sender
+from perpdex.logs import report_failure, report_recovery
 from perpdex.sdk.client import Client
 from perpdex.sdk.gateway_errors import OrderRejectedError
 
@@ -73,9 +74,10 @@ def guarded(name: str, tick: Callable[[], object]) -> bool:
     """Run one tick; an error is logged, never raised: the loop tries again later."""
     try:
         tick()
-    except Exception:
-        log.exception("keeper %s: tick failed", name)
+    except Exception as error:
+        report_failure(log, guarded, f"keeper {name} tick", error)
         return False
+    report_recovery(log, guarded, f"keeper {name} tick")
     return True
 
 

@@ -20,6 +20,7 @@ from perpdex.core.margin import FLAT, Health
 from perpdex.core.types import Address, Collateral, MarketId, Price, Size
 from perpdex.engine.events import Event, Filled
 from perpdex.gateway.risk import AccountState, PositionState, Refusal
+from perpdex.logs import report_failure, report_recovery
 from perpdex.risk import health
 from perpdex.risk.check import check_order
 from perpdex.risk.events import ChainFill
@@ -197,8 +198,9 @@ class PositionManager:
         while True:
             try:
                 await self.sync()
-            except Exception:  # a node hiccup must not stop the manager: retry next tick
-                log.exception("position manager sync failed")
+                report_recovery(log, self, "position manager sync")
+            except Exception as error:  # a node hiccup must not stop the manager: retry next tick
+                report_failure(log, self, "position manager sync", error)
             await asyncio.sleep(interval_s)
 
     # -- helpers --------------------------------------------------------------------------

@@ -162,6 +162,16 @@ class Node:
             gateway_url=self.gateway.url,
         )
         self._spawn("keeper", keeper.run())
+        log.info(
+            "node started on chain %d (Exchange %s): gateway %s, journal %s replayed to seq %d,"
+            " %d fills awaiting settlement",
+            identity.chain_id,
+            identity.exchange,
+            self.gateway.url,
+            self.state.journal,
+            self.engine.sequencer.seq,
+            len(self.runner.unsettled()),
+        )
 
     async def stop(self) -> None:
         await self.gateway.stop()
@@ -171,11 +181,13 @@ class Node:
             self._engine.stop()
         self._stop_accounts(commit=True)
         self.lock.release()
+        log.info("node stopped")
 
     # -- restarts (each from durable state only) ------------------------------------------
 
     async def restart_engine(self, *, crash: bool = False) -> None:
         """The engine and the gateway on top of it (its registry is the engine's book)."""
+        log.warning("restarting the engine%s", " after a crash (unflushed commands lost)" * crash)
         await self.gateway.stop()
         self.engine.stop(flush=not crash)
         self._stop_accounts(commit=not crash)
@@ -186,10 +198,12 @@ class Node:
         self._cancel_closed_on_chain(None)  # the journal may predate a cancel folded since
 
     async def restart_gateway(self) -> None:
+        log.warning("restarting the gateway on port %d", self.gateway.port)
         await self.gateway.stop()
         await self._start_gateway()
 
     async def restart_settlement(self) -> None:
+        log.warning("restarting the settlement runner from its cursor and the journal")
         await self._cancel("settlement")
         self.engine.sequencer.flush()  # the replay below must see every fill emitted
         self._runner = self._new_runner()
@@ -197,6 +211,7 @@ class Node:
         self._spawn("settlement", self.runner.run(self.config.settle_interval_s))
 
     async def restart_position_manager(self) -> None:
+        log.warning("restarting the position manager from the chain")
         await self._cancel("position manager")
         self._pm = await self._new_position_manager()
         self._adopt()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from perpdex.core.eip712 import Eip712Domain
 from perpdex.engine.events import Event, Filled
+from perpdex.logs import report_failure, report_recovery
 from perpdex.settlement.batcher import Batcher
 from perpdex.settlement.encoding import Match
 from perpdex.settlement.outcomes import FillKey, FillOutcome, SettlementReport, fill_key
@@ -107,10 +108,11 @@ class SettlementRunner:
             report: SettlementReport = await asyncio.to_thread(
                 batcher.settle, [m for _, _, m in ready]
             )
-        except Exception:  # retried next round by a fresh batcher (see the module doc)
-            log.exception("settlement round failed; retrying with a fresh batcher")
+        except Exception as error:  # retried next round by a fresh batcher (see the module doc)
+            report_failure(log, self, "settlement round", error)
             self._batcher = None
             return None
+        report_recovery(log, self, "settlement round")
         self.rounds += 1
         seqs = {key: seq for key, seq, _ in ready}
         for outcome in report.outcomes:
