@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -59,6 +60,8 @@ def first_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]
             if match := LISTENING.search(line):
                 journal = JOURNAL.search(printed)
                 assert journal is not None, printed
+                # keep reading its logs, so a full pipe never blocks it
+                threading.Thread(target=process.stdout.read, daemon=True).start()
                 yield process, match.group(1), Path(journal.group(1))
                 break
         else:

@@ -98,7 +98,7 @@ def run_chaos(params: ChaosParams) -> Evidence:
     started = time.monotonic()
     with Anvil() as anvil, tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        deployment = fresh_deployment(anvil.rpc_url, work / "abi")
+        deployment = fresh_deployment(anvil.rpc_url)
         deployment_file = write_deployment(deployment, work / "deployment.json")
         setup = Setup.of(anvil.rpc_url, deployment, MARKET)
         market_params = MarketParams(
