@@ -120,12 +120,12 @@ def test_second_up_cannot_wipe_running_state(
     assert _accepted(journal, deployment) == 2
 
 
-def test_journal_of_another_chain_is_not_replayed(deployment: Deployment, tmp_path: Path) -> None:
+def test_journal_of_another_chain_is_not_replayed(tmp_path: Path) -> None:
     """The issue's sequence: `up`, Ctrl-C, a new chain, `up` on it with the same state."""
     state = tmp_path / "state"
 
-    async def rest_an_order() -> Path:
-        async with running(deployment, state) as node:
+    async def rest_an_order(on: Deployment) -> Path:
+        async with running(on, state) as node:
             async with client(node, Role.MAKER, tmp_path) as maker:
                 await maker.place("BTC-PERP", "sell", "0.01", "120000")
             return node.state.journal
@@ -135,18 +135,20 @@ def test_journal_of_another_chain_is_not_replayed(deployment: Deployment, tmp_pa
             domain = Eip712Domain(ChainId(on.chain_id), on.contracts.exchange)
             return len(node.engine.open_orders(domain)), node.state.journal
 
-    old_journal = asyncio.run(rest_an_order())
-    with Anvil() as other:
-        new_chain = fresh_deployment(other.rpc_url)
-        # the same Exchange address on the same chain id: only the chain's hashes differ
-        assert new_chain.contracts.exchange == deployment.contracts.exchange
-        assert new_chain.chain_id == deployment.chain_id
-        resting, new_journal = asyncio.run(open_orders(new_chain))
-    assert resting == 0
-    assert new_journal.parent != old_journal.parent
-    assert _accepted(old_journal, deployment) == 1  # kept for audit
-    # and back on the first chain, its order is back
-    assert asyncio.run(open_orders(deployment)) == (1, old_journal)
+    with Anvil() as first:
+        old_chain = fresh_deployment(first.rpc_url)
+        old_journal = asyncio.run(rest_an_order(old_chain))
+        with Anvil() as second:
+            new_chain = fresh_deployment(second.rpc_url)
+            # the same Exchange address on the same chain id: only the chain's hashes differ
+            assert new_chain.contracts == old_chain.contracts
+            assert new_chain.chain_id == old_chain.chain_id
+            resting, new_journal = asyncio.run(open_orders(new_chain))
+        assert resting == 0
+        assert new_journal.parent != old_journal.parent
+        assert _accepted(old_journal, old_chain) == 1  # kept for audit
+        # and back on the first chain, its order is back
+        assert asyncio.run(open_orders(old_chain)) == (1, old_journal)
 
 
 @pytest.mark.parametrize(
