@@ -40,8 +40,8 @@ FILLS_AFTER_RESTART = 12
 
 
 @pytest.fixture(scope="module")
-def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    return fresh_deployment(anvil.rpc_url, tmp_path_factory.mktemp("unused"))
+def deployment(anvil: Anvil) -> Deployment:
+    return fresh_deployment(anvil.rpc_url)
 
 
 def _free_port() -> int:

@@ -25,9 +25,9 @@ BTC = "BTC-PERP"
 
 
 @pytest.fixture
-def deployment(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+def deployment(anvil: Anvil) -> Deployment:
     """A deployment per test: a node's journal and checkpoints belong to one deployment."""
-    return fresh_deployment(anvil.rpc_url, tmp_path_factory.mktemp("unused"))
+    return fresh_deployment(anvil.rpc_url)
 
 
 class Tape:
