@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 
+from perpdex.cli.console import run_interruptible
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kills", type=int, default=3, help="SIGKILLs of the node (default 3)")
@@ -39,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """SIGTERM unwinds like Ctrl-C: the node and anvil are stopped on every exit path."""
+    return run_interruptible(_run, args)
+
+
+def _run(args: argparse.Namespace) -> int:
     # imported here: web3, the contracts and the services load slowly
     from perpdex.sim.chaos.report import passed, report
     from perpdex.sim.chaos.scenario import ChaosParams, run_chaos
