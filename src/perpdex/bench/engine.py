@@ -29,6 +29,7 @@ from perpdex.engine.commands import Cancel, Command, NewOrder
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
 from perpdex.engine.events import EventSink
+from perpdex.engine.journal import Journal
 from perpdex.engine.sequencer import Sequencer
 from perpdex.engine.verify import open_journal
 
@@ -43,7 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--fills", type=Path, help="write every fill here, one JSON per line")
     parser.add_argument(
-        "--journal", type=Path, help="journal to this file, replaced (SQLite if .sqlite or .db)"
+        "--journal",
+        type=Path,
+        help="journal to this new file (SQLite if .sqlite or .db); an existing file is refused",
     )
     parser.add_argument("--fsync", action="store_true", help="fsync each journal group")
     parser.add_argument("--group-size", type=int, default=1024, help="journal group size")
@@ -91,19 +94,28 @@ def parse_row(row: dict[str, Any], accounts: dict[int, Address]) -> Command:
     )
 
 
+def new_journal(path: Path, *, fsync: bool = False) -> Journal:
+    """A journal in a new file at ``path``: a benchmark never replaces a journal (the path
+    may be a node's), so an existing file is a :class:`FileExistsError`."""
+    if path.exists():
+        raise FileExistsError(f"{path} exists: a benchmark journals to a new file only")
+    return open_journal(path, fsync=fsync)
+
+
 def percentile(sorted_values: list[int], fraction: float) -> int:
     """Nearest-rank percentile of an ascending list."""
     return sorted_values[max(0, math.ceil(fraction * len(sorted_values)) - 1)]
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        journal = None if args.journal is None else new_journal(args.journal, fsync=args.fsync)
+    except FileExistsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     commands = load_workload(args.orders)
     recorder = FillRecorder()
     engine = Engine([MarketConfig(MARKET)], recorder, self_trade_prevention=False)
-    journal = None
-    if args.journal is not None:
-        args.journal.unlink(missing_ok=True)
-        journal = open_journal(args.journal, fsync=args.fsync)
     sequencer = Sequencer(engine, WallClock(), journal, group_size=args.group_size)
 
     submit = sequencer.submit

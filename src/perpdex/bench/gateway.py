@@ -21,6 +21,7 @@ import json
 import multiprocessing
 import os
 import random
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +29,7 @@ from pathlib import Path
 from websockets.asyncio.client import connect
 
 from perpdex.bench.eip712 import BENCH_DOMAIN
-from perpdex.bench.engine import percentile
+from perpdex.bench.engine import new_journal, percentile
 from perpdex.core.eip712 import FeePpm, Nonce, Order, UnixTime, sign_order
 from perpdex.core.signing import SigningKey
 from perpdex.core.types import MarginMode, MarketId, Price, Size, TimeInForce
@@ -37,7 +38,6 @@ from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
 from perpdex.engine.events import EventBus
 from perpdex.engine.sequencer import Sequencer
-from perpdex.engine.verify import open_journal
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.limits import Limits
 from perpdex.gateway.risk import AllowAll
@@ -61,17 +61,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--rate", type=int, default=5_000, help="latency phase orders/s")
     parser.add_argument("--latency-orders", type=int, default=10_000)
-    parser.add_argument("--journal", type=Path, help="journal to this file, replaced")
+    parser.add_argument(
+        "--journal", type=Path, help="journal to this new file; an existing file is refused"
+    )
     parser.add_argument("--seed", type=int, default=5)
 
 
 def run(args: argparse.Namespace) -> int:
-    figures = asyncio.run(_bench(args))
+    try:
+        figures = asyncio.run(_bench(args))
+    except FileExistsError as error:  # --journal names an existing file
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(json.dumps(figures))
     return 0
 
 
 async def _bench(args: argparse.Namespace) -> dict[str, object]:
+    journal = None if args.journal is None else new_journal(args.journal)  # fails first
     rng = random.Random(args.seed)
     keys = [SigningKey(rng.randbytes(32)) for _ in range(args.traders)]
     nonces = iter(range(1, 1 << 62))
@@ -86,10 +93,6 @@ async def _bench(args: argparse.Namespace) -> dict[str, object]:
     asks = [_resting_ask(keys[0], next(nonces)) for _ in range(args.latency_orders // 100 + 1)]
     takers = [_ioc_buy(rng, keys[1:], next(nonces)) for _ in range(args.latency_orders)]
 
-    journal = None
-    if args.journal is not None:
-        args.journal.unlink(missing_ok=True)
-        journal = open_journal(args.journal)
     bus = EventBus()
     sequencer = Sequencer(Engine([MarketConfig(MARKET)], bus), WallClock(), journal)
     verifier = make_verifier(BENCH_DOMAIN, args.verify_workers)

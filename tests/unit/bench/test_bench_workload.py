@@ -78,3 +78,18 @@ def test_bad_counts_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     args = argparse.Namespace(n=10, seed=1, accounts=0)
     assert workload.run(args) == 2
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("bench", ["engine", "gateway"])
+def test_benchmark_cannot_overwrite_an_existing_journal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bench: str
+) -> None:
+    journal = tmp_path / "state" / "31337-0x5fbdb231-0123456789ab" / "journal.bin"
+    journal.parent.mkdir(parents=True)
+    journal.write_bytes(b"a node's orders")
+    orders = tmp_path / "orders.jsonl"
+    orders.write_text("".join(json.dumps(c) + "\n" for c in workload.commands(10)))
+    extra = ["--orders", str(orders)] if bench == "engine" else ["--orders", "10"]
+    assert main(["bench", bench, *extra, "--journal", str(journal)]) == 1
+    assert "exists: a benchmark journals to a new file only" in capsys.readouterr().err
+    assert journal.read_bytes() == b"a node's orders"
