@@ -18,7 +18,7 @@ from web3 import Web3
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import ChainContracts, bind, demo_wallets, deploy
 from perpdex.chain.deployment import Deployment, ListedMarket, Role
-from perpdex.chain.param_changes import apply_after_delay
+from perpdex.chain.param_changes import advance_to, apply_after_delay, restamp_feeds
 from perpdex.chain.transact import send
 from perpdex.core.eip712 import (
     ChainId,
@@ -241,6 +241,27 @@ def test_funding_posts_once_per_interval_across_a_restart(chain: Chain) -> None:
         from_block=chain.deployment.start_block, argument_filters={"market": btc.id}
     )
     assert [event["args"]["rate"] for event in events] == [500_000, 500_000]
+
+
+def test_an_announced_parameter_change_is_applied_by_the_keeper_once_due(chain: Chain) -> None:
+    eth = chain.market("ETH-PERP")
+    markets = chain.contracts.markets
+    fraction, penalty, share, _ = markets.functions.liquidation(eth.id).call()
+    change = markets.functions.set_liquidation_params(eth.id, fraction, penalty, share, 10**9)
+    send(chain.web3, chain.admin, change)
+    effective_at = markets.functions.pending_at(eth.id).call()
+    keeper = chain.new_keeper()
+    assert keeper.params.tick() == []  # announced, not due
+    assert markets.functions.liquidation(eth.id).call()[3] != 10**9
+    advance_to(chain.web3, effective_at)
+    restamp_feeds(chain.web3, chain.keeper, chain.contracts.oracles.values())
+    assert keeper.params.tick() == [eth.id]
+    assert markets.functions.liquidation(eth.id).call()[3] == 10**9
+    assert keeper.params.tick() == []  # nothing left queued
+    (applied,) = markets.events.LiquidationParamsChanged().get_logs(
+        from_block=chain.web3.eth.block_number, argument_filters={"market": eth.id}
+    )
+    assert applied["args"]["min_partial_notional"] == 10**9
 
 
 def test_a_dead_node_is_survived_until_it_answers(chain: Chain) -> None:

@@ -19,27 +19,35 @@ from web3.types import TxReceipt
 from perpdex.chain.transact import send
 
 
+def advance_to(web3: Web3, timestamp: int) -> None:
+    """Mine a dev node's next block at ``timestamp`` at the earliest."""
+    now = int(web3.eth.get_block("latest")["timestamp"])
+    if timestamp > now:
+        web3.provider.make_request("evm_increaseTime", [timestamp - now])  # type: ignore[arg-type]
+        web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def restamp_feeds(web3: Web3, owner: LocalAccount, feeds: Iterable[Contract]) -> None:
+    """Each mock feed's heartbeat: its latest answer again, stamped now (as ``owner``)."""
+    for feed in feeds:
+        _, answer, _, _, _ = feed.functions.latestRoundData().call()
+        send(web3, owner, feed.functions.set_answer(answer))
+
+
 def apply_after_delay(
     web3: Web3,
     sender: LocalAccount,
     markets: Contract,
     market: int,
     *,
-    feeds: Iterable[Contract] = (),
-    feed_owner: LocalAccount | None = None,
+    feeds: Iterable[Contract],
+    feed_owner: LocalAccount,
 ) -> TxReceipt:
     """Move a dev node's clock to the effective time of ``market``'s queued change,
-    re-stamp ``feeds`` (as ``feed_owner``) and apply the change from ``sender``."""
+    re-stamp ``feeds`` and apply the change from ``sender``."""
     effective_at = int(markets.functions.pending_at(market).call())
     if effective_at == 0:
         raise ValueError(f"market {market} has no queued parameter change")
-    now = int(web3.eth.get_block("latest")["timestamp"])
-    if effective_at > now:
-        web3.provider.make_request("evm_increaseTime", [effective_at - now])  # type: ignore[arg-type]
-        web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-    for feed in feeds:
-        if feed_owner is None:
-            raise ValueError("re-stamping the feeds needs their owner")
-        _, answer, _, _, _ = feed.functions.latestRoundData().call()
-        send(web3, feed_owner, feed.functions.set_answer(answer))
+    advance_to(web3, effective_at)
+    restamp_feeds(web3, feed_owner, feeds)
     return send(web3, sender, markets.functions.apply_params(market))

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # web3 and vyper load slowly: imported in run(), so `--help` 
 
 LOG_LEVEL = "info"
 """A service: what it does and why, at info."""
-_TASKS = ("liquidator", "funding", "oracle", "checkpoint")
+_TASKS = ("liquidator", "funding", "oracle", "checkpoint", "params")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -135,7 +135,13 @@ def _signer(key: str | None, deployment_key: str | None) -> LocalAccount:
 def _tasks(text: str | None, paths: bool, gateway: bool, journal: bool) -> frozenset[str]:
     if text is not None:
         return frozenset(task.strip() for task in text.split(",") if task.strip())
-    have = {"liquidator": True, "oracle": paths, "funding": gateway, "checkpoint": journal}
+    have = {
+        "liquidator": True,
+        "params": True,
+        "oracle": paths,
+        "funding": gateway,
+        "checkpoint": journal,
+    }
     return frozenset(task for task, ok in have.items() if ok)
 
 

@@ -102,6 +102,12 @@ class KeeperChain:
     def insurance_fund(self) -> int:
         return int(self.exchange.functions.insurance_fund().call())
 
+    def pending_params_at(self, market: MarketId) -> int:
+        return int(self.markets.functions.pending_at(market).call())
+
+    def params_grace(self) -> int:
+        return int(self.markets.functions.PARAMS_GRACE().call())
+
     # -- writes ---------------------------------------------------------------------------
 
     def liquidate(self, trader: Address, market: MarketId) -> Step:
@@ -136,6 +142,9 @@ class KeeperChain:
         return self._transact(
             ("funding", market), self.markets.functions.post_funding(market, rate)
         )
+
+    def apply_params(self, market: MarketId) -> Step:
+        return self._transact(("params", market), self.markets.functions.apply_params(market))
 
     def set_answer(self, market: MarketId, answer: int) -> Step:
         return self._transact(("oracle", market), self.oracles[market].functions.set_answer(answer))

@@ -34,6 +34,7 @@ from perpdex.keeper.funding import BookSource, FundingPoster, GatewayBooks
 from perpdex.keeper.hedge import Hedger
 from perpdex.keeper.liquidator import Action, Liquidator
 from perpdex.keeper.oracle_pusher import OraclePusher
+from perpdex.keeper.param_changes import ParamsApplier
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.transactions import Sender
 from perpdex.logs import report_failure, report_recovery
@@ -42,7 +43,7 @@ from perpdex.sdk.gateway_errors import OrderRejectedError
 
 log = logging.getLogger(__name__)
 
-TASKS: Final = ("liquidator", "funding", "oracle", "checkpoint")
+TASKS: Final = ("liquidator", "funding", "oracle", "checkpoint", "params")
 KeeperMode = Literal["hold", "hedge"]
 """What the liquidator does with positions it took over (docs/keeper.md)."""
 MAX_BACKOFF_S: Final = 30.0
@@ -56,6 +57,8 @@ class KeeperConfig:
     funding_tick_s: float = 5.0
     """How often the funding task samples the books (and checks whether a post is due)."""
     checkpoint_interval_s: float = 10.0
+    params_tick_s: float = 10.0
+    """How often the params task looks for a due parameter change."""
     journal: Path | None = None
     """The engine's journal, for the checkpoint task."""
     mode: KeeperMode = "hold"
@@ -115,6 +118,7 @@ class Keeper:
             source = FoldedAccounts(scan, self.accounts, self._prices)
         self.liquidator = Liquidator(source, self.chain)
         self.pusher = OraclePusher(self.chain, config.price_paths, listeners=[self._on_price])
+        self.params = ParamsApplier(self.chain, listed)
         if books is None and config.gateway_url is not None:
             books = GatewayBooks(http_url(config.gateway_url))
         self.funding = None if books is None else FundingPoster(self.chain, books, listed)
@@ -150,6 +154,8 @@ class Keeper:
             if self.funding is None:
                 raise ValueError("the funding task needs a book: pass --gateway")
             loops.append(self._every("funding", self.funding.tick, self.config.funding_tick_s))
+        if "params" in tasks:
+            loops.append(self._every("params", self.params.tick, self.config.params_tick_s))
         if "checkpoint" in tasks:
             if self.checkpointer is None:
                 raise ValueError("the checkpoint task needs the journal: pass --journal")

@@ -94,7 +94,9 @@ def node_keeper(
     """Call on the event loop. Without price paths nothing pushes prices: they stay put.
     ``hedge`` mode closes what the liquidator took over through the node's own gateway
     (``gateway_url``), with the keeper key's reduce-only IOC orders."""
-    tasks = {"liquidator", "funding", "checkpoint"} | ({"oracle"} if price_paths else set())
+    tasks = {"liquidator", "funding", "checkpoint", "params"} | (
+        {"oracle"} if price_paths else set()
+    )
     config = KeeperConfig(
         tasks=frozenset(tasks),
         interval_s=interval_s,
