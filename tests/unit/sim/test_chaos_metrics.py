@@ -1,11 +1,15 @@
-"""The chaos run's invariants from synthetic evidence: each counts what it claims, and
-only that (a resubmitted or replayed fill is not a failure; a missing one is)."""
+"""The chaos run's invariants from synthetic evidence (each counts what it claims, and
+only that: a resubmitted or replayed fill is not a failure, a missing one is), its memory
+figures from a real process tree, its kill schedule and options."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 
+import pytest
+
+from perpdex.cli.main import main
 from perpdex.core.types import Address, OrderHash
 from perpdex.settlement.outcomes import RejectReason
 from perpdex.sim.chaos import metrics
@@ -24,6 +28,7 @@ from perpdex.sim.chaos.metrics import (
     StreamFill,
 )
 from perpdex.sim.chaos.report import INVARIANTS, passed
+from perpdex.sim.chaos.scenario import ChaosParams
 
 MAKER, TAKER, OTHER = Address("0xmaker"), Address("0xtaker"), Address("0xother")
 ASK, BID, BID2 = OrderHash(b"a" * 32), OrderHash(b"b" * 32), OrderHash(b"c" * 32)
@@ -168,3 +173,22 @@ def test_a_process_tree_sample_holds_the_process_and_each_child() -> None:
         child.kill()
         child.wait()
     assert resident_bytes(child.pid) is None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--kills", "-1"], ["--duration", "0"], ["--soak", "-5"], ["--sample-interval", "0"]],
+)
+def test_bad_chaos_options_are_refused_before_anything_starts(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sim", "chaos", *argv]) == 2
+    assert "perpdex sim chaos: " in capsys.readouterr().err
+
+
+def test_kill_moments_are_seeded_sorted_and_inside_the_trading() -> None:
+    params = ChaosParams(kills=5, seed=7, duration_s=100.0)
+    moments = params.kill_moments()
+    assert moments == sorted(moments) == ChaosParams(kills=5, seed=7, duration_s=100).kill_moments()
+    assert all(10.0 <= moment <= 80.0 for moment in moments)
+    assert moments != ChaosParams(kills=5, seed=8, duration_s=100.0).kill_moments()
