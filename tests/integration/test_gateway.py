@@ -223,9 +223,6 @@ class RefuseAll:
     def check_order(self, order: object) -> Refusal | None:
         return Refusal(ErrorCode.INSUFFICIENT_MARGIN, "equity 0 below initial margin 100")
 
-    def closed_nonce(self, order: object) -> str | None:
-        return None
-
     def reserve(self, order: object, size: int) -> None:
         raise AssertionError("never reserves")
 

@@ -49,9 +49,6 @@ class RiskCheck(Protocol):
         """None to admit ``order``, or why it is refused: a term the contract would refuse
         at settlement (docs/architecture.md, "Refused before matching"), or margin."""
 
-    def closed_nonce(self, order: SignedOrder) -> str | None:
-        """Why ``order``'s nonce is closed on chain (a ``nonce_closed`` error), or None."""
-
     def reserve(self, order: SignedOrder, size: Size) -> None:
         """The engine accepted ``size`` of ``order``: it is open until released."""
 
@@ -67,9 +64,6 @@ class AllowAll:
     """Admits every order; knows no account."""
 
     def check_order(self, order: SignedOrder) -> Refusal | None:
-        return None
-
-    def closed_nonce(self, order: SignedOrder) -> str | None:
         return None
 
     def reserve(self, order: SignedOrder, size: Size) -> None:

@@ -481,9 +481,6 @@ class Gateway:
 
     def _check_account(self, trader: Address, signed: SignedOrder) -> None:
         self._take_account_token(trader)
-        closed = self._risk.closed_nonce(signed)
-        if closed is not None:
-            raise ProtocolError(ErrorCode.NONCE_CLOSED, closed)
         refusal = self._risk.check_order(signed)
         if refusal is not None:
             raise ProtocolError(refusal.code, refusal.message)

@@ -19,6 +19,7 @@ from perpdex.core.eip712 import Eip712Domain, SignedOrder
 from perpdex.core.margin import FLAT, Health
 from perpdex.core.types import Address, Collateral, MarketId, Price, Size
 from perpdex.engine.events import Event, Filled
+from perpdex.gateway.protocol import ErrorCode
 from perpdex.gateway.risk import AccountState, PositionState, Refusal
 from perpdex.logs import report_failure, report_recovery
 from perpdex.risk import health
@@ -60,6 +61,9 @@ class PositionManager:
 
     def check_order(self, order: SignedOrder) -> Refusal | None:
         trader = order.order.trader
+        closed = self.ledger.nonces.of(trader).why_closed(order.order.nonce)
+        if closed is not None:
+            return Refusal(ErrorCode.NONCE_CLOSED, f"{closed}: the chain would skip its fills")
         return check_order(
             self.projected(trader),
             self.reservations.of(trader),
@@ -67,16 +71,6 @@ class PositionManager:
             self.quotes,
             self.ledger.markets,
         )
-
-    def closed_nonce(self, order: SignedOrder) -> str | None:
-        """Why the chain would skip every fill of ``order`` by its nonce, or None."""
-        trader, nonce = order.order.trader, order.order.nonce
-        nonces = self.ledger.nonces.of(trader)
-        if nonce < nonces.floor:
-            return f"nonce {nonce} is below {trader}'s nonce floor {nonces.floor} on chain"
-        if nonce in nonces.closed:
-            return f"nonce {nonce} of {trader} is cancelled on chain"
-        return None
 
     def reserve(self, order: SignedOrder, size: Size) -> None:
         self.reservations.reserve(order, size)

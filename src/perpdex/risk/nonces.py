@@ -24,6 +24,13 @@ class TraderNonces:
     def is_closed(self, nonce: int) -> bool:
         return nonce < self.floor or nonce in self.closed
 
+    def why_closed(self, nonce: int) -> str | None:
+        if nonce < self.floor:
+            return f"nonce {nonce} is below the nonce floor {self.floor} on chain"
+        if nonce in self.closed:
+            return f"nonce {nonce} is cancelled on chain"
+        return None
+
 
 class ClosedNonces:
     def __init__(self) -> None:

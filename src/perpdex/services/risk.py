@@ -18,9 +18,6 @@ class CurrentRisk:
     def check_order(self, order: SignedOrder) -> Refusal | None:
         return self._current().check_order(order)
 
-    def closed_nonce(self, order: SignedOrder) -> str | None:
-        return self._current().closed_nonce(order)
-
     def reserve(self, order: SignedOrder, size: Size) -> None:
         self._current().reserve(order, size)
 

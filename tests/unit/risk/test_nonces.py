@@ -17,6 +17,10 @@ def test_a_cancelled_nonce_and_everything_below_a_raised_floor_are_closed() -> N
     assert not ledger.nonces.is_closed(TRADER, 6) and not ledger.nonces.is_closed(OTHER, 7)
     ledger.apply(NonceFloorRaised(LogPosition(2, 0), TRADER, 5))
     assert [n for n in range(10) if ledger.nonces.is_closed(TRADER, n)] == [0, 1, 2, 3, 4, 7]
+    nonces = ledger.nonces.of(TRADER)
+    assert nonces.why_closed(4) == "nonce 4 is below the nonce floor 5 on chain"
+    assert nonces.why_closed(7) == "nonce 7 is cancelled on chain"
+    assert nonces.why_closed(6) is None
     ledger.apply(NonceFloorRaised(LogPosition(3, 0), TRADER, 9))
     assert ledger.nonces.of(TRADER).closed == set()  # folded into the floor
     assert ledger.closed == {TRADER}
