@@ -113,7 +113,8 @@ def _chain_cancel(
     rnd: random.Random, placed: list[tuple[MarketId, int, Address, str | None]]
 ) -> ChainCancel:
     """Some orders the chain closed (resting or not), or a fill it refused."""
-    orders = tuple((market, OrderId(order_id)) for market, order_id, _, _ in rnd.sample(placed, 2))
+    chosen = rnd.sample(placed, min(2, len(placed)))
+    orders = tuple((market, OrderId(order_id)) for market, order_id, _, _ in chosen)
     if rnd.random() < 0.5:
         return ChainCancel(orders=orders, reason=CancelReason.ON_CHAIN)
     maker, taker = rnd.sample(ACCOUNTS, 2)
