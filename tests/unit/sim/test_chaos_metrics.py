@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,8 @@ from perpdex.settlement.outcomes import RejectReason
 from perpdex.sim.chaos import metrics
 from perpdex.sim.chaos.memory import (
     MemorySample,
+    directory_bytes,
+    disk_figures,
     resident_bytes,
     series_figures,
     slope_per_minute,
@@ -192,3 +195,12 @@ def test_kill_moments_are_seeded_sorted_and_inside_the_trading() -> None:
     assert moments == sorted(moments) == ChaosParams(kills=5, seed=7, duration_s=100).kill_moments()
     assert all(10.0 <= moment <= 80.0 for moment in moments)
     assert moments != ChaosParams(kills=5, seed=8, duration_s=100.0).kill_moments()
+
+
+def test_the_state_directory_size_counts_every_file_below_it(tmp_path: Path) -> None:
+    (tmp_path / "chain" / "accounts").mkdir(parents=True)
+    (tmp_path / "chain" / "journal.bin").write_bytes(b"j" * 1000)
+    (tmp_path / "chain" / "accounts" / "store.sqlite").write_bytes(b"s" * 24)
+    assert directory_bytes(tmp_path) == 1024
+    samples = [MemorySample(0.0, {}, 0), MemorySample(30.0, {}, 3 * 2**20)]
+    assert disk_figures(samples) == {"start_mb": 0.0, "end_mb": 3.0}

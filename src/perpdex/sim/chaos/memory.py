@@ -20,6 +20,9 @@ class MemorySample:
     """Seconds since the soak started."""
     rss: dict[str, int]
     """Bytes resident, by process (``node``, ``worker-<pid>``)."""
+    disk: int = 0
+    """Bytes of the node's state directory (journal, account store, cursors): what was
+    moved out of memory grows here."""
 
 
 def resident_bytes(pid: int) -> int | None:
@@ -67,6 +70,17 @@ def _child_name(pid: int) -> str:
     return "resource-tracker" if b"resource_tracker" in command else f"worker-{pid}"
 
 
+def directory_bytes(path: Path) -> int:
+    """The sizes of the files under ``path`` (a file removed meanwhile counts 0)."""
+    total = 0
+    for file in path.rglob("*"):
+        try:
+            total += file.stat().st_size if file.is_file() else 0
+        except FileNotFoundError:
+            continue
+    return total
+
+
 def slope_per_minute(points: Sequence[tuple[float, int]]) -> float | None:
     """Least-squares growth in bytes per minute of (seconds, bytes); None below 2 points."""
     if len({at for at, _ in points}) < 2:
@@ -95,6 +109,11 @@ def series_figures(samples: Sequence[MemorySample]) -> dict[str, dict[str, objec
             "series": [[at, _mb(b)] for at, b in points],
         }
     return figures
+
+
+def disk_figures(samples: Sequence[MemorySample]) -> dict[str, float]:
+    """The state directory's MB at the first and last sample."""
+    return {"start_mb": _mb(samples[0].disk), "end_mb": _mb(samples[-1].disk)}
 
 
 def _mb(value: int) -> float:

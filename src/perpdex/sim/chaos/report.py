@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 from perpdex.sim.chaos import metrics
-from perpdex.sim.chaos.memory import series_figures
+from perpdex.sim.chaos.memory import disk_figures, series_figures
 from perpdex.sim.chaos.scenario import ChaosParams, Evidence
 
 INVARIANTS = ("lost", "settled_twice", "unreported_rejections", "stream_gaps")
@@ -44,6 +44,7 @@ def report(params: ChaosParams, evidence: Evidence) -> dict[str, Any]:
     }
     if evidence.memory:
         figures["memory"] = series_figures(evidence.memory)
+        figures["state_dir"] = disk_figures(evidence.memory)
     return figures
 
 

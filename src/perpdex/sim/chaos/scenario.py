@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import socket
 import tempfile
@@ -38,10 +39,12 @@ from perpdex.sim.chaos.evidence import (
     journal_evidence,
     record_stream,
 )
-from perpdex.sim.chaos.memory import MemorySample, tree_sample
+from perpdex.sim.chaos.memory import MemorySample, directory_bytes, tree_sample
 from perpdex.sim.chaos.metrics import ChainFill, ChainRejection, JournalFill, Received
 from perpdex.sim.chaos.node import NodeProcess
 from perpdex.sim.market.scenario import MARKET, Bots, MarketParams, Traders
+
+log = logging.getLogger(__name__)
 
 QUIET_S: Final = 8.0
 """Settlement has drained when the chain shows no new outcome for this long (the node
@@ -122,12 +125,14 @@ def run_chaos(params: ChaosParams) -> Evidence:
             ),
         )
         node.start()
+        log.info("node started (pid %s), gateway %s", node.pid, node.url)
         try:
             evidence = asyncio.run(_trade(params, market_params, setup, traders, node, work))
         finally:
             node.stop()
         assert node.journal is not None, "perpdex up printed no journal path"
         markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets]
+        log.info("node stopped; reading the journal %s", node.journal)
         evidence.journaled, evidence.journal = journal_evidence(node.journal, markets, setup.domain)
         evidence.timings["total_s"] = time.monotonic() - started
         return evidence
@@ -181,10 +186,12 @@ async def _trade(
             await asyncio.gather(*tasks, sampler, return_exceptions=True)
         await bots.maker.withdraw()
         stopped = time.monotonic()
+        log.info("bots stopped; waiting for settlement to drain")
         exchange = setup.contracts.exchange
         start = setup.deployment.start_block
         evidence.settled, evidence.rejected = await _drained(exchange, start)
         drained = time.monotonic()
+        log.info("drained; comparing the gateway's views with the chain")
         keeper = setup.deployment.wallet(Role.KEEPER).address
         accounts = [*received, keeper]
         evidence.differences = await _views_match(node, setup, accounts)
@@ -216,6 +223,7 @@ async def _kill_and_restart(
         await asyncio.to_thread(node.start)
         up_since = time.monotonic()
         evidence.restarts.append(up_since - killed)
+        log.info("node killed and restarted (%d of %d)", len(evidence.kills), params.kills)
     await _watch(tasks, max(begun + params.duration_s, up_since + MIN_UP_S))
 
 
@@ -239,7 +247,8 @@ async def _sample(
             sample = tree_sample(pid)
             # a restarted node is a new series
             rss = {f"{name}#{node.starts}": value for name, value in sample.items()}
-            into.append(MemorySample(round(time.monotonic() - begun, 1), rss))
+            disk = await asyncio.to_thread(directory_bytes, node.state_dir)
+            into.append(MemorySample(round(time.monotonic() - begun, 1), rss, disk))
         await asyncio.sleep(params.sample_s)
 
 
