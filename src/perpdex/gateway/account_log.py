@@ -19,6 +19,7 @@ entries from the replay.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,8 @@ from perpdex.gateway.account_store import (
 )
 from perpdex.gateway.protocol import encode_frame, hex0x
 from perpdex.settlement.payload import order_hash_of_payload
+
+log = logging.getLogger(__name__)
 
 Listener = Callable[[Address, bytes], None]
 """Told every logged frame at once (the gateway queues it for the account's subscribers)."""
@@ -171,6 +174,8 @@ class AccountLog:
             (event.maker_order_id, event.maker_account, not taker_buys, True),
         ):
             state = self._change(order_id, event.seq, event.size, wire.OrderState.FILLED)
+            if state is None:
+                continue
             state.entry.filled += event.size
             frame = wire.Fill(
                 seq=event.seq,
@@ -216,7 +221,9 @@ class AccountLog:
             self._log(account, frame)
 
     def _amended(self, event: Amended) -> None:
-        state = self._open[event.order_id]
+        state = self._known(event.order_id, event.seq)
+        if state is None:
+            return
         entry = state.entry
         entry.price, entry.size, entry.updated_seq = event.price, event.size, event.seq
         entry.order_hash = self._name(event.payload)
@@ -248,6 +255,8 @@ class AccountLog:
             else wire.OrderState.EXPIRED
         )
         state = self._change(order_id, seq, size, closed)
+        if state is None:
+            return
         entry = state.entry
         frame = wire.OrderUpdate(
             seq=seq,
@@ -270,6 +279,14 @@ class AccountLog:
             state.entry.state = closed
             del self._open[order_id]
         self._touched[order_id] = state
+        return state
+
+    def _known(self, order_id: OrderId, seq: int) -> _Open | None:
+        """The open order; a bug if unknown (logged, not raised: the engine already applied
+        the command, and the bus's other subscribers must still see the event)."""
+        state = self._open.get(order_id)
+        if state is None:
+            log.error("account log: order %s at journal seq %s is not open here", order_id, seq)
         return state
 
     def _touch(self, order_id: OrderId, state: _Open) -> None:
