@@ -9,14 +9,17 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from tests.integration.test_up import client, running, settled
+from tests.integration.test_up import client, running, settled, until
 
 from perpdex.chain.anvil import Anvil
+from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
+from perpdex.chain.transact import connect, send
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.types import MarginMode, MarketId, TimeInForce
 from perpdex.core.units import to_size_units
-from perpdex.engine.events import Event, Filled
+from perpdex.engine.errors import CancelReason
+from perpdex.engine.events import Cancelled, Event, Filled
 from perpdex.sdk.gateway_errors import ExpiredError, FeeCapTooLowError, MarginModeConflictError
 from perpdex.services.node import Node
 from perpdex.settlement.outcomes import FillOutcome, Rejected
@@ -35,6 +38,7 @@ class Tape:
 
     def __init__(self, node: Node) -> None:
         self.fills: list[Filled] = []
+        self.cancelled: list[Cancelled] = []
         self.rejected: list[Rejected] = []
         node.engine.bus.subscribe(self._on_event)
         node.runner.subscribe(self._on_outcome)
@@ -42,6 +46,8 @@ class Tape:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, Filled):
             self.fills.append(event)
+        elif isinstance(event, Cancelled):
+            self.cancelled.append(event)
 
     def _on_outcome(self, outcome: FillOutcome) -> None:
         if isinstance(outcome, Rejected):
@@ -140,5 +146,48 @@ def test_order_expiring_before_it_could_settle_is_refused(
                 with pytest.raises(ExpiredError, match="too soon to settle"):
                     await trader.place(BTC, "buy", "0.01", "90000", ttl_s=5)
                 assert best_bid(node) is None
+
+    asyncio.run(scenario())
+
+
+def test_resting_order_whose_cap_a_raised_maker_fee_exceeds_leaves_the_book(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    btc = deployment.markets[0]
+    raised = btc.maker_fee_ppm + 100
+
+    async def scenario() -> None:
+        async with running(deployment, tmp_path / "state") as node:
+            tape = Tape(node)
+            maker = client(node, Role.MAKER, tmp_path)
+            trader = client(node, Role.TRADER, tmp_path)
+            async with maker, trader:
+                post_only = TimeInForce.POST_ONLY
+                capped = await maker.place(
+                    BTC, "sell", "0.05", "100000", time_in_force=post_only,
+                    max_fee_ppm=btc.maker_fee_ppm,
+                )  # fmt: skip
+                covered = await maker.place(
+                    BTC, "sell", "0.05", "100100", time_in_force=post_only, max_fee_ppm=raised
+                )
+                web3 = connect(deployment.rpc_url)
+                admin = deployment.wallet(Role.ADMIN).account()
+                markets = bind(web3, deployment).markets
+                call = markets.functions.set_market_params(
+                    btc.id, btc.max_leverage, btc.initial_margin_ppm,
+                    btc.maintenance_margin_ppm, raised, btc.taker_fee_ppm,
+                )  # fmt: skip
+                await asyncio.to_thread(send, web3, admin, call)
+                await until(lambda: bool(tape.cancelled), "the capped order's cancel")
+                [cancelled] = tape.cancelled
+                assert (cancelled.order_id, cancelled.reason) == (
+                    capped.order_id,
+                    CancelReason.FEE_ABOVE_CAP,
+                )
+                # the covered order rests on and fills; nothing is rejected by the chain
+                await trader.place(BTC, "buy", "0.05", "100100", time_in_force=TimeInForce.IOC)
+                await settled(node)
+                assert [f.maker_order_id for f in tape.fills] == [covered.order_id]
+                assert tape.rejected == []
 
     asyncio.run(scenario())

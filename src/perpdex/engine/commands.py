@@ -137,8 +137,9 @@ class ChainCancel:
     Only the node submits it, from what it folded from the chain (an on-chain cancel, a
     raised nonce floor, a settlement outcome). ``orders`` are resolved against the book at
     that moment, as ``(market, order id)``, so a replay needs no chain; an order no longer
-    resting is skipped. ``reason`` is ``CancelReason.ON_CHAIN`` or ``FILL_REJECTED``; with
-    ``rejected`` the engine also reports the refused fill to both of its traders.
+    resting is skipped. ``reason`` is ``CancelReason.ON_CHAIN``, ``FILL_REJECTED`` or
+    ``FEE_ABOVE_CAP``; with ``rejected`` the engine also reports the refused fill to both of
+    its traders.
     """
 
     orders: tuple[tuple[MarketId, OrderId], ...]

@@ -33,6 +33,7 @@ class CancelReason(Enum):
     DEAD_MAN = "dead_man"  # the account's dead-man switch fired
     ON_CHAIN = "cancelled_on_chain"  # the trader closed its nonce on chain (or its floor rose)
     FILL_REJECTED = "fill_rejected"  # the chain refused a fill of the order: the rest goes
+    FEE_ABOVE_CAP = "fee_above_cap"  # the market's maker fee rose above the order's signed cap
 
 
 class JournalError(Exception):

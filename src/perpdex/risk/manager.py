@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 NoncesClosed = Callable[[set[Address]], None]
 """Called with the traders who closed order nonces on chain in the blocks just folded."""
 
+FeesChanged = Callable[[set[MarketId]], None]
+"""Called with the markets whose effective maker or taker fee changed on chain."""
+
 
 class PositionManager:
     def __init__(self, indexer: ChainIndexer, feed: PriceFeed, domain: Eip712Domain) -> None:
@@ -54,6 +57,7 @@ class PositionManager:
         prices; kept current on every fold, fill and price change."""
         self._projected: dict[Address, Account] = {}
         self._nonce_listeners: list[NoncesClosed] = []
+        self._fee_listeners: list[FeesChanged] = []
         self.through = -1
         """The last block folded."""
 
@@ -153,6 +157,11 @@ class PositionManager:
         """``listener`` hears of every on-chain nonce cancel from the next fold on."""
         self._nonce_listeners.append(listener)
 
+    def subscribe_fees(self, listener: FeesChanged) -> None:
+        """``listener`` hears of the markets whose effective fees changed on chain, from the
+        next read of the quotes on."""
+        self._fee_listeners.append(listener)
+
     def apply(self, blocks: IndexedBlocks) -> None:
         ledger = self.ledger
         changed: set[Address] = set()
@@ -171,9 +180,19 @@ class PositionManager:
                 listener(closed)
 
     def set_quotes(self, quotes: dict[MarketId, Quote]) -> None:
-        if quotes != self.quotes:
-            self.quotes = quotes
-            self._changed(set(self.margins))  # every ratio moves with the prices
+        if quotes == self.quotes:
+            return
+        fees = {
+            market
+            for market, quote in quotes.items()
+            if (old := self.quotes.get(market)) is not None
+            and (old.maker_fee_ppm, old.taker_fee_ppm) != (quote.maker_fee_ppm, quote.taker_fee_ppm)
+        }
+        self.quotes = quotes
+        self._changed(set(self.margins))  # every ratio moves with the prices
+        if fees:
+            for listener in self._fee_listeners:
+                listener(fees)
 
     # -- chain I/O ------------------------------------------------------------------------
 

@@ -147,7 +147,7 @@ class Node:
         self._start_engine()
         self._adopt()
         await self._start_gateway()
-        self._cancel_closed_on_chain(None)  # closed while no node was watching
+        self._cancel_unfillable()  # closed or repriced while no node was watching
         self._spawn("position manager", self.pm.run(self.config.poll_interval_s))
         self._spawn("settlement", self.runner.run(self.config.settle_interval_s))
         config = self.config
@@ -195,7 +195,7 @@ class Node:
         self._start_engine()
         self._adopt()
         await self._start_gateway()
-        self._cancel_closed_on_chain(None)  # the journal may predate a cancel folded since
+        self._cancel_unfillable()  # the journal may predate a cancel folded since
 
     async def restart_gateway(self) -> None:
         log.warning("restarting the gateway on port %d", self.gateway.port)
@@ -215,7 +215,7 @@ class Node:
         await self._cancel("position manager")
         self._pm = await self._new_position_manager()
         self._adopt()
-        self._cancel_closed_on_chain(None)
+        self._cancel_unfillable()
         self._spawn("position manager", self.pm.run(self.config.poll_interval_s))
 
     # -- wiring ---------------------------------------------------------------------------
@@ -238,6 +238,7 @@ class Node:
         pm = PositionManager(indexer, PriceFeed(contracts.markets, self.listed), self.domain)
         await pm.sync()  # rebuilt from the chain alone
         pm.subscribe_nonces(self._cancel_closed_on_chain)
+        pm.subscribe_fees(self._cancel_above_fee_cap)
         return pm
 
     def _new_runner(self) -> SettlementRunner:
@@ -309,6 +310,32 @@ class Node:
             self._report_rejected(outcome)
 
     # -- what the chain says goes back to the engine (docs/architecture.md) ---------------
+
+    def _cancel_unfillable(self) -> None:
+        """Reconcile the whole book with the chain's fold: closed nonces, raised fees."""
+        self._cancel_closed_on_chain(None)
+        self._cancel_above_fee_cap(None)
+
+    def _cancel_above_fee_cap(self, markets: set[MarketId] | None) -> None:
+        """Cancel the resting orders (in ``markets``; None: in all) whose signed fee cap is
+        below their market's maker fee now: a resting order only ever fills as the maker,
+        and the contract would skip each of its fills (``REJECT_FEE_ABOVE_MAX``)."""
+        if not self.engine.running:
+            return  # the engine's restart calls this again
+        quotes = self.pm.quotes
+        orders = tuple(
+            (command.market, command.order_id)
+            for command, signed, _ in self.engine.open_orders(self.domain)
+            if (markets is None or command.market in markets)
+            and command.market in quotes
+            and signed.order.max_fee_ppm < quotes[command.market].maker_fee_ppm
+        )
+        if orders:
+            log.warning(
+                "%d resting orders cancelled: the maker fee rose above their signed cap",
+                len(orders),
+            )
+            self._submit_from_chain(ChainCancel(orders=orders, reason=CancelReason.FEE_ABOVE_CAP))
 
     def _cancel_closed_on_chain(self, traders: set[Address] | None) -> None:
         """Cancel the resting orders (of ``traders``; None: of everyone) whose nonce the
