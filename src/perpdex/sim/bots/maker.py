@@ -71,8 +71,11 @@ class MarketMaker:
                     seen = self.fills.count
                     await self.requote(reference)
                 self.fills.changed.clear()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that
+                # arrives as the wait ends, and this loop would then never stop
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.fills.changed.wait(), self.interval_s)
+                    async with asyncio.timeout(self.interval_s):
+                        await self.fills.changed.wait()
         finally:
             follower.cancel()
 
