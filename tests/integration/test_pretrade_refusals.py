@@ -14,6 +14,7 @@ from tests.integration.test_up import client, running, settled, until
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
+from perpdex.chain.param_changes import apply_after_delay
 from perpdex.chain.transact import connect, send
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.types import MarginMode, MarketId, TimeInForce
@@ -151,43 +152,55 @@ def test_order_expiring_before_it_could_settle_is_refused(
 
 
 def test_resting_order_whose_cap_a_raised_maker_fee_exceeds_leaves_the_book(
-    deployment: Deployment, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
+    # its own anvil: the fee change waits PARAMS_DELAY, which moves the chain's clock
+    with Anvil() as node_rpc:
+        deployment = fresh_deployment(node_rpc.rpc_url)
+        asyncio.run(_raised_fee_scenario(deployment, tmp_path))
+
+
+async def _raised_fee_scenario(deployment: Deployment, tmp_path: Path) -> None:
     btc = deployment.markets[0]
     raised = btc.maker_fee_ppm + 100
-
-    async def scenario() -> None:
-        async with running(deployment, tmp_path / "state") as node:
-            tape = Tape(node)
-            maker = client(node, Role.MAKER, tmp_path)
-            trader = client(node, Role.TRADER, tmp_path)
-            async with maker, trader:
-                post_only = TimeInForce.POST_ONLY
-                capped = await maker.place(
-                    BTC, "sell", "0.05", "100000", time_in_force=post_only,
-                    max_fee_ppm=btc.maker_fee_ppm,
-                )  # fmt: skip
-                covered = await maker.place(
-                    BTC, "sell", "0.05", "100100", time_in_force=post_only, max_fee_ppm=raised
-                )
-                web3 = connect(deployment.rpc_url)
-                admin = deployment.wallet(Role.ADMIN).account()
-                markets = bind(web3, deployment).markets
-                call = markets.functions.set_market_params(
-                    btc.id, btc.max_leverage, btc.initial_margin_ppm,
-                    btc.maintenance_margin_ppm, raised, btc.taker_fee_ppm,
-                )  # fmt: skip
-                await asyncio.to_thread(send, web3, admin, call)
-                await until(lambda: bool(tape.cancelled), "the capped order's cancel")
-                [cancelled] = tape.cancelled
-                assert (cancelled.order_id, cancelled.reason) == (
-                    capped.order_id,
-                    CancelReason.FEE_ABOVE_CAP,
-                )
-                # the covered order rests on and fills; nothing is rejected by the chain
-                await trader.place(BTC, "buy", "0.05", "100100", time_in_force=TimeInForce.IOC)
-                await settled(node)
-                assert [f.maker_order_id for f in tape.fills] == [covered.order_id]
-                assert tape.rejected == []
-
-    asyncio.run(scenario())
+    ttl_s = 5 * 86_400  # beyond the delay the chain's clock skips
+    async with running(deployment, tmp_path / "state") as node:
+        tape = Tape(node)
+        maker = client(node, Role.MAKER, tmp_path)
+        trader = client(node, Role.TRADER, tmp_path)
+        async with maker, trader:
+            post_only = TimeInForce.POST_ONLY
+            capped = await maker.place(
+                BTC, "sell", "0.05", "100000", time_in_force=post_only,
+                max_fee_ppm=btc.maker_fee_ppm, ttl_s=ttl_s,
+            )  # fmt: skip
+            covered = await maker.place(
+                BTC, "sell", "0.05", "100100", time_in_force=post_only,
+                max_fee_ppm=raised, ttl_s=ttl_s,
+            )  # fmt: skip
+            web3 = connect(deployment.rpc_url)
+            contracts = bind(web3, deployment)
+            admin = deployment.wallet(Role.ADMIN).account()
+            queue = contracts.markets.functions.set_market_params(
+                btc.id, btc.max_leverage, btc.initial_margin_ppm,
+                btc.maintenance_margin_ppm, raised, btc.taker_fee_ppm,
+            )  # fmt: skip
+            await asyncio.to_thread(send, web3, admin, queue)
+            await asyncio.to_thread(
+                apply_after_delay, web3, admin, contracts.markets, btc.id,
+                feeds=contracts.oracles.values(),
+                feed_owner=deployment.wallet(Role.KEEPER).account(),
+            )  # fmt: skip
+            await until(lambda: bool(tape.cancelled), "the capped order's cancel")
+            [cancelled] = tape.cancelled
+            assert (cancelled.order_id, cancelled.reason) == (
+                capped.order_id,
+                CancelReason.FEE_ABOVE_CAP,
+            )
+            # the covered order rests on and fills; nothing is rejected by the chain
+            await trader.place(
+                BTC, "buy", "0.05", "100100", time_in_force=TimeInForce.IOC, ttl_s=ttl_s
+            )
+            await settled(node)
+            assert [f.maker_order_id for f in tape.fills] == [covered.order_id]
+            assert tape.rejected == []
