@@ -204,3 +204,51 @@ async def _raised_fee_scenario(deployment: Deployment, tmp_path: Path) -> None:
             await settled(node)
             assert [f.maker_order_id for f in tape.fills] == [covered.order_id]
             assert tape.rejected == []
+
+
+def test_order_that_would_rest_past_a_queued_fee_rise_it_does_not_cover_is_refused_and_cancelled(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    btc = deployment.markets[0]
+    raised = btc.maker_fee_ppm + 100
+    days = 86_400
+
+    async def scenario() -> None:
+        async with running(deployment, tmp_path / "state") as node:
+            tape = Tape(node)
+            maker = client(node, Role.MAKER, tmp_path)
+            async with maker:
+                post_only = TimeInForce.POST_ONLY
+                old_cap = btc.maker_fee_ppm
+                long_lived = await maker.place(
+                    BTC, "sell", "0.05", "100000", time_in_force=post_only,
+                    max_fee_ppm=old_cap, ttl_s=3 * days,
+                )  # fmt: skip
+                await maker.place(
+                    BTC, "sell", "0.05", "100100", time_in_force=post_only,
+                    max_fee_ppm=old_cap, ttl_s=days,
+                )  # fmt: skip
+                web3 = connect(deployment.rpc_url)
+                admin = deployment.wallet(Role.ADMIN).account()
+                queue = bind(web3, deployment).markets.functions.set_market_params(
+                    btc.id, btc.max_leverage, btc.initial_margin_ppm,
+                    btc.maintenance_margin_ppm, raised, btc.taker_fee_ppm,
+                )  # fmt: skip
+                await asyncio.to_thread(send, web3, admin, queue)  # in effect in 2 days
+                await until(lambda: bool(tape.cancelled), "the long-lived order's cancel")
+                assert [(c.order_id, c.reason) for c in tape.cancelled] == [
+                    (long_lived.order_id, CancelReason.FEE_ABOVE_CAP)
+                ]
+                with pytest.raises(FeeCapTooLowError, match="queued on chain"):
+                    await maker.place(
+                        BTC, "sell", "0.05", "100200", time_in_force=post_only,
+                        max_fee_ppm=old_cap, ttl_s=3 * days,
+                    )  # fmt: skip
+                # gone before the change can apply: today's fee is enough
+                await maker.place(
+                    BTC, "sell", "0.05", "100200", time_in_force=post_only,
+                    max_fee_ppm=old_cap, ttl_s=days,
+                )  # fmt: skip
+                assert len(tape.cancelled) == 1
+
+    asyncio.run(scenario())

@@ -14,6 +14,13 @@ from perpdex.core.eip712 import SignedOrder
 from perpdex.core.types import Address, Collateral, MarketId, Size
 from perpdex.gateway.protocol import ErrorCode
 
+SETTLE_MARGIN_S = 30
+"""An order leaves the book this long before its signed expiry, and one signed to expire
+sooner is refused: a fill must reach a block before the expiry, or the contract skips it
+(``REJECT_EXPIRED``). Match to settled takes one to two blocks (docs/performance.md); the
+rest is room for a batch the batcher has to resubmit. A parameter change that takes effect
+before an order's expiry less this margin binds the order too."""
+
 
 @dataclass(frozen=True, slots=True)
 class Refusal:

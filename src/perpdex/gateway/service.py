@@ -43,7 +43,7 @@ from perpdex.gateway.feeds import Feeds
 from perpdex.gateway.limits import AccountBuckets, Limits, TokenBucket
 from perpdex.gateway.orders import OrderRecord, OrderRegistry
 from perpdex.gateway.protocol import Channel, ErrorCode, ProtocolError, encode_frame
-from perpdex.gateway.risk import RiskCheck
+from perpdex.gateway.risk import SETTLE_MARGIN_S, RiskCheck
 from perpdex.gateway.session import Outbox, Session
 from perpdex.gateway.verify import InlineVerifier, Unverified, Verifier
 from perpdex.settlement.payload import order_from_payload, order_payload
@@ -62,12 +62,6 @@ MAX_SEND_BUFFER = 4 * 1024 * 1024
 MAX_RESUME_EVENTS = 1000
 """Most account events an account subscription resumes with (about 250 KB); a client
 further behind pages them over HTTP (``resume_too_old``)."""
-
-SETTLE_MARGIN_S = 30
-"""An order leaves the book this long before its signed expiry, and one signed to expire
-sooner is refused: a fill must reach a block before the expiry, or the contract skips it
-(``REJECT_EXPIRED``). Match to settled takes one to two blocks (docs/performance.md); the
-rest is room for a batch the batcher has to resubmit."""
 
 LATENCY_SAMPLES = 100_000
 _MS = 1000

@@ -30,6 +30,7 @@ from perpdex.core.units import from_collateral_units
 from perpdex.gateway.protocol import ErrorCode
 from perpdex.gateway.risk import Refusal
 from perpdex.risk import health
+from perpdex.risk.events import QueuedFees
 from perpdex.risk.ledger import Account, MarketState
 from perpdex.risk.prices import Quote
 from perpdex.risk.reservations import Reservation
@@ -42,6 +43,7 @@ def check_order(
     new: SignedOrder,
     quotes: Mapping[MarketId, Quote],
     markets: Mapping[MarketId, MarketState],
+    queued_fees: Mapping[MarketId, QueuedFees],
 ) -> Refusal | None:
     """None to admit ``new`` for an ``account`` that already holds its pending fills."""
     order = new.order
@@ -53,7 +55,9 @@ def check_order(
             "manager yet)",
         )
     position = account.positions.get(order.market, FLAT)
-    refusal = fee_refusal(order, quote) or margin_mode_refusal(order, position, open_orders)
+    refusal = fee_refusal(order, quote, queued_fees.get(order.market)) or margin_mode_refusal(
+        order, position, open_orders
+    )
     if refusal is not None:
         return refusal
     same_side = [

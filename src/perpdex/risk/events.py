@@ -154,6 +154,23 @@ class NonceFloorRaised:
 
 
 @dataclass(frozen=True, slots=True)
+class FeesQueued:
+    """``ParamsQueued``: the fees a market will charge from ``effective_at`` (chain time, s)
+    once someone applies the change; ``None`` fees: ``ParamsCancelled``, nothing queued."""
+
+    at: LogPosition
+    market: MarketId
+    fees: QueuedFees | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedFees:
+    maker_fee_ppm: int
+    taker_fee_ppm: int
+    effective_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class FundingPosted:
     at: LogPosition
     market: MarketId
@@ -173,4 +190,5 @@ ChainEvent = (
     | FundingPosted
     | OrderCancelled
     | NonceFloorRaised
+    | FeesQueued
 )

@@ -34,6 +34,7 @@ from perpdex.risk.events import (
     ChainEvent,
     ChainFill,
     Deposited,
+    FeesQueued,
     FillSide,
     FundingPosted,
     FundingSettled,
@@ -42,6 +43,7 @@ from perpdex.risk.events import (
     MarketParamsSet,
     NonceFloorRaised,
     OrderCancelled,
+    QueuedFees,
     SyncedPosition,
     WithdrawalCancelled,
     WithdrawalRequested,
@@ -182,6 +184,14 @@ class ChainIndexer:
                 )
             case "FundingPosted":
                 return FundingPosted(at, MarketId(args["market"]), args["index"])
+            case "ParamsQueued":
+                config = args["config"]
+                fees = QueuedFees(
+                    config["maker_fee_ppm"], config["taker_fee_ppm"], args["effective_at"]
+                )
+                return FeesQueued(at, MarketId(args["market"]), fees)
+            case "ParamsCancelled":
+                return FeesQueued(at, MarketId(args["market"]), None)
             case "OrderCancelled":
                 order_hash = OrderHash(bytes(args["order_hash"]))
                 return OrderCancelled(at, Address(args["trader"]), args["nonce"], order_hash)

@@ -19,6 +19,7 @@ from perpdex.risk.events import (
     ChainEvent,
     ChainFill,
     Deposited,
+    FeesQueued,
     FillSide,
     FundingPosted,
     FundingSettled,
@@ -27,6 +28,7 @@ from perpdex.risk.events import (
     MarketParamsSet,
     NonceFloorRaised,
     OrderCancelled,
+    QueuedFees,
     WithdrawalCancelled,
     WithdrawalRequested,
     Withdrawn,
@@ -76,6 +78,8 @@ class Ledger:
         self.accounts: dict[Address, Account] = {}
         self.markets: dict[MarketId, MarketState] = {}
         self.nonces = ClosedNonces()
+        self.queued_fees: dict[MarketId, QueuedFees] = {}
+        """Per market, the fees of a parameter change announced and not yet in effect."""
         self.last = LogPosition(-1, -1)
         self.touched: set[Address] = set()
         self.closed: set[Address] = set()
@@ -114,6 +118,7 @@ class Ledger:
             case AccountSynced():
                 self._sync(event)
             case MarketParamsSet():
+                self.queued_fees.pop(event.market, None)  # applied (or a listing)
                 old = self.markets.get(event.market)
                 self.markets[event.market] = MarketState(
                     MarginParams(event.initial_margin_ppm, event.maintenance_margin_ppm),
@@ -127,6 +132,10 @@ class Ledger:
             case NonceFloorRaised(trader=trader, floor=floor):
                 self.nonces.raise_floor(trader, floor)
                 self.closed.add(trader)
+            case FeesQueued(market=market, fees=None):
+                self.queued_fees.pop(market, None)
+            case FeesQueued(market=market, fees=fees) if fees is not None:
+                self.queued_fees[market] = fees
             case FundingPosted(market=market, index=index):
                 state = self.markets[market]
                 self.markets[market] = MarketState(

@@ -74,6 +74,7 @@ class PositionManager:
             order,
             self.quotes,
             self.ledger.markets,
+            self.ledger.queued_fees,
         )
 
     def reserve(self, order: SignedOrder, size: Size) -> None:
@@ -158,12 +159,13 @@ class PositionManager:
         self._nonce_listeners.append(listener)
 
     def subscribe_fees(self, listener: FeesChanged) -> None:
-        """``listener`` hears of the markets whose effective fees changed on chain, from the
-        next read of the quotes on."""
+        """``listener`` hears of the markets whose fees changed on chain (in effect, or a
+        change queued or dropped), from the next fold on."""
         self._fee_listeners.append(listener)
 
     def apply(self, blocks: IndexedBlocks) -> None:
         ledger = self.ledger
+        queued = dict(ledger.queued_fees)
         changed: set[Address] = set()
         for event in blocks.events:
             ledger.apply(event)
@@ -178,6 +180,14 @@ class PositionManager:
         if closed:
             for listener in self._nonce_listeners:
                 listener(closed)
+        fees = {
+            market
+            for market in queued.keys() | ledger.queued_fees.keys()
+            if queued.get(market) != ledger.queued_fees.get(market)
+        }
+        if fees:
+            for fee_listener in self._fee_listeners:
+                fee_listener(fees)
 
     def set_quotes(self, quotes: dict[MarketId, Quote]) -> None:
         if quotes == self.quotes:
@@ -191,8 +201,8 @@ class PositionManager:
         self.quotes = quotes
         self._changed(set(self.margins))  # every ratio moves with the prices
         if fees:
-            for listener in self._fee_listeners:
-                listener(fees)
+            for fee_listener in self._fee_listeners:
+                fee_listener(fees)
 
     # -- chain I/O ------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from perpdex.keeper.runner import KeeperMode
 from perpdex.risk.indexer import ChainIndexer
 from perpdex.risk.manager import PositionManager
 from perpdex.risk.prices import PriceFeed
+from perpdex.risk.terms import resting_fee_ppm
 from perpdex.services.engine import EngineService, accepted_orders, replay_events
 from perpdex.services.gateway import GatewayService
 from perpdex.services.keeper import node_keeper
@@ -318,21 +319,23 @@ class Node:
 
     def _cancel_above_fee_cap(self, markets: set[MarketId] | None) -> None:
         """Cancel the resting orders (in ``markets``; None: in all) whose signed fee cap is
-        below their market's maker fee now: a resting order only ever fills as the maker,
-        and the contract would skip each of its fills (``REJECT_FEE_ABOVE_MAX``)."""
+        below their market's maker fee now, or below that of a change queued on chain that
+        they would rest to see: a resting order only ever fills as the maker, and the
+        contract would skip each of its fills (``REJECT_FEE_ABOVE_MAX``)."""
         if not self.engine.running:
             return  # the engine's restart calls this again
-        quotes = self.pm.quotes
+        quotes, queued = self.pm.quotes, self.pm.ledger.queued_fees
         orders = tuple(
             (command.market, command.order_id)
             for command, signed, _ in self.engine.open_orders(self.domain)
             if (markets is None or command.market in markets)
             and command.market in quotes
-            and signed.order.max_fee_ppm < quotes[command.market].maker_fee_ppm
+            and signed.order.max_fee_ppm
+            < resting_fee_ppm(signed.order, quotes[command.market], queued.get(command.market))
         )
         if orders:
             log.warning(
-                "%d resting orders cancelled: the maker fee rose above their signed cap",
+                "%d resting orders cancelled: the maker fee rises above their signed cap",
                 len(orders),
             )
             self._submit_from_chain(ChainCancel(orders=orders, reason=CancelReason.FEE_ABOVE_CAP))

@@ -64,7 +64,7 @@ def _account(usdc: str, withdrawal: str = "0") -> Account:
 
 def _check(account: Account, order: SignedOrder, *open_orders: SignedOrder) -> Refusal | None:
     reserved = [Reservation(o, o.order.size) for o in open_orders]
-    return check_order(account, reserved, order, QUOTES, MARKETS)
+    return check_order(account, reserved, order, QUOTES, MARKETS, {})
 
 
 def test_initial_margin_at_the_limit_price_decides() -> None:
