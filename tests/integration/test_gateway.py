@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -42,7 +43,7 @@ from perpdex.gateway.limits import Limits
 from perpdex.gateway.protocol import ErrorCode
 from perpdex.gateway.risk import AllowAll, Refusal, RiskCheck
 from perpdex.gateway.server import GatewayServer
-from perpdex.gateway.service import Gateway
+from perpdex.gateway.service import MAX_RESUME_EVENTS, Gateway
 
 DOMAIN = Eip712Domain(ChainId(31337), Address("0x5FbDB2315678afecb367f032d93F642f64180aa3"))
 MARKETS = (MarketConfig(MarketId(0), tick_size=10, lot_size=1000), MarketConfig(MarketId(1)))
@@ -57,12 +58,18 @@ async def running_gateway(
     risk: RiskCheck | None = None,
     journal: Path | None = None,
     limits: Limits | None = None,
+    max_resume_events: int = MAX_RESUME_EVENTS,
 ) -> AsyncIterator[GatewayServer]:
     bus = EventBus()
     store = None if journal is None else FileJournal(journal)
     sequencer = Sequencer(Engine(MARKETS, bus), WallClock(), store)
     gateway = Gateway(
-        sequencer, bus, DOMAIN, risk=risk if risk is not None else AllowAll(), limits=limits
+        sequencer,
+        bus,
+        DOMAIN,
+        risk=risk if risk is not None else AllowAll(),
+        limits=limits,
+        max_resume_events=max_resume_events,
     )
     try:
         async with GatewayServer(gateway) as server:
@@ -448,5 +455,65 @@ def test_http_reads_markets_book_account_and_journal(tmp_path: Path) -> None:
             assert [e["command"] for e in entries] == ["NewOrder"]
             assert entries[0]["head"] == journal[1]["head"]["head"]  # type: ignore[index]
             assert (unknown[0], nowhere[0], bad[0]) == (404, 404, 400)
+
+    asyncio.run(scenario())
+
+
+def test_an_account_resume_gets_what_it_missed_or_a_typed_error_never_a_silent_gap() -> None:
+    async def subscribe(ws: ClientConnection, after: int) -> list[wire.Frame]:
+        await ws.send(f'{{"op":"subscribe","channel":"account","afterSeq":{after},"id":7}}')
+        frames = [await next_frame(ws)]
+        while isinstance(frames[-1], wire.Subscribed | wire.Fill):
+            try:
+                frames.append(await asyncio.wait_for(next_frame(ws), 0.3))
+            except TimeoutError:
+                break
+        return frames
+
+    async def scenario() -> None:
+        async with (
+            running_gateway(max_resume_events=2) as server,
+            connect(url(server)) as maker,
+            connect(url(server)) as taker,
+        ):
+            await login(maker, MAKER, 1)
+            for nonce in range(1, 5):  # four fills of the maker, nobody subscribed
+                for order in (
+                    signed(MAKER, nonce, is_buy=False),
+                    signed(TAKER, nonce, is_buy=True),
+                ):
+                    await taker.send(place(order).decode())
+                    assert isinstance(await next_frame(taker), wire.Placed)
+
+            ahead = await error_of(maker, '{"op":"subscribe","channel":"account","afterSeq":5}')
+            assert ahead.code is ErrorCode.MALFORMED
+            too_old = await error_of(maker, '{"op":"subscribe","channel":"account","afterSeq":1}')
+            assert too_old.code is ErrorCode.RESUME_TOO_OLD
+            assert f"/account/{MAKER.address}/events?after=1" in too_old.message
+
+            subscribed, *missed = await subscribe(maker, 2)
+            assert isinstance(subscribed, wire.Subscribed) and subscribed.seq == 4
+            assert [(type(f), f.account_seq) for f in missed] == [(wire.Fill, 3), (wire.Fill, 4)]
+            await taker.send(place(signed(MAKER, 9, is_buy=False)).decode())  # a fifth fill: live
+            await next_frame(taker)
+            await taker.send(place(signed(TAKER, 9, is_buy=True)).decode())
+            await next_frame(taker)
+            live = await next_frame(maker)
+            assert isinstance(live, wire.Fill) and live.account_seq == 5
+
+            def get(path: str) -> tuple[int, Any]:
+                try:
+                    with urllib.request.urlopen(url(server, path).replace("ws", "http")) as r:
+                        return r.status, json.loads(r.read())
+                except urllib.error.HTTPError as error:
+                    return error.code, json.loads(error.read())
+
+            status, page = await asyncio.to_thread(get, f"/account/{MAKER.address}/fills?limit=2")
+            assert status == 200 and [f["accountSeq"] for f in page["events"]] == [1, 2]
+            assert page["next"] == 2
+            status, page = await asyncio.to_thread(get, f"/account/{MAKER.address}/fills?after=4")
+            assert [f["accountSeq"] for f in page["events"]] == [5] and page["next"] is None
+            status, error = await asyncio.to_thread(get, f"/account/{MAKER.address}/orders?limit=0")
+            assert (status, error["code"]) == (400, "malformed")
 
     asyncio.run(scenario())
