@@ -5,12 +5,17 @@ How much a fill costs depends on who trades: a trader's first fill writes fresh 
 batch is verified once. So a batch is grown to the largest prefix of the pending matches
 whose *estimated* gas (``eth_estimateGas`` against the chain, injected here) stays under
 the per-transaction cap, with headroom for state that changes before it is mined.
+
+A batch never ends inside the fills of one fill-or-kill order: the contract settles an FOK
+order only if the fills of one batch complete it, and the engine makes all of them in one
+command (adjacent in the pending list).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from perpdex.core.types import TimeInForce
 from perpdex.settlement.encoding import Batch, BatchFullError, Match
 
 TRANSACTION_GAS_CAP = 16_777_216
@@ -58,6 +63,10 @@ def plan_batches(
             if low == 0:
                 raise FillOverGasError(matches[start], budget)
             most = low
+        whole = _whole_fok(matches, start, most)
+        if whole != most:
+            most = whole
+            batch = Batch.of(matches[start : start + most], max_orders, max_fills)
         batches.append(batch)
         start += most
     return batches
@@ -71,3 +80,18 @@ def _count_that_fits(matches: Sequence[Match], start: int, max_orders: int, max_
         except BatchFullError:
             return count
     return len(matches) - start
+
+
+def _whole_fok(matches: Sequence[Match], start: int, count: int) -> int:
+    """``count``, or fewer so that the batch does not end inside the fills of one FOK order
+    (unless that order's fills alone fill it: then they could never settle together)."""
+    end = start + count
+    if end >= len(matches):
+        return count
+    taker = matches[end].taker
+    if taker.order.time_in_force is not TimeInForce.FOK:
+        return count
+    cut = end
+    while cut > start and matches[cut - 1].taker.order_hash == taker.order_hash:
+        cut -= 1
+    return cut - start if cut > start else count

@@ -14,7 +14,7 @@ DOMAIN = Eip712Domain(ChainId(31337), Address("0x0000000000000000000000000000000
 BASE_GAS, ORDER_GAS, FILL_GAS = 21_000, 30_000, 10_000
 
 
-def signed(role: str, nonce: int, is_buy: bool) -> SignedOrder:
+def signed(role: str, nonce: int, is_buy: bool, tif: TimeInForce = TimeInForce.GTC) -> SignedOrder:
     key = SigningKey(keccak256(role.encode()))
     order = Order(
         trader=key.address,
@@ -24,7 +24,7 @@ def signed(role: str, nonce: int, is_buy: bool) -> SignedOrder:
         limit_price=Price(10**11),
         max_fee_ppm=500,  # type: ignore[arg-type]
         margin_mode=MarginMode.CROSS,
-        time_in_force=TimeInForce.GTC,
+        time_in_force=tif,
         reduce_only=False,
         expiry=2**40,  # type: ignore[arg-type]
         nonce=Nonce(nonce),
@@ -93,3 +93,22 @@ def test_a_fill_too_large_for_any_batch_is_refused() -> None:
             estimate_gas=gas,
             gas_cap=50_000,
         )
+
+
+def test_a_batch_never_splits_the_fills_of_a_fill_or_kill_order() -> None:
+    def fill(maker: str, taker: SignedOrder) -> Match:
+        return Match(signed(maker, 0, False), taker, Price(10**11), Size(10**6))
+
+    # an FOK taker matched against 4 makers in one command: 4 adjacent fills
+    fok = signed("fok taker", 0, True, TimeInForce.FOK)
+    before = [fill(f"maker {i}", signed(f"taker {i}", 0, True)) for i in range(3)]
+    swept = [fill(f"swept maker {i}", fok) for i in range(4)]
+    after = [fill(f"maker {i}", signed(f"taker {i}", 0, True)) for i in range(3, 6)]
+    pending = [*before, *swept, *after]
+    # room for 11 orders and 5 fills: without the rule the batch ends after 2 of the 4
+    cap = (BASE_GAS + 11 * ORDER_GAS + 5 * FILL_GAS) * 1_000_000 // (1_000_000 - HEADROOM_PPM)
+    batches = plan_batches(pending, max_orders=512, max_fills=256, estimate_gas=gas, gas_cap=cap)
+    assert [m for batch in batches for m in batch.matches] == pending
+    holding = [batch for batch in batches if any(m.taker is fok for m in batch.matches)]
+    assert len(holding) == 1 and sum(m.taker is fok for m in holding[0].matches) == 4
+    assert len(batches[0].matches) == 3  # ended before the FOK's fills
