@@ -30,8 +30,8 @@ from perpdex.sim.chaos.metrics import (
     Received,
     StreamFill,
 )
-from perpdex.sim.chaos.report import INVARIANTS, passed
-from perpdex.sim.chaos.scenario import ChaosParams
+from perpdex.sim.chaos.report import INVARIANTS, passed, report
+from perpdex.sim.chaos.scenario import ChaosParams, Evidence
 
 MAKER, TAKER, OTHER = Address("0xmaker"), Address("0xtaker"), Address("0xother")
 ASK, BID, BID2 = OrderHash(b"a" * 32), OrderHash(b"b" * 32), OrderHash(b"c" * 32)
@@ -204,3 +204,29 @@ def test_the_state_directory_size_counts_every_file_below_it(tmp_path: Path) -> 
     assert directory_bytes(tmp_path) == 1024
     samples = [MemorySample(0.0, {}, 0), MemorySample(30.0, {}, 3 * 2**20)]
     assert disk_figures(samples) == {"start_mb": 0.0, "end_mb": 3.0}
+
+
+def test_the_report_counts_a_dropped_fill_both_traders_heard_of_as_reported() -> None:
+    settled, dropped = fill(), (ASK, BID2)
+    streams = both_sides(settled)
+    for trader, order_hash in ((MAKER, ASK), (TAKER, BID2)):
+        streams[trader].rejected.add(order_hash)
+        streams[trader].reasons["MARGIN_CHECK_FAILED"] += 1
+    evidence = Evidence(
+        acked=[ASK, BID, BID2],
+        received=streams,
+        settled=[settled],
+        rejected=[ChainRejection(settled.key, RejectReason.ORDER_CLOSED)],
+        journaled={ASK, BID, BID2},
+        journal=journal(settled.key, dropped),
+        differences=[],
+    )
+    figures = report(ChaosParams(kills=0), evidence)
+    assert passed(figures)
+    assert figures["acked"] == 3
+    assert figures["fills_never_settled"] == 1
+    assert figures["fills_rejected"] == 0
+    assert figures["rejections_of_settled_fills"] == 1
+    assert figures["stream_rejections_by_reason"] == {"MARGIN_CHECK_FAILED": 2}
+    streams[TAKER].rejected.clear()
+    assert report(ChaosParams(kills=0), evidence)["unreported_rejections"] == 1

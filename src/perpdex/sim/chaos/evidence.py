@@ -67,6 +67,7 @@ async def record_stream(events: Subscription[Any], into: Received) -> None:
             into.fills.append(StreamFill(own, event.maker, event.price, event.size))
         elif isinstance(event, wire.FillRejected):
             into.rejected.add(wire.parse_order_hash(event.order_hash))
+            into.reasons[event.reason] += 1
 
 
 def chain_outcomes(

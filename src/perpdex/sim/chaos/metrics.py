@@ -78,6 +78,8 @@ class Received:
     fills: list[StreamFill] = field(default_factory=list)
     rejected: set[OrderHash] = field(default_factory=set)
     """Own order hashes of the ``fill_rejected`` frames."""
+    reasons: Counter[str] = field(default_factory=Counter)
+    """``fill_rejected`` frames by their reason."""
 
 
 def lost(acked: Iterable[OrderHash], journaled: Collection[OrderHash]) -> int:

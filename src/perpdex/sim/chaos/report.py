@@ -38,6 +38,9 @@ def report(params: ChaosParams, evidence: Evidence) -> dict[str, Any]:
         "fills_never_settled": len(never_settled),
         "stream_fills": sum(len(r.fills) for r in evidence.received.values()),
         "stream_rejections": sum(len(r.rejected) for r in evidence.received.values()),
+        "stream_rejections_by_reason": dict(
+            sum((r.reasons for r in evidence.received.values()), Counter[str]())
+        ),
         "orders": evidence.bots,
         "differences": evidence.differences,
         "timings": {name: round(value, 1) for name, value in evidence.timings.items()},
