@@ -252,3 +252,35 @@ def test_order_that_would_rest_past_a_queued_fee_rise_it_does_not_cover_is_refus
                 assert len(tape.cancelled) == 1
 
     asyncio.run(scenario())
+
+
+def test_resting_reduce_only_order_the_position_no_longer_covers_leaves_the_book(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with running(deployment, tmp_path / "state") as node:
+            tape = Tape(node)
+            maker = client(node, Role.MAKER, tmp_path)
+            trader = client(node, Role.TRADER, tmp_path)
+            async with maker, trader:
+                ioc = TimeInForce.IOC
+                await maker.place(BTC, "sell", "0.05", "100000")
+                await maker.place(BTC, "buy", "0.03", "99900")
+                await trader.place(BTC, "buy", "0.05", "100000", time_in_force=ioc)
+                # two take-profits that the 0.05 long covers
+                kept = await trader.place(BTC, "sell", "0.02", "101000", reduce_only=True)
+                cut = await trader.place(BTC, "sell", "0.03", "101100", reduce_only=True)
+                assert not tape.cancelled
+                # an ordinary sell shrinks the long to 0.02: only the older one still fits
+                await trader.place(BTC, "sell", "0.03", "99900", time_in_force=ioc)
+                assert [(c.order_id, c.reason) for c in tape.cancelled] == [
+                    (cut.order_id, CancelReason.REDUCE_ONLY_EXCEEDS_POSITION)
+                ]
+                await maker.place(BTC, "buy", "0.05", "101100", time_in_force=ioc)
+                await settled(node)
+                assert [f.maker_order_id for f in tape.fills][-1] == kept.order_id
+                assert tape.rejected == []
+                positions = {p.market.symbol: p.size for p in await trader.positions()}
+                assert positions == {}  # closed by the take-profit that fit
+
+    asyncio.run(scenario())

@@ -34,6 +34,7 @@ class CancelReason(Enum):
     ON_CHAIN = "cancelled_on_chain"  # the trader closed its nonce on chain (or its floor rose)
     FILL_REJECTED = "fill_rejected"  # the chain refused a fill of the order: the rest goes
     FEE_ABOVE_CAP = "fee_above_cap"  # the market's maker fee rose above the order's signed cap
+    REDUCE_ONLY_EXCEEDS_POSITION = "reduce_only_exceeds_position"  # the position shrank below it
 
 
 class JournalError(Exception):

@@ -112,6 +112,9 @@ class Gateway:
         )
         self._release_scheduled = False
         self._fills_received: list[int] = []
+        self.after_request: Callable[[], None] | None = None
+        """Called after each request of a frame: the node ends orders its fills made
+        unfillable before the next request can trade with them."""
         self.fill_latencies_ns: deque[int] = deque(maxlen=LATENCY_SAMPLES)
         """Frame received to its fill frames written to the sockets, per command that traded."""
 
@@ -191,6 +194,8 @@ class Gateway:
             except Exception:
                 log.exception("request %r failed", request)
                 self._refuse(session, ProtocolError(ErrorCode.INTERNAL, "internal error"), None)
+            if self.after_request is not None:
+                self.after_request()
         self._schedule_release()
 
     # -- release of frames ----------------------------------------------------------------

@@ -26,11 +26,11 @@ from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
 from perpdex.core.eip712 import ChainId, Eip712Domain
-from perpdex.core.types import Address, MarketId
+from perpdex.core.types import Address, MarketId, OrderId, Side
 from perpdex.engine.commands import ChainCancel, RejectedFill
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.errors import CancelReason
-from perpdex.engine.events import Event
+from perpdex.engine.events import Event, Filled
 from perpdex.gateway.account_log import AccountLog
 from perpdex.gateway.account_store import AccountStore
 from perpdex.keeper.price_path import PricePoint
@@ -88,6 +88,7 @@ class Node:
         self._runner: SettlementRunner | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._recent: dict[bytes, Settled] = {}  # see _adopt
+        self._filled: set[tuple[Address, MarketId]] = set()  # see _trim_reduce_only
         self._accounts: AccountLog | None = None
         self.rejected_fills: Counter[str] = Counter()
         """Fills that will never settle, by the chain's or the batcher's reason."""
@@ -293,6 +294,9 @@ class Node:
         await self.gateway.start(
             engine.sequencer, engine.bus, self.domain, self.risk, accepted, self.accounts
         )
+        gateway = self.gateway.gateway
+        if gateway is not None:
+            gateway.after_request = self._trim_reduce_only
 
     def _to_runner(self, event: Event) -> None:
         if self._runner is not None:
@@ -300,6 +304,35 @@ class Node:
 
     def _to_pm(self, event: Event) -> None:
         self.pm.on_engine_event(event)
+        if isinstance(event, Filled):
+            self._filled.add((event.maker_account, event.market))
+            self._filled.add((event.taker_account, event.market))
+
+    def _trim_reduce_only(self) -> None:
+        """After a request's fills: cancel the resting reduce-only orders of the traders
+        that traded which their position (with the fills not yet settled) no longer
+        covers, oldest first kept. The engine sized each against the position when it
+        arrived; another order of the trader may have shrunk or flipped it since, and the
+        contract would skip such a fill (``REJECT_REDUCE_ONLY``)."""
+        if not self._filled or not self.engine.running:
+            return
+        touched, self._filled = self._filled, set()
+        books = self.engine.sequencer.engine.markets
+        orders: list[tuple[MarketId, OrderId]] = []
+        for account, market in sorted(touched):
+            position = self.pm.position(account, market)
+            room = {Side.SELL: max(position, 0), Side.BUY: max(-position, 0)}
+            for order in books[market].orders_of(account):
+                terms = order.command
+                if not terms.reduce_only:
+                    continue
+                if order.remaining > room[terms.side]:
+                    orders.append((market, terms.order_id))
+                else:
+                    room[terms.side] -= order.remaining
+        if orders:
+            reason = CancelReason.REDUCE_ONLY_EXCEEDS_POSITION
+            self._submit_from_chain(ChainCancel(orders=tuple(orders), reason=reason))
 
     def _outcome(self, outcome: FillOutcome) -> None:
         if isinstance(outcome, Settled):
