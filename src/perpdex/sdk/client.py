@@ -583,7 +583,10 @@ class Client:
         self._pending[request_id] = future
         try:
             await ws.send(msgspec.json.encode(msgspec.structs.replace(request, id=request_id)))
-            frame = await asyncio.wait_for(future, REQUEST_TIMEOUT_S)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that
+            # arrives as the answer does, and a caller's loop would then never stop
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                frame = await future
         except ConnectionClosed:
             raise ConnectionLostError("the gateway connection dropped") from None
         except TimeoutError:
@@ -600,7 +603,8 @@ class Client:
         if self._closing:
             raise RuntimeError("the client is closed")
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for (see _call)
+                await self._ready.wait()
         except TimeoutError:
             raise GatewayUnavailableError(
                 f"no gateway connection at {self.url} within {timeout} s"
