@@ -164,7 +164,9 @@ def _risk(market: uint256) -> IMarkets.Risk:
 def _settle_funding(trader: address, market: uint256, word: uint256, index: int256) -> int256:
     """
     @dev The funding a non-flat position word owes (< 0) or is owed since its
-         snapshot, to add to its quote leg; logged when not zero.
+         snapshot, to add to its quote leg; logged whenever the snapshot moves, even
+         when the amount rounds to zero (the event carries the new snapshot, which the
+         off-chain fold needs to round the next payment as the contract does).
     """
     snapshot: int256 = packing._funding_snapshot(word)
     if snapshot == index:

@@ -75,11 +75,17 @@ def post(index: FundingIndex, rate: FundingRate, cap: FundingRate, price: Price)
     return FundingPost(applied, FundingIndex(moved))
 
 
+def settles(position: PositionState, index: FundingIndex) -> bool:
+    """Whether touching ``position`` at ``index`` settles funding and logs ``FundingSettled``:
+    its snapshot moved, whether or not the amount rounds to zero."""
+    return position.size != 0 and position.funding != index
+
+
 def settle(position: PositionState, index: FundingIndex) -> tuple[PositionState, Collateral]:
     """Settle-on-touch (``ledger._settle_funding``): the position with its funding up to
     ``index`` in its quote leg and ``index`` as its snapshot, and the amount settled (the
-    ``FundingSettled`` amount, zero and not logged when the snapshot already equals the
-    index). A flat position owes nothing and keeps no snapshot."""
+    ``FundingSettled`` amount: see :func:`settles` for when it is logged). A flat position
+    owes nothing and keeps no snapshot."""
     if position.size == 0:
         return position, Collateral(0)
     amount = unsettled_funding(position, index)

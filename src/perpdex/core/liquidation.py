@@ -84,12 +84,15 @@ class Holder:
 @dataclass(frozen=True, slots=True)
 class Moved:
     """A holder after ``move_position``: ``deficit`` is what the insurance fund must cover
-    (the ``InsuranceDrawn`` amount), ``funding`` the funding it settled on the way."""
+    (the ``InsuranceDrawn`` amount), ``funding`` the funding it settled on the way, and
+    ``funding_logged`` whether that emits ``FundingSettled`` (the snapshot moved: logged even
+    when the amount rounds to zero, since the event carries the new snapshot)."""
 
     position: PositionState
     collateral: Collateral
     deficit: Collateral
     funding: Collateral
+    funding_logged: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +188,8 @@ def move_position(holder: Holder, delta: Size, cash: Collateral, index: FundingI
         if not holder.other_cross and collateral < 0:
             deficit, collateral = Collateral(-collateral), Collateral(0)
     position = stored_position(size, quote, settled.isolated, margin, index)
-    return Moved(position, collateral, deficit, amount)
+    logged = funding.settles(holder.position, index)
+    return Moved(position, collateral, deficit, amount, logged)
 
 
 def cover(insurance_fund: Collateral, deficit: Collateral) -> Collateral:

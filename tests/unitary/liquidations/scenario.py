@@ -26,7 +26,7 @@ from tests.unitary.margin.ledger import Ledger, health, mark_prices
 
 from perpdex.chain.markets import default_markets
 from perpdex.core import margin
-from perpdex.core.liquidation import Deleveraging, Liquidation, Refused
+from perpdex.core.liquidation import Deleveraging, Liquidation, Moved, Refused
 from perpdex.core.types import MarginMode, MarketId, Price
 from perpdex.core.units import units
 
@@ -145,8 +145,9 @@ def move_against(venue: Venue, opening: Opening, equity_left: int, other_move: i
         )
 
 
-def _funding_settled(logs: list[Any], *moved: margin.Collateral) -> None:
-    assert [e.amount for e in events(logs, "FundingSettled")] == [m for m in moved if m]
+def _funding_settled(logs: list[Any], *sides: Moved) -> None:
+    expected = [side.funding for side in sides if side.funding_logged]
+    assert [e.amount for e in events(logs, "FundingSettled")] == expected
 
 
 def liquidate_step(
@@ -176,7 +177,7 @@ def liquidate_step(
     drawn = [(e.trader, e.amount) for e in events(logs, "InsuranceDrawn")]
     deficit = predicted.trader.deficit
     assert drawn == ([(trader.address, deficit)] if deficit else [])
-    _funding_settled(logs, predicted.trader.funding, predicted.liquidator.funding)
+    _funding_settled(logs, predicted.trader, predicted.liquidator)
     return predicted
 
 
@@ -204,7 +205,7 @@ def deleverage_step(
     drawn = [(e.trader, e.amount) for e in events(logs, "InsuranceDrawn")]
     sides = ((trader, predicted.trader), (counterparty, predicted.counterparty))
     assert drawn == [(who.address, moved.deficit) for who, moved in sides if moved.deficit]
-    _funding_settled(logs, predicted.trader.funding, predicted.counterparty.funding)
+    _funding_settled(logs, predicted.trader, predicted.counterparty)
     return predicted
 
 

@@ -93,6 +93,11 @@ def open_rival(
     rival=(50, 0, MarginMode.CROSS), rates=[], equity_left=-20,
     steps=[("deleverage", 0, RIVAL), ("deleverage", 0, MAKER)],
 )  # fmt: skip
+@example(  # a funding step too small to pay anything still moves the snapshot, and logs it
+    deposit=100 * USDC, fund=0, positions=[(MarketId(0), False, 50, MarginMode.CROSS)],
+    rival=(1, 0, MarginMode.CROSS), rates=[(MarketId(0), 1)], equity_left=-40,
+    steps=[("deleverage", 0, RIVAL)],
+)  # fmt: skip
 def test_deleverage_matches_model(
     venue: Venue, deposit: int, fund: int, positions: list[Opening],
     rival: tuple[int, int, MarginMode], rates: list[tuple[MarketId, int]], equity_left: int,
