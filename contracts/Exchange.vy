@@ -78,6 +78,8 @@ REJECT_REDUCE_ONLY: public(constant(uint8)) = 12
 REJECT_MARGIN_MODE: public(constant(uint8)) = 13
 REJECT_SELF_TRADE: public(constant(uint8)) = 14
 REJECT_ISOLATED_DEFICIT: public(constant(uint8)) = 15
+REJECT_OUT_OF_RANGE: public(constant(uint8)) = 16
+REJECT_FILL_OR_KILL: public(constant(uint8)) = 17
 
 # @dev The secp256k1 group order: a signature whose r is not below it, or whose s is
 #      above snekmate's low-s bound (EIP-2), is skipped as invalid instead of reverting
@@ -103,6 +105,9 @@ _FLAGS_OFFSET: constant(uint256) = 120
 _NONCE_FLOOR_OFFSET: constant(uint256) = 128
 _CROSS_MARKETS_OFFSET: constant(uint256) = 192
 _ORDER_MAP_FLAG: constant(uint256) = 1
+# @dev A floor raised this high switches its trader to the map (see `raise_nonce_floor`);
+#      below it the fast path's +1 per filled order cannot reach 2**64 (2**63 fills).
+_NONCE_FLOOR_FAST_LIMIT: constant(uint256) = 1 << 63
 
 
 # @dev The `_seen` batch scratch word of a trader: bit m (< 64) the batch touched their
@@ -114,6 +119,18 @@ _TAG_OFFSET: constant(uint256) = 128
 # @dev Returned by `_fill_side` above its market bits.
 _FIRST_TOUCH: constant(uint256) = 1 << 255
 _MASK_128: constant(uint256) = (1 << 128) - 1
+
+# @dev The ranges that keep a fill from overflowing its traders' position words (int64
+#      size, int96 quote), which would revert the batch: a fill below 2**62 size units
+#      at a price below 2**56 (so below 2**92 collateral units of notional, its fee at
+#      most 1% of that) added to a position below 2**62 in size and 2**93 in quote
+#      always fits, with 2**94 of the quote left for funding. A fill outside its range
+#      is skipped; a position outside its range gets the exact check (`_still_fits`),
+#      so it can always be reduced.
+_FILL_SIZE_BITS: constant(uint256) = 62
+_FILL_PRICE_BITS: constant(uint256) = 56
+_MAX_QUOTE: constant(int256) = 1 << 94
+_MAX_SIZE: constant(int256) = (1 << 63) - 1
 
 
 # @dev A fill being settled: its price, size and market, the market's packed
@@ -292,7 +309,7 @@ def claim_fees():
 def deposit(amount: uint256):
     """
     @dev Moves `amount` of the collateral token from the caller into their cross
-         collateral.
+         collateral, which is credited with what arrived (`Deposited.amount`).
     @param amount The amount, collateral units.
     """
     self._deposit(msg.sender, amount)
@@ -316,10 +333,26 @@ def _deposit(trader: address, amount: uint256):
     @dev Only the configured token can be credited: the vault pulls it itself from the
          caller, so a token sent any other way credits nobody.
     """
+    received: uint256 = self._pull(amount)
+    ledger._add_collateral(trader, convert(received, int256))
+    log Deposited(trader=trader, amount=received)
+
+
+@internal
+def _pull(amount: uint256) -> uint256:
+    """
+    @dev Pulls `amount` of the collateral token from the caller and returns what the
+         vault's balance grew by, which is what gets credited: a token that takes a fee
+         on transfer (or turns one on later, as USDT can) would otherwise be credited
+         more than the vault holds, and the last trader to withdraw would find it
+         short. A check at deployment could not see a fee switched on later.
+    """
     assert amount != 0, "exchange: zero amount"
+    before: uint256 = staticcall COLLATERAL.balanceOf(self)
     assert extcall COLLATERAL.transferFrom(msg.sender, self, amount, default_return_value=True)
-    ledger._add_collateral(trader, convert(amount, int256))
-    log Deposited(trader=trader, amount=amount)
+    received: uint256 = staticcall COLLATERAL.balanceOf(self) - before
+    assert received != 0, "exchange: nothing received"
+    return received
 
 
 @external
@@ -352,15 +385,17 @@ def cancel_withdrawal():
 def execute_withdrawal():
     """
     @dev Sends the caller the amount of their pending request once it is ready. Only
-         free collateral can leave: after the withdrawal the cross account, positions
-         valued at the oracle price, must still meet initial margin. Anyone holding
-         their own key can do this; nobody else can.
+         free collateral can leave: every cross position must have a fresh price, and
+         after the withdrawal the cross account, positions valued at those prices, must
+         still meet initial margin. Anyone holding their own key can do this; nobody
+         else can.
     """
     request: uint256 = ledger._withdrawal[msg.sender]
     assert request != 0, "exchange: no withdrawal requested"
     assert block.timestamp >= request >> 128, "exchange: withdrawal not ready"
     amount: uint256 = request & _MASK_128
     ledger._withdrawal[msg.sender] = 0
+    self._require_fresh_cross(msg.sender)
     ledger._add_collateral(msg.sender, -convert(amount, int256))
     health: ledger.Health = ledger._cross_health(msg.sender, ledger._WITH_MAINTENANCE)
     assert health.equity >= convert(health.initial, int256), "exchange: withdrawal exceeds free collateral"
@@ -385,8 +420,10 @@ def set_withdrawal_delay(delay: uint256):
 def add_isolated_margin(market: uint256, amount: uint256):
     """
     @dev Moves cross collateral into the caller's open isolated position in `market`.
-         The cross account must still meet initial margin afterwards.
+         Like a withdrawal, it needs a fresh price for every cross position, and the
+         cross account must still meet initial margin afterwards.
     """
+    self._require_fresh_cross(msg.sender)
     self._move_isolated_margin(msg.sender, market, convert(amount, int256))
     health: ledger.Health = ledger._cross_health(msg.sender, ledger._WITH_MAINTENANCE)
     assert health.equity >= convert(health.initial, int256), "exchange: cross margin too low"
@@ -403,6 +440,24 @@ def remove_isolated_margin(market: uint256, amount: uint256):
     key: uint256 = ledger._position_key(msg.sender, market)
     health: ledger.Health = ledger._isolated_health(ledger._positions[key], ledger._isolated_margin[key], market)
     assert health.equity >= convert(health.initial, int256), "exchange: isolated margin too low"
+
+
+@internal
+@view
+def _require_fresh_cross(trader: address):
+    """
+    @dev Collateral leaves the cross scope (a withdrawal, margin moved to an isolated
+         position) only while every cross position of `trader` has a fresh price: a
+         stale market's last good price may hide a loss the trader can see and the
+         contract cannot. Closing the position, or the feed coming back, lifts this.
+    """
+    markets: uint256 = ledger._accounts[trader] >> _CROSS_MARKETS_OFFSET
+    for market: uint256 in range(MAX_MARKETS):
+        if markets == 0:
+            break
+        if markets & 1 != 0:
+            assert (ledger._risk(market)).fresh, "exchange: stale price"
+        markets >>= 1
 
 
 @internal
@@ -468,6 +523,11 @@ def raise_nonce_floor(nonce_floor: uint64):
     account: packing.Account = packing._unpack_account(ledger._accounts[msg.sender])
     assert convert(nonce_floor, uint256) > account.nonce_floor, "exchange: nonce floor can only rise"
     account.nonce_floor = convert(nonce_floor, uint256)
+    if account.nonce_floor >= _NONCE_FLOOR_FAST_LIMIT:
+        # the nonce-order fast path raises the floor past the nonce it fills, which at
+        # nonce 2**64 - 1 would not fit the field and revert the batch: from here on the
+        # trader's fills use the map, which never moves the floor
+        account.flags |= _ORDER_MAP_FLAG
     ledger._accounts[msg.sender] = packing._pack_account(account)
     log NonceFloorRaised(trader=msg.sender, nonce_floor=convert(nonce_floor, uint256))
 
@@ -513,6 +573,8 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
     market_params: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     funding_fields: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     fees: uint256 = 0
+    # fill-or-kill orders whose first fill this batch settled (see `ledger._fok_orders`)
+    fok_count: uint256 = 0
     for i: uint256 in range(len(fills), bound=MAX_FILLS):
         word: uint256 = fills[i]
         m: uint256 = word & orders.MASK_16
@@ -546,6 +608,20 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
         if reason == 0:
             taker = self._load_side(signed_orders[t], hashes[t], fill)
             reason = taker.reason
+            if (taker.head >> orders.TIME_IN_FORCE_OFFSET) & orders.MASK_8 == orders.TIF_FOK:
+                if reason == 0 and fill.size != taker.size and not self._partly_filled(taker):
+                    # a fill-or-kill order fills whole within one batch or not at all:
+                    # its first fill stands only if the batch's fills naming it complete it
+                    reason = REJECT_FILL_OR_KILL
+                    total: uint256 = fill.size
+                    for j: uint256 in range(i + 1, len(fills), bound=MAX_FILLS):
+                        if (fills[j] >> orders.FILL_TAKER_OFFSET) & orders.MASK_16 == t:
+                            total += (fills[j] >> orders.FILL_SIZE_OFFSET) & orders.MASK_64
+                    if total == taker.size:
+                        reason = 0
+                        # checked closed after the batch: a later fill of it may be skipped
+                        ledger._fok_orders[fok_count] = t
+                        fok_count += 1
         if reason == 0 and maker.trader == taker.trader:
             # both sides would write the same words; the engine prevents self-trades
             reason = REJECT_SELF_TRADE
@@ -580,6 +656,12 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
 
     if fees != 0:
         ledger.fee_pool += fees
+    for k: uint256 in range(fok_count, bound=MAX_FILLS):
+        packed: orders.PackedOrder = signed_orders[ledger._fok_orders[k]]
+        nonce: uint256 = packed.body >> orders.NONCE_OFFSET
+        trader: address = orders._trader(packed)
+        if (ledger._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2] >> self._state_shift(nonce)) & _CLOSED_BIT == 0:
+            raw_revert(concat(method_id("FillOrKillIncomplete(address)"), abi_encode(trader)))
     markets &= _MASK_64
     self._load_markets(markets & ~loaded)
     loaded |= markets
@@ -600,15 +682,19 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
 @view
 def _signed_by(digest: bytes32, trader: address, v: uint256, r: uint256, s: uint256) -> bool:
     """
-    @dev Whether (v, r, s) is `trader`'s signature of `digest`. The ranges snekmate's
-         ECDSA module asserts are checked first, so a malformed signature rejects its
-         fills instead of reverting the batch.
+    @dev Whether (v, r, s) is `trader`'s signature of `digest`, with snekmate's low-s
+         bound (EIP-2). The precompile is called directly rather than through snekmate's
+         `_recover_vrs`, which reverts when recovery fails (an `r` that is no point's x
+         coordinate): here a signature that cannot be recovered rejects its fills
+         instead of reverting the batch. A failed recovery returns the zero address,
+         which is never a valid signer, even of an order naming the zero address.
     """
     if v != 27 and v != 28:
         return False
     if r == 0 or r >= _CURVE_ORDER or s == 0 or s > ecdsa._MALLEABILITY_THRESHOLD:
         return False
-    return ecdsa._recover_vrs(digest, v, r, s) == trader
+    signer: address = ecrecover(digest, v, r, s)
+    return signer == trader and signer != empty(address)
 
 
 @internal
@@ -633,6 +719,8 @@ def _check_terms(maker: orders.PackedOrder, taker: orders.PackedOrder, fill: Fil
     word: uint256 = fill.params
     if fill.size == 0 or fill.size % ((word >> params.LOT_OFFSET) & _MASK_64) != 0 or fill.price % (word & _MASK_64) != 0:
         return REJECT_OFF_GRID
+    if (fill.size >> _FILL_SIZE_BITS) | (fill.price >> _FILL_PRICE_BITS) != 0:
+        return REJECT_OUT_OF_RANGE
     if (maker.body >> orders.EXPIRY_OFFSET) & orders.MASK_64 <= block.timestamp:
         return REJECT_EXPIRED
     if (taker.body >> orders.EXPIRY_OFFSET) & orders.MASK_64 <= block.timestamp:
@@ -690,6 +778,14 @@ def _load_side(packed: orders.PackedOrder, order_hash: bytes32, fill: Fill) -> S
     if filled > side.size:
         side.reason = REJECT_OVERFILL
         return side
+    # the quick range test: the size field's top two bits are equal (|size| < 2**62) and
+    # so are the quote field's top three (|quote| < 2**93); unsafe: `word >> 62` is far
+    # below 2**256 - 1
+    word: uint256 = side.position
+    if (unsafe_add(word >> 62, 1) & 2) | (unsafe_add(word >> 157, 1) & 6) != 0:
+        if not self._still_fits(word, packed.head, fill):
+            side.reason = REJECT_OUT_OF_RANGE
+            return side
     mode: uint256 = (packed.head >> orders.MARGIN_MODE_OFFSET) & orders.MASK_8
     if mode > orders.MARGIN_ISOLATED:
         side.reason = REJECT_MARGIN_MODE
@@ -713,7 +809,44 @@ def _load_side(packed: orders.PackedOrder, order_hash: bytes32, fill: Fill) -> S
             position_size = -position_size
         if position_size < convert(fill.size, int256):
             side.reason = REJECT_REDUCE_ONLY
+            return side
     return side
+
+
+@internal
+@pure
+def _partly_filled(side: Side) -> bool:
+    """
+    @dev Whether the order of `side` had a part filled before this fill (its partial bit;
+         a trader without the order map has none).
+    """
+    if (side.account >> _FLAGS_OFFSET) & _ORDER_MAP_FLAG == 0:
+        return False
+    return (side.state >> self._state_shift(side.nonce)) & _PARTIAL_BIT != 0
+
+
+@internal
+@pure
+def _still_fits(word: uint256, head: uint256, fill: Fill) -> bool:
+    """
+    @dev Whether a position too large for the quick range test still fits its word after
+         the fill: its size within int64, its quote within `_MAX_QUOTE` or no farther
+         from zero than before (a fill that reduces a position is never refused).
+    """
+    size: int256 = 0
+    quote: int256 = 0
+    isolated: bool = False
+    size, quote, isolated = packing._unpack_position(word)
+    # exact: the fill passed the grid test; below 2**92
+    traded: int256 = convert(fill.size * fill.price // units.SIZE_SCALE, int256)
+    new_quote: int256 = quote + traded
+    if (head >> orders.IS_BUY_OFFSET) & 1 != 0:
+        size += convert(fill.size, int256)
+        # the notional and at most as much again in fee
+        new_quote = quote - 2 * traded
+    else:
+        size -= convert(fill.size, int256)
+    return abs(size) <= _MAX_SIZE and (abs(new_quote) < _MAX_QUOTE or abs(new_quote) <= abs(quote))
 
 
 @internal
@@ -849,12 +982,12 @@ def _growth(old_size: int256, new_size: int256) -> uint256:
 @external
 def fund_insurance(amount: uint256):
     """
-    @dev Adds `amount` of the collateral token from the caller to the insurance fund.
+    @dev Adds `amount` of the collateral token from the caller to the insurance fund
+         (what arrived, see `_pull`).
     """
-    assert amount != 0, "exchange: zero amount"
-    assert extcall COLLATERAL.transferFrom(msg.sender, self, amount, default_return_value=True)
-    ledger.insurance_fund += amount
-    log InsuranceFunded(funder=msg.sender, amount=amount)
+    received: uint256 = self._pull(amount)
+    ledger.insurance_fund += received
+    log InsuranceFunded(funder=msg.sender, amount=received)
 
 
 @external
@@ -881,13 +1014,16 @@ def _check_account(trader: address, stale: uint256):
     """
     @dev The end-of-batch check of one touched trader, cross account first, then each
          isolated position the batch touched. The pre-batch state is only read when
-         the account fails initial margin after the batch, or the batch touched it in
-         a market whose price is stale (bit set `stale`): there only reducing risk
-         passes, valued at the last good price.
+         the account fails initial margin after the batch, or it holds a cross
+         position in a market whose price is stale (bit set `stale`), touched or not,
+         or the batch touched it there: then only reducing risk passes, valued at the
+         last good price, which may hide a loss and so backs no new risk anywhere in
+         the account. Every cross market of a touched trader was loaded, so `stale`
+         knows each of them.
     """
     seen: uint256 = ledger._seen[trader] & _MASK_128
     post: ledger.Health = ledger._cross_health(trader, 0)
-    if post.equity < convert(post.initial, int256) or seen & stale != 0:
+    if post.equity < convert(post.initial, int256) or (stale != 0 and (seen | (ledger._accounts[trader] >> _CROSS_MARKETS_OFFSET)) & stale != 0):
         self._require_acceptable(
             trader,
             ledger._cross_health(trader, (seen & _MASK_64) | ledger._BEFORE_BATCH | ledger._WITH_MAINTENANCE),

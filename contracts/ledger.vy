@@ -119,6 +119,9 @@ _batch_tag: transient(uint256)
 _pre_account: transient(HashMap[address, uint256])
 _pre_position: transient(HashMap[uint256, uint256])
 _pre_isolated_margin: transient(HashMap[uint256, uint256])
+# the batch's fill-or-kill orders started by a fill that did not complete them, by index
+# in its order list; `settle` counts them, so nothing needs clearing
+_fok_orders: transient(HashMap[uint256, uint256])
 
 @deploy
 def __init__(markets: address):

@@ -70,6 +70,7 @@ TRADERS = [actor(f"trader_{i}") for i in range(4)]
 MAKERS = [actor(f"maker_{i}") for i in range(3)]
 ACTORS = TRADERS + MAKERS
 MARGIN_CHECK_FAILED = keccak256(b"MarginCheckFailed(address)")[:4]
+FILL_OR_KILL_INCOMPLETE = keccak256(b"FillOrKillIncomplete(address)")[:4]
 
 MARKETS = [MarketId(m) for m in range(len(default_markets()))]
 actors = st.sampled_from(ACTORS)
@@ -386,7 +387,7 @@ class ExchangeMachine(RuleBasedStateMachine):
         try:
             logs = self.venue.settle(*matches)
         except BoaError as error:  # (d) a refused batch changes nothing
-            assert _revert_data(error)[:4] == MARGIN_CHECK_FAILED
+            assert _revert_data(error)[:4] in (MARGIN_CHECK_FAILED, FILL_OR_KILL_INCOMPLETE)
             assert self._snapshot(list(batch.values())) == before
             return
         rejected, filled = events(logs, "FillRejected"), events(logs, "Filled")
@@ -403,6 +404,10 @@ class ExchangeMachine(RuleBasedStateMachine):
                 touched.setdefault(order.trader, set()).add(order.market)
         for trader, markets in touched.items():
             assert spec_accepts(pre, self.ledger, trader, markets, prices), (trader, markets)
+        for fill in filled:  # a fill-or-kill order settles whole within its batch
+            taker = batch[fill.taker_hash].order
+            if taker.time_in_force is TimeInForce.FOK:
+                assert self.filled[fill.taker_hash] == taker.size
 
     def _check_fill(self, fill: Any, maker: SignedOrder, taker: SignedOrder) -> None:
         """(b) and (c): a fill the contract accepted keeps every term both traders signed."""

@@ -49,6 +49,12 @@ class RejectReason(StrEnum):
     ISOLATED_DEFICIT = "ISOLATED_DEFICIT"
     """An isolated position of the trader closed below zero earlier in the batch; the
     batch reverts on it (``MarginCheckFailed``), so this is seen only in simulation."""
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    """The fill (2**62 size units, 2**92 of notional) or the position it would make is too
+    large for the contract's storage fields."""
+    FILL_OR_KILL = "FILL_OR_KILL"
+    """The first fill of a fill-or-kill order whose fills in the batch do not add up to
+    its whole size (an FOK settles whole in one batch or not at all)."""
     MARGIN_CHECK_FAILED = "MARGIN_CHECK_FAILED"
     """Batcher: the batch's simulation reverted with ``MarginCheckFailed`` naming a trader
     of this fill, so the fill was left out."""

@@ -139,7 +139,13 @@ def test_signature_reused_on_other_terms_is_rejected(
     assert rejection_reasons(logs) == [funded.exchange.REJECT_BAD_SIGNATURE()]
 
 
-@pytest.mark.parametrize("mutate", ["high_s", "bad_v", "zero_r"])
+# secp256k1: y^2 = x^3 + 7 over the field of P; an x whose right side is not a square
+# has no point, so ecrecover of an r equal to it fails
+P = 2**256 - 2**32 - 977
+R_OFF_CURVE = next(x for x in range(1, 100) if pow(x**3 + 7, (P - 1) // 2, P) != 1)
+
+
+@pytest.mark.parametrize("mutate", ["high_s", "bad_v", "zero_r", "r_off_curve", "zero_trader"])
 def test_malformed_signature_is_rejected_not_reverted(
     funded: Venue, maker: Actor, trader: Actor, mutate: str
 ) -> None:
@@ -151,8 +157,12 @@ def test_malformed_signature_is_rejected_not_reverted(
         s, head = n - s, head ^ (1 << 248)
     elif mutate == "bad_v":
         head = (head & ((1 << 248) - 1)) | (29 << 248)
-    else:
+    elif mutate == "zero_r":
         r = 0
+    else:  # recovery fails: no signer, also not the zero address an order may name
+        r = R_OFF_CURVE
+        if mutate == "zero_trader":
+            head = head >> 160 << 160
     logs = funded.settle_packed(
         [pack_order(ask), (head, body, r, s)], [pack_fill(0, 1, PRICE, LOT)]
     )
