@@ -10,6 +10,7 @@ import json
 import sys
 
 from perpdex.cli.console import run_interruptible
+from perpdex.sim.commands.market import add_bot_arguments, bot_errors
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,14 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=30.0,
         help="with --soak: seconds between memory samples (default 30)",
     )
-    parser.add_argument("--takers", type=int, default=3, help="random takers (default 3)")
-    parser.add_argument("--crowd", type=int, default=2, help="leveraged longs (default 2)")
-    parser.add_argument(
-        "--taker-interval",
-        type=float,
-        default=0.3,
-        help="mean seconds between one taker's orders (default 0.3)",
-    )
+    add_bot_arguments(parser, takers=3, crowd=2, taker_interval_s=0.3)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,10 +49,9 @@ def _run(args: argparse.Namespace) -> int:
         errors.append("--kills must be 0 or more")
     if args.duration <= 0 or (args.soak is not None and args.soak <= 0):
         errors.append("--duration and --soak must be positive")
-    if args.sample_interval <= 0 or args.taker_interval <= 0:
-        errors.append("--sample-interval and --taker-interval must be positive")
-    if args.takers < 0 or args.crowd < 0:
-        errors.append("--takers and --crowd must be 0 or more")
+    if args.sample_interval <= 0:
+        errors.append("--sample-interval must be positive")
+    errors += bot_errors(args)
     if errors:
         print(f"perpdex sim chaos: {'; '.join(errors)}", file=sys.stderr)
         return 2

@@ -34,13 +34,24 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--block-time", type=int, default=1, help="seconds per block, 0: automine (default 1)"
     )
-    parser.add_argument("--takers", type=int, default=4, help="random takers (default 4)")
-    parser.add_argument("--crowd", type=int, default=8, help="leveraged longs (default 8)")
+    add_bot_arguments(parser, takers=4, crowd=8, taker_interval_s=0.5)
+
+
+def add_bot_arguments(
+    parser: argparse.ArgumentParser, *, takers: int, crowd: int, taker_interval_s: float
+) -> None:
+    """The bots' options (``perpdex sim chaos`` shares them), with a command's defaults."""
+    parser.add_argument(
+        "--takers", type=int, default=takers, help=f"random takers (default {takers})"
+    )
+    parser.add_argument(
+        "--crowd", type=int, default=crowd, help=f"leveraged longs (default {crowd})"
+    )
     parser.add_argument(
         "--taker-interval",
         type=float,
-        default=0.5,
-        help="mean seconds between one taker's orders (default 0.5)",
+        default=taker_interval_s,
+        help=f"mean seconds between one taker's orders (default {taker_interval_s})",
     )
 
 
@@ -56,9 +67,13 @@ def crash_ppm(text: str) -> int:
 
 
 def scenario_errors(args: argparse.Namespace) -> list[str]:
+    errors = ["--block-time must be 0 or more"] if args.block_time < 0 else []
+    return errors + bot_errors(args)
+
+
+def bot_errors(args: argparse.Namespace) -> list[str]:
+    """What is wrong with the options of :func:`add_bot_arguments`."""
     errors = []
-    if args.block_time < 0:
-        errors.append("--block-time must be 0 or more")
     if args.takers < 0 or args.crowd < 0:
         errors.append("--takers and --crowd must be 0 or more")
     if args.taker_interval <= 0:
