@@ -6,152 +6,32 @@ import asyncio
 import json
 import time
 import urllib.request
-from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from weakref import WeakKeyDictionary
 
+from tests.integration.gateway_testing import (
+    DOMAIN,
+    MAKER,
+    STRANGER,
+    TAKER,
+    error_of,
+    login,
+    next_frame,
+    place,
+    placed,
+    running_gateway,
+    signed,
+    url,
+)
 from websockets.asyncio.client import ClientConnection, connect
 
-from perpdex.core.eip712 import (
-    NO_SESSION_KEY,
-    ChainId,
-    Eip712Domain,
-    FeePpm,
-    Login,
-    Nonce,
-    Order,
-    SignedOrder,
-    UnixTime,
-    sign_cancel,
-    sign_login,
-    sign_order,
-)
 from perpdex.core.eip712 import Cancel as SignedCancelTerms
-from perpdex.core.signing import SigningKey
-from perpdex.core.types import Address, MarginMode, MarketId, Price, Size, TimeInForce
-from perpdex.engine.clock import WallClock
-from perpdex.engine.config import MarketConfig
-from perpdex.engine.engine import Engine
-from perpdex.engine.events import EventBus
-from perpdex.engine.file_journal import FileJournal
-from perpdex.engine.sequencer import Sequencer
+from perpdex.core.eip712 import UnixTime, sign_cancel
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.limits import Limits
 from perpdex.gateway.protocol import ErrorCode
-from perpdex.gateway.risk import AllowAll, Refusal, RiskCheck
+from perpdex.gateway.risk import Refusal
 from perpdex.gateway.server import GatewayServer
-from perpdex.gateway.service import MAX_RESUME_EVENTS, Gateway
-
-DOMAIN = Eip712Domain(ChainId(31337), Address("0x5FbDB2315678afecb367f032d93F642f64180aa3"))
-MARKETS = (MarketConfig(MarketId(0), tick_size=10, lot_size=1000), MarketConfig(MarketId(1)))
-MAKER = SigningKey(bytes(31) + b"\x01")
-TAKER = SigningKey(bytes(31) + b"\x02")
-STRANGER = SigningKey(bytes(31) + b"\x03")
-
-
-@asynccontextmanager
-async def running_gateway(
-    *,
-    risk: RiskCheck | None = None,
-    journal: Path | None = None,
-    limits: Limits | None = None,
-    max_resume_events: int = MAX_RESUME_EVENTS,
-) -> AsyncIterator[GatewayServer]:
-    bus = EventBus()
-    store = None if journal is None else FileJournal(journal)
-    sequencer = Sequencer(Engine(MARKETS, bus), WallClock(), store)
-    gateway = Gateway(
-        sequencer,
-        bus,
-        DOMAIN,
-        risk=risk if risk is not None else AllowAll(),
-        limits=limits,
-        max_resume_events=max_resume_events,
-    )
-    try:
-        async with GatewayServer(gateway) as server:
-            yield server
-    finally:
-        if store is not None:
-            store.close()
-
-
-def order(
-    key: SigningKey,
-    nonce: int,
-    *,
-    is_buy: bool,
-    price: int = 1000,
-    size: int = 1000,
-    market: int = 0,
-    tif: TimeInForce = TimeInForce.GTC,
-    expiry: int | None = None,
-) -> Order:
-    return Order(
-        trader=key.address,
-        market=MarketId(market),
-        is_buy=is_buy,
-        size=Size(size),
-        limit_price=Price(price),
-        max_fee_ppm=FeePpm(1000),
-        margin_mode=MarginMode.CROSS,
-        time_in_force=tif,
-        reduce_only=False,
-        expiry=UnixTime(int(time.time()) + 3600 if expiry is None else expiry),
-        nonce=Nonce(nonce),
-    )
-
-
-def place(signed: SignedOrder, *, id: int | None = None, client_id: str | None = None) -> bytes:
-    return wire.encode_frame(
-        wire.PlaceRequest(
-            id=id,
-            order=wire.WireOrder.of(signed.order),
-            signature=wire.hex0x(signed.signature.to_bytes()),
-            client_id=client_id,
-        )
-    )
-
-
-def signed(key: SigningKey, nonce: int, **terms: object) -> SignedOrder:
-    return sign_order(order(key, nonce, **terms), key, DOMAIN)
-
-
-_UNREAD: WeakKeyDictionary[ClientConnection, deque[wire.Frame]] = WeakKeyDictionary()
-
-
-async def next_frame(ws: ClientConnection) -> wire.Frame:
-    """The next server frame (a message may carry several)."""
-    unread = _UNREAD.setdefault(ws, deque())
-    if not unread:
-        unread.extend(wire.decode_server_frames(await ws.recv()))
-    return unread.popleft()
-
-
-def url(server: GatewayServer, path: str = "") -> str:
-    return f"ws://127.0.0.1:{server.port}{path}"
-
-
-async def login(ws: ClientConnection, key: SigningKey, nonce: int, **extra: object) -> None:
-    terms = Login(key.address, NO_SESSION_KEY, UnixTime(int(time.time()) + 60), Nonce(nonce))
-    request = wire.LoginRequest(
-        id=1,
-        login=wire.WireLogin.of(terms),
-        signature=wire.hex0x(sign_login(terms, key, DOMAIN).to_bytes()),
-        **extra,
-    )
-    await ws.send(wire.encode_frame(request).decode())
-    assert isinstance(await next_frame(ws), wire.LoggedIn)
-
-
-async def error_of(ws: ClientConnection, frame: bytes | str) -> wire.Error:
-    await ws.send(frame if isinstance(frame, str) else frame.decode())
-    reply = await next_frame(ws)
-    assert isinstance(reply, wire.Error), reply
-    return reply
 
 
 def test_orders_cross_and_every_stream_sees_it() -> None:
@@ -286,7 +166,6 @@ def test_an_empty_batch_is_answered_with_an_error_not_left_to_time_out() -> None
 
 
 def test_replayed_and_off_grid_orders_and_rate_limits() -> None:
-    from perpdex.gateway.limits import Limits
 
     async def scenario() -> None:
         limits = Limits(connection_rate=1, connection_burst=3)
@@ -318,8 +197,7 @@ def test_signed_cancel_amend_cancel_all_and_schedule_cancel() -> None:
                 signed(MAKER, n, is_buy=False, price=2000 + 10 * n, size=2000) for n in range(3)
             ]
             for order in resting:
-                await ws.send(place(order).decode())
-                assert isinstance(await next_frame(ws), wire.Placed)
+                await placed(ws, order)
 
             terms = SignedCancelTerms(
                 MAKER.address, resting[0].order_hash, UnixTime(int(time.time()) + 60)
@@ -374,8 +252,7 @@ def test_signed_cancel_amend_cancel_all_and_schedule_cancel() -> None:
             }
             assert isinstance(await next_frame(ws), wire.Ack)
 
-            await ws.send(place(signed(MAKER, 20, is_buy=True)).decode())
-            assert isinstance(await next_frame(ws), wire.Placed)
+            await placed(ws, signed(MAKER, 20, is_buy=True))
             await ws.send('{"op":"schedule_cancel","timeoutMs":100}')
             assert isinstance(await next_frame(ws), wire.Ack)
             fired = await asyncio.wait_for(next_frame(ws), 2)
@@ -389,8 +266,7 @@ def test_cancel_on_disconnect() -> None:
         async with running_gateway() as server:
             async with connect(url(server)) as ws:
                 await login(ws, MAKER, 3, cancel_on_disconnect=True)
-                await ws.send(place(signed(MAKER, 1, is_buy=True)).decode())
-                assert isinstance(await next_frame(ws), wire.Placed)
+                await placed(ws, signed(MAKER, 1, is_buy=True))
             await asyncio.sleep(0.05)
             assert server.gateway.registry.open_orders() == []
 
@@ -423,8 +299,7 @@ def test_http_reads_markets_book_account_and_journal(tmp_path: Path) -> None:
         async with running_gateway(journal=tmp_path / "journal.bin") as server:
             async with connect(url(server)) as ws:
                 ask = signed(MAKER, 1, is_buy=False, price=1000, size=2000)
-                await ws.send(place(ask, client_id="m1").decode())
-                assert isinstance(await next_frame(ws), wire.Placed)
+                await placed(ws, ask, client_id="m1")
             reads = await asyncio.gather(
                 *(
                     asyncio.to_thread(get, server, path)

@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.integration.test_gateway import (
+from tests.integration.gateway_testing import (
     DOMAIN,
     MAKER,
     MARKETS,
     TAKER,
     error_of,
-    next_frame,
     place,
+    placed,
     signed,
     url,
 )
@@ -23,7 +23,6 @@ from perpdex.engine.clock import ManualClock, WallClock
 from perpdex.engine.engine import Engine
 from perpdex.engine.events import EventBus
 from perpdex.engine.sequencer import Sequencer
-from perpdex.gateway import protocol as wire
 from perpdex.gateway.orders import RETRY_WINDOW_S
 from perpdex.gateway.protocol import ErrorCode
 from perpdex.gateway.risk import AllowAll
@@ -48,11 +47,9 @@ def test_filled_orders_do_not_accumulate_in_the_gateway() -> None:
                     signed(MAKER, nonce, is_buy=False),
                     signed(TAKER, nonce, is_buy=True),
                 ):
-                    await ws.send(place(order).decode())
-                    assert isinstance(await next_frame(ws), wire.Placed)
+                    await placed(ws, order)
             for nonce in range(FILLS, FILLS + RESTING):
-                await ws.send(place(signed(MAKER, nonce, is_buy=False, price=2000)).decode())
-                assert isinstance(await next_frame(ws), wire.Placed)
+                await placed(ws, signed(MAKER, nonce, is_buy=False, price=2000))
             held = len(gateway.registry)
             gateway.tick()  # as the server's ticker does: the window starts here
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from tests.integration.test_gateway import DOMAIN, MAKER, MARKETS, TAKER, signed
+from tests.integration.gateway_testing import DOMAIN, MAKER, MARKETS, TAKER, signed
 
 from perpdex.core.signing import SigningKey
 from perpdex.core.types import Address, ClientOrderId, MarketId, OrderId, Price, Side, Size

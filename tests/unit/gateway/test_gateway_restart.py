@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.integration.test_gateway import (
+from tests.integration.gateway_testing import (
     DOMAIN,
     MAKER,
     MARKETS,
     TAKER,
     error_of,
-    next_frame,
     place,
+    placed,
     running_gateway,
     signed,
     url,
@@ -25,7 +25,6 @@ from perpdex.engine.events import EventBus
 from perpdex.engine.file_journal import FileJournal
 from perpdex.engine.replay import recover
 from perpdex.engine.sequencer import Sequencer
-from perpdex.gateway import protocol as wire
 from perpdex.gateway.protocol import ErrorCode
 from perpdex.gateway.risk import AllowAll
 from perpdex.gateway.server import GatewayServer
@@ -42,8 +41,7 @@ def test_a_restarted_gateway_adopts_open_orders_and_refuses_replays(tmp_path: Pa
     async def before() -> None:
         async with running_gateway(journal=journal_path) as server, connect(url(server)) as ws:
             for order in (ask, bid, resting):
-                await ws.send(place(order).decode())
-                assert isinstance(await next_frame(ws), wire.Placed)
+                await placed(ws, order)
 
     async def after() -> None:
         bus = EventBus()
@@ -58,8 +56,7 @@ def test_a_restarted_gateway_adopts_open_orders_and_refuses_replays(tmp_path: Pa
             async with GatewayServer(gateway) as server, connect(url(server)) as ws:
                 for order in (ask, bid, resting):  # the filled one too
                     assert (await error_of(ws, place(order))).code is ErrorCode.REPLAYED
-                await ws.send(place(signed(TAKER, 4, is_buy=True, price=1100, size=2000)).decode())
-                assert isinstance(await next_frame(ws), wire.Placed)
+                await placed(ws, signed(TAKER, 4, is_buy=True, price=1100, size=2000))
         finally:
             journal.close()
         # the adopted orders left the book through this gateway's records
