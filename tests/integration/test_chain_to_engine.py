@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from tests.integration.test_up import client, running, until
+from tests.integration.node_testing import (
+    client,
+    maker_and_trader,
+    running,
+    settling_by_hand,
+    until,
+)
 from web3.types import RPCEndpoint
 
 from perpdex.chain.anvil import Anvil
@@ -36,7 +41,7 @@ from perpdex.sdk.gateway_errors import NonceClosedError
 from perpdex.sdk.keys import Wallet
 from perpdex.sdk.subscriptions import AccountEvent, Subscription
 from perpdex.services.engine import replay_events
-from perpdex.services.node import Node, NodeConfig
+from perpdex.services.node import Node
 from perpdex.settlement.encoding import pack_order
 from perpdex.settlement.outcomes import RejectReason
 from perpdex.settlement.payload import order_from_payload
@@ -94,30 +99,30 @@ def test_on_chain_cancel_all_takes_the_orders_off_the_book(
     monkeypatch.setenv("PERPDEX_STATE_DIR", str(tmp_path))  # the CLI's nonce file = the SDK's
 
     async def scenario() -> None:
-        async with running(deployment, tmp_path / "state") as node:
-            maker = client(node, Role.MAKER, tmp_path)
-            taker = client(node, Role.TRADER, tmp_path)
-            async with maker, taker:
-                stream = await maker.account()
-                asks = [
-                    await maker.place("BTC-PERP", "sell", "0.01", "101000"),
-                    await maker.place("ETH-PERP", "sell", "0.1", "3100"),
-                ]
-                assert resting_hashes(node, maker.address) == {a.order_hash for a in asks}
-                argv = ["cancel", "--on-chain", "--all", "--wallet", "maker"]
-                code = await asyncio.to_thread(perpdex, [*argv, "--deployment", str(file)])
-                assert code == 0
-                await until(lambda: not resting_hashes(node, maker.address), "the cancels")
-                events = await events_until(stream, OrderUpdate, 2)
-                assert cancelled_on_chain(events) == {hex0x(a.order_hash) for a in asks}
-                # nothing left to take: the taker's order rests, no fill is made
-                await taker.place("BTC-PERP", "buy", "0.01", "101000")
-                assert not node.runner.unsettled() and not len(node.pm.pending)
-                floor = (await maker.chain()).account(maker.address).nonce_floor
-                assert floor > max(a.nonce for a in asks) + 1  # unused nonces below it
-                with pytest.raises(NonceClosedError):
-                    await place_with_nonce(maker, asks[0], floor - 1)
-                await place_with_nonce(maker, asks[0], floor)
+        async with (
+            running(deployment, tmp_path / "state") as node,
+            maker_and_trader(node, tmp_path) as (maker, taker),
+        ):
+            stream = await maker.account()
+            asks = [
+                await maker.place("BTC-PERP", "sell", "0.01", "101000"),
+                await maker.place("ETH-PERP", "sell", "0.1", "3100"),
+            ]
+            assert resting_hashes(node, maker.address) == {a.order_hash for a in asks}
+            argv = ["cancel", "--on-chain", "--all", "--wallet", "maker"]
+            code = await asyncio.to_thread(perpdex, [*argv, "--deployment", str(file)])
+            assert code == 0
+            await until(lambda: not resting_hashes(node, maker.address), "the cancels")
+            events = await events_until(stream, OrderUpdate, 2)
+            assert cancelled_on_chain(events) == {hex0x(a.order_hash) for a in asks}
+            # nothing left to take: the taker's order rests, no fill is made
+            await taker.place("BTC-PERP", "buy", "0.01", "101000")
+            assert not node.runner.unsettled() and not len(node.pm.pending)
+            floor = (await maker.chain()).account(maker.address).nonce_floor
+            assert floor > max(a.nonce for a in asks) + 1  # unused nonces below it
+            with pytest.raises(NonceClosedError):
+                await place_with_nonce(maker, asks[0], floor - 1)
+            await place_with_nonce(maker, asks[0], floor)
 
     asyncio.run(scenario())
 
@@ -176,18 +181,6 @@ def test_a_cancel_made_on_chain_while_the_node_was_down_takes_the_order_off_at_s
     asyncio.run(scenario())
 
 
-@asynccontextmanager
-async def settling_by_hand(deployment: Deployment, state_dir: Path) -> AsyncIterator[Node]:
-    """A node whose settlement runs only when the test calls ``settle_once``."""
-    config = NodeConfig(state_dir=state_dir, poll_interval_s=0.05, settle_interval_s=3600.0)
-    node = Node(deployment, config)
-    await node.start()
-    try:
-        yield node
-    finally:
-        await node.stop()
-
-
 Meddle = Callable[[Node, Client, PlacedOrder], Awaitable[None]]
 """What the taker does on chain between the match of its order and the settlement."""
 
@@ -203,46 +196,42 @@ async def rejected_between_match_and_settlement(
     fill: both traders get ``fill_rejected`` with ``reason``, the maker's rest leaves the
     book, the pending fill is gone, the rejection is counted, warned once, and journaled."""
     caplog.set_level(logging.WARNING)
-    async with settling_by_hand(deployment, tmp_path / "state") as node:
-        maker = client(node, Role.MAKER, tmp_path)
-        taker = client(node, Role.TRADER, tmp_path)
-        async with maker, taker:
-            maker_stream, taker_stream = await maker.account(), await taker.account()
-            ask = await maker.place("BTC-PERP", "sell", "0.03", "100000")
-            bid = await taker.place("BTC-PERP", "buy", "0.01", "100000")
-            await until(lambda: len(node.runner.unsettled()) == 1, "the match")
-            await meddle(node, taker, bid)
-            report = await node.runner.settle_once()
-            assert report is not None
-            assert [r.reason for r in report.rejected] == [reason]
+    async with (
+        settling_by_hand(deployment, tmp_path / "state") as node,
+        maker_and_trader(node, tmp_path) as (maker, taker),
+    ):
+        maker_stream, taker_stream = await maker.account(), await taker.account()
+        ask = await maker.place("BTC-PERP", "sell", "0.03", "100000")
+        bid = await taker.place("BTC-PERP", "buy", "0.01", "100000")
+        await until(lambda: len(node.runner.unsettled()) == 1, "the match")
+        await meddle(node, taker, bid)
+        report = await node.runner.settle_once()
+        assert report is not None
+        assert [r.reason for r in report.rejected] == [reason]
 
-            maker_events = await events_until(maker_stream, OrderUpdate, 1)
-            taker_events = await events_until(taker_stream, FillRejectedFrame, 1)
-            for events, placed, is_maker in ((maker_events, ask, True), (taker_events, bid, False)):
-                (fill,) = [e for e in events if isinstance(e, Fill)]
-                (rejected,) = [e for e in events if isinstance(e, FillRejectedFrame)]
-                assert (rejected.order_hash, rejected.maker) == (fill.order_hash, is_maker)
-                assert rejected.order_hash == hex0x(placed.order_hash)
-                assert (rejected.order_id, rejected.is_buy) == (fill.order_id, fill.is_buy)
-                assert (rejected.price, rejected.size) == (fill.price, fill.size)
-                assert rejected.reason == reason.value
-            (rest,) = [e for e in maker_events if isinstance(e, OrderUpdate)]
-            assert rest.reason == CancelReason.FILL_REJECTED.value
-            assert rest.size == 2 * fill.size  # 0.03 signed, 0.01 matched
-            assert not resting_hashes(node, maker.address)
-            assert not len(node.pm.pending)
-            assert node.rejected_fills == {reason.value: 1}
-            # numbered in each trader's account stream, and kept in its history
-            for trader, events in ((maker, maker_events), (taker, taker_events)):
-                numbered = [
-                    e for e in events if isinstance(e, Fill | FillRejectedFrame | OrderUpdate)
-                ]
-                first = numbered[0].account_seq
-                assert [e.account_seq for e in numbered] == list(
-                    range(first, first + len(numbered))
-                )
-                history = await trader.account_events(after=first)
-                assert history.items[0] == numbered[1]
+        maker_events = await events_until(maker_stream, OrderUpdate, 1)
+        taker_events = await events_until(taker_stream, FillRejectedFrame, 1)
+        for events, placed, is_maker in ((maker_events, ask, True), (taker_events, bid, False)):
+            (fill,) = [e for e in events if isinstance(e, Fill)]
+            (rejected,) = [e for e in events if isinstance(e, FillRejectedFrame)]
+            assert (rejected.order_hash, rejected.maker) == (fill.order_hash, is_maker)
+            assert rejected.order_hash == hex0x(placed.order_hash)
+            assert (rejected.order_id, rejected.is_buy) == (fill.order_id, fill.is_buy)
+            assert (rejected.price, rejected.size) == (fill.price, fill.size)
+            assert rejected.reason == reason.value
+        (rest,) = [e for e in maker_events if isinstance(e, OrderUpdate)]
+        assert rest.reason == CancelReason.FILL_REJECTED.value
+        assert rest.size == 2 * fill.size  # 0.03 signed, 0.01 matched
+        assert not resting_hashes(node, maker.address)
+        assert not len(node.pm.pending)
+        assert node.rejected_fills == {reason.value: 1}
+        # numbered in each trader's account stream, and kept in its history
+        for trader, events in ((maker, maker_events), (taker, taker_events)):
+            numbered = [e for e in events if isinstance(e, Fill | FillRejectedFrame | OrderUpdate)]
+            first = numbered[0].account_seq
+            assert [e.account_seq for e in numbered] == list(range(first, first + len(numbered)))
+            history = await trader.account_events(after=first)
+            assert history.items[0] == numbered[1]
 
     warned = [
         r

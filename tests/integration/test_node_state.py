@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from tests.integration.test_up import client, running
+from tests.integration.node_testing import client, running
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deployment import Deployment, Role, load_deployment

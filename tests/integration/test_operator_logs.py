@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.integration.test_chain_to_engine import settling_by_hand
-from tests.integration.test_up import client, until
+from tests.integration.node_testing import maker_and_trader, settling_by_hand, until
 
 from perpdex.chain.anvil import Anvil
-from perpdex.chain.deployment import Deployment, Role
+from perpdex.chain.deployment import Deployment
 from perpdex.cli.up import fresh_deployment
 from perpdex.logs import configure_logging
 from perpdex.settlement.outcomes import RejectReason
@@ -41,20 +40,20 @@ def test_settlement_rejection_is_logged_once_with_its_cause(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     async def scenario() -> None:
-        async with settling_by_hand(deployment, tmp_path / "state") as node:
-            maker = client(node, Role.MAKER, tmp_path)
-            taker = client(node, Role.TRADER, tmp_path)
-            async with maker, taker:
-                await maker.place("BTC-PERP", "sell", "0.01", "100000")
-                bid = await taker.place("BTC-PERP", "buy", "0.01", "100000")
-                await until(lambda: len(node.runner.unsettled()) == 1, "the match")
-                await taker.cancel_all_on_chain()  # the chain will refuse the fill
-                await until(
-                    lambda: node.pm.ledger.nonces.is_closed(taker.address, bid.nonce),
-                    "the fold of the new floor",
-                )
-                report = await node.runner.settle_once()
-                assert report is not None and len(report.rejected) == 1
+        async with (
+            settling_by_hand(deployment, tmp_path / "state") as node,
+            maker_and_trader(node, tmp_path) as (maker, taker),
+        ):
+            await maker.place("BTC-PERP", "sell", "0.01", "100000")
+            bid = await taker.place("BTC-PERP", "buy", "0.01", "100000")
+            await until(lambda: len(node.runner.unsettled()) == 1, "the match")
+            await taker.cancel_all_on_chain()  # the chain will refuse the fill
+            await until(
+                lambda: node.pm.ledger.nonces.is_closed(taker.address, bid.nonce),
+                "the fold of the new floor",
+            )
+            report = await node.runner.settle_once()
+            assert report is not None and len(report.rejected) == 1
 
     asyncio.run(scenario())
     entries = [json.loads(line) for line in capsys.readouterr().err.splitlines()]

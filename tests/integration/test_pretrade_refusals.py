@@ -9,7 +9,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from tests.integration.test_up import client, running, settled, until
+from tests.integration.node_testing import client, maker_and_trader, running, settled, sizes, until
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind
@@ -21,6 +21,7 @@ from perpdex.core.types import MarginMode, MarketId, TimeInForce
 from perpdex.core.units import to_size_units
 from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Cancelled, Event, Filled
+from perpdex.engine.matching import MatchingEngine
 from perpdex.sdk.gateway_errors import ExpiredError, FeeCapTooLowError, MarginModeConflictError
 from perpdex.services.node import Node
 from perpdex.settlement.outcomes import FillOutcome, Rejected
@@ -55,12 +56,20 @@ class Tape:
             self.rejected.append(outcome)
 
 
-def best_ask(node: Node) -> int | None:
-    return node.engine.sequencer.engine.markets[MarketId(0)].best_ask()
+def btc_book(node: Node) -> MatchingEngine:
+    return node.engine.sequencer.engine.markets[MarketId(0)]
 
 
-def best_bid(node: Node) -> int | None:
-    return node.engine.sequencer.engine.markets[MarketId(0)].best_bid()
+async def queue_maker_fee(deployment: Deployment, fee_ppm: int) -> None:
+    """The admin queues BTC's maker fee at ``fee_ppm`` (it applies after PARAMS_DELAY)."""
+    btc = deployment.markets[0]
+    web3 = connect(deployment.rpc_url)
+    admin = deployment.wallet(Role.ADMIN).account()
+    queue = bind(web3, deployment).markets.functions.set_market_params(
+        btc.id, btc.max_leverage, btc.initial_margin_ppm,
+        btc.maintenance_margin_ppm, fee_ppm, btc.taker_fee_ppm,
+    )  # fmt: skip
+    await asyncio.to_thread(send, web3, admin, queue)
 
 
 def test_order_with_fee_cap_below_market_fee_is_refused_before_matching(
@@ -75,15 +84,13 @@ def test_order_with_fee_cap_below_market_fee_is_refused_before_matching(
             tape = Tape(node)
             quote = node.pm.quotes[MarketId(0)]  # the fees settle() charges, read from chain
             assert (quote.maker_fee_ppm, quote.taker_fee_ppm) == (maker_fee, taker_fee)
-            maker = client(node, Role.MAKER, tmp_path)
-            trader = client(node, Role.TRADER, tmp_path)
-            async with maker, trader:
+            async with maker_and_trader(node, tmp_path) as (maker, trader):
                 # a post-only order is only ever the maker: the maker fee is enough
                 ask = await maker.place(
                     BTC, "sell", "0.05", "100000",
                     time_in_force=TimeInForce.POST_ONLY, max_fee_ppm=maker_fee,
                 )  # fmt: skip
-                price = best_ask(node)
+                price = btc_book(node).best_ask()
                 # an IOC is only ever the taker; a GTC may be either, so it needs both fees
                 for tif, cap in ((TimeInForce.IOC, taker_fee - 1), (TimeInForce.GTC, maker_fee)):
                     with pytest.raises(FeeCapTooLowError, match=f"{taker_fee} ppm"):
@@ -95,7 +102,7 @@ def test_order_with_fee_cap_below_market_fee_is_refused_before_matching(
                         BTC, "sell", "0.05", "100100",
                         time_in_force=TimeInForce.POST_ONLY, max_fee_ppm=maker_fee - 1,
                     )  # fmt: skip
-                assert tape.fills == [] and best_ask(node) == price  # nothing matched
+                assert tape.fills == [] and btc_book(node).best_ask() == price  # nothing matched
                 await trader.place(
                     BTC, "buy", "0.01", "100010",
                     time_in_force=TimeInForce.IOC, max_fee_ppm=taker_fee,
@@ -113,9 +120,7 @@ def test_order_in_the_other_margin_mode_than_the_position_is_refused_before_matc
     async def scenario() -> None:
         async with running(deployment, tmp_path / "state") as node:
             tape = Tape(node)
-            maker = client(node, Role.MAKER, tmp_path)
-            trader = client(node, Role.TRADER, tmp_path)
-            async with maker, trader:
+            async with maker_and_trader(node, tmp_path) as (maker, trader):
                 await maker.place(BTC, "sell", "0.05", "100000")
                 # the maker's resting cross ask may fill first: an isolated order waits
                 with pytest.raises(MarginModeConflictError, match="open cross orders"):
@@ -131,8 +136,7 @@ def test_order_in_the_other_margin_mode_than_the_position_is_refused_before_matc
                     )  # fmt: skip
                 await settled(node)
                 assert len(tape.fills) == 1 and tape.rejected == []
-                positions = {p.market.symbol: p.size for p in await trader.positions()}
-                assert positions == {BTC: to_size_units("0.01")}
+                assert await sizes(trader) == {BTC: to_size_units("0.01")}
 
     asyncio.run(scenario())
 
@@ -146,7 +150,7 @@ def test_order_expiring_before_it_could_settle_is_refused(
             async with trader:
                 with pytest.raises(ExpiredError, match="too soon to settle"):
                     await trader.place(BTC, "buy", "0.01", "90000", ttl_s=5)
-                assert best_bid(node) is None
+                assert btc_book(node).best_bid() is None
 
     asyncio.run(scenario())
 
@@ -166,9 +170,7 @@ async def _raised_fee_scenario(deployment: Deployment, tmp_path: Path) -> None:
     ttl_s = 5 * 86_400  # beyond the delay the chain's clock skips
     async with running(deployment, tmp_path / "state") as node:
         tape = Tape(node)
-        maker = client(node, Role.MAKER, tmp_path)
-        trader = client(node, Role.TRADER, tmp_path)
-        async with maker, trader:
+        async with maker_and_trader(node, tmp_path) as (maker, trader):
             post_only = TimeInForce.POST_ONLY
             capped = await maker.place(
                 BTC, "sell", "0.05", "100000", time_in_force=post_only,
@@ -178,14 +180,10 @@ async def _raised_fee_scenario(deployment: Deployment, tmp_path: Path) -> None:
                 BTC, "sell", "0.05", "100100", time_in_force=post_only,
                 max_fee_ppm=raised, ttl_s=ttl_s,
             )  # fmt: skip
+            await queue_maker_fee(deployment, raised)
             web3 = connect(deployment.rpc_url)
             contracts = bind(web3, deployment)
             admin = deployment.wallet(Role.ADMIN).account()
-            queue = contracts.markets.functions.set_market_params(
-                btc.id, btc.max_leverage, btc.initial_margin_ppm,
-                btc.maintenance_margin_ppm, raised, btc.taker_fee_ppm,
-            )  # fmt: skip
-            await asyncio.to_thread(send, web3, admin, queue)
             await asyncio.to_thread(
                 apply_after_delay, web3, admin, contracts.markets, btc.id,
                 feeds=contracts.oracles.values(),
@@ -228,13 +226,7 @@ def test_order_that_would_rest_past_a_queued_fee_rise_it_does_not_cover_is_refus
                     BTC, "sell", "0.05", "100100", time_in_force=post_only,
                     max_fee_ppm=old_cap, ttl_s=days,
                 )  # fmt: skip
-                web3 = connect(deployment.rpc_url)
-                admin = deployment.wallet(Role.ADMIN).account()
-                queue = bind(web3, deployment).markets.functions.set_market_params(
-                    btc.id, btc.max_leverage, btc.initial_margin_ppm,
-                    btc.maintenance_margin_ppm, raised, btc.taker_fee_ppm,
-                )  # fmt: skip
-                await asyncio.to_thread(send, web3, admin, queue)  # in effect in 2 days
+                await queue_maker_fee(deployment, raised)  # in effect in 2 days
                 await until(lambda: bool(tape.cancelled), "the long-lived order's cancel")
                 assert [(c.order_id, c.reason) for c in tape.cancelled] == [
                     (long_lived.order_id, CancelReason.FEE_ABOVE_CAP)
@@ -260,9 +252,7 @@ def test_resting_reduce_only_order_the_position_no_longer_covers_leaves_the_book
     async def scenario() -> None:
         async with running(deployment, tmp_path / "state") as node:
             tape = Tape(node)
-            maker = client(node, Role.MAKER, tmp_path)
-            trader = client(node, Role.TRADER, tmp_path)
-            async with maker, trader:
+            async with maker_and_trader(node, tmp_path) as (maker, trader):
                 ioc = TimeInForce.IOC
                 await maker.place(BTC, "sell", "0.05", "100000")
                 await maker.place(BTC, "buy", "0.03", "99900")
@@ -280,7 +270,6 @@ def test_resting_reduce_only_order_the_position_no_longer_covers_leaves_the_book
                 await settled(node)
                 assert [f.maker_order_id for f in tape.fills][-1] == kept.order_id
                 assert tape.rejected == []
-                positions = {p.market.symbol: p.size for p in await trader.positions()}
-                assert positions == {}  # closed by the take-profit that fit
+                assert await sizes(trader) == {}  # closed by the take-profit that fit
 
     asyncio.run(scenario())

@@ -9,7 +9,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from tests.integration.test_up import client, matches_chain, running, settled
+from tests.integration.node_testing import client, matches_chain, running, settled
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind

@@ -5,13 +5,18 @@ on chain, where the contract's views show it."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from tests.integration.node_testing import (
+    maker_and_trader,
+    matches_chain,
+    running,
+    settled,
+    sizes,
+    until,
+)
 from web3 import Web3
 from web3.contract import Contract
 
@@ -23,76 +28,14 @@ from perpdex.cli.up import fresh_deployment
 from perpdex.core.units import to_size_units
 from perpdex.keeper.accounts import ChainAccounts
 from perpdex.keeper.checkpoint import latest_checkpoint
-from perpdex.risk.verify import differences
-from perpdex.sdk.client import Client
 from perpdex.sdk.gateway_errors import InsufficientMarginError
 from perpdex.services.keeper import ManagerScan
-from perpdex.services.node import Node, NodeConfig
-
-TIMEOUT_S = 20.0
+from perpdex.services.node import Node
 
 
 @pytest.fixture(scope="module")
 def deployment(anvil: Anvil) -> Deployment:
     return fresh_deployment(anvil.rpc_url)
-
-
-@asynccontextmanager
-async def running(deployment: Deployment, state_dir: Path) -> AsyncIterator[Node]:
-    node = Node(
-        deployment,
-        NodeConfig(
-            state_dir=state_dir,
-            poll_interval_s=0.05,
-            settle_interval_s=0.05,
-            checkpoint_interval_s=0.5,
-            keeper_interval_s=0.2,
-        ),
-    )
-    await node.start()
-    try:
-        yield node
-    finally:
-        await node.stop()
-
-
-def client(node: Node, role: Role, nonces: Path) -> Client:
-    key = node.deployment.wallet(role).private_key
-    assert key is not None
-    return Client.connect(node.gateway.url, key, node.deployment, state_dir=nonces)
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-async def settled(node: Node) -> None:
-    """Every durable fill has an outcome, and the position manager folded the chain's head."""
-    await until(lambda: not node.runner.unsettled(), "settlement")
-    web3 = connect(node.deployment.rpc_url)
-    head = web3.eth.block_number
-    await until(lambda: node.pm.through >= head and not len(node.pm.pending), "the fold")
-
-
-async def matches_chain(node: Node) -> None:
-    """The position manager's state is the chain's views (collateral, positions, funding
-    snapshots, cross health)."""
-    await settled(node)
-    web3 = connect(node.deployment.rpc_url)
-    pm = node.pm
-    found = differences(
-        pm.ledger,
-        bind(web3, node.deployment).exchange,
-        [w.address for w in node.deployment.wallets],
-        node.listed,
-        pm.quotes,
-        pm.through,
-    )
-    assert found == []
 
 
 async def scan_matches_chain(node: Node, web3: Web3, exchange: Contract) -> None:
@@ -111,16 +54,13 @@ def test_two_wallets_trade_through_the_gateway_and_settle(
 ) -> None:
     async def scenario() -> None:
         async with running(deployment, tmp_path / "state") as node:
-            maker = client(node, Role.MAKER, tmp_path)
-            trader = client(node, Role.TRADER, tmp_path)
-            async with maker, trader:
+            async with maker_and_trader(node, tmp_path) as (maker, trader):
                 await maker.place("BTC-PERP", "sell", "0.05", "100000")
                 await trader.place("BTC-PERP", "buy", "0.03", "100010")
                 with pytest.raises(InsufficientMarginError):
                     await trader.place("BTC-PERP", "buy", "1000", "100000")
                 await settled(node)
-                positions = {p.market.symbol: p.size for p in await trader.positions()}
-                assert positions == {"BTC-PERP": to_size_units("0.03")}
+                assert await sizes(trader) == {"BTC-PERP": to_size_units("0.03")}
                 maker_positions = await maker.positions()
                 assert [p.size for p in maker_positions] == [-to_size_units("0.03")]
             await matches_chain(node)
