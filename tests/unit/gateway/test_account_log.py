@@ -26,10 +26,12 @@ from perpdex.settlement.payload import order_payload
 
 MARKET = MarketId(0)
 NOW_MS = 1_000_000
+EXPIRY = NOW_MS // 1000 + 3600
+"""Fixed, so an order signed twice (the amend, then its expected hash) hashes the same."""
 
 
 def _new(key: SigningKey, order_id: int, nonce: int, *, is_buy: bool, size: int) -> NewOrder:
-    order = signed(key, nonce, is_buy=is_buy, size=size)
+    order = signed(key, nonce, is_buy=is_buy, size=size, expiry=EXPIRY)
     return NewOrder(
         market=MARKET,
         order_id=OrderId(order_id),
@@ -46,7 +48,7 @@ def _commands() -> list[list[Command]]:
     """Two groups of commands (each group becomes durable at once): two asks, a bid that
     fills one and half the other, an amend of that one to a new total, a bid that fills
     it again, its cancel, a resting ask."""
-    amended = signed(MAKER, 9, is_buy=False, size=3000)
+    amended = signed(MAKER, 9, is_buy=False, size=3000, expiry=EXPIRY)
     return [
         [
             _new(MAKER, 1, 1, is_buy=False, size=2000),
@@ -159,7 +161,7 @@ def test_order_history_follows_fills_amends_and_cancels(tmp_path: Path) -> None:
             for _, d in log.orders(MAKER.address, 0, 100)
         )
     }
-    amended = signed(MAKER, 9, is_buy=False, size=3000)
+    amended = signed(MAKER, 9, is_buy=False, size=3000, expiry=EXPIRY)
     assert (orders[1].state, orders[1].filled) == (wire.OrderState.FILLED, 2000)
     assert (orders[2].state, orders[2].filled, orders[2].size) == (
         wire.OrderState.CANCELLED,
