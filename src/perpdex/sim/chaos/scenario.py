@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import random
 import socket
@@ -52,6 +53,8 @@ settles every 0.2 s; a batch is mined within a block or two)."""
 DRAIN_TIMEOUT_S: Final = 120.0
 VIEWS_TIMEOUT_S: Final = 30.0
 """The gateway's view may trail the chain's head by a fold; it must catch up by then."""
+STOP_TIMEOUT_S: Final = 30.0
+"""For the bots to stop, and the maker to cancel its quotes."""
 MIN_UP_S: Final = 2.0
 """A restarted node serves at least this long before the next kill (the bots reconnect)."""
 
@@ -180,11 +183,10 @@ async def _trade(
         try:
             await _kill_and_restart(params, node, begun, tasks, evidence)
         finally:
-            sampler.cancel()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, sampler, return_exceptions=True)
-        await bots.maker.withdraw()
+            log.info("trading over; stopping the bots")
+            await _stopped([*tasks, sampler])
+        async with asyncio.timeout(STOP_TIMEOUT_S):  # not wait_for: see sdk.client._call
+            await bots.maker.withdraw()
         stopped = time.monotonic()
         log.info("bots stopped; waiting for settlement to drain")
         exchange = setup.contracts.exchange
@@ -202,6 +204,18 @@ async def _trade(
     evidence.bots = {name: bots.counts(name) for name in ("sent", "refused", "unanswered")}
     evidence.timings |= {"trade_s": stopped - begun, "drain_s": drained - stopped}
     return evidence
+
+
+async def _stopped(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks``; one still running after ``STOP_TIMEOUT_S`` is a harness bug: its
+    stack is logged and the run goes on without it."""
+    for task in tasks:
+        task.cancel()
+    _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+    for task in pending:
+        stack = io.StringIO()
+        task.print_stack(file=stack)
+        log.error("a task ignored its cancellation:\n%s", stack.getvalue())
 
 
 async def _kill_and_restart(
