@@ -4,6 +4,8 @@ figures from a real process tree, its kill schedule and options."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import subprocess
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 from perpdex.cli.main import main
 from perpdex.core.types import Address, OrderHash
 from perpdex.settlement.outcomes import RejectReason
-from perpdex.sim.chaos import metrics
+from perpdex.sim.chaos import metrics, scenario
 from perpdex.sim.chaos.memory import (
     MemorySample,
     directory_bytes,
@@ -230,3 +232,29 @@ def test_the_report_counts_a_dropped_fill_both_traders_heard_of_as_reported() ->
     assert figures["stream_rejections_by_reason"] == {"MARGIN_CHECK_FAILED": 2}
     streams[TAKER].rejected.clear()
     assert report(ChaosParams(kills=0), evidence)["unreported_rejections"] == 1
+
+
+def test_a_bot_that_ignores_its_cancellation_is_logged_instead_of_hanging_the_stop(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(scenario, "STOP_TIMEOUT_S", 0.2)
+    released = asyncio.Event()
+
+    async def stubborn() -> None:  # as a 3.11 wait_for that swallowed the cancel
+        while not released.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(10)
+
+    async def body() -> None:
+        task = asyncio.create_task(stubborn())
+        polite = asyncio.create_task(asyncio.sleep(10))
+        await asyncio.sleep(0)
+        await scenario._stopped([task, polite])
+        assert polite.cancelled() and not task.done()
+        released.set()
+        task.cancel()
+        await task
+
+    asyncio.run(body())
+    assert "a task ignored its cancellation" in caplog.text
+    assert "stubborn" in caplog.text
