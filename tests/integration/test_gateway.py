@@ -119,6 +119,9 @@ class RefuseAll:
     def account(self, trader: object) -> None:
         return None
 
+    def chain_ahead(self) -> int:
+        return 0
+
 
 def test_every_kind_of_bad_input_gets_a_typed_error_and_the_connection_stays_up() -> None:
     async def scenario() -> None:

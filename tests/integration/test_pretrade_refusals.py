@@ -14,7 +14,7 @@ from tests.integration.node_testing import client, maker_and_trader, running, se
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
-from perpdex.chain.param_changes import apply_after_delay
+from perpdex.chain.param_changes import advance_to, apply_after_delay, restamp_feeds
 from perpdex.chain.transact import connect, send
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.types import MarginMode, MarketId, TimeInForce
@@ -273,3 +273,52 @@ def test_resting_reduce_only_order_the_position_no_longer_covers_leaves_the_book
                 assert await sizes(trader) == {}  # closed by the take-profit that fit
 
     asyncio.run(scenario())
+
+
+def test_order_already_expired_on_a_chain_clock_ahead_of_the_node_is_refused_not_matched(
+    tmp_path: Path,
+) -> None:
+    # its own anvil: the test moves the chain's clock two hours ahead
+    with Anvil() as node_rpc:
+        deployment = fresh_deployment(node_rpc.rpc_url)
+        asyncio.run(_chain_clock_ahead_scenario(deployment, tmp_path))
+
+
+async def _chain_clock_ahead_scenario(deployment: Deployment, tmp_path: Path) -> None:
+    ahead_s = 2 * 3_600
+    async with running(deployment, tmp_path / "state") as node:
+        tape = Tape(node)
+        maker = client(node, Role.MAKER, tmp_path)
+        trader = client(node, Role.TRADER, tmp_path)
+        async with maker, trader:
+            # rests while the clocks agree; expires an hour from now on the wall clock
+            stale = await maker.place(BTC, "sell", "0.05", "100000", ttl_s=3_600)
+            web3 = connect(deployment.rpc_url)
+            now = int(web3.eth.get_block("latest")["timestamp"])
+            await asyncio.to_thread(advance_to, web3, now + ahead_s)
+            feeds = bind(web3, deployment).oracles.values()
+            keeper = deployment.wallet(Role.KEEPER).account()
+            await asyncio.to_thread(restamp_feeds, web3, keeper, feeds)  # prices stay fresh
+            await until(lambda: node.pm.chain_ahead() > (ahead_s - 60) * 1000, "the chain's lead")
+            # the chain is past the resting order's expiry: it leaves the book unmatched
+            await until(lambda: bool(tape.cancelled), "the stale order's cancel")
+            assert [(c.order_id, c.reason) for c in tape.cancelled] == [
+                (stale.order_id, CancelReason.EXPIRES_ON_CHAIN)
+            ]
+            assert best_ask(node) is None
+            # valid for another hour by the wall clock, expired an hour ago by the chain's
+            with pytest.raises(ExpiredError, match="too soon to settle"):
+                await maker.place(BTC, "sell", "0.05", "100000", ttl_s=3_600)
+            with pytest.raises(ExpiredError):
+                await trader.place(
+                    BTC, "buy", "0.05", "100000", time_in_force=TimeInForce.IOC, ttl_s=3_600
+                )
+            assert best_ask(node) is None and tape.fills == []
+            # orders valid on the chain's clock still trade, and settle
+            live = await maker.place(BTC, "sell", "0.05", "100000", ttl_s=3 * 3_600)
+            await trader.place(
+                BTC, "buy", "0.05", "100000", time_in_force=TimeInForce.IOC, ttl_s=3 * 3_600
+            )
+            await settled(node)
+            assert [f.maker_order_id for f in tape.fills] == [live.order_id]
+            assert tape.rejected == []

@@ -35,6 +35,7 @@ class CancelReason(Enum):
     FILL_REJECTED = "fill_rejected"  # the chain refused a fill of the order: the rest goes
     FEE_ABOVE_CAP = "fee_above_cap"  # the market's maker fee rose above the order's signed cap
     REDUCE_ONLY_EXCEEDS_POSITION = "reduce_only_exceeds_position"  # the position shrank below it
+    EXPIRES_ON_CHAIN = "expires_on_chain"  # the chain's clock, ahead, nears its signed expiry
 
 
 class JournalError(Exception):

@@ -18,8 +18,9 @@ SETTLE_MARGIN_S = 30
 """An order leaves the book this long before its signed expiry, and one signed to expire
 sooner is refused: a fill must reach a block before the expiry, or the contract skips it
 (``REJECT_EXPIRED``). Match to settled takes one to two blocks (docs/performance.md); the
-rest is room for a batch the batcher has to resubmit. A parameter change that takes effect
-before an order's expiry less this margin binds the order too."""
+rest is room for a batch the batcher has to resubmit. Both count on the chain's clock
+where it runs ahead of the wall clock (:meth:`RiskCheck.chain_ahead`). A parameter change
+that takes effect before an order's expiry less this margin binds the order too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,10 @@ class RiskCheck(Protocol):
     def account(self, trader: Address) -> AccountState | None:
         """The trader's positions and margin, if known (sent on the account stream)."""
 
+    def chain_ahead(self) -> int:
+        """Milliseconds the chain's clock (``block.timestamp``, as last seen) runs ahead of
+        the wall clock, 0 if it does not: the contract checks expiries against it."""
+
 
 class AllowAll:
     """Admits every order; knows no account."""
@@ -81,3 +86,6 @@ class AllowAll:
 
     def account(self, trader: Address) -> AccountState | None:
         return None
+
+    def chain_ahead(self) -> int:
+        return 0

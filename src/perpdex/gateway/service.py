@@ -287,7 +287,7 @@ class Gateway:
             tif=order.time_in_force,
             client_id=client_id,
             reduce_only=order.reduce_only,
-            expiry=(order.expiry - SETTLE_MARGIN_S) * _MS,
+            expiry=self._leaves_book_at(order.expiry),
             payload=order_payload(signed),
         )
         self._submit(command, received, signed.order_hash)
@@ -471,12 +471,19 @@ class Gateway:
     def _unverified(self, wire_order: wire.WireOrder, signature: str) -> Unverified:
         order = _parse(wire.WireOrder.to_order, wire_order)
         self._market(order.market)
-        if (order.expiry - SETTLE_MARGIN_S) * _MS <= self._clock.now():
+        if self._leaves_book_at(order.expiry) <= self._clock.now():
             raise ProtocolError(
                 ErrorCode.EXPIRED,
                 f"order expired or expires within {SETTLE_MARGIN_S} s, too soon to settle",
             )
         return order, _signature(signature)
+
+    def _leaves_book_at(self, expiry: int) -> int:
+        """The engine time (wall clock, ms) at which an order signed to expire at ``expiry``
+        (chain seconds) leaves the book: ``SETTLE_MARGIN_S`` before the chain's clock reaches
+        it. Where the chain runs ahead of the wall clock, that is earlier by as much; the
+        engine command carries the result, so the journal replays it unchanged."""
+        return (expiry - SETTLE_MARGIN_S) * _MS - self._risk.chain_ahead()
 
     def _check_account(self, trader: Address, signed: SignedOrder) -> None:
         self._take_account_token(trader)

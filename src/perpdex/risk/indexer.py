@@ -94,6 +94,11 @@ class ChainIndexer:
     def head(self) -> int:
         return int(self._web3.eth.block_number)
 
+    def latest(self) -> tuple[int, int]:
+        """The latest block's number and timestamp (the chain's clock: ``block.timestamp``)."""
+        block = self._web3.eth.get_block("latest")
+        return int(block["number"]), int(block["timestamp"])
+
     def poll(self, head: int | None = None) -> IndexedBlocks:
         """The events of the next blocks up to ``head`` (default: the latest)."""
         head = self.head() if head is None else head

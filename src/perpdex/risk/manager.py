@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from perpdex.core.eip712 import Eip712Domain, SignedOrder
 from perpdex.core.margin import FLAT, Health
 from perpdex.core.types import Address, Collateral, MarketId, Price, Size
+from perpdex.engine.clock import WallClock
 from perpdex.engine.events import Event, Filled
 from perpdex.gateway.protocol import ErrorCode
 from perpdex.gateway.risk import AccountState, PositionState, Refusal
@@ -36,11 +37,17 @@ from perpdex.settlement.payload import match_from_fill
 
 log = logging.getLogger(__name__)
 
+_MS = 1000
+
 NoncesClosed = Callable[[set[Address]], None]
 """Called with the traders who closed order nonces on chain in the blocks just folded."""
 
 FeesChanged = Callable[[set[MarketId]], None]
 """Called with the markets whose effective maker or taker fee changed on chain."""
+
+ChainAhead = Callable[[int], None]
+"""Called after each sync that found the chain's clock ahead of the wall clock, with the
+lead in milliseconds."""
 
 
 class PositionManager:
@@ -58,8 +65,12 @@ class PositionManager:
         self._projected: dict[Address, Account] = {}
         self._nonce_listeners: list[NoncesClosed] = []
         self._fee_listeners: list[FeesChanged] = []
+        self._clock_listeners: list[ChainAhead] = []
         self.through = -1
         """The last block folded."""
+        self._chain_ahead_ms = 0
+        """How far the chain's clock ran ahead of the wall clock at the last sync (latest
+        block timestamp less the wall clock when it was read; 0 when behind)."""
 
     # -- the gateway's RiskCheck ----------------------------------------------------------
 
@@ -82,6 +93,9 @@ class PositionManager:
 
     def release(self, order: SignedOrder, size: Size) -> None:
         self.reservations.release(order, size)
+
+    def chain_ahead(self) -> int:
+        return self._chain_ahead_ms
 
     def account(self, trader: Address) -> AccountState | None:
         if trader not in self.ledger.accounts and trader not in self.pending.traders():
@@ -163,6 +177,10 @@ class PositionManager:
         change queued or dropped), from the next fold on."""
         self._fee_listeners.append(listener)
 
+    def subscribe_chain_ahead(self, listener: ChainAhead) -> None:
+        """``listener`` hears after each sync that finds the chain's clock ahead."""
+        self._clock_listeners.append(listener)
+
     def apply(self, blocks: IndexedBlocks) -> None:
         ledger = self.ledger
         queued = dict(ledger.queued_fees)
@@ -208,13 +226,17 @@ class PositionManager:
 
     async def sync(self) -> int:
         """Fold the chain up to its head and read the prices; returns the block reached."""
-        head = await asyncio.to_thread(self._indexer.head)
+        head, chain_time = await asyncio.to_thread(self._indexer.latest)
+        self._chain_ahead_ms = max(0, chain_time * _MS - WallClock().now())
         while True:
             blocks = await asyncio.to_thread(self._indexer.poll, head)
             self.apply(blocks)
             if blocks.through >= head:
                 break
         self.set_quotes(await asyncio.to_thread(self._feed.read, head))
+        if self._chain_ahead_ms > 0:
+            for listener in self._clock_listeners:
+                listener(self._chain_ahead_ms)
         return head
 
     async def run(self, interval_s: float) -> None:

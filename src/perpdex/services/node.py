@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,12 +28,14 @@ from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
 from perpdex.core.eip712 import ChainId, Eip712Domain
 from perpdex.core.types import Address, MarketId, OrderId, Side
+from perpdex.engine.clock import WallClock
 from perpdex.engine.commands import ChainCancel, RejectedFill
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Event, Filled
 from perpdex.gateway.account_log import AccountLog
 from perpdex.gateway.account_store import AccountStore
+from perpdex.gateway.risk import SETTLE_MARGIN_S
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.runner import KeeperMode
 from perpdex.risk.indexer import ChainIndexer
@@ -89,6 +92,7 @@ class Node:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._recent: dict[bytes, Settled] = {}  # see _adopt
         self._filled: set[tuple[Address, MarketId]] = set()  # see _trim_reduce_only
+        self._next_expiry_scan = 0.0  # see _cancel_expiring_on_chain
         self._accounts: AccountLog | None = None
         self.rejected_fills: Counter[str] = Counter()
         """Fills that will never settle, by the chain's or the batcher's reason."""
@@ -241,6 +245,7 @@ class Node:
         await pm.sync()  # rebuilt from the chain alone
         pm.subscribe_nonces(self._cancel_closed_on_chain)
         pm.subscribe_fees(self._cancel_above_fee_cap)
+        pm.subscribe_chain_ahead(self._cancel_expiring_on_chain)
         return pm
 
     def _new_runner(self) -> SettlementRunner:
@@ -387,6 +392,33 @@ class Node:
         )
         if orders:
             self._submit_from_chain(ChainCancel(orders=orders, reason=CancelReason.ON_CHAIN))
+
+    def _cancel_expiring_on_chain(self, ahead_ms: int) -> None:
+        """Cancel the resting orders that the chain's clock, ``ahead_ms`` ahead of the wall
+        clock, brings within ``SETTLE_MARGIN_S`` of their signed expiry: the engine's timer
+        counts on the wall clock less the lead seen when the order arrived, so a lead that
+        grew since comes too late, and the contract would skip their fills
+        (``REJECT_EXPIRED``). At most once a second: the margin is 30 s."""
+        now = time.monotonic()
+        if not self.engine.running or now < self._next_expiry_scan:
+            return
+        self._next_expiry_scan = now + 1.0
+        chain_now_ms = WallClock().now() + ahead_ms
+        orders = tuple(
+            (order.command.market, order.command.order_id)
+            for order in self.engine.resting()
+            if (order_of_payload(order.command.payload).expiry - SETTLE_MARGIN_S) * 1000
+            <= chain_now_ms
+        )
+        if orders:
+            log.warning(
+                "%d resting orders cancelled: the chain's clock, %d ms ahead of this node's,"
+                " nears their signed expiry",
+                len(orders),
+                ahead_ms,
+            )
+            reason = CancelReason.EXPIRES_ON_CHAIN
+            self._submit_from_chain(ChainCancel(orders=orders, reason=reason))
 
     def _report_rejected(self, outcome: Rejected) -> None:
         """Tell both traders, cancel the rest of both orders (journaled), count and log."""

@@ -26,3 +26,6 @@ class CurrentRisk:
 
     def account(self, trader: Address) -> AccountState | None:
         return self._current().account(trader)
+
+    def chain_ahead(self) -> int:
+        return self._current().chain_ahead()
