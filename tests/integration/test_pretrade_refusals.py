@@ -299,7 +299,12 @@ async def _chain_clock_ahead_scenario(deployment: Deployment, tmp_path: Path) ->
             feeds = bind(web3, deployment).oracles.values()
             keeper = deployment.wallet(Role.KEEPER).account()
             await asyncio.to_thread(restamp_feeds, web3, keeper, feeds)  # prices stay fresh
-            await until(lambda: node.pm.chain_ahead() > (ahead_s - 60) * 1000, "the chain's lead")
+            restamped = web3.eth.block_number
+            await until(
+                lambda: node.pm.through >= restamped and node.pm.quotes[MarketId(0)].fresh,
+                "the restamped price",
+            )
+            assert node.pm.chain_ahead() > (ahead_s - 60) * 1000
             # the chain is past the resting order's expiry: it leaves the book unmatched
             await until(lambda: bool(tape.cancelled), "the stale order's cancel")
             assert [(c.order_id, c.reason) for c in tape.cancelled] == [
