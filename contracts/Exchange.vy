@@ -608,6 +608,9 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
         if reason == 0:
             taker = self._load_side(signed_orders[t], hashes[t], fill)
             reason = taker.reason
+            if reason == 0 and maker.trader == taker.trader:
+                # both sides would write the same words; the engine prevents self-trades
+                reason = REJECT_SELF_TRADE
             if (taker.head >> orders.TIME_IN_FORCE_OFFSET) & orders.MASK_8 == orders.TIF_FOK:
                 if reason == 0 and fill.size != taker.size and not self._partly_filled(taker):
                     # a fill-or-kill order fills whole within one batch or not at all:
@@ -622,9 +625,6 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
                         # checked closed after the batch: a later fill of it may be skipped
                         ledger._fok_orders[fok_count] = t
                         fok_count += 1
-        if reason == 0 and maker.trader == taker.trader:
-            # both sides would write the same words; the engine prevents self-trades
-            reason = REJECT_SELF_TRADE
         if reason != 0:
             log FillRejected(index=i, maker_hash=hashes[m], taker_hash=hashes[t], reason=reason)
             continue

@@ -102,3 +102,15 @@ def test_fill_or_kill_left_in_part_by_a_skipped_fill_reverts_the_batch(
     selector = keccak256(b"FillOrKillIncomplete(address)")[:4]
     assert revert_data == selector + bytes(12) + bytes.fromhex(trader.address[2:])
     assert venue.position(trader)[0] == 0
+
+
+def test_fill_or_kill_whose_first_fill_is_skipped_is_not_left_open(
+    venue: Venue, makers: tuple[Actor, Actor], trader: Actor, fok: SignedOrder
+) -> None:
+    """The first fill of the group is a self-trade (skipped before it counts): the rest
+    cannot complete the order, so it is refused too, and the batch settles."""
+    own_ask = venue.order(trader, is_buy=False, size=4 * LOT, price=PRICE)
+    logs = venue.settle(match(own_ask, fok), match(ask(venue, makers[1], 6), fok))
+    exchange = venue.exchange
+    assert rejection_reasons(logs) == [exchange.REJECT_SELF_TRADE(), exchange.REJECT_FILL_OR_KILL()]
+    assert venue.position(trader)[0] == 0
