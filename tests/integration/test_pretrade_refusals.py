@@ -310,7 +310,7 @@ async def _chain_clock_ahead_scenario(deployment: Deployment, tmp_path: Path) ->
             assert [(c.order_id, c.reason) for c in tape.cancelled] == [
                 (stale.order_id, CancelReason.EXPIRES_ON_CHAIN)
             ]
-            assert best_ask(node) is None
+            assert btc_book(node).best_ask() is None
             # valid for another hour by the wall clock, expired an hour ago by the chain's
             with pytest.raises(ExpiredError, match="too soon to settle"):
                 await maker.place(BTC, "sell", "0.05", "100000", ttl_s=3_600)
@@ -318,7 +318,7 @@ async def _chain_clock_ahead_scenario(deployment: Deployment, tmp_path: Path) ->
                 await trader.place(
                     BTC, "buy", "0.05", "100000", time_in_force=TimeInForce.IOC, ttl_s=3_600
                 )
-            assert best_ask(node) is None and tape.fills == []
+            assert btc_book(node).best_ask() is None and tape.fills == []
             # orders valid on the chain's clock still trade, and settle
             live = await maker.place(BTC, "sell", "0.05", "100000", ttl_s=3 * 3_600)
             await trader.place(
