@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import itertools
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -49,7 +50,7 @@ from perpdex.settlement.outcomes import (
     SettlementReport,
 )
 from perpdex.settlement.payload import order_payload
-from perpdex.settlement.runner import SettledCursor, SettlementRunner
+from perpdex.settlement.runner import ISOLATE_AFTER_ROUNDS, SettledCursor, SettlementRunner
 from perpdex.settlement.sizing import TRANSACTION_GAS_CAP
 
 DAY = 86_400
@@ -435,6 +436,86 @@ def test_a_failing_listener_cannot_stop_settlement(chain: Chain, tmp_path: Path)
     assert [type(o) for o in heard] == [Settled, Settled]
     assert runner.cursor.seq == 2 and not runner.unsettled()
     assert chain.position(d.address) == chain.market.lot_size
+
+
+def test_a_fill_that_cannot_be_encoded_cannot_stop_settlement(chain: Chain, tmp_path: Path) -> None:
+    """Fault injection by a bad payload: the engine never makes a fill of 2**200 size units,
+    but its fill word then exceeds uint256, so web3 refuses to encode every ``settle`` that
+    carries it; an error that is not a revert and repeats every round, as a batcher bug on
+    one fill would. After ``ISOLATE_AFTER_ROUNDS`` such rounds the runner settles the fills
+    apart: the two good fills settle and the bad one alone is rejected, with its cause."""
+    a, b, c, d, e, f = chain.traders(6)
+    good = chain.fill(a, b)
+    bad = replace(chain.fill(c, d), size=Size(2**200))
+    later = chain.fill(e, f)
+    runner = SettlementRunner(
+        chain.batcher, chain.domain, SettledCursor(tmp_path / "cursor"), lambda: 3
+    )
+    heard: list[FillOutcome] = []
+    runner.subscribe(heard.append)
+
+    async def rounds() -> SettlementReport | None:
+        for seq, match in enumerate((good, bad, later), start=1):
+            runner.on_event(engine_fill(seq, match))
+        for _ in range(ISOLATE_AFTER_ROUNDS):
+            assert await runner.settle_once() is None  # the whole round fails
+        assert heard == [] and runner.failures == ISOLATE_AFTER_ROUNDS
+        return await runner.settle_once()
+
+    report = asyncio.run(rounds())
+
+    assert report is not None and runner.failures == 0
+    settled, rejected, settled_later = heard
+    assert isinstance(settled, Settled) and settled.match == good
+    assert isinstance(settled_later, Settled) and settled_later.match == later
+    assert isinstance(rejected, Rejected) and rejected.match == bad
+    assert rejected.reason is RejectReason.FAILS_ALONE and rejected.cause
+    assert chain.position(b.address) == chain.position(f.address) == chain.market.lot_size
+    assert chain.position(d.address) == 0
+    assert runner.cursor.seq == 3 and not runner.unsettled()
+
+
+def test_a_node_outage_rejects_no_fill(chain: Chain, tmp_path: Path) -> None:
+    """The node stops answering (its address points at a closed port) for more rounds
+    than it takes to isolate a failing fill: every round fails, nothing is rejected, and
+    once the node answers again every fill settles."""
+    web3 = Web3(Web3.HTTPProvider(chain.deployment.rpc_url))
+    live = web3.provider.endpoint_uri  # type: ignore[attr-defined]
+    exchange = web3.eth.contract(
+        address=chain.contracts.exchange.address, abi=chain.contracts.exchange.abi
+    )
+    batcher = Batcher(web3, exchange, chain.operator, from_block=chain.deployment.start_block)
+    a, b, c, d = chain.traders(4)
+    matches = [chain.fill(a, b), chain.fill(c, d)]
+    # the same batcher after each failure: the outage then reaches settling apart too
+    runner = SettlementRunner(
+        lambda: batcher, chain.domain, SettledCursor(tmp_path / "cursor"), lambda: 2
+    )
+    heard: list[FillOutcome] = []
+    runner.subscribe(heard.append)
+
+    async def rounds() -> SettlementReport | None:
+        for seq, match in enumerate(matches, start=1):
+            runner.on_event(engine_fill(seq, match))
+        web3.provider.endpoint_uri = f"http://127.0.0.1:{closed_port()}"  # type: ignore[attr-defined]
+        for _ in range(2 * ISOLATE_AFTER_ROUNDS):
+            assert await runner.settle_once() is None
+        assert heard == [] and len(runner.unsettled()) == 2
+        assert runner.failures == 2 * ISOLATE_AFTER_ROUNDS  # half of them settling apart
+        web3.provider.endpoint_uri = live  # type: ignore[attr-defined]
+        return await runner.settle_once()
+
+    assert asyncio.run(rounds()) is not None
+    assert [type(o) for o in heard] == [Settled, Settled]
+    assert chain.position(b.address) == chain.position(d.address) == chain.market.lot_size
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def engine_fill(seq: int, match: Match) -> Filled:

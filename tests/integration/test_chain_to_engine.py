@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,9 +42,11 @@ from perpdex.sdk.keys import Wallet
 from perpdex.sdk.subscriptions import AccountEvent, Subscription
 from perpdex.services.engine import replay_events
 from perpdex.services.node import Node
-from perpdex.settlement.encoding import pack_order
-from perpdex.settlement.outcomes import RejectReason
+from perpdex.settlement.batcher import Batcher
+from perpdex.settlement.encoding import Match, pack_order
+from perpdex.settlement.outcomes import RejectReason, SettlementReport, fill_key
 from perpdex.settlement.payload import order_from_payload
+from perpdex.settlement.runner import ISOLATE_AFTER_ROUNDS
 
 WAIT_S = 20.0
 
@@ -277,6 +279,45 @@ def test_a_fill_the_chain_refuses_is_reported_to_both_traders_and_ends_both_orde
     asyncio.run(
         rejected_between_match_and_settlement(
             deployment, tmp_path, caplog, close_the_nonce, RejectReason.ORDER_CLOSED
+        )
+    )
+
+
+class OneFillBugBatcher(Batcher):
+    """Fault injection (the real batcher has no known bug of this kind): the node's batcher
+    with a bug on one order's fills, so every ``settle`` carrying one raises before
+    anything is sent, round after round, as an encoding error would."""
+
+    def __init__(self, node: Node, poisoned: OrderHash) -> None:
+        web3 = connect(node.deployment.rpc_url)
+        operator = node.deployment.wallet(Role.OPERATOR).account()
+        exchange = bind(web3, node.deployment).exchange
+        super().__init__(web3, exchange, operator, from_block=node.deployment.start_block)
+        self._poisoned = poisoned
+
+    def settle(self, matches: Sequence[Match]) -> SettlementReport:
+        if any(self._poisoned in fill_key(match) for match in matches):
+            raise TypeError("a bug on this fill")
+        return super().settle(matches)
+
+
+async def fail_every_round_on_the_fill(node: Node, taker: Client, bid: PlacedOrder) -> None:
+    runner = node.runner
+    runner._make_batcher = lambda: OneFillBugBatcher(node, bid.order_hash)
+    runner._batcher = None
+    for _ in range(ISOLATE_AFTER_ROUNDS):
+        assert await runner.settle_once() is None  # the next round settles it alone
+
+
+def test_a_fill_that_fails_settlement_every_round_is_rejected_and_reported_to_both_traders(
+    deployment: Deployment, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fill on which settlement fails every round without a revert would stall
+    settlement for everyone: the runner rejects it (FAILS_ALONE) once it fails alone while
+    the node answers, and the rejection reaches both traders like the chain's."""
+    asyncio.run(
+        rejected_between_match_and_settlement(
+            deployment, tmp_path, caplog, fail_every_round_on_the_fill, RejectReason.FAILS_ALONE
         )
     )
 

@@ -408,6 +408,14 @@ class Batcher:
             self._nonce = self._web3.eth.get_transaction_count(self._operator.address, "pending")
         return self._nonce
 
+    def node_answers(self) -> bool:
+        """Whether the node answers a plain call now (after a failure: the node or a fill?)."""
+        try:
+            self._web3.eth.get_block_number()
+        except Exception:  # any failure to answer counts as the node's, whatever its type
+            return False
+        return True
+
     def _settle_call(self, batch: Batch) -> ContractFunction:
         function: ContractFunction = self._exchange.functions.settle(*batch.calldata_args())
         return function

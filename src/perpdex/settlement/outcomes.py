@@ -67,6 +67,10 @@ class RejectReason(StrEnum):
     REVERTED = "REVERTED"
     """Batcher: the fill, alone in its batch, kept reverting when mined although its
     simulation passed."""
+    FAILS_ALONE = "FAILS_ALONE"
+    """Runner: settlement rounds with this fill kept failing with an error that is not a
+    revert (a payload the contract's ABI refuses, a batcher bug on one fill), and settling
+    it alone failed too while the node answered; the error is the outcome's ``cause``."""
 
 
 def contract_reject_codes(exchange: Contract) -> Mapping[int, RejectReason]:
