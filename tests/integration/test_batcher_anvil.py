@@ -475,6 +475,45 @@ def test_a_fill_that_cannot_be_encoded_cannot_stop_settlement(chain: Chain, tmp_
     assert runner.cursor.seq == 3 and not runner.unsettled()
 
 
+def test_settling_apart_never_splits_the_fills_of_a_fill_or_kill_order(
+    chain: Chain, tmp_path: Path
+) -> None:
+    """Fault injection by a bad payload, as above, last in a round after an FOK order that
+    fills against two makers: halving four single fills would cut between the FOK's two
+    (the contract skips an FOK that a batch does not complete); they settle together."""
+    seller, other_seller, buyer, good_buyer, c, d = chain.traders(6)
+    good = chain.fill(seller, good_buyer)
+    fok = sign_order(
+        replace(chain.order(buyer, is_buy=True, lots=2).order, time_in_force=TimeInForce.FOK),
+        buyer,
+        chain.domain,
+    )
+    lot = Size(chain.market.lot_size)
+    price = chain.market.index_price
+    fok_fills = [
+        Match(chain.order(maker, is_buy=False, lots=1), fok, price, lot)
+        for maker in (seller, other_seller)
+    ]
+    bad = replace(chain.fill(c, d), size=Size(2**200))
+    runner = SettlementRunner(
+        chain.batcher, chain.domain, SettledCursor(tmp_path / "cursor"), lambda: 4
+    )
+    heard: list[FillOutcome] = []
+    runner.subscribe(heard.append)
+
+    async def rounds() -> None:
+        for seq, match in enumerate((good, *fok_fills, bad), start=1):
+            runner.on_event(engine_fill(seq, match))
+        for _ in range(ISOLATE_AFTER_ROUNDS):
+            assert await runner.settle_once() is None
+        assert await runner.settle_once() is not None
+
+    asyncio.run(rounds())
+
+    assert [type(o) for o in heard] == [Settled, Settled, Settled, Rejected]
+    assert chain.position(buyer.address) == 2 * chain.market.lot_size
+
+
 def test_a_node_outage_rejects_no_fill(chain: Chain, tmp_path: Path) -> None:
     """The node stops answering (its address points at a closed port) for more rounds
     than it takes to isolate a failing fill: every round fails, nothing is rejected, and
