@@ -27,7 +27,7 @@ from perpdex.engine.events import Event, Filled
 from perpdex.gateway import protocol as wire
 from perpdex.risk.verify import chain_account
 from perpdex.sdk.client import Client, PlacedOrder
-from perpdex.sdk.subscriptions import Subscription
+from perpdex.sdk.subscriptions import AccountEvent, Subscription
 from perpdex.services.engine import accepted_orders, replay_events
 from perpdex.settlement.outcomes import FillKey, contract_reject_codes, fill_key
 from perpdex.settlement.payload import match_from_fill
@@ -58,7 +58,7 @@ class AckedClient(Client):
         return placed
 
 
-async def record_stream(events: Subscription[Any], into: Received) -> None:
+async def record_stream(events: Subscription[AccountEvent], into: Received) -> None:
     """Every fill and ``fill_rejected`` frame of an account subscription, until cancelled
     (the SDK keeps the subscription across reconnects)."""
     async for event in events:
