@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
@@ -25,6 +24,7 @@ from vyper.compiler.settings import Settings
 
 from perpdex.chain.deployment import ABI
 from perpdex.core.units import contracts_dir
+from perpdex.durable import write_atomic
 
 __all__ = [
     "Artifact",
@@ -83,20 +83,11 @@ def compile_contract(source: Path | str, *, cache_dir: Path | None = None) -> Ar
 
     output = outputs_from_compiler_data(data, ("abi", "bytecode"))
     artifact = Artifact(path.stem, output["abi"], _hex_to_bytes(output["bytecode"]), source_hash)
-    _write_atomic(cached, json.dumps({"abi": artifact.abi, "bytecode": artifact.bytecode.hex()}))
+    # parallel test workers and CLI runs share the build folder: written whole or not at all
+    document = {"abi": artifact.abi, "bytecode": artifact.bytecode.hex()}
+    write_atomic(cached, json.dumps(document).encode())
     return artifact
 
 
 def _hex_to_bytes(value: str) -> bytes:
     return bytes.fromhex(value.removeprefix("0x"))
-
-
-def _write_atomic(target: Path, text: str) -> None:
-    # Parallel test workers and CLI runs share the build folder: a reader must never see a
-    # half-written file, so write aside and rename (atomic on POSIX).
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=target.parent, prefix=f".{target.name}.", delete=False
-    ) as handle:
-        handle.write(text)
-    os.replace(handle.name, target)

@@ -6,8 +6,6 @@ service, bot and test through :func:`load_deployment`, which validates it field 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +18,7 @@ from eth_utils.address import is_checksum_address
 
 from perpdex.chain.markets import MarketSpec
 from perpdex.core.types import Address, MarketId
+from perpdex.durable import write_atomic
 
 DEFAULT_DEPLOYMENT_PATH = Path("deployments") / "local.json"
 
@@ -125,11 +124,7 @@ class Deployment:
 
 def write_deployment(deployment: Deployment, path: Path = DEFAULT_DEPLOYMENT_PATH) -> Path:
     """Write ``deployment`` as indented JSON, atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = msgspec.json.format(msgspec.json.encode(deployment), indent=2)
-    with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as handle:
-        handle.write(text + b"\n")
-    os.replace(handle.name, path)
+    write_atomic(path, msgspec.json.format(msgspec.json.encode(deployment), indent=2) + b"\n")
     return path
 
 

@@ -20,7 +20,6 @@ import hashlib
 import logging
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from web3 import Web3
 
 from perpdex.chain.deployment import Deployment
 from perpdex.core.types import Address
+from perpdex.durable import write_atomic
 
 LOCK_FILE = "node.lock"
 IDENTITY_FILE = "identity.json"
@@ -217,7 +217,7 @@ def open_chain_state(root: Path, identity: ChainIdentity) -> ChainState:
             f"{directory} holds state without an identity file: refusing to replay it"
         )
     else:
-        _write_atomic(path, msgspec.json.format(msgspec.json.encode(identity), indent=2))
+        write_atomic(path, msgspec.json.format(msgspec.json.encode(identity), indent=2) + b"\n")
     _note_others(root, identity)
     return ChainState(directory, identity)
 
@@ -235,11 +235,3 @@ def _note_others(root: Path, identity: ChainIdentity) -> None:
     others = sorted(p.name for p in root.iterdir() if p.name not in (identity.slug, LOCK_FILE))
     if others:
         log.info("state of other chains kept under %s: %s", root, ", ".join(others))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as handle:
-        handle.write(data + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(handle.name, path)

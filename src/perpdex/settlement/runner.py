@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -38,6 +36,7 @@ from web3.exceptions import Web3RPCError
 
 from perpdex.core.eip712 import Eip712Domain
 from perpdex.core.types import TimeInForce
+from perpdex.durable import write_atomic
 from perpdex.engine.events import Event, Filled
 from perpdex.logs import report_failure, report_recovery
 from perpdex.settlement.batcher import Batcher, SubmissionError
@@ -89,12 +88,7 @@ class SettledCursor:
     def advance(self, seq: int) -> None:
         if seq <= self.seq:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=self.path.parent, delete=False) as handle:
-            handle.write(f"{seq}\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, self.path)
+        write_atomic(self.path, f"{seq}\n".encode())
         self.seq = seq
 
 
