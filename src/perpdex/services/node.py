@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from perpdex.chain.transact import connect
 from perpdex.core.eip712 import ChainId, Eip712Domain
 from perpdex.core.types import Address, MarketId, OrderId, Side
 from perpdex.engine.clock import WallClock
-from perpdex.engine.commands import ChainCancel, RejectedFill
+from perpdex.engine.commands import ChainCancel, NewOrder, RejectedFill
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Event, Filled
@@ -384,11 +384,11 @@ class Node:
         if not self.engine.running:
             return  # the engine's restart calls this again
         nonces = self.pm.ledger.nonces
-        resting = [order.command for order in self.engine.resting(traders)]
-        orders = tuple(
-            (command.market, command.order_id)
-            for command in resting
-            if nonces.is_closed(command.account, order_of_payload(command.payload).nonce)
+        orders = self._resting_ids(
+            traders,
+            lambda command: nonces.is_closed(
+                command.account, order_of_payload(command.payload).nonce
+            ),
         )
         if orders:
             self._submit_from_chain(ChainCancel(orders=orders, reason=CancelReason.ON_CHAIN))
@@ -447,11 +447,8 @@ class Node:
             return
         hashes = {maker.order_hash, taker.order_hash}
         traders = {maker.order.trader, taker.order.trader}
-        resting = [order.command for order in self.engine.resting(traders)]
-        orders = tuple(
-            (command.market, command.order_id)
-            for command in resting
-            if order_hash_of_payload(command.payload, self.domain) in hashes
+        orders = self._resting_ids(
+            traders, lambda command: order_hash_of_payload(command.payload, self.domain) in hashes
         )
         rejected = RejectedFill(
             market=maker.order.market,
@@ -466,6 +463,17 @@ class Node:
         )
         command = ChainCancel(orders=orders, reason=CancelReason.FILL_REJECTED, rejected=rejected)
         self._submit_from_chain(command)
+
+    def _resting_ids(
+        self, traders: set[Address] | None, picked: Callable[[NewOrder], bool]
+    ) -> tuple[tuple[MarketId, OrderId], ...]:
+        """The resting orders of ``traders`` (None: of everyone) that ``picked`` picks, as a
+        :class:`ChainCancel` names them."""
+        return tuple(
+            (order.command.market, order.command.order_id)
+            for order in self.engine.resting(traders)
+            if picked(order.command)
+        )
 
     def _submit_from_chain(self, command: ChainCancel) -> None:
         gateway = self.gateway.gateway
