@@ -43,7 +43,7 @@ from perpdex.sim.chaos.evidence import (
 from perpdex.sim.chaos.memory import MemorySample, directory_bytes, tree_sample
 from perpdex.sim.chaos.metrics import ChainFill, ChainRejection, JournalFill, Received
 from perpdex.sim.chaos.node import NodeProcess
-from perpdex.sim.market.scenario import MARKET, Bots, MarketParams, Traders
+from perpdex.sim.market.scenario import MARKET, BotParams, Bots, Traders
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +60,17 @@ MIN_UP_S: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
-class ChaosParams:
-    kills: int = 3
-    seed: int = 1
-    duration_s: float = 40.0
-    """Trading time; the kills fall at seeded moments inside it."""
+class ChaosParams(BotParams):
+    """The bots of ``perpdex sim market`` (fewer, busier, on a calmer walk), seeded; the
+    seed also places the kills."""
+
     takers: int = 3
     crowd: int = 2
     taker_interval_s: float = 0.3
-    block_time: int = 1
     volatility_ppm: int = 300
-    """The oracle's seeded random walk (``perpdex up --random-walk``), per second."""
+    kills: int = 3
+    duration_s: float = 40.0
+    """Trading time; the kills fall at seeded moments inside it."""
     sample_s: float | None = None
     """Sample the node's memory this often (the soak); None: never."""
 
@@ -107,13 +107,7 @@ def run_chaos(params: ChaosParams) -> Evidence:
         deployment = fresh_deployment(anvil.rpc_url)
         deployment_file = write_deployment(deployment, work / "deployment.json")
         setup = Setup.of(anvil.rpc_url, deployment, MARKET)
-        market_params = MarketParams(
-            seed=params.seed,
-            takers=params.takers,
-            crowd=params.crowd,
-            taker_interval_s=params.taker_interval_s,
-        )
-        traders = Traders.of(market_params, setup.market)
+        traders = Traders.of(params, setup.market)
         setup.deposit(traders.deposits())
         anvil.set_block_time(params.block_time)
         node = NodeProcess(
@@ -130,7 +124,7 @@ def run_chaos(params: ChaosParams) -> Evidence:
         node.start()
         log.info("node started (pid %s), gateway %s", node.pid, node.url)
         try:
-            evidence = asyncio.run(_trade(params, market_params, setup, traders, node, work))
+            evidence = asyncio.run(_trade(params, setup, traders, node, work))
         finally:
             node.stop()
         assert node.journal is not None, "perpdex up printed no journal path"
@@ -143,7 +137,6 @@ def run_chaos(params: ChaosParams) -> Evidence:
 
 async def _trade(
     params: ChaosParams,
-    market_params: MarketParams,
     setup: Setup,
     traders: Traders,
     node: NodeProcess,
@@ -159,7 +152,7 @@ async def _trade(
         clients.append(AckedClient(url, wallet, setup.deployment, state_dir=work / "nonces"))
         return clients[-1]
 
-    bots = Bots.of(market_params, setup.market, traders, client)
+    bots = Bots.of(params, setup.market, traders, client)
     received = {bot.client.address: Received() for bot in bots.all}
     evidence = Evidence(
         acked=[],

@@ -49,8 +49,22 @@ DRAIN_TIMEOUT_S: Final = 60.0
 
 
 @dataclass(frozen=True, slots=True)
-class MarketParams:
+class BotParams:
+    """The bots and the chain they trade on (``perpdex sim chaos`` runs them too)."""
+
     seed: int = 1
+    block_time: int = 1
+    """Seconds per block; 0: anvil mines each transaction at once."""
+    takers: int = 4
+    crowd: int = 8
+    volatility_ppm: int = 500
+    """The oracle's seeded random walk: its step, per second."""
+    taker_interval_s: float = 0.5
+    maker: MakerSpec = field(default_factory=MakerSpec)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketParams(BotParams):
     crash_ppm: int = 80_000
     crash_at_s: float = 20.0
     """Seconds after the node starts; the crowd has long built its positions by then."""
@@ -58,14 +72,6 @@ class MarketParams:
     """Trading goes on this long after ``crash_at_s`` (the crash, liquidations, hedges)."""
     fills: int | None = None
     """Stop once the engine has matched this many fills instead (the settle benchmark)."""
-    block_time: int = 1
-    """Seconds per block; 0: anvil mines each transaction at once."""
-    takers: int = 4
-    crowd: int = 8
-    volatility_ppm: int = 500
-    """The walk's step (per second)."""
-    taker_interval_s: float = 0.5
-    maker: MakerSpec = field(default_factory=MakerSpec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +111,7 @@ class Traders:
     crowd: list[tuple[SigningKey, TraderSpec]]
 
     @classmethod
-    def of(cls, params: MarketParams, market: ListedMarket) -> Traders:
+    def of(cls, params: BotParams, market: ListedMarket) -> Traders:
         def key(index: int) -> SigningKey:
             return trader_key(params.seed, index, "market")
 
@@ -133,7 +139,7 @@ class Bots:
     @classmethod
     def of(
         cls,
-        params: MarketParams,
+        params: BotParams,
         market: ListedMarket,
         traders_: Traders,
         client: Callable[[SigningKey], Client],
