@@ -142,10 +142,10 @@ class Gateway:
                     )
                 )
 
-    def remember_accepted(self, orders: Iterable[tuple[OrderId, SignedOrder]]) -> None:
+    def remember_accepted(self, orders: Iterable[SignedOrder]) -> None:
         """Every order the engine accepted before this gateway (from the journal), so a
         replay of one is refused as if this gateway had placed it."""
-        for _, signed in orders:
+        for signed in orders:
             self.registry.remember(signed)
 
     def submit_from_chain(self, command: ChainCancel) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from perpdex.core.eip712 import Eip712Domain, SignedOrder
-from perpdex.core.types import Address, OrderId, Size
+from perpdex.core.types import Address, Size
 from perpdex.engine.book import Order
 from perpdex.engine.clock import WallClock
 from perpdex.engine.codec import decode
@@ -108,7 +108,7 @@ def replay_events(
 
 def accepted_orders(
     journal_path: Path, markets: Iterable[MarketConfig], domain: Eip712Domain
-) -> Iterator[tuple[OrderId, SignedOrder]]:
+) -> Iterator[SignedOrder]:
     """Every signed order the engine took (placed or amended to, not rejected), from the
     journal on disk through a scratch engine: a restarted gateway refuses their replays.
     Yielded as read, so a restart holds no list of the whole history."""
@@ -127,4 +127,4 @@ def accepted_orders(
         engine.apply(seq, time, command)
         # an amend without a payload keeps the order's signed order
         if isinstance(command, NewOrder | Amend) and command.payload and rejected != seq:
-            yield command.order_id, order_from_payload(command.payload, domain)
+            yield order_from_payload(command.payload, domain)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from perpdex.core.eip712 import Eip712Domain, SignedOrder
-from perpdex.core.types import OrderId
 from perpdex.engine.events import EventBus
 from perpdex.engine.sequencer import Sequencer
 from perpdex.gateway.account_log import AccountLog
@@ -40,7 +39,7 @@ class GatewayService:
         bus: EventBus,
         domain: Eip712Domain,
         risk: RiskCheck,
-        accepted: Iterable[tuple[OrderId, SignedOrder]],
+        accepted: Iterable[SignedOrder],
         accounts: AccountLog,
     ) -> None:
         """A gateway on the running engine: ``bus`` is the engine's, ``accepted`` every

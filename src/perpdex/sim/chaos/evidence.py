@@ -102,7 +102,7 @@ def journal_evidence(
     """The signed orders the engine took and the fills it matched, by the engine's own
     journal readers (the node must be stopped: opening the journal trims a torn tail)."""
     markets = list(markets)
-    accepted = {signed.order_hash for _, signed in accepted_orders(journal, markets, domain)}
+    accepted = {signed.order_hash for signed in accepted_orders(journal, markets, domain)}
     fills: dict[FillKey, JournalFill] = {}
 
     def collect(event: Event) -> None:
