@@ -1,13 +1,15 @@
-"""Every account's event log: fills and orders leaving the book, numbered per account.
+"""Every account's event log: fills, rejected fills and orders leaving the book, numbered
+per account.
 
 :class:`AccountLog` turns the engine's events into the account frames (``fill``,
-``order``) and numbers each account's frames 1, 2, 3, ... (``accountSeq``). The numbers
-depend on the engine's events alone, and those on the journal alone (``Engine.apply`` is a
-pure function of the sequenced commands), so a restart that replays the journal numbers
-every event as before: a client that saw up to ``n`` before a crash resumes after ``n``
-and gets exactly what it missed. Only events derived from the journal may be logged here
-(a new account frame joins ``protocol.AccountEvent`` and goes through
-:meth:`AccountLog._log`, which numbers, stores and sends it).
+``fill_rejected``, ``order``) and numbers each account's frames 1, 2, 3, ...
+(``accountSeq``). The numbers depend on the engine's events alone, and those on the
+journal alone (``Engine.apply`` is a pure function of the sequenced commands), so a
+restart that replays the journal numbers every event as before: a client that saw up to
+``n`` before a crash resumes after ``n`` and gets exactly what it missed. Only events
+derived from the journal may be logged here (a new account frame joins
+``protocol.AccountEvent`` and goes through :meth:`AccountLog._log`, which numbers, stores
+and sends it).
 
 Memory holds the accounts' last numbers, the open orders and the events of commands not
 yet committed; everything else is in the :class:`AccountStore` on disk. ``commit`` (the

@@ -1,7 +1,7 @@
 """The pre-trade check: can the account carry the order if it and every open order fill?
 
-First the terms the contract would refuse at settlement whatever the margin
-(:mod:`perpdex.risk.terms`: market listed, fee cap, margin mode). Then the margin.
+First the terms the contract would refuse at settlement whatever the margin: the market
+listed, then the fee cap and the margin mode (:mod:`perpdex.risk.terms`). Then the margin.
 
 Worst case, per market: the account's open orders on one side all fill at their limit
 prices (with the market's higher fee), or those on the other side do, or none does,
