@@ -373,8 +373,9 @@ class Client:
         return subscription
 
     async def account(self) -> AccountSubscription:
-        """Own fills, order updates and account (margin) updates; needs the login. Every
-        fill and order update comes once, in order, across reconnects and gateway restarts."""
+        """Own fills, rejected fills, order updates and account (margin) updates; needs the
+        login. Every numbered event (all but the margin updates) comes once, in order, across
+        reconnects and gateway restarts."""
         subscription = AccountSubscription(self._unsubscribe, self._reconnect)
         sibling = next(iter(self._accounts()), None)
         subscription.last_seq = None if sibling is None else sibling.last_seq

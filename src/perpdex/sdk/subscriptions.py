@@ -79,8 +79,8 @@ class Subscription(Generic[Item]):
 
 
 class AccountSubscription(Subscription[AccountEvent]):
-    """Own fills, order updates and margin updates; ``last_seq`` is the ``accountSeq`` of
-    the last fill or order update yielded (None: nothing numbered seen yet)."""
+    """Own fills, rejected fills, order updates and margin updates; ``last_seq`` is the
+    ``accountSeq`` of the last numbered event yielded (None: nothing numbered seen yet)."""
 
     def __init__(self, unsubscribe: Unsubscribe, gap_found: GapFound) -> None:
         super().__init__(Channel.ACCOUNT, None, unsubscribe)
