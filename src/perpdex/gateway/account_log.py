@@ -13,10 +13,15 @@ and sends it).
 
 Memory holds the accounts' last numbers, the open orders and the events of commands not
 yet committed; everything else is in the :class:`AccountStore` on disk. ``commit`` (the
-gateway calls it after every flush of the sequencer) writes the pending events, so they
-reach the store only once their commands are durable. A log starts from its store (the
-accounts and open orders as of ``store.covered``) and takes the events of later journal
-entries from the replay.
+gateway calls it after every flush of the sequencer) marks the pending events durable, so
+they reach the store only once their commands are durable. Durable rows are written in
+groups of about :data:`WRITE_ROWS` (one transaction per group, an order changed several
+times in a group written once): an SQLite transaction per flush cost the matching loop
+more than the inserts themselves. Every read of the store writes the group first, so the
+history and resumes see every committed event. A crash loses at most the unwritten group,
+which the replay of the journal writes again, with the same numbers. A log starts from
+its store (the accounts and open orders as of ``store.covered``) and takes the events of
+later journal entries from the replay.
 """
 
 from __future__ import annotations
@@ -57,6 +62,10 @@ Listener = Callable[[Address, bytes], None]
 
 _decode_order = msgspec.json.Decoder(wire.HistoricalOrder).decode
 
+WRITE_ROWS = 1024
+"""Durable rows (events and order states) kept before one write to the store: bounds the
+memory and the loop's pause for a write (about a millisecond)."""
+
 
 @dataclass(slots=True, eq=False)
 class _Open:
@@ -78,6 +87,11 @@ class AccountLog:
             self._open[OrderId(entry.order_id)] = _Open(account, entry, entry.size - entry.filled)
         self._events: list[StoredEvent] = []
         self._touched: dict[OrderId, _Open] = {}
+        # committed (durable) but not yet in the store, through journal seq ``_committed``
+        self._committed = self._covered
+        self._unwritten_events: list[StoredEvent] = []
+        self._unwritten_orders: dict[OrderId, StoredOrder] = {}
+        self._unwritten_seqs: dict[Address, int] = {}
         self._listener: Listener | None = None
         self.incoming_hash: OrderHash | None = None
         """The hash of the order the next command places or amends to, when its sender
@@ -121,20 +135,39 @@ class AccountLog:
         return self._seqs.get(account, 0)
 
     def commit(self) -> None:
-        """Store every pending event: call it only once their commands are durable."""
-        if not self._events and not self._touched and self._through == self._covered:
+        """Mark every pending event durable (call it only once their commands are): it is
+        in the store by the next read, or once a group of :data:`WRITE_ROWS` is full."""
+        if not self._events and not self._touched and self._through == self._committed:
             return
         events, self._events = self._events, []
         touched, self._touched = self._touched, {}
-        accounts = {account for account, _, _, _ in events}
-        orders: list[StoredOrder] = [
-            (o.account, o.entry.order_id, o.remaining > 0, encode_frame(o.entry))
-            for o in touched.values()
-        ]
+        seqs = self._seqs
+        unwritten_seqs = self._unwritten_seqs
+        for account, _, _, _ in events:
+            unwritten_seqs[account] = seqs[account]
+        self._unwritten_events += events
+        # encoded now: a later, not yet durable command may change the entry in place
+        orders = self._unwritten_orders
+        for order_id, o in touched.items():
+            orders[order_id] = (o.account, order_id, o.remaining > 0, encode_frame(o.entry))
+        self._committed = self._through
+        if len(self._unwritten_events) + len(orders) >= WRITE_ROWS:
+            self._write()
+
+    def _write(self) -> None:
+        """Write the committed rows to the store, in one transaction."""
+        if self._committed == self._covered:
+            return
         self._store.write(
-            events, orders, [(a, self._seqs[a]) for a in accounts], covered=self._through
+            self._unwritten_events,
+            self._unwritten_orders.values(),
+            self._unwritten_seqs.items(),
+            covered=self._committed,
         )
-        self._covered = self._through
+        self._unwritten_events = []
+        self._unwritten_orders = {}
+        self._unwritten_seqs = {}
+        self._covered = self._committed
 
     def caught_up(self, journal_seq: int) -> None:
         """The replay ended at ``journal_seq``: store what it added. Raises
@@ -145,21 +178,26 @@ class AccountLog:
                 f" journal ends at {journal_seq}: it belongs to another journal"
             )
         self.commit()
+        self._write()
 
     def events(
         self, account: Address, after: int, limit: int, kind: str | None = None
     ) -> list[tuple[int, bytes]]:
         """(account seq, encoded frame) of the committed events numbered above ``after``."""
+        self._write()
         return self._store.events(account, after, limit, kind)
 
     def orders(self, account: Address, after: int, limit: int) -> list[tuple[int, bytes]]:
         """(order id, encoded ``HistoricalOrder``) as of the last commit."""
+        self._write()
         return self._store.orders(account, after, limit)
 
     def close(self, *, commit: bool) -> None:
-        """``commit=False`` is a crash: pending events were never durable, so never sent."""
+        """``commit=False`` is a crash: pending events were never durable, so never sent;
+        the committed ones are written either way."""
         if commit:
             self.commit()
+        self._write()
         self._store.close()
 
     # -- events ---------------------------------------------------------------------------
@@ -314,6 +352,7 @@ class AccountLog:
         for state in (*self._touched.values(), *self._open.values()):
             if state.entry.order_hash == order_hash:
                 return state.entry
+        self._write()
         data = self._store.order_by_hash(account, order_hash)
         return None if data is None else _decode_order(data)
 
