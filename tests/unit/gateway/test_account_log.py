@@ -19,6 +19,7 @@ from perpdex.engine.events import EventBus
 from perpdex.engine.file_journal import FileJournal
 from perpdex.engine.replay import recover
 from perpdex.engine.sequencer import Sequencer
+from perpdex.gateway import account_log
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.account_log import AccountLog
 from perpdex.gateway.account_store import AccountStore, AccountStoreError
@@ -126,6 +127,47 @@ def test_account_event_numbers_survive_a_crash_and_a_lost_store(tmp_path: Path) 
     maker = [msgspec.json.decode(f, type=wire.AccountEvent) for f in live[MAKER.address]]
     assert [e.account_seq for e in maker] == [1, 2, 3, 4]
     assert [type(e).__name__ for e in maker] == ["Fill", "Fill", "Fill", "OrderUpdate"]
+
+
+def _live(tmp_path: Path) -> tuple[AccountLog, Sequencer, FileJournal]:
+    """A live log on its store, its sequencer on a journal, the first group committed."""
+    log = AccountLog(AccountStore(tmp_path / "accounts.sqlite"), DOMAIN)
+    bus = EventBus()
+    bus.subscribe(log.on_event)
+    journal = FileJournal(tmp_path / "journal.bin")
+    sequencer = Sequencer(Engine(MARKETS, bus), ManualClock(NOW_MS), journal)
+    for command in _commands()[0]:
+        sequencer.submit(command)
+    sequencer.flush()
+    log.commit()
+    return log, sequencer, journal
+
+
+def test_a_history_read_never_stores_changes_of_commands_not_yet_durable(
+    tmp_path: Path,
+) -> None:
+    log, sequencer, journal = _live(tmp_path)
+    for command in _commands()[1]:  # fill, amend and cancel order 2: not flushed yet
+        sequencer.submit(command)
+    orders = {
+        o: msgspec.json.decode(d, type=wire.HistoricalOrder)
+        for o, d in log.orders(MAKER.address, 0, 100)
+    }  # the read writes the committed group: it must not take order 2's later state
+    assert (orders[2].state, orders[2].filled, orders[2].size) == (wire.OrderState.OPEN, 1000, 2000)
+    assert [s for s, _ in log.events(MAKER.address, 0, 100)] == [1, 2]
+    log.close(commit=False)
+    journal.close()
+    assert [len(v) for v in _stored(tmp_path / "accounts.sqlite").values()] == [2, 2]
+
+
+def test_committed_events_reach_the_store_once_a_group_is_full_without_a_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(account_log, "WRITE_ROWS", 4)  # the first group: 4 events, 3 orders
+    log, _, journal = _live(tmp_path)
+    assert [len(v) for v in _stored(tmp_path / "accounts.sqlite").values()] == [2, 2]
+    log.close(commit=False)
+    journal.close()
 
 
 def test_a_store_ahead_of_its_journal_is_refused_not_renumbered(tmp_path: Path) -> None:
