@@ -129,24 +129,23 @@ class Chain:
 
 
 @pytest.fixture(scope="module")
-def chain(anvil: Anvil) -> Chain:
-    return deployed_chain(anvil)
-
-
-def deployed_chain(anvil: Anvil) -> Chain:
-    deployment = deploy(anvil.rpc_url, demo_wallets(anvil.accounts))
-    web3 = Web3(Web3.HTTPProvider(anvil.rpc_url))
-    chain = Chain(
-        anvil=anvil,
-        web3=web3,
-        deployment=deployment,
-        contracts=bind(web3, deployment),
-        admin=deployment.wallet(Role.ADMIN).account(),
-        keeper=deployment.wallet(Role.KEEPER).account(),
-        domain=Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange),
-    )
-    chain.deposit(chain.keeper.address, "1000000")  # the liquidator's margin
-    return chain
+def chain() -> Iterator[Chain]:
+    # a node of its own: waiting out PARAMS_DELAY moves the chain's clock two days ahead,
+    # which would expire the orders that other test files sign on the shared node
+    with Anvil() as anvil:
+        deployment = deploy(anvil.rpc_url, demo_wallets(anvil.accounts))
+        web3 = Web3(Web3.HTTPProvider(anvil.rpc_url))
+        chain = Chain(
+            anvil=anvil,
+            web3=web3,
+            deployment=deployment,
+            contracts=bind(web3, deployment),
+            admin=deployment.wallet(Role.ADMIN).account(),
+            keeper=deployment.wallet(Role.KEEPER).account(),
+            domain=Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange),
+        )
+        chain.deposit(chain.keeper.address, "1000000")  # the liquidator's margin
+        yield chain
 
 
 @pytest.fixture
@@ -247,14 +246,7 @@ def test_funding_posts_once_per_interval_across_a_restart(chain: Chain) -> None:
     assert [event["args"]["rate"] for event in events] == [500_000, 500_000]
 
 
-def test_an_announced_parameter_change_is_applied_by_the_keeper_once_due() -> None:
-    # its own anvil: waiting out PARAMS_DELAY moves the chain's clock two days ahead, which
-    # would expire the orders other test files sign on the shared node
-    with Anvil() as anvil:
-        _apply_announced_change(deployed_chain(anvil))
-
-
-def _apply_announced_change(chain: Chain) -> None:
+def test_an_announced_parameter_change_is_applied_by_the_keeper_once_due(chain: Chain) -> None:
     eth = chain.market("ETH-PERP")
     markets = chain.contracts.markets
     fraction, penalty, share, _ = markets.functions.liquidation(eth.id).call()

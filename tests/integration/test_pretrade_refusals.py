@@ -14,7 +14,7 @@ from tests.integration.node_testing import client, maker_and_trader, running, se
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
-from perpdex.chain.param_changes import advance_to, apply_after_delay, restamp_feeds
+from perpdex.chain.param_changes import advance_to, restamp_feeds
 from perpdex.chain.transact import connect, send
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.types import MarginMode, MarketId, TimeInForce
@@ -58,6 +58,17 @@ class Tape:
 
 def btc_book(node: Node) -> MatchingEngine:
     return node.engine.sequencer.engine.markets[MarketId(0)]
+
+
+def hand_feeds_to_admin(deployment: Deployment) -> None:
+    """Before the node starts: the mock feeds' owner becomes the admin, so the test can
+    re-stamp prices after moving the clock without racing the node's keeper for the keeper
+    key's nonce (the keeper owns the feeds by default)."""
+    web3 = connect(deployment.rpc_url)
+    keeper = deployment.wallet(Role.KEEPER).account()
+    admin = deployment.wallet(Role.ADMIN).address
+    for feed in bind(web3, deployment).oracles.values():
+        send(web3, keeper, feed.functions.transfer_ownership(admin))
 
 
 async def queue_maker_fee(deployment: Deployment, fee_ppm: int) -> None:
@@ -161,6 +172,7 @@ def test_resting_order_whose_cap_a_raised_maker_fee_exceeds_leaves_the_book(
     # its own anvil: the fee change waits PARAMS_DELAY, which moves the chain's clock
     with Anvil() as node_rpc:
         deployment = fresh_deployment(node_rpc.rpc_url)
+        hand_feeds_to_admin(deployment)
         asyncio.run(_raised_fee_scenario(deployment, tmp_path))
 
 
@@ -184,11 +196,14 @@ async def _raised_fee_scenario(deployment: Deployment, tmp_path: Path) -> None:
             web3 = connect(deployment.rpc_url)
             contracts = bind(web3, deployment)
             admin = deployment.wallet(Role.ADMIN).account()
-            await asyncio.to_thread(
-                apply_after_delay, web3, admin, contracts.markets, btc.id,
-                feeds=contracts.oracles.values(),
-                feed_owner=deployment.wallet(Role.KEEPER).account(),
-            )  # fmt: skip
+            markets = contracts.markets
+            effective_at = markets.functions.pending_at(btc.id).call()
+            await asyncio.to_thread(advance_to, web3, effective_at)
+            await asyncio.to_thread(restamp_feeds, web3, admin, contracts.oracles.values())
+            # the node's keeper applies the due change (its params task)
+            await until(
+                lambda: markets.functions.pending_at(btc.id).call() == 0, "the keeper's apply"
+            )
             await until(lambda: bool(tape.cancelled), "the capped order's cancel")
             [cancelled] = tape.cancelled
             assert (cancelled.order_id, cancelled.reason) == (
@@ -281,6 +296,7 @@ def test_order_already_expired_on_a_chain_clock_ahead_of_the_node_is_refused_not
     # its own anvil: the test moves the chain's clock two hours ahead
     with Anvil() as node_rpc:
         deployment = fresh_deployment(node_rpc.rpc_url)
+        hand_feeds_to_admin(deployment)
         asyncio.run(_chain_clock_ahead_scenario(deployment, tmp_path))
 
 
@@ -297,8 +313,8 @@ async def _chain_clock_ahead_scenario(deployment: Deployment, tmp_path: Path) ->
             now = int(web3.eth.get_block("latest")["timestamp"])
             await asyncio.to_thread(advance_to, web3, now + ahead_s)
             feeds = bind(web3, deployment).oracles.values()
-            keeper = deployment.wallet(Role.KEEPER).account()
-            await asyncio.to_thread(restamp_feeds, web3, keeper, feeds)  # prices stay fresh
+            admin = deployment.wallet(Role.ADMIN).account()
+            await asyncio.to_thread(restamp_feeds, web3, admin, feeds)  # prices stay fresh
             restamped = web3.eth.block_number
             await until(
                 lambda: node.pm.through >= restamped and node.pm.quotes[MarketId(0)].fresh,
