@@ -48,6 +48,7 @@ from perpdex.settlement.outcomes import (
     RejectReason,
     Settled,
     SettlementReport,
+    fill_key,
 )
 from perpdex.settlement.payload import order_payload
 from perpdex.settlement.runner import ISOLATE_AFTER_ROUNDS, SettledCursor, SettlementRunner
@@ -436,6 +437,55 @@ def test_a_failing_listener_cannot_stop_settlement(chain: Chain, tmp_path: Path)
     assert [type(o) for o in heard] == [Settled, Settled]
     assert runner.cursor.seq == 2 and not runner.unsettled()
     assert chain.position(d.address) == chain.market.lot_size
+
+
+def test_a_restarted_runner_does_not_resend_settled_fills(chain: Chain, tmp_path: Path) -> None:
+    a, b, c, d = chain.traders(4)
+    settled = [chain.fill(a, b), chain.fill(c, d)]
+    before = SettlementRunner(
+        chain.batcher, chain.domain, SettledCursor(tmp_path / "cursor"), lambda: 2
+    )
+    first: list[FillOutcome] = []
+    before.subscribe(first.append)
+    for seq, match in enumerate(settled, start=1):
+        before.on_event(engine_fill(seq, match))
+    asyncio.run(before.settle_once())
+    operator_nonce = chain.web3.eth.get_transaction_count(chain.operator.address)
+
+    # the node crashed before writing its cursor (or the cursor trails by a waiting fill):
+    # the journal's replay queues both settled fills again, and a new one
+    after = SettlementRunner(
+        chain.batcher, chain.domain, SettledCursor(tmp_path / "crashed"), lambda: 3
+    )
+    heard: list[FillOutcome] = []
+    after.subscribe(heard.append)
+    for seq, match in enumerate([*settled, chain.fill(a, d)], start=1):
+        after.on_event(engine_fill(seq, match))
+    report = asyncio.run(after.settle_once())
+
+    assert report is not None and [t.fills for t in report.transactions] == [1]
+    assert chain.web3.eth.get_transaction_count(chain.operator.address) == operator_nonce + 1
+    assert [replace(o, earlier=False) for o in heard[:2]] == first  # the original transactions
+    assert [o.earlier for o in heard if isinstance(o, Settled)] == [True, True, False]
+    refused = chain.contracts.exchange.events.FillRejected().get_logs(
+        from_block=chain.deployment.start_block
+    )
+    settled_keys = {fill_key(match) for match in settled}
+    assert not [e for e in refused if (e.args.maker_hash, e.args.taker_hash) in settled_keys]
+    assert after.cursor.seq == 3 and not after.unsettled()
+
+
+def test_a_settled_fill_of_another_size_is_not_taken_for_a_queued_one(chain: Chain) -> None:
+    a, b = chain.traders(2)
+    lot = chain.market.lot_size
+    half = chain.fill(a, b, lots=2)
+    half = replace(half, size=Size(lot))  # the two orders filled each other by one lot of two
+    chain.batcher().settle([half])
+
+    whole = replace(half, size=Size(2 * lot))
+    found = chain.batcher().settled_before([whole, half])
+
+    assert [settled.match for settled in found] == [half]
 
 
 def test_a_fill_that_cannot_be_encoded_cannot_stop_settlement(chain: Chain, tmp_path: Path) -> None:

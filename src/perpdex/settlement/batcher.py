@@ -21,6 +21,7 @@ Rules (docs/settlement.md):
 * A fill the contract skips (``FillRejected``) is ``Rejected`` with the contract's reason
   and never retried. A skip as ORDER_CLOSED or OVERFILL whose two orders already have a
   ``Filled`` event on chain is the replay of a settled fill: ``Settled(earlier=True)``.
+  ``settled_before`` finds such fills before they are sent (a restarted runner uses it).
 * Each batch gets one operator nonce, chosen here. A transaction not mined within
   ``receipt_timeout`` is replaced under the same nonce with higher fees, so at most one of
   its versions can ever be mined and no fill settles twice; whichever is mined is used.
@@ -83,6 +84,10 @@ GAS_LIMIT_MARGIN_PPM = 100_000
 # a replay refused for one of these may be a fill that already settled
 _REPLAY_REASONS = frozenset({RejectReason.ORDER_CLOSED, RejectReason.OVERFILL})
 _POLL_SECONDS = 0.05
+
+BLOCKS_PER_QUERY = 2_000
+"""Blocks per ``eth_getLogs`` request when looking for settled fills (the range nodes
+commonly allow)."""
 
 
 class MarginCheckFailedError(Exception):
@@ -347,11 +352,22 @@ class Batcher:
         events = self._exchange.events.Filled().get_logs(
             argument_filters=trader, from_block=self._from_block
         )
-        for event in events:
-            if _event_key(event) == fill_key(match):
-                tx_hash = TxHash(HexBytes(event["transactionHash"]).to_0x_hex())
-                return Settled(match, tx_hash, event["blockNumber"], earlier=True)
-        return None
+        return next((s for e in events if (s := _settled_by(e, match)) is not None), None)
+
+    def settled_before(self, matches: Sequence[Match]) -> list[Settled]:
+        """Those of ``matches`` already on chain, found by their ``Filled`` events from
+        ``from_block`` on (``Settled(earlier=True)``): a restarted runner reports them
+        instead of sending them again. Read ``BLOCKS_PER_QUERY`` blocks per request."""
+        wanted = {fill_key(match): match for match in matches}
+        found: list[Settled] = []
+        head = int(self._web3.eth.block_number)
+        for first in range(self._from_block, head + 1, BLOCKS_PER_QUERY):
+            last = min(head, first + BLOCKS_PER_QUERY - 1)
+            for event in self._exchange.events.Filled().get_logs(from_block=first, to_block=last):
+                match = wanted.get(_event_key(event))
+                if match is not None and (settled := _settled_by(event, match)) is not None:
+                    found.append(settled)
+        return found
 
     # ------------------------------------------------------------------ transactions
 
@@ -442,6 +458,17 @@ def _revert_cause(error: ContractLogicError) -> str:
 def _event_key(event: EventData) -> FillKey:
     args = event["args"]
     return (OrderHash(bytes(args["maker_hash"])), OrderHash(bytes(args["taker_hash"])))
+
+
+def _settled_by(event: EventData, match: Match) -> Settled | None:
+    """``match`` settled by the ``Filled`` event ``event``: the same two orders, price and
+    size (anything less exact could report a fill settled that is not)."""
+    args = event["args"]
+    seen = (_event_key(event), args["price"], args["size"])
+    if seen != (fill_key(match), match.price, match.size):
+        return None
+    tx_hash = TxHash(HexBytes(event["transactionHash"]).to_0x_hex())
+    return Settled(match, tx_hash, event["blockNumber"], earlier=True)
 
 
 def _tx_hash(receipt: TxReceipt) -> TxHash:

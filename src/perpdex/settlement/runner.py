@@ -7,8 +7,13 @@ thread (web3 blocks). Every outcome goes to the listeners (the position manager)
 
 Restarts. The highest sequence number up to which every fill has an outcome is kept in a
 small file (:class:`SettledCursor`), written after each round. A restarted runner skips
-fills up to it and queues the later ones again as the engine's journal replays them; one
-that settled before the crash is refused by the contract and recognised from its
+fills up to it and queues the later ones again as the engine's journal replays them. The
+cursor trails the journal by the oldest fill still waiting, so many of those settled
+before the crash: before its first round sends anything, the runner looks for their
+``Filled`` events (``Batcher.settled_before``) and reports those it finds as
+``Settled(earlier=True)`` without sending them (a resend costs gas and leaves a
+``FillRejected`` of a settled fill on chain). One that settles after that look (a
+transaction of the old run mined late) is refused by the contract and recognised from its
 ``Filled`` event (the batcher's rule 5), so no fill settles twice. A round that fails
 (node down, a nonce taken by another sender) drops its batcher and retries with a fresh
 one, which reads the operator's nonce again, waiting longer after each failure in a row.
@@ -112,6 +117,8 @@ class SettlementRunner:
         self.failures = 0
         """Rounds in a row that failed, all starting with the fill ``_failing``."""
         self._failing: FillKey | None = None
+        self._looked_on_chain = False
+        """Whether the queued fills were looked for on chain (once, before the first send)."""
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -148,6 +155,11 @@ class SettlementRunner:
             if self._batcher is None:
                 self._batcher = await asyncio.to_thread(self._make_batcher)
             batcher: Batcher = self._batcher
+            if not self._looked_on_chain:
+                earlier = await asyncio.to_thread(batcher.settled_before, self.unsettled())
+                self._publish(SettlementReport(tuple(earlier), ()), self._queued())
+                self._looked_on_chain = True
+                return await self.settle_once()
             settle = partial(self._settle_apart, batcher) if apart else batcher.settle
             report: SettlementReport = await asyncio.to_thread(settle, matches)
         except Exception as error:  # retried by a fresh batcher (see the module doc)
@@ -171,6 +183,9 @@ class SettlementRunner:
             await self.settle_once()
             wait = interval_s * 2 ** min(self.failures, 16)
             await asyncio.sleep(min(wait, max(interval_s, MAX_RETRY_WAIT_S)))
+
+    def _queued(self) -> list[tuple[FillKey, int, Match]]:
+        return [(key, seq, match) for key, (seq, match) in self._queue.items()]
 
     def _publish(self, report: SettlementReport, ready: list[tuple[FillKey, int, Match]]) -> None:
         """Each outcome of ``report`` leaves the queue and goes to the listeners."""
