@@ -17,8 +17,9 @@ from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.param_changes import advance_to, restamp_feeds
 from perpdex.chain.transact import connect, send
 from perpdex.cli.up import fresh_deployment
-from perpdex.core.types import MarginMode, MarketId, TimeInForce
-from perpdex.core.units import to_size_units
+from perpdex.core.margin import notional
+from perpdex.core.types import MarginMode, MarketId, Size, TimeInForce
+from perpdex.core.units import from_price_units, from_size_units, to_size_units
 from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Cancelled, Event, Filled
 from perpdex.engine.matching import MatchingEngine
@@ -342,4 +343,53 @@ async def _chain_clock_ahead_scenario(deployment: Deployment, tmp_path: Path) ->
             )
             await settled(node)
             assert [f.maker_order_id for f in tape.fills] == [live.order_id]
+            assert tape.rejected == []
+
+
+def test_resting_order_a_price_fall_leaves_short_of_margin_leaves_the_book_unfilled(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """The check at placement valued the account at that moment's price; a resting buy
+    that a fall of the oracle leaves unbacked would fail the contract's end-of-batch margin
+    check when it fills (``MarginCheckFailed``: the fill dropped after both traders saw
+    it). The node cancels it when the position manager reads the new price; the older
+    order that still fits stays, fills and settles."""
+    asyncio.run(_price_fall_scenario(deployment, tmp_path))
+
+
+async def _price_fall_scenario(deployment: Deployment, tmp_path: Path) -> None:
+    btc = deployment.markets[0]
+    trader_address = deployment.wallet(Role.TRADER).address
+    async with running(deployment, tmp_path / "state") as node:
+        tape = Tape(node)
+        async with maker_and_trader(node, tmp_path) as (maker, trader):
+            account = node.pm.account(trader_address)
+            assert account is not None
+            # a buy at the index using ~90% of the collateral for margin and fee
+            need_ppm = btc.initial_margin_ppm + btc.taker_fee_ppm
+            per_lot = notional(btc.lot_size, btc.index_price) * need_ppm // 1_000_000
+            big_lots = account.collateral * 9 // 10 // per_lot - 1
+            price = from_price_units(btc.index_price)
+            small = await trader.place(BTC, "buy", from_size_units(btc.lot_size), price)
+            big = await trader.place(
+                BTC, "buy", from_size_units(Size(big_lots * btc.lot_size)), price
+            )
+            await asyncio.sleep(0.3)  # a few syncs at the old price: both stay
+            assert tape.cancelled == []
+            # the oracle falls 5%: filling the big buy at the old price loses 5% at once
+            web3 = connect(deployment.rpc_url)
+            oracle = bind(web3, deployment).oracles[btc.symbol]
+            fallen = btc.oracle_answer * 95 // 100
+            keeper = deployment.wallet(Role.KEEPER).account()
+            await asyncio.to_thread(send, web3, keeper, oracle.functions.set_answer(fallen))
+            await until(lambda: bool(tape.cancelled), "the unbacked order's cancel")
+            assert [(c.order_id, c.reason) for c in tape.cancelled] == [
+                (big.order_id, CancelReason.MARGIN_UNCOVERED)
+            ]
+            await maker.place(
+                BTC, "sell", from_size_units(btc.lot_size), price,
+                time_in_force=TimeInForce.IOC,
+            )  # fmt: skip
+            await settled(node)
+            assert [f.maker_order_id for f in tape.fills] == [small.order_id]
             assert tape.rejected == []

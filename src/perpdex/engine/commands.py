@@ -138,9 +138,9 @@ class ChainCancel:
     raised nonce floor, a settlement outcome). ``orders`` are resolved against the book at
     that moment, as ``(market, order id)``, so a replay needs no chain; an order no longer
     resting is skipped. ``reason`` is ``CancelReason.ON_CHAIN``, ``FILL_REJECTED``,
-    ``FEE_ABOVE_CAP``, ``REDUCE_ONLY_EXCEEDS_POSITION`` or ``EXPIRES_ON_CHAIN`` (orders the
-    chain would refuse to fill); with ``rejected`` the engine also reports the refused fill
-    to both of its traders.
+    ``FEE_ABOVE_CAP``, ``REDUCE_ONLY_EXCEEDS_POSITION``, ``EXPIRES_ON_CHAIN`` or
+    ``MARGIN_UNCOVERED`` (orders the chain would refuse to fill); with ``rejected`` the
+    engine also reports the refused fill to both of its traders.
     """
 
     orders: tuple[tuple[MarketId, OrderId], ...]

@@ -36,6 +36,7 @@ class CancelReason(Enum):
     FEE_ABOVE_CAP = "fee_above_cap"  # the market's maker fee rose above the order's signed cap
     REDUCE_ONLY_EXCEEDS_POSITION = "reduce_only_exceeds_position"  # the position shrank below it
     EXPIRES_ON_CHAIN = "expires_on_chain"  # the chain's clock, ahead, nears its signed expiry
+    MARGIN_UNCOVERED = "margin_uncovered"  # a price or chain move left the account short of it
 
 
 class JournalError(Exception):

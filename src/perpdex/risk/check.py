@@ -10,7 +10,9 @@ sum over markets, so the worst case of the account is the sum of each market's w
 case. The check then demands, at the current prices, that the cross account still meets
 initial margin with any pending withdrawal taken out, and that an isolated order's own
 position does too. So the engine cannot produce a fill the contract's end-of-batch
-margin check refuses, unless prices move first.
+margin check refuses, unless prices move first; :func:`unbacked_orders` checks the
+resting orders again whenever the chain moves the account or the prices (the position
+manager), so the node cancels those a move left short before they can match.
 
 An order that only shrinks its position (with the account's other open orders on that
 side) is admitted without the margin test: the contract lets risk-reducing fills through
@@ -22,6 +24,7 @@ then lets the account only reduce risk.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from perpdex.core.eip712 import SignedOrder
 from perpdex.core.margin import FLAT
@@ -46,6 +49,53 @@ def check_order(
     queued_fees: Mapping[MarketId, QueuedFees],
 ) -> Refusal | None:
     """None to admit ``new`` for an ``account`` that already holds its pending fills."""
+    return _check(
+        account, open_orders, Reservation(new, new.order.size), quotes, markets, queued_fees
+    )
+
+
+def unbacked_orders(
+    account: Account,
+    open_orders: Sequence[Reservation],
+    quotes: Mapping[MarketId, Quote],
+    markets: Mapping[MarketId, MarketState],
+    queued_fees: Mapping[MarketId, QueuedFees],
+) -> list[Reservation]:
+    """The resting orders the account no longer carries: each order checked as if placed
+    now, oldest first, against the older ones kept (so the oldest are kept). The check at
+    placement valued the account at the prices of that moment; a price, funding or
+    collateral change since can leave it short, and a fill of such an order would fail
+    the contract's end-of-batch margin check (``MarginCheckFailed``) and be dropped.
+
+    A stale price alone cancels nothing (the margin is valued at the last good price): an
+    oracle that misses a heartbeat would otherwise empty every book; the fills that meet
+    a stale price at settlement are rejected and reported."""
+    if not open_orders:
+        return []
+    quotes = {market: replace(quote, fresh=True) for market, quote in quotes.items()}
+    *older, newest = open_orders
+    if _check(account, older, newest, quotes, markets, queued_fees) is None:
+        return []  # the whole set passes as it did at placement (the common case)
+    kept: list[Reservation] = []
+    dropped: list[Reservation] = []
+    for reservation in open_orders:
+        if _check(account, kept, reservation, quotes, markets, queued_fees) is None:
+            kept.append(reservation)
+        else:
+            dropped.append(reservation)
+    return dropped
+
+
+def _check(
+    account: Account,
+    open_orders: Sequence[Reservation],
+    reservation: Reservation,
+    quotes: Mapping[MarketId, Quote],
+    markets: Mapping[MarketId, MarketState],
+    queued_fees: Mapping[MarketId, QueuedFees],
+) -> Refusal | None:
+    """:func:`check_order` of ``reservation``'s order with ``reservation.open`` left."""
+    new = reservation.signed
     order = new.order
     quote = quotes.get(order.market)
     if quote is None or order.market not in markets:
@@ -65,7 +115,7 @@ def check_order(
         for r in open_orders
         if r.signed.order.market == order.market and r.signed.order.side is order.side
     ]
-    if _only_reduces(position.size, order.side, order.size + sum(r.open for r in same_side)):
+    if _only_reduces(position.size, order.side, reservation.open + sum(r.open for r in same_side)):
         return None
     stale = sorted(
         {order.market, *(m for m, p in account.positions.items() if p.size != 0)}
@@ -83,7 +133,7 @@ def check_order(
     base.collateral = Collateral(base.collateral - base.withdrawal)
     base_surplus = _surplus(base, prices, markets)
     worst = base_surplus
-    mine = [*open_orders, Reservation(new, order.size)]
+    mine = [*open_orders, reservation]
     for market in sorted({r.signed.order.market for r in mine}):
         deltas = [0]
         for side in Side:

@@ -24,7 +24,7 @@ from perpdex.gateway.protocol import ErrorCode
 from perpdex.gateway.risk import AccountState, PositionState, Refusal
 from perpdex.logs import report_failure, report_recovery
 from perpdex.risk import health
-from perpdex.risk.check import check_order
+from perpdex.risk.check import check_order, unbacked_orders
 from perpdex.risk.events import ChainFill
 from perpdex.risk.indexer import ChainIndexer, IndexedBlocks
 from perpdex.risk.ledger import Account, Ledger
@@ -44,6 +44,10 @@ NoncesClosed = Callable[[set[Address]], None]
 
 FeesChanged = Callable[[set[MarketId]], None]
 """Called with the markets whose effective maker or taker fee changed on chain."""
+
+Unbacked = Callable[[list[SignedOrder]], None]
+"""Called with the open orders whose accounts no longer carry them at the prices and
+chain state just read (:func:`perpdex.risk.check.unbacked_orders`)."""
 
 ChainAhead = Callable[[int], None]
 """Called after each sync that found the chain's clock ahead of the wall clock, with the
@@ -66,6 +70,7 @@ class PositionManager:
         self._nonce_listeners: list[NoncesClosed] = []
         self._fee_listeners: list[FeesChanged] = []
         self._clock_listeners: list[ChainAhead] = []
+        self._unbacked_listeners: list[Unbacked] = []
         self.through = -1
         """The last block folded."""
         self._chain_ahead_ms = 0
@@ -177,6 +182,25 @@ class PositionManager:
         change queued or dropped), from the next fold on."""
         self._fee_listeners.append(listener)
 
+    def subscribe_unbacked(self, listener: Unbacked) -> None:
+        """``listener`` hears of the open orders that a fold or a price change left
+        without margin, from the next fold on."""
+        self._unbacked_listeners.append(listener)
+
+    def unbacked(self, traders: Iterable[Address]) -> list[SignedOrder]:
+        """The open orders of ``traders`` that their accounts no longer carry now."""
+        return [
+            reservation.signed
+            for trader in sorted(traders)
+            for reservation in unbacked_orders(
+                self.projected(trader),
+                self.reservations.of(trader),
+                self.quotes,
+                self.ledger.markets,
+                self.ledger.queued_fees,
+            )
+        ]
+
     def subscribe_chain_ahead(self, listener: ChainAhead) -> None:
         """``listener`` hears after each sync that finds the chain's clock ahead."""
         self._clock_listeners.append(listener)
@@ -194,6 +218,7 @@ class PositionManager:
         changed |= ledger.touched
         ledger.touched = set()
         self._changed(changed)
+        self._recheck(changed)
         closed, ledger.closed = ledger.closed, set()
         if closed:
             for listener in self._nonce_listeners:
@@ -218,6 +243,7 @@ class PositionManager:
         }
         self.quotes = quotes
         self._changed(set(self.margins))  # every ratio moves with the prices
+        self._recheck(self.reservations.traders())
         if fees:
             for fee_listener in self._fee_listeners:
                 fee_listener(fees)
@@ -271,6 +297,16 @@ class PositionManager:
                     fee_ppm,
                     order.margin_mode,
                 )
+
+    def _recheck(self, traders: set[Address]) -> None:
+        """Tell the listeners of the open orders a chain change left without margin. Only
+        chain changes: an engine fill was counted at placement (its order's worst case)."""
+        if not self._unbacked_listeners:
+            return
+        orders = self.unbacked(traders & self.reservations.traders())
+        if orders:
+            for listener in self._unbacked_listeners:
+                listener(orders)
 
     def _changed(self, traders: set[Address]) -> None:
         for trader in traders:

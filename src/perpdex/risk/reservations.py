@@ -41,5 +41,8 @@ class Reservations:
     def of(self, trader: Address) -> list[Reservation]:
         return list(self._by_trader.get(trader, {}).values())
 
+    def traders(self) -> set[Address]:
+        return set(self._by_trader)
+
     def total(self) -> int:
         return sum(r.open for orders in self._by_trader.values() for r in orders.values())

@@ -26,7 +26,7 @@ from web3 import Web3
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
-from perpdex.core.eip712 import ChainId, Eip712Domain
+from perpdex.core.eip712 import ChainId, Eip712Domain, SignedOrder
 from perpdex.core.types import Address, MarketId, OrderId, Side
 from perpdex.engine.clock import WallClock
 from perpdex.engine.commands import ChainCancel, NewOrder, RejectedFill
@@ -246,6 +246,7 @@ class Node:
         pm.subscribe_nonces(self._cancel_closed_on_chain)
         pm.subscribe_fees(self._cancel_above_fee_cap)
         pm.subscribe_chain_ahead(self._cancel_expiring_on_chain)
+        pm.subscribe_unbacked(self._cancel_unbacked)
         return pm
 
     def _new_runner(self) -> SettlementRunner:
@@ -418,6 +419,26 @@ class Node:
                 ahead_ms,
             )
             reason = CancelReason.EXPIRES_ON_CHAIN
+            self._submit_from_chain(ChainCancel(orders=orders, reason=reason))
+
+    def _cancel_unbacked(self, unbacked: list[SignedOrder]) -> None:
+        """Cancel the resting orders whose accounts a price, funding or collateral move on
+        chain left short of margin for them: each fill would fail the contract's
+        end-of-batch margin check (``MarginCheckFailed``) and be dropped."""
+        if not self.engine.running:
+            return  # the position manager checks again at its next price change
+        hashes = {signed.order_hash for signed in unbacked}
+        traders = {signed.order.trader for signed in unbacked}
+        orders = self._resting_ids(
+            traders, lambda command: order_hash_of_payload(command.payload, self.domain) in hashes
+        )
+        if orders:
+            log.warning(
+                "%d resting orders cancelled: their accounts no longer carry them at the"
+                " chain's prices",
+                len(orders),
+            )
+            reason = CancelReason.MARGIN_UNCOVERED
             self._submit_from_chain(ChainCancel(orders=orders, reason=reason))
 
     def _report_rejected(self, outcome: Rejected) -> None:

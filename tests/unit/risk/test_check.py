@@ -1,5 +1,6 @@
 """The pre-trade check on hand-made accounts (no chain): the worst case of the open
-orders, pending withdrawals, isolated orders, and risk-reducing orders."""
+orders, pending withdrawals, isolated orders, and risk-reducing orders; and the check of
+resting orders again after a price move."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from perpdex.core.types import (
 from perpdex.core.units import to_collateral_units, to_price_units, to_size_units
 from perpdex.gateway.protocol import ErrorCode
 from perpdex.gateway.risk import Refusal
-from perpdex.risk.check import check_order
+from perpdex.risk.check import check_order, unbacked_orders
 from perpdex.risk.ledger import Account, MarketState
 from perpdex.risk.prices import Quote
 from perpdex.risk.reservations import Reservation
@@ -105,3 +106,49 @@ def test_an_isolated_order_moves_its_margin_from_cross() -> None:
     isolated = _order(Side.BUY, "1", mode=MarginMode.ISOLATED)
     assert _check(_account("5050"), isolated) is None
     assert _check(_account("5049"), isolated) is not None
+
+
+def _long_one_btc(usdc: str) -> Account:
+    account = _account(usdc)
+    long = PositionState(
+        to_size_units("1"), Collateral(-to_collateral_units("100000")), False, Collateral(0)
+    )
+    account.set_position(BTC, long, 0)
+    return account
+
+
+def _unbacked(account: Account, price: str, *open_orders: SignedOrder) -> list[SignedOrder]:
+    quotes = {BTC: Quote(Price(to_price_units(price)), True, 200, 500)}
+    reserved = [Reservation(o, o.order.size) for o in open_orders]
+    return [r.signed for r in unbacked_orders(account, reserved, quotes, MARKETS, {})]
+
+
+def test_resting_order_a_price_fall_left_short_of_margin_is_cancelled_before_it_can_fill() -> None:
+    # long 1 BTC from 100,000 on 10,100 USDC; a resting buy of 1 more was backed at
+    # placement (10,000 initial margin + 50 fee); at 99,000 filling it would leave the
+    # account 1,850 USDC short, so the contract's end-of-batch check would drop the fill
+    account = _long_one_btc("10100")
+    buy = _order(Side.BUY, "1")
+    close = _order(Side.SELL, "1", "101000")
+    assert _check(account, buy) is None
+    assert _unbacked(account, "100000", close, buy) == []
+    assert _unbacked(account, "99000", close, buy) == [buy]
+    # an order that only closes needs no margin: it is never picked, however far it falls
+    assert _unbacked(account, "50000", close) == []
+
+
+def test_unbacked_resting_orders_are_cancelled_newest_first_keeping_what_still_fits() -> None:
+    # at 99,000 one buy of 0.5 still fits (1,150 USDC to spare), both do not
+    account = _long_one_btc("10100")
+    older = _order(Side.BUY, "0.5")
+    newer = _order(Side.BUY, "0.5", "99900")
+    assert _unbacked(account, "99000", older, newer) == [newer]
+
+
+def test_an_oracle_missing_a_heartbeat_does_not_empty_the_book() -> None:
+    # a backed resting buy stays while the price is stale (valued at the last good one)
+    account = _long_one_btc("10100")
+    buy = _order(Side.BUY, "1")
+    stale = {BTC: Quote(Price(to_price_units("100000")), False, 200, 500)}
+    reserved = [Reservation(buy, buy.order.size)]
+    assert unbacked_orders(account, reserved, stale, MARKETS, {}) == []
