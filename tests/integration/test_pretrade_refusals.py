@@ -6,6 +6,7 @@ settles (no ``Rejected`` outcome)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -61,15 +62,21 @@ def btc_book(node: Node) -> MatchingEngine:
     return node.engine.sequencer.engine.markets[MarketId(0)]
 
 
-def hand_feeds_to_admin(deployment: Deployment) -> None:
-    """Before the node starts: the mock feeds' owner becomes the admin, so the test can
-    re-stamp prices after moving the clock without racing the node's keeper for the keeper
-    key's nonce (the keeper owns the feeds by default)."""
-    web3 = connect(deployment.rpc_url)
-    keeper = deployment.wallet(Role.KEEPER).account()
-    admin = deployment.wallet(Role.ADMIN).address
-    for feed in bind(web3, deployment).oracles.values():
-        send(web3, keeper, feed.functions.transfer_ownership(admin))
+def on_a_chain_of_its_own(
+    scenario: Callable[[Deployment, Path], Awaitable[None]], tmp_path: Path
+) -> None:
+    """Run a scenario that moves the chain's clock on an anvil of its own (on the shared
+    node it would expire the orders other test files sign). The mock feeds' owner becomes
+    the admin before the node starts, so the scenario re-stamps prices after moving the
+    clock without racing the node's keeper for the keeper key's nonce."""
+    with Anvil() as node_rpc:
+        deployment = fresh_deployment(node_rpc.rpc_url)
+        web3 = connect(deployment.rpc_url)
+        keeper = deployment.wallet(Role.KEEPER).account()
+        admin = deployment.wallet(Role.ADMIN).address
+        for feed in bind(web3, deployment).oracles.values():
+            send(web3, keeper, feed.functions.transfer_ownership(admin))
+        asyncio.run(scenario(deployment, tmp_path))
 
 
 async def queue_maker_fee(deployment: Deployment, fee_ppm: int) -> None:
@@ -170,11 +177,7 @@ def test_order_expiring_before_it_could_settle_is_refused(
 def test_resting_order_whose_cap_a_raised_maker_fee_exceeds_leaves_the_book(
     tmp_path: Path,
 ) -> None:
-    # its own anvil: the fee change waits PARAMS_DELAY, which moves the chain's clock
-    with Anvil() as node_rpc:
-        deployment = fresh_deployment(node_rpc.rpc_url)
-        hand_feeds_to_admin(deployment)
-        asyncio.run(_raised_fee_scenario(deployment, tmp_path))
+    on_a_chain_of_its_own(_raised_fee_scenario, tmp_path)  # waits out PARAMS_DELAY
 
 
 async def _raised_fee_scenario(deployment: Deployment, tmp_path: Path) -> None:
@@ -294,11 +297,7 @@ def test_resting_reduce_only_order_the_position_no_longer_covers_leaves_the_book
 def test_order_already_expired_on_a_chain_clock_ahead_of_the_node_is_refused_not_matched(
     tmp_path: Path,
 ) -> None:
-    # its own anvil: the test moves the chain's clock two hours ahead
-    with Anvil() as node_rpc:
-        deployment = fresh_deployment(node_rpc.rpc_url)
-        hand_feeds_to_admin(deployment)
-        asyncio.run(_chain_clock_ahead_scenario(deployment, tmp_path))
+    on_a_chain_of_its_own(_chain_clock_ahead_scenario, tmp_path)  # two hours ahead
 
 
 async def _chain_clock_ahead_scenario(deployment: Deployment, tmp_path: Path) -> None:
