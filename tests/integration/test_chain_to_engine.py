@@ -51,8 +51,10 @@ from perpdex.settlement.runner import ISOLATE_AFTER_ROUNDS
 WAIT_S = 20.0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def deployment(anvil: Anvil) -> Deployment:
+    # one per test: the tests close the maker's nonces on chain, and a fresh nonce file
+    # started in the same second as an earlier test's would sign with nonces it closed
     return fresh_deployment(anvil.rpc_url)
 
 
