@@ -37,13 +37,20 @@ class UsedNonces:
         return len(self._runs.get(trader, ()))
 
     def add(self, trader: Address, nonce: int) -> None:
-        if (trader, nonce) in self:
+        runs = self._runs.get(trader)
+        if runs is None:
+            self._runs[trader] = SortedDict({nonce: nonce + 1})
             return
-        runs = self._runs.setdefault(trader, SortedDict())
+        last, last_end = runs.peekitem(-1)
+        if nonce == last_end:  # the common case: the next nonce of the newest run
+            runs[last] = nonce + 1
+            return
         start, end = nonce, nonce + 1
         index = runs.bisect_right(nonce) - 1
         if index >= 0:
             before, before_end = runs.peekitem(index)
+            if nonce < before_end:  # already used
+                return
             if before_end == nonce:  # extends the run before it
                 start = before
         after_end = runs.pop(end, None)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from perpdex.core.signing import SigningKey
+from perpdex.core.types import Address
 from perpdex.gateway.nonces import UsedNonces
 
 TRADER = SigningKey(bytes(31) + b"\x07").address
@@ -44,3 +48,26 @@ def test_a_refused_order_frees_only_its_own_nonce() -> None:
     for nonce in range(10):
         nonces.remove(TRADER, nonce)
     assert nonces.runs(TRADER) == 0
+
+
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.sampled_from([TRADER, OTHER]), st.integers(0, 40)),
+        max_size=200,
+    )
+)
+def test_runs_answer_exactly_as_a_set_of_every_nonce_would(
+    steps: list[tuple[bool, Address, int]],
+) -> None:
+    used, reference = UsedNonces(), set[tuple[Address, int]]()
+    for adds, trader, nonce in steps:
+        if adds:
+            used.add(trader, nonce)
+            reference.add((trader, nonce))
+        else:
+            used.remove(trader, nonce)
+            reference.discard((trader, nonce))
+    for trader in (TRADER, OTHER):
+        assert {n for n in range(42) if (trader, n) in used} == {
+            n for t, n in reference if t == trader
+        }
