@@ -27,7 +27,7 @@ from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
 from perpdex.core.eip712 import ChainId, Eip712Domain, SignedOrder
-from perpdex.core.types import Address, MarketId, OrderId, Side
+from perpdex.core.types import Address, MarketId, OrderHash, OrderId, Side
 from perpdex.engine.clock import WallClock
 from perpdex.engine.commands import ChainCancel, NewOrder, RejectedFill
 from perpdex.engine.config import MarketConfig
@@ -336,9 +336,7 @@ class Node:
                     orders.append((market, terms.order_id))
                 else:
                     room[terms.side] -= order.remaining
-        if orders:
-            reason = CancelReason.REDUCE_ONLY_EXCEEDS_POSITION
-            self._submit_from_chain(ChainCancel(orders=tuple(orders), reason=reason))
+        self._cancel_resting(tuple(orders), CancelReason.REDUCE_ONLY_EXCEEDS_POSITION)
 
     def _outcome(self, outcome: FillOutcome) -> None:
         if isinstance(outcome, Settled):
@@ -372,12 +370,8 @@ class Node:
             and signed.order.max_fee_ppm
             < resting_fee_ppm(signed.order, quotes[command.market], queued.get(command.market))
         )
-        if orders:
-            log.warning(
-                "%d resting orders cancelled: the maker fee rises above their signed cap",
-                len(orders),
-            )
-            self._submit_from_chain(ChainCancel(orders=orders, reason=CancelReason.FEE_ABOVE_CAP))
+        why = "the maker fee rises above their signed cap"
+        self._cancel_resting(orders, CancelReason.FEE_ABOVE_CAP, why)
 
     def _cancel_closed_on_chain(self, traders: set[Address] | None) -> None:
         """Cancel the resting orders (of ``traders``; None: of everyone) whose nonce the
@@ -391,8 +385,7 @@ class Node:
                 command.account, order_of_payload(command.payload).nonce
             ),
         )
-        if orders:
-            self._submit_from_chain(ChainCancel(orders=orders, reason=CancelReason.ON_CHAIN))
+        self._cancel_resting(orders, CancelReason.ON_CHAIN)
 
     def _cancel_expiring_on_chain(self, ahead_ms: int) -> None:
         """Cancel the resting orders that the chain's clock, ``ahead_ms`` ahead of the wall
@@ -405,21 +398,14 @@ class Node:
             return
         self._next_expiry_scan = now + 1.0
         chain_now_ms = WallClock().now() + ahead_ms
-        orders = tuple(
-            (order.command.market, order.command.order_id)
-            for order in self.engine.resting()
-            if (order_of_payload(order.command.payload).expiry - SETTLE_MARGIN_S) * 1000
-            <= chain_now_ms
+        orders = self._resting_ids(
+            None,
+            lambda command: (
+                (order_of_payload(command.payload).expiry - SETTLE_MARGIN_S) * 1000 <= chain_now_ms
+            ),
         )
-        if orders:
-            log.warning(
-                "%d resting orders cancelled: the chain's clock, %d ms ahead of this node's,"
-                " nears their signed expiry",
-                len(orders),
-                ahead_ms,
-            )
-            reason = CancelReason.EXPIRES_ON_CHAIN
-            self._submit_from_chain(ChainCancel(orders=orders, reason=reason))
+        why = f"the chain's clock, {ahead_ms} ms ahead of this node's, nears their signed expiry"
+        self._cancel_resting(orders, CancelReason.EXPIRES_ON_CHAIN, why)
 
     def _cancel_unbacked(self, unbacked: list[SignedOrder]) -> None:
         """Cancel the resting orders whose accounts a price, funding or collateral move on
@@ -427,19 +413,12 @@ class Node:
         end-of-batch margin check (``MarginCheckFailed``) and be dropped."""
         if not self.engine.running:
             return  # the position manager checks again at its next price change
-        hashes = {signed.order_hash for signed in unbacked}
-        traders = {signed.order.trader for signed in unbacked}
-        orders = self._resting_ids(
-            traders, lambda command: order_hash_of_payload(command.payload, self.domain) in hashes
+        orders = self._resting_with_hash(
+            {signed.order.trader for signed in unbacked},
+            {signed.order_hash for signed in unbacked},
         )
-        if orders:
-            log.warning(
-                "%d resting orders cancelled: their accounts no longer carry them at the"
-                " chain's prices",
-                len(orders),
-            )
-            reason = CancelReason.MARGIN_UNCOVERED
-            self._submit_from_chain(ChainCancel(orders=orders, reason=reason))
+        why = "their accounts no longer carry them at the chain's prices"
+        self._cancel_resting(orders, CancelReason.MARGIN_UNCOVERED, why)
 
     def _report_rejected(self, outcome: Rejected) -> None:
         """Tell both traders, cancel the rest of both orders (journaled), count and log."""
@@ -466,10 +445,8 @@ class Node:
         )
         if not self.engine.running:
             return
-        hashes = {maker.order_hash, taker.order_hash}
-        traders = {maker.order.trader, taker.order.trader}
-        orders = self._resting_ids(
-            traders, lambda command: order_hash_of_payload(command.payload, self.domain) in hashes
+        orders = self._resting_with_hash(
+            {maker.order.trader, taker.order.trader}, {maker.order_hash, taker.order_hash}
         )
         rejected = RejectedFill(
             market=maker.order.market,
@@ -495,6 +472,27 @@ class Node:
             for order in self.engine.resting(traders)
             if picked(order.command)
         )
+
+    def _resting_with_hash(
+        self, traders: set[Address], hashes: set[OrderHash]
+    ) -> tuple[tuple[MarketId, OrderId], ...]:
+        """The resting orders of ``traders`` whose signed order's hash is in ``hashes``."""
+        return self._resting_ids(
+            traders, lambda command: order_hash_of_payload(command.payload, self.domain) in hashes
+        )
+
+    def _cancel_resting(
+        self,
+        orders: tuple[tuple[MarketId, OrderId], ...],
+        reason: CancelReason,
+        why: str | None = None,
+    ) -> None:
+        """Cancel ``orders`` through the sequencer (journaled), warning ``why`` if given."""
+        if not orders:
+            return
+        if why is not None:
+            log.warning("%d resting orders cancelled: %s", len(orders), why)
+        self._submit_from_chain(ChainCancel(orders=orders, reason=reason))
 
     def _submit_from_chain(self, command: ChainCancel) -> None:
         gateway = self.gateway.gateway
