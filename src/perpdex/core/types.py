@@ -61,3 +61,16 @@ class MarginMode(IntEnum):
 
     CROSS = 0
     ISOLATED = 1
+
+
+class TriggerDirection(IntEnum):
+    """Signed into every order: when a trigger order may fill (the value is its uint8 code).
+
+    ``NONE`` is a plain order. A trigger order fills only once the market's oracle (index)
+    price is at or above, or at or below, its signed trigger price: a stop-loss of a long
+    is a sell ``AT_OR_BELOW``, its take-profit a sell ``AT_OR_ABOVE``.
+    """
+
+    NONE = 0
+    AT_OR_ABOVE = 1
+    AT_OR_BELOW = 2
