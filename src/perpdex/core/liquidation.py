@@ -13,6 +13,7 @@ contract does last. Every refusal raises :class:`Refused` with the contract's re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from perpdex.core import funding
@@ -264,3 +265,56 @@ def deleverage(
     taken = move_position(counterparty, Size(-delta), Collateral(-cash), market.funding_index)
     insurance_fund = cover(insurance_fund, taken.deficit)
     return Deleveraging(amount, delta, cash, loss, moved, taken, insurance_fund)
+
+
+PRICE_BITS = 64
+"""Prices the search tries stay below 2**PRICE_BITS (far above any oracle answer scaled to
+price units): a short whose scope never falls below maintenance up there has none."""
+
+
+def liquidation_price(
+    health_at: Callable[[Price], Health], size: Size, tick: Price
+) -> Price | None:
+    """The price on ``tick``'s grid at which ``Liquidations.liquidate`` first accepts the
+    position of ``size`` (its scope below maintenance, ``equity < maintenance``), the
+    other prices of the scope held where they are: a long's highest such price, a short's
+    lowest; one tick better it is not liquidatable. None when no positive price makes it
+    so (a long backed beyond its notional, a flat position).
+
+    ``health_at`` is the scope's health with the market at a price, computed with the
+    contract's integers (:func:`perpdex.core.margin.cross_health` or ``isolated_health``
+    with funding). Equity less maintenance rises with the price for a long and falls for
+    a short (maintenance moves by a fraction below one of the mark's move), so the
+    boundary is found by bisection over the grid, exact to the unit the contract rounds.
+    """
+    if size == 0:
+        return None
+
+    def liquidatable(ticks: int) -> bool:
+        health = health_at(Price(ticks * tick))
+        return health.equity < health.maintenance
+
+    top = ((1 << PRICE_BITS) - 1) // tick
+    if size > 0:
+        if not liquidatable(1):
+            return None
+        if liquidatable(top):
+            return Price(top * tick)
+        return Price(_last_true(liquidatable, 1, top) * tick)
+    if not liquidatable(top):
+        return None
+    if liquidatable(1):
+        return tick
+    return Price((_last_true(lambda ticks: not liquidatable(ticks), 1, top) + 1) * tick)
+
+
+def _last_true(holds: Callable[[int], bool], low: int, high: int) -> int:
+    """The last integer in [low, high) where ``holds``, which holds at ``low``, not at
+    ``high``, and changes once in between (bisection)."""
+    while high - low > 1:
+        middle = (low + high) // 2
+        if holds(middle):
+            low = middle
+        else:
+            high = middle
+    return low
