@@ -57,6 +57,7 @@ class ErrorCode(Enum):
     NOT_LOGGED_IN = "not_logged_in"  # the request needs a login on this connection
     FORBIDDEN = "forbidden"  # signed by the wrong trader for this order or session
     REJECTED = "rejected"  # the matching engine refused; ``reason`` says why
+    INVALID_LEVERAGE = "invalid_leverage"  # not a leverage, or above the market's maximum
     RESUME_TOO_OLD = "resume_too_old"  # fetch the account's events over HTTP, then resume
     INTERNAL = "internal"  # a gateway bug; the request had no effect
 
@@ -230,6 +231,19 @@ class ScheduleCancelRequest(_Request, tag="schedule_cancel"):
     timeout_ms: int
 
 
+class SetLeverageRequest(_Request, tag="set_leverage"):
+    """Cap your leverage in ``market`` (needs the login); answered by a ``leverage`` frame."""
+
+    market: int
+    leverage: str  # a decimal string: "5", "12.5" (at most two decimals, 1 to the maximum)
+
+
+class GetLeverageRequest(_Request, tag="get_leverage"):
+    """Your leverage in ``market`` (needs the login); answered by a ``leverage`` frame."""
+
+    market: int
+
+
 class SubscribeRequest(_Request, tag="subscribe"):
     channel: Channel
     market: int | None = None  # book and trades: required
@@ -248,6 +262,8 @@ Request = (
     | CancelAllRequest
     | AmendRequest
     | ScheduleCancelRequest
+    | SetLeverageRequest
+    | GetLeverageRequest
     | SubscribeRequest
     | UnsubscribeRequest
 )
@@ -331,6 +347,18 @@ class Ack(_Frame, tag="ack"):
     """A cancel, cancel-all, schedule-cancel or unsubscribe took effect at ``seq``."""
 
     seq: int
+    id: int | None = None
+
+
+class Leverage(_Frame, tag="leverage"):
+    """Your leverage in ``market``: the pre-trade check values the market's requirements at
+    ``max(initial margin fraction, 1 / leverage)``; ``chosen`` is false while you set none
+    (then ``leverage`` is the market's maximum, ``1 / initial margin fraction``)."""
+
+    market: int
+    leverage: str  # decimal strings
+    max_leverage: str
+    chosen: bool
     id: int | None = None
 
 
@@ -495,6 +523,7 @@ Frame = (
     | Placed
     | Amended
     | Ack
+    | Leverage
     | Subscribed
     | BookSnapshot
     | BookUpdate

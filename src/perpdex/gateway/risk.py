@@ -8,6 +8,7 @@ accounts: it must be passed explicitly (tests, benchmarks, a venue without margi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 from perpdex.core.eip712 import SignedOrder
@@ -50,6 +51,17 @@ class AccountState:
     positions: tuple[PositionState, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class LeverageSetting:
+    """A trader's leverage in a market and the market's maximum (``1 / IMR``); ``chosen``
+    is False while the trader has set none (the maximum applies)."""
+
+    market: MarketId
+    leverage: Decimal
+    max_leverage: Decimal
+    chosen: bool
+
+
 class RiskCheck(Protocol):
     """Called by the gateway on its event loop; every method must return quickly."""
 
@@ -66,6 +78,16 @@ class RiskCheck(Protocol):
 
     def account(self, trader: Address) -> AccountState | None:
         """The trader's positions and margin, if known (sent on the account stream)."""
+
+    def leverage(self, trader: Address, market: MarketId) -> LeverageSetting | Refusal:
+        """The trader's leverage in ``market``, or why there is none to show."""
+
+    def set_leverage(
+        self, trader: Address, market: MarketId, leverage: Decimal
+    ) -> LeverageSetting | Refusal:
+        """Cap the trader's leverage in ``market`` (durably, before returning), or why not
+        (above the market's maximum, or the account could not carry its positions and open
+        orders at it): then nothing changed."""
 
     def chain_ahead(self) -> int:
         """Milliseconds the chain's clock (``block.timestamp``, as last seen) runs ahead of
@@ -87,5 +109,16 @@ class AllowAll:
     def account(self, trader: Address) -> AccountState | None:
         return None
 
+    def leverage(self, trader: Address, market: MarketId) -> LeverageSetting | Refusal:
+        return _NO_MARGIN
+
+    def set_leverage(
+        self, trader: Address, market: MarketId, leverage: Decimal
+    ) -> LeverageSetting | Refusal:
+        return _NO_MARGIN
+
     def chain_ahead(self) -> int:
         return 0
+
+
+_NO_MARGIN = Refusal(ErrorCode.INVALID_LEVERAGE, "this gateway checks no margin: no leverage")

@@ -20,6 +20,7 @@ from typing import TypeVar
 from websockets.asyncio.connection import Connection
 
 from perpdex.core.eip712 import Eip712Domain, SignedOrder, verify_cancel
+from perpdex.core.leverage import LeverageError, parse_leverage
 from perpdex.core.signing import InvalidSignatureError, Signature
 from perpdex.core.types import Address, MarketId, OrderHash, OrderId
 from perpdex.engine.clock import Clock, WallClock
@@ -43,7 +44,7 @@ from perpdex.gateway.feeds import Feeds
 from perpdex.gateway.limits import AccountBuckets, Limits, TokenBucket
 from perpdex.gateway.orders import OrderRecord, OrderRegistry
 from perpdex.gateway.protocol import Channel, ErrorCode, ProtocolError, encode_frame
-from perpdex.gateway.risk import SETTLE_MARGIN_S, RiskCheck
+from perpdex.gateway.risk import SETTLE_MARGIN_S, LeverageSetting, Refusal, RiskCheck
 from perpdex.gateway.session import Outbox, Session
 from perpdex.gateway.verify import InlineVerifier, Unverified, Verifier
 from perpdex.settlement.payload import order_from_payload, order_payload
@@ -247,6 +248,10 @@ class Gateway:
                 self._cancel_all(session, request, received_ns)
             case wire.ScheduleCancelRequest():
                 self._schedule_cancel(session, request, received_ns)
+            case wire.SetLeverageRequest():
+                self._set_leverage(session, request)
+            case wire.GetLeverageRequest():
+                self._get_leverage(session, request)
             case wire.SubscribeRequest():
                 self._subscribe(session, request)
             case wire.UnsubscribeRequest():
@@ -377,6 +382,35 @@ class Gateway:
         if self.feeds.rejection is not None:
             raise _rejected(self.feeds.rejection.value)
         self._ack(session, request.id, seq)
+
+    def _set_leverage(self, session: Session, request: wire.SetLeverageRequest) -> None:
+        trader = self._logged_in(session)
+        market = self._market(request.market)
+        try:
+            leverage = parse_leverage(request.leverage)
+        except LeverageError as error:
+            raise ProtocolError(ErrorCode.INVALID_LEVERAGE, str(error)) from None
+        self._take_account_token(trader)
+        self._send_leverage(session, request.id, self._risk.set_leverage(trader, market, leverage))
+
+    def _get_leverage(self, session: Session, request: wire.GetLeverageRequest) -> None:
+        trader = self._logged_in(session)
+        market = self._market(request.market)
+        self._send_leverage(session, request.id, self._risk.leverage(trader, market))
+
+    def _send_leverage(
+        self, session: Session, request_id: int | None, setting: LeverageSetting | Refusal
+    ) -> None:
+        if isinstance(setting, Refusal):
+            raise ProtocolError(setting.code, setting.message)
+        frame = wire.Leverage(
+            id=request_id,
+            market=setting.market,
+            leverage=str(setting.leverage),
+            max_leverage=str(setting.max_leverage),
+            chosen=setting.chosen,
+        )
+        self._outbox.put((session,), encode_frame(frame))
 
     def _subscribe(self, session: Session, request: wire.SubscribeRequest) -> None:
         channel = request.channel

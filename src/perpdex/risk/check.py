@@ -14,6 +14,11 @@ margin check refuses, unless prices move first; :func:`unbacked_orders` checks t
 resting orders again whenever the chain moves the account or the prices (the position
 manager), so the node cancels those a move left short before they can match.
 
+Every requirement of a market the trader capped its leverage in (:mod:`perpdex.risk.
+leverage`) is valued at ``max(IMR, 1 / leverage)``, the open orders' worst case included,
+so neither splitting an order nor amending one passes the cap: the check always covers
+the position and every open order together.
+
 An order that only shrinks its position (with the account's other open orders on that
 side) is admitted without the margin test: the contract lets risk-reducing fills through
 below initial margin, and a trader must always be able to close. Any other order is
@@ -27,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from perpdex.core.eip712 import SignedOrder
-from perpdex.core.margin import FLAT
+from perpdex.core.margin import FLAT, MarginPpm
 from perpdex.core.types import Collateral, MarginMode, MarketId, Price, Side, Size
 from perpdex.core.units import from_collateral_units
 from perpdex.gateway.protocol import ErrorCode
@@ -35,6 +40,7 @@ from perpdex.gateway.risk import Refusal
 from perpdex.risk import health
 from perpdex.risk.events import QueuedFees
 from perpdex.risk.ledger import Account, MarketState
+from perpdex.risk.leverage import capped
 from perpdex.risk.prices import Quote
 from perpdex.risk.reservations import Reservation
 from perpdex.risk.terms import fee_refusal, margin_mode_refusal
@@ -47,11 +53,54 @@ def check_order(
     quotes: Mapping[MarketId, Quote],
     markets: Mapping[MarketId, MarketState],
     queued_fees: Mapping[MarketId, QueuedFees],
+    fractions: Mapping[MarketId, MarginPpm],
 ) -> Refusal | None:
-    """None to admit ``new`` for an ``account`` that already holds its pending fills."""
-    return _check(
-        account, open_orders, Reservation(new, new.order.size), quotes, markets, queued_fees
-    )
+    """None to admit ``new`` for an ``account`` that already holds its pending fills;
+    ``fractions``: the trader's ``1 / leverage`` per market it capped."""
+    reservation = Reservation(new, new.order.size)
+    refusal = _check(account, open_orders, reservation, quotes, markets, queued_fees, fractions)
+    if (
+        refusal is not None
+        and refusal.code is ErrorCode.INSUFFICIENT_MARGIN
+        and fractions
+        and _check(account, open_orders, reservation, quotes, markets, queued_fees, {}) is None
+    ):
+        return Refusal(
+            refusal.code,
+            f"{refusal.message}, at your leverage caps (set in markets "
+            f"{', '.join(map(str, sorted(fractions)))}; the markets' maximum would allow "
+            "it): raise them with set_leverage, or add collateral",
+        )
+    return refusal
+
+
+def leverage_refusal(
+    account: Account,
+    open_orders: Sequence[Reservation],
+    quotes: Mapping[MarketId, Quote],
+    markets: Mapping[MarketId, MarketState],
+    fractions: Mapping[MarketId, MarginPpm],
+) -> Refusal | None:
+    """Why the account cannot take the leverage caps ``fractions`` now: its positions, or
+    its open orders filled, would miss initial margin at them (None: it can)."""
+    prices = {m: q.price for m, q in quotes.items()}
+    base = account.copy()
+    base.collateral = Collateral(base.collateral - base.withdrawal)
+    try:
+        short = -_surplus(base, prices, markets, fractions)
+    except KeyError:  # a position in a market without a price yet
+        return Refusal(ErrorCode.STALE_PRICE, "a market of the account has no price yet")
+    if short > 0:
+        return _short("the account at this leverage", short)
+    unbacked = unbacked_orders(account, open_orders, quotes, markets, {}, fractions)
+    if unbacked:
+        hashes = ", ".join("0x" + r.signed.order_hash.hex() for r in unbacked)
+        return Refusal(
+            ErrorCode.INSUFFICIENT_MARGIN,
+            f"at this leverage the account could not carry its open orders {hashes} if "
+            "they fill: cancel them first",
+        )
+    return None
 
 
 def unbacked_orders(
@@ -60,6 +109,7 @@ def unbacked_orders(
     quotes: Mapping[MarketId, Quote],
     markets: Mapping[MarketId, MarketState],
     queued_fees: Mapping[MarketId, QueuedFees],
+    fractions: Mapping[MarketId, MarginPpm],
 ) -> list[Reservation]:
     """The resting orders the account no longer carries: each order checked as if placed
     now, oldest first, against the older ones kept (so the oldest are kept). The check at
@@ -74,12 +124,12 @@ def unbacked_orders(
         return []
     quotes = {market: replace(quote, fresh=True) for market, quote in quotes.items()}
     *older, newest = open_orders
-    if _check(account, older, newest, quotes, markets, queued_fees) is None:
+    if _check(account, older, newest, quotes, markets, queued_fees, fractions) is None:
         return []  # the whole set passes as it did at placement (the common case)
     kept: list[Reservation] = []
     dropped: list[Reservation] = []
     for reservation in open_orders:
-        if _check(account, kept, reservation, quotes, markets, queued_fees) is None:
+        if _check(account, kept, reservation, quotes, markets, queued_fees, fractions) is None:
             kept.append(reservation)
         else:
             dropped.append(reservation)
@@ -93,6 +143,7 @@ def _check(
     quotes: Mapping[MarketId, Quote],
     markets: Mapping[MarketId, MarketState],
     queued_fees: Mapping[MarketId, QueuedFees],
+    fractions: Mapping[MarketId, MarginPpm],
 ) -> Refusal | None:
     """:func:`check_order` of ``reservation``'s order with ``reservation.open`` left."""
     new = reservation.signed
@@ -131,7 +182,7 @@ def _check(
     prices = {m: q.price for m, q in quotes.items()}
     base = account.copy()
     base.collateral = Collateral(base.collateral - base.withdrawal)
-    base_surplus = _surplus(base, prices, markets)
+    base_surplus = _surplus(base, prices, markets, fractions)
     worst = base_surplus
     mine = [*open_orders, reservation]
     for market in sorted({r.signed.order.market for r in mine}):
@@ -143,7 +194,7 @@ def _check(
             if not orders:
                 continue
             filled = _filled(base, orders, markets[market])
-            deltas.append(_surplus(filled, prices, markets) - base_surplus)
+            deltas.append(_surplus(filled, prices, markets, fractions) - base_surplus)
             isolated_order = order.margin_mode is MarginMode.ISOLATED
             if market == order.market and side is order.side and isolated_order:
                 isolated = health.isolated_health(filled, market, prices, markets)
@@ -178,10 +229,25 @@ def _filled(base: Account, orders: Sequence[Reservation], state: MarketState) ->
 
 
 def _surplus(
-    account: Account, prices: Mapping[MarketId, Price], markets: Mapping[MarketId, MarketState]
+    account: Account,
+    prices: Mapping[MarketId, Price],
+    markets: Mapping[MarketId, MarketState],
+    fractions: Mapping[MarketId, MarginPpm],
 ) -> int:
-    cross = health.cross_health(account, prices, markets)
-    return cross.equity - cross.initial
+    """Cross equity less initial margin, with every requirement of a capped market at the
+    trader's leverage: a cross position's through its raised fraction, an isolated one's
+    as what its own margin does not cover of it. The contract funds an isolated position
+    at the market's IMR, so the rest of the trader's cap is held free in cross (adding
+    margin to the position moves it there, which changes nothing here)."""
+    raised = capped(markets, fractions)
+    cross = health.cross_health(account, prices, raised)
+    shortfall = 0
+    for market in fractions:
+        position = account.positions.get(market)
+        if position is not None and position.isolated and position.size != 0:
+            isolated = health.isolated_health(account, market, prices, raised)
+            shortfall += max(isolated.initial - isolated.equity, 0)
+    return cross.equity - cross.initial - shortfall
 
 
 def _short(what: str, by: int) -> Refusal:

@@ -14,20 +14,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 
 from perpdex.core.eip712 import Eip712Domain, SignedOrder
+from perpdex.core.leverage import LeverageError, check_setting, margin_fraction, max_leverage
 from perpdex.core.margin import FLAT, Health
 from perpdex.core.types import Address, Collateral, MarketId, Price, Size
 from perpdex.engine.clock import WallClock
 from perpdex.engine.events import Event, Filled
 from perpdex.gateway.protocol import ErrorCode
-from perpdex.gateway.risk import AccountState, PositionState, Refusal
+from perpdex.gateway.risk import AccountState, LeverageSetting, PositionState, Refusal
 from perpdex.logs import report_failure, report_recovery
 from perpdex.risk import health
-from perpdex.risk.check import check_order, unbacked_orders
+from perpdex.risk.check import check_order, leverage_refusal, unbacked_orders
 from perpdex.risk.events import ChainFill
 from perpdex.risk.indexer import ChainIndexer, IndexedBlocks
 from perpdex.risk.ledger import Account, Ledger
+from perpdex.risk.leverage import LeverageStore
 from perpdex.risk.pending import PendingFills
 from perpdex.risk.prices import PriceFeed, Quote
 from perpdex.risk.reservations import Reservations
@@ -55,10 +58,18 @@ lead in milliseconds."""
 
 
 class PositionManager:
-    def __init__(self, indexer: ChainIndexer, feed: PriceFeed, domain: Eip712Domain) -> None:
+    def __init__(
+        self,
+        indexer: ChainIndexer,
+        feed: PriceFeed,
+        domain: Eip712Domain,
+        leverage: LeverageStore | None = None,
+    ) -> None:
         self._indexer = indexer
         self._feed = feed
         self._domain = domain
+        self.leverages = LeverageStore() if leverage is None else leverage
+        """The traders' leverage caps: durable, so they outlive this manager."""
         self.ledger = Ledger()
         self.pending = PendingFills()
         self.reservations = Reservations()
@@ -91,6 +102,7 @@ class PositionManager:
             self.quotes,
             self.ledger.markets,
             self.ledger.queued_fees,
+            self.leverages.fractions(trader),
         )
 
     def reserve(self, order: SignedOrder, size: Size) -> None:
@@ -101,6 +113,44 @@ class PositionManager:
 
     def chain_ahead(self) -> int:
         return self._chain_ahead_ms
+
+    def leverage(self, trader: Address, market: MarketId) -> LeverageSetting | Refusal:
+        state = self.ledger.markets.get(market)
+        if state is None:
+            return Refusal(ErrorCode.UNKNOWN_MARKET, f"market {market} is not listed on chain")
+        highest = max_leverage(state.params.initial_margin_ppm)
+        chosen = self.leverages.of(trader).get(market)
+        if chosen is None:
+            return LeverageSetting(market, highest, highest, chosen=False)
+        # a cap above a maximum the market lowered since is the maximum now
+        return LeverageSetting(market, min(chosen, highest), highest, chosen=True)
+
+    def set_leverage(
+        self, trader: Address, market: MarketId, leverage: Decimal
+    ) -> LeverageSetting | Refusal:
+        state = self.ledger.markets.get(market)
+        if state is None:
+            return Refusal(ErrorCode.UNKNOWN_MARKET, f"market {market} is not listed on chain")
+        imr = state.params.initial_margin_ppm
+        try:
+            check_setting(leverage, imr)
+        except LeverageError as error:
+            return Refusal(ErrorCode.INVALID_LEVERAGE, str(error))
+        fractions = dict(self.leverages.fractions(trader))
+        lowered = margin_fraction(leverage) > max(fractions.get(market, imr), imr)
+        fractions[market] = margin_fraction(leverage)
+        if lowered:  # raising a cap never leaves the account short
+            refusal = leverage_refusal(
+                self.projected(trader),
+                self.reservations.of(trader),
+                self.quotes,
+                self.ledger.markets,
+                fractions,
+            )
+            if refusal is not None:
+                return refusal
+        self.leverages.set(trader, market, leverage)
+        return self.leverage(trader, market)
 
     def account(self, trader: Address) -> AccountState | None:
         if trader not in self.ledger.accounts and trader not in self.pending.traders():
@@ -198,6 +248,7 @@ class PositionManager:
                 self.quotes,
                 self.ledger.markets,
                 self.ledger.queued_fees,
+                self.leverages.fractions(trader),
             )
         ]
 

@@ -29,6 +29,7 @@ import urllib.request
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -70,7 +71,9 @@ from perpdex.gateway.protocol import (
     Fill,
     FillRejected,
     Frame,
+    GetLeverageRequest,
     HistoricalOrder,
+    Leverage,
     LoggedIn,
     LoginRequest,
     OrdersPage,
@@ -79,6 +82,7 @@ from perpdex.gateway.protocol import (
     PlaceRequest,
     Request,
     ScheduleCancelRequest,
+    SetLeverageRequest,
     Subscribed,
     SubscribeRequest,
     Trade,
@@ -102,6 +106,7 @@ from perpdex.sdk.gateway_errors import (
     gateway_error,
 )
 from perpdex.sdk.keys import Wallet
+from perpdex.sdk.leverage import LeverageSetting
 from perpdex.sdk.markets import Markets
 from perpdex.sdk.nonces import trader_allocator
 from perpdex.sdk.subscriptions import (
@@ -355,6 +360,21 @@ class Client:
         within ``timeout_s`` (0 disarms it). Needs the login."""
         timeout_ms = round(timeout_s * 1000)
         return (await self._request(ScheduleCancelRequest(timeout_ms=timeout_ms), Ack)).seq
+
+    # ------------------------------------------------------------------ leverage
+
+    async def set_leverage(self, market: str, leverage: DecimalLike) -> LeverageSetting:
+        """Cap your leverage in ``market`` (at most its maximum; needs the login): the
+        gateway then refuses orders the account could not carry at it. Lowering it is
+        refused (:class:`InsufficientMarginError`) if positions or open orders would not fit."""
+        request = SetLeverageRequest(
+            market=self.markets.symbol(market).id, leverage=str(Decimal(str(leverage)))
+        )
+        return LeverageSetting.of(await self._request(request, Leverage), self.markets)
+
+    async def leverage(self, market: str) -> LeverageSetting:
+        request = GetLeverageRequest(market=self.markets.symbol(market).id)
+        return LeverageSetting.of(await self._request(request, Leverage), self.markets)
 
     # ------------------------------------------------------------------ subscriptions
 

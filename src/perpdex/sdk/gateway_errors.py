@@ -97,6 +97,13 @@ class OrderRejectedError(GatewayError):
     code = ErrorCode.REJECTED
 
 
+class InvalidLeverageError(GatewayError):
+    """Not a leverage (a decimal of at least 1 with at most two decimals), or above the
+    market's maximum; the setting did not change."""
+
+    code = ErrorCode.INVALID_LEVERAGE
+
+
 class ResumeTooOldError(GatewayError):
     """An account subscription asked to resume further back than the gateway replays over
     WebSocket: the client reads the missed events over HTTP first (the SDK does)."""

@@ -39,6 +39,7 @@ from perpdex.gateway.risk import SETTLE_MARGIN_S
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.runner import KeeperMode
 from perpdex.risk.indexer import ChainIndexer
+from perpdex.risk.leverage import LeverageStore
 from perpdex.risk.manager import PositionManager
 from perpdex.risk.prices import PriceFeed
 from perpdex.risk.terms import resting_fee_ppm
@@ -88,6 +89,7 @@ class Node:
         self.gateway = GatewayService(config.host, config.port, config.verify_workers)
         self.risk = CurrentRisk(lambda: self.pm)
         self._pm: PositionManager | None = None
+        self._leverage: LeverageStore | None = None
         self._runner: SettlementRunner | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._recent: dict[bytes, Settled] = {}  # see _adopt
@@ -145,6 +147,7 @@ class Node:
         web3 = await asyncio.to_thread(self._web3)
         identity = await asyncio.to_thread(chain_identity, web3, self.deployment)
         self._state = open_chain_state(self.config.state_dir, identity)
+        self._leverage = LeverageStore(self._state.leverage)
         self._engine = EngineService(
             self._state.journal, self.markets, lambda a, m: self.pm.position(a, m)
         )
@@ -186,6 +189,9 @@ class Node:
         if self._engine is not None:
             self._engine.stop()
         self._stop_accounts(commit=True)
+        if self._leverage is not None:
+            self._leverage.close()
+            self._leverage = None
         self.lock.release()
         log.info("node stopped")
 
@@ -241,7 +247,8 @@ class Node:
             self.listed,
             self.deployment.start_block,
         )
-        pm = PositionManager(indexer, PriceFeed(contracts.markets, self.listed), self.domain)
+        feed = PriceFeed(contracts.markets, self.listed)
+        pm = PositionManager(indexer, feed, self.domain, self._leverage)
         await pm.sync()  # rebuilt from the chain alone
         pm.subscribe_nonces(self._cancel_closed_on_chain)
         pm.subscribe_fees(self._cancel_above_fee_cap)

@@ -4,10 +4,11 @@ manager can restart under a running gateway."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 from perpdex.core.eip712 import SignedOrder
-from perpdex.core.types import Address, Size
-from perpdex.gateway.risk import AccountState, Refusal
+from perpdex.core.types import Address, MarketId, Size
+from perpdex.gateway.risk import AccountState, LeverageSetting, Refusal
 from perpdex.risk.manager import PositionManager
 
 
@@ -26,6 +27,14 @@ class CurrentRisk:
 
     def account(self, trader: Address) -> AccountState | None:
         return self._current().account(trader)
+
+    def leverage(self, trader: Address, market: MarketId) -> LeverageSetting | Refusal:
+        return self._current().leverage(trader, market)
+
+    def set_leverage(
+        self, trader: Address, market: MarketId, leverage: Decimal
+    ) -> LeverageSetting | Refusal:
+        return self._current().set_leverage(trader, market, leverage)
 
     def chain_ahead(self) -> int:
         return self._current().chain_ahead()

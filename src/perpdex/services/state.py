@@ -37,6 +37,8 @@ JOURNAL_FILE = "journal.bin"
 CURSOR_FILE = "settled_seq"
 ACCOUNTS_FILE = "accounts.sqlite"
 """The account events and orders derived from the journal (``AccountStore``)."""
+LEVERAGE_FILE = "leverage.sqlite"
+"""The traders' leverage caps (``LeverageStore``): not in the journal, so not rebuilt."""
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +195,10 @@ class ChainState:
     @property
     def accounts(self) -> Path:
         return self.directory / ACCOUNTS_FILE
+
+    @property
+    def leverage(self) -> Path:
+        return self.directory / LEVERAGE_FILE
 
 
 def open_chain_state(root: Path, identity: ChainIdentity) -> ChainState:

@@ -65,7 +65,7 @@ def _account(usdc: str, withdrawal: str = "0") -> Account:
 
 def _check(account: Account, order: SignedOrder, *open_orders: SignedOrder) -> Refusal | None:
     reserved = [Reservation(o, o.order.size) for o in open_orders]
-    return check_order(account, reserved, order, QUOTES, MARKETS, {})
+    return check_order(account, reserved, order, QUOTES, MARKETS, {}, {})
 
 
 def test_initial_margin_at_the_limit_price_decides() -> None:
@@ -120,7 +120,7 @@ def _long_one_btc(usdc: str) -> Account:
 def _unbacked(account: Account, price: str, *open_orders: SignedOrder) -> list[SignedOrder]:
     quotes = {BTC: Quote(Price(to_price_units(price)), True, 200, 500)}
     reserved = [Reservation(o, o.order.size) for o in open_orders]
-    return [r.signed for r in unbacked_orders(account, reserved, quotes, MARKETS, {})]
+    return [r.signed for r in unbacked_orders(account, reserved, quotes, MARKETS, {}, {})]
 
 
 def test_resting_order_a_price_fall_left_short_of_margin_is_cancelled_before_it_can_fill() -> None:
@@ -151,4 +151,4 @@ def test_an_oracle_missing_a_heartbeat_does_not_empty_the_book() -> None:
     buy = _order(Side.BUY, "1")
     stale = {BTC: Quote(Price(to_price_units("100000")), False, 200, 500)}
     reserved = [Reservation(buy, buy.order.size)]
-    assert unbacked_orders(account, reserved, stale, MARKETS, {}) == []
+    assert unbacked_orders(account, reserved, stale, MARKETS, {}, {}) == []

@@ -132,13 +132,13 @@ def test_a_pending_fill_that_opened_the_position_decides_its_mode() -> None:
     # the position manager hands check_order the account with its unsettled fills applied
     account = Account(to_collateral_units("1000000"))
     account.set_position(BTC, _position("1", isolated=True), 0)
-    refused = check_order(account, [], _signed(_order()), {BTC: QUOTE}, MARKETS, {})
+    refused = check_order(account, [], _signed(_order()), {BTC: QUOTE}, MARKETS, {}, {})
     assert refused is not None and refused.code is ErrorCode.MARGIN_MODE_CONFLICT
 
 
 def test_order_in_a_market_not_listed_on_chain_is_refused() -> None:
     account = Account(to_collateral_units("1000000"))
-    refused = check_order(account, [], _signed(_order(market=ETH)), {BTC: QUOTE}, MARKETS, {})
+    refused = check_order(account, [], _signed(_order(market=ETH)), {BTC: QUOTE}, MARKETS, {}, {})
     assert refused is not None and refused.code is ErrorCode.UNKNOWN_MARKET
 
 
@@ -146,14 +146,14 @@ def test_risk_growing_order_is_refused_while_any_held_market_is_stale() -> None:
     account = Account(to_collateral_units("1000000"))
     account.set_position(ETH, _position("1", isolated=False), 0)
     quotes = {BTC: QUOTE, ETH: replace(QUOTE, fresh=False)}
-    refused = check_order(account, [], _signed(_order(market=BTC)), quotes, MARKETS, {})
+    refused = check_order(account, [], _signed(_order(market=BTC)), quotes, MARKETS, {}, {})
     assert refused is not None and refused.code is ErrorCode.STALE_PRICE
     assert "market 1 is stale" in refused.message
     # reducing the stale position is still taken
     closing = _signed(_order(market=ETH, is_buy=False))
-    assert check_order(account, [], closing, quotes, MARKETS, {}) is None
+    assert check_order(account, [], closing, quotes, MARKETS, {}, {}) is None
     fresh = {BTC: QUOTE, ETH: QUOTE}
-    assert check_order(account, [], _signed(_order(market=BTC)), fresh, MARKETS, {}) is None
+    assert check_order(account, [], _signed(_order(market=BTC)), fresh, MARKETS, {}, {}) is None
 
 
 EFFECTIVE_AT = 1_900_000_000
