@@ -1,19 +1,33 @@
 """Stateful fuzzing of the engine: random commands, invariants checked after every one.
 
 Invariants: the book never crosses; every order's size is conserved (what the events say
-is left of it is exactly what rests in the engine: filled + cancelled + expired + resting
-= accepted size, per order and in total); levels hold what their orders hold; fills obey
-both limit prices; a rejected command leaves the books alone.
+is left of it is exactly what rests or is held in the engine: filled + cancelled + expired
++ open = accepted size, per order and in total); levels hold what their orders hold; fills
+obey both limit prices; a rejected command leaves the books alone; no held trigger order
+is crossed by the last index price, and every release happens at an index price that
+crosses its trigger. At the end, the journal replays to the same events and state.
 """
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from tests.unit.engine.engine_testing import Harness
 
-from perpdex.core.types import Address, ClientOrderId, MarketId, OrderId, Price, Side, Size
+from perpdex.core.types import (
+    Address,
+    ClientOrderId,
+    MarketId,
+    OrderId,
+    Price,
+    Side,
+    Size,
+    TriggerDirection,
+)
 from perpdex.core.types import TimeInForce as Tif
 from perpdex.engine import (
     Amend,
@@ -25,13 +39,26 @@ from perpdex.engine import (
     ChainCancel,
     ChainHead,
     Command,
+    EventBus,
+    FileJournal,
+    IndexPrice,
     NewOrder,
     SetDeadMan,
     StpMode,
     Tick,
+    recover,
     snapshot_bytes,
 )
-from perpdex.engine.events import Accepted, Amended, Cancelled, Event, Filled, Rejected
+from perpdex.engine.events import (
+    Accepted,
+    Amended,
+    Cancelled,
+    Event,
+    Filled,
+    Rejected,
+    Triggered,
+)
+from perpdex.engine.held import crossed
 from perpdex.engine.snapshot import load_snapshot
 
 M = MarketId(0)
@@ -40,6 +67,7 @@ accounts = st.sampled_from(ACCOUNTS)
 prices = st.integers(95, 105).map(Price)
 sizes = st.integers(1, 12).map(Size)
 client_ids = st.none() | st.sampled_from(["a", "b", "c"]).map(ClientOrderId)
+triggers = st.sampled_from([TriggerDirection.AT_OR_ABOVE, TriggerDirection.AT_OR_BELOW])
 
 
 class EngineMachine(RuleBasedStateMachine):
@@ -47,12 +75,16 @@ class EngineMachine(RuleBasedStateMachine):
 
     @initialize()
     def start(self) -> None:
+        self.folder = tempfile.TemporaryDirectory()
+        self.journal = FileJournal(Path(self.folder.name) / "journal.bin")
         self.harness = Harness(
             self_trade_prevention=self.self_trade_prevention,
             positions=lambda account, market: (ACCOUNTS.index(account) - 1) * 6,
+            journal=self.journal,
         )
         self.ids: list[int] = []
         self.limits: dict[int, tuple[Side, int]] = {}  # accepted order -> (side, limit)
+        self.terms: dict[int, NewOrder] = {}  # accepted order -> its terms
 
     def submit(self, command: Command) -> None:
         before = self.resting()
@@ -65,6 +97,10 @@ class EngineMachine(RuleBasedStateMachine):
     def check_event(self, event: Event) -> None:
         if isinstance(event, Accepted):
             self.limits[event.order.order_id] = (event.order.side, event.order.price)
+            self.terms[event.order.order_id] = event.order
+        elif isinstance(event, Triggered):
+            # released only by an index price that crosses its trigger
+            assert crossed(self.terms[event.order_id], event.index_price)
         elif isinstance(event, Amended):
             self.limits[event.order_id] = (self.limits[event.order_id][0], event.price)
         elif isinstance(event, Filled):
@@ -76,10 +112,12 @@ class EngineMachine(RuleBasedStateMachine):
             assert event.size > 0
 
     def resting(self) -> list[tuple[int, int, int]]:
+        """(id, price, open size) of the resting orders, then of the held ones."""
+        book = self.harness.engine.markets[M]
         return [
             (order.command.order_id, order.command.price, order.remaining)
-            for order in self.harness.engine.markets[M].resting_orders()
-        ]
+            for order in book.resting_orders()
+        ] + [(order.order_id, order.price, order.size) for order in book.held.in_id_order()]
 
     @rule(
         side=st.sampled_from(Side),
@@ -91,6 +129,8 @@ class EngineMachine(RuleBasedStateMachine):
         client_id=client_ids,
         reduce_only=st.booleans(),
         expiry=st.sampled_from([0, 0, 0, 5, 30]),
+        trigger=st.none() | triggers,
+        trigger_price=prices,
     )
     def new_order(
         self,
@@ -103,6 +143,8 @@ class EngineMachine(RuleBasedStateMachine):
         client_id: ClientOrderId | None,
         reduce_only: bool,
         expiry: int,
+        trigger: TriggerDirection | None,
+        trigger_price: Price,
     ) -> None:
         order_id = self.harness.next_id
         self.harness.next_id += 1
@@ -120,8 +162,14 @@ class EngineMachine(RuleBasedStateMachine):
                 reduce_only=reduce_only and tif is not Tif.FOK,
                 expiry=self.harness.clock.time + expiry if expiry else 0,
                 stp=stp,
+                trigger=TriggerDirection.NONE if trigger is None else trigger,
+                trigger_price=Price(0) if trigger is None else trigger_price,
             )
         )
+
+    @rule(price=st.integers(93, 107).map(Price))
+    def index_price(self, price: Price) -> None:
+        self.submit(IndexPrice(market=M, price=price))
 
     @rule(data=st.data())
     def cancel(self, data: st.DataObject) -> None:
@@ -187,6 +235,11 @@ class EngineMachine(RuleBasedStateMachine):
                 assert all(order.command.price == level.price for order in level.orders.values())
 
     @invariant()
+    def no_held_order_is_crossed(self) -> None:
+        book = self.harness.engine.markets[M]
+        assert not any(crossed(order, book.index) for order in book.held.in_id_order())
+
+    @invariant()
     def size_is_conserved(self) -> None:
         states = self.harness.states.orders
         for state in states.values():
@@ -200,11 +253,27 @@ class EngineMachine(RuleBasedStateMachine):
         ) + sum(resting.values())
 
     def teardown(self) -> None:
+        if not hasattr(self, "harness"):
+            return
         # the books survive a snapshot round trip unchanged
-        if hasattr(self, "harness"):
-            head = ChainHead(self.harness.sequencer.seq, bytes(32))
-            data = snapshot_bytes(self.harness.engine, head)
-            assert snapshot_bytes(load_snapshot(data)[0], head) == data
+        head = ChainHead(self.harness.sequencer.seq, bytes(32))
+        data = snapshot_bytes(self.harness.engine, head)
+        assert snapshot_bytes(load_snapshot(data)[0], head) == data
+        # the journal replays to the same events (releases included) and the same state
+        self.harness.sequencer.flush()
+        replayed: list[Event] = []
+        bus = EventBus()
+        bus.subscribe(replayed.append)
+        engine, _ = recover(
+            FileJournal(Path(self.folder.name) / "journal.bin"),
+            [book.config for book in self.harness.engine.markets.values()],
+            bus,
+            self_trade_prevention=self.self_trade_prevention,
+        )
+        assert replayed == self.harness.events
+        assert snapshot_bytes(engine, head) == data
+        self.journal.close()
+        self.folder.cleanup()
 
 
 class EngineWithoutStpMachine(EngineMachine):

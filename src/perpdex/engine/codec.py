@@ -1,7 +1,9 @@
 """The journal's encoding of a sequenced command: compact, fixed-layout, big-endian.
 
 An entry is ``seq u64 | time i64 | kind u8`` followed by the command's fields; variable
-fields (account, client order id, payload) trail the fixed part, their lengths in it. The
+fields (account, client order id, payload) trail the fixed part, their lengths in it. A
+trigger order is its own kind (``NEW_TRIGGER``: the plain order's fixed part, then trigger
+price and direction), so a plain order's entry is as it always was. The
 payload is opaque bytes (the signed order, as the gateway received it), so this encoding
 does not depend on how orders are signed.
 """
@@ -22,6 +24,7 @@ from perpdex.core.types import (
     Side,
     Size,
     TimeInForce,
+    TriggerDirection,
 )
 from perpdex.engine.commands import (
     Amend,
@@ -31,6 +34,7 @@ from perpdex.engine.commands import (
     CancelByClientId,
     ChainCancel,
     Command,
+    IndexPrice,
     NewOrder,
     RejectedFill,
     SetDeadMan,
@@ -44,6 +48,11 @@ HEADER: Final = Struct(">QqB")  # seq, time, kind
 # then the lengths of account, client id, payload
 _ORDER: Final = Struct(">IQbqqBBBqqBHI")
 _NEW: Final = Struct(HEADER.format + _ORDER.format[1:])
+_TRIGGER_FIELDS: Final = "qB"  # trigger price, trigger direction
+_TRIGGER_ORDER: Final = Struct(_ORDER.format + _TRIGGER_FIELDS)
+_NEW_TRIGGER: Final = Struct(_NEW.format + _TRIGGER_FIELDS)
+_INDEX_PRICE: Final = Struct(">QqBIqH")  # market, price, number of stamped positions
+_STAMPED_POSITION: Final = Struct(">qB")  # position, account length (the account follows)
 _CANCEL: Final = Struct(">QqBIQ")  # market, order id
 _BY_CLIENT_ID: Final = Struct(">QqBIBH")  # market, account length, client id length
 _CANCEL_ALL: Final = Struct(">QqBIB")  # market, account length
@@ -59,6 +68,8 @@ _REJECTED_FILL: Final = Struct(">Iqqb32s32sBBB")
 
 NEW, CANCEL, CANCEL_BY_CLIENT_ID, CANCEL_ALL, CANCEL_ACCOUNT, AMEND, DEAD_MAN, TICK = range(8)
 CHAIN_CANCEL = 8
+INDEX_PRICE = 9
+NEW_TRIGGER = 10
 
 _REDUCE_ONLY = 1
 _HAS_CLIENT_ID = 2
@@ -69,6 +80,7 @@ _SIDES: Final = {1: Side.BUY, -1: Side.SELL}
 _STPS: Final = tuple(StpMode)
 _CANCEL_REASONS: Final = tuple(CancelReason)
 _CANCEL_REASON_CODE: Final = {reason: code for code, reason in enumerate(_CANCEL_REASONS)}
+_TRIGGERS: Final = tuple(TriggerDirection)
 
 
 # what decoding bytes that this codec did not write can raise
@@ -81,7 +93,9 @@ class DecodeError(ValueError):
 
 def encode(seq: int, time: int, cmd: Command) -> bytes:
     if type(cmd) is NewOrder:
-        return _encode_order(_NEW, (seq, time, NEW), cmd)
+        if cmd.trigger is TriggerDirection.NONE and not cmd.trigger_price:
+            return _encode_order(_NEW, (seq, time, NEW), cmd)
+        return _encode_order(_NEW_TRIGGER, (seq, time, NEW_TRIGGER), cmd)
     if isinstance(cmd, Cancel):
         return _CANCEL.pack(seq, time, CANCEL, cmd.market, cmd.order_id)
     if isinstance(cmd, CancelByClientId):
@@ -109,12 +123,14 @@ def encode(seq: int, time: int, cmd: Command) -> bytes:
         return _TICK.pack(seq, time, TICK)
     if isinstance(cmd, ChainCancel):
         return _encode_chain_cancel(seq, time, cmd)
+    if isinstance(cmd, IndexPrice):
+        return _encode_index_price(seq, time, cmd)
     raise TypeError(f"not a command: {cmd!r}")
 
 
 def encode_order(order: NewOrder) -> bytes:
-    """An order's terms alone (snapshots store resting orders this way)."""
-    return _encode_order(_ORDER, (), order)
+    """An order's terms alone, trigger included (snapshots store orders this way)."""
+    return _encode_order(_TRIGGER_ORDER, (), order)
 
 
 def decode(entry: bytes) -> tuple[int, int, Command]:
@@ -128,7 +144,7 @@ def decode(entry: bytes) -> tuple[int, int, Command]:
 
 def decode_order(data: bytes) -> NewOrder:
     try:
-        order, end = _decode_order(_ORDER, data)
+        order, end = _decode_order(_TRIGGER_ORDER, data, with_trigger=True)
     except _MALFORMED as error:
         raise DecodeError(str(error)) from error
     _check_end(data, end)
@@ -149,6 +165,7 @@ def _encode_order(layout: Struct, header: tuple[int, ...], cmd: NewOrder) -> byt
         client_id = cmd.client_id.encode()
         flags |= _HAS_CLIENT_ID
     payload = cmd.payload
+    trigger = (cmd.trigger_price, cmd.trigger) if layout is not _NEW else ()
     fixed = layout.pack(
         *header,
         cmd.market,
@@ -164,6 +181,7 @@ def _encode_order(layout: Struct, header: tuple[int, ...], cmd: NewOrder) -> byt
         len(account),
         len(client_id),
         len(payload),
+        *trigger,
     )
     if client_id or payload:
         return b"".join((fixed, account, client_id, payload))
@@ -234,8 +252,35 @@ def _decode_chain_cancel(entry: bytes) -> tuple[ChainCancel, int]:
     return command, at
 
 
-def _decode_order(layout: Struct, data: bytes) -> tuple[NewOrder, int]:
+def _encode_index_price(seq: int, time: int, cmd: IndexPrice) -> bytes:
+    parts = [_INDEX_PRICE.pack(seq, time, INDEX_PRICE, cmd.market, cmd.price, len(cmd.positions))]
+    for account, position in cmd.positions:
+        text = account.encode()
+        parts += (_STAMPED_POSITION.pack(position, len(text)), text)
+    return b"".join(parts)
+
+
+def _decode_index_price(entry: bytes) -> tuple[IndexPrice, int]:
+    _, _, _, market, price, count = _INDEX_PRICE.unpack_from(entry)
+    at = _INDEX_PRICE.size
+    positions = []
+    for _ in range(count):
+        position, length = _STAMPED_POSITION.unpack_from(entry, at)
+        account, at = _text(entry, at + _STAMPED_POSITION.size, length)
+        positions.append((Address(account), position))
+    command = IndexPrice(market=MarketId(market), price=Price(price), positions=tuple(positions))
+    return command, at
+
+
+def _decode_order(
+    layout: Struct, data: bytes, *, with_trigger: bool = False
+) -> tuple[NewOrder, int]:
     fields = layout.unpack_from(data)
+    if with_trigger:
+        trigger_price, trigger = fields[-2:]
+        fields = fields[:-2]
+    else:
+        trigger_price, trigger = 0, TriggerDirection.NONE
     (market, order_id, side, price, size, tif, stp, flags, expiry, position,
      account_len, client_id_len, payload_len) = fields[-13:]  # fmt: skip
     at = layout.size
@@ -260,6 +305,8 @@ def _decode_order(layout: Struct, data: bytes) -> tuple[NewOrder, int]:
         stp=_STPS[stp],
         payload=payload,
         position=position,
+        trigger_price=Price(trigger_price),
+        trigger=_TRIGGERS[trigger],
     )
     return order, at + payload_len
 
@@ -268,6 +315,8 @@ def _decode_command(kind: int, entry: bytes) -> Command:
     cmd: Command
     if kind == NEW:
         cmd, end = _decode_order(_NEW, entry)
+    elif kind == NEW_TRIGGER:
+        cmd, end = _decode_order(_NEW_TRIGGER, entry, with_trigger=True)
     elif kind == CANCEL:
         _, _, _, market, order_id = _CANCEL.unpack_from(entry)
         cmd, end = Cancel(MarketId(market), OrderId(order_id)), _CANCEL.size
@@ -301,6 +350,8 @@ def _decode_command(kind: int, entry: bytes) -> Command:
         cmd, end = Tick(), _TICK.size
     elif kind == CHAIN_CANCEL:
         cmd, end = _decode_chain_cancel(entry)
+    elif kind == INDEX_PRICE:
+        cmd, end = _decode_index_price(entry)
     else:
         raise ValueError(f"unknown command kind {kind}")
     _check_end(entry, end)

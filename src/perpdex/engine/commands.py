@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Final
 
 from perpdex.core.types import (
     Address,
@@ -18,11 +19,13 @@ from perpdex.core.types import (
     Price,
     Side,
     Size,
+    TriggerDirection,
 )
 from perpdex.core.types import TimeInForce as Tif
 from perpdex.engine.errors import CancelReason
 
 NO_EXPIRY = 0
+NO_TRIGGER_PRICE: Final = Price(0)  # the trigger price of a plain order
 
 
 class StpMode(IntEnum):
@@ -41,6 +44,11 @@ class NewOrder:
     order, or its hash): it is journaled and handed back in fill events. ``position`` is the
     account's signed position in this market, stamped by the sequencer for reduce-only
     orders only, so that replay takes the same decision.
+
+    With ``trigger`` other than ``NONE`` it is a trigger order (stop-loss, take-profit):
+    the engine holds it off the book until an ``IndexPrice`` of its market is at or above
+    (``AT_OR_ABOVE``), or at or below (``AT_OR_BELOW``), ``trigger_price``, then enters it
+    as a new order with the terms above.
     """
 
     market: MarketId
@@ -56,6 +64,8 @@ class NewOrder:
     stp: StpMode = StpMode.CANCEL_TAKER
     payload: bytes = b""
     position: int = 0
+    trigger_price: Price = NO_TRIGGER_PRICE
+    trigger: TriggerDirection = TriggerDirection.NONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +158,21 @@ class ChainCancel:
     rejected: RejectedFill | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexPrice:
+    """The market's index (oracle) price is now ``price``: held trigger orders it crosses
+    are released (docs/engine.md, "Trigger orders").
+
+    ``positions`` are the signed positions of the accounts whose held reduce-only orders
+    it releases, ``(account, position)`` sorted by account, stamped by the sequencer as for
+    a reduce-only ``NewOrder`` so that replay takes the same decisions.
+    """
+
+    market: MarketId
+    price: Price
+    positions: tuple[tuple[Address, int], ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Tick:
     """Let time pass: fires due dead-man switches and removes expired orders."""
@@ -162,6 +187,7 @@ Command = (
     | Amend
     | SetDeadMan
     | ChainCancel
+    | IndexPrice
     | Tick
 )
 

@@ -21,6 +21,7 @@ from perpdex.engine.commands import (
     CancelByClientId,
     ChainCancel,
     Command,
+    IndexPrice,
     NewOrder,
     SetDeadMan,
 )
@@ -30,7 +31,7 @@ from perpdex.engine.events import EventSink
 from perpdex.engine.matching import MatchingEngine
 from perpdex.engine.timers import DEAD_MAN, Timer, Timers
 
-_MARKET_COMMANDS: Final = (NewOrder, Cancel, CancelByClientId, CancelAll, Amend)
+_MARKET_COMMANDS: Final = (NewOrder, Cancel, CancelByClientId, CancelAll, Amend, IndexPrice)
 
 
 def _cancel_all(book: MatchingEngine, seq: int, cmd: CancelAll) -> None:
@@ -43,6 +44,7 @@ _MARKET_OPS: Final[dict[type, Callable[[MatchingEngine, int, Any], None]]] = {
     CancelByClientId: MatchingEngine.cancel_by_client_id,
     CancelAll: _cancel_all,
     Amend: MatchingEngine.amend,
+    IndexPrice: MatchingEngine.index_price,
 }
 
 
@@ -106,6 +108,11 @@ class Engine:
         # a Tick only lets time pass
         if self.timers.compact_due():
             self.timers.keep(self._applies)
+
+    def releases(self, market: MarketId, price: int) -> list[NewOrder]:
+        """The held trigger orders an ``IndexPrice(market, price)`` would release now."""
+        book = self.markets.get(market)
+        return [] if book is None else book.releases(price)
 
     def arm_dead_man(self, account: Address, deadline: int) -> None:
         """Arm (or re-arm) a switch, without events: a command's effect, or a snapshot's."""

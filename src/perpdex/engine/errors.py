@@ -21,6 +21,8 @@ class RejectReason(Enum):
     FOK_NOT_FILLABLE = "fok_not_fillable"
     REDUCE_ONLY_WOULD_INCREASE = "reduce_only_would_increase"
     BAD_DEADLINE = "bad_deadline"
+    BAD_TRIGGER = "bad_trigger"  # a trigger order without a positive trigger price, or vice versa
+    NOT_TRIGGERED = "not_triggered"  # an amend of a held trigger order: cancel and re-place
 
 
 class CancelReason(Enum):
@@ -37,6 +39,11 @@ class CancelReason(Enum):
     REDUCE_ONLY_EXCEEDS_POSITION = "reduce_only_exceeds_position"  # the position shrank below it
     EXPIRES_ON_CHAIN = "expires_on_chain"  # the chain's clock, ahead, nears its signed expiry
     MARGIN_UNCOVERED = "margin_uncovered"  # a price or chain move left the account short of it
+    # a released trigger order that its time in force refuses to enter (as a new order would
+    # be rejected): the whole released size
+    POST_ONLY_WOULD_CROSS = "post_only_would_cross"
+    FOK_NOT_FILLABLE = "fok_not_fillable"
+    POSITION_CLOSED = "position_closed"  # an attached take-profit or stop-loss: nothing to close
 
 
 class JournalError(Exception):

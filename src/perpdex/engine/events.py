@@ -61,6 +61,10 @@ class EventSink:
     def fill_rejected(self, seq: int, fill: RejectedFill) -> None:
         """The chain refused ``fill`` (a ``ChainCancel`` reports it; its cancels follow)."""
 
+    def triggered(self, seq: int, order: NewOrder, index: int) -> None:
+        """The index price ``index`` crossed the trigger of the held (or just accepted)
+        ``order``: it enters the book as a new order next (fills, cancels follow)."""
+
     def book_delta(self, seq: int, market: MarketId, side: Side, price: int, size: int) -> None:
         """The level at ``price`` on ``side`` now holds ``size`` (0: the level is gone)."""
 
@@ -147,6 +151,18 @@ class FillRejected:
 
 
 @dataclass(frozen=True, slots=True)
+class Triggered:
+    """A trigger order was released by the index price ``index_price``; until this event an
+    accepted trigger order is held off the book (untriggered)."""
+
+    seq: int
+    market: MarketId
+    order_id: OrderId
+    account: Address
+    index_price: int
+
+
+@dataclass(frozen=True, slots=True)
 class BookDelta:
     seq: int
     market: MarketId
@@ -164,6 +180,7 @@ Event = (
     | Amended
     | DeadManSet
     | FillRejected
+    | Triggered
     | BookDelta
 )
 Subscriber = Callable[[Event], None]
@@ -247,6 +264,9 @@ class EventBus(EventSink):
 
     def fill_rejected(self, seq: int, fill: RejectedFill) -> None:
         self._publish(FillRejected(seq, fill))
+
+    def triggered(self, seq: int, order: NewOrder, index: int) -> None:
+        self._publish(Triggered(seq, order.market, order.order_id, order.account, index))
 
     def book_delta(self, seq: int, market: MarketId, side: Side, price: int, size: int) -> None:
         self._publish(BookDelta(seq, market, side, price, size))

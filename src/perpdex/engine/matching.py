@@ -13,14 +13,22 @@ from collections.abc import Iterator
 from dataclasses import replace
 from heapq import heappop
 
-from perpdex.core.types import Address, ClientOrderId, OrderId, Side, Size
+from perpdex.core.types import Address, ClientOrderId, OrderId, Side, Size, TriggerDirection
 from perpdex.core.types import TimeInForce as Tif
 from perpdex.engine.book import BookSide, Level, Order
 from perpdex.engine.clock import Clock
-from perpdex.engine.commands import Amend, Cancel, CancelByClientId, NewOrder, StpMode
+from perpdex.engine.commands import (
+    Amend,
+    Cancel,
+    CancelByClientId,
+    IndexPrice,
+    NewOrder,
+    StpMode,
+)
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.errors import CancelReason, RejectReason
 from perpdex.engine.events import EventSink
+from perpdex.engine.held import HeldOrders, crossed
 from perpdex.engine.timers import Timers
 
 _BUY = Side.BUY
@@ -30,6 +38,7 @@ _FOK = Tif.FOK
 _CANCEL_RESTING = StpMode.CANCEL_RESTING
 _CANCEL_TAKER = StpMode.CANCEL_TAKER
 _SELF_TRADE = CancelReason.SELF_TRADE
+_NO_TRIGGER = TriggerDirection.NONE
 
 
 class MatchingEngine:
@@ -37,6 +46,8 @@ class MatchingEngine:
 
     ``clock`` tells the time of the command being applied. With ``self_trade_prevention``
     False an account may trade with itself (the benchmark treats accounts as labels).
+    Trigger orders wait in ``held`` until an ``IndexPrice`` crosses their trigger;
+    ``index`` is the last index price (0: none yet).
     """
 
     def __init__(
@@ -61,6 +72,9 @@ class MatchingEngine:
         self._orders: dict[OrderId, Order] = {}
         self._by_account: dict[Address, dict[OrderId, Order]] = {}
         self._by_client_id: dict[tuple[Address, ClientOrderId], Order] = {}
+        self.held = HeldOrders()
+        self.index = 0
+        self._triggered = sink.triggered
         self._accepted = sink.accepted
         self._rejected = sink.rejected
         self._filled = sink.filled
@@ -79,12 +93,26 @@ class MatchingEngine:
                 reason = RejectReason.DUPLICATE_ORDER_ID
             elif cmd.expiry and cmd.expiry <= self._clock.now():
                 reason = RejectReason.EXPIRED
-            elif cmd.client_id is not None and (cmd.account, cmd.client_id) in self._by_client_id:
+            elif cmd.client_id is not None and (
+                (cmd.account, cmd.client_id) in self._by_client_id
+                or self.held.by_client_id(cmd.account, cmd.client_id) is not None
+            ):
                 reason = RejectReason.DUPLICATE_CLIENT_ORDER_ID
+            elif (
+                cmd.trigger_price < 0 or (cmd.trigger is _NO_TRIGGER) != (not cmd.trigger_price)
+            ):
+                reason = RejectReason.BAD_TRIGGER
         if reason is not None:
             self._rejected(seq, cmd, reason)
             return
         self.last_order_id = cmd.order_id
+        if cmd.trigger is not _NO_TRIGGER:
+            self._accepted(seq, cmd)
+            if crossed(cmd, self.index):
+                self._release(seq, cmd, cmd.position)
+            else:
+                self._hold(cmd)
+            return
         if cmd.reduce_only:
             size = self._reduce_only_size(cmd)
             if size <= 0:
@@ -112,36 +140,67 @@ class MatchingEngine:
         self._enter(seq, cmd, opposite, limit, cmd.size)
 
     def cancel(self, seq: int, cmd: Cancel) -> None:
-        order = self._orders.get(cmd.order_id)
-        if order is None:
+        if not self._cancel_open(seq, cmd.order_id, CancelReason.REQUESTED):
             self._rejected(seq, cmd, RejectReason.UNKNOWN_ORDER)
-        else:
-            self._cancel_resting(seq, order, CancelReason.REQUESTED)
 
     def cancel_by_client_id(self, seq: int, cmd: CancelByClientId) -> None:
         order = self._by_client_id.get((cmd.account, cmd.client_id))
-        if order is None:
+        if order is not None:
+            self._cancel_resting(seq, order, CancelReason.REQUESTED)
+            return
+        held = self.held.by_client_id(cmd.account, cmd.client_id)
+        if held is None:
             self._rejected(seq, cmd, RejectReason.UNKNOWN_ORDER)
         else:
-            self._cancel_resting(seq, order, CancelReason.REQUESTED)
+            self._cancel_held(seq, held, CancelReason.REQUESTED)
 
     def cancel_all(self, seq: int, account: Address, reason: CancelReason) -> None:
-        """Cancel the account's orders, oldest id first (the same order after a restore)."""
-        orders = self._by_account.get(account)
-        if orders:
-            for order_id in sorted(orders):
-                self._cancel_resting(seq, orders[order_id], reason)
+        """Cancel the account's resting and held orders, oldest id first (the same order
+        after a restore)."""
+        resting = self._by_account.get(account) or {}
+        held = self.held.ids_of(account)
+        if resting or held:
+            for order_id in sorted((*resting, *held)):
+                self._cancel_open(seq, order_id, reason)
 
     def cancel_if_resting(self, seq: int, order_id: OrderId, reason: CancelReason) -> None:
-        """Cancel the order if it still rests (the chain closed it: nothing to refuse)."""
-        order = self._orders.get(order_id)
-        if order is not None:
-            self._cancel_resting(seq, order, reason)
+        """Cancel the order if it still rests or is held (the chain closed it: nothing to
+        refuse)."""
+        self._cancel_open(seq, order_id, reason)
+
+    def index_price(self, seq: int, cmd: IndexPrice) -> None:
+        """Take the new index price, then release every held order it crosses, in the
+        held orders' release order, each entered as a new order. A reduce-only one is
+        sized against the position stamped in ``cmd`` less what the released orders of
+        its account already took in this command."""
+        if cmd.price <= 0:
+            self._rejected(seq, cmd, RejectReason.BAD_PRICE)
+            return
+        self.index = cmd.price
+        released = self.held.crossed_by(cmd.price)
+        if not released:
+            return
+        positions = dict(cmd.positions)
+        for order in released:
+            self.held.remove(order.order_id)
+            position = positions.get(order.account, 0)
+            taken = self._release(seq, order, position)
+            if taken:
+                positions[order.account] = position + order.side * taken
+
+    def releases(self, price: int) -> list[NewOrder]:
+        """The held orders an index price of ``price`` would release, in release order."""
+        return self.held.crossed_by(price)
 
     def amend(self, seq: int, cmd: Amend) -> None:
         order = self._orders.get(cmd.order_id)
         if order is None:
-            self._rejected(seq, cmd, RejectReason.UNKNOWN_ORDER)
+            unknown = (
+                RejectReason.NOT_TRIGGERED
+                if cmd.order_id in self.held.orders
+                else RejectReason.UNKNOWN_ORDER
+            )
+            self._rejected(seq, cmd, unknown)
             return
         terms = order.command
         keeps_priority = cmd.price == terms.price and cmd.size <= terms.size
@@ -182,16 +241,26 @@ class MatchingEngine:
             self._enter(seq, new_terms, opposite, limit, remaining)
 
     def rests_with_expiry(self, order_id: OrderId, expiry: int) -> bool:
+        """Whether the order rests, or is held, with that expiry."""
         order = self._orders.get(order_id)
-        return order is not None and order.command.expiry == expiry
+        if order is not None:
+            return order.command.expiry == expiry
+        held = self.held.orders.get(order_id)
+        return held is not None and held.expiry == expiry
 
     def expire(self, seq: int, order_id: OrderId, expiry: int) -> None:
-        """A timer for ``order_id`` came due; it expires if it still rests with that expiry."""
-        if self.rests_with_expiry(order_id, expiry):
-            order = self._orders[order_id]
-            terms = order.command
-            self._expired(seq, self.market, order_id, terms.account, order.remaining)
-            self._take_off(seq, order)
+        """A timer for ``order_id`` came due; it expires if it still rests (or is held)
+        with that expiry."""
+        if not self.rests_with_expiry(order_id, expiry):
+            return
+        order = self._orders.get(order_id)
+        if order is None:
+            held = self.held.remove(order_id)
+            self._expired(seq, self.market, order_id, held.account, held.size)
+            return
+        terms = order.command
+        self._expired(seq, self.market, order_id, terms.account, order.remaining)
+        self._take_off(seq, order)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -212,9 +281,18 @@ class MatchingEngine:
         orders = self._by_account.get(account, {})
         return [orders[order_id] for order_id in sorted(orders)]
 
+    def held_of(self, account: Address) -> list[NewOrder]:
+        """The account's held trigger orders, oldest id first."""
+        held = self.held.orders
+        return [held[order_id] for order_id in sorted(self.held.ids_of(account))]
+
     def restore(self, terms: NewOrder, remaining: int) -> None:
         """Put an order from a snapshot back at the end of its level, without events."""
         self._rest(terms, remaining)
+
+    def restore_held(self, terms: NewOrder) -> None:
+        """Hold a trigger order from a snapshot again, without events."""
+        self._hold(terms)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -229,8 +307,9 @@ class MatchingEngine:
             return RejectReason.BAD_TICK
         return None
 
-    def _enter(self, seq: int, cmd: NewOrder, opposite: BookSide, limit: int, size: int) -> None:
-        """Trade an accepted order against the book, then rest or cancel what is left."""
+    def _enter(self, seq: int, cmd: NewOrder, opposite: BookSide, limit: int, size: int) -> int:
+        """Trade an accepted order against the book, then rest or cancel what is left;
+        returns what is left (0 too when self-trade prevention cancelled the taker)."""
         heap = opposite.heap
         if heap and heap[0] <= limit:
             size = self._match(seq, cmd, opposite, limit, size)
@@ -244,6 +323,51 @@ class MatchingEngine:
                 self._cancelled(
                     seq, self.market, cmd.order_id, cmd.account, size, CancelReason.UNFILLED_IOC
                 )
+        return size
+
+    def _hold(self, cmd: NewOrder) -> None:
+        self.held.add(cmd)
+        if cmd.expiry:
+            self._timers.add_expiry(cmd.expiry, self.market, cmd.order_id)
+
+    def _release(self, seq: int, cmd: NewOrder, position: int) -> int:
+        """Enter an accepted trigger order whose trigger the index crossed, as a new order
+        of its signed terms; what cannot be entered is cancelled. A reduce-only order is
+        stamped with ``position`` and clipped to it as at placing. Returns the size it took
+        (at most: a taker that self-trade prevention cancelled counts as filled)."""
+        self._triggered(seq, cmd, self.index)
+        size: int = cmd.size
+        if cmd.reduce_only:
+            cmd = replace(cmd, position=position)
+            room = max(self._reduce_only_size(cmd), 0)
+            if room < size:
+                self._cancelled(
+                    seq,
+                    self.market,
+                    cmd.order_id,
+                    cmd.account,
+                    size - room,
+                    CancelReason.REDUCE_ONLY_EXCEEDS_POSITION,
+                )
+                size = room
+                if not size:
+                    return 0
+        limit: int
+        if cmd.side is _BUY:
+            opposite = self.asks
+            limit = cmd.price
+        else:
+            opposite = self.bids
+            limit = -cmd.price
+        refused = None
+        if cmd.tif is _POST_ONLY and self._crosses(opposite, limit):
+            refused = CancelReason.POST_ONLY_WOULD_CROSS
+        elif cmd.tif is _FOK and not self._fillable(opposite, limit, replace(cmd, size=Size(size))):
+            refused = CancelReason.FOK_NOT_FILLABLE
+        if refused is not None:
+            self._cancelled(seq, self.market, cmd.order_id, cmd.account, size, refused)
+            return 0
+        return size - self._enter(seq, cmd, opposite, limit, size)
 
     def _match(self, seq: int, taker: NewOrder, opposite: BookSide, limit: int, size: int) -> int:
         """Fill ``taker`` against levels with keys up to ``limit``; returns what is left."""
@@ -311,6 +435,21 @@ class MatchingEngine:
         if cmd.expiry:
             self._timers.add_expiry(cmd.expiry, self.market, order_id)
         return level
+
+    def _cancel_open(self, seq: int, order_id: OrderId, reason: CancelReason) -> bool:
+        """Cancel a resting or held order; False if there is none of that id."""
+        order = self._orders.get(order_id)
+        if order is not None:
+            self._cancel_resting(seq, order, reason)
+        elif order_id in self.held.orders:
+            self._cancel_held(seq, order_id, reason)
+        else:
+            return False
+        return True
+
+    def _cancel_held(self, seq: int, order_id: OrderId, reason: CancelReason) -> None:
+        terms = self.held.remove(order_id)
+        self._cancelled(seq, self.market, order_id, terms.account, terms.size, reason)
 
     def _cancel_resting(self, seq: int, order: Order, reason: CancelReason) -> None:
         terms = order.command

@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from perpdex.core.types import Address, MarketId, OrderId, Side
-from perpdex.engine.events import Accepted, Amended, Cancelled, Event, Expired, Filled
+from perpdex.engine.events import (
+    Accepted,
+    Amended,
+    Cancelled,
+    Event,
+    Expired,
+    Filled,
+    Triggered,
+)
 
 
 @dataclass(slots=True)
@@ -24,6 +32,7 @@ class OrderState:
     filled: int = 0
     cancelled: int = 0
     expired: int = 0
+    held: bool = False  # a trigger order not yet triggered (off the book)
 
     @property
     def remaining(self) -> int:
@@ -39,8 +48,16 @@ class OrderStates:
         if isinstance(event, Accepted):
             terms = event.order
             orders[(terms.market, terms.order_id)] = OrderState(
-                terms.market, terms.order_id, terms.account, terms.side, terms.price, terms.size
+                terms.market,
+                terms.order_id,
+                terms.account,
+                terms.side,
+                terms.price,
+                terms.size,
+                held=bool(terms.trigger),
             )
+        elif isinstance(event, Triggered):
+            orders[(event.market, event.order_id)].held = False
         elif isinstance(event, Filled):
             orders[(event.market, event.taker_order_id)].filled += event.size
             orders[(event.market, event.maker_order_id)].filled += event.size

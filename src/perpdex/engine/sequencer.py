@@ -15,7 +15,7 @@ from dataclasses import replace
 from perpdex.core.types import Address, MarketId
 from perpdex.engine.clock import Clock
 from perpdex.engine.codec import encode
-from perpdex.engine.commands import Command, NewOrder, Tick
+from perpdex.engine.commands import Command, IndexPrice, NewOrder, Tick
 from perpdex.engine.engine import Engine
 from perpdex.engine.journal import Journal
 
@@ -32,7 +32,8 @@ class Sequencer:
     """Feeds ``engine`` from ``clock`` and (optionally) ``journal``.
 
     A reduce-only order is stamped with the account's position from ``positions`` here, so
-    that the journal holds what the engine decided on.
+    that the journal holds what the engine decided on; so is an ``IndexPrice`` with the
+    positions of the accounts whose held reduce-only orders it releases.
     """
 
     def __init__(
@@ -62,6 +63,8 @@ class Sequencer:
         time = self._now()
         if type(command) is NewOrder and command.reduce_only:
             command = replace(command, position=self._positions(command.account, command.market))
+        elif type(command) is IndexPrice:
+            command = self._stamp_positions(command)
         pending = self._pending
         if pending is not None:
             pending.append(encode(seq, time, command))
@@ -69,6 +72,14 @@ class Sequencer:
                 self.flush()
         self._apply(seq, time, command)
         return seq
+
+    def _stamp_positions(self, command: IndexPrice) -> IndexPrice:
+        releases = self.engine.releases(command.market, command.price)
+        accounts = sorted({order.account for order in releases if order.reduce_only})
+        positions = tuple(
+            (account, self._positions(account, command.market)) for account in accounts
+        )
+        return replace(command, positions=positions)
 
     @property
     def durable_seq(self) -> int:

@@ -2,8 +2,9 @@
 
 A snapshot names the journal entry it follows (``seq`` and its chain ``head``); replaying
 the later entries on top of it gives the same engine as replaying the whole journal. The
-encoding is canonical (resting orders best price first, in time priority; switches sorted
-by account), so two engines in the same state give the same bytes.
+encoding is canonical (resting orders best price first, in time priority; held trigger
+orders by id; switches sorted by account), so two engines in the same state give the same
+bytes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from perpdex.engine.errors import SnapshotError
 from perpdex.engine.events import EventSink
 from perpdex.engine.journal import ChainHead
 
-VERSION = 1
+VERSION = 2  # 2: the index price and the held trigger orders of each market
 
 
 class _Market(msgspec.Struct, array_like=True, frozen=True):
@@ -30,6 +31,8 @@ class _Market(msgspec.Struct, array_like=True, frozen=True):
     lot_size: int
     last_order_id: int
     orders: list[tuple[bytes, int]]  # (encoded terms, remaining)
+    index: int  # the last index price (0: none yet)
+    held: list[bytes]  # encoded terms of the held trigger orders, by id
 
 
 class _Snapshot(msgspec.Struct, array_like=True, frozen=True):
@@ -51,6 +54,8 @@ def snapshot_bytes(engine: Engine, head: ChainHead) -> bytes:
             orders=[
                 (encode_order(order.command), order.remaining) for order in book.resting_orders()
             ],
+            index=book.index,
+            held=[encode_order(order) for order in book.held.in_id_order()],
         )
         for book in engine.markets.values()
     ]
@@ -79,6 +84,9 @@ def load_snapshot(
         book.last_order_id = market.last_order_id
         for terms, remaining in market.orders:
             book.restore(decode_order(terms), remaining)
+        book.index = market.index
+        for terms in market.held:
+            book.restore_held(decode_order(terms))
     for account, deadline in snap.dead_man:
         engine.arm_dead_man(Address(account), deadline)
     return engine, ChainHead(snap.seq, snap.head)

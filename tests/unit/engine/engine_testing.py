@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from perpdex.core.types import Address, ClientOrderId, MarketId, OrderId, Price, Side, Size
+from perpdex.core.types import (
+    Address,
+    ClientOrderId,
+    MarketId,
+    OrderId,
+    Price,
+    Side,
+    Size,
+    TriggerDirection,
+)
 from perpdex.core.types import TimeInForce as Tif
 from perpdex.engine import (
     Command,
     Engine,
     EventBus,
+    IndexPrice,
     Journal,
     ManualClock,
     MarketConfig,
@@ -72,6 +82,8 @@ class Harness:
         expiry: int = 0,
         stp: StpMode = StpMode.CANCEL_TAKER,
         payload: bytes = b"",
+        trigger: TriggerDirection = TriggerDirection.NONE,
+        trigger_price: int = 0,
     ) -> NewOrder:
         order_id = self.next_id
         self.next_id += 1
@@ -88,6 +100,8 @@ class Harness:
             expiry=expiry,
             stp=stp,
             payload=payload,
+            trigger=trigger,
+            trigger_price=Price(trigger_price),
         )
 
     def buy(self, price: int, size: int, **terms: Any) -> list[Event]:
@@ -95,6 +109,10 @@ class Harness:
 
     def sell(self, price: int, size: int, **terms: Any) -> list[Event]:
         return self.submit(self.order(Side.SELL, price, size, **terms))
+
+    def index(self, price: int, market: MarketId = M) -> list[Event]:
+        """The index price of ``market`` is now ``price``."""
+        return self.submit(IndexPrice(market=market, price=Price(price)))
 
     def book(self, market: MarketId = M) -> tuple[list[Level], list[Level]]:
         """(bids, asks), best first: [(price, [(order id, remaining), ...]), ...]."""

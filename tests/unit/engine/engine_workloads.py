@@ -14,6 +14,7 @@ from perpdex.core.types import (
     Price,
     Side,
     Size,
+    TriggerDirection,
 )
 from perpdex.core.types import TimeInForce as Tif
 from perpdex.engine import (
@@ -28,6 +29,7 @@ from perpdex.engine import (
     Command,
     Engine,
     EventBus,
+    IndexPrice,
     Journal,
     ManualClock,
     MarketConfig,
@@ -48,7 +50,11 @@ Timed = tuple[int, Command]  # (clock time when submitted, command)
 
 
 def mixed_commands(seed: int, count: int) -> list[Timed]:
-    """Every kind of command, in two markets, with time passing; some are bad input."""
+    """Every kind of command, in two markets, with time passing; some are bad input.
+
+    Some orders are trigger orders, and index prices random-walk around 1,000, so that
+    trigger orders are held, released and cancelled.
+    """
     rnd = random.Random(seed)
     time = 1_000
     next_id = 1
@@ -65,6 +71,7 @@ def mixed_commands(seed: int, count: int) -> list[Timed]:
             client_id = f"c{next_id}" if rnd.random() < 0.3 else None
             side = rnd.choice((Side.BUY, Side.SELL))
             price = 1_000 + rnd.randint(-8, 8) * tick + (1 if rnd.random() < 0.02 else 0)
+            trigger = rnd.choice(list(TriggerDirection)) if rnd.random() < 0.2 else None
             command = NewOrder(
                 market=MarketId(market if rnd.random() > 0.01 else 9),
                 order_id=OrderId(next_id if rnd.random() > 0.02 else max(1, next_id - 3)),
@@ -78,6 +85,8 @@ def mixed_commands(seed: int, count: int) -> list[Timed]:
                 expiry=time + rnd.randint(1, 400) if rnd.random() < 0.2 else 0,
                 stp=rnd.choice(list(StpMode)),
                 payload=rnd.randbytes(rnd.choice((0, 8))),
+                trigger=TriggerDirection.NONE if trigger is None else trigger,
+                trigger_price=Price(0 if trigger is None else 1_000 + rnd.randint(-6, 6)),
             )
             placed.append((command.market, next_id, account, client_id))
             next_id += 1
@@ -101,8 +110,10 @@ def mixed_commands(seed: int, count: int) -> list[Timed]:
                 command = CancelAccount(owner)
             elif roll < 0.94:
                 command = SetDeadMan(owner, rnd.choice((0, time + rnd.randint(1, 3_000))))
-            elif roll < 0.96:
+            elif roll < 0.955:
                 command = _chain_cancel(rnd, placed[-20:])
+            elif roll < 0.99:
+                command = IndexPrice(market=market, price=Price(1_000 + rnd.randint(-8, 8)))
             else:
                 command = Tick()
         out.append((time, command))
