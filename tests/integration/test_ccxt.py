@@ -315,6 +315,28 @@ def test_set_margin_mode(venue: Venue) -> None:
     trading(venue, scenario)
 
 
+def test_set_and_fetch_leverage(venue: Venue) -> None:
+    async def scenario(maker: perpdex, taker: perpdex) -> None:
+        default = await taker.fetch_leverage(BTC)
+        assert (default["longLeverage"], default["info"]["chosen"]) == (20.0, False)
+        capped = await taker.set_leverage(2, BTC)
+        assert (capped["symbol"], capped["longLeverage"], capped["shortLeverage"]) == (
+            BTC,
+            2.0,
+            2.0,
+        )
+        assert (await taker.fetch_leverage(BTC))["info"]["chosen"] is True
+        with pytest.raises(ccxt.InsufficientFunds):  # 1 BTC at 2x needs 50,000 USDC
+            await taker.create_order(BTC, "limit", "buy", 1, 99000)
+        assert (await taker.create_order(ETH, "limit", "buy", 10, 2900))["status"] == "open"
+        with pytest.raises(ccxt.BadRequest):
+            await taker.set_leverage(21, BTC)
+        with pytest.raises(ccxt.ArgumentsRequired):
+            await taker.set_leverage(3)
+
+    trading(venue, scenario, usdc="40000")
+
+
 def test_withdraw(venue: Venue) -> None:
     async def scenario(maker: perpdex, taker: perpdex) -> None:
         address = taker.walletAddress
@@ -387,7 +409,6 @@ def test_what_perpdex_lacks_is_not_supported(venue: Venue) -> None:
             "fetchOHLCV": taker.fetch_ohlcv(BTC, "1m"),
             "fetchFundingRate": taker.fetch_funding_rate(BTC),
             "fetchFundingRateHistory": taker.fetch_funding_rate_history(BTC),
-            "setLeverage": taker.set_leverage(5, BTC),
             "addMargin": taker.add_margin(BTC, 10),
             "reduceMargin": taker.reduce_margin(BTC, 10),
         }.items():

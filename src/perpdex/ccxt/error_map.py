@@ -46,6 +46,7 @@ BY_CODE: dict[ErrorCode, type[ccxt.BaseError]] = {
     ErrorCode.NOT_LOGGED_IN: ccxt.AuthenticationError,
     ErrorCode.FORBIDDEN: ccxt.PermissionDenied,
     ErrorCode.REJECTED: ccxt.InvalidOrder,
+    ErrorCode.INVALID_LEVERAGE: ccxt.BadRequest,  # not a leverage, or above the maximum
     ErrorCode.RESUME_TOO_OLD: ccxt.NetworkError,  # the SDK handles it; never reaches a bot
     ErrorCode.INTERNAL: ccxt.ExchangeError,
 }

@@ -29,6 +29,7 @@ from perpdex.core.units import (
 )
 from perpdex.gateway.protocol import Fill, HistoricalOrder, OrderState
 from perpdex.sdk.chain_client import Health, PositionState
+from perpdex.sdk.leverage import LeverageSetting
 
 Json = dict[str, Any]
 
@@ -325,6 +326,23 @@ def position_structure(position: PositionState, mark: Price) -> Json:
             "isolated": position.isolated,
             "isolatedMargin": position.isolated_margin,
             "markPrice": mark,
+        },
+    }
+
+
+def leverage_structure(symbol: str, setting: LeverageSetting, mode: MarginMode) -> Json:
+    """ccxt's leverage structure: one leverage for both sides (perpdex has no hedge mode)."""
+    leverage = float(setting.leverage)
+    return {
+        "symbol": symbol,
+        "marginMode": MARGIN_MODE[mode],
+        "longLeverage": leverage,
+        "shortLeverage": leverage,
+        "info": {
+            "market": setting.market,
+            "leverage": str(setting.leverage),
+            "maxLeverage": str(setting.max_leverage),
+            "chosen": setting.chosen,
         },
     }
 

@@ -37,6 +37,7 @@ from perpdex.gateway.protocol import Fill, HistoricalOrder, OrderState, parse_or
 from perpdex.sdk.chain_client import ChainReader
 from perpdex.sdk.client import HISTORY_PAGE, Client, Page, PlacedOrder
 from perpdex.sdk.keys import Wallet
+from perpdex.sdk.leverage import LeverageSetting
 
 _Item = TypeVar("_Item")
 
@@ -100,7 +101,7 @@ class perpdex:
         "fetchFundingRate": False,
         "fetchFundingRateHistory": False,
         "fetchFundingRates": False,
-        "fetchLeverage": False,
+        "fetchLeverage": True,
         "fetchMarginMode": False,
         "fetchMarkets": True,
         "fetchMyTrades": True,
@@ -116,7 +117,7 @@ class perpdex:
         "fetchTime": True,
         "fetchTrades": False,
         "reduceMargin": False,
-        "setLeverage": False,
+        "setLeverage": True,
         "setMarginMode": True,
         "withdraw": True,
     }
@@ -310,6 +311,28 @@ class perpdex:
             )
         self._margin_modes[unified.unified_symbol(market)] = mode
         return {"info": {"symbol": market.symbol, "marginMode": unified.MARGIN_MODE[mode]}}
+
+    async def set_leverage(
+        self, leverage: Number, symbol: str | None = None, params: Json | None = None
+    ) -> Json:
+        """Cap this wallet's leverage in ``symbol`` (1 to the market's maximum, at most two
+        decimals): the gateway then refuses orders the account could not carry at it.
+        Returns the leverage structure."""
+        if symbol is None:
+            raise ccxt.ArgumentsRequired("set_leverage needs a symbol")
+        market = self._market(symbol)
+        client = await self._private()
+        with translated():
+            setting = await client.set_leverage(market.symbol, decimal(leverage, "leverage"))
+        return self._leverage(market, setting)
+
+    async def fetch_leverage(self, symbol: str, params: Json | None = None) -> Json:
+        """The leverage orders in ``symbol`` are held to (the market's maximum until set)."""
+        market = self._market(symbol)
+        client = await self._private()
+        with translated():
+            setting = await client.leverage(market.symbol)
+        return self._leverage(market, setting)
 
     async def withdraw(
         self,
@@ -532,11 +555,6 @@ class perpdex:
     async def fetch_funding_rate_history(self, *args: Any, **kwargs: Any) -> list[Json]:
         raise ccxt.NotSupported("fetch_funding_rate_history: no funding history in the SDK yet")
 
-    async def set_leverage(
-        self, leverage: int, symbol: str | None = None, params: Json | None = None
-    ) -> Json:
-        raise ccxt.NotSupported("set_leverage: perpdex has no per-trader leverage yet")
-
     async def add_margin(self, symbol: str, amount: Number, params: Json | None = None) -> Json:
         raise ccxt.NotSupported("add_margin: the SDK cannot move isolated margin yet")
 
@@ -654,6 +672,11 @@ class perpdex:
 
     def _trade(self, fill: Fill) -> Json:
         return unified.trade_structure(fill, self._by_id(fill.market))
+
+    def _leverage(self, market: ListedMarket, setting: LeverageSetting) -> Json:
+        symbol = unified.unified_symbol(market)
+        mode = self._margin_modes.get(symbol, self._config.margin_mode)
+        return unified.leverage_structure(symbol, setting, mode)
 
     def _by_id(self, market_id: int) -> ListedMarket:
         return next(m for m in self._listed.values() if m.id == market_id)
