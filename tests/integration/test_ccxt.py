@@ -446,11 +446,11 @@ def test_blocking_client_scenario(venue: Venue) -> None:
         BlockingPerpdex(venue.config(venue.wallet())) as taker,
     ):
         assert BTC in taker.load_markets()
-        ask = maker.create_order(BTC, "limit", "sell", 0.01, 100000)
+        ask = maker.create_limit_sell_order(BTC, 0.01, 100000)  # ccxt's shorthands too
         assert maker.fetchOpenOrders(BTC)[0]["id"] == ask["id"]
         assert taker.fetch_order_book(BTC)["asks"] == [[100000.0, 0.01]]
-        bought = taker.create_order(BTC, "market", "buy", 0.01)
-        assert bought["status"] == "closed"
+        bought = taker.create_market_buy_order(BTC, 0.01)
+        assert (bought["status"], bought["type"]) == ("closed", "market")
         assert maker.fetch_order(ask["id"])["status"] == "closed"
         assert taker.fetch_my_trades()[0]["amount"] == 0.01
         venue.settled()

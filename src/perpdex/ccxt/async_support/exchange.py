@@ -31,7 +31,7 @@ from perpdex.ccxt.gateway_http import book_snapshot
 from perpdex.ccxt.numbers import Number, amount_to_precision, decimal, price_to_precision
 from perpdex.ccxt.structures import Json, OrderTerms
 from perpdex.chain.deployment import ListedMarket
-from perpdex.core.types import MarginMode, OrderHash, TimeInForce
+from perpdex.core.types import Collateral, MarginMode, OrderHash, TimeInForce
 from perpdex.core.units import from_price_units
 from perpdex.gateway.protocol import Fill, HistoricalOrder, OrderState, parse_order_hash
 from perpdex.sdk.chain_client import ChainReader
@@ -263,8 +263,8 @@ class perpdex:
             account = await asyncio.to_thread(chain.account, client.address)
             health = await asyncio.to_thread(chain.cross_health, client.address)
             positions = await client.positions()
-        isolated = sum(p.isolated_margin for p in positions if p.isolated)
-        return unified.balance_structure(health, isolated, account.collateral)  # type: ignore[arg-type]
+        isolated = Collateral(sum(p.isolated_margin for p in positions if p.isolated))
+        return unified.balance_structure(health, isolated, account.collateral)
 
     async def fetch_positions(
         self, symbols: list[str] | None = None, params: Json | None = None
@@ -424,6 +424,41 @@ class perpdex:
             )
         terms = OrderTerms(type, time_in_force, bool(params.get("reduceOnly", False)))
         return await self._placed(placed, terms)
+
+    async def create_limit_order(
+        self, symbol: str, side: str, amount: Number, price: Number, params: Json | None = None
+    ) -> Json:
+        return await self.create_order(symbol, "limit", side, amount, price, params)
+
+    async def create_market_order(
+        self,
+        symbol: str,
+        side: str,
+        amount: Number,
+        price: Number | None = None,
+        params: Json | None = None,
+    ) -> Json:
+        return await self.create_order(symbol, "market", side, amount, price, params)
+
+    async def create_limit_buy_order(
+        self, symbol: str, amount: Number, price: Number, params: Json | None = None
+    ) -> Json:
+        return await self.create_order(symbol, "limit", "buy", amount, price, params)
+
+    async def create_limit_sell_order(
+        self, symbol: str, amount: Number, price: Number, params: Json | None = None
+    ) -> Json:
+        return await self.create_order(symbol, "limit", "sell", amount, price, params)
+
+    async def create_market_buy_order(
+        self, symbol: str, amount: Number, params: Json | None = None
+    ) -> Json:
+        return await self.create_order(symbol, "market", "buy", amount, None, params)
+
+    async def create_market_sell_order(
+        self, symbol: str, amount: Number, params: Json | None = None
+    ) -> Json:
+        return await self.create_order(symbol, "market", "sell", amount, None, params)
 
     async def create_orders(self, orders: list[Json], params: Json | None = None) -> list[Json]:
         """Each ``{"symbol", "type", "side", "amount", "price", "params"}`` in turn (one
@@ -635,14 +670,20 @@ class perpdex:
         if terms is not None:
             self._terms[order_id] = terms
         found = await self._history({order_id})
-        if order_id in found:
-            return self._order(found[order_id])
-        return {
-            "id": order_id,
-            "status": "open",
-            "amount": unified.amount_number(placed.size),
-            "info": {"orderId": placed.order_id, "seq": placed.seq},
-        }
+        signed = placed.signed.order
+        as_placed = HistoricalOrder(  # if the history lags the ack: as accepted
+            market=signed.market,
+            order_id=placed.order_id,
+            order_hash=order_id,
+            is_buy=signed.is_buy,
+            price=signed.limit_price,
+            size=placed.size,
+            filled=0,
+            state=OrderState.OPEN,
+            seq=placed.seq,
+            updated_seq=placed.seq,
+        )
+        return self._order(found.get(order_id, as_placed))
 
     async def _history(self, ids: Iterable[str]) -> dict[str, HistoricalOrder]:
         """These orders of the account's history (a scan of its pages)."""
