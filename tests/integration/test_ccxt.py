@@ -245,6 +245,7 @@ def test_market_order_trades_positions_and_balance(venue: Venue) -> None:
         assert (position["markPrice"], position["notional"]) == (100000.0, 2000.0)
         assert position["unrealizedPnl"] == -1.0
         assert position["marginMode"] == "cross" and position["initialMargin"] == 100.0
+        assert position["leverage"] == 20.0  # the market's maximum: none chosen
         assert await taker.fetch_position(ETH) is None
         balance = await taker.fetch_balance()
         assert balance["USDC"]["total"] == 99999.0  # the fee paid

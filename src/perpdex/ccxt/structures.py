@@ -281,8 +281,11 @@ def trade_structure(fill: Fill, market: ListedMarket) -> Json:
     }
 
 
-def position_structure(position: PositionState, mark: Price) -> Json:
-    """ccxt's position structure of a settled position marked at ``mark``. The entry price
+def position_structure(
+    position: PositionState, mark: Price, leverage: Decimal | None = None
+) -> Json:
+    """ccxt's position structure of a settled position marked at ``mark`` (``leverage``:
+    the cap the gateway holds the market's orders to). The entry price
     is the quote leg over the size, so it includes the fees paid (perpdex's contract keeps
     one quote leg); the unrealised PnL is the contract's value of the position."""
     market = position.market
@@ -305,7 +308,7 @@ def position_structure(position: PositionState, mark: Price) -> Json:
         "markPrice": price_number(mark),
         "lastPrice": None,
         "notional": money_number(notional(Size(size), mark)),
-        "leverage": None,
+        "leverage": None if leverage is None else float(leverage),
         "collateral": money_number(position.isolated_margin) if position.isolated else None,
         "initialMargin": money_number(initial),
         "initialMarginPercentage": ppm_number(market.initial_margin_ppm),

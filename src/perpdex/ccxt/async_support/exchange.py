@@ -270,19 +270,21 @@ class perpdex:
         self, symbols: list[str] | None = None, params: Json | None = None
     ) -> list[Json]:
         """Open positions as the contract holds them (settled fills), marked at the
-        contract's price."""
+        contract's price, with the leverage the gateway holds orders in the market to."""
         client = await self._private()
         wanted = None if symbols is None else {self._market(s).id for s in symbols}
         with translated():
             chain = await client.chain()
             positions = [
-                p for p in await client.positions() if wanted is None or p.market.id in wanted
+                p
+                for p in await client.positions()
+                if p.size and (wanted is None or p.market.id in wanted)
             ]
             marks = [await asyncio.to_thread(chain.mark_price, p.market) for p in positions]
+            leverages = [(await client.leverage(p.market.symbol)).leverage for p in positions]
         return [
-            unified.position_structure(p, mark)
-            for p, mark in zip(positions, marks, strict=True)
-            if p.size
+            unified.position_structure(p, mark, leverage)
+            for p, mark, leverage in zip(positions, marks, leverages, strict=True)
         ]
 
     async def fetch_position(self, symbol: str, params: Json | None = None) -> Json | None:
