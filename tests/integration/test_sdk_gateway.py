@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,13 +17,13 @@ from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import demo_wallets, deploy
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.core.eip712 import ChainId, Eip712Domain
-from perpdex.core.units import to_price_units, to_size_units
+from perpdex.core.types import Side
 from perpdex.engine.clock import WallClock
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
 from perpdex.engine.events import EventBus
 from perpdex.engine.sequencer import Sequencer
-from perpdex.gateway.protocol import Fill, Trade
+from perpdex.gateway.protocol import Fill
 from perpdex.gateway.risk import AllowAll
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
@@ -80,23 +81,23 @@ def test_place_cross_cancel_amend_and_streams(deployment: Deployment, tmp_path: 
                 assert (await _next(book)).asks == ()
 
                 ask = await maker.place("BTC-PERP", "sell", "0.05", "100000")
-                assert ask.size == to_size_units("0.05")
+                assert ask.size == Decimal("0.05")
                 view = await _book_until(book, asks=1)
-                assert view.best_ask == (to_price_units("100000"), to_size_units("0.05"))
+                assert view.best_ask == (Decimal("100000"), Decimal("0.05"))
 
                 await trader.place("BTC-PERP", "buy", "0.02", "100010")
                 fill = await _next(fills)
                 assert isinstance(fill, Fill) and fill.maker
                 assert fill.order_hash == "0x" + ask.order_hash.hex()
                 trade = await _next(trades)
-                assert isinstance(trade, Trade) and trade.size == to_size_units("0.02")
+                assert trade.size == Decimal("0.02") and trade.side is Side.BUY
 
                 await asyncio.sleep(1.1)  # a fresh expiry now would differ: the gateway refuses
                 amended = await maker.amend(ask.order_hash, price="100001.5")
                 assert amended.nonce > ask.nonce
                 assert amended.signed.order.expiry == ask.signed.order.expiry
                 view = await _next(book)
-                while view.best_ask is None or view.best_ask[0] != to_price_units("100001.5"):
+                while view.best_ask is None or view.best_ask.price != Decimal("100001.5"):
                     view = await _next(book)
 
                 await maker.cancel(amended.order_hash)
@@ -120,7 +121,7 @@ def test_reconnect_resubscribes_and_re_snapshots(deployment: Deployment, tmp_pat
                 await watcher._ws.close()
                 placed = await maker.place("ETH-PERP", "sell", "1", "3000")
                 view = await _book_until(book, asks=1)  # from the new connection's snapshot
-                assert view.best_ask == (to_price_units("3000"), to_size_units("1"))
+                assert view.best_ask == (Decimal("3000"), Decimal("1"))
                 # the watcher's requests work again on the new connection
                 await watcher.place("ETH-PERP", "buy", "1", "2990")
                 await maker.cancel(placed.order_hash)

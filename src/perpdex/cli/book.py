@@ -53,15 +53,15 @@ async def _snapshot(args: argparse.Namespace, deployment: Deployment) -> BookVie
 
 def format_book(book: BookView, depth: int) -> str:
     """Bids and asks side by side, best prices on the first row."""
-    from perpdex.sdk.display import price_text, size_text
+    from perpdex.sdk.display import plain
 
     bids, asks = book.bids[:depth], book.asks[:depth]
     if not bids and not asks:
         return f"(empty at seq {book.seq})"
     rows: list[tuple[str, ...]] = []
     for i in range(max(len(bids), len(asks))):
-        bid = (size_text(bids[i][1]), price_text(bids[i][0])) if i < len(bids) else ("", "")
-        ask = (price_text(asks[i][0]), size_text(asks[i][1])) if i < len(asks) else ("", "")
+        bid = (plain(bids[i].size), plain(bids[i].price)) if i < len(bids) else ("", "")
+        ask = (plain(asks[i].price), plain(asks[i].size)) if i < len(asks) else ("", "")
         rows.append((*bid, *ask))
-    spread = f"\nspread {price_text(asks[0][0] - bids[0][0])}" if bids and asks else ""
+    spread = f"\nspread {plain(asks[0].price - bids[0].price)}" if bids and asks else ""
     return table(("bid size", "bid", "ask", "ask size"), rows) + f"\n(seq {book.seq}){spread}"

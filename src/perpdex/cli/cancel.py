@@ -75,9 +75,9 @@ async def _through_gateway(args: argparse.Namespace, deployment: Deployment) -> 
     url, wallet = gateway_url(args, deployment), wallet_of(args, deployment)
     async with Client(url, wallet, deployment) as client:
         if args.all:
-            seq = await client.cancel_all(args.market)
+            count = await client.cancel_all(args.market)
             where = f"in {args.market}" if args.market else "in every market"
-            print(f"cancelled every open order {where} (seq {seq})")
+            print(f"cancelled {count} open order{'s' * (count != 1)} {where}")
         for order_hash in args.order_hashes:
             seq = await client.cancel(order_hash)
             print(f"cancelled {order_hash} (seq {seq})")

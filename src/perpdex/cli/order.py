@@ -77,14 +77,14 @@ async def _place(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def describe(client: Client, placed: PlacedOrder) -> str:
-    from perpdex.sdk.display import price_text, size_text
+    from perpdex.sdk.display import plain, price_text
 
     order = placed.signed.order
     symbol = client.markets.id(order.market).symbol
     side = "buy" if order.is_buy else "sell"
     return "\n".join(
         (
-            f"placed {side} {size_text(placed.size)} {symbol} @ {price_text(order.limit_price)} "
+            f"placed {side} {plain(placed.size)} {symbol} @ {price_text(order.limit_price)} "
             f"{order.time_in_force.value}",
             table(
                 ("order hash", "nonce", "order id", "seq"),

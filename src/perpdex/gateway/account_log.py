@@ -61,6 +61,7 @@ Listener = Callable[[Address, bytes], None]
 """Told every logged frame at once (the gateway queues it for the account's subscribers)."""
 
 _decode_order = msgspec.json.Decoder(wire.HistoricalOrder).decode
+_decode_event = msgspec.json.Decoder(wire.AccountEvent).decode
 
 WRITE_ROWS = 1024
 """Durable rows (events and order states) kept before one write to the store: bounds the
@@ -191,6 +192,25 @@ class AccountLog:
         """(order id, encoded ``HistoricalOrder``) as of the last commit."""
         self._write()
         return self._store.orders(account, after, limit)
+
+    def order(
+        self, account: Address, *, order_hash: str | None = None, client_id: str | None = None
+    ) -> wire.HistoricalOrder | None:
+        """One of the account's orders as of the last commit, by hash (its current one,
+        after an amend) or by client id (the newest with it)."""
+        self._write()
+        if order_hash is not None:
+            data = self._store.order_by_hash(account, order_hash)
+        elif client_id is not None:
+            data = self._store.order_by_client_id(account, client_id)
+        else:
+            raise ValueError("an order is named by its hash or its client id")
+        return None if data is None else _decode_order(data)
+
+    def order_events(self, account: Address, order_id: int) -> list[wire.AccountEvent]:
+        """The committed events of one of the account's orders, in order."""
+        self._write()
+        return [_decode_event(data) for data in self._store.order_events(account, order_id)]
 
     def close(self, *, commit: bool) -> None:
         """``commit=False`` is a crash: pending events were never durable, so never sent;

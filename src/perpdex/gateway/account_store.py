@@ -119,5 +119,24 @@ class AccountStore:
         ).fetchone()
         return None if row is None else bytes(row[0])
 
+    def order_by_client_id(self, account: Address, client_id: str) -> bytes | None:
+        """The account's newest stored order with ``client_id`` (a scan of its orders)."""
+        row = self._db.execute(
+            "SELECT entry FROM orders WHERE account = ? AND json_extract(entry, '$.clientId') = ?"
+            " ORDER BY order_id DESC LIMIT 1",
+            (account, client_id),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def order_events(self, account: Address, order_id: int) -> list[bytes]:
+        """Every event of the account about its order ``order_id`` (fills, rejected fills,
+        order updates), in order: a scan of the account's events, for one order's status."""
+        rows = self._db.execute(
+            "SELECT frame FROM events WHERE account = ? AND json_extract(frame, '$.orderId') = ?"
+            " ORDER BY account_seq",
+            (account, order_id),
+        )
+        return [bytes(frame) for (frame,) in rows]
+
     def close(self) -> None:
         self._db.close()

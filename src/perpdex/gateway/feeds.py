@@ -53,13 +53,14 @@ class Feeds:
         # set by the gateway around one command, read back after it
         self.rejection: RejectReason | None = None
         self.filled = False
+        self.cancelled = 0  # orders the command cancelled (a cancel-all's answer says)
         self.amending: SignedOrder | None = None
         self._handlers: dict[type, Callable[[Any], None]] = {
             Accepted: self._accepted,
             Rejected: self._rejected,
             Filled: self._filled,
             FillRejected: self._fill_rejected,
-            Cancelled: self._left_book,
+            Cancelled: self._cancelled,
             Expired: self._left_book,
             Amended: self._amended,
             BookDelta: self._book_delta,
@@ -73,6 +74,7 @@ class Feeds:
     def begin_command(self) -> None:
         self.rejection = None
         self.filled = False
+        self.cancelled = 0
 
     def end_command(self) -> None:
         """Queue the merged book updates and the account figures of traders who traded."""
@@ -142,6 +144,7 @@ class Feeds:
                 price=event.price,
                 size=event.size,
                 taker_is_buy=event.taker_side is Side.BUY,
+                time=self._engine.clock.now(),
             )
             self._outbox.put(tuple(watchers), encode_frame(trade))
 
@@ -150,6 +153,10 @@ class Feeds:
         for account in (fill.maker_account, fill.taker_account):
             if self.account_subscribers.get(account):
                 self._traded.add(account)  # its positions no longer count the fill
+
+    def _cancelled(self, event: Cancelled) -> None:
+        self.cancelled += 1
+        self._left_book(event)
 
     def _left_book(self, event: Cancelled | Expired) -> None:
         self._take(event.order_id, event.size)

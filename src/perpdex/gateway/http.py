@@ -1,10 +1,14 @@
 """The HTTP read API, served on the WebSocket port (websockets' ``process_request``).
 
-``GET /markets``, ``/book/{market}``, ``/account/{address}``, the account's history
+``GET /markets``, ``/book/{market}``, ``/trades/{market}?limit=N`` (newest first) and
+``/candles/{market}?interval=1m&limit=N`` (the tape, ``tape.py``), ``/account/{address}``,
+its open orders ``/account/{address}/open-orders?market=M``, one order
+``/account/{address}/order?hash=0x..`` or ``?clientId=..``, the account's history
 ``/account/{address}/events|fills|orders?after=CURSOR&limit=N`` (pages from the account
 store, by ``accountSeq`` or order id) and ``/journal?from=SEQ&limit=N`` (auditors: each
 entry's bytes and chain head, and the command decoded). A request that asks for a
-WebSocket upgrade passes through.
+WebSocket upgrade passes through. The routes are thin: what they read is in
+``queries.py`` and ``tape.py``.
 """
 
 from __future__ import annotations
@@ -22,11 +26,15 @@ from perpdex.core.types import Address, MarketId
 from perpdex.engine.codec import decode
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.protocol import ErrorCode, hex0x
+from perpdex.gateway.queries import open_orders, order_report
 from perpdex.gateway.service import Gateway
+from perpdex.gateway.tape import CANDLES_KEPT, TRADES_KEPT, UnknownIntervalError
 
 MAX_JOURNAL_PAGE = 1000
 MAX_HISTORY_PAGE = 1000
 DEFAULT_HISTORY_PAGE = 100
+DEFAULT_MARKET_DATA = 100
+"""Trades or candles a request gets unless it asks for a number."""
 
 _encode = msgspec.json.Encoder().encode
 
@@ -69,8 +77,29 @@ class HttpApi:
                 ]
             case ["book", market]:
                 return gateway.feeds.snapshot(self._market(market))
+            case ["trades", market]:
+                limit = _limit(query, TRADES_KEPT)
+                return gateway.tape.trades(self._market(market), limit)
+            case ["candles", market]:
+                limit = _limit(query, CANDLES_KEPT)
+                interval = query.get("interval", ["1m"])[0]
+                try:
+                    return gateway.tape.candles(self._market(market), interval, limit)
+                except UnknownIntervalError as error:
+                    raise HttpError(
+                        HTTPStatus.BAD_REQUEST, ErrorCode.MALFORMED, str(error)
+                    ) from None
             case ["account", address]:
                 return self._account(address)
+            case ["account", address, "open-orders"]:
+                only = query.get("market")
+                return open_orders(
+                    gateway.registry,
+                    self._address(address),
+                    None if only is None else self._market(only[0]),
+                )
+            case ["account", address, "order"]:
+                return self._order(address, query)
             case ["account", address, "events" | "fills" as kind]:
                 after, limit = self._page(query)
                 rows = gateway.accounts.events(
@@ -111,23 +140,28 @@ class HttpApi:
     def _account(self, address: str) -> dict[str, Any]:
         trader = self._address(address)
         gateway = self._gateway
-        orders = [
-            {
-                "market": record.market,
-                "orderId": record.order_id,
-                "orderHash": hex0x(record.signed.order_hash),
-                "clientId": record.client_id,
-                "remaining": record.remaining,
-                "order": wire.WireOrder.of(record.signed.order),
-            }
-            for record in gateway.registry.open_orders()
-            if record.signed.order.trader == trader
-        ]
         return {
             "trader": trader,
-            "openOrders": orders,
+            "openOrders": open_orders(gateway.registry, trader),
             "account": gateway.feeds.account_state(trader),
         }
+
+    def _order(self, address: str, query: dict[str, list[str]]) -> Any:
+        trader = self._address(address)
+        order_hash, client_id = query.get("hash"), query.get("clientId")
+        if (order_hash is None) == (client_id is None):
+            raise HttpError(
+                HTTPStatus.BAD_REQUEST, ErrorCode.MALFORMED, "name the order by hash or clientId"
+            )
+        report = order_report(
+            self._gateway.accounts,
+            trader,
+            order_hash=None if order_hash is None else order_hash[0].lower(),
+            client_id=None if client_id is None else client_id[0],
+        )
+        if report is None:
+            raise HttpError(HTTPStatus.NOT_FOUND, ErrorCode.UNKNOWN_ORDER, "no such order")
+        return report
 
     def _journal(self, first: int, limit: int) -> dict[str, Any]:
         journal = self._gateway.sequencer.journal
@@ -172,6 +206,13 @@ def _page(name: str, rows: list[tuple[int, bytes]], limit: int) -> dict[str, Any
 def _response(status: HTTPStatus, body: bytes) -> Response:
     headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return Response(status.value, status.phrase, headers, body)
+
+
+def _limit(query: dict[str, list[str]], most: int) -> int:
+    limit = _int(query, "limit", min(DEFAULT_MARKET_DATA, most))
+    if not 0 < limit <= most:
+        raise HttpError(HTTPStatus.BAD_REQUEST, ErrorCode.MALFORMED, f"limit must be 1 to {most}")
+    return limit
 
 
 def _int(query: dict[str, list[str]], name: str, default: int) -> int:

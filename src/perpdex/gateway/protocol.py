@@ -344,10 +344,12 @@ class Amended(_Frame, tag="amended"):
 
 
 class Ack(_Frame, tag="ack"):
-    """A cancel, cancel-all, schedule-cancel or unsubscribe took effect at ``seq``."""
+    """A cancel, cancel-all, schedule-cancel or unsubscribe took effect at ``seq``; a
+    cancel-all's says how many orders it ``cancelled``."""
 
     seq: int
     id: int | None = None
+    cancelled: int = 0
 
 
 class Leverage(_Frame, tag="leverage"):
@@ -398,6 +400,7 @@ class Trade(_Frame, tag="trade"):
     price: int
     size: int
     taker_is_buy: bool
+    time: int = 0  # the command's stamp (Unix ms), as the tape's trades and candles use
 
 
 class Fill(_Frame, tag="fill"):

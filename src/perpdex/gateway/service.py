@@ -46,6 +46,7 @@ from perpdex.gateway.orders import OrderRecord, OrderRegistry
 from perpdex.gateway.protocol import Channel, ErrorCode, ProtocolError, encode_frame
 from perpdex.gateway.risk import SETTLE_MARGIN_S, LeverageSetting, Refusal, RiskCheck
 from perpdex.gateway.session import Outbox, Session
+from perpdex.gateway.tape import MarketTape
 from perpdex.gateway.verify import InlineVerifier, Unverified, Verifier
 from perpdex.settlement.payload import order_from_payload, order_payload
 
@@ -72,7 +73,8 @@ class Gateway:
     """Serves one engine. ``risk`` is required: pass ``AllowAll()`` to admit everything.
 
     ``accounts`` is the account event log fed by the engine's bus (the node's, rebuilt from
-    the journal); without one the gateway logs into memory from its first event on."""
+    the journal); without one the gateway logs into memory from its first event on. ``tape``
+    (recent trades, candles) likewise."""
 
     def __init__(
         self,
@@ -87,6 +89,7 @@ class Gateway:
         max_frame: int = MAX_FRAME,
         accounts: AccountLog | None = None,
         max_resume_events: int = MAX_RESUME_EVENTS,
+        tape: MarketTape | None = None,
     ) -> None:
         self.sequencer = sequencer
         self.engine = sequencer.engine
@@ -105,6 +108,10 @@ class Gateway:
             accounts = AccountLog(AccountStore(), domain)
             bus.subscribe(accounts.on_event)
         self.accounts = accounts
+        if tape is None:
+            tape = MarketTape(self.engine.markets, self.engine.clock.now)
+            bus.subscribe(tape.on_event)
+        self.tape = tape
         self.feeds = Feeds(self.engine, self.registry, risk, self._outbox)
         bus.subscribe(self.feeds.on_event)
         accounts.attach(self.feeds.account_event)
@@ -368,7 +375,9 @@ class Gateway:
         else:
             command = CancelAll(self._market(request.market), trader)
         self._take_account_token(trader)
-        self._ack(session, request.id, self._submit(command, received))
+        seq = self._submit(command, received)
+        frame = wire.Ack(id=request.id, seq=seq, cancelled=self.feeds.cancelled)
+        self._outbox.put((session,), encode_frame(frame))
 
     def _schedule_cancel(
         self, session: Session, request: wire.ScheduleCancelRequest, received: int

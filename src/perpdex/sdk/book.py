@@ -9,27 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from perpdex.core.types import MarketId, Price, Size
-from perpdex.gateway.protocol import BookSnapshot, BookUpdate, Level
-
-PriceLevel = tuple[Price, Size]
+from perpdex.core.types import MarketId
+from perpdex.gateway import protocol as wire
+from perpdex.gateway.protocol import BookSnapshot, BookUpdate
+from perpdex.sdk.values import Level, price, size
 
 
 @dataclass(frozen=True, slots=True)
 class BookView:
-    """The book at ``seq``; each side best price first."""
+    """The book at ``seq``; each side best price first, in decimals (USD, base asset)."""
 
     market: MarketId
     seq: int
-    bids: tuple[PriceLevel, ...]
-    asks: tuple[PriceLevel, ...]
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
 
     @property
-    def best_bid(self) -> PriceLevel | None:
+    def best_bid(self) -> Level | None:
         return self.bids[0] if self.bids else None
 
     @property
-    def best_ask(self) -> PriceLevel | None:
+    def best_ask(self) -> Level | None:
         return self.asks[0] if self.asks else None
 
 
@@ -68,14 +68,14 @@ class LocalBook:
         return BookView(
             self.market,
             self.seq,
-            tuple((Price(p), Size(s)) for p, s in sorted(self._bids.items(), reverse=True)),
-            tuple((Price(p), Size(s)) for p, s in sorted(self._asks.items())),
+            tuple(Level(price(p), size(s)) for p, s in sorted(self._bids.items(), reverse=True)),
+            tuple(Level(price(p), size(s)) for p, s in sorted(self._asks.items())),
         )
 
 
-def _merge(side: dict[int, int], levels: list[Level]) -> None:
-    for price, size in levels:
-        if size:
-            side[price] = size
+def _merge(side: dict[int, int], levels: list[wire.Level]) -> None:
+    for units, total in levels:
+        if total:
+            side[units] = total
         else:
-            side.pop(price, None)
+            side.pop(units, None)

@@ -16,7 +16,7 @@ from typing import Any
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
 from web3.logs import DISCARD
-from web3.types import TxReceipt
+from web3.types import EventData, TxReceipt
 
 from perpdex.chain.deploy import ChainContracts, bind
 from perpdex.chain.deployment import Deployment, ListedMarket
@@ -113,6 +113,40 @@ class ChainReader:
         the last good one while the feed is stale."""
         price, _fresh = self._call(self._contracts.markets.functions.price(market.id))
         return Price(price)
+
+    def mark_and_freshness(self, market: ListedMarket) -> tuple[Price, bool]:
+        """``Markets.price``: the mark price and whether it is the oracle's (fresh) or the
+        last good one (stale)."""
+        price, fresh = self._call(self._contracts.markets.functions.price(market.id))
+        return Price(price), bool(fresh)
+
+    def oracle_price(self, market: ListedMarket) -> tuple[Price, UnixTime]:
+        """The oracle's latest answer in price units, rounded down as ``Markets`` reads it
+        (the index price), and when the oracle updated it."""
+        info = self._call(self._contracts.markets.functions.market_info(market.id))
+        oracle = self._contracts.oracles[market.symbol]
+        _, answer, _, updated_at, _ = self._call(oracle.functions.latestRoundData())
+        return Price(answer // info[2]), UnixTime(updated_at)
+
+    def funding_settled(
+        self, trader: Address, market: ListedMarket | None, first: int, last: int
+    ) -> list[EventData]:
+        """The ``FundingSettled`` logs of ``trader`` (in ``market``) in blocks
+        ``first..last``, in chain order."""
+        filters: dict[str, Any] = {"trader": trader}
+        if market is not None:
+            filters["market"] = market.id
+        event = self._contracts.exchange.events.FundingSettled()
+        with _translated("reading FundingSettled logs"):
+            return list(event.get_logs(argument_filters=filters, from_block=first, to_block=last))
+
+    def head(self) -> int:
+        with _translated("reading the block number"):
+            return int(self.web3.eth.block_number)
+
+    def timestamp(self, block: int) -> UnixTime:
+        with _translated(f"reading block {block}"):
+            return UnixTime(int(self.web3.eth.get_block(block)["timestamp"]))
 
     def wallet_balance(self, trader: Address) -> Collateral:
         """Collateral tokens held by ``trader`` outside the Exchange."""

@@ -25,9 +25,10 @@ import logging
 import random
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -55,7 +56,7 @@ from perpdex.core.eip712 import (
     sign_login,
     sign_order,
 )
-from perpdex.core.types import Address, MarginMode, MarketId, OrderHash, Side, Size, TimeInForce
+from perpdex.core.types import Address, MarginMode, MarketId, OrderHash, Side, TimeInForce
 from perpdex.gateway.protocol import (
     AccountUpdate,
     Ack,
@@ -85,7 +86,6 @@ from perpdex.gateway.protocol import (
     SetLeverageRequest,
     Subscribed,
     SubscribeRequest,
-    Trade,
     UnsubscribeRequest,
     WireCancel,
     WireLogin,
@@ -94,8 +94,16 @@ from perpdex.gateway.protocol import (
     hex0x,
     parse_order_hash,
 )
+from perpdex.gateway.protocol import Trade as TradeFrame
+from perpdex.gateway.queries import OpenOrder as WireOpenOrder
+from perpdex.gateway.queries import OrderReport
+from perpdex.gateway.tape import Candle as WireCandle
+from perpdex.gateway.tape import PublicTrade
+from perpdex.sdk import chain_reads, values
 from perpdex.sdk.amounts import DecimalLike, collateral_amount, order_price, order_size
+from perpdex.sdk.batch import DEFAULT_ORDER_TTL_S, OrderSpec, frames
 from perpdex.sdk.chain_client import ChainClient, PositionState, WithdrawalRequest
+from perpdex.sdk.chain_reads import FundingPayment, IndexPrice, MarkPrice
 from perpdex.sdk.gateway_errors import (
     ConnectionLostError,
     GatewayError,
@@ -113,12 +121,12 @@ from perpdex.sdk.subscriptions import (
     AccountSubscription,
     BookSubscription,
     Subscription,
+    TradeSubscription,
 )
+from perpdex.sdk.values import Candle, OpenOrder, OrderStatus, Trade
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ORDER_TTL_S = 86_400
-"""An order's signed expiry, from now, unless given."""
 CANCEL_TTL_S = 60
 """A signed cancel is void after a minute: a captured one cannot be replayed later."""
 LOGIN_TTL_S = 3_600
@@ -144,8 +152,9 @@ class PlacedOrder:
     signed: SignedOrder
     order_id: int
     seq: int
-    size: Size
+    size: Decimal
     """The accepted size (a reduce-only order may be clipped)."""
+    client_id: str | None = None
 
     @property
     def order_hash(self) -> OrderHash:
@@ -198,6 +207,8 @@ class Client:
         self._subscriptions: list[Subscription[Any]] = []
         self._resyncing: set[MarketId] = set()
         self._orders: OrderedDict[OrderHash, SignedOrder] = OrderedDict()
+        self._client_ids: dict[OrderHash, str] = {}
+        self._by_client_id: dict[str, OrderHash] = {}
         self._closing_ws: set[asyncio.Task[None]] = set()  # referenced until done
 
     @classmethod
@@ -280,63 +291,76 @@ class Client:
         base asset and USD, converted exactly (on the market's lot and tick grid). A market
         order is an IOC whose ``price`` is the worst price accepted. ``max_fee_ppm`` caps the
         fee (default: the market's higher fee now)."""
-        listed = self.markets.symbol(market)
+        spec = OrderSpec(
+            market,
+            side,
+            size,
+            price,
+            time_in_force,
+            reduce_only,
+            margin_mode,
+            ttl_s,
+            max_fee_ppm,
+            client_id,
+        )
         await self.chain()  # learn the on-chain nonce floor once
-        order = Order(
-            trader=self.address,
-            market=listed.id,
-            is_buy=_side(side).is_buy,
-            size=order_size(size, listed),
-            limit_price=order_price(price, listed),
-            max_fee_ppm=FeePpm(
-                max(listed.maker_fee_ppm, listed.taker_fee_ppm)
-                if max_fee_ppm is None
-                else max_fee_ppm
-            ),
-            margin_mode=margin_mode,
-            time_in_force=time_in_force,
-            reduce_only=reduce_only,
-            expiry=_expiry(ttl_s),
-            nonce=self.nonces.next(),
-        )
-        signed = sign_order(order, self.wallet.signing_key, self.domain)
-        request = PlaceRequest(
-            order=WireOrder.of(order), signature=_signature(signed), client_id=client_id
-        )
-        placed = await self._request(request, Placed)
-        self._track(signed)
-        return PlacedOrder(signed, placed.order_id, placed.seq, Size(placed.size))
+        request, signed = self._place_request(spec)
+        return self._placed(request, signed, await self._request(request, Placed))
+
+    async def place_many(self, orders: Iterable[OrderSpec]) -> list[PlacedOrder | GatewayError]:
+        """Sign and place ``orders`` in batches (up to 100 per frame, the protocol's most):
+        per order, in order, the placed order or the gateway's typed error (it had no
+        effect). An amount the SDK refuses raises before anything is sent."""
+        await self.chain()
+        signed = [self._place_request(spec) for spec in orders]
+        requests = [request for request, _ in signed]
+        await self._wait_ready(REQUEST_TIMEOUT_S)
+        results: list[PlacedOrder | GatewayError] = []
+        for chunk in frames(requests):
+            answers = await self._exchange([requests[i] for i in chunk])
+            for i, frame in zip(chunk, answers, strict=True):
+                try:
+                    results.append(self._placed(*signed[i], _expect(frame, Placed)))
+                except GatewayError as error:
+                    results.append(error)
+        return results
 
     async def amend(
         self,
-        order_hash: OrderHash | str,
+        order_hash: OrderHash | str | None = None,
         *,
+        client_id: str | None = None,
         size: DecimalLike | None = None,
         price: DecimalLike | None = None,
     ) -> PlacedOrder:
-        """Replace an open order this client placed by one with a new size and/or price (a
-        new signed order: same market, side and terms, expiry included, a fresh nonce; the
-        gateway refuses an amend that changes any other term)."""
-        old = self._orders.get(_order_hash(order_hash))
-        if old is None:
-            raise UnknownOrderError(f"order {_hex(order_hash)} was not placed by this client")
-        listed = self.markets.id(old.order.market)
+        """Replace an open order of yours, named by its hash or its ``client_id``, by one
+        with a new size and/or price (a new signed order: same market, side and terms,
+        expiry included, a fresh nonce; the gateway refuses an amend that changes any other
+        term). An order this client did not place is read from the gateway's open orders."""
+        old_hash, old = await self._open_order(order_hash, client_id)
+        listed = self.markets.id(old.market)
         order = dataclasses.replace(
-            old.order,
-            size=old.order.size if size is None else order_size(size, listed),
-            limit_price=old.order.limit_price if price is None else order_price(price, listed),
+            old,
+            size=old.size if size is None else order_size(size, listed),
+            limit_price=old.limit_price if price is None else order_price(price, listed),
             nonce=self.nonces.next(),
         )
         signed = sign_order(order, self.wallet.signing_key, self.domain)
         request = AmendRequest(
-            order_hash=hex0x(old.order_hash),
+            order_hash=hex0x(old_hash),
             order=WireOrder.of(order),
             signature=_signature(signed),
         )
         amended = await self._request(request, Amended)
-        self._orders.pop(old.order_hash, None)
-        self._track(signed)
-        return PlacedOrder(signed, amended.order_id, amended.seq, order.size)
+        self._orders.pop(old_hash, None)
+        kept_id = client_id if client_id is not None else self._client_ids.get(old_hash)
+        self._track(signed, kept_id)
+        return PlacedOrder(signed, amended.order_id, amended.seq, values.size(order.size), kept_id)
+
+    async def amend_by_client_id(
+        self, client_id: str, *, size: DecimalLike | None = None, price: DecimalLike | None = None
+    ) -> PlacedOrder:
+        return await self.amend(client_id=client_id, size=size, price=price)
 
     async def cancel(self, order_hash: OrderHash | str) -> int:
         """Cancel an open order by its hash (a signed cancel); returns the engine's seq."""
@@ -346,14 +370,14 @@ class Client:
             cancel=WireCancel.of(cancel), signature=hex0x(signed.signature.to_bytes())
         )
         ack = await self._request(request, Ack)
-        self._orders.pop(cancel.order_hash, None)
+        self._forget(cancel.order_hash)
         return ack.seq
 
     async def cancel_all(self, market: str | None = None) -> int:
-        """Cancel every open order of this trader (in ``market``, or everywhere); needs the
-        login."""
+        """Cancel every open order of this trader (in ``market``, or everywhere); returns how
+        many it cancelled. Needs the login."""
         market_id = None if market is None else self.markets.symbol(market).id
-        return (await self._request(CancelAllRequest(market=market_id), Ack)).seq
+        return (await self._request(CancelAllRequest(market=market_id), Ack)).cancelled
 
     async def heartbeat(self, timeout_s: float) -> int:
         """A dead man's switch: every order is cancelled unless the next heartbeat comes
@@ -385,9 +409,10 @@ class Client:
         await self._subscribe(subscription)
         return subscription
 
-    async def trades(self, market: str) -> Subscription[Trade]:
-        subscription: Subscription[Trade] = Subscription(
-            Channel.TRADES, self.markets.symbol(market).id, self._unsubscribe
+    async def trades(self, market: str) -> TradeSubscription:
+        """The market's public trades as they happen (``Trade``, in decimals)."""
+        subscription = TradeSubscription(
+            self.markets, self.markets.symbol(market).id, self._unsubscribe
         )
         await self._subscribe(subscription)
         return subscription
@@ -404,16 +429,56 @@ class Client:
             subscription.began_at(subscribed.seq)
         return subscription
 
+    # ------------------------------------------------------------------ reads (HTTP)
+
+    async def open_orders(self, market: str | None = None) -> list[OpenOrder]:
+        """Your orders on the book now (in ``market``, or every market), oldest first: the
+        gateway's live state."""
+        market_id = None if market is None else self.markets.symbol(market).id
+        path = f"/account/{self.address}/open-orders"
+        found = await self._get(path, list[WireOpenOrder], market=market_id)
+        return [OpenOrder.of(self.markets, o) for o in found]
+
+    async def order_status(
+        self, order_hash: OrderHash | str | None = None, *, client_id: str | None = None
+    ) -> OrderStatus:
+        """One of your orders by hash or client id (the newest with it): open, partially
+        filled, filled, cancelled or expired, with the size filled, the average price and
+        why it left the book. :class:`UnknownOrderError` if the gateway has no such order."""
+        if (order_hash is None) == (client_id is None):
+            raise ValueError("name the order by its hash or its client_id")
+        path = f"/account/{self.address}/order"
+        named = None if order_hash is None else _hex(order_hash)
+        report = await self._get(path, OrderReport, hash=named, clientId=client_id)
+        return OrderStatus.of(self.markets, report)
+
+    async def recent_trades(self, market: str, limit: int = 100) -> list[Trade]:
+        """The market's newest ``limit`` public trades (at most 1000), newest first."""
+        listed = self.markets.symbol(market)
+        found = await self._get(f"/trades/{listed.id}", list[PublicTrade], limit=limit)
+        return [Trade.of_tape(self.markets, listed.id, trade) for trade in found]
+
+    async def candles(self, market: str, interval: str = "1m", limit: int = 100) -> list[Candle]:
+        """The market's newest ``limit`` OHLCV candles (at most 1000), oldest first;
+        ``interval`` is one of 1m, 5m, 15m, 1h, 4h, 1d. An interval without trades has no
+        candle."""
+        listed = self.markets.symbol(market)
+        path = f"/candles/{listed.id}"
+        found = await self._get(path, list[WireCandle], interval=interval, limit=limit)
+        return [Candle.of(listed.symbol, interval, candle) for candle in found]
+
     # ------------------------------------------------------------------ history (HTTP)
 
     async def fills(self, after: int = 0, limit: int = 100) -> Page[Fill]:
         """This trader's fills with ``accountSeq`` above ``after``, oldest first."""
-        page = await self._get(f"/account/{self.address}/fills", after, limit, EventsPage)
+        path = f"/account/{self.address}/fills"
+        page = await self._get(path, EventsPage, after=after, limit=limit)
         return Page([f for f in page.events if isinstance(f, Fill)], page.next)
 
     async def order_history(self, after: int = 0, limit: int = 100) -> Page[HistoricalOrder]:
         """This trader's orders (open and closed) with order ids above ``after``."""
-        page = await self._get(f"/account/{self.address}/orders", after, limit, OrdersPage)
+        path = f"/account/{self.address}/orders"
+        page = await self._get(path, OrdersPage, after=after, limit=limit)
         return Page(page.orders, page.next)
 
     async def account_events(
@@ -421,8 +486,34 @@ class Client:
     ) -> Page[Fill | FillRejected | OrderUpdate]:
         """Every fill, rejected fill and order update of this trader numbered above
         ``after`` (``accountSeq``)."""
-        page = await self._get(f"/account/{self.address}/events", after, limit, EventsPage)
+        path = f"/account/{self.address}/events"
+        page = await self._get(path, EventsPage, after=after, limit=limit)
         return Page(page.events, page.next)
+
+    # ------------------------------------------------------------------ prices and funding (chain)
+
+    async def mark_price(self, market: str) -> MarkPrice:
+        """The price the Exchange values positions at (the oracle's, or the last good one
+        while it is stale: ``fresh`` says which)."""
+        listed = self.markets.symbol(market)
+        return await asyncio.to_thread(chain_reads.mark_price, await self.chain(), listed)
+
+    async def index_price(self, market: str) -> IndexPrice:
+        """The oracle's latest price and when it was updated."""
+        listed = self.markets.symbol(market)
+        return await asyncio.to_thread(chain_reads.index_price, await self.chain(), listed)
+
+    async def funding_history(
+        self, market: str | None = None, after: int = 0, limit: int = 100
+    ) -> Page[FundingPayment]:
+        """Your funding payments (the Exchange's ``FundingSettled`` logs) after cursor
+        ``after``, oldest first; ``page.next`` is the ``after`` of the next page."""
+        listed = None if market is None else self.markets.symbol(market)
+        chain = await self.chain()
+        found, cursor = await asyncio.to_thread(
+            chain_reads.funding_payments, chain, self.address, listed, after, limit
+        )
+        return Page(found, cursor)
 
     # ------------------------------------------------------------------ on chain
 
@@ -577,9 +668,10 @@ class Client:
                 for subscription in self._matching(Channel.BOOK, MarketId(frame.market)):
                     if isinstance(subscription, BookSubscription):
                         subscription.on_frame(frame)
-            case Trade():
+            case TradeFrame():
                 for subscription in self._matching(Channel.TRADES, MarketId(frame.market)):
-                    subscription.deliver(frame)
+                    if isinstance(subscription, TradeSubscription):
+                        subscription.on_frame(frame)
             case Fill() | FillRejected() | OrderUpdate() | AccountUpdate():
                 for subscription in self._matching(Channel.ACCOUNT, None):
                     subscription.deliver(frame)
@@ -596,29 +688,35 @@ class Client:
         return await self._call(request, expected)
 
     async def _call(self, request: Request, expected: type[_Response]) -> _Response:
+        (frame,) = await self._exchange([request])
+        return _expect(frame, expected)
+
+    async def _exchange(self, requests: Sequence[Request]) -> list[Frame]:
+        """Send ``requests`` in one frame (an array if more than one) and return their
+        answers, in order."""
         ws = self._ws
         if ws is None:
             raise ConnectionLostError("the gateway connection dropped")
-        request_id = next(self._ids)
-        future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = future
+        loop = asyncio.get_running_loop()
+        numbered = [msgspec.structs.replace(r, id=next(self._ids)) for r in requests]
+        futures: list[asyncio.Future[Frame]] = []
+        for request in numbered:
+            assert request.id is not None
+            futures.append(self._pending.setdefault(request.id, loop.create_future()))
         try:
-            await ws.send(msgspec.json.encode(msgspec.structs.replace(request, id=request_id)))
+            await ws.send(msgspec.json.encode(numbered[0] if len(numbered) == 1 else numbered))
             # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that
             # arrives as the answer does, and a caller's loop would then never stop
             async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                frame = await future
+                return [await future for future in futures]
         except ConnectionClosed:
             raise ConnectionLostError("the gateway connection dropped") from None
         except TimeoutError:
             raise ConnectionLostError(f"no answer within {REQUEST_TIMEOUT_S} s") from None
         finally:
-            del self._pending[request_id]
-        if isinstance(frame, Error):
-            raise gateway_error(frame)
-        if not isinstance(frame, expected):
-            raise GatewayInternalError(f"expected a {expected.__name__} frame, got {frame!r}")
-        return frame
+            for request in numbered:
+                assert request.id is not None
+                del self._pending[request.id]
 
     async def _wait_ready(self, timeout: float) -> None:
         if self._closing:
@@ -648,9 +746,11 @@ class Client:
             self._subscriptions.remove(subscription)
             raise
 
-    async def _get(self, path: str, after: int, limit: int, kind: type[_Decoded]) -> _Decoded:
-        """A page of the gateway's HTTP history (same host and port as the WebSocket)."""
-        url = f"{_http_url(self.url)}{path}?after={after}&limit={limit}"
+    async def _get(self, path: str, kind: type[_Decoded], **query: object) -> _Decoded:
+        """A read of the gateway's HTTP API (same host and port as the WebSocket); query
+        members that are None are left out."""
+        given = {name: value for name, value in query.items() if value is not None}
+        url = f"{_http_url(self.url)}{path}?{urllib.parse.urlencode(given)}"
 
         def fetch() -> bytes:
             try:
@@ -698,10 +798,84 @@ class Client:
     def _accounts(self) -> list[AccountSubscription]:
         return [s for s in self._subscriptions if isinstance(s, AccountSubscription)]
 
-    def _track(self, signed: SignedOrder) -> None:
+    def _place_request(self, spec: OrderSpec) -> tuple[PlaceRequest, SignedOrder]:
+        """``spec`` signed with the next nonce."""
+        listed = self.markets.symbol(spec.market)
+        order = Order(
+            trader=self.address,
+            market=listed.id,
+            is_buy=_side(spec.side).is_buy,
+            size=order_size(spec.size, listed),
+            limit_price=order_price(spec.price, listed),
+            max_fee_ppm=FeePpm(
+                max(listed.maker_fee_ppm, listed.taker_fee_ppm)
+                if spec.max_fee_ppm is None
+                else spec.max_fee_ppm
+            ),
+            margin_mode=spec.margin_mode,
+            time_in_force=spec.time_in_force,
+            reduce_only=spec.reduce_only,
+            expiry=_expiry(spec.ttl_s),
+            nonce=self.nonces.next(),
+        )
+        signed = sign_order(order, self.wallet.signing_key, self.domain)
+        request = PlaceRequest(
+            order=WireOrder.of(order), signature=_signature(signed), client_id=spec.client_id
+        )
+        return request, signed
+
+    def _placed(self, request: PlaceRequest, signed: SignedOrder, placed: Placed) -> PlacedOrder:
+        self._track(signed, request.client_id)
+        size = values.size(placed.size)
+        return PlacedOrder(signed, placed.order_id, placed.seq, size, request.client_id)
+
+    async def _open_order(
+        self, order_hash: OrderHash | str | None, client_id: str | None
+    ) -> tuple[OrderHash, Order]:
+        """The hash and terms of an open order of yours: tracked here, else the gateway's."""
+        if (order_hash is None) == (client_id is None):
+            raise ValueError("name the order by its hash or its client_id")
+        if order_hash is not None:
+            known: OrderHash | None = _order_hash(order_hash)
+        else:
+            assert client_id is not None
+            known = self._by_client_id.get(client_id)
+        signed = None if known is None else self._orders.get(known)
+        if signed is not None:
+            return signed.order_hash, signed.order
+        for open_order in await self.open_orders():
+            if (
+                open_order.client_id == client_id
+                if order_hash is None
+                else (open_order.order_hash == _hex(order_hash))
+            ):
+                return parse_order_hash(open_order.order_hash), open_order.order
+        named = f"client id {client_id!r}" if order_hash is None else _hex(order_hash)
+        raise UnknownOrderError(f"no open order of yours with {named}")
+
+    def _track(self, signed: SignedOrder, client_id: str | None) -> None:
         self._orders[signed.order_hash] = signed
+        if client_id is not None:
+            self._by_client_id[client_id] = signed.order_hash
+            self._client_ids[signed.order_hash] = client_id
         if len(self._orders) > MAX_TRACKED_ORDERS:
-            self._orders.popitem(last=False)
+            oldest, _ = self._orders.popitem(last=False)
+            self._forget(oldest)
+
+    def _forget(self, order_hash: OrderHash) -> None:
+        self._orders.pop(order_hash, None)
+        client_id = self._client_ids.pop(order_hash, None)
+        if client_id is not None and self._by_client_id.get(client_id) == order_hash:
+            del self._by_client_id[client_id]
+
+
+def _expect(frame: Frame, expected: type[_Response]) -> _Response:
+    """``frame`` as the answer expected; an error frame raises its typed error."""
+    if isinstance(frame, Error):
+        raise gateway_error(frame)
+    if not isinstance(frame, expected):
+        raise GatewayInternalError(f"expected a {expected.__name__} frame, got {frame!r}")
+    return frame
 
 
 def _key(subscription: Subscription[Any]) -> _SubscriptionKey:

@@ -25,7 +25,10 @@ from perpdex.gateway.protocol import (
     FillRejected,
     OrderUpdate,
 )
+from perpdex.gateway.protocol import Trade as TradeFrame
 from perpdex.sdk.book import BookView, LocalBook
+from perpdex.sdk.markets import Markets
+from perpdex.sdk.values import Trade
 
 Item = TypeVar("Item")
 AccountEvent = Fill | FillRejected | OrderUpdate | AccountUpdate
@@ -76,6 +79,17 @@ class Subscription(Generic[Item]):
 
     def deliver(self, item: Item) -> None:
         self._queue.put_nowait(item)
+
+
+class TradeSubscription(Subscription[Trade]):
+    """A market's public trades, in decimals."""
+
+    def __init__(self, markets: Markets, market: MarketId, unsubscribe: Unsubscribe) -> None:
+        super().__init__(Channel.TRADES, market, unsubscribe)
+        self._markets = markets
+
+    def on_frame(self, frame: TradeFrame) -> None:
+        self.deliver(Trade.of_frame(self._markets, frame))
 
 
 class AccountSubscription(Subscription[AccountEvent]):

@@ -15,7 +15,7 @@ from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
 from perpdex.engine.events import Event, EventBus, Rejected, Subscriber
 from perpdex.engine.file_journal import FileJournal, read_file
-from perpdex.engine.replay import recover
+from perpdex.engine.replay import replay
 from perpdex.engine.sequencer import PositionSource, Sequencer
 from perpdex.settlement.payload import order_from_payload
 
@@ -28,6 +28,7 @@ class EngineService:
         self.markets = tuple(markets)
         self._positions = positions
         self._journal: FileJournal | None = None
+        self._engine: Engine | None = None
         self._sequencer: Sequencer | None = None
         self._bus: EventBus | None = None
 
@@ -45,6 +46,12 @@ class EngineService:
     def running(self) -> bool:
         return self._sequencer is not None
 
+    def now_ms(self) -> int:
+        """The stamp of the command being applied, replayed or live (Unix ms, journaled): a
+        subscriber that times events reads it and a replay gives it the same times."""
+        assert self._engine is not None, "the engine is not running"
+        return self._engine.clock.now()
+
     def start(self, replayed: Iterable[Subscriber], live: Iterable[Subscriber]) -> None:
         """Rebuild the engine from the journal. ``replayed`` subscribers see every event of
         the replay too; ``live`` ones only what follows."""
@@ -53,7 +60,9 @@ class EngineService:
             bus.subscribe(subscriber)
         self.journal_path.parent.mkdir(parents=True, exist_ok=True)
         journal = FileJournal(self.journal_path)
-        engine, _ = recover(journal, self.markets, bus)
+        # built before the replay, so that now_ms reads the stamps of the replayed commands
+        engine = self._engine = Engine(self.markets, bus)
+        replay(engine, journal)
         for subscriber in live:
             bus.subscribe(subscriber)
         self._journal = journal
@@ -89,7 +98,7 @@ class EngineService:
             self._sequencer.flush()
         if self._journal is not None:
             self._journal.close()
-        self._journal = self._sequencer = self._bus = None
+        self._journal = self._engine = self._sequencer = self._bus = None
 
 
 def replay_events(
@@ -101,7 +110,7 @@ def replay_events(
     bus.subscribe(subscriber)
     journal = FileJournal(journal_path)
     try:
-        recover(journal, markets, bus)
+        replay(Engine(markets, bus), journal)
     finally:
         journal.close()
 

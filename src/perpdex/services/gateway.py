@@ -11,6 +11,7 @@ from perpdex.gateway.account_log import AccountLog
 from perpdex.gateway.risk import RiskCheck
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
+from perpdex.gateway.tape import MarketTape
 from perpdex.gateway.verify import Verifier, make_verifier
 
 
@@ -41,11 +42,21 @@ class GatewayService:
         risk: RiskCheck,
         accepted: Iterable[SignedOrder],
         accounts: AccountLog,
+        tape: MarketTape,
     ) -> None:
         """A gateway on the running engine: ``bus`` is the engine's, ``accepted`` every
-        order the engine took before (from its journal), ``accounts`` the log on its bus."""
+        order the engine took before (from its journal), ``accounts`` the log and ``tape``
+        the trades and candles on its bus."""
         verifier = make_verifier(domain, self._verify_workers)
-        gateway = Gateway(sequencer, bus, domain, risk=risk, verifier=verifier, accounts=accounts)
+        gateway = Gateway(
+            sequencer,
+            bus,
+            domain,
+            risk=risk,
+            verifier=verifier,
+            accounts=accounts,
+            tape=tape,
+        )
         gateway.adopt_open_orders()
         gateway.remember_accepted(accepted)
         server = GatewayServer(gateway, self.host, self.port)

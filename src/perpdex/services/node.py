@@ -36,6 +36,7 @@ from perpdex.engine.events import Event, Filled
 from perpdex.gateway.account_log import AccountLog
 from perpdex.gateway.account_store import AccountStore
 from perpdex.gateway.risk import SETTLE_MARGIN_S
+from perpdex.gateway.tape import MarketTape
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.runner import KeeperMode
 from perpdex.risk.indexer import ChainIndexer
@@ -96,6 +97,7 @@ class Node:
         self._filled: set[tuple[Address, MarketId]] = set()  # see _trim_reduce_only
         self._next_expiry_scan = 0.0  # see _cancel_expiring_on_chain
         self._accounts: AccountLog | None = None
+        self._tape: MarketTape | None = None
         self.rejected_fills: Counter[str] = Counter()
         """Fills that will never settle, by the chain's or the batcher's reason."""
 
@@ -272,11 +274,15 @@ class Node:
         return runner
 
     def _start_engine(self) -> None:
-        """The engine from its journal, and the account log caught up with it."""
+        """The engine from its journal, and the account log and the tape caught up with it."""
         engine = self.engine
         accounts = AccountLog(AccountStore(self.state.accounts), self.domain)
+        self._tape = MarketTape(self.listed, engine.now_ms)
         try:
-            engine.start(replayed=[self._to_runner, accounts.on_event], live=[self._to_pm])
+            engine.start(
+                replayed=[self._to_runner, accounts.on_event, self._tape.on_event],
+                live=[self._to_pm],
+            )
             accounts.caught_up(engine.sequencer.seq)
         except BaseException:
             accounts.close(commit=False)
@@ -304,8 +310,15 @@ class Node:
         engine = self.engine
         engine.sequencer.flush()  # the journal on disk must hold every accepted order
         accepted = accepted_orders(engine.journal_path, engine.markets, self.domain)
+        assert self._tape is not None, "the engine is not running"
         await self.gateway.start(
-            engine.sequencer, engine.bus, self.domain, self.risk, accepted, self.accounts
+            engine.sequencer,
+            engine.bus,
+            self.domain,
+            self.risk,
+            accepted,
+            self.accounts,
+            self._tape,
         )
         gateway = self.gateway.gateway
         if gateway is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from perpdex.chain.deployment import ListedMarket
 from perpdex.core.types import MarketId, OrderHash, Price, Size, TimeInForce
-from perpdex.core.units import from_price_units, from_size_units
+from perpdex.core.units import from_price_units, from_size_units, to_size_units
 from perpdex.sdk.client import Client, PlacedOrder
 from perpdex.sdk.gateway_errors import GatewayError, UnknownOrderError
 from perpdex.sim.bots.fills import OwnFills
@@ -132,7 +132,9 @@ class MarketMaker:
         except ConnectionError:  # no answer: requoted once the node is back
             self.unanswered += 1
             return
-        self._orders[move.slot] = _Resting(placed.order_hash, placed.order_id, quote, placed.size)
+        self._orders[move.slot] = _Resting(
+            placed.order_hash, placed.order_id, quote, to_size_units(placed.size)
+        )
 
     async def _amend(self, order: _Resting, quote: Quote) -> PlacedOrder:
         traded = self.fills.by_order[order.order_id]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from perpdex.chain.deployment import ListedMarket
 from perpdex.core.types import Price
+from perpdex.core.units import to_price_units
 from perpdex.sdk.chain_client import ChainReader
 from perpdex.sdk.client import Client
 
@@ -47,8 +48,8 @@ class Observer:
             self.books.append(
                 BookSample(
                     self.clock(),
-                    None if bid is None else bid[0],
-                    None if ask is None else ask[0],
+                    None if bid is None else to_price_units(bid.price),
+                    None if ask is None else to_price_units(ask.price),
                 )
             )
 

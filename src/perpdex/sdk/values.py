@@ -1,0 +1,224 @@
+"""What the SDK hands a trader: value objects in decimals, made from the gateway's frames.
+
+The wire carries the contract's integers (price, size and collateral units); a trader
+reads ``Decimal("99900")`` USD and ``Decimal("0.01")`` BTC, converted exactly
+(:mod:`perpdex.core.units`, never rounded). Integers stay integers only where they count
+or name something: sequence numbers, order ids, cursors. Markets are shown by symbol.
+Each ``of`` below is the one conversion of its frame, so every method that returns that
+kind of value converts it the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import NamedTuple
+
+from perpdex.core.eip712 import Order
+from perpdex.core.types import Collateral, MarketId, Price, Side, Size
+from perpdex.core.units import from_collateral_units, from_price_units, from_size_units
+from perpdex.gateway import protocol as wire
+from perpdex.gateway.queries import OpenOrder as WireOpenOrder
+from perpdex.gateway.queries import OrderReport
+from perpdex.gateway.tape import Candle as WireCandle
+from perpdex.gateway.tape import PublicTrade
+from perpdex.sdk.markets import Markets
+
+
+def price(units: int) -> Decimal:
+    """Price units -> USD per whole base unit."""
+    return from_price_units(Price(units))
+
+
+def size(units: int) -> Decimal:
+    """Size units -> base asset."""
+    return from_size_units(Size(units))
+
+
+def collateral(units: int) -> Decimal:
+    """Collateral units -> USDC."""
+    return from_collateral_units(Collateral(units))
+
+
+def utc_ms(ms: int) -> datetime:
+    """Unix milliseconds -> an aware UTC datetime."""
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _side(is_buy: bool) -> Side:
+    return Side.BUY if is_buy else Side.SELL
+
+
+class Level(NamedTuple):
+    """One price level of a book: the total open ``size`` at ``price``."""
+
+    price: Decimal
+    size: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """A public trade at the maker's price; ``side`` is the taker's. ``seq`` is the journal
+    seq of the command that traded; ``time`` is None on the live ``trades`` stream of an
+    older gateway."""
+
+    market: str
+    seq: int
+    price: Decimal
+    size: Decimal
+    side: Side
+    time: datetime | None
+
+    @classmethod
+    def of_tape(cls, markets: Markets, market: int, trade: PublicTrade) -> Trade:
+        return cls(
+            _symbol(markets, market),
+            trade.seq,
+            price(trade.price),
+            size(trade.size),
+            _side(trade.taker_is_buy),
+            utc_ms(trade.time),
+        )
+
+    @classmethod
+    def of_frame(cls, markets: Markets, frame: wire.Trade) -> Trade:
+        return cls(
+            _symbol(markets, frame.market),
+            frame.seq,
+            price(frame.price),
+            size(frame.size),
+            _side(frame.taker_is_buy),
+            utc_ms(frame.time) if frame.time else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """OHLCV of ``market``'s trades in ``[start, start + interval)``; ``trades`` counts
+    them. Intervals without a trade have no candle."""
+
+    market: str
+    interval: str
+    start: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    trades: int
+
+    @classmethod
+    def of(cls, symbol: str, interval: str, candle: WireCandle) -> Candle:
+        return cls(
+            symbol,
+            interval,
+            utc_ms(candle.start),
+            price(candle.open),
+            price(candle.high),
+            price(candle.low),
+            price(candle.close),
+            size(candle.volume),
+            candle.trades,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOrder:
+    """An order of yours on the book now. ``order`` is the signed message it rests as (an
+    amend's replacement): the terms an amend keeps."""
+
+    market: str
+    order_id: int
+    order_hash: str
+    client_id: str | None
+    side: Side
+    price: Decimal
+    size: Decimal
+    """The order's total size (an amend's new total)."""
+    remaining: Decimal
+    """What is still open on the book."""
+    order: Order
+
+    @classmethod
+    def of(cls, markets: Markets, open_order: WireOpenOrder) -> OpenOrder:
+        order = open_order.order.to_order()
+        return cls(
+            _symbol(markets, order.market),
+            open_order.order_id,
+            open_order.order_hash,
+            open_order.client_id,
+            _side(order.is_buy),
+            price(order.limit_price),
+            size(order.size),
+            size(open_order.remaining),
+            order,
+        )
+
+
+class OrderState(Enum):
+    OPEN = "open"
+    PARTIALLY_FILLED = "partially_filled"
+    """Open, and part of it has traded."""
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatus:
+    """One of your orders as the gateway's history holds it (as of the last durable
+    command): ``filled`` of ``size`` traded at ``average_price`` (None before a fill),
+    ``reason`` why it left the book (cancelled: ``requested``, ``fill_rejected``, ...)."""
+
+    market: str
+    order_id: int
+    order_hash: str
+    client_id: str | None
+    side: Side
+    price: Decimal
+    size: Decimal
+    filled: Decimal
+    average_price: Decimal | None
+    state: OrderState
+    reason: str | None
+    seq: int
+    """The journal seq of the command that placed it."""
+    updated_seq: int
+
+    @property
+    def remaining(self) -> Decimal:
+        """What is still open (0 once the order is closed)."""
+        return self.size - self.filled if self.state in _OPEN else Decimal(0)
+
+    @classmethod
+    def of(cls, markets: Markets, report: OrderReport) -> OrderStatus:
+        order = report.order
+        state = OrderState(order.state.value)
+        if state is OrderState.OPEN and order.filled:
+            state = OrderState.PARTIALLY_FILLED
+        # (sum of price units * size units) / size units = price units
+        average = price(report.filled_value) / order.filled if order.filled else None
+        return cls(
+            _symbol(markets, order.market),
+            order.order_id,
+            order.order_hash,
+            order.client_id,
+            _side(order.is_buy),
+            price(order.price),
+            size(order.size),
+            size(order.filled),
+            average,
+            state,
+            report.reason,
+            order.seq,
+            order.updated_seq,
+        )
+
+
+_OPEN = (OrderState.OPEN, OrderState.PARTIALLY_FILLED)
+
+
+def _symbol(markets: Markets, market: int) -> str:
+    return markets.id(MarketId(market)).symbol

@@ -1,0 +1,132 @@
+"""What a trader reads is in decimals, exactly: order status (state, average price), candles,
+trades; and a batch of orders is cut into frames the gateway takes."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import msgspec
+import pytest
+
+from perpdex.chain.deployment import ListedMarket
+from perpdex.chain.markets import default_markets
+from perpdex.core.types import MarketId, Side
+from perpdex.core.units import to_price_units, to_size_units
+from perpdex.gateway import protocol as wire
+from perpdex.gateway.protocol import PlaceRequest, WireOrder
+from perpdex.gateway.queries import OrderReport
+from perpdex.gateway.tape import Candle as WireCandle
+from perpdex.gateway.tape import PublicTrade
+from perpdex.sdk.batch import frames
+from perpdex.sdk.markets import Markets
+from perpdex.sdk.values import Candle, OrderState, OrderStatus, Trade
+
+MARKETS = Markets(
+    ListedMarket(
+        **{f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}, id=MarketId(i)
+    )
+    for i, spec in enumerate(default_markets())
+)
+
+
+def _report(state: wire.OrderState, filled: str, fills: list[tuple[str, str]]) -> OrderReport:
+    order = wire.HistoricalOrder(
+        market=0,
+        order_id=7,
+        order_hash="0x" + "ab" * 32,
+        is_buy=True,
+        price=to_price_units("100000"),
+        size=to_size_units("0.3"),
+        filled=to_size_units(filled),
+        state=state,
+        seq=3,
+        updated_seq=9,
+        client_id="grid-1",
+    )
+    value = sum(to_price_units(p) * to_size_units(s) for p, s in fills)
+    return OrderReport(order=order, filled_value=value, reason=None)
+
+
+def test_an_open_order_with_fills_is_partially_filled_at_the_exact_average_price() -> None:
+    fills = [("100000", "0.1"), ("99999.9", "0.1")]
+    status = OrderStatus.of(MARKETS, _report(wire.OrderState.OPEN, "0.2", fills))
+    assert status.state is OrderState.PARTIALLY_FILLED
+    assert (status.market, status.side, status.client_id) == ("BTC-PERP", Side.BUY, "grid-1")
+    assert (status.price, status.size, status.filled) == (
+        Decimal("100000"),
+        Decimal("0.3"),
+        Decimal("0.2"),
+    )
+    assert status.average_price == Decimal("99999.95")
+    assert status.remaining == Decimal("0.1")
+
+
+def test_an_order_without_fills_has_no_average_and_a_closed_one_nothing_remaining() -> None:
+    status = OrderStatus.of(MARKETS, _report(wire.OrderState.OPEN, "0", []))
+    assert (status.state, status.average_price) == (OrderState.OPEN, None)
+    cancelled = OrderStatus.of(MARKETS, _report(wire.OrderState.CANCELLED, "0", []))
+    assert (cancelled.state, cancelled.remaining) == (OrderState.CANCELLED, Decimal(0))
+
+
+def test_candles_and_trades_in_decimals_and_utc() -> None:
+    start = 1_800_000_000_000
+    wire_candle = WireCandle(
+        start=start,
+        open=to_price_units("100"),
+        high=to_price_units("101.5"),
+        low=to_price_units("99"),
+        close=to_price_units("100.1"),
+        volume=to_size_units("0.0301"),
+        trades=4,
+    )
+    candle = Candle.of("BTC-PERP", "1m", wire_candle)
+    assert candle.start == datetime.fromtimestamp(start / 1000, UTC)
+    assert (candle.open, candle.high, candle.low, candle.close, candle.volume) == tuple(
+        Decimal(x) for x in ("100", "101.5", "99", "100.1", "0.0301")
+    )
+    trade = Trade.of_tape(
+        MARKETS,
+        1,
+        PublicTrade(seq=5, time=start, price=99_900_000_000, size=1_000_000, taker_is_buy=False),
+    )
+    assert (trade.market, trade.price, trade.size, trade.side) == (
+        "ETH-PERP",
+        Decimal("99900"),
+        Decimal("0.01"),
+        Side.SELL,
+    )
+
+
+def _request(client_id: str | None = None) -> PlaceRequest:
+    order = WireOrder(
+        trader="0x" + "11" * 20,
+        market=0,
+        is_buy=True,
+        size=10**8,
+        limit_price=10**11,
+        max_fee_ppm=500,
+        margin_mode=0,
+        time_in_force=0,
+        reduce_only=False,
+        expiry=2_000_000_000,
+        nonce=2**60,
+    )
+    return PlaceRequest(id=10**6, order=order, signature="0x" + "00" * 65, client_id=client_id)
+
+
+@pytest.mark.parametrize("count", [1, 99, 100, 101, 250])
+def test_a_batch_is_cut_at_the_protocols_most_requests(count: int) -> None:
+    chunks = list(frames([_request()] * count))
+    assert [len(c) for c in chunks] == [100] * (count // 100) + [count % 100] * (count % 100 > 0)
+    assert [i for chunk in chunks for i in chunk] == list(range(count))
+
+
+def test_a_batch_is_cut_where_its_bytes_would_exceed_the_frame() -> None:
+    requests = [_request("x" * 64)] * 100
+    one = len(msgspec.json.encode(requests[0]))
+    limit = 10 * one  # room for 9 with brackets and commas
+    chunks = list(frames(requests, limit))
+    assert all(len(msgspec.json.encode([requests[i] for i in c])) <= limit for c in chunks)
+    assert len(chunks[0]) == 9 and sum(map(len, chunks)) == 100
