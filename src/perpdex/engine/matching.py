@@ -98,9 +98,7 @@ class MatchingEngine:
                 or self.held.by_client_id(cmd.account, cmd.client_id) is not None
             ):
                 reason = RejectReason.DUPLICATE_CLIENT_ORDER_ID
-            elif (
-                cmd.trigger_price < 0 or (cmd.trigger is _NO_TRIGGER) != (not cmd.trigger_price)
-            ):
+            elif cmd.trigger_price < 0 or (cmd.trigger is _NO_TRIGGER) != (not cmd.trigger_price):
                 reason = RejectReason.BAD_TRIGGER
         if reason is not None:
             self._rejected(seq, cmd, reason)

@@ -919,4 +919,4 @@ def _hex(order_hash: OrderHash | str) -> str:
     return order_hash if isinstance(order_hash, str) else hex0x(order_hash)
 
 
-__all__ = ["Client", "ListedMarket", "Page", "PlacedOrder"]
+__all__ = ["DEFAULT_ORDER_TTL_S", "Client", "ListedMarket", "OrderSpec", "Page", "PlacedOrder"]

@@ -32,7 +32,7 @@ from perpdex.ccxt.numbers import Number, amount_to_precision, decimal, price_to_
 from perpdex.ccxt.structures import Json, OrderTerms
 from perpdex.chain.deployment import ListedMarket
 from perpdex.core.types import Collateral, MarginMode, OrderHash, TimeInForce
-from perpdex.core.units import from_price_units
+from perpdex.core.units import from_price_units, to_size_units
 from perpdex.gateway.protocol import Fill, HistoricalOrder, OrderState, parse_order_hash
 from perpdex.sdk.chain_client import ChainReader
 from perpdex.sdk.client import HISTORY_PAGE, Client, Page, PlacedOrder
@@ -679,7 +679,7 @@ class perpdex:
             order_hash=order_id,
             is_buy=signed.is_buy,
             price=signed.limit_price,
-            size=placed.size,
+            size=to_size_units(placed.size),
             filled=0,
             state=OrderState.OPEN,
             seq=placed.seq,
