@@ -34,7 +34,7 @@ from typing import Any
 import msgspec
 
 from perpdex.core.eip712 import Eip712Domain
-from perpdex.core.types import Address, OrderHash, OrderId, Side
+from perpdex.core.types import Address, OrderHash, OrderId, Side, TriggerDirection
 from perpdex.engine.commands import NewOrder
 from perpdex.engine.events import (
     Accepted,
@@ -44,6 +44,7 @@ from perpdex.engine.events import (
     Expired,
     Filled,
     FillRejected,
+    Triggered,
 )
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.account_store import (
@@ -104,6 +105,7 @@ class AccountLog:
             Expired: self._expired,
             Amended: self._amended,
             FillRejected: self._fill_rejected,
+            Triggered: self._triggered,
         }
 
     # -- input ----------------------------------------------------------------------------
@@ -116,12 +118,13 @@ class AccountLog:
             self._through = event.seq
             handler(event)
 
-    def adopt(self, order: NewOrder, remaining: int) -> None:
-        """A resting order accepted before this log began (a log without a store of the
-        journal's past): its later events are logged."""
+    def adopt(self, order: NewOrder, remaining: int, *, held: bool = False) -> None:
+        """A resting (or ``held`` trigger) order accepted before this log began (a log
+        without a store of the journal's past): its later events are logged."""
         if order.order_id not in self._open:
             # placed before the log began: its placing seq is unknown (0)
-            self._open[order.order_id] = _Open(order.account, self._entry(0, order), remaining)
+            entry = self._entry(0, order, held=held)
+            self._open[order.order_id] = _Open(order.account, entry, remaining)
 
     # -- output ---------------------------------------------------------------------------
 
@@ -224,8 +227,21 @@ class AccountLog:
 
     def _accepted(self, event: Accepted) -> None:
         order = event.order
-        entry = self._entry(event.seq, order)
-        self._touch(order.order_id, _Open(order.account, entry, order.size))
+        held = order.trigger is not TriggerDirection.NONE
+        entry = self._entry(event.seq, order, held=held)
+        state = _Open(order.account, entry, order.size)
+        self._touch(order.order_id, state)
+        if held:  # held until triggered (a Triggered event may follow at once)
+            self._trigger_frame(event.seq, state, wire.OrderStatus.UNTRIGGERED, None)
+
+    def _triggered(self, event: Triggered) -> None:
+        state = self._known(event.order_id, event.seq)
+        if state is None:
+            return
+        state.entry.state = wire.OrderState.OPEN
+        state.entry.updated_seq = event.seq
+        self._touch(event.order_id, state)
+        self._trigger_frame(event.seq, state, wire.OrderStatus.TRIGGERED, event.index_price)
 
     def _filled(self, event: Filled) -> None:
         taker_buys = event.taker_side is Side.BUY
@@ -330,6 +346,22 @@ class AccountLog:
         )
         self._log(state.account, frame)
 
+    def _trigger_frame(
+        self, seq: int, state: _Open, status: wire.OrderStatus, index_price: int | None
+    ) -> None:
+        entry = state.entry
+        frame = wire.OrderUpdate(
+            seq=seq,
+            market=entry.market,
+            order_id=entry.order_id,
+            order_hash=entry.order_hash,
+            status=status,
+            size=state.remaining,
+            client_id=entry.client_id,
+            index_price=index_price,
+        )
+        self._log(state.account, frame)
+
     def _change(self, order_id: OrderId, seq: int, size: int, closed: wire.OrderState) -> _Open:
         """``size`` of the order left the book; once nothing is left it is ``closed``."""
         state = self._open[order_id]
@@ -352,7 +384,7 @@ class AccountLog:
     def _touch(self, order_id: OrderId, state: _Open) -> None:
         self._open[order_id] = self._touched[order_id] = state
 
-    def _entry(self, seq: int, order: NewOrder) -> wire.HistoricalOrder:
+    def _entry(self, seq: int, order: NewOrder, *, held: bool) -> wire.HistoricalOrder:
         return wire.HistoricalOrder(
             market=order.market,
             order_id=order.order_id,
@@ -361,10 +393,12 @@ class AccountLog:
             price=order.price,
             size=order.size,
             filled=0,
-            state=wire.OrderState.OPEN,
+            state=wire.OrderState.UNTRIGGERED if held else wire.OrderState.OPEN,
             seq=seq,
             updated_seq=seq,
             client_id=order.client_id,
+            trigger_price=order.trigger_price,
+            trigger_direction=order.trigger,
         )
 
     def _order_named(self, account: Address, order_hash: str) -> wire.HistoricalOrder | None:

@@ -32,6 +32,7 @@ from perpdex.gateway.orders import OrderRegistry
 from perpdex.gateway.protocol import encode_frame, hex0x
 from perpdex.gateway.risk import AccountState, RiskCheck
 from perpdex.gateway.session import Outbox, Session
+from perpdex.risk.reservations import reserves_margin
 
 BookChanges = tuple[dict[int, int], dict[int, int]]  # bids, asks: price -> new level size
 
@@ -108,7 +109,8 @@ class Feeds:
         if record is None:  # not placed through this gateway (a replayed journal)
             return
         record.remaining = order.size
-        self._risk.reserve(record.signed, order.size)
+        if reserves_margin(order):
+            self._risk.reserve(record.signed, order.size)
         record.ack = encode_frame(
             wire.Placed(
                 id=record.request_id,

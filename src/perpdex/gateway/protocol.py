@@ -441,10 +441,15 @@ class OrderStatus(Enum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     AMENDED = "amended"
+    UNTRIGGERED = "untriggered"
+    TRIGGERED = "triggered"
 
 
 class OrderUpdate(_Frame, tag="order"):
-    """``size`` of your order left the book without trading (``reason``: why)."""
+    """``size`` of your order left the book without trading (``reason``: why); or, for a
+    trigger order, ``untriggered``: accepted and held off the book until the index price
+    crosses its trigger, ``triggered``: the index price ``indexPrice`` crossed it and
+    ``size`` enters the book as a new order now (its fills and cancels follow)."""
 
     seq: int
     market: int
@@ -454,6 +459,7 @@ class OrderUpdate(_Frame, tag="order"):
     size: int
     reason: str | None = None
     client_id: str | None = None
+    index_price: int | None = None  # triggered: the index price that released it
     account_seq: int = 0  # see AccountEvent
 
 
@@ -483,6 +489,7 @@ resumes after the last one it saw (``afterSeq``)."""
 
 
 class OrderState(Enum):
+    UNTRIGGERED = "untriggered"  # a trigger order held off the book
     OPEN = "open"
     FILLED = "filled"
     CANCELLED = "cancelled"
@@ -503,6 +510,8 @@ class HistoricalOrder(_Wire, omit_defaults=True):
     seq: int  # the journal seq of the command that placed it
     updated_seq: int  # ... that last changed it
     client_id: str | None = None
+    trigger_price: int = 0  # a trigger order's (0: a plain order)
+    trigger_direction: int = 0  # its ``TriggerDirection`` code
 
 
 class EventsPage(_Wire):

@@ -31,6 +31,7 @@ from perpdex.engine.commands import (
     CancelAll,
     ChainCancel,
     Command,
+    IndexPrice,
     NewOrder,
     SetDeadMan,
 )
@@ -129,15 +130,17 @@ class Gateway:
     # -- after a restart ------------------------------------------------------------------
 
     def adopt_open_orders(self) -> None:
-        """Take over the engine's resting orders (placed through an earlier gateway): they
-        can be cancelled and amended, and leaving the book releases their reservation.
+        """Take over the engine's resting and held orders (placed through an earlier
+        gateway): they can be cancelled and amended, and leaving the book releases their
+        reservation.
 
         Their reservations are the risk check's to re-make (the position manager's
         ``adopt``): it outlives a gateway, so reserving here would count them twice."""
         for book in self.engine.markets.values():
-            for order in book.resting_orders():
-                command = order.command
-                self.accounts.adopt(command, order.remaining)
+            open_orders = [(o.command, o.remaining, False) for o in book.resting_orders()]
+            open_orders += [(order, order.size, True) for order in book.held.in_id_order()]
+            for command, remaining, held in open_orders:
+                self.accounts.adopt(command, remaining, held=held)
                 self.registry.add(
                     OrderRecord(
                         order_id=command.order_id,
@@ -146,7 +149,7 @@ class Gateway:
                         client_id=command.client_id,
                         request_id=None,
                         origin=None,
-                        remaining=order.remaining,
+                        remaining=remaining,
                     )
                 )
 
@@ -156,9 +159,10 @@ class Gateway:
         for signed in orders:
             self.registry.remember(signed)
 
-    def submit_from_chain(self, command: ChainCancel) -> int:
+    def submit_from_chain(self, command: ChainCancel | IndexPrice) -> int:
         """A command the node derived from the chain, not from a client: applied now, its
-        frames (cancels, rejected fills) released with the next batch."""
+        frames (cancels, rejected fills, released trigger orders' fills) released with the
+        next batch."""
         seq = self._submit(command, time.perf_counter_ns())
         self._schedule_release()
         return seq

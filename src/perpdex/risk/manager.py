@@ -52,6 +52,10 @@ Unbacked = Callable[[list[SignedOrder]], None]
 """Called with the open orders whose accounts no longer carry them at the prices and
 chain state just read (:func:`perpdex.risk.check.unbacked_orders`)."""
 
+PricesChanged = Callable[[], None]
+"""Called after the quotes changed (the node feeds the new prices to the engine as index
+prices, which release trigger orders)."""
+
 ChainAhead = Callable[[int], None]
 """Called after each sync that found the chain's clock ahead of the wall clock, with the
 lead in milliseconds."""
@@ -82,6 +86,7 @@ class PositionManager:
         self._fee_listeners: list[FeesChanged] = []
         self._clock_listeners: list[ChainAhead] = []
         self._unbacked_listeners: list[Unbacked] = []
+        self._price_listeners: list[PricesChanged] = []
         self.through = -1
         """The last block folded."""
         self._chain_ahead_ms = 0
@@ -252,6 +257,10 @@ class PositionManager:
             )
         ]
 
+    def subscribe_prices(self, listener: PricesChanged) -> None:
+        """``listener`` hears of every change of the quotes from the next read on."""
+        self._price_listeners.append(listener)
+
     def subscribe_chain_ahead(self, listener: ChainAhead) -> None:
         """``listener`` hears after each sync that finds the chain's clock ahead."""
         self._clock_listeners.append(listener)
@@ -295,6 +304,8 @@ class PositionManager:
         self.quotes = quotes
         self._changed(set(self.margins))  # every ratio moves with the prices
         self._recheck(self.reservations.traders())
+        for price_listener in self._price_listeners:
+            price_listener()
         if fees:
             for fee_listener in self._fee_listeners:
                 fee_listener(fees)

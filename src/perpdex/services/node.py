@@ -29,7 +29,7 @@ from perpdex.chain.transact import connect
 from perpdex.core.eip712 import ChainId, Eip712Domain, SignedOrder
 from perpdex.core.types import Address, MarketId, OrderHash, OrderId, Side
 from perpdex.engine.clock import WallClock
-from perpdex.engine.commands import ChainCancel, NewOrder, RejectedFill
+from perpdex.engine.commands import ChainCancel, IndexPrice, NewOrder, RejectedFill
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Event, Filled
@@ -43,6 +43,7 @@ from perpdex.risk.indexer import ChainIndexer
 from perpdex.risk.leverage import LeverageStore
 from perpdex.risk.manager import PositionManager
 from perpdex.risk.prices import PriceFeed
+from perpdex.risk.reservations import reserves_margin
 from perpdex.risk.terms import resting_fee_ppm
 from perpdex.services.engine import EngineService, accepted_orders, replay_events
 from perpdex.services.gateway import GatewayService
@@ -159,6 +160,7 @@ class Node:
         self._adopt()
         await self._start_gateway()
         self._cancel_unfillable()  # closed or repriced while no node was watching
+        self._feed_index()  # the oracle may have moved while no node was watching
         self._spawn("position manager", self.pm.run(self.config.poll_interval_s))
         self._spawn("settlement", self.runner.run(self.config.settle_interval_s))
         config = self.config
@@ -210,6 +212,7 @@ class Node:
         self._adopt()
         await self._start_gateway()
         self._cancel_unfillable()  # the journal may predate a cancel folded since
+        self._feed_index()
 
     async def restart_gateway(self) -> None:
         log.warning("restarting the gateway on port %d", self.gateway.port)
@@ -256,6 +259,7 @@ class Node:
         pm.subscribe_fees(self._cancel_above_fee_cap)
         pm.subscribe_chain_ahead(self._cancel_expiring_on_chain)
         pm.subscribe_unbacked(self._cancel_unbacked)
+        pm.subscribe_prices(self._feed_index)
         return pm
 
     def _new_runner(self) -> SettlementRunner:
@@ -301,7 +305,11 @@ class Node:
         recent = [o for o in self._recent.values() if o.block > pm.through]
         pm.adopt(
             [*self.runner.unsettled(), *(o.match for o in recent)],
-            [(signed, size) for _, signed, size in self.engine.open_orders(self.domain)],
+            [
+                (signed, size)
+                for terms, signed, size in self.engine.open_orders(self.domain)
+                if reserves_margin(terms)
+            ],
         )
         for outcome in recent:
             pm.on_outcome(outcome)
@@ -339,12 +347,15 @@ class Node:
         that traded which their position (with the fills not yet settled) no longer
         covers, oldest first kept. The engine sized each against the position when it
         arrived; another order of the trader may have shrunk or flipped it since, and the
-        contract would skip such a fill (``REJECT_REDUCE_ONLY``)."""
+        contract would skip such a fill (``REJECT_REDUCE_ONLY``). A position the fills
+        closed also takes its held reduce-only trigger orders (its take-profit and
+        stop-loss, one of which may just have closed it) with it."""
         if not self._filled or not self.engine.running:
             return
         touched, self._filled = self._filled, set()
         books = self.engine.sequencer.engine.markets
         orders: list[tuple[MarketId, OrderId]] = []
+        attached: list[tuple[MarketId, OrderId]] = []
         for account, market in sorted(touched):
             position = self.pm.position(account, market)
             room = {Side.SELL: max(position, 0), Side.BUY: max(-position, 0)}
@@ -356,7 +367,28 @@ class Node:
                     orders.append((market, terms.order_id))
                 else:
                     room[terms.side] -= order.remaining
+            if position == 0:
+                attached += [
+                    (market, held.order_id)
+                    for held in books[market].held_of(account)
+                    if held.reduce_only
+                ]
         self._cancel_resting(tuple(orders), CancelReason.REDUCE_ONLY_EXCEEDS_POSITION)
+        self._cancel_resting(tuple(attached), CancelReason.POSITION_CLOSED)
+
+    def _feed_index(self) -> None:
+        """Feed each market's oracle price, as the contract reads it, to the engine as an
+        ``IndexPrice`` (journaled) when it differs from the engine's: crossed trigger
+        orders are released. A stale price is not fed (the contract would not settle
+        on it); fills of the releases then trim and close attached orders as any fills."""
+        if not self.engine.running or self._pm is None:
+            return
+        books = self.engine.sequencer.engine.markets
+        for market, quote in sorted(self.pm.quotes.items()):
+            book = books.get(market)
+            if book is not None and quote.fresh and book.index != quote.price:
+                self._submit_from_chain(IndexPrice(market=market, price=quote.price))
+        self._trim_reduce_only()
 
     def _outcome(self, outcome: FillOutcome) -> None:
         if isinstance(outcome, Settled):
@@ -485,12 +517,12 @@ class Node:
     def _resting_ids(
         self, traders: set[Address] | None, picked: Callable[[NewOrder], bool]
     ) -> tuple[tuple[MarketId, OrderId], ...]:
-        """The resting orders of ``traders`` (None: of everyone) that ``picked`` picks, as a
-        :class:`ChainCancel` names them."""
+        """The resting and held orders of ``traders`` (None: of everyone) that ``picked``
+        picks, as a :class:`ChainCancel` names them."""
         return tuple(
-            (order.command.market, order.command.order_id)
-            for order in self.engine.resting(traders)
-            if picked(order.command)
+            (terms.market, terms.order_id)
+            for terms, _ in self.engine.open_terms(traders)
+            if picked(terms)
         )
 
     def _resting_with_hash(
@@ -514,7 +546,7 @@ class Node:
             log.warning("%d resting orders cancelled: %s", len(orders), why)
         self._submit_from_chain(ChainCancel(orders=orders, reason=reason))
 
-    def _submit_from_chain(self, command: ChainCancel) -> None:
+    def _submit_from_chain(self, command: ChainCancel | IndexPrice) -> None:
         gateway = self.gateway.gateway
         if gateway is not None:
             gateway.submit_from_chain(command)  # its frames go out with the next release
