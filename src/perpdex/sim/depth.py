@@ -13,6 +13,7 @@ can, and its fills, from the engine's events, give its average price.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import count
@@ -146,8 +147,9 @@ def size_for_notional(ladder: Ladder, notional: Collateral) -> Size:
     )
 
 
-class _Recorder(EventSink):
-    """Keeps the fills; a rejected command is a bug of the model, so it raises."""
+class FillRecorder(EventSink):
+    """Keeps the fills as (price, size); a rejected command is a bug of the model, so it
+    raises."""
 
     def __init__(self) -> None:
         self.fills: list[tuple[int, int]] = []
@@ -159,26 +161,37 @@ class _Recorder(EventSink):
         self.fills.append((price, size))
 
 
-def run_market_order(
-    ladder: Ladder, seed: int, side: Side, size: Size, taker_fee_ppm: int
-) -> BookFill:
-    """Build the ladder in a fresh engine, send one market order of ``size``, measure it."""
-    recorder = _Recorder()
-    engine = Engine([MarketConfig(MARKET, ladder.tick_size, ladder.lot_size)], recorder)
-    sequencer = Sequencer(engine, ManualClock())
-    ids = count(1)
-    book = quotes(ladder, seed)
+def post(
+    sequencer: Sequencer,
+    market: MarketId,
+    maker: Address,
+    book: Iterable[Quote],
+    ids: Iterator[int],
+) -> None:
+    """Rest ``book`` in the engine as ``maker``'s post-only orders, ids drawn from ``ids``."""
     for quote in book:
         order = NewOrder(
-            market=MARKET,
+            market=market,
             order_id=OrderId(next(ids)),
-            account=MAKER,
+            account=maker,
             side=quote.side,
             price=quote.price,
             size=quote.size,
             tif=Tif.POST_ONLY,
         )
         sequencer.submit(order)
+
+
+def run_market_order(
+    ladder: Ladder, seed: int, side: Side, size: Size, taker_fee_ppm: int
+) -> BookFill:
+    """Build the ladder in a fresh engine, send one market order of ``size``, measure it."""
+    recorder = FillRecorder()
+    engine = Engine([MarketConfig(MARKET, ladder.tick_size, ladder.lot_size)], recorder)
+    sequencer = Sequencer(engine, ManualClock())
+    ids = count(1)
+    book = quotes(ladder, seed)
+    post(sequencer, MARKET, MAKER, book, ids)
     matching = engine.markets[MARKET]
     best_bid, best_ask = matching.best_bid(), matching.best_ask()
     assert best_bid is not None and best_ask is not None

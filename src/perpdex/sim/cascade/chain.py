@@ -1,6 +1,8 @@
 """One cascade run on a fresh anvil: deploy, open the longs with real signed orders settled
-by the operator, switch to one-second blocks, push the crash with the keeper's oracle
-pusher and let the real keeper liquidator step the accounts; then read the events.
+by the operator (:func:`crowd`), switch to one-second blocks, push the crash with the
+keeper's oracle pusher and let the real keeper liquidator step the accounts; then read the
+events (:func:`outcome`). ``perpdex.sim.cascade.rounds`` runs the crash with feedback on
+the same crowd instead.
 
 Trader keys are derived from the seed, so both policies see the same book.
 """
@@ -8,7 +10,8 @@ Trader keys are derived from the seed, so both policies see the same book.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
@@ -92,6 +95,11 @@ class Setup:
         send(self.web3, self.admin, collateral.functions.approve(exchange.address, amount))
         send(self.web3, self.admin, exchange.functions.fund_insurance(amount))
 
+    def position_size(self, address: str) -> int:
+        """``address``'s signed position in the market, in size units."""
+        size, *_ = self.contracts.exchange.functions.position(address, self.market.id).call()
+        return int(size)
+
     def events(self, name: str) -> list[EventData]:
         """Every ``name`` event of the Exchange since the deployment."""
         event = getattr(self.contracts.exchange.events, name)()
@@ -161,9 +169,27 @@ def trader_key(seed: int, index: int, scenario: str = "cascade") -> SigningKey:
     return SigningKey(keccak256(f"perpdex sim {scenario} {seed} {index}".encode()))
 
 
-def run_policy(
-    policy: Policy, specs: Sequence[TraderSpec], path: Sequence[Price], seed: int
-) -> Run:
+@dataclass(frozen=True, slots=True)
+class Crowd:
+    """The longs opened on a fresh anvil, before the crash: the chain, the deployment, the
+    keeper's key and each trader's label by address."""
+
+    anvil: Anvil
+    setup: Setup
+    keeper_account: LocalAccount
+    labels: dict[str, str]
+
+    def keeper(self) -> Keeper:
+        """The real keeper's oracle pusher and liquidator (``hold``: it keeps what it
+        takes over)."""
+        config = KeeperConfig(tasks=frozenset({"oracle"}))
+        return Keeper(self.setup.deployment, self.keeper_account, config)
+
+
+@contextmanager
+def crowd(policy: Policy, specs: Sequence[TraderSpec], seed: int) -> Iterator[Crowd]:
+    """A fresh anvil and deployment under ``policy`` with ``specs``' longs opened (stopped
+    on exit)."""
     with Anvil() as anvil:
         deployment = deploy(anvil.rpc_url, demo_wallets(anvil.accounts))
         setup = Setup.of(anvil.rpc_url, deployment, MARKET)
@@ -184,30 +210,40 @@ def run_policy(
             k.address: f"{i:02d}-{s.leverage}x"
             for i, (k, s) in enumerate(zip(keys, specs, strict=True))
         }
-        return _crash(anvil, setup, keeper, path, labels)
+        yield Crowd(anvil, setup, keeper, labels)
 
 
-def _crash(
-    anvil: Anvil,
-    setup: Setup,
-    keeper_account: LocalAccount,
-    path: Sequence[Price],
-    labels: dict[str, str],
+def run_policy(
+    policy: Policy, specs: Sequence[TraderSpec], path: Sequence[Price], seed: int
 ) -> Run:
-    keeper = Keeper(setup.deployment, keeper_account, KeeperConfig(tasks=frozenset({"oracle"})))
-    market = MarketId(setup.market.id)
+    with crowd(policy, specs, seed) as opened:
+        return _crash(opened, path)
+
+
+def _crash(opened: Crowd, path: Sequence[Price]) -> Run:
+    keeper = opened.keeper()
+    market = MarketId(opened.setup.market.id)
     # one-second blocks, as on a real chain: steps sent together share a block, so latency
     # in blocks is not inflated by the keeper's own transactions
-    anvil.set_block_time(1)
+    opened.anvil.set_block_time(1)
     pushes = []
     for price in path:
         pushed = keeper.pusher.push(market, price)
         pushes.append(PricePush(pushed.step.block, price))
         keeper.liquidator.tick()
-    anvil.set_block_time(None)
+    opened.anvil.set_block_time(None)
     latencies = [
-        (labels[sample.target.trader], sample.blocks) for sample in keeper.liquidator.latencies
+        (opened.labels[sample.target.trader], sample.blocks)
+        for sample in keeper.liquidator.latencies
     ]
+    return outcome(opened, pushes, latencies)
+
+
+def outcome(
+    opened: Crowd, pushes: Sequence[PricePush], latencies: Sequence[tuple[str, int]]
+) -> Run:
+    """The run's figures from the chain's events and the accounts' final state."""
+    setup, labels = opened.setup, opened.labels
     return Run(
         prices=pushes,
         forced=_forced(setup, labels),
@@ -243,7 +279,5 @@ def _forced(setup: Setup, labels: dict[str, str]) -> list[Forced]:
 
 
 def _account(setup: Setup, address: str, label: str) -> AccountEnd:
-    exchange = setup.contracts.exchange
-    size, *_ = exchange.functions.position(address, setup.market.id).call()
-    equity, _, maintenance = exchange.functions.cross_health(address).call()
-    return AccountEnd(label, size != 0, int(equity), int(maintenance))
+    equity, _, maintenance = setup.contracts.exchange.functions.cross_health(address).call()
+    return AccountEnd(label, setup.position_size(address) != 0, int(equity), int(maintenance))

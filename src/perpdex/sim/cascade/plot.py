@@ -1,4 +1,6 @@
-"""The cascade's figure: the price path and the forced volume per block, both policies.
+"""The cascade's figures, both policies on each: the price path and the forced volume per
+block; with feedback, the index against the external path and the forced volume per round
+and per price level.
 
 matplotlib's object API (``Figure``, Agg), as ``perpdex.sim.plot``: no global state.
 """
@@ -10,8 +12,17 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from perpdex.core.units import from_price_units
-from perpdex.sim.cascade.metrics import Run, by_block, usdc
+from perpdex.core.units import from_price_units, from_size_units, units
+from perpdex.sim.cascade.metrics import (
+    LEVEL,
+    FeedbackRun,
+    Run,
+    by_block,
+    by_round,
+    forced_by_level,
+    usdc,
+)
+from perpdex.sim.cascade.simulate import FeedbackParams
 
 STYLE = {"tiered": ("tab:blue", -0.2), "full": ("tab:red", 0.2)}
 """Colour and bar offset per policy (the bars of one block side by side)."""
@@ -48,6 +59,64 @@ def plot_cascade(runs: Mapping[str, Run], path: Path) -> Path:
     forced.set_xlabel("blocks since the first price push (1 s blocks)")
     forced.legend()
     forced.grid(alpha=0.3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def plot_feedback(runs: Mapping[str, FeedbackRun], feedback: FeedbackParams, path: Path) -> Path:
+    """The feedback cascade of both policies on one figure, time in rounds: the external
+    path and each policy's index; the liquidated volume per round; and per price level."""
+    figure = Figure(figsize=(9, 9))
+    prices, per_round, per_level = figure.subplots(3, 1)
+    external = next(iter(runs.values())).rounds
+    prices.plot(
+        range(len(external)),
+        [float(from_price_units(r.external)) for r in external],
+        "k--",
+        label="external path",
+    )
+    for name, run in runs.items():
+        colour, offset = STYLE.get(name, ("tab:gray", 0.0))
+        prices.step(
+            range(len(run.rounds)),
+            [float(from_price_units(r.index)) for r in run.rounds],
+            where="post",
+            color=colour,
+            label=f"index ({name})",
+        )
+        volume = by_round(run)
+        per_round.bar(
+            [number + offset for number in range(len(volume))],
+            [usdc(amount) / 1_000 for amount in volume],
+            width=0.4,
+            color=colour,
+            label=f"{name}: liquidated volume",
+        )
+        levels = forced_by_level(run.run)
+        per_level.bar(
+            [int(band) / 1_000 + 0.5 + offset for band in levels],
+            [amount / 1_000 for amount in levels.values()],
+            width=0.4,
+            color=colour,
+            label=f"{name}: liquidated volume",
+        )
+    weight = feedback.feedback.weight_ppm / units().fraction_scale
+    depth = from_size_units(feedback.depth.base_size)
+    prices.set_title(
+        f"Cascade with feedback (index = {weight:g} x book + {1 - weight:g} x external; "
+        f"{depth} BTC first level): tiered vs full-close"
+    )
+    prices.set_ylabel("price (USD)")
+    prices.set_xlabel("round (one oracle push each)")
+    per_round.set_ylabel("thousand USDC")
+    per_round.set_xlabel("round")
+    per_level.set_ylabel("thousand USDC")
+    per_level.set_xlabel(f"index price level (thousand USD, {LEVEL:,} USD bands)")
+    for axes in (prices, per_round, per_level):
+        axes.legend()
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
     return path
