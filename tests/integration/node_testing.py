@@ -64,7 +64,7 @@ async def maker_and_trader(node: Node, nonces: Path) -> AsyncIterator[tuple[Clie
 
 async def sizes(trader: Client) -> dict[str, int]:
     """The trader's open positions on chain: size by market symbol."""
-    return {p.market.symbol: p.size for p in await trader.positions()}
+    return {p.market.symbol: p.size for p in await trader.settled_positions()}
 
 
 async def until(condition: Callable[[], bool], what: str) -> None:

@@ -61,7 +61,7 @@ def test_two_wallets_trade_through_the_gateway_and_settle(
                     await trader.place("BTC-PERP", "buy", "1000", "100000")
                 await settled(node)
                 assert await sizes(trader) == {"BTC-PERP": to_size_units("0.03")}
-                maker_positions = await maker.positions()
+                maker_positions = await maker.settled_positions()
                 assert [p.size for p in maker_positions] == [-to_size_units("0.03")]
             await matches_chain(node)
             web3 = connect(deployment.rpc_url)

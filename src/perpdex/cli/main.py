@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "deposit": "perpdex.cli.deposit",
     "withdraw": "perpdex.cli.withdraw",
     "positions": "perpdex.cli.positions",
+    "leverage": "perpdex.cli.leverage",
+    "margin": "perpdex.cli.margin",
     "order": "perpdex.cli.order",
     "cancel": "perpdex.cli.cancel",
     "book": "perpdex.cli.book",

@@ -32,7 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--tif", choices=tuple(TIME_IN_FORCE), default="gtc")
     parser.add_argument("--reduce-only", action="store_true")
-    parser.add_argument("--isolated", action="store_true", help="isolated margin (default cross)")
+    parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="isolated margin (default cross; a --reduce-only order takes its position's mode)",
+    )
     parser.add_argument("--ttl", type=int, default=86_400, help="seconds until the order expires")
     parser.add_argument("--client-id", help="your id for the order (idempotency key)")
     parser.add_argument(
@@ -66,7 +70,7 @@ async def _place(args: argparse.Namespace, deployment: Deployment) -> int:
             args.price,
             time_in_force=TimeInForce[TIME_IN_FORCE[args.tif]],
             reduce_only=args.reduce_only,
-            margin_mode=MarginMode.ISOLATED if args.isolated else MarginMode.CROSS,
+            margin_mode=MarginMode.ISOLATED if args.isolated else None,
             ttl_s=args.ttl,
             client_id=args.client_id,
         )

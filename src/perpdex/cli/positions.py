@@ -1,4 +1,7 @@
-"""Show an account's collateral, margin and open positions, as the Exchange contract holds them."""
+"""Show an account's collateral, margin and open positions: through the gateway (with
+unsettled fills, entry price apart from fees, unrealised PnL, margin ratio, liquidation
+price and leverage) when the deployment names one or ``--gateway`` does, else as the
+Exchange contract holds them."""
 
 from __future__ import annotations
 
@@ -6,18 +9,26 @@ import argparse
 from typing import TYPE_CHECKING
 
 from perpdex.cli.console import table
-from perpdex.sdk.options import add_trader_arguments, run_trader_command, wallet_of
+from perpdex.sdk.options import (
+    add_gateway_argument,
+    add_trader_arguments,
+    run_trader_command,
+    wallet_of,
+)
 
 if TYPE_CHECKING:
     from perpdex.chain.deployment import Deployment
     from perpdex.core.types import Address
     from perpdex.sdk.chain_client import ChainReader, PositionState
+    from perpdex.sdk.markets import Markets
+    from perpdex.sdk.positions import AccountPositions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--address", help="any trader's address (default: the wallet of the key options)"
     )
+    add_gateway_argument(parser)
     add_trader_arguments(parser)
 
 
@@ -37,8 +48,64 @@ def _run(args: argparse.Namespace, deployment: Deployment) -> int:
         trader = Address(to_checksum_address(args.address))
     else:
         raise ValueError(f"{args.address!r} is not an address")
-    print(format_account(ChainReader(deployment), trader))
+    url = args.gateway or deployment.gateway_url
+    if url:
+        from perpdex.sdk.gateway_http import http_get
+        from perpdex.sdk.markets import Markets
+        from perpdex.sdk.positions import AccountPositions
+
+        read = http_get(url, f"/account/{trader}", AccountPositions)
+        print(format_figures(trader, read, Markets(deployment.markets)))
+    else:
+        print(format_account(ChainReader(deployment), trader))
     return 0
+
+
+def format_figures(trader: Address, read: AccountPositions, markets: Markets) -> str:
+    """The gateway's account summary and each position's figures."""
+    from perpdex.core.types import MarketId
+    from perpdex.sdk.display import usdc
+
+    account = read.account
+    if account is None:
+        return f"{trader}: no account known to the gateway"
+    summary = table(
+        ("account", "collateral", "equity", "initial margin", "maintenance margin"),
+        [
+            (
+                trader,
+                usdc(account.collateral),
+                usdc(account.equity),
+                usdc(account.initial_margin),
+                usdc(account.maintenance_margin),
+            )
+        ],
+    )
+    if not read.positions:
+        return f"{summary}\n\nno open positions"
+    header = (
+        "market", "side", "size", "entry", "fees paid", "mark", "unrealised PnL", "margin",
+        "margin ratio", "liquidation", "leverage",
+    )  # fmt: skip
+    rows: list[tuple[str, ...]] = []
+    for p in read.positions:
+        margin = f"isolated {p.isolated_margin}" if p.margin_mode == "isolated" else "cross"
+        rows.append(
+            (
+                markets.id(MarketId(p.market)).symbol,
+                "short" if p.size.startswith("-") else "long",
+                p.size.removeprefix("-"),
+                p.entry_price or "?",
+                p.fees_paid or "?",
+                p.mark_price or "?",
+                p.unrealised_pnl or "?",
+                margin,
+                p.margin_ratio or "-",
+                p.liquidation_price or "none",
+                f"{p.leverage}x",
+            )
+        )
+    return f"{summary}\n\n{table(header, rows)}"
 
 
 def format_account(client: ChainReader, trader: Address) -> str:

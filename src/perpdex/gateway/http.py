@@ -1,8 +1,9 @@
 """The HTTP read API, served on the WebSocket port (websockets' ``process_request``).
 
 ``GET /markets``, ``/book/{market}``, ``/trades/{market}?limit=N`` (newest first) and
-``/candles/{market}?interval=1m&limit=N`` (the tape, ``tape.py``), ``/account/{address}``,
-its open orders ``/account/{address}/open-orders?market=M``, one order
+``/candles/{market}?interval=1m&limit=N`` (the tape, ``tape.py``), ``/account/{address}``
+(with each position's figures, :mod:`perpdex.gateway.position_view`), its open orders
+``/account/{address}/open-orders?market=M``, one order
 ``/account/{address}/order?hash=0x..`` or ``?clientId=..``, the account's history
 ``/account/{address}/events|fills|orders?after=CURSOR&limit=N`` (pages from the account
 store, by ``accountSeq`` or order id) and ``/journal?from=SEQ&limit=N`` (auditors: each
@@ -25,6 +26,7 @@ from websockets.http11 import Request, Response
 from perpdex.core.types import Address, MarketId
 from perpdex.engine.codec import decode
 from perpdex.gateway import protocol as wire
+from perpdex.gateway.position_view import position_view
 from perpdex.gateway.protocol import ErrorCode, hex0x
 from perpdex.gateway.queries import open_orders, order_report
 from perpdex.gateway.service import Gateway
@@ -144,6 +146,7 @@ class HttpApi:
             "trader": trader,
             "openOrders": open_orders(gateway.registry, trader),
             "account": gateway.feeds.account_state(trader),
+            "positions": [position_view(p) for p in gateway.risk.positions(trader)],
         }
 
     def _order(self, address: str, query: dict[str, list[str]]) -> Any:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Protocol
 
 from perpdex.core.eip712 import SignedOrder
-from perpdex.core.types import Address, Collateral, MarketId, Size
+from perpdex.core.types import Address, Collateral, MarketId, Price, Size
 from perpdex.gateway.protocol import ErrorCode
 
 SETTLE_MARGIN_S = 30
@@ -52,6 +53,26 @@ class AccountState:
 
 
 @dataclass(frozen=True, slots=True)
+class PositionFigures:
+    """One open position as a trader reads it, from the contract's integers (chain state
+    plus unsettled fills). None: unknown now (no price yet; an entry taken over in a
+    liquidation; no price makes it liquidatable)."""
+
+    market: MarketId
+    size: Size  # signed
+    isolated: bool
+    isolated_margin: Collateral
+    entry_price: Fraction | None  # price units, fees excluded
+    fees_paid: Collateral | None
+    mark_price: Price | None
+    unrealised_pnl: Collateral | None  # (mark - entry) x size, rounded down
+    scope_equity: Collateral | None  # of the cross account, or of the isolated position
+    scope_maintenance: Collateral | None
+    liquidation_price: Price | None
+    leverage: Decimal  # the trader's cap in the market (its maximum if none)
+
+
+@dataclass(frozen=True, slots=True)
 class LeverageSetting:
     """A trader's leverage in a market and the market's maximum (``1 / IMR``); ``chosen``
     is False while the trader has set none (the maximum applies)."""
@@ -78,6 +99,10 @@ class RiskCheck(Protocol):
 
     def account(self, trader: Address) -> AccountState | None:
         """The trader's positions and margin, if known (sent on the account stream)."""
+
+    def positions(self, trader: Address) -> list[PositionFigures]:
+        """The trader's open positions with their prices, PnL and liquidation price (for
+        HTTP reads: the liquidation price costs a search per position)."""
 
     def leverage(self, trader: Address, market: MarketId) -> LeverageSetting | Refusal:
         """The trader's leverage in ``market``, or why there is none to show."""
@@ -108,6 +133,9 @@ class AllowAll:
 
     def account(self, trader: Address) -> AccountState | None:
         return None
+
+    def positions(self, trader: Address) -> list[PositionFigures]:
+        return []
 
     def leverage(self, trader: Address, market: MarketId) -> LeverageSetting | Refusal:
         return _NO_MARGIN

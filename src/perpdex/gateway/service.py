@@ -96,7 +96,8 @@ class Gateway:
         self.engine = sequencer.engine
         self.domain = domain
         self.registry = OrderRegistry()
-        self._risk = risk
+        self.risk = risk
+        """The pre-trade check, also the source of the account figures HTTP reads show."""
         self._clock = clock if clock is not None else WallClock()
         self._limits = limits if limits is not None else Limits()
         self._verifier = verifier if verifier is not None else InlineVerifier(domain)
@@ -404,12 +405,12 @@ class Gateway:
         except LeverageError as error:
             raise ProtocolError(ErrorCode.INVALID_LEVERAGE, str(error)) from None
         self._take_account_token(trader)
-        self._send_leverage(session, request.id, self._risk.set_leverage(trader, market, leverage))
+        self._send_leverage(session, request.id, self.risk.set_leverage(trader, market, leverage))
 
     def _get_leverage(self, session: Session, request: wire.GetLeverageRequest) -> None:
         trader = self._logged_in(session)
         market = self._market(request.market)
-        self._send_leverage(session, request.id, self._risk.leverage(trader, market))
+        self._send_leverage(session, request.id, self.risk.leverage(trader, market))
 
     def _send_leverage(
         self, session: Session, request_id: int | None, setting: LeverageSetting | Refusal
@@ -530,11 +531,11 @@ class Gateway:
         (chain seconds) leaves the book: ``SETTLE_MARGIN_S`` before the chain's clock reaches
         it. Where the chain runs ahead of the wall clock, that is earlier by as much; the
         engine command carries the result, so the journal replays it unchanged."""
-        return (expiry - SETTLE_MARGIN_S) * _MS - self._risk.chain_ahead()
+        return (expiry - SETTLE_MARGIN_S) * _MS - self.risk.chain_ahead()
 
     def _check_account(self, trader: Address, signed: SignedOrder) -> None:
         self._take_account_token(trader)
-        refusal = self._risk.check_order(signed)
+        refusal = self.risk.check_order(signed)
         if refusal is not None:
             raise ProtocolError(refusal.code, refusal.message)
 

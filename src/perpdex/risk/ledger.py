@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from perpdex.core import margin
 from perpdex.core.margin import FLAT, MarginParams, PositionState
 from perpdex.core.types import Address, Collateral, MarketId, Price, Size
+from perpdex.risk.entries import Entry, after_fill, kept
 from perpdex.risk.events import (
     AccountSynced,
     ChainEvent,
@@ -56,14 +57,33 @@ class Account:
     positions: dict[MarketId, PositionState] = field(default_factory=dict)
     funding: dict[MarketId, int] = field(default_factory=dict)
     """Per open position: the funding index it settled up to."""
+    entries: dict[MarketId, Entry] = field(default_factory=dict)
+    """Per open position whose fills were seen: its entry price and fees paid."""
 
     def copy(self) -> Account:
-        return Account(self.collateral, self.withdrawal, dict(self.positions), dict(self.funding))
+        return Account(
+            self.collateral,
+            self.withdrawal,
+            dict(self.positions),
+            dict(self.funding),
+            dict(self.entries),
+        )
+
+    def record_fill(
+        self, market: MarketId, size: int, delta: int, price: Price, fee: Collateral
+    ) -> None:
+        """Fold a fill of signed ``delta`` into the entry of the position of ``size``."""
+        entry = after_fill(self.entries.get(market), size, delta, price, fee)
+        if entry is None:
+            self.entries.pop(market, None)
+        else:
+            self.entries[market] = entry
 
     def set_position(self, market: MarketId, position: PositionState, funding: int) -> None:
         if position == FLAT:
             self.positions.pop(market, None)
             self.funding.pop(market, None)
+            self.entries.pop(market, None)
         else:
             self.positions[market] = position
             # packing._pack_position: a flat position keeps no funding snapshot
@@ -168,8 +188,12 @@ class Ledger:
     def _fill_side(self, fill: ChainFill, side: FillSide) -> None:
         market = self.markets[fill.market]
         account = self.account(side.trader)
+        before = account.positions.get(fill.market, FLAT)
+        account.record_fill(
+            fill.market, before.size, side.side * fill.size, Price(fill.price), side.fee
+        )
         position, account.collateral = margin.apply_fill(
-            account.positions.get(fill.market, FLAT),
+            before,
             account.collateral,
             side.side,
             Size(fill.size),
@@ -183,7 +207,14 @@ class Ledger:
     def _sync(self, event: AccountSynced) -> None:
         account = self.account(event.trader)
         account.collateral = event.collateral
+        before = {m: p.size for m, p in account.positions.items()}
+        entries = dict(account.entries)
         account.positions.clear()
         account.funding.clear()
+        account.entries.clear()
         for synced in event.positions:
-            account.set_position(synced.market, synced.position, synced.funding)
+            market, size = synced.market, synced.position.size
+            account.set_position(market, synced.position, synced.funding)
+            entry = kept(entries.get(market), before.get(market, 0), size)
+            if entry is not None:
+                account.entries[market] = entry

@@ -13,17 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 
-from perpdex.core.eip712 import Eip712Domain, SignedOrder
+from perpdex.core import margin
+from perpdex.core.eip712 import Eip712Domain, FeePpm, SignedOrder
 from perpdex.core.leverage import LeverageError, check_setting, margin_fraction, max_leverage
 from perpdex.core.margin import FLAT, Health
 from perpdex.core.types import Address, Collateral, MarketId, Price, Size
 from perpdex.engine.clock import WallClock
 from perpdex.engine.events import Event, Filled
 from perpdex.gateway.protocol import ErrorCode
-from perpdex.gateway.risk import AccountState, LeverageSetting, PositionState, Refusal
+from perpdex.gateway.risk import (
+    AccountState,
+    LeverageSetting,
+    PositionFigures,
+    PositionState,
+    Refusal,
+)
 from perpdex.logs import report_failure, report_recovery
 from perpdex.risk import health
 from perpdex.risk.check import check_order, leverage_refusal, unbacked_orders
@@ -32,6 +39,7 @@ from perpdex.risk.indexer import ChainIndexer, IndexedBlocks
 from perpdex.risk.ledger import Account, Ledger
 from perpdex.risk.leverage import LeverageStore
 from perpdex.risk.pending import PendingFills
+from perpdex.risk.positions import position_figures
 from perpdex.risk.prices import PriceFeed, Quote
 from perpdex.risk.reservations import Reservations
 from perpdex.settlement.encoding import Match
@@ -68,12 +76,15 @@ class PositionManager:
         feed: PriceFeed,
         domain: Eip712Domain,
         leverage: LeverageStore | None = None,
+        ticks: Mapping[MarketId, Price] | None = None,
     ) -> None:
         self._indexer = indexer
         self._feed = feed
         self._domain = domain
         self.leverages = LeverageStore() if leverage is None else leverage
         """The traders' leverage caps: durable, so they outlive this manager."""
+        self._ticks = ticks or {}
+        """Each market's tick: liquidation prices are shown on its grid."""
         self.ledger = Ledger()
         self.pending = PendingFills()
         self.reservations = Reservations()
@@ -118,6 +129,16 @@ class PositionManager:
 
     def chain_ahead(self) -> int:
         return self._chain_ahead_ms
+
+    def positions(self, trader: Address) -> list[PositionFigures]:
+        account = self.projected(trader)
+        markets = self.ledger.markets
+        leverage = {}
+        for market in account.positions.keys() & markets.keys():
+            setting = self.leverage(trader, market)
+            assert isinstance(setting, LeverageSetting)  # the market is listed
+            leverage[market] = setting.leverage
+        return position_figures(account, self.prices, markets, self._ticks, leverage)
 
     def leverage(self, trader: Address, market: MarketId) -> LeverageSetting | Refusal:
         state = self.ledger.markets.get(market)
@@ -349,6 +370,10 @@ class PositionManager:
         ):
             order = signed.order
             if order.trader == trader:
+                # the fee as the contract charges it, for the entry's fees (display only)
+                fee = margin.fee(margin.notional(match.size, match.price), FeePpm(fee_ppm))
+                size = account.positions.get(market, FLAT).size
+                account.record_fill(market, size, order.side * match.size, match.price, fee)
                 health.fill(
                     account,
                     market,

@@ -90,8 +90,9 @@ def margin_mode_refusal(
         return Refusal(
             ErrorCode.MARGIN_MODE_CONFLICT,
             f"your position in market {order.market} is {other} (fills not yet settled "
-            f"included), this order is {mode}: sign marginMode {other}, or close the "
-            "position first",
+            f"included), this order is {mode}: sign marginMode {other} to trade it (the "
+            f"SDK's margin_mode, the CLI's --isolated; a reduce-only order placed without "
+            f"a mode takes the position's), or close the position first to trade {mode}",
         )
     for reservation in open_orders:
         theirs = reservation.signed.order

@@ -108,6 +108,13 @@ class ChainReader:
         )
         return Health(Collateral(equity), Collateral(initial), Collateral(maintenance))
 
+    def isolated_health(self, trader: Address, market: ListedMarket) -> Health:
+        """``Exchange.isolated_health``: the isolated position backed by its margin alone."""
+        equity, initial, maintenance = self._call(
+            self._contracts.exchange.functions.isolated_health(trader, market.id)
+        )
+        return Health(Collateral(equity), Collateral(initial), Collateral(maintenance))
+
     def mark_price(self, market: ListedMarket) -> Price:
         """The price the Exchange values positions at (``Markets.price``): the oracle's, or
         the last good one while the feed is stale."""
@@ -211,6 +218,20 @@ class ChainClient(ChainReader):
     def cancel_withdrawal(self) -> TxReceipt:
         return self._send(
             "cancel_withdrawal", self._contracts.exchange.functions.cancel_withdrawal()
+        )
+
+    # ------------------------------------------------------------------ isolated margin
+
+    def add_isolated_margin(self, market: ListedMarket, amount: Collateral) -> TxReceipt:
+        """Move ``amount`` of cross collateral into the open isolated position in ``market``."""
+        exchange = self._contracts.exchange.functions
+        return self._send("add_isolated_margin", exchange.add_isolated_margin(market.id, amount))
+
+    def remove_isolated_margin(self, market: ListedMarket, amount: Collateral) -> TxReceipt:
+        """Move ``amount`` out of the isolated position in ``market`` back to cross."""
+        exchange = self._contracts.exchange.functions
+        return self._send(
+            "remove_isolated_margin", exchange.remove_isolated_margin(market.id, amount)
         )
 
     # ------------------------------------------------------------------ cancellation

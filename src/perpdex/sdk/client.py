@@ -24,9 +24,7 @@ import itertools
 import logging
 import random
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -57,6 +55,7 @@ from perpdex.core.eip712 import (
     sign_order,
 )
 from perpdex.core.types import Address, MarginMode, MarketId, OrderHash, Side, TimeInForce
+from perpdex.core.units import from_collateral_units
 from perpdex.gateway.protocol import (
     AccountUpdate,
     Ack,
@@ -99,7 +98,7 @@ from perpdex.gateway.queries import OpenOrder as WireOpenOrder
 from perpdex.gateway.queries import OrderReport
 from perpdex.gateway.tape import Candle as WireCandle
 from perpdex.gateway.tape import PublicTrade
-from perpdex.sdk import chain_reads, values
+from perpdex.sdk import chain_reads, margin, values
 from perpdex.sdk.amounts import DecimalLike, collateral_amount, order_price, order_size
 from perpdex.sdk.batch import DEFAULT_ORDER_TTL_S, OrderSpec, frames
 from perpdex.sdk.chain_client import ChainClient, PositionState, WithdrawalRequest
@@ -113,10 +112,12 @@ from perpdex.sdk.gateway_errors import (
     UnknownOrderError,
     gateway_error,
 )
+from perpdex.sdk.gateway_http import http_get
 from perpdex.sdk.keys import Wallet
 from perpdex.sdk.leverage import LeverageSetting
 from perpdex.sdk.markets import Markets
 from perpdex.sdk.nonces import trader_allocator
+from perpdex.sdk.positions import AccountPositions, Position
 from perpdex.sdk.subscriptions import (
     AccountSubscription,
     BookSubscription,
@@ -282,7 +283,7 @@ class Client:
         *,
         time_in_force: TimeInForce = TimeInForce.GTC,
         reduce_only: bool = False,
-        margin_mode: MarginMode = MarginMode.CROSS,
+        margin_mode: MarginMode | None = None,
         ttl_s: int = DEFAULT_ORDER_TTL_S,
         max_fee_ppm: int | None = None,
         client_id: str | None = None,
@@ -290,7 +291,10 @@ class Client:
         """Sign and place a limit order; ``size`` and ``price`` are decimals in the market's
         base asset and USD, converted exactly (on the market's lot and tick grid). A market
         order is an IOC whose ``price`` is the worst price accepted. ``max_fee_ppm`` caps the
-        fee (default: the market's higher fee now)."""
+        fee (default: the market's higher fee now). ``margin_mode`` defaults to cross, and
+        for a reduce-only order to the mode of the position it reduces."""
+        if margin_mode is None:
+            margin_mode = await self._default_mode(self.markets.symbol(market).symbol, reduce_only)
         spec = OrderSpec(
             market,
             side,
@@ -324,6 +328,14 @@ class Client:
                 except GatewayError as error:
                     results.append(error)
         return results
+
+    async def _default_mode(self, market: str, reduce_only: bool) -> MarginMode:
+        """Cross, or for a reduce-only order the mode of the position (with unsettled fills)
+        in ``market``: the contract settles a fill only in the position's own mode."""
+        if not reduce_only:
+            return MarginMode.CROSS
+        held = [p for p in await self.positions() if p.market == market]
+        return held[0].margin_mode if held else MarginMode.CROSS
 
     async def amend(
         self,
@@ -541,7 +553,29 @@ class Client:
         await asyncio.to_thread(chain.raise_nonce_floor, floor)
         return floor
 
-    async def positions(self) -> list[PositionState]:
+    async def add_margin(self, market: str, amount: DecimalLike) -> Decimal:
+        """Move ``amount`` USDC of cross collateral into your isolated position in ``market``
+        (on chain); returns its isolated margin after. Refusals are typed
+        (:mod:`perpdex.sdk.margin`) and say how much could move."""
+        listed, units = self.markets.symbol(market), collateral_amount(amount)
+        moved = await asyncio.to_thread(margin.add_margin, await self.chain(), listed, units)
+        return from_collateral_units(moved)
+
+    async def remove_margin(self, market: str, amount: DecimalLike) -> Decimal:
+        """Move ``amount`` USDC out of your isolated position in ``market`` back to cross;
+        returns its isolated margin after (:class:`IsolatedMarginTooLowError` if the position
+        would fall below initial margin)."""
+        listed, units = self.markets.symbol(market), collateral_amount(amount)
+        moved = await asyncio.to_thread(margin.remove_margin, await self.chain(), listed, units)
+        return from_collateral_units(moved)
+
+    async def positions(self) -> list[Position]:
+        """Open positions with entry price (fees apart), mark, unrealised PnL, margin
+        ratio, liquidation price and leverage, from the gateway (unsettled fills included)."""
+        account = await self._get(f"/account/{self.address}", AccountPositions)
+        return [Position.of(view, self.markets) for view in account.positions]
+
+    async def settled_positions(self) -> list[PositionState]:
         """Open positions as the contract holds them (settled fills only)."""
         return await asyncio.to_thread((await self.chain()).positions, self.address)
 
@@ -750,19 +784,8 @@ class Client:
         """A read of the gateway's HTTP API (same host and port as the WebSocket); query
         members that are None are left out."""
         given = {name: value for name, value in query.items() if value is not None}
-        url = f"{_http_url(self.url)}{path}?{urllib.parse.urlencode(given)}"
-
-        def fetch() -> bytes:
-            try:
-                with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT_S) as response:
-                    body: bytes = response.read()
-                    return body
-            except urllib.error.HTTPError as error:
-                raise gateway_error(msgspec.json.decode(error.read(), type=Error)) from None
-            except OSError as error:
-                raise GatewayUnavailableError(f"no answer from {url}: {error}") from None
-
-        return msgspec.json.decode(await asyncio.to_thread(fetch), type=kind)
+        path = f"{path}?{urllib.parse.urlencode(given)}"
+        return await asyncio.to_thread(http_get, self.url, path, kind)
 
     async def _unsubscribe(self, subscription: Subscription[Any]) -> None:
         self._subscriptions.remove(subscription)
@@ -880,12 +903,6 @@ def _expect(frame: Frame, expected: type[_Response]) -> _Response:
 
 def _key(subscription: Subscription[Any]) -> _SubscriptionKey:
     return (subscription.channel, subscription.market)
-
-
-def _http_url(ws_url: str) -> str:
-    """The gateway's HTTP base: its WebSocket URL with http(s) and no path."""
-    scheme, _, rest = ws_url.partition("://")
-    return f"{'https' if scheme == 'wss' else 'http'}://{rest.split('/', 1)[0]}"
 
 
 def _side(side: Side | str) -> Side:

@@ -27,7 +27,7 @@ from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
 from perpdex.core.eip712 import ChainId, Eip712Domain, SignedOrder
-from perpdex.core.types import Address, MarketId, OrderHash, OrderId, Side
+from perpdex.core.types import Address, MarketId, OrderHash, OrderId, Price, Side
 from perpdex.engine.clock import WallClock
 from perpdex.engine.commands import ChainCancel, IndexPrice, NewOrder, RejectedFill
 from perpdex.engine.config import MarketConfig
@@ -253,7 +253,8 @@ class Node:
             self.deployment.start_block,
         )
         feed = PriceFeed(contracts.markets, self.listed)
-        pm = PositionManager(indexer, feed, self.domain, self._leverage)
+        ticks = {MarketId(m.id): Price(m.tick_size) for m in self.deployment.markets}
+        pm = PositionManager(indexer, feed, self.domain, self._leverage, ticks)
         await pm.sync()  # rebuilt from the chain alone
         pm.subscribe_nonces(self._cancel_closed_on_chain)
         pm.subscribe_fees(self._cancel_above_fee_cap)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from perpdex.core.eip712 import SignedOrder
 from perpdex.core.types import Address, MarketId, Size
-from perpdex.gateway.risk import AccountState, LeverageSetting, Refusal
+from perpdex.gateway.risk import AccountState, LeverageSetting, PositionFigures, Refusal
 from perpdex.risk.manager import PositionManager
 
 
@@ -27,6 +27,9 @@ class CurrentRisk:
 
     def account(self, trader: Address) -> AccountState | None:
         return self._current().account(trader)
+
+    def positions(self, trader: Address) -> list[PositionFigures]:
+        return self._current().positions(trader)
 
     def leverage(self, trader: Address, market: MarketId) -> LeverageSetting | Refusal:
         return self._current().leverage(trader, market)

@@ -111,7 +111,8 @@ def test_order_in_the_other_mode_than_the_position_is_refused_naming_the_positio
     refused = margin_mode_refusal(_order(mode=MarginMode.CROSS), isolated_long, [])
     assert refused is not None and refused.code is ErrorCode.MARGIN_MODE_CONFLICT
     assert "position in market 0 is isolated" in refused.message
-    assert "sign marginMode isolated, or close the position first" in refused.message
+    assert "this order is cross: sign marginMode isolated" in refused.message
+    assert "--isolated" in refused.message and "reduce-only" in refused.message
     assert margin_mode_refusal(_order(mode=MarginMode.ISOLATED), isolated_long, []) is None
     # a closing order in the other mode is refused too: the contract checks mode first
     closing = _order(mode=MarginMode.CROSS, is_buy=False)

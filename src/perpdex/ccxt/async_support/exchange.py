@@ -262,7 +262,7 @@ class perpdex:
             chain = await client.chain()
             account = await asyncio.to_thread(chain.account, client.address)
             health = await asyncio.to_thread(chain.cross_health, client.address)
-            positions = await client.positions()
+            positions = await client.settled_positions()
         isolated = Collateral(sum(p.isolated_margin for p in positions if p.isolated))
         return unified.balance_structure(health, isolated, account.collateral)
 
@@ -277,7 +277,7 @@ class perpdex:
             chain = await client.chain()
             positions = [
                 p
-                for p in await client.positions()
+                for p in await client.settled_positions()
                 if p.size and (wanted is None or p.market.id in wanted)
             ]
             marks = [await asyncio.to_thread(chain.mark_price, p.market) for p in positions]
