@@ -10,6 +10,8 @@ contract first says liquidatable; a plain reduce-only order closes an isolated p
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 from decimal import Decimal
 from pathlib import Path
 
@@ -115,11 +117,9 @@ async def _isolated_scenario(deployment: Deployment, tmp_path: Path) -> None:
             await trader.remove_margin(BTC, "1000")
         with pytest.raises(NoIsolatedPositionError, match="no isolated position in ETH"):
             await trader.add_margin("ETH-PERP", "1")
-        code = main(
-                ["margin", "remove", BTC, "5", "--wallet", "trader",
-                 "--deployment", str(deployment_file)]
-            )  # fmt: skip
-        assert code == 0
+        wallet = ("--wallet", "trader", "--deployment", str(deployment_file))
+        removed = "5 USDC removed from the isolated BTC-PERP position: margin 600 USDC\n"
+        assert await cli("margin", "remove", BTC, "5", *wallet) == (0, removed)
         chain = await trader.chain()
         btc = trader.markets.symbol(BTC)
         assert chain.position(trader.address, btc).isolated_margin == 600_000_000
@@ -127,6 +127,13 @@ async def _isolated_scenario(deployment: Deployment, tmp_path: Path) -> None:
         (position,) = await trader.positions()
         assert position.isolated_margin == 600 and position.liquidation_price is not None
         liquidation = position.liquidation_price
+        gateway = ("--gateway", node.gateway.url)
+        code, out = await cli("positions", *wallet, *gateway)
+        row = next(line.split() for line in out.splitlines() if line.startswith(BTC))
+        assert code == 0 and row[1:4] == ["long", "0.1", "100000"]
+        assert row[-2:] == [f"{liquidation:f}", "20x"]
+        code, out = await cli("leverage", BTC, "4", *wallet, *gateway)
+        assert code == 0 and "4x" in out and (await trader.leverage(BTC)).leverage == 4
 
     # with the node (and its liquidating keeper) stopped, the contract's verdict
     await _liquidatable_exactly_at(deployment, trader, liquidation)
@@ -143,6 +150,19 @@ async def _isolated_scenario(deployment: Deployment, tmp_path: Path) -> None:
         await settled(node)
         assert await trader.positions() == []
         assert chain.position(trader.address, btc).size == 0
+
+
+async def cli(*argv: str) -> tuple[int, str]:
+    """``perpdex argv`` in a worker thread (it runs its own event loop and blocking reads
+    of the node served on this one): the exit code and what it printed."""
+    out = io.StringIO()
+
+    def run() -> int:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            return main(list(argv))
+
+    code = await asyncio.to_thread(run)
+    return code, out.getvalue()
 
 
 async def _liquidatable_exactly_at(deployment: Deployment, trader: Client, price: Decimal) -> None:

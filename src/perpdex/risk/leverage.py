@@ -2,8 +2,8 @@
 the pre-trade check enforces (docs/architecture.md, "Leverage").
 
 The contract knows one leverage per market, its maximum: the initial margin fraction IMR
-(``Markets.risk``) makes it ``1 / IMR``. A trader who wants less (a bot's bug or a stolen
-session key must not open a position at 20x on an account meant for 3x) sets it here;
+(``Markets.risk``) makes it ``1 / IMR``. A trader who wants less (a bot's bug must not
+open a position at 20x on an account meant for 3x) sets it over a logged-in connection;
 the check then values every requirement of the market at ``max(IMR, 1 / leverage)``.
 Settings are kept in SQLite beside the journal (``leverage.sqlite``), which the journal
 cannot rebuild: they are not engine commands, and a restart must not lift a cap.
