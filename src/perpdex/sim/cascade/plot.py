@@ -70,10 +70,11 @@ def plot_feedback(runs: Mapping[str, FeedbackRun], feedback: FeedbackParams, pat
     figure = Figure(figsize=(9, 9))
     prices, per_round, per_level = figure.subplots(3, 1)
     external = next(iter(runs.values())).rounds
-    prices.plot(
+    prices.step(
         range(len(external)),
         [float(from_price_units(r.external)) for r in external],
         "k--",
+        where="post",
         label="external path",
     )
     for name, run in runs.items():
@@ -83,6 +84,8 @@ def plot_feedback(runs: Mapping[str, FeedbackRun], feedback: FeedbackParams, pat
             [float(from_price_units(r.index)) for r in run.rounds],
             where="post",
             color=colour,
+            # the first policy drawn wider: where both indices agree, both stay visible
+            linewidth=3.0 if offset < 0 else 1.5,
             label=f"index ({name})",
         )
         volume = by_round(run)
@@ -102,10 +105,11 @@ def plot_feedback(runs: Mapping[str, FeedbackRun], feedback: FeedbackParams, pat
             label=f"{name}: liquidated volume",
         )
     weight = feedback.feedback.weight_ppm / units().fraction_scale
-    depth = from_size_units(feedback.depth.base_size)
+    depth = from_size_units(feedback.depth.base_size).normalize()
     prices.set_title(
-        f"Cascade with feedback (index = {weight:g} x book + {1 - weight:g} x external; "
-        f"{depth} BTC first level): tiered vs full-close"
+        f"Liquidation cascade with feedback: tiered vs full-close\n"
+        f"index = {weight:g} x book mid + {1 - weight:g} x external path; "
+        f"book {depth:f} BTC at the first level a side"
     )
     prices.set_ylabel("price (USD)")
     prices.set_xlabel("round (one oracle push each)")
