@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from perpdex.cli.main import main
 from perpdex.core.types import Address, MarketId, Price, Size
 from perpdex.core.units import to_price_units, to_size_units
 from perpdex.sim.cascade.book import Book, Depth
@@ -110,3 +111,21 @@ def test_the_figures_compare_the_index_with_the_external_path() -> None:
     assert figures["accounts_saved"] == 1
     assert "max_blocks_to_liquidation" not in figures
     assert [r["sold"] for r in figures["by_round"]] == [0.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--depth", "0.5"],  # without --feedback: refused, not ignored
+        ["--feedback-weight", "0.5"],
+        ["--feedback", "--depth", "0"],
+        ["--feedback", "--depth", "0.00001"],  # under the lot
+        ["--feedback", "--depth", "lots"],
+        ["--feedback", "--feedback-weight", "1.5"],
+    ],
+)
+def test_the_command_refuses_bad_feedback_flags_before_running(
+    flags: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sim", "cascade", *flags]) == 2
+    assert capsys.readouterr().err.startswith("perpdex sim cascade: ")

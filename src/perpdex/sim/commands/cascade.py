@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 DEFAULT_PLOT = Path("build/cascade.png")
 DEFAULT_DEPTH = "0.5"
 """BTC at the book's first level a side (``perpdex.sim.cascade.book.Depth``)."""
+DEFAULT_WEIGHT = "1"
+"""The book's weight in the index: the index follows the book alone."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,15 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the index follows the venue's book, which the keeper's forced sales move",
     )
+    # no argparse defaults: a value given without --feedback is refused, not ignored
     parser.add_argument(
         "--feedback-weight",
-        default="1",
         help="with --feedback: the book's weight W in the index, "
-        "W * book + (1 - W) * external path (default 1)",
+        f"W * book + (1 - W) * external path (default {DEFAULT_WEIGHT})",
     )
     parser.add_argument(
         "--depth",
-        default=DEFAULT_DEPTH,
         help=f"with --feedback: BTC at the book's first level a side (default {DEFAULT_DEPTH})",
     )
 
@@ -75,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         if args.traders < 1:
             raise ValueError("--traders must be at least 1")
         params = Params(args.traders, args.seed, drop_ppm(args.drop))
+        if not args.feedback and (args.depth, args.feedback_weight) != (None, None):
+            raise ValueError("--depth and --feedback-weight need --feedback")
         feedback = _feedback_params(args) if args.feedback else None
     except ValueError as error:
         print(f"perpdex sim cascade: {error}", file=sys.stderr)
@@ -91,10 +94,11 @@ def _feedback_params(args: argparse.Namespace) -> FeedbackParams:
     from perpdex.sim.cascade.feedback import Feedback
     from perpdex.sim.cascade.simulate import FeedbackParams, market
 
-    base = _decimal(args.depth, "--depth")
+    base = _decimal(args.depth or DEFAULT_DEPTH, "--depth")
     depth = Depth(to_size_units(base))
-    depth.ladder(market().index_price, market())  # refuses less than a lot, off the grid
-    return FeedbackParams(Feedback(weight_ppm(args.feedback_weight)), depth)
+    depth.ladder(market().index_price, market())  # refuses less than a lot
+    weight = weight_ppm(args.feedback_weight or DEFAULT_WEIGHT)
+    return FeedbackParams(Feedback(weight), depth)
 
 
 def _fixed_path(args: argparse.Namespace, params: Params) -> dict[str, object]:
