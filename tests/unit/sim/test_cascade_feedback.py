@@ -111,6 +111,7 @@ def test_the_figures_compare_the_index_with_the_external_path() -> None:
     assert figures["accounts_saved"] == 1
     assert "max_blocks_to_liquidation" not in figures
     assert [r["sold"] for r in figures["by_round"]] == [0.0, 1.0, 0.0]
+    assert [r["book_after"] for r in figures["by_round"]] == [100_000, 95_950, 93_950]
 
 
 @pytest.mark.parametrize(

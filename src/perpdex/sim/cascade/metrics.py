@@ -231,7 +231,9 @@ def feedback_summary(feedback: FeedbackRun) -> dict[str, object]:
         "by_round": [
             {
                 "external": float(from_price_units(r.external)),
+                "maker_mid": float(from_price_units(r.reference)),
                 "index": float(from_price_units(r.index)),
+                "book_after": float(from_price_units(Price(r.book))),
                 "liquidated": usdc(volume),
                 "sold": float(from_size_units(Size(sum(sale.size for sale in r.sales)))),
             }
