@@ -23,13 +23,14 @@ from tests.integration.relay import Partition
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deployment import Deployment, Role, write_deployment
 from perpdex.cli.up import fresh_deployment
-from perpdex.core.types import TimeInForce
+from perpdex.core.types import Price, Size, TimeInForce
+from perpdex.core.units import from_price_units, from_size_units
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.events import Event, Filled
-from perpdex.gateway.protocol import Fill, OrderUpdate
 from perpdex.sdk.client import Client
 from perpdex.sdk.gateway_errors import ConnectionLostError, GatewayUnavailableError
 from perpdex.sdk.subscriptions import AccountSubscription
+from perpdex.sdk.values import Fill, OrderUpdate
 from perpdex.services.engine import replay_events
 from perpdex.services.state import JOURNAL_FILE
 
@@ -229,7 +230,9 @@ def test_a_maker_misses_no_fill_when_the_node_is_killed_mid_stream(
     maker_trades = [(f.seq, f.price, f.size) for f in _fills(maker_seen)]
     taker_trades = [(f.seq, f.price, f.size) for f in _fills(taker_seen)]
     assert maker_trades == taker_trades
-    assert maker_trades == [(f.seq, f.price, f.size) for f in journal]
+    assert maker_trades == [
+        (f.seq, from_price_units(Price(f.price)), from_size_units(Size(f.size))) for f in journal
+    ]
     assert len(journal) >= FILLS_BEFORE_KILL + FILLS_AFTER_RESTART
     log = (tmp_path / "up.log").read_text()
     assert log.count(READY) == 2  # it was killed, not stopped, in between

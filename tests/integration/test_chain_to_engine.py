@@ -33,13 +33,14 @@ from perpdex.core.types import Address, Collateral, OrderHash, Price
 from perpdex.core.units import from_collateral_units
 from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Cancelled, Event, FillRejected
-from perpdex.gateway.protocol import Fill, OrderUpdate, Placed, PlaceRequest, WireOrder, hex0x
-from perpdex.gateway.protocol import FillRejected as FillRejectedFrame
+from perpdex.gateway.protocol import Placed, PlaceRequest, WireOrder, hex0x
 from perpdex.sdk.chain_client import ChainClient
 from perpdex.sdk.client import Client, PlacedOrder
 from perpdex.sdk.gateway_errors import NonceClosedError
 from perpdex.sdk.keys import Wallet
 from perpdex.sdk.subscriptions import AccountEvent, Subscription
+from perpdex.sdk.values import Fill, OrderUpdate
+from perpdex.sdk.values import FillRejected as RejectedFill
 from perpdex.services.engine import replay_events
 from perpdex.services.node import Node
 from perpdex.settlement.batcher import Batcher
@@ -214,13 +215,13 @@ async def rejected_between_match_and_settlement(
         assert [r.reason for r in report.rejected] == [reason]
 
         maker_events = await events_until(maker_stream, OrderUpdate, 1)
-        taker_events = await events_until(taker_stream, FillRejectedFrame, 1)
+        taker_events = await events_until(taker_stream, RejectedFill, 1)
         for events, placed, is_maker in ((maker_events, ask, True), (taker_events, bid, False)):
             (fill,) = [e for e in events if isinstance(e, Fill)]
-            (rejected,) = [e for e in events if isinstance(e, FillRejectedFrame)]
+            (rejected,) = [e for e in events if isinstance(e, RejectedFill)]
             assert (rejected.order_hash, rejected.maker) == (fill.order_hash, is_maker)
             assert rejected.order_hash == hex0x(placed.order_hash)
-            assert (rejected.order_id, rejected.is_buy) == (fill.order_id, fill.is_buy)
+            assert (rejected.order_id, rejected.side) == (fill.order_id, fill.side)
             assert (rejected.price, rejected.size) == (fill.price, fill.size)
             assert rejected.reason == reason.value
         (rest,) = [e for e in maker_events if isinstance(e, OrderUpdate)]
@@ -231,7 +232,7 @@ async def rejected_between_match_and_settlement(
         assert node.rejected_fills == {reason.value: 1}
         # numbered in each trader's account stream, and kept in its history
         for trader, events in ((maker, maker_events), (taker, taker_events)):
-            numbered = [e for e in events if isinstance(e, Fill | FillRejectedFrame | OrderUpdate)]
+            numbered = [e for e in events if isinstance(e, Fill | RejectedFill | OrderUpdate)]
             first = numbered[0].account_seq
             assert [e.account_seq for e in numbered] == list(range(first, first + len(numbered)))
             history = await trader.account_events(after=first)

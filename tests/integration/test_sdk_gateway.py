@@ -23,7 +23,6 @@ from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
 from perpdex.engine.events import EventBus
 from perpdex.engine.sequencer import Sequencer
-from perpdex.gateway.protocol import Fill
 from perpdex.gateway.risk import AllowAll
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
@@ -31,6 +30,7 @@ from perpdex.sdk.book import BookView
 from perpdex.sdk.client import Client
 from perpdex.sdk.gateway_errors import UnknownOrderError
 from perpdex.sdk.subscriptions import Subscription
+from perpdex.sdk.values import Fill
 
 TIMEOUT_S = 5.0
 T = TypeVar("T")

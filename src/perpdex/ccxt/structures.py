@@ -20,16 +20,18 @@ import msgspec
 from perpdex.chain.deployment import ListedMarket
 from perpdex.core.eip712 import FeePpm
 from perpdex.core.margin import MarginPpm, fee, notional, requirement, value
-from perpdex.core.types import Collateral, MarginMode, Price, Size, TimeInForce
+from perpdex.core.types import Collateral, MarginMode, Price, Side, Size, TimeInForce
 from perpdex.core.units import (
     from_collateral_units,
     from_price_units,
     from_size_units,
+    to_price_units,
+    to_size_units,
     units,
 )
-from perpdex.gateway.protocol import Fill, HistoricalOrder, OrderState
 from perpdex.sdk.chain_client import Health, PositionState
 from perpdex.sdk.leverage import LeverageSetting
+from perpdex.sdk.values import Fill, OrderState, OrderStatus
 
 Json = dict[str, Any]
 
@@ -39,6 +41,7 @@ PERP_SUFFIX = "-PERP"
 
 ORDER_STATUS = {
     OrderState.OPEN: "open",
+    OrderState.PARTIALLY_FILLED: "open",
     OrderState.FILLED: "closed",
     OrderState.CANCELLED: "canceled",
     OrderState.EXPIRED: "expired",
@@ -211,15 +214,12 @@ class OrderTerms:
 
 
 def order_structure(
-    order: HistoricalOrder,
-    market: ListedMarket,
-    terms: OrderTerms | None = None,
-    average: float | None = None,
+    order: OrderStatus, market: ListedMarket, terms: OrderTerms | None = None
 ) -> Json:
-    """ccxt's order structure of an order of the history (``average``: from the fills,
-    when known). perpdex's history holds journal sequence numbers, not times: the
-    timestamps are None."""
-    filled = amount_number(order.filled)
+    """ccxt's order structure of an order of the history (the SDK's ``OrderStatus``).
+    perpdex's history holds journal sequence numbers, not times: the timestamps are None."""
+    filled = float(order.filled)
+    average = None if order.average_price is None else float(order.average_price)
     time_in_force = None if terms is None else terms.time_in_force
     return {
         "id": order.order_hash,
@@ -234,17 +234,15 @@ def order_structure(
         "timeInForce": None if time_in_force is None else TIME_IN_FORCE[time_in_force],
         "postOnly": time_in_force is TimeInForce.POST_ONLY,
         "reduceOnly": None if terms is None else terms.reduce_only,
-        "side": "buy" if order.is_buy else "sell",
-        "price": price_number(order.price),
+        "side": "buy" if order.side is Side.BUY else "sell",
+        "price": float(order.price),
         "triggerPrice": None if terms is None else terms.trigger_price,
         "stopLossPrice": None if terms is None else terms.stop_loss_price,
         "takeProfitPrice": None if terms is None else terms.take_profit_price,
-        "amount": amount_number(order.size),
+        "amount": float(order.size),
         "filled": filled,
-        "remaining": amount_number(order.size - order.filled)
-        if order.state is OrderState.OPEN
-        else 0.0,
-        "cost": None if average is None else filled * average,
+        "remaining": float(order.remaining),
+        "cost": None if order.average_price is None else float(order.filled * order.average_price),
         "average": average,
         "trades": [],
         "fee": None,
@@ -257,7 +255,7 @@ def trade_structure(fill: Fill, market: ListedMarket) -> Json:
     """ccxt's trade structure of one of the account's fills; the fee is the market's fee
     for the fill's role, computed as the contract does (``margin._fee``, rounded up)."""
     fee_ppm = market.maker_fee_ppm if fill.maker else market.taker_fee_ppm
-    cost = notional(Size(fill.size), Price(fill.price))
+    cost = notional(to_size_units(fill.size), to_price_units(fill.price))
     return {
         "id": str(fill.account_seq),
         "order": fill.order_hash,
@@ -266,10 +264,10 @@ def trade_structure(fill: Fill, market: ListedMarket) -> Json:
         "datetime": None,
         "symbol": unified_symbol(market),
         "type": None,
-        "side": "buy" if fill.is_buy else "sell",
+        "side": "buy" if fill.side is Side.BUY else "sell",
         "takerOrMaker": "maker" if fill.maker else "taker",
-        "price": price_number(fill.price),
-        "amount": amount_number(fill.size),
+        "price": float(fill.price),
+        "amount": float(fill.size),
         "cost": money_number(cost),
         "fee": {
             "currency": SETTLE,

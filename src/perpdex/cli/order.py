@@ -16,9 +16,9 @@ from perpdex.sdk.options import (
 
 if TYPE_CHECKING:
     from perpdex.chain.deployment import Deployment
-    from perpdex.gateway.protocol import Fill
     from perpdex.sdk.client import Client, PlacedOrder
     from perpdex.sdk.subscriptions import AccountEvent, Subscription
+    from perpdex.sdk.values import Fill
 
 TIME_IN_FORCE = {"gtc": "GTC", "ioc": "IOC", "fok": "FOK", "post-only": "POST_ONLY"}
 
@@ -106,7 +106,8 @@ async def _fills_of(
     import asyncio
     import contextlib
 
-    from perpdex.gateway.protocol import Fill, OrderUpdate, hex0x
+    from perpdex.gateway.protocol import hex0x
+    from perpdex.sdk.values import Fill, OrderUpdate
 
     order_hash = hex0x(placed.order_hash)
     fills: list[Fill] = []
@@ -126,16 +127,17 @@ async def _fills_of(
 
 
 def fills_table(fills: list[Fill]) -> str:
-    from perpdex.sdk.display import price_text, size_text
+    from perpdex.core.types import Side
+    from perpdex.sdk.display import plain
 
     return table(
         ("fill", "side", "price", "size", "role"),
         [
             (
                 str(i),
-                "buy" if fill.is_buy else "sell",
-                price_text(fill.price),
-                size_text(fill.size),
+                "buy" if fill.side is Side.BUY else "sell",
+                plain(fill.price),
+                plain(fill.size),
                 "maker" if fill.maker else "taker",
             )
             for i, fill in enumerate(fills, start=1)

@@ -62,7 +62,6 @@ Listener = Callable[[Address, bytes], None]
 """Told every logged frame at once (the gateway queues it for the account's subscribers)."""
 
 _decode_order = msgspec.json.Decoder(wire.HistoricalOrder).decode
-_decode_event = msgspec.json.Decoder(wire.AccountEvent).decode
 
 WRITE_ROWS = 1024
 """Durable rows (events and order states) kept before one write to the store: bounds the
@@ -210,11 +209,6 @@ class AccountLog:
             raise ValueError("an order is named by its hash or its client id")
         return None if data is None else _decode_order(data)
 
-    def order_events(self, account: Address, order_id: int) -> list[wire.AccountEvent]:
-        """The committed events of one of the account's orders, in order."""
-        self._write()
-        return [_decode_event(data) for data in self._store.order_events(account, order_id)]
-
     def close(self, *, commit: bool) -> None:
         """``commit=False`` is a crash: pending events were never durable, so never sent;
         the committed ones are written either way."""
@@ -253,6 +247,7 @@ class AccountLog:
             if state is None:
                 continue
             state.entry.filled += event.size
+            state.entry.filled_value += event.price * event.size
             frame = wire.Fill(
                 seq=event.seq,
                 market=event.market,
@@ -334,6 +329,7 @@ class AccountLog:
         if state is None:
             return
         entry = state.entry
+        entry.reason = reason
         frame = wire.OrderUpdate(
             seq=seq,
             market=entry.market,

@@ -20,6 +20,10 @@ from perpdex.core.types import Address
 
 MEMORY = ":memory:"
 
+FORMAT = 2
+"""The rows' format: 2 added each order's ``filledValue`` and ``reason``. A store of another
+format is emptied when opened, so the node rebuilds it from the journal (nothing lost)."""
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, last_seq INTEGER NOT NULL)",
@@ -49,6 +53,12 @@ class AccountStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         for statement in _SCHEMA:
             self._db.execute(statement)
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        if row is None or row[0] != FORMAT:
+            with self._db:
+                for table in ("events", "orders", "accounts", "meta"):
+                    self._db.execute("DELETE FROM " + table)
+                self._db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
         self._db.commit()
 
     @property
@@ -127,16 +137,6 @@ class AccountStore:
             (account, client_id),
         ).fetchone()
         return None if row is None else bytes(row[0])
-
-    def order_events(self, account: Address, order_id: int) -> list[bytes]:
-        """Every event of the account about its order ``order_id`` (fills, rejected fills,
-        order updates), in order: a scan of the account's events, for one order's status."""
-        rows = self._db.execute(
-            "SELECT frame FROM events WHERE account = ? AND json_extract(frame, '$.orderId') = ?"
-            " ORDER BY account_seq",
-            (account, order_id),
-        )
-        return [bytes(frame) for (frame,) in rows]
 
     def close(self) -> None:
         self._db.close()

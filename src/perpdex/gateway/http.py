@@ -28,7 +28,7 @@ from perpdex.engine.codec import decode
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.position_view import position_view
 from perpdex.gateway.protocol import ErrorCode, hex0x
-from perpdex.gateway.queries import open_orders, order_report
+from perpdex.gateway.queries import open_orders, order_status
 from perpdex.gateway.service import Gateway
 from perpdex.gateway.tape import CANDLES_KEPT, TRADES_KEPT, UnknownIntervalError
 
@@ -156,7 +156,7 @@ class HttpApi:
             raise HttpError(
                 HTTPStatus.BAD_REQUEST, ErrorCode.MALFORMED, "name the order by hash or clientId"
             )
-        report = order_report(
+        report = order_status(
             self._gateway.accounts,
             trader,
             order_hash=None if order_hash is None else order_hash[0].lower(),

@@ -512,6 +512,8 @@ class HistoricalOrder(_Wire, omit_defaults=True):
     client_id: str | None = None
     trigger_price: int = 0  # a trigger order's (0: a plain order)
     trigger_direction: int = 0  # its ``TriggerDirection`` code
+    filled_value: int = 0  # sum of price * size of its fills: the average is this / filled
+    reason: str | None = None  # why it left the book (the last ``order`` frame's reason)
 
 
 class EventsPage(_Wire):

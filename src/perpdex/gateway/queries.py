@@ -33,17 +33,6 @@ class OpenOrder(_Wire):
     order: wire.WireOrder
 
 
-class OrderReport(_Wire, omit_defaults=True):
-    """``GET /account/{address}/order``: the order as the history holds it, the value of its
-    fills (the sum of price * size, in price units * size units: the average price is
-    ``filledValue / filled``) and why it left the book (the last ``order`` frame's
-    ``reason``; ``expired`` orders have none)."""
-
-    order: wire.HistoricalOrder
-    filled_value: int = 0
-    reason: str | None = None
-
-
 def open_orders(
     registry: OrderRegistry, trader: Address, market: MarketId | None = None
 ) -> list[OpenOrder]:
@@ -62,22 +51,14 @@ def open_orders(
     ]
 
 
-def order_report(
+def order_status(
     accounts: AccountLog,
     trader: Address,
     *,
     order_hash: str | None = None,
     client_id: str | None = None,
-) -> OrderReport | None:
-    """One of the trader's orders by hash or client id, with its fills' value and its
-    closing reason; None if the history has no such order."""
-    order = accounts.order(trader, order_hash=order_hash, client_id=client_id)
-    if order is None:
-        return None
-    value, reason = 0, None
-    for event in accounts.order_events(trader, order.order_id):
-        if isinstance(event, wire.Fill):
-            value += event.price * event.size
-        elif isinstance(event, wire.OrderUpdate):
-            reason = event.reason
-    return OrderReport(order=order, filled_value=value, reason=reason)
+) -> wire.HistoricalOrder | None:
+    """One of the trader's orders by hash or client id (the newest with it), as the history
+    holds it: its fills' value and the reason it left the book included; None if the
+    history has no such order."""
+    return accounts.order(trader, order_hash=order_hash, client_id=client_id)

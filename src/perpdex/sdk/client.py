@@ -95,7 +95,6 @@ from perpdex.gateway.protocol import (
 )
 from perpdex.gateway.protocol import Trade as TradeFrame
 from perpdex.gateway.queries import OpenOrder as WireOpenOrder
-from perpdex.gateway.queries import OrderReport
 from perpdex.gateway.tape import Candle as WireCandle
 from perpdex.gateway.tape import PublicTrade
 from perpdex.sdk import chain_reads, margin, values
@@ -461,8 +460,8 @@ class Client:
             raise ValueError("name the order by its hash or its client_id")
         path = f"/account/{self.address}/order"
         named = None if order_hash is None else _hex(order_hash)
-        report = await self._get(path, OrderReport, hash=named, clientId=client_id)
-        return OrderStatus.of(self.markets, report)
+        order = await self._get(path, HistoricalOrder, hash=named, clientId=client_id)
+        return OrderStatus.of(self.markets, order)
 
     async def recent_trades(self, market: str, limit: int = 100) -> list[Trade]:
         """The market's newest ``limit`` public trades (at most 1000), newest first."""
@@ -481,26 +480,25 @@ class Client:
 
     # ------------------------------------------------------------------ history (HTTP)
 
-    async def fills(self, after: int = 0, limit: int = 100) -> Page[Fill]:
-        """This trader's fills with ``accountSeq`` above ``after``, oldest first."""
+    async def fills(self, after: int = 0, limit: int = 100) -> Page[values.Fill]:
+        """This trader's fills with ``account_seq`` above ``after``, oldest first."""
         path = f"/account/{self.address}/fills"
         page = await self._get(path, EventsPage, after=after, limit=limit)
-        return Page([f for f in page.events if isinstance(f, Fill)], page.next)
+        fills = [values.Fill.of(self.markets, f) for f in page.events if isinstance(f, Fill)]
+        return Page(fills, page.next)
 
-    async def order_history(self, after: int = 0, limit: int = 100) -> Page[HistoricalOrder]:
+    async def order_history(self, after: int = 0, limit: int = 100) -> Page[OrderStatus]:
         """This trader's orders (open and closed) with order ids above ``after``."""
         path = f"/account/{self.address}/orders"
         page = await self._get(path, OrdersPage, after=after, limit=limit)
-        return Page(page.orders, page.next)
+        return Page([OrderStatus.of(self.markets, o) for o in page.orders], page.next)
 
-    async def account_events(
-        self, after: int = 0, limit: int = 100
-    ) -> Page[Fill | FillRejected | OrderUpdate]:
+    async def account_events(self, after: int = 0, limit: int = 100) -> Page[values.AccountEvent]:
         """Every fill, rejected fill and order update of this trader numbered above
-        ``after`` (``accountSeq``)."""
+        ``after`` (``account_seq``)."""
         path = f"/account/{self.address}/events"
         page = await self._get(path, EventsPage, after=after, limit=limit)
-        return Page(page.events, page.next)
+        return Page([values.account_event(self.markets, e) for e in page.events], page.next)
 
     # ------------------------------------------------------------------ prices and funding (chain)
 
@@ -706,9 +704,14 @@ class Client:
                 for subscription in self._matching(Channel.TRADES, MarketId(frame.market)):
                     if isinstance(subscription, TradeSubscription):
                         subscription.on_frame(frame)
-            case Fill() | FillRejected() | OrderUpdate() | AccountUpdate():
+            case Fill() | FillRejected() | OrderUpdate():
+                event = values.account_event(self.markets, frame)
                 for subscription in self._matching(Channel.ACCOUNT, None):
-                    subscription.deliver(frame)
+                    subscription.deliver(event)
+            case AccountUpdate():
+                update = values.AccountUpdate.of(self.markets, frame)
+                for subscription in self._matching(Channel.ACCOUNT, None):
+                    subscription.deliver(update)
             case Error():
                 log.warning("gateway error: %s %s", frame.code.value, frame.message)
             case _:

@@ -16,22 +16,15 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
 from perpdex.core.types import MarketId
-from perpdex.gateway.protocol import (
-    AccountUpdate,
-    BookSnapshot,
-    BookUpdate,
-    Channel,
-    Fill,
-    FillRejected,
-    OrderUpdate,
-)
+from perpdex.gateway.protocol import BookSnapshot, BookUpdate, Channel
 from perpdex.gateway.protocol import Trade as TradeFrame
 from perpdex.sdk.book import BookView, LocalBook
 from perpdex.sdk.markets import Markets
-from perpdex.sdk.values import Trade
+from perpdex.sdk.values import AccountUpdate, Fill, FillRejected, OrderUpdate, Trade
 
 Item = TypeVar("Item")
 AccountEvent = Fill | FillRejected | OrderUpdate | AccountUpdate
+"""What an account subscription yields (``perpdex.sdk.values``, in decimals)."""
 Unsubscribe = Callable[["Subscription[Any]"], Coroutine[Any, Any, None]]
 Resync = Callable[["BookSubscription"], Coroutine[Any, Any, None]]
 GapFound = Callable[[], None]

@@ -21,7 +21,6 @@ from perpdex.core.types import Collateral, MarketId, Price, Side, Size
 from perpdex.core.units import from_collateral_units, from_price_units, from_size_units
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.queries import OpenOrder as WireOpenOrder
-from perpdex.gateway.queries import OrderReport
 from perpdex.gateway.tape import Candle as WireCandle
 from perpdex.gateway.tape import PublicTrade
 from perpdex.sdk.markets import Markets
@@ -193,13 +192,12 @@ class OrderStatus:
         return self.size - self.filled if self.state in _OPEN else Decimal(0)
 
     @classmethod
-    def of(cls, markets: Markets, report: OrderReport) -> OrderStatus:
-        order = report.order
+    def of(cls, markets: Markets, order: wire.HistoricalOrder) -> OrderStatus:
         state = OrderState(order.state.value)
         if state is OrderState.OPEN and order.filled:
             state = OrderState.PARTIALLY_FILLED
         # (sum of price units * size units) / size units = price units
-        average = price(report.filled_value) / order.filled if order.filled else None
+        average = price(order.filled_value) / order.filled if order.filled else None
         return cls(
             _symbol(markets, order.market),
             order.order_id,
@@ -211,10 +209,161 @@ class OrderStatus:
             size(order.filled),
             average,
             state,
-            report.reason,
+            order.reason,
             order.seq,
             order.updated_seq,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One of your orders traded ``size`` at ``price``; ``maker`` says on which side of the
+    trade it was. ``account_seq`` numbers your account's events (resume and page by it)."""
+
+    market: str
+    seq: int
+    account_seq: int
+    order_id: int
+    order_hash: str
+    client_id: str | None
+    side: Side
+    price: Decimal
+    size: Decimal
+    maker: bool
+
+    @classmethod
+    def of(cls, markets: Markets, frame: wire.Fill) -> Fill:
+        return cls(
+            _symbol(markets, frame.market),
+            frame.seq,
+            frame.account_seq,
+            frame.order_id,
+            frame.order_hash,
+            frame.client_id,
+            _side(frame.is_buy),
+            price(frame.price),
+            size(frame.size),
+            frame.maker,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FillRejected:
+    """A fill of yours (its ``Fill`` came earlier) that will never settle, and why: the
+    positions no longer count it and the rest of both orders is cancelled."""
+
+    market: str
+    seq: int
+    account_seq: int
+    order_id: int | None
+    """None: the order was not placed through this gateway."""
+    order_hash: str
+    client_id: str | None
+    side: Side
+    price: Decimal
+    size: Decimal
+    maker: bool
+    reason: str
+
+    @classmethod
+    def of(cls, markets: Markets, frame: wire.FillRejected) -> FillRejected:
+        return cls(
+            _symbol(markets, frame.market),
+            frame.seq,
+            frame.account_seq,
+            frame.order_id,
+            frame.order_hash,
+            frame.client_id,
+            _side(frame.is_buy),
+            price(frame.price),
+            size(frame.size),
+            frame.maker,
+            frame.reason,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """``size`` of your order left the book without trading: ``status`` cancelled or
+    expired, ``reason`` why (``requested``, ``cancelled_on_chain``, ...)."""
+
+    market: str
+    seq: int
+    account_seq: int
+    order_id: int
+    order_hash: str
+    client_id: str | None
+    status: str
+    size: Decimal
+    reason: str | None
+
+    @classmethod
+    def of(cls, markets: Markets, frame: wire.OrderUpdate) -> OrderUpdate:
+        return cls(
+            _symbol(markets, frame.market),
+            frame.seq,
+            frame.account_seq,
+            frame.order_id,
+            frame.order_hash,
+            frame.client_id,
+            frame.status.value,
+            size(frame.size),
+            frame.reason,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PositionFigures:
+    """A position as the gateway's risk check counts it (settled and unsettled fills):
+    ``size`` signed (negative: short), ``quote`` its signed quote leg in USDC."""
+
+    market: str
+    size: Decimal
+    quote: Decimal
+    isolated_margin: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AccountUpdate:
+    """Your margin as the gateway's risk check sees it, in USDC."""
+
+    collateral: Decimal
+    equity: Decimal
+    initial_margin: Decimal
+    maintenance_margin: Decimal
+    positions: tuple[PositionFigures, ...]
+
+    @classmethod
+    def of(cls, markets: Markets, frame: wire.AccountUpdate) -> AccountUpdate:
+        return cls(
+            collateral(frame.collateral),
+            collateral(frame.equity),
+            collateral(frame.initial_margin),
+            collateral(frame.maintenance_margin),
+            tuple(
+                PositionFigures(
+                    _symbol(markets, p.market),
+                    size(p.size),
+                    collateral(p.quote),
+                    collateral(p.isolated_margin),
+                )
+                for p in frame.positions
+            ),
+        )
+
+
+AccountEvent = Fill | FillRejected | OrderUpdate
+"""A numbered event of your account (``account_seq``): once each, in order."""
+
+
+def account_event(markets: Markets, frame: wire.AccountEvent) -> AccountEvent:
+    match frame:
+        case wire.Fill():
+            return Fill.of(markets, frame)
+        case wire.FillRejected():
+            return FillRejected.of(markets, frame)
+        case wire.OrderUpdate():
+            return OrderUpdate.of(markets, frame)
 
 
 _OPEN = (OrderState.OPEN, OrderState.PARTIALLY_FILLED)

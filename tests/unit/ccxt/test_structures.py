@@ -25,13 +25,18 @@ from perpdex.core.types import Collateral, MarketId, Price, Size, TimeInForce
 from perpdex.core.units import to_collateral_units, to_price_units, to_size_units
 from perpdex.gateway.protocol import Fill, HistoricalOrder, OrderState
 from perpdex.sdk.chain_client import Health, PositionState
+from perpdex.sdk.markets import Markets
+from perpdex.sdk.values import Fill as SdkFill
+from perpdex.sdk.values import OrderStatus
 
 BTC = ListedMarket(**asdict(default_markets()[0]), id=MarketId(0))
 HASH = "0x" + "11" * 32
+MARKETS = Markets([BTC])
 
 
-def _order(state: OrderState = OrderState.OPEN, filled: str = "0") -> HistoricalOrder:
-    return HistoricalOrder(
+def _order(state: OrderState = OrderState.OPEN, filled: str = "0") -> OrderStatus:
+    """The SDK's view of an order of the history, filled at its own price."""
+    order = HistoricalOrder(
         market=0,
         order_id=7,
         order_hash=HASH,
@@ -43,7 +48,9 @@ def _order(state: OrderState = OrderState.OPEN, filled: str = "0") -> Historical
         seq=12,
         updated_seq=14,
         client_id="bot-1",
+        filled_value=to_price_units("100000.5") * to_size_units(filled),
     )
+    return OrderStatus.of(MARKETS, order)
 
 
 def test_symbols_are_ccxt_linear_perpetuals() -> None:
@@ -76,8 +83,8 @@ def test_order_states_and_terms() -> None:
     assert (opened["status"], opened["side"], opened["price"]) == ("open", "sell", 100000.5)
     assert (opened["amount"], opened["filled"], opened["remaining"]) == (0.03, 0.0, 0.03)
     assert opened["type"] == "limit" and opened["timeInForce"] is None  # not placed here
-    assert opened["clientOrderId"] == "bot-1" and opened["info"]["orderId"] == 7
-    partly = order_structure(_order(OrderState.CANCELLED, "0.01"), BTC, average=100000.5)
+    assert opened["clientOrderId"] == "bot-1" and opened["info"]["order_id"] == 7
+    partly = order_structure(_order(OrderState.CANCELLED, "0.01"), BTC)
     assert (partly["status"], partly["filled"], partly["remaining"]) == ("canceled", 0.01, 0.0)
     assert partly["cost"] == 1000.005
     terms = OrderTerms("market", TimeInForce.IOC, reduce_only=True)
@@ -101,13 +108,12 @@ def test_a_fill_is_a_trade_with_the_contracts_fee() -> None:
         maker=False,
         account_seq=3,
     )
-    trade = trade_structure(fill, BTC)
+    trade = trade_structure(SdkFill.of(MARKETS, fill), BTC)
     assert (trade["id"], trade["order"], trade["takerOrMaker"]) == ("3", HASH, "taker")
     assert (trade["price"], trade["amount"], trade["cost"]) == (100000.0, 0.0003, 30.0)
     assert trade["fee"] == {"currency": "USDC", "cost": 0.015, "rate": 0.0005}
-    maker = trade_structure(
-        msgspec.structs.replace(fill, maker=True, size=to_size_units("0.0001")), BTC
-    )
+    smaller = msgspec.structs.replace(fill, maker=True, size=to_size_units("0.0001"))
+    maker = trade_structure(SdkFill.of(MARKETS, smaller), BTC)
     assert maker["fee"]["cost"] == 0.002  # 2 bp of 10 USDC
 
 

@@ -16,7 +16,6 @@ from perpdex.core.types import MarketId, Side
 from perpdex.core.units import to_price_units, to_size_units
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.protocol import PlaceRequest, WireOrder
-from perpdex.gateway.queries import OrderReport
 from perpdex.gateway.tape import Candle as WireCandle
 from perpdex.gateway.tape import PublicTrade
 from perpdex.sdk.batch import frames
@@ -31,8 +30,10 @@ MARKETS = Markets(
 )
 
 
-def _report(state: wire.OrderState, filled: str, fills: list[tuple[str, str]]) -> OrderReport:
-    order = wire.HistoricalOrder(
+def _report(
+    state: wire.OrderState, filled: str, fills: list[tuple[str, str]]
+) -> wire.HistoricalOrder:
+    return wire.HistoricalOrder(
         market=0,
         order_id=7,
         order_hash="0x" + "ab" * 32,
@@ -44,9 +45,8 @@ def _report(state: wire.OrderState, filled: str, fills: list[tuple[str, str]]) -
         seq=3,
         updated_seq=9,
         client_id="grid-1",
+        filled_value=sum(to_price_units(p) * to_size_units(s) for p, s in fills),
     )
-    value = sum(to_price_units(p) * to_size_units(s) for p, s in fills)
-    return OrderReport(order=order, filled_value=value, reason=None)
 
 
 def test_an_open_order_with_fills_is_partially_filled_at_the_exact_average_price() -> None:

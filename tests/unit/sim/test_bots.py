@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Mapping
+from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,8 +14,8 @@ from hypothesis import strategies as st
 from perpdex.chain.deployment import ListedMarket
 from perpdex.chain.markets import default_markets
 from perpdex.core.types import Collateral, MarketId, Price, Side, Size
-from perpdex.core.units import to_collateral_units, to_price_units, to_size_units
-from perpdex.gateway.protocol import Fill, FillRejected
+from perpdex.core.units import from_size_units, to_collateral_units, to_price_units, to_size_units
+from perpdex.sdk.values import Fill, FillRejected
 from perpdex.sim.bots.fills import OwnFills
 from perpdex.sim.bots.ladder import MakerSpec, Move, Pull, Slot, ladder, plan, quoted_sides
 from perpdex.sim.bots.taker import TakerSpec, draw_order, notional
@@ -159,11 +160,28 @@ def test_without_a_crash_the_path_is_one_walk() -> None:
 
 
 def test_a_fill_the_chain_rejects_no_longer_counts_in_the_bots_position() -> None:
-    own = OwnFills(MarketId(0))
-    terms = {"seq": 1, "market": 0, "order_id": 7, "order_hash": "0x" + "ab" * 32}
-    own.on_fill(Fill(**terms, is_buy=True, price=5, size=30, maker=False))
-    own.on_fill(Fill(**terms, is_buy=True, price=5, size=20, maker=False))
+    own = OwnFills("BTC-PERP")
+    own.on_fill(_fill(30))
+    own.on_fill(_fill(20))
+    fill = _fill(20)
     own.on_rejected(
-        FillRejected(**terms, is_buy=True, price=5, size=20, maker=False, reason="ORDER_CLOSED")
+        FillRejected(
+            fill.market,
+            fill.seq,
+            3,
+            fill.order_id,
+            fill.order_hash,
+            None,
+            Side.BUY,
+            fill.price,
+            fill.size,
+            False,
+            "ORDER_CLOSED",
+        )
     )
     assert (own.position, own.by_order[7]) == (30, 30)
+
+
+def _fill(size_units: int) -> Fill:
+    size = from_size_units(Size(size_units))
+    return Fill("BTC-PERP", 1, 1, 7, "0x" + "ab" * 32, None, Side.BUY, Decimal(5), size, False)

@@ -31,13 +31,16 @@ from perpdex.ccxt.gateway_http import book_snapshot
 from perpdex.ccxt.numbers import Number, amount_to_precision, decimal, price_to_precision
 from perpdex.ccxt.structures import Json, OrderTerms
 from perpdex.chain.deployment import ListedMarket
-from perpdex.core.types import Collateral, MarginMode, OrderHash, TimeInForce
-from perpdex.core.units import from_price_units, to_size_units
-from perpdex.gateway.protocol import Fill, HistoricalOrder, OrderState, parse_order_hash
+from perpdex.core.types import Collateral, MarginMode, OrderHash, Side, TimeInForce
+from perpdex.core.units import from_price_units
+from perpdex.gateway.protocol import parse_order_hash
 from perpdex.sdk.chain_client import ChainReader
 from perpdex.sdk.client import HISTORY_PAGE, Client, Page, PlacedOrder
 from perpdex.sdk.keys import Wallet
 from perpdex.sdk.leverage import LeverageSetting
+from perpdex.sdk.values import Fill, OrderState, OrderStatus
+
+_OPEN = (OrderState.OPEN, OrderState.PARTIALLY_FILLED)
 
 _Item = TypeVar("_Item")
 
@@ -554,7 +557,7 @@ class perpdex:
         limit: int | None = None,
         params: Json | None = None,
     ) -> list[Json]:
-        return await self._orders_where(symbol, limit, lambda o: o.state is OrderState.OPEN)
+        return await self._orders_where(symbol, limit, lambda o: o.state in _OPEN)
 
     async def fetch_closed_orders(
         self,
@@ -563,7 +566,7 @@ class perpdex:
         limit: int | None = None,
         params: Json | None = None,
     ) -> list[Json]:
-        return await self._orders_where(symbol, limit, lambda o: o.state is not OrderState.OPEN)
+        return await self._orders_where(symbol, limit, lambda o: o.state not in _OPEN)
 
     async def fetch_my_trades(
         self,
@@ -574,7 +577,7 @@ class perpdex:
     ) -> list[Json]:
         """The account's fills, oldest first (the last ``limit``)."""
         client = await self._private()
-        wanted = None if symbol is None else self._market(symbol).id
+        wanted = None if symbol is None else self._market(symbol).symbol
         fills = [f async for f in _every(client.fills) if wanted is None or f.market == wanted]
         return [self._trade(f) for f in fills[-limit if limit else 0 :]]
 
@@ -673,35 +676,38 @@ class perpdex:
             self._terms[order_id] = terms
         found = await self._history({order_id})
         signed = placed.signed.order
-        as_placed = HistoricalOrder(  # if the history lags the ack: as accepted
-            market=signed.market,
+        as_placed = OrderStatus(  # if the history lags the ack: as accepted
+            market=self._by_id(signed.market).symbol,
             order_id=placed.order_id,
             order_hash=order_id,
-            is_buy=signed.is_buy,
-            price=signed.limit_price,
-            size=to_size_units(placed.size),
-            filled=0,
+            client_id=placed.client_id,
+            side=Side.BUY if signed.is_buy else Side.SELL,
+            price=from_price_units(signed.limit_price),
+            size=placed.size,
+            filled=Decimal(0),
+            average_price=None,
             state=OrderState.OPEN,
+            reason=None,
             seq=placed.seq,
             updated_seq=placed.seq,
         )
         return self._order(found.get(order_id, as_placed))
 
-    async def _history(self, ids: Iterable[str]) -> dict[str, HistoricalOrder]:
+    async def _history(self, ids: Iterable[str]) -> dict[str, OrderStatus]:
         """These orders of the account's history (a scan of its pages)."""
         wanted = set(ids)
         client = await self._private()
-        found: dict[str, HistoricalOrder] = {}
+        found: dict[str, OrderStatus] = {}
         async for order in _every(client.order_history):
             if order.order_hash in wanted:
                 found[order.order_hash] = order  # a later page holds the newer state
         return found
 
     async def _orders_where(
-        self, symbol: str | None, limit: int | None, keep: Callable[[HistoricalOrder], bool]
+        self, symbol: str | None, limit: int | None, keep: Callable[[OrderStatus], bool]
     ) -> list[Json]:
         client = await self._private()
-        wanted = None if symbol is None else self._market(symbol).id
+        wanted = None if symbol is None else self._market(symbol).symbol
         orders = [
             o
             async for o in _every(client.order_history)
@@ -709,12 +715,12 @@ class perpdex:
         ]
         return [self._order(o) for o in orders[-limit if limit else 0 :]]
 
-    def _order(self, order: HistoricalOrder) -> Json:
-        market = self._by_id(order.market)
+    def _order(self, order: OrderStatus) -> Json:
+        market = self._market(order.market)
         return unified.order_structure(order, market, self._terms.get(order.order_hash))
 
     def _trade(self, fill: Fill) -> Json:
-        return unified.trade_structure(fill, self._by_id(fill.market))
+        return unified.trade_structure(fill, self._market(fill.market))
 
     def _leverage(self, market: ListedMarket, setting: LeverageSetting) -> Json:
         symbol = unified.unified_symbol(market)

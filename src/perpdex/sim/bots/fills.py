@@ -7,14 +7,16 @@ import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterable
 
-from perpdex.core.types import MarketId
-from perpdex.gateway.protocol import Fill, FillRejected
+from perpdex.core.types import Side
+from perpdex.core.units import to_size_units
 from perpdex.sdk.subscriptions import AccountEvent
+from perpdex.sdk.values import Fill, FillRejected
 
 
 class OwnFills:
-    def __init__(self, market: MarketId) -> None:
+    def __init__(self, market: str) -> None:
         self.market = market
+        """The market's symbol."""
         self.position = 0
         """Signed size units (positive: long)."""
         self.count = 0
@@ -25,8 +27,9 @@ class OwnFills:
     def on_fill(self, fill: Fill) -> None:
         if fill.market != self.market:
             return
-        self.position += fill.size if fill.is_buy else -fill.size
-        self.by_order[fill.order_id] += fill.size
+        size = to_size_units(fill.size)
+        self.position += size if fill.side is Side.BUY else -size
+        self.by_order[fill.order_id] += size
         self.count += 1
         self.changed.set()
 
@@ -34,9 +37,10 @@ class OwnFills:
         """A fill seen before will never settle: it no longer counts."""
         if rejected.market != self.market:
             return
-        self.position -= rejected.size if rejected.is_buy else -rejected.size
+        size = to_size_units(rejected.size)
+        self.position -= size if rejected.side is Side.BUY else -size
         if rejected.order_id is not None:
-            self.by_order[rejected.order_id] -= rejected.size
+            self.by_order[rejected.order_id] -= size
         self.changed.set()
 
     async def follow(self, events: AsyncIterable[AccountEvent]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from perpdex.chain.deployment import ListedMarket
-from perpdex.core.types import MarketId, Price, Side, Size, TimeInForce
+from perpdex.core.types import Price, Side, Size, TimeInForce
 from perpdex.core.units import from_price_units, from_size_units
 from perpdex.keeper.hedge import worst_price
 from perpdex.sdk.chain_client import ChainClient
@@ -23,7 +23,7 @@ class IocBot:
         self.client = client
         self.market = market
         self.slippage_ppm = slippage_ppm
-        self.fills = OwnFills(MarketId(market.id))
+        self.fills = OwnFills(market.symbol)
         self.sent = 0
         self.refused = 0
         self.unanswered = 0

@@ -18,7 +18,7 @@ import contextlib
 from dataclasses import dataclass
 
 from perpdex.chain.deployment import ListedMarket
-from perpdex.core.types import MarketId, OrderHash, Price, Size, TimeInForce
+from perpdex.core.types import OrderHash, Price, Size, TimeInForce
 from perpdex.core.units import from_price_units, from_size_units, to_size_units
 from perpdex.sdk.client import Client, PlacedOrder
 from perpdex.sdk.gateway_errors import GatewayError, UnknownOrderError
@@ -50,7 +50,7 @@ class MarketMaker:
         self.spec = spec
         self.seed = seed
         self.interval_s = interval_s
-        self.fills = OwnFills(MarketId(market.id))
+        self.fills = OwnFills(market.symbol)
         self.reference: Price | None = None
         self.sent = 0
         """Orders placed and amended."""

@@ -22,12 +22,14 @@ from web3.contract import Contract
 
 from perpdex.core.eip712 import Eip712Domain
 from perpdex.core.types import Address, MarketId, OrderHash
+from perpdex.core.units import to_price_units, to_size_units
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.events import Event, Filled
 from perpdex.gateway import protocol as wire
 from perpdex.risk.verify import chain_account
 from perpdex.sdk.client import Client, PlacedOrder
 from perpdex.sdk.subscriptions import AccountEvent, Subscription
+from perpdex.sdk.values import Fill, FillRejected
 from perpdex.services.engine import accepted_orders, replay_events
 from perpdex.settlement.outcomes import FillKey, contract_reject_codes, fill_key
 from perpdex.settlement.payload import match_from_fill
@@ -62,10 +64,11 @@ async def record_stream(events: Subscription[AccountEvent], into: Received) -> N
     """Every fill and ``fill_rejected`` frame of an account subscription, until cancelled
     (the SDK keeps the subscription across reconnects)."""
     async for event in events:
-        if isinstance(event, wire.Fill):
+        if isinstance(event, Fill):
             own = wire.parse_order_hash(event.order_hash)
-            into.fills.append(StreamFill(own, event.maker, event.price, event.size))
-        elif isinstance(event, wire.FillRejected):
+            price, size = to_price_units(event.price), to_size_units(event.size)
+            into.fills.append(StreamFill(own, event.maker, price, size))
+        elif isinstance(event, FillRejected):
             into.rejected.add(wire.parse_order_hash(event.order_hash))
             into.reasons[event.reason] += 1
 
