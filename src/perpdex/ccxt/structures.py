@@ -40,6 +40,7 @@ SETTLE = "USDC"
 PERP_SUFFIX = "-PERP"
 
 ORDER_STATUS = {
+    OrderState.UNTRIGGERED: "open",
     OrderState.OPEN: "open",
     OrderState.PARTIALLY_FILLED: "open",
     OrderState.FILLED: "closed",

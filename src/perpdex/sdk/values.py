@@ -17,7 +17,7 @@ from enum import Enum
 from typing import NamedTuple
 
 from perpdex.core.eip712 import Order
-from perpdex.core.types import Collateral, MarketId, Price, Side, Size
+from perpdex.core.types import Collateral, MarketId, Price, Side, Size, TriggerDirection
 from perpdex.core.units import from_collateral_units, from_price_units, from_size_units
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.queries import OpenOrder as WireOpenOrder
@@ -157,6 +157,8 @@ class OpenOrder:
 
 
 class OrderState(Enum):
+    UNTRIGGERED = "untriggered"
+    """A trigger order held off the book until the index price crosses its trigger."""
     OPEN = "open"
     PARTIALLY_FILLED = "partially_filled"
     """Open, and part of it has traded."""
@@ -185,6 +187,9 @@ class OrderStatus:
     seq: int
     """The journal seq of the command that placed it."""
     updated_seq: int
+    trigger_price: Decimal | None = None
+    """A trigger order's (stop-loss, take-profit); None for a plain order."""
+    trigger_direction: TriggerDirection = TriggerDirection.NONE
 
     @property
     def remaining(self) -> Decimal:
@@ -212,6 +217,8 @@ class OrderStatus:
             order.reason,
             order.seq,
             order.updated_seq,
+            price(order.trigger_price) if order.trigger_price else None,
+            TriggerDirection(order.trigger_direction),
         )
 
 
@@ -285,7 +292,9 @@ class FillRejected:
 @dataclass(frozen=True, slots=True)
 class OrderUpdate:
     """``size`` of your order left the book without trading: ``status`` cancelled or
-    expired, ``reason`` why (``requested``, ``cancelled_on_chain``, ...)."""
+    expired, ``reason`` why (``requested``, ``cancelled_on_chain``, ...); or a trigger order
+    was held (``untriggered``) or released onto the book (``triggered``, at
+    ``index_price``)."""
 
     market: str
     seq: int
@@ -296,6 +305,7 @@ class OrderUpdate:
     status: str
     size: Decimal
     reason: str | None
+    index_price: Decimal | None = None
 
     @classmethod
     def of(cls, markets: Markets, frame: wire.OrderUpdate) -> OrderUpdate:
@@ -309,6 +319,7 @@ class OrderUpdate:
             frame.status.value,
             size(frame.size),
             frame.reason,
+            None if frame.index_price is None else price(frame.index_price),
         )
 
 
@@ -366,7 +377,7 @@ def account_event(markets: Markets, frame: wire.AccountEvent) -> AccountEvent:
             return OrderUpdate.of(markets, frame)
 
 
-_OPEN = (OrderState.OPEN, OrderState.PARTIALLY_FILLED)
+_OPEN = (OrderState.UNTRIGGERED, OrderState.OPEN, OrderState.PARTIALLY_FILLED)
 
 
 def _symbol(markets: Markets, market: int) -> str:

@@ -40,7 +40,7 @@ from perpdex.sdk.keys import Wallet
 from perpdex.sdk.leverage import LeverageSetting
 from perpdex.sdk.values import Fill, OrderState, OrderStatus
 
-_OPEN = (OrderState.OPEN, OrderState.PARTIALLY_FILLED)
+_OPEN = (OrderState.UNTRIGGERED, OrderState.OPEN, OrderState.PARTIALLY_FILLED)
 
 _Item = TypeVar("_Item")
 
