@@ -28,17 +28,32 @@ from perpdex.sdk.markets import Markets
 
 def price(units: int) -> Decimal:
     """Price units -> USD per whole base unit."""
-    return from_price_units(Price(units))
+    return trimmed(from_price_units(Price(units)))
 
 
 def size(units: int) -> Decimal:
     """Size units -> base asset."""
-    return from_size_units(Size(units))
+    return trimmed(from_size_units(Size(units)))
 
 
 def collateral(units: int) -> Decimal:
     """Collateral units -> USDC."""
-    return from_collateral_units(Collateral(units))
+    return trimmed(from_collateral_units(Collateral(units)))
+
+
+def trimmed(amount: Decimal) -> Decimal:
+    """The same number without trailing zeros (``3000.000000`` -> ``3000``, ``0.01000000``
+    -> ``0.01``), as a trader types it; exact at any length (``normalize`` would round to
+    the context's precision, and show ``3E+3``)."""
+    sign, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # a converted amount is finite
+    if not any(digits):
+        return Decimal(0)
+    end = len(digits)
+    while exponent < 0 and digits[end - 1] == 0:
+        end -= 1
+        exponent += 1
+    return Decimal((sign, digits[:end], exponent))
 
 
 def utc_ms(ms: int) -> datetime:

@@ -4,23 +4,26 @@ trades; and a batch of orders is cut into frames the gateway takes."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from perpdex.chain.deployment import ListedMarket
 from perpdex.chain.markets import default_markets
 from perpdex.core.types import MarketId, Side
-from perpdex.core.units import to_price_units, to_size_units
+from perpdex.core.units import to_collateral_units, to_price_units, to_size_units
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.protocol import PlaceRequest, WireOrder
 from perpdex.gateway.tape import Candle as WireCandle
 from perpdex.gateway.tape import PublicTrade
 from perpdex.sdk.batch import frames
 from perpdex.sdk.markets import Markets
-from perpdex.sdk.values import Candle, OrderState, OrderStatus, Trade
+from perpdex.sdk.values import Candle, OrderState, OrderStatus, Trade, collateral, price, size
 
 MARKETS = Markets(
     ListedMarket(
@@ -130,3 +133,20 @@ def test_a_batch_is_cut_where_its_bytes_would_exceed_the_frame() -> None:
     chunks = list(frames(requests, limit))
     assert all(len(msgspec.json.encode([requests[i] for i in c])) <= limit for c in chunks)
     assert len(chunks[0]) == 9 and sum(map(len, chunks)) == 100
+
+
+@given(st.integers(-(10**40), 10**40), st.sampled_from([price, size, collateral]))
+def test_amounts_are_exact_and_shown_without_trailing_zeros(
+    units: int, convert: Callable[[int], Decimal]
+) -> None:
+    amount = convert(units)
+    text = str(amount)
+    assert not ("." in text and text.endswith("0"))
+    assert amount.as_tuple().exponent <= 0  # never 3E+3
+    back = {price: to_price_units, size: to_size_units, collateral: to_collateral_units}
+    assert back[convert](amount) == units
+
+
+def test_a_book_level_reads_as_typed() -> None:
+    assert (str(price(99_900_000_000)), str(size(1_000_000))) == ("99900", "0.01")
+    assert str(size(1)) == "1E-8" and size(1) == Decimal("0.00000001")
