@@ -100,7 +100,7 @@ from perpdex.gateway.tape import PublicTrade
 from perpdex.sdk import chain_reads, margin, values
 from perpdex.sdk.amounts import DecimalLike, collateral_amount, order_price, order_size
 from perpdex.sdk.batch import DEFAULT_ORDER_TTL_S, OrderSpec, frames
-from perpdex.sdk.chain_client import ChainClient, PositionState, WithdrawalRequest
+from perpdex.sdk.chain_client import ChainClient, PositionState
 from perpdex.sdk.chain_reads import FundingPayment, IndexPrice, MarkPrice
 from perpdex.sdk.gateway_errors import (
     ConnectionLostError,
@@ -532,12 +532,16 @@ class Client:
         units = collateral_amount(amount)
         await asyncio.to_thread((await self.chain()).deposit, units)
 
-    async def request_withdrawal(self, amount: DecimalLike) -> WithdrawalRequest:
+    async def request_withdrawal(self, amount: DecimalLike) -> values.Withdrawal:
+        """Ask to withdraw ``amount`` USDC once the Exchange's delay passed (replaces a
+        pending request); ``ready_at`` says when :meth:`execute_withdrawal` succeeds."""
         units = collateral_amount(amount)
-        return await asyncio.to_thread((await self.chain()).request_withdrawal, units)
+        request = await asyncio.to_thread((await self.chain()).request_withdrawal, units)
+        return values.Withdrawal.of(request)
 
-    async def execute_withdrawal(self) -> int:
-        return await asyncio.to_thread((await self.chain()).execute_withdrawal)
+    async def execute_withdrawal(self) -> Decimal:
+        """Receive the pending request's amount (USDC) once ready; returns it."""
+        return values.collateral(await asyncio.to_thread((await self.chain()).execute_withdrawal))
 
     async def cancel_on_chain(self, nonces: list[Nonce]) -> None:
         """Close these nonces in the contract: no operator can fill them afterwards."""

@@ -23,6 +23,7 @@ from perpdex.gateway import protocol as wire
 from perpdex.gateway.queries import OpenOrder as WireOpenOrder
 from perpdex.gateway.tape import Candle as WireCandle
 from perpdex.gateway.tape import PublicTrade
+from perpdex.sdk.chain_client import WithdrawalRequest
 from perpdex.sdk.markets import Markets
 
 
@@ -63,6 +64,18 @@ def utc_ms(ms: int) -> datetime:
 
 def _side(is_buy: bool) -> Side:
     return Side.BUY if is_buy else Side.SELL
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """A withdrawal request: ``amount`` USDC, executable from ``ready_at`` on."""
+
+    amount: Decimal
+    ready_at: datetime
+
+    @classmethod
+    def of(cls, request: WithdrawalRequest) -> Withdrawal:
+        return cls(collateral(request.amount), datetime.fromtimestamp(request.ready_at, UTC))
 
 
 class Level(NamedTuple):

@@ -358,14 +358,16 @@ class perpdex:
                 f"perpdex withdraws to the depositing wallet {client.address}"
             )
         params = params or {}
+        info: Json
         with translated():
             if params.get("execute"):
                 received = await client.execute_withdrawal()
-                status, info = "ok", {"amount": received}
+                status, info = "ok", {"amount": str(received)}
             else:
                 request = await client.request_withdrawal(decimal(amount, "amount"))
                 status = "pending"
-                info = {"amount": request.amount, "readyAt": request.ready_at}
+                ready_at = int(request.ready_at.timestamp())
+                info = {"amount": str(request.amount), "readyAt": ready_at}
         return {
             "id": None,
             "txid": None,
@@ -377,7 +379,7 @@ class perpdex:
             "addressFrom": self.deployment.contracts.exchange,
             "tag": None,
             "type": "withdrawal",
-            "amount": unified.money_number(info["amount"]),
+            "amount": float(info["amount"]),
             "currency": unified.SETTLE,
             "status": status,
             "updated": None,
