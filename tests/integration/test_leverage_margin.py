@@ -27,7 +27,7 @@ from perpdex.cli.main import main
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.types import MarginMode, TimeInForce
 from perpdex.core.units import to_price_units
-from perpdex.sdk.client import Client
+from perpdex.sdk.client import Client, OrderSpec
 from perpdex.sdk.gateway_errors import InsufficientMarginError, InvalidLeverageError
 from perpdex.sdk.margin import IsolatedMarginTooLowError, NoIsolatedPositionError
 
@@ -144,8 +144,13 @@ async def _isolated_scenario(deployment: Deployment, tmp_path: Path) -> None:
     ):
         # closing needs no --isolated: the SDK takes the position's mode
         await maker.place(BTC, "buy", "0.1", "100000")
+        half = OrderSpec(
+            BTC, "sell", "0.05", "99000", time_in_force=TimeInForce.IOC, reduce_only=True
+        )
+        (placed,) = await trader.place_many([half])  # a batch takes the mode too
+        assert not isinstance(placed, Exception) and placed.size == Decimal("0.05")
         await trader.place(
-            BTC, "sell", "0.1", "99000", time_in_force=TimeInForce.IOC, reduce_only=True
+            BTC, "sell", "0.05", "99000", time_in_force=TimeInForce.IOC, reduce_only=True
         )
         await settled(node)
         assert await trader.positions() == []

@@ -30,7 +30,8 @@ class OrderSpec:
     price: DecimalLike
     time_in_force: TimeInForce = TimeInForce.GTC
     reduce_only: bool = False
-    margin_mode: MarginMode = MarginMode.CROSS
+    margin_mode: MarginMode | None = None
+    """None: cross, or for a reduce-only order the mode of the position it reduces."""
     ttl_s: int = DEFAULT_ORDER_TTL_S
     max_fee_ppm: int | None = None
     client_id: str | None = None

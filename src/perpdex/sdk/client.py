@@ -292,8 +292,6 @@ class Client:
         order is an IOC whose ``price`` is the worst price accepted. ``max_fee_ppm`` caps the
         fee (default: the market's higher fee now). ``margin_mode`` defaults to cross, and
         for a reduce-only order to the mode of the position it reduces."""
-        if margin_mode is None:
-            margin_mode = await self._default_mode(self.markets.symbol(market).symbol, reduce_only)
         spec = OrderSpec(
             market,
             side,
@@ -307,6 +305,7 @@ class Client:
             client_id,
         )
         await self.chain()  # learn the on-chain nonce floor once
+        (spec,) = await self._with_modes([spec])
         request, signed = self._place_request(spec)
         return self._placed(request, signed, await self._request(request, Placed))
 
@@ -315,7 +314,7 @@ class Client:
         per order, in order, the placed order or the gateway's typed error (it had no
         effect). An amount the SDK refuses raises before anything is sent."""
         await self.chain()
-        signed = [self._place_request(spec) for spec in orders]
+        signed = [self._place_request(spec) for spec in await self._with_modes(list(orders))]
         requests = [request for request, _ in signed]
         await self._wait_ready(REQUEST_TIMEOUT_S)
         results: list[PlacedOrder | GatewayError] = []
@@ -328,13 +327,24 @@ class Client:
                     results.append(error)
         return results
 
-    async def _default_mode(self, market: str, reduce_only: bool) -> MarginMode:
-        """Cross, or for a reduce-only order the mode of the position (with unsettled fills)
-        in ``market``: the contract settles a fill only in the position's own mode."""
-        if not reduce_only:
-            return MarginMode.CROSS
-        held = [p for p in await self.positions() if p.market == market]
-        return held[0].margin_mode if held else MarginMode.CROSS
+    async def _with_modes(self, specs: list[OrderSpec]) -> list[OrderSpec]:
+        """``specs`` with each margin mode left out filled in: cross, or for a reduce-only
+        order the mode of the position it reduces (with unsettled fills, one read for all):
+        the contract settles a fill only in the position's own mode."""
+        held: dict[str, MarginMode] = {}
+        if any(spec.margin_mode is None and spec.reduce_only for spec in specs):
+            held = {p.market: p.margin_mode for p in await self.positions()}
+        return [
+            spec
+            if spec.margin_mode is not None
+            else dataclasses.replace(
+                spec,
+                margin_mode=held.get(self.markets.symbol(spec.market).symbol, MarginMode.CROSS)
+                if spec.reduce_only
+                else MarginMode.CROSS,
+            )
+            for spec in specs
+        ]
 
     async def amend(
         self,
@@ -842,7 +852,7 @@ class Client:
                 if spec.max_fee_ppm is None
                 else spec.max_fee_ppm
             ),
-            margin_mode=spec.margin_mode,
+            margin_mode=MarginMode.CROSS if spec.margin_mode is None else spec.margin_mode,
             time_in_force=spec.time_in_force,
             reduce_only=spec.reduce_only,
             expiry=_expiry(spec.ttl_s),
