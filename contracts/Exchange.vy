@@ -9,7 +9,8 @@
         traders (EIP-712) agree on it. The operator key submits matched fills in
         batches; for every fill the contract re-checks both signatures, the price
         against both limits, the size against what each order has left, expiry,
-        cancellation, the signed fee cap, time in force and reduce-only. A fill that
+        cancellation, the signed fee cap, time in force, reduce-only and a trigger
+        order's trigger against the market's oracle price. A fill that
         breaks one of these rules is skipped with a `FillRejected` event and changes
         nothing. After the batch every touched account is checked once: it must meet
         initial margin, or only have reduced its risk without its margin ratio
@@ -80,6 +81,11 @@ REJECT_SELF_TRADE: public(constant(uint8)) = 14
 REJECT_ISOLATED_DEFICIT: public(constant(uint8)) = 15
 REJECT_OUT_OF_RANGE: public(constant(uint8)) = 16
 REJECT_FILL_OR_KILL: public(constant(uint8)) = 17
+REJECT_TRIGGER_NOT_REACHED: public(constant(uint8)) = 18
+
+# @dev The trigger direction codes an order signs (read by the Python services).
+TRIGGER_AT_OR_ABOVE: public(constant(uint256)) = orders.TRIGGER_AT_OR_ABOVE
+TRIGGER_AT_OR_BELOW: public(constant(uint256)) = orders.TRIGGER_AT_OR_BELOW
 
 # @dev The secp256k1 group order: a signature whose r is not below it, or whose s is
 #      above snekmate's low-s bound (EIP-2), is skipped as invalid instead of reverting
@@ -502,15 +508,18 @@ def _set_order_map_flag(trader: address):
 
 
 @external
-def cancel_order(order: orders.PackedOrder):
+def cancel_order(order: orders.PackedOrder, trigger_price: uint64 = 0):
     """
     @dev Cancels one of the caller's orders given as signed (its packed form; the
          signature words are ignored): its nonce is closed, so it can never fill again.
     @param order The order.
+    @param trigger_price Its trigger price if it is a trigger order (the event's hash
+           is the order's only with it).
     """
-    assert orders._trader(order) == msg.sender, "exchange: not the caller's order"
+    assert orders._trader(order.head) == msg.sender, "exchange: not the caller's order"
     nonce: uint256 = order.body >> orders.NONCE_OFFSET
-    self._close_nonce(msg.sender, nonce, message_hash_utils._to_typed_data_hash(eip712._domain_separator_v4(), orders._struct_hash(order)))
+    order_hash: bytes32 = message_hash_utils._to_typed_data_hash(eip712._domain_separator_v4(), orders._struct_hash(order.head, order.body, convert(trigger_price, uint256)))
+    self._close_nonce(msg.sender, nonce, order_hash)
     self._set_order_map_flag(msg.sender)
 
 
@@ -536,31 +545,60 @@ def raise_nonce_floor(nonce_floor: uint64):
 
 
 @external
-def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynArray[uint256, MAX_FILLS]):
+def settle(
+    signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS],
+    fills: DynArray[uint256, MAX_FILLS],
+    triggers: DynArray[uint256, MAX_ORDERS],
+):
     """
     @dev Settles a batch of matched fills. Each order is sent and verified once; each
          fill names its maker and taker by index into `signed_orders`. A fill that
          breaks a signed term is skipped with `FillRejected`; an account whose margin
          fails the end-of-batch check reverts the whole batch with
          `MarginCheckFailed(address)`.
+
+         A trigger order (trigger direction bits set in its head) is hashed with the
+         trigger price of the next unread word of `triggers` if that word names it, else
+         with zero: an operator who drops, moves or alters a trigger price only breaks
+         that order's signature. A fill of a signed trigger order (as maker or taker)
+         stands only while the price of the fill's market, as the end-of-batch margin
+         check values positions (the oracle's, or its last good one while stale), is on
+         the signed side of the trigger price; otherwise `REJECT_TRIGGER_NOT_REACHED`.
     @param signed_orders The orders the fills refer to, with their signatures, in the
            packed calldata form of `orders.PackedOrder`.
     @param fills The fills in match order, one word each as `orders.vy` lays out.
+    @param triggers The trigger prices of the trigger orders, one word each as
+           `orders.vy` lays out, by ascending order index.
     """
     assert msg.sender == ledger.operator, "exchange: caller is not the operator"
     tag: uint256 = ledger._batch_tag + 1
     ledger._batch_tag = tag
     tag <<= _TAG_OFFSET
     hashes: bytes32[MAX_ORDERS] = empty(bytes32[MAX_ORDERS])
-    # bit i % 256 of word i // 256: order i carries its trader's valid signature
+    # bit i % 256 of word i // 256: order i carries its trader's valid signature and is
+    # a plain order (`signed_ok`) or a trigger order (`signed_trigger`), so the fills of
+    # plain orders pass with one test
     signed_ok: uint256[MAX_ORDERS // 256] = empty(uint256[MAX_ORDERS // 256])
+    signed_trigger: uint256[MAX_ORDERS // 256] = empty(uint256[MAX_ORDERS // 256])
     separator: bytes32 = eip712._domain_separator_v4()
+    # the next unread word of `triggers`
+    cursor: uint256 = 0
     for i: uint256 in range(len(signed_orders), bound=MAX_ORDERS):
         packed: orders.PackedOrder = signed_orders[i]
-        digest: bytes32 = message_hash_utils._to_typed_data_hash(separator, orders._struct_hash(packed))
+        head: uint256 = packed.head
+        trigger_price: uint256 = 0
+        if head & orders.TRIGGER_FIELD != 0:
+            if cursor < len(triggers) and triggers[cursor] & orders.MASK_16 == i:
+                trigger_price = (triggers[cursor] >> orders.TRIGGER_PRICE_OFFSET) & orders.MASK_64
+                cursor += 1
+            ledger._trigger_prices[i] = trigger_price
+        digest: bytes32 = message_hash_utils._to_typed_data_hash(separator, orders._struct_hash(head, packed.body, trigger_price))
         hashes[i] = digest
-        if self._signed_by(digest, orders._trader(packed), orders._signature_v(packed), packed.r, packed.s):
-            signed_ok[i >> 8] |= 1 << (i & 255)
+        if self._signed_by(digest, head, packed.r, packed.s):
+            if head & orders.TRIGGER_FIELD == 0:
+                signed_ok[i >> 8] |= 1 << (i & 255)
+            else:
+                signed_trigger[i >> 8] |= 1 << (i & 255)
 
     accounts: DynArray[address, 2 * MAX_FILLS] = []
     # every market a margin check below needs a price for: those the fills touched
@@ -591,16 +629,22 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
         )
         maker: Side = empty(Side)
         taker: Side = empty(Side)
-        reason: uint8 = REJECT_BAD_SIGNATURE
-        if (signed_ok[m >> 8] >> (m & 255)) & (signed_ok[t >> 8] >> (t & 255)) & 1 != 0:
-            if fill.market < MAX_MARKETS:
-                fill.params = market_params[fill.market]
-                if fill.params == 0:
-                    fill.params = self._load_market(fill.market)
-                    market_params[fill.market] = fill.params
-                    funding_fields[fill.market] = ledger._risk_cache[fill.market] & packing._FUNDING_FIELD
-                    loaded |= 1 << fill.market
-                fill.funding = funding_fields[fill.market]
+        if fill.market < MAX_MARKETS:
+            fill.params = market_params[fill.market]
+            if fill.params == 0:
+                fill.params = self._load_market(fill.market)
+                market_params[fill.market] = fill.params
+                funding_fields[fill.market] = ledger._risk_cache[fill.market] & packing._FUNDING_FIELD
+                loaded |= 1 << fill.market
+            fill.funding = funding_fields[fill.market]
+        reason: uint8 = 0
+        if (signed_ok[m >> 8] >> (m & 255)) & (signed_ok[t >> 8] >> (t & 255)) & 1 == 0:
+            # a trigger order among them, or a signature that is not its trader's
+            reason = REJECT_BAD_SIGNATURE
+            signed: uint256 = signed_ok[m >> 8] | signed_trigger[m >> 8]
+            if (signed >> (m & 255)) & ((signed_ok[t >> 8] | signed_trigger[t >> 8]) >> (t & 255)) & 1 != 0:
+                reason = self._trigger_reason(signed_orders[m].head, m, signed_orders[t].head, t, fill.market)
+        if reason == 0:
             reason = self._check_terms(signed_orders[m], signed_orders[t], fill)
         if reason == 0:
             maker = self._load_side(signed_orders[m], hashes[m], fill)
@@ -659,7 +703,7 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
     for k: uint256 in range(fok_count, bound=MAX_FILLS):
         packed: orders.PackedOrder = signed_orders[ledger._fok_orders[k]]
         nonce: uint256 = packed.body >> orders.NONCE_OFFSET
-        trader: address = orders._trader(packed)
+        trader: address = orders._trader(packed.head)
         if (ledger._order_state[trader][nonce >> _NONCES_PER_WORD_LOG2] >> self._state_shift(nonce)) & _CLOSED_BIT == 0:
             raw_revert(concat(method_id("FillOrKillIncomplete(address)"), abi_encode(trader)))
     markets &= _MASK_64
@@ -680,21 +724,39 @@ def settle(signed_orders: DynArray[orders.PackedOrder, MAX_ORDERS], fills: DynAr
 
 @internal
 @view
-def _signed_by(digest: bytes32, trader: address, v: uint256, r: uint256, s: uint256) -> bool:
+def _signed_by(digest: bytes32, head: uint256, r: uint256, s: uint256) -> bool:
     """
-    @dev Whether (v, r, s) is `trader`'s signature of `digest`, with snekmate's low-s
-         bound (EIP-2). The precompile is called directly rather than through snekmate's
+    @dev Whether (v, r, s), v from the order's head word, is the signature of `digest`
+         by the trader the head names, with snekmate's low-s bound (EIP-2). The precompile is called directly rather than through snekmate's
          `_recover_vrs`, which reverts when recovery fails (an `r` that is no point's x
          coordinate): here a signature that cannot be recovered rejects its fills
          instead of reverting the batch. A failed recovery returns the zero address,
          which is never a valid signer, even of an order naming the zero address.
     """
+    v: uint256 = head >> orders.V_OFFSET
     if v != 27 and v != 28:
         return False
     if r == 0 or r >= _CURVE_ORDER or s == 0 or s > ecdsa._MALLEABILITY_THRESHOLD:
         return False
     signer: address = ecrecover(digest, v, r, s)
-    return signer == trader and signer != empty(address)
+    return signer == orders._trader(head) and signer != empty(address)
+
+
+@internal
+@view
+def _trigger_reason(maker_head: uint256, maker_index: uint256, taker_head: uint256, taker_index: uint256, market: uint256) -> uint8:
+    """
+    @dev Returns `REJECT_TRIGGER_NOT_REACHED` if the maker or the taker of a fill in
+         `market` is a trigger order that `market`'s price, as the batch loaded it for
+         the margin checks, does not satisfy; else 0. A market the batch could not load
+         has no price (zero); its fills are skipped as `REJECT_MARKET` anyway.
+    """
+    price: uint256 = ledger._risk_cache[market] & _MASK_64
+    if maker_head & orders.TRIGGER_FIELD != 0 and not orders._trigger_reached(maker_head, ledger._trigger_prices[maker_index], price):
+        return REJECT_TRIGGER_NOT_REACHED
+    if taker_head & orders.TRIGGER_FIELD != 0 and not orders._trigger_reached(taker_head, ledger._trigger_prices[taker_index], price):
+        return REJECT_TRIGGER_NOT_REACHED
+    return 0
 
 
 @internal
@@ -748,7 +810,7 @@ def _load_side(packed: orders.PackedOrder, order_hash: bytes32, fill: Fill) -> S
          terms: it must be open, have the fill's size left, keep to its reduce-only flag
          and to the margin mode of the trader's open position. `reason` says why not.
     """
-    trader: address = orders._trader(packed)
+    trader: address = orders._trader(packed.head)
     nonce: uint256 = packed.body >> orders.NONCE_OFFSET
     side: Side = Side(
         trader=trader,

@@ -122,6 +122,10 @@ _pre_isolated_margin: transient(HashMap[uint256, uint256])
 # the batch's fill-or-kill orders started by a fill that did not complete them, by index
 # in its order list; `settle` counts them, so nothing needs clearing
 _fok_orders: transient(HashMap[uint256, uint256])
+# per index in the batch's order list: the trigger price a trigger order's signature was
+# checked with; `settle` writes it for each trigger order before reading it, so nothing
+# needs clearing
+_trigger_prices: transient(HashMap[uint256, uint256])
 
 @deploy
 def __init__(markets: address):

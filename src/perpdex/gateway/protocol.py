@@ -30,12 +30,22 @@ from perpdex.core.eip712 import (
     time_in_force_code,
 )
 from perpdex.core.signing import Signature
-from perpdex.core.types import Address, ClientOrderId, MarketId, OrderHash, Price, Size
+from perpdex.core.types import (
+    Address,
+    ClientOrderId,
+    MarketId,
+    OrderHash,
+    Price,
+    Size,
+    TriggerDirection,
+)
 
 MAX_BATCH: Final = 100
 """Most requests in one array frame."""
 
 MAX_CLIENT_ID_LENGTH: Final = 64
+
+_TRIGGER_DIRECTION_CODES: Final = frozenset(int(d) for d in TriggerDirection)
 
 
 class ErrorCode(Enum):
@@ -92,8 +102,10 @@ class _Wire(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=
 # -- signed messages ----------------------------------------------------------------------
 
 
-class WireOrder(_Wire):
-    """The EIP-712 ``Order`` message."""
+class WireOrder(_Wire, omit_defaults=True):
+    """The EIP-712 ``Order`` message. ``triggerPrice`` and ``triggerDirection`` are signed
+    into every order; omitted they are 0 (a plain order), and a plain order is sent
+    without them."""
 
     trader: str
     market: int
@@ -106,6 +118,8 @@ class WireOrder(_Wire):
     reduce_only: bool
     expiry: int
     nonce: int
+    trigger_price: int = 0
+    trigger_direction: int = 0
 
     def to_order(self) -> Order:
         """Raises ValueError if a field is out of its signed type's range."""
@@ -113,6 +127,8 @@ class WireOrder(_Wire):
             raise ValueError(f"marginMode {self.margin_mode} is not a margin mode code")
         if not 0 <= self.time_in_force < len(TIME_IN_FORCE_CODES):
             raise ValueError(f"timeInForce {self.time_in_force} is not a time-in-force code")
+        if self.trigger_direction not in _TRIGGER_DIRECTION_CODES:
+            raise ValueError(f"triggerDirection {self.trigger_direction} is not a direction code")
         return Order(
             trader=Address(self.trader),
             market=MarketId(self.market),
@@ -125,6 +141,8 @@ class WireOrder(_Wire):
             reduce_only=self.reduce_only,
             expiry=UnixTime(self.expiry),
             nonce=Nonce(self.nonce),
+            trigger_price=Price(self.trigger_price),
+            trigger_direction=TriggerDirection(self.trigger_direction),
         )
 
     @classmethod
@@ -141,6 +159,8 @@ class WireOrder(_Wire):
             reduce_only=order.reduce_only,
             expiry=order.expiry,
             nonce=order.nonce,
+            trigger_price=order.trigger_price,
+            trigger_direction=int(order.trigger_direction),
         )
 
 

@@ -2,9 +2,12 @@
 
 A signed order travels as four words (two packed field words, r, s) and a fill as one
 word naming its maker and taker by index in the batch's order list, so an order that
-fills several times in a batch is sent and verified once. The bit layout is documented
-once, in ``orders.vy``; ``tests/unitary/exchange/test_settle.py`` checks that the
-contract decodes what this module encodes.
+fills several times in a batch is sent and verified once. A trigger order's direction
+rides in its head word; its trigger price travels apart, in the batch's third argument
+(one word per trigger order, by ascending order index), so a plain order costs no fifth
+word. The bit layout is documented once, in ``orders.vy``;
+``tests/unitary/exchange/test_settle.py`` checks that the contract decodes what this module
+encodes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from perpdex.core.types import OrderHash, Price, Size
 
 PackedOrder = tuple[int, int, int, int]
 """(head, body, r, s) as ``orders.PackedOrder``."""
+
+SettleArgs = tuple[list[PackedOrder], list[int], list[int]]
+"""The arguments of ``Exchange.settle``: packed orders, fill words, trigger words."""
 
 
 class BatchFullError(ValueError):
@@ -35,10 +41,16 @@ def pack_order(signed: SignedOrder) -> PackedOrder:
         | time_in_force_code(order.time_in_force) << 232
         | int(order.is_buy) << 240
         | int(order.reduce_only) << 241
+        | int(order.trigger_direction) << 242
         | signed.signature.v << 248
     )
     body = order.size | order.limit_price << 64 | order.expiry << 128 | order.nonce << 192
     return (head, body, signed.signature.r, signed.signature.s)
+
+
+def pack_trigger(order_index: int, signed: SignedOrder) -> int:
+    """The trigger word of the trigger order at ``order_index`` of a batch's order list."""
+    return order_index | signed.order.trigger_price << 16
 
 
 def pack_fill(maker_index: int, taker_index: int, price: Price, size: Size) -> int:
@@ -64,6 +76,7 @@ class Batch:
     max_fills: int
     orders: list[PackedOrder] = field(default_factory=list)
     fills: list[int] = field(default_factory=list)
+    triggers: list[int] = field(default_factory=list)
     matches: list[Match] = field(default_factory=list)
     _index: dict[OrderHash, int] = field(default_factory=dict)
 
@@ -90,9 +103,9 @@ class Batch:
         self.fills.append(pack_fill(maker, taker, match.price, match.size))
         self.matches.append(match)
 
-    def calldata_args(self) -> tuple[list[PackedOrder], list[int]]:
-        """The two arguments of ``settle``."""
-        return self.orders, self.fills
+    def calldata_args(self) -> SettleArgs:
+        """The three arguments of ``settle``."""
+        return self.orders, self.fills, self.triggers
 
     def _order_index(self, signed: SignedOrder) -> int:
         index = self._index.get(signed.order_hash)
@@ -100,4 +113,7 @@ class Batch:
             index = len(self.orders)
             self._index[signed.order_hash] = index
             self.orders.append(pack_order(signed))
+            if signed.order.is_trigger:
+                # appended in order-index order, as the contract's cursor reads them
+                self.triggers.append(pack_trigger(index, signed))
         return index

@@ -55,6 +55,10 @@ class RejectReason(StrEnum):
     FILL_OR_KILL = "FILL_OR_KILL"
     """The first fill of a fill-or-kill order whose fills in the batch do not add up to
     its whole size (an FOK settles whole in one batch or not at all)."""
+    TRIGGER_NOT_REACHED = "TRIGGER_NOT_REACHED"
+    """A trigger order (stop-loss, take-profit) of the fill whose market price, when the batch
+    landed, was not on the signed side of its trigger price (the price crossed back after the
+    engine released the order, or the operator tried to fire it early)."""
     MARGIN_CHECK_FAILED = "MARGIN_CHECK_FAILED"
     """Batcher: the batch's simulation reverted with ``MarginCheckFailed`` naming a trader
     of this fill, so the fill was left out."""

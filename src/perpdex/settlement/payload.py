@@ -1,10 +1,11 @@
 """Signed orders as the engine's opaque order payload, and engine fills as settlement matches.
 
 The payload is the order's four calldata words (``encoding.pack_order``, 128 bytes): what
-``settle`` sends anyway. Reading it back re-derives the EIP-712 hash and checks the
-signature (coincurve), so a payload that does not carry its trader's valid signature never
-reaches a batch (and an ``r`` off the curve, which would revert the whole batch in
-snekmate's ``ecrecover``, is caught here).
+``settle`` sends anyway; a trigger order adds its trigger price as a fifth word (160 bytes),
+which ``settle`` sends in its trigger argument. Reading it back re-derives the EIP-712 hash
+and checks the signature (coincurve), so a payload that does not carry its trader's valid
+signature never reaches a batch (and an ``r`` off the curve, which would revert the whole
+batch in snekmate's ``ecrecover``, is caught here).
 """
 
 from __future__ import annotations
@@ -23,18 +24,23 @@ from perpdex.core.eip712 import (
     verify_order,
 )
 from perpdex.core.signing import Signature
-from perpdex.core.types import Address, MarketId, OrderHash, Price, Size
+from perpdex.core.types import Address, MarketId, OrderHash, Price, Size, TriggerDirection
 from perpdex.engine.events import Filled
 from perpdex.settlement.encoding import Match, pack_order
 
 _WORD = 32
 _WORDS = 4
-_U8, _U32, _U64, _U160 = (1 << 8) - 1, (1 << 32) - 1, (1 << 64) - 1, (1 << 160) - 1
+_TRIGGER_WORDS = 5
+_U2, _U8, _U32, _U64, _U160 = 3, (1 << 8) - 1, (1 << 32) - 1, (1 << 64) - 1, (1 << 160) - 1
 
 
 def order_payload(signed: SignedOrder) -> bytes:
-    """The engine payload of ``signed``: its packed calldata words, big-endian."""
-    return b"".join(word.to_bytes(_WORD, "big") for word in pack_order(signed))
+    """The engine payload of ``signed``: its packed calldata words, big-endian, and its
+    trigger price after them if it is a trigger order."""
+    words: tuple[int, ...] = pack_order(signed)
+    if signed.order.is_trigger:
+        words = (*words, signed.order.trigger_price)
+    return b"".join(word.to_bytes(_WORD, "big") for word in words)
 
 
 def order_from_payload(payload: bytes, domain: Eip712Domain) -> SignedOrder:
@@ -59,9 +65,12 @@ def order_hash_of_payload(payload: bytes, domain: Eip712Domain) -> OrderHash:
 
 
 def _decode(payload: bytes) -> tuple[Order, Signature]:
-    if len(payload) != _WORD * _WORDS:
-        raise ValueError(f"an order payload is {_WORD * _WORDS} bytes, got {len(payload)}")
-    head, body, r, s = (
+    if len(payload) not in (_WORD * _WORDS, _WORD * _TRIGGER_WORDS):
+        raise ValueError(
+            f"an order payload is {_WORD * _WORDS} or {_WORD * _TRIGGER_WORDS} bytes,"
+            f" got {len(payload)}"
+        )
+    head, body, r, s, *trigger = (
         int.from_bytes(payload[i : i + _WORD], "big") for i in range(0, len(payload), _WORD)
     )
     # the bit layout of encoding.pack_order (and orders.vy)
@@ -77,6 +86,9 @@ def _decode(payload: bytes) -> tuple[Order, Signature]:
         reduce_only=bool(head >> 241 & 1),
         expiry=UnixTime(body >> 128 & _U64),
         nonce=Nonce(body >> 192 & _U64),
+        # a four-word payload with trigger bits fails Order's own check (direction without price)
+        trigger_price=Price(trigger[0] if trigger else 0),
+        trigger_direction=TriggerDirection(head >> 242 & _U2),
     )
     return order, Signature(v=head >> 248, r=r, s=s)
 

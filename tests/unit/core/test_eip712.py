@@ -50,13 +50,14 @@ from perpdex.core.types import (
     Side,
     Size,
     TimeInForce,
+    TriggerDirection,
 )
 
 # The settlement contract's type strings, as fixed in the spec.
 ORDER_TYPE_STRING = (
     "Order(address trader,uint32 market,bool isBuy,uint64 size,uint64 limitPrice,"
     "uint32 maxFeePpm,uint8 marginMode,uint8 timeInForce,bool reduceOnly,uint64 expiry,"
-    "uint64 nonce)"
+    "uint64 nonce,uint64 triggerPrice,uint8 triggerDirection)"
 )
 CANCEL_TYPE_STRING = "Cancel(address trader,bytes32 orderHash,uint64 expiry)"
 DOMAIN_TYPE_STRING = (
@@ -108,7 +109,20 @@ def orders(trader: Address) -> st.SearchStrategy[Order]:
         reduce_only=st.booleans(),
         expiry=uints(64).map(UnixTime),
         nonce=uints(64).map(Nonce),
+    ).flatmap(with_trigger)
+
+
+def with_trigger(order: Order) -> st.SearchStrategy[Order]:
+    """``order`` as it is (a plain order) or with a trigger of either direction."""
+    triggered = st.builds(
+        dataclasses.replace,
+        st.just(order),
+        trigger_price=st.integers(min_value=1, max_value=2**64 - 1).map(Price),
+        trigger_direction=st.sampled_from(
+            [TriggerDirection.AT_OR_ABOVE, TriggerDirection.AT_OR_BELOW]
+        ),
     )
+    return st.just(order) | triggered
 
 
 def cancels(trader: Address) -> st.SearchStrategy[Cancel]:
@@ -151,6 +165,7 @@ def test_enum_codes_match_the_contract_spec() -> None:
     assert [time_in_force_code(tif) for tif in TIME_IN_FORCE_CODES] == [0, 1, 2, 3]
     assert TIME_IN_FORCE_CODES[3] is TimeInForce.POST_ONLY
     assert set(TIME_IN_FORCE_CODES) == set(TimeInForce)
+    assert [int(direction) for direction in TriggerDirection] == [0, 1, 2]
 
 
 def test_side_helpers() -> None:
@@ -205,6 +220,8 @@ def _tampered(value: object, solidity_type: str) -> object:
         return not value
     if isinstance(value, MarginMode):
         return MarginMode(1 - value)
+    if isinstance(value, TriggerDirection):
+        return TriggerDirection(3 - value)  # the other direction of a trigger order
     if isinstance(value, TimeInForce):
         return TIME_IN_FORCE_CODES[(time_in_force_code(value) + 1) % len(TIME_IN_FORCE_CODES)]
     if solidity_type == "address":
@@ -215,7 +232,10 @@ def _tampered(value: object, solidity_type: str) -> object:
 
 @pytest.mark.parametrize("field", ORDER_TYPE.fields, ids=lambda f: f.name)
 def test_every_order_field_is_signed(field: Any) -> None:
-    order = order_for()
+    # a trigger order: a plain one cannot change its trigger fields alone and stay valid
+    order = order_for(
+        trigger_price=Price(60_000_000_000), trigger_direction=TriggerDirection.AT_OR_BELOW
+    )
     signature = sign_order(order, KEY, DOMAIN).signature
     attribute = field.attribute
     tampered = dataclasses.replace(
@@ -283,6 +303,11 @@ def test_a_key_cannot_sign_for_another_trader() -> None:
         {"expiry": UnixTime(2**64)},
         {"nonce": Nonce(-1)},
         {"nonce": True},
+        {"trigger_price": Price(60_000_000_000)},
+        {"trigger_direction": TriggerDirection.AT_OR_ABOVE},
+        {"trigger_direction": 1},
+        {"trigger_price": Price(-1), "trigger_direction": TriggerDirection.AT_OR_BELOW},
+        {"trigger_price": Price(2**64), "trigger_direction": TriggerDirection.AT_OR_BELOW},
     ],
     ids=repr,
 )
@@ -333,4 +358,6 @@ def test_field_attributes_are_snake_case() -> None:
         "reduce_only",
         "expiry",
         "nonce",
+        "trigger_price",
+        "trigger_direction",
     ]

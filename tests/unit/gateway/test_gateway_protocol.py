@@ -1,8 +1,18 @@
+import dataclasses
+
 import msgspec
 import pytest
 
 from perpdex.core.eip712 import FeePpm, Nonce, Order, UnixTime
-from perpdex.core.types import Address, MarginMode, MarketId, Price, Size, TimeInForce
+from perpdex.core.types import (
+    Address,
+    MarginMode,
+    MarketId,
+    Price,
+    Size,
+    TimeInForce,
+    TriggerDirection,
+)
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.protocol import ErrorCode, ProtocolError, decode_frame
 
@@ -21,13 +31,50 @@ ORDER = Order(
 )
 
 
+STOP = dataclasses.replace(
+    ORDER, trigger_price=Price(60_000 * 10**6), trigger_direction=TriggerDirection.AT_OR_BELOW
+)
+
+
 def test_a_wire_order_is_the_eip712_message_and_round_trips() -> None:
     from perpdex.core.eip712 import ChainId, Eip712Domain
 
     domain = Eip712Domain(ChainId(1), ORDER.trader)
-    encoded = msgspec.json.encode(wire.WireOrder.of(ORDER))
-    assert msgspec.json.decode(encoded) == domain.full_message(ORDER)["message"]
-    assert msgspec.json.decode(encoded, type=wire.WireOrder).to_order() == ORDER
+    for order in (ORDER, STOP):
+        message = domain.full_message(order)["message"]
+        encoded = msgspec.json.encode(wire.WireOrder.of(order))
+        # the wallet's message goes on the wire as is
+        assert msgspec.json.decode(msgspec.json.encode(message), type=wire.WireOrder) == (
+            wire.WireOrder.of(order)
+        )
+        assert msgspec.json.decode(encoded, type=wire.WireOrder).to_order() == order
+    assert (
+        msgspec.json.decode(msgspec.json.encode(wire.WireOrder.of(STOP)))
+        == (domain.full_message(STOP)["message"])
+    )
+    # a plain order is sent without its zero trigger fields
+    plain = msgspec.json.decode(msgspec.json.encode(wire.WireOrder.of(ORDER)))
+    assert (
+        plain | {"triggerPrice": 0, "triggerDirection": 0}
+        == (domain.full_message(ORDER)["message"])
+    )
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        {"triggerDirection": 3, "triggerPrice": 1},
+        {"triggerDirection": 1},
+        {"triggerPrice": 5},
+        {"triggerDirection": 2, "triggerPrice": 2**64},
+    ],
+    ids=repr,
+)
+def test_a_wire_order_with_a_bad_trigger_is_refused(trigger: dict[str, int]) -> None:
+    message = msgspec.json.decode(msgspec.json.encode(wire.WireOrder.of(ORDER))) | trigger
+    decoded = msgspec.json.decode(msgspec.json.encode(message), type=wire.WireOrder)
+    with pytest.raises(ValueError, match="trigger"):
+        decoded.to_order()
 
 
 def test_single_and_batched_requests_decode() -> None:

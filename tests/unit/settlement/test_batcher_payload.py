@@ -28,6 +28,7 @@ from perpdex.core.types import (
     Side,
     Size,
     TimeInForce,
+    TriggerDirection,
 )
 from perpdex.engine.events import Filled
 from perpdex.settlement.batcher import MARGIN_CHECK_FAILED, margin_failure_account
@@ -55,14 +56,44 @@ def signed(key: SigningKey, *, is_buy: bool, **terms: object) -> SignedOrder:
     return sign_order(replace(order, **terms), key, DOMAIN)
 
 
+STOP = {"trigger_price": Price(2**64 - 1), "trigger_direction": TriggerDirection.AT_OR_BELOW}
+
+
 @pytest.mark.parametrize(
-    "terms",
-    [{}, {"margin_mode": MarginMode.CROSS, "time_in_force": TimeInForce.IOC, "reduce_only": False}],
+    ("terms", "length"),
+    [
+        ({}, 128),
+        (
+            {
+                "margin_mode": MarginMode.CROSS,
+                "time_in_force": TimeInForce.IOC,
+                "reduce_only": False,
+            },
+            128,
+        ),
+        (STOP, 160),
+        ({"trigger_price": Price(1), "trigger_direction": TriggerDirection.AT_OR_ABOVE}, 160),
+    ],
 )
-def test_a_payload_reads_back_as_the_same_signed_order(terms: dict[str, object]) -> None:
+def test_a_payload_reads_back_as_the_same_signed_order(
+    terms: dict[str, object], length: int
+) -> None:
     order = signed(MAKER, is_buy=False, **terms)
-    assert len(order_payload(order)) == 128
+    assert len(order_payload(order)) == length
     assert order_from_payload(order_payload(order), DOMAIN) == order
+
+
+def test_a_trigger_payload_without_its_trigger_price_is_refused() -> None:
+    payload = order_payload(signed(MAKER, is_buy=False, **STOP))
+    with pytest.raises(ValueError, match="trigger_price"):
+        order_from_payload(payload[:128], DOMAIN)
+
+
+def test_a_payload_with_a_changed_trigger_price_fails_its_signature_check() -> None:
+    payload = bytearray(order_payload(signed(MAKER, is_buy=False, **STOP)))
+    payload[-1] ^= 1
+    with pytest.raises(InvalidSignatureError):
+        order_from_payload(bytes(payload), DOMAIN)
 
 
 def test_a_payload_with_a_changed_term_fails_its_signature_check() -> None:
@@ -73,8 +104,9 @@ def test_a_payload_with_a_changed_term_fails_its_signature_check() -> None:
 
 
 def test_a_payload_of_the_wrong_length_is_refused() -> None:
-    with pytest.raises(ValueError, match="128 bytes"):
-        order_from_payload(b"\x00" * 127, DOMAIN)
+    for length in (127, 129, 192):
+        with pytest.raises(ValueError, match="128 or 160 bytes"):
+            order_from_payload(b"\x00" * length, DOMAIN)
 
 
 def test_an_engine_fill_becomes_the_match_of_its_two_signed_orders() -> None:

@@ -299,7 +299,9 @@ def test_only_operator_settles(funded: Venue, maker: Actor, trader: Actor) -> No
     ask = funded.order(maker, is_buy=False, size=LOT, price=PRICE)
     bid = funded.order(trader, is_buy=True, size=LOT, price=PRICE)
     with boa.env.prank(trader.address), boa.reverts("exchange: caller is not the operator"):
-        funded.exchange.settle([pack_order(ask), pack_order(bid)], [pack_fill(0, 1, PRICE, LOT)])
+        funded.exchange.settle(
+            [pack_order(ask), pack_order(bid)], [pack_fill(0, 1, PRICE, LOT)], []
+        )
 
 
 def test_operator_cannot_trade_for_account_without_signed_order(

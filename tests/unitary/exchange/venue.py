@@ -18,7 +18,15 @@ from boa.contracts.vyper.vyper_contract import VyperContract, VyperDeployer
 from perpdex.chain.markets import MarketSpec, default_markets
 from perpdex.core.eip712 import ChainId, Eip712Domain, Nonce, Order, SignedOrder, sign_order
 from perpdex.core.signing import SigningKey, keccak256
-from perpdex.core.types import Address, MarginMode, MarketId, Price, Size, TimeInForce
+from perpdex.core.types import (
+    Address,
+    MarginMode,
+    MarketId,
+    Price,
+    Size,
+    TimeInForce,
+    TriggerDirection,
+)
 from perpdex.settlement.encoding import Batch, Match
 
 CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
@@ -107,6 +115,8 @@ class Venue:
         max_fee_ppm: int = 1_000,
         expiry: int | None = None,
         nonce: int | None = None,
+        trigger_price: int = 0,
+        trigger_direction: TriggerDirection = TriggerDirection.NONE,
     ) -> SignedOrder:
         """A real signed order; nonces count up per trader unless given."""
         if nonce is None:
@@ -124,6 +134,8 @@ class Venue:
             reduce_only=reduce_only,
             expiry=expiry if expiry is not None else boa.env.evm.patch.timestamp + HOUR,  # type: ignore[arg-type]
             nonce=Nonce(nonce),
+            trigger_price=Price(trigger_price),
+            trigger_direction=trigger_direction,
         )
         return sign_order(order, who.key, self.domain)
 
@@ -142,9 +154,15 @@ class Venue:
             batch.add(match)
         return self.settle_packed(*batch.calldata_args())
 
-    def settle_packed(self, orders: list[tuple[int, int, int, int]], fills: list[int]) -> list[Any]:
+    def settle_packed(
+        self,
+        orders: list[tuple[int, int, int, int]],
+        fills: list[int],
+        triggers: list[int] | None = None,
+    ) -> list[Any]:
+        """Settles the packed arguments as given (``triggers``: none by default)."""
         with boa.env.prank(self.operator.address):
-            self.exchange.settle(orders, fills)
+            self.exchange.settle(orders, fills, triggers or [])
         return self.logs()
 
     def logs(self) -> list[Any]:

@@ -21,6 +21,7 @@ from perpdex.core.types import (
     Side,
     Size,
     TimeInForce,
+    TriggerDirection,
 )
 
 FeePpm = NewType("FeePpm", int)
@@ -82,6 +83,8 @@ ORDER_TYPE = StructType(
         Field("reduceOnly", "bool"),
         Field("expiry", "uint64"),
         Field("nonce", "uint64"),
+        Field("triggerPrice", "uint64"),
+        Field("triggerDirection", "uint8", to_abi=int),
     ),
 )
 
@@ -104,13 +107,22 @@ LOGIN_TYPE = StructType(
     ),
 )
 
+NO_TRIGGER_PRICE = Price(0)
+"""``Order.trigger_price`` of a plain order (one without a trigger)."""
+
 NO_SESSION_KEY = Address("0x0000000000000000000000000000000000000000")
 """``Login.session_key`` of a login that approves no session key."""
 
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """A trader's signed intent; ``size`` in size units, ``limit_price`` in price units."""
+    """A trader's signed intent; ``size`` in size units, ``limit_price`` in price units.
+
+    A trigger order (stop-loss, take-profit) has a ``trigger_direction`` other than
+    ``NONE`` and a positive ``trigger_price`` (price units): the contract settles it only
+    while the market's oracle price is at or above (or at or below) that price. A plain
+    order has neither (both zero, which it signs too).
+    """
 
     EIP712_TYPE: ClassVar[StructType] = ORDER_TYPE
 
@@ -125,13 +137,28 @@ class Order:
     reduce_only: bool
     expiry: UnixTime
     nonce: Nonce
+    trigger_price: Price = NO_TRIGGER_PRICE
+    trigger_direction: TriggerDirection = TriggerDirection.NONE
 
     def __post_init__(self) -> None:
+        if not isinstance(self.trigger_direction, TriggerDirection):
+            raise InvalidOrderError(
+                f"Order.trigger_direction = {self.trigger_direction!r}: not a TriggerDirection"
+            )
         ORDER_TYPE.validate(self, InvalidOrderError)
         if self.size <= 0:
             raise InvalidOrderError("Order.size must be positive")
         if self.limit_price <= 0:
             raise InvalidOrderError("Order.limit_price must be positive")
+        if (self.trigger_price > 0) != (self.trigger_direction is not TriggerDirection.NONE):
+            raise InvalidOrderError(
+                "Order.trigger_price must be positive exactly when trigger_direction is not NONE"
+            )
+
+    @property
+    def is_trigger(self) -> bool:
+        """Whether the order waits for the oracle price to cross its trigger."""
+        return self.trigger_direction is not TriggerDirection.NONE
 
     @property
     def side(self) -> Side:
