@@ -75,44 +75,91 @@ class UnknownIntervalError(ValueError):
     pass
 
 
+_Trade = tuple[int, int, int, int, bool]
+"""(seq, time, price, size, taker is buy): a trade as kept (a tuple costs the matching loop
+less than a struct; the query builds the struct)."""
+
+_Bar = list[int]
+"""[start, open, high, low, close, volume, trades]: a candle as kept, updated in place."""
+
+
+class _Market:
+    """One market's tape. A fill updates the open minute only; when a later minute starts,
+    the closed one is folded into every interval's series (one fold per minute, not per
+    fill: the matching loop pays for one candle, not six), and a query merges the open
+    minute into a copy of each series' newest candle."""
+
+    __slots__ = ("minute", "series", "trades")
+
+    def __init__(self) -> None:
+        self.trades: deque[_Trade] = deque(maxlen=TRADES_KEPT)
+        self.minute: _Bar | None = None
+        self.series: dict[int, deque[_Bar]] = {
+            length: deque(maxlen=CANDLES_KEPT) for length in INTERVALS.values()
+        }
+
+    def add(self, now: int, price: int, size: int) -> None:
+        minute = self.minute
+        start = now - now % _MINUTE_MS
+        # a stamp before the open minute (the wall clock stepped back) joins it: candles
+        # stay in time order
+        if minute is not None and start <= minute[0]:
+            _merge(minute, price, price, price, size, 1)
+            return
+        if minute is not None:
+            self._fold(minute)
+        self.minute = [start, price, price, price, price, size, 1]
+
+    def candles(self, length: int, limit: int) -> list[_Bar]:
+        bars = list(self.series[length])
+        minute = self.minute
+        if minute is not None:
+            bucket = minute[0] - minute[0] % length
+            if bars and bars[-1][0] == bucket:
+                bars[-1] = list(bars[-1])
+                _merge(bars[-1], minute[2], minute[3], minute[4], minute[5], minute[6])
+            else:
+                bars.append([bucket, *minute[1:]])
+        return bars[max(len(bars) - min(limit, CANDLES_KEPT), 0) :]
+
+    def _fold(self, minute: _Bar) -> None:
+        for length, series in self.series.items():
+            bucket = minute[0] - minute[0] % length
+            if series and series[-1][0] == bucket:
+                _merge(series[-1], minute[2], minute[3], minute[4], minute[5], minute[6])
+            else:
+                series.append([bucket, *minute[1:]])
+
+
 class MarketTape:
     """Subscribe :meth:`on_event` to the engine's bus; ``now_ms`` reads the stamp of the
     command being applied (replayed or live)."""
 
     def __init__(self, markets: Iterable[MarketId], now_ms: Callable[[], int]) -> None:
         self._now_ms = now_ms
-        self._trades: dict[MarketId, deque[PublicTrade]] = {
-            m: deque(maxlen=TRADES_KEPT) for m in markets
-        }
-        self._candles: dict[MarketId, dict[int, deque[Candle]]] = {
-            m: {ms: deque(maxlen=CANDLES_KEPT) for ms in INTERVALS.values()} for m in self._trades
-        }
+        self._markets = {market: _Market() for market in markets}
 
     def on_event(self, event: Event) -> None:
         if type(event) is Filled:
             self.record(event)
 
     def record(self, fill: Filled) -> None:
-        trades = self._trades.get(fill.market)
-        if trades is None:
+        market = self._markets.get(fill.market)
+        if market is None:
             return  # not a market of this tape (the engine refuses orders in those)
         now = self._now_ms()
-        trades.append(
-            PublicTrade(
-                seq=fill.seq,
-                time=now,
-                price=fill.price,
-                size=fill.size,
-                taker_is_buy=fill.taker_side is Side.BUY,
-            )
-        )
-        for length, candles in self._candles[fill.market].items():
-            _add(candles, now - now % length, fill.price, fill.size)
+        market.trades.append((fill.seq, now, fill.price, fill.size, fill.taker_side is Side.BUY))
+        market.add(now, fill.price, fill.size)
 
     def trades(self, market: MarketId, limit: int) -> list[PublicTrade]:
         """The market's newest ``limit`` trades, newest first."""
-        trades = self._trades[market]
-        return [trades[-1 - i] for i in range(min(limit, len(trades)))]
+        trades = self._markets[market].trades
+        return [
+            PublicTrade(seq=seq, time=time, price=price, size=size, taker_is_buy=buy)
+            for seq, time, price, size, buy in (
+                trades[-1 - i] for i in range(min(limit, len(trades)))
+            )
+        ]
 
     def candles(self, market: MarketId, interval: str, limit: int) -> list[Candle]:
         """The market's newest ``limit`` candles of ``interval``, oldest first."""
@@ -121,21 +168,18 @@ class MarketTape:
             raise UnknownIntervalError(
                 f"interval {interval!r} is not one of {', '.join(INTERVALS)}"
             )
-        candles = self._candles[market][length]
-        return list(candles)[max(len(candles) - limit, 0) :]
+        return [
+            Candle(start=b[0], open=b[1], high=b[2], low=b[3], close=b[4], volume=b[5], trades=b[6])
+            for b in self._markets[market].candles(length, limit)
+        ]
 
 
-def _add(candles: deque[Candle], start: int, price: int, size: int) -> None:
-    last = candles[-1] if candles else None
-    # a stamp before the last candle's start (the wall clock stepped back) joins the last
-    # candle: candles stay in time order
-    if last is not None and start <= last.start:
-        last.high = max(last.high, price)
-        last.low = min(last.low, price)
-        last.close = price
-        last.volume += size
-        last.trades += 1
-        return
-    candles.append(
-        Candle(start=start, open=price, high=price, low=price, close=price, volume=size, trades=1)
-    )
+def _merge(bar: _Bar, high: int, low: int, close: int, volume: int, trades: int) -> None:
+    """Extend ``bar`` by later trades with these figures."""
+    if high > bar[2]:
+        bar[2] = high
+    if low < bar[3]:
+        bar[3] = low
+    bar[4] = close
+    bar[5] += volume
+    bar[6] += trades
