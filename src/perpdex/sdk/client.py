@@ -887,7 +887,7 @@ class Client:
             if (
                 open_order.client_id == client_id
                 if order_hash is None
-                else (open_order.order_hash == _hex(order_hash))
+                else (open_order.order_hash == _hex(order_hash).lower())
             ):
                 return parse_order_hash(open_order.order_hash), open_order.order
         named = f"client id {client_id!r}" if order_hash is None else _hex(order_hash)
