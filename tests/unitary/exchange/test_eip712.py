@@ -5,11 +5,17 @@ from __future__ import annotations
 from tests.unitary.exchange.venue import Venue
 
 from perpdex.core.eip712 import typehash
+from perpdex.core.types import TriggerDirection
 
 
 def test_typehashes_match_python(venue: Venue) -> None:
     assert venue.exchange.ORDER_TYPEHASH() == typehash("Order")
     assert venue.exchange.CANCEL_TYPEHASH() == typehash("Cancel")
+
+
+def test_trigger_direction_codes_match_python(venue: Venue) -> None:
+    assert venue.exchange.TRIGGER_AT_OR_ABOVE() == TriggerDirection.AT_OR_ABOVE
+    assert venue.exchange.TRIGGER_AT_OR_BELOW() == TriggerDirection.AT_OR_BELOW
 
 
 def test_domain_separator_matches_python(venue: Venue) -> None:
