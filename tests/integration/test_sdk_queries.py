@@ -121,16 +121,21 @@ def test_open_orders_status_and_amend_by_client_id(deployment: Deployment, tmp_p
                     assert again.client_id == "ask-1"
                     with pytest.raises(UnknownOrderError):
                         await other.amend(client_id="no-such-order", price="1")
+                # ... and by its hash, typed in any case
+                async with _client(url, deployment, Role.MAKER, tmp_path) as third:
+                    await third.amend("0x" + again.order_hash.hex().upper(), price="100006.5")
+                    with pytest.raises(UnknownOrderError):
+                        await third.amend(again.order_hash, price="1")  # replaced: not open
 
-                await trader.place("BTC-PERP", "buy", "0.2", "100006")
+                await trader.place("BTC-PERP", "buy", "0.2", "100006.5")
                 filled = await maker.order_status(client_id="ask-1")
                 assert (filled.state, filled.filled, filled.remaining) == (
                     OrderState.FILLED,
                     Decimal("0.4"),
                     Decimal(0),
                 )
-                # (0.1 + 0.1) at 100000, then 0.2 at 100006
-                assert filled.average_price == Decimal("100003")
+                # (0.1 + 0.1) at 100000, then 0.2 at 100006.5
+                assert filled.average_price == Decimal("100003.25")
 
                 bid = await trader.place("BTC-PERP", "buy", "0.1", "90000", client_id="bid")
                 await trader.cancel(bid.order_hash)

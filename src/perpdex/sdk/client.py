@@ -883,14 +883,13 @@ class Client:
         signed = None if known is None else self._orders.get(known)
         if signed is not None:
             return signed.order_hash, signed.order
+        by_hash = None if order_hash is None else _hex(order_hash).lower()
         for open_order in await self.open_orders():
-            if (
-                open_order.client_id == client_id
-                if order_hash is None
-                else (open_order.order_hash == _hex(order_hash).lower())
+            if open_order.order_hash == by_hash or (
+                by_hash is None and open_order.client_id == client_id
             ):
                 return parse_order_hash(open_order.order_hash), open_order.order
-        named = f"client id {client_id!r}" if order_hash is None else _hex(order_hash)
+        named = f"client id {client_id!r}" if by_hash is None else by_hash
         raise UnknownOrderError(f"no open order of yours with {named}")
 
     def _track(self, signed: SignedOrder, client_id: str | None) -> None:
