@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "margin": "perpdex.cli.margin",
     "order": "perpdex.cli.order",
     "cancel": "perpdex.cli.cancel",
+    "tpsl": "perpdex.cli.tpsl",
+    "close": "perpdex.cli.close",
     "book": "perpdex.cli.book",
     "keeper": "perpdex.cli.keeper",
 }

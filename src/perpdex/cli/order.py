@@ -39,6 +39,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ttl", type=int, default=86_400, help="seconds until the order expires")
     parser.add_argument("--client-id", help="your id for the order (idempotency key)")
+    trigger = parser.add_mutually_exclusive_group()
+    trigger.add_argument(
+        "--trigger-above",
+        metavar="PRICE",
+        help="a trigger order: held off the book until the index price is at or above PRICE",
+    )
+    trigger.add_argument(
+        "--trigger-below",
+        metavar="PRICE",
+        help="a trigger order (a long's stop-loss): held until the index is at or below PRICE",
+    )
     parser.add_argument(
         "--wait", type=float, default=1.0, help="seconds to wait for fills (default 1)"
     )
@@ -73,23 +84,31 @@ async def _place(args: argparse.Namespace, deployment: Deployment) -> int:
             margin_mode=MarginMode.ISOLATED if args.isolated else None,
             ttl_s=args.ttl,
             client_id=args.client_id,
+            trigger_price=args.trigger_above or args.trigger_below,
+            trigger=_trigger(args),
         )
         print(describe(client, placed))
-        fills = await _fills_of(account, placed, args.wait)
+        fills = await fills_of(account, placed, args.wait)
         print("\n" + fills_table(fills) if fills else "\nno fills yet (the order rests)")
     return 0
 
 
 def describe(client: Client, placed: PlacedOrder) -> str:
+    from perpdex.core.types import TriggerDirection
     from perpdex.sdk.display import plain, price_text
 
     order = placed.signed.order
     symbol = client.markets.id(order.market).symbol
     side = "buy" if order.is_buy else "sell"
+    trigger = ""
+    if order.is_trigger:
+        above = order.trigger_direction is TriggerDirection.AT_OR_ABOVE
+        where = "at or above" if above else "at or below"
+        trigger = f", held until the index is {where} {price_text(order.trigger_price)}"
     return "\n".join(
         (
             f"placed {side} {plain(placed.size)} {symbol} @ {price_text(order.limit_price)} "
-            f"{order.time_in_force.value}",
+            f"{order.time_in_force.value}{trigger}",
             table(
                 ("order hash", "nonce", "order id", "seq"),
                 [("0x" + placed.order_hash.hex(), str(order.nonce), str(placed.order_id),
@@ -99,7 +118,13 @@ def describe(client: Client, placed: PlacedOrder) -> str:
     )  # fmt: skip
 
 
-async def _fills_of(
+def _trigger(args: argparse.Namespace) -> str | None:
+    if args.trigger_above:
+        return "above"
+    return "below" if args.trigger_below else None
+
+
+async def fills_of(
     account: Subscription[AccountEvent], placed: PlacedOrder, wait_s: float
 ) -> list[Fill]:
     """This order's fills arriving within ``wait_s``; stops early once it is done."""

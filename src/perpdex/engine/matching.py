@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from heapq import heappop
 
-from perpdex.core.types import Address, ClientOrderId, OrderId, Side, Size, TriggerDirection
+from perpdex.core.types import Address, ClientOrderId, OrderId, Side, Size
 from perpdex.core.types import TimeInForce as Tif
 from perpdex.engine.book import BookSide, Level, Order
 from perpdex.engine.clock import Clock
@@ -38,7 +38,6 @@ _FOK = Tif.FOK
 _CANCEL_RESTING = StpMode.CANCEL_RESTING
 _CANCEL_TAKER = StpMode.CANCEL_TAKER
 _SELF_TRADE = CancelReason.SELF_TRADE
-_NO_TRIGGER = TriggerDirection.NONE
 
 
 class MatchingEngine:
@@ -98,13 +97,13 @@ class MatchingEngine:
                 or self.held.by_client_id(cmd.account, cmd.client_id) is not None
             ):
                 reason = RejectReason.DUPLICATE_CLIENT_ORDER_ID
-            elif cmd.trigger_price < 0 or (cmd.trigger is _NO_TRIGGER) != (not cmd.trigger_price):
-                reason = RejectReason.BAD_TRIGGER
+            elif (cmd.trigger or cmd.trigger_price) and (not cmd.trigger or cmd.trigger_price <= 0):
+                reason = RejectReason.BAD_TRIGGER  # one without the other
         if reason is not None:
             self._rejected(seq, cmd, reason)
             return
         self.last_order_id = cmd.order_id
-        if cmd.trigger is not _NO_TRIGGER:
+        if cmd.trigger:  # NONE is 0
             self._accepted(seq, cmd)
             if crossed(cmd, self.index):
                 self._release(seq, cmd, cmd.position)
@@ -138,7 +137,10 @@ class MatchingEngine:
         self._enter(seq, cmd, opposite, limit, cmd.size)
 
     def cancel(self, seq: int, cmd: Cancel) -> None:
-        if not self._cancel_open(seq, cmd.order_id, CancelReason.REQUESTED):
+        order = self._orders.get(cmd.order_id)
+        if order is not None:  # the usual case first, without a call more
+            self._cancel_resting(seq, order, CancelReason.REQUESTED)
+        elif not self._cancel_open(seq, cmd.order_id, CancelReason.REQUESTED):
             self._rejected(seq, cmd, RejectReason.UNKNOWN_ORDER)
 
     def cancel_by_client_id(self, seq: int, cmd: CancelByClientId) -> None:

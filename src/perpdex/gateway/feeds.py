@@ -109,7 +109,7 @@ class Feeds:
         if record is None:  # not placed through this gateway (a replayed journal)
             return
         record.remaining = order.size
-        if reserves_margin(order):
+        if reserves_margin(record.signed.order):
             self._risk.reserve(record.signed, order.size)
         record.ack = encode_frame(
             wire.Placed(
@@ -177,7 +177,8 @@ class Feeds:
         self._risk.release(record.signed, Size(record.remaining))
         self._registry.replace(record, replacing)
         record.remaining = event.remaining
-        self._risk.reserve(replacing, Size(event.remaining))
+        if reserves_margin(replacing.order):
+            self._risk.reserve(replacing, Size(event.remaining))
 
     def _book_delta(self, event: BookDelta) -> None:
         changes = self._changes.get(event.market)

@@ -306,6 +306,8 @@ class Gateway:
             reduce_only=order.reduce_only,
             expiry=self._leaves_book_at(order.expiry),
             payload=order_payload(signed),
+            trigger_price=order.trigger_price,
+            trigger=order.trigger_direction,
         )
         self._submit(command, received, signed.order_hash)
         if self.feeds.rejection is not None:
@@ -324,7 +326,12 @@ class Gateway:
             old.is_buy,
             old.margin_mode,
             old.time_in_force,
-        ) or (new.reduce_only, new.expiry) != (old.reduce_only, old.expiry):
+        ) or (new.reduce_only, new.expiry, new.trigger_price, new.trigger_direction) != (
+            old.reduce_only,
+            old.expiry,
+            old.trigger_price,
+            old.trigger_direction,
+        ):
             raise ProtocolError(
                 ErrorCode.MALFORMED, "an amend changes only limitPrice, size, maxFeePpm, nonce"
             )

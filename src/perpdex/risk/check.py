@@ -20,10 +20,11 @@ so neither splitting an order nor amending one passes the cap: the check always 
 the position and every open order together.
 
 An order that only shrinks its position (with the account's other open orders on that
-side) is admitted without the margin test: the contract lets risk-reducing fills through
-below initial margin, and a trader must always be able to close. Any other order is
-refused while a market the account holds a position in has a stale price: the contract
-then lets the account only reduce risk.
+side), and a reduce-only trigger order (an attached stop-loss or take-profit, which the
+engine sizes to the position when it fires), are admitted without the margin test: the
+contract lets risk-reducing fills through below initial margin, and a trader must always
+be able to close. Any other order is refused while a market the account holds a
+position in has a stale price: the contract then lets the account only reduce risk.
 """
 
 from __future__ import annotations
@@ -161,6 +162,8 @@ def _check(
     )
     if refusal is not None:
         return refusal
+    if order.reduce_only and order.is_trigger:
+        return None  # sized to the position when released; reserves nothing (reserves_margin)
     same_side = [
         r
         for r in open_orders

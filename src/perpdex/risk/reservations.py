@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from perpdex.core.eip712 import SignedOrder
-from perpdex.core.types import Address, OrderHash, Size, TriggerDirection
-from perpdex.engine.commands import NewOrder
+from perpdex.core.eip712 import Order, SignedOrder
+from perpdex.core.types import Address, OrderHash, Size
 
 
-def reserves_margin(terms: NewOrder) -> bool:
+def reserves_margin(order: Order) -> bool:
     """Whether an open order reserves margin. A reduce-only trigger order (a stop-loss or
     take-profit attached to a position) does not: the engine sizes it to the position when
     it is released and the contract refuses a reduce-only fill that would grow one, so it
     can only shrink risk, however many of them a position has."""
-    return not (terms.reduce_only and terms.trigger is not TriggerDirection.NONE)
+    return not (order.reduce_only and order.is_trigger)
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from typing import Final
 
 import msgspec
 
-from perpdex.core.types import MarginMode, Side, TimeInForce
+from perpdex.core.types import MarginMode, Side, TimeInForce, TriggerDirection
 from perpdex.gateway.protocol import MAX_BATCH, PlaceRequest
 from perpdex.gateway.service import MAX_FRAME
 from perpdex.sdk.amounts import DecimalLike
@@ -22,7 +22,8 @@ DEFAULT_ORDER_TTL_S: Final = 86_400
 @dataclass(frozen=True, slots=True)
 class OrderSpec:
     """One limit order, in the terms of :meth:`perpdex.sdk.client.Client.place` (a market
-    order is an IOC whose ``price`` is the worst price accepted)."""
+    order is an IOC whose ``price`` is the worst price accepted; with ``trigger_price`` and
+    ``trigger`` (``"above"``, ``"below"``) a trigger order, :mod:`perpdex.sdk.triggers`)."""
 
     market: str
     side: Side | str
@@ -35,6 +36,8 @@ class OrderSpec:
     ttl_s: int = DEFAULT_ORDER_TTL_S
     max_fee_ppm: int | None = None
     client_id: str | None = None
+    trigger_price: DecimalLike | None = None
+    trigger: TriggerDirection | str | None = None
 
 
 def frames(requests: Sequence[PlaceRequest], max_frame: int = MAX_FRAME) -> Iterator[range]:

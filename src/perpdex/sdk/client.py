@@ -55,7 +55,7 @@ from perpdex.core.eip712 import (
     sign_order,
 )
 from perpdex.core.types import Address, MarginMode, MarketId, OrderHash, Side, TimeInForce
-from perpdex.core.units import from_collateral_units
+from perpdex.core.units import from_collateral_units, to_price_units, to_size_units
 from perpdex.gateway.protocol import (
     AccountUpdate,
     Ack,
@@ -122,6 +122,15 @@ from perpdex.sdk.subscriptions import (
     BookSubscription,
     Subscription,
     TradeSubscription,
+)
+from perpdex.sdk.triggers import (
+    DEFAULT_CLOSE_SLIPPAGE,
+    DEFAULT_TRIGGER_SLIPPAGE,
+    Trigger,
+    TriggerError,
+    TriggerLike,
+    attached,
+    market_close,
 )
 from perpdex.sdk.values import Candle, OpenOrder, OrderStatus, Trade
 
@@ -286,12 +295,17 @@ class Client:
         ttl_s: int = DEFAULT_ORDER_TTL_S,
         max_fee_ppm: int | None = None,
         client_id: str | None = None,
+        trigger_price: DecimalLike | None = None,
+        trigger: TriggerLike | None = None,
     ) -> PlacedOrder:
         """Sign and place a limit order; ``size`` and ``price`` are decimals in the market's
         base asset and USD, converted exactly (on the market's lot and tick grid). A market
         order is an IOC whose ``price`` is the worst price accepted. ``max_fee_ppm`` caps the
         fee (default: the market's higher fee now). ``margin_mode`` defaults to cross, and
-        for a reduce-only order to the mode of the position it reduces."""
+        for a reduce-only order to the mode of the position it reduces. With
+        ``trigger_price`` and ``trigger`` (``"above"``/``"below"``) it is a trigger order:
+        held off the book until the index price is at or above (below) ``trigger_price``,
+        then placed as signed."""
         spec = OrderSpec(
             market,
             side,
@@ -303,11 +317,61 @@ class Client:
             ttl_s,
             max_fee_ppm,
             client_id,
+            trigger_price,
+            trigger,
         )
+        return await self._place(spec)
+
+    async def set_tpsl(
+        self,
+        market: str,
+        stop_loss: DecimalLike | None = None,
+        take_profit: DecimalLike | None = None,
+        *,
+        slippage: DecimalLike = DEFAULT_TRIGGER_SLIPPAGE,
+        ttl_s: int = DEFAULT_ORDER_TTL_S,
+    ) -> list[PlacedOrder]:
+        """Attach a stop-loss and/or take-profit to your position in ``market`` (with its
+        unsettled fills): reduce-only market orders of its whole size (worst price
+        ``slippage`` past the trigger), held until the index crosses their price; the node
+        cancels them once the position is closed, so the one that closes it takes the
+        other along. Returns them in that order."""
+        listed = self.markets.symbol(market)
+        position = await self._position(listed.symbol)
+        size = 0 if position is None else to_size_units(position.size)
+        orders = attached(
+            size, listed, stop_loss=stop_loss, take_profit=take_profit, slippage=slippage
+        )
+        assert position is not None  # attached() refuses a flat position
+        mode = position.margin_mode
+        return [await self._place(order.spec(market, mode, ttl_s)) for order in orders]
+
+    async def close_position(
+        self, market: str, slippage: DecimalLike = DEFAULT_CLOSE_SLIPPAGE
+    ) -> PlacedOrder | None:
+        """Close your position in ``market`` (with its unsettled fills) at market: one
+        reduce-only IOC of its whole size, worst price ``slippage`` from the mark price.
+        Returns it (None: no position)."""
+        listed = self.markets.symbol(market)
+        position = await self._position(listed.symbol)
+        if position is None or not position.size:
+            return None
+        if position.mark_price is None:
+            raise TriggerError(f"{market} has no mark price to close at")
+        mark = to_price_units(position.mark_price)
+        order = market_close(to_size_units(position.size), mark, slippage, listed)
+        return await self._place(order.spec(market, position.margin_mode))
+
+    async def _place(self, spec: OrderSpec) -> PlacedOrder:
         await self.chain()  # learn the on-chain nonce floor once
         (spec,) = await self._with_modes([spec])
         request, signed = self._place_request(spec)
         return self._placed(request, signed, await self._request(request, Placed))
+
+    async def _position(self, symbol: str) -> Position | None:
+        """Your position in the market ``symbol`` as the gateway sees it (None: flat)."""
+        held = [p for p in await self.positions() if p.market == symbol]
+        return held[0] if held else None
 
     async def place_many(self, orders: Iterable[OrderSpec]) -> list[PlacedOrder | GatewayError]:
         """Sign and place ``orders`` in batches (up to 100 per frame, the protocol's most):
@@ -841,6 +905,7 @@ class Client:
     def _place_request(self, spec: OrderSpec) -> tuple[PlaceRequest, SignedOrder]:
         """``spec`` signed with the next nonce."""
         listed = self.markets.symbol(spec.market)
+        trigger = Trigger.parse(spec.trigger_price, spec.trigger, listed)
         order = Order(
             trader=self.address,
             market=listed.id,
@@ -857,6 +922,8 @@ class Client:
             reduce_only=spec.reduce_only,
             expiry=_expiry(spec.ttl_s),
             nonce=self.nonces.next(),
+            trigger_price=trigger.price,
+            trigger_direction=trigger.direction,
         )
         signed = sign_order(order, self.wallet.signing_key, self.domain)
         request = PlaceRequest(

@@ -233,6 +233,7 @@ class Node:
         self._pm = await self._new_position_manager()
         self._adopt()
         self._cancel_unfillable()
+        self._feed_index()
         self._spawn("position manager", self.pm.run(self.config.poll_interval_s))
 
     # -- wiring ---------------------------------------------------------------------------
@@ -308,8 +309,8 @@ class Node:
             [*self.runner.unsettled(), *(o.match for o in recent)],
             [
                 (signed, size)
-                for terms, signed, size in self.engine.open_orders(self.domain)
-                if reserves_margin(terms)
+                for _, signed, size in self.engine.open_orders(self.domain)
+                if reserves_margin(signed.order)
             ],
         )
         for outcome in recent:

@@ -1,0 +1,60 @@
+"""Close your position in a market at market: one reduce-only IOC of its whole size."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from perpdex.sdk.options import (
+    add_gateway_argument,
+    add_trader_arguments,
+    gateway_url,
+    run_trader_command,
+    wallet_of,
+)
+
+if TYPE_CHECKING:
+    from perpdex.chain.deployment import Deployment
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from perpdex.sdk.triggers import DEFAULT_CLOSE_SLIPPAGE
+
+    parser.add_argument("market", help="e.g. BTC-PERP")
+    parser.add_argument(
+        "--slippage",
+        default=DEFAULT_CLOSE_SLIPPAGE,
+        help=f"worst price from the mark price, a fraction (default {DEFAULT_CLOSE_SLIPPAGE})",
+    )
+    parser.add_argument(
+        "--wait", type=float, default=1.0, help="seconds to wait for fills (default 1)"
+    )
+    add_gateway_argument(parser)
+    add_trader_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_trader_command(_run, args)
+
+
+def _run(args: argparse.Namespace, deployment: Deployment) -> int:
+    import asyncio
+
+    return asyncio.run(_close(args, deployment))
+
+
+async def _close(args: argparse.Namespace, deployment: Deployment) -> int:
+    from perpdex.cli.order import describe, fills_of, fills_table
+    from perpdex.sdk.client import Client
+
+    url, wallet = gateway_url(args, deployment), wallet_of(args, deployment)
+    async with Client(url, wallet, deployment) as client:
+        account = await client.account()  # before placing: fills can follow at once
+        placed = await client.close_position(args.market, args.slippage)
+        if placed is None:
+            print(f"no position in {args.market}")
+            return 0
+        print(describe(client, placed))
+        fills = await fills_of(account, placed, args.wait)
+        print("\n" + fills_table(fills) if fills else "\nnothing filled: the position is open")
+    return 0

@@ -1,0 +1,62 @@
+"""Attach a stop-loss and/or take-profit to your position in a market (reduce-only
+trigger orders of its whole size; the node cancels them when the position closes)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from perpdex.sdk.options import (
+    add_gateway_argument,
+    add_trader_arguments,
+    gateway_url,
+    run_trader_command,
+    wallet_of,
+)
+
+if TYPE_CHECKING:
+    from perpdex.chain.deployment import Deployment
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from perpdex.sdk.triggers import DEFAULT_TRIGGER_SLIPPAGE
+
+    parser.add_argument("market", help="e.g. BTC-PERP")
+    parser.add_argument("--stop-loss", metavar="PRICE", help="index price that closes at a loss")
+    parser.add_argument(
+        "--take-profit", metavar="PRICE", help="index price that closes at a profit"
+    )
+    parser.add_argument(
+        "--slippage",
+        default=DEFAULT_TRIGGER_SLIPPAGE,
+        help="how far past its trigger each may fill, a fraction "
+        f"(default {DEFAULT_TRIGGER_SLIPPAGE})",
+    )
+    add_gateway_argument(parser)
+    add_trader_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_trader_command(_run, args)
+
+
+def _run(args: argparse.Namespace, deployment: Deployment) -> int:
+    import asyncio
+
+    if args.stop_loss is None and args.take_profit is None:
+        raise ValueError("give --stop-loss, --take-profit or both")
+    return asyncio.run(_attach(args, deployment))
+
+
+async def _attach(args: argparse.Namespace, deployment: Deployment) -> int:
+    from perpdex.cli.order import describe
+    from perpdex.sdk.client import Client
+
+    url, wallet = gateway_url(args, deployment), wallet_of(args, deployment)
+    async with Client(url, wallet, deployment) as client:
+        placed = await client.set_tpsl(
+            args.market, args.stop_loss, args.take_profit, slippage=args.slippage
+        )
+        for order in placed:
+            print(describe(client, order))
+    return 0

@@ -1,0 +1,202 @@
+"""Stop-loss and take-profit on a real anvil through the real node, gateway and SDK (issue
+12): a long's attached stop-loss waits off the book while the oracle is above it, even just
+above it; when the oracle (the keeper's feed) falls through it the node feeds the price to
+the engine, which releases the stop; it fills against a resting bid, the fill settles on
+chain, the position is closed and the node cancels the attached take-profit. A replay of
+the journal releases the same orders with the same events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from tests.integration.node_testing import maker_and_trader, running, settled, sizes, until
+
+from perpdex.chain.anvil import Anvil
+from perpdex.chain.deploy import bind
+from perpdex.chain.deployment import Deployment, Role, write_deployment
+from perpdex.chain.transact import connect, send
+from perpdex.cli.main import main
+from perpdex.cli.up import fresh_deployment
+from perpdex.core.types import MarketId, TimeInForce
+from perpdex.core.units import to_price_units, to_size_units
+from perpdex.engine.errors import CancelReason
+from perpdex.engine.events import Cancelled, Event, Filled, Triggered
+from perpdex.engine.matching import MatchingEngine
+from perpdex.gateway.protocol import OrderStatus, OrderUpdate, hex0x
+from perpdex.services.engine import replay_events
+from perpdex.services.node import Node
+from perpdex.settlement.outcomes import FillOutcome, Rejected, Settled
+
+BTC = "BTC-PERP"
+SIZE = "0.01"
+
+
+@pytest.fixture
+def deployment(anvil: Anvil) -> Deployment:
+    return fresh_deployment(anvil.rpc_url)
+
+
+class Tape:
+    """The node's engine events and settlement outcomes, as they happen."""
+
+    def __init__(self, node: Node) -> None:
+        self.events: list[Event] = []
+        self.outcomes: list[FillOutcome] = []
+        node.engine.bus.subscribe(self.events.append)
+        node.runner.subscribe(self.outcomes.append)
+
+    def of(self, kind: type) -> list[Event]:
+        return [event for event in self.events if isinstance(event, kind)]
+
+
+def btc_book(node: Node) -> MatchingEngine:
+    return node.engine.sequencer.engine.markets[MarketId(0)]
+
+
+async def oracle_at(deployment: Deployment, fraction: Decimal) -> None:
+    """The keeper posts BTC's oracle answer at ``fraction`` of the deployment's index."""
+    btc = deployment.markets[0]
+    web3 = connect(deployment.rpc_url)
+    oracle = bind(web3, deployment).oracles[btc.symbol]
+    answer = int(btc.oracle_answer * fraction)
+    keeper = deployment.wallet(Role.KEEPER).account()
+    await asyncio.to_thread(send, web3, keeper, oracle.functions.set_answer(answer))
+
+
+def test_a_stop_loss_fires_when_the_oracle_falls_through_it_and_settles(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    asyncio.run(_stop_loss_scenario(deployment, tmp_path))
+
+
+async def _stop_loss_scenario(deployment: Deployment, tmp_path: Path) -> None:
+    trader_address = deployment.wallet(Role.TRADER).address
+    async with running(deployment, tmp_path / "state") as node:
+        tape = Tape(node)
+        async with maker_and_trader(node, tmp_path) as (maker, trader):
+            stream = await trader.account()
+            # the trader goes long 0.01 at the index
+            await maker.place(BTC, "sell", SIZE, "100000")
+            await trader.place(BTC, "buy", SIZE, "100000", time_in_force=TimeInForce.IOC)
+            await settled(node)
+            assert (await sizes(trader))[BTC] > 0
+
+            stop, take = await trader.set_tpsl(BTC, stop_loss="97000", take_profit="105000")
+            book = btc_book(node)
+            held = {order.order_id for order in book.held_of(trader_address)}
+            assert held == {stop.order_id, take.order_id}
+            assert book.orders_of(trader_address) == []  # neither is on the book
+            assert book.best_ask() is None  # nothing to see in the depth
+
+            await maker.place(BTC, "buy", SIZE, "96000")  # the bid the stop will hit
+            # the oracle falls, but not to the stop: nothing is released, however often
+            await oracle_at(deployment, Decimal("0.98"))
+            just_above = to_price_units("98000")
+            await until(lambda: book.index == just_above, "the index fed to the engine")
+            await asyncio.sleep(0.3)  # a few more syncs at that price
+            assert tape.of(Triggered) == []
+            assert len(book.held_of(trader_address)) == 2
+
+            # ... then through it: the stop is released, fills and settles
+            await oracle_at(deployment, Decimal("0.965"))
+            await until(lambda: bool(tape.of(Triggered)), "the stop's release")
+            await until(lambda: any(isinstance(o, Settled) for o in tape.outcomes[1:]), "settle")
+            await settled(node)
+            assert BTC not in await sizes(trader)  # closed on chain
+            assert not [o for o in tape.outcomes if isinstance(o, Rejected)]
+            (released,) = tape.of(Triggered)
+            assert isinstance(released, Triggered)
+            assert released.order_id == stop.order_id
+            assert released.index_price == to_price_units("96500")
+            closing = [e for e in tape.of(Filled) if e.taker_order_id == stop.order_id]
+            assert [(e.price, e.size) for e in closing if isinstance(e, Filled)] == [
+                (to_price_units("96000"), to_size_units(SIZE))
+            ]
+            # the take-profit went with the position
+            await until(lambda: not book.held_of(trader_address), "the take-profit's cancel")
+            (cancel,) = [e for e in tape.of(Cancelled) if e.order_id == take.order_id]
+            assert isinstance(cancel, Cancelled)
+            assert cancel.reason is CancelReason.POSITION_CLOSED
+
+            # the trader saw it all on its account stream
+            updates: list[tuple[str, OrderStatus, str | None]] = []
+            async with asyncio.timeout(10):
+                async for event in stream:
+                    if isinstance(event, OrderUpdate):
+                        updates.append((event.order_hash, event.status, event.reason))
+                    if len(updates) == 4:
+                        break
+            assert updates == [
+                (hex0x(stop.order_hash), OrderStatus.UNTRIGGERED, None),
+                (hex0x(take.order_hash), OrderStatus.UNTRIGGERED, None),
+                (hex0x(stop.order_hash), OrderStatus.TRIGGERED, None),
+                (hex0x(take.order_hash), OrderStatus.CANCELLED, "position_closed"),
+            ]
+
+        # the journal replays to the same releases, fills and cancels
+        node.engine.sequencer.flush()
+        replayed: list[Event] = []
+        replay_events(node.engine.journal_path, node.engine.markets, replayed.append)
+        kinds = (Triggered, Filled, Cancelled)
+        assert [e for e in replayed if isinstance(e, kinds)] == [
+            e for e in tape.events if isinstance(e, kinds)
+        ]
+
+
+def test_tpsl_and_close_from_the_cli(
+    deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``perpdex tpsl`` attaches both to a long; ``perpdex close`` closes it at market in
+    one call, and with the position both attached orders go (``position_closed``)."""
+    monkeypatch.setenv("PERPDEX_STATE_DIR", str(tmp_path))  # the CLI's nonce file = the SDK's
+    asyncio.run(_cli_scenario(deployment, tmp_path))
+
+
+async def _cli_scenario(deployment: Deployment, tmp_path: Path) -> None:
+    file = write_deployment(deployment, tmp_path / "deployment.json")
+    trader_address = deployment.wallet(Role.TRADER).address
+    async with running(deployment, tmp_path / "state") as node:
+        tape = Tape(node)
+        async with maker_and_trader(node, tmp_path) as (maker, trader):
+            await maker.place(BTC, "sell", SIZE, "100000")
+            await trader.place(BTC, "buy", SIZE, "100000", time_in_force=TimeInForce.IOC)
+            await settled(node)
+            options = ("--wallet", "trader", "--deployment", str(file))
+            options += ("--gateway", node.gateway.url)
+            code, out = await cli("tpsl", BTC, "--stop-loss", "97000", "--take-profit",
+                                  "105000", *options)  # fmt: skip
+            assert code == 0, out
+            assert "held until the index is at or below 97000" in out
+            assert "held until the index is at or above 105000" in out
+            book = btc_book(node)
+            attached = {order.order_id for order in book.held_of(trader_address)}
+            assert len(attached) == 2
+
+            await maker.place(BTC, "buy", SIZE, "99900")
+            code, out = await cli("close", BTC, *options)
+            assert code == 0, out
+            assert "placed sell 0.01 BTC-PERP @ 99500 IOC" in out  # 0.5% under the mark
+            await settled(node)
+            assert BTC not in await sizes(trader)
+            await until(lambda: not book.held_of(trader_address), "the attached orders' cancel")
+            reasons = {e.order_id: e.reason for e in tape.of(Cancelled) if isinstance(e, Cancelled)}
+            assert {reasons[order_id] for order_id in attached} == {CancelReason.POSITION_CLOSED}
+            code, out = await cli("close", BTC, *options)
+            assert (code, out.strip()) == (0, f"no position in {BTC}")
+
+
+async def cli(*argv: str) -> tuple[int, str]:
+    """``perpdex argv`` in a worker thread (it runs its own event loop): the exit code and
+    what it printed."""
+    out = io.StringIO()
+
+    def run() -> int:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            return main(list(argv))
+
+    return await asyncio.to_thread(run), out.getvalue()
