@@ -27,7 +27,8 @@ from perpdex.core.units import to_price_units, to_size_units
 from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Cancelled, Event, Filled, Triggered
 from perpdex.engine.matching import MatchingEngine
-from perpdex.gateway.protocol import OrderStatus, OrderUpdate, hex0x
+from perpdex.gateway.protocol import hex0x
+from perpdex.sdk.values import OrderUpdate
 from perpdex.services.engine import replay_events
 from perpdex.services.node import Node
 from perpdex.settlement.outcomes import FillOutcome, Rejected, Settled
@@ -124,7 +125,7 @@ async def _stop_loss_scenario(deployment: Deployment, tmp_path: Path) -> None:
             assert cancel.reason is CancelReason.POSITION_CLOSED
 
             # the trader saw it all on its account stream
-            updates: list[tuple[str, OrderStatus, str | None]] = []
+            updates: list[tuple[str, str, str | None]] = []
             async with asyncio.timeout(10):
                 async for event in stream:
                     if isinstance(event, OrderUpdate):
@@ -132,10 +133,10 @@ async def _stop_loss_scenario(deployment: Deployment, tmp_path: Path) -> None:
                     if len(updates) == 4:
                         break
             assert updates == [
-                (hex0x(stop.order_hash), OrderStatus.UNTRIGGERED, None),
-                (hex0x(take.order_hash), OrderStatus.UNTRIGGERED, None),
-                (hex0x(stop.order_hash), OrderStatus.TRIGGERED, None),
-                (hex0x(take.order_hash), OrderStatus.CANCELLED, "position_closed"),
+                (hex0x(stop.order_hash), "untriggered", None),
+                (hex0x(take.order_hash), "untriggered", None),
+                (hex0x(stop.order_hash), "triggered", None),
+                (hex0x(take.order_hash), "cancelled", "position_closed"),
             ]
 
         # the journal replays to the same releases, fills and cancels
