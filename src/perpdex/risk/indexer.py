@@ -49,6 +49,7 @@ from perpdex.risk.events import (
     WithdrawalRequested,
     Withdrawn,
 )
+from perpdex.settlement.encoding import unpack_trigger
 from perpdex.settlement.payload import order_from_payload
 
 BLOCKS_PER_QUERY = 2_000
@@ -236,8 +237,12 @@ class ChainIndexer:
         transaction = self._web3.eth.get_transaction(log["transactionHash"])
         _, params = self._exchange.decode_function_input(HexBytes(transaction["input"]))
         orders: dict[OrderHash, Order] = {}
-        for packed in params["signed_orders"]:
-            words = packed.values() if isinstance(packed, dict) else packed
+        # a trigger order's price travels apart, in a trigger word naming its index
+        triggers = dict(unpack_trigger(int(word)) for word in params["triggers"])
+        for index, packed in enumerate(params["signed_orders"]):
+            words = [*(packed.values() if isinstance(packed, dict) else packed)]
+            if index in triggers:
+                words.append(triggers[index])  # the payload's fifth word
             payload = b"".join(int(word).to_bytes(32, "big") for word in words)
             try:
                 signed = order_from_payload(payload, self._domain)

@@ -22,6 +22,8 @@ from perpdex.core.types import OrderHash, Price, Size
 PackedOrder = tuple[int, int, int, int]
 """(head, body, r, s) as ``orders.PackedOrder``."""
 
+_U16, _U64 = (1 << 16) - 1, (1 << 64) - 1
+
 SettleArgs = tuple[list[PackedOrder], list[int], list[int]]
 """The arguments of ``Exchange.settle``: packed orders, fill words, trigger words."""
 
@@ -51,6 +53,12 @@ def pack_order(signed: SignedOrder) -> PackedOrder:
 def pack_trigger(order_index: int, signed: SignedOrder) -> int:
     """The trigger word of the trigger order at ``order_index`` of a batch's order list."""
     return order_index | signed.order.trigger_price << 16
+
+
+def unpack_trigger(word: int) -> tuple[int, Price]:
+    """``(order index, trigger price)`` of a trigger word (the position manager reads the
+    orders of a settle transaction back)."""
+    return word & _U16, Price(word >> 16 & _U64)
 
 
 def pack_fill(maker_index: int, taker_index: int, price: Price, size: Size) -> int:
