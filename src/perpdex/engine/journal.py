@@ -6,7 +6,8 @@ entry_n)`` from a genesis head of 32 zero bytes. Stores keep each entry's head n
 so a reader checks every entry as it goes and a checkpoint can name any ``(seq, head)``.
 
 The interface (:class:`Journal`) is small so that a replicated log can take the place of
-the local stores (``file_journal``, ``sqlite_journal``).
+the local stores (``file_journal``, ``sqlite_journal``): ``perpdex.cluster.journal`` keeps it on
+a replicated JetStream stream.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class JournalEntry:
     seq: int
     entry: bytes
     head: bytes  # the chain head after this entry
-    where: int  # in the store: a byte offset in a file, a row id in SQLite
+    where: int  # in the store: a byte offset in a file, a row id in SQLite, a stream sequence
 
 
 class Journal(Protocol):

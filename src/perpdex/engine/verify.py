@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from perpdex.engine.errors import TornEntry
 from perpdex.engine.file_journal import FileJournal, read_file
-from perpdex.engine.journal import GENESIS_HEAD, ChainHead, Journal
+from perpdex.engine.journal import GENESIS_HEAD, ChainHead, Journal, JournalEntry
 from perpdex.engine.sqlite_journal import MAGIC as SQLITE_MAGIC
 from perpdex.engine.sqlite_journal import SqliteJournal, read_sqlite
 
@@ -31,9 +32,18 @@ def verify_journal(path: str | os.PathLike[str], *, allow_torn_tail: bool = Fals
     with open(path, "rb") as file:
         is_sqlite = file.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
     read = read_sqlite if is_sqlite else read_file
+    return _last_checked(read(Path(path)), allow_torn_tail=allow_torn_tail)
+
+
+def verify_store(journal: Journal) -> ChainHead:
+    """Check an open journal of any kind from genesis (a JetStream one, say); its last head."""
+    return _last_checked(journal.read())
+
+
+def _last_checked(entries: Iterable[JournalEntry], *, allow_torn_tail: bool = False) -> ChainHead:
     last = GENESIS_HEAD
     try:
-        for entry in read(Path(path)):
+        for entry in entries:
             last = ChainHead(entry.seq, entry.head)
     except TornEntry:
         if not allow_torn_tail:

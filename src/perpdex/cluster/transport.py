@@ -1,0 +1,99 @@
+"""A NATS connection for synchronous callers, and which failures mean "unavailable".
+
+nats-py is asyncio; the engine's journal interface is synchronous and may be called from
+an event loop's thread (the gateway's). :class:`LoopThread` therefore runs a private
+event loop in a daemon thread, and a caller blocks on a coroutine run there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final, TypeVar
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+
+from perpdex.cluster.errors import JetStreamUnavailableError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+RECONNECT_WAIT_S: Final = 0.25
+
+# What a write meets while JetStream has no quorum, no stream leader or no server at all.
+UNAVAILABLE: Final = (
+    asyncio.TimeoutError,  # nats.errors.TimeoutError too
+    OSError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.NoServersError,
+    nats.errors.StaleConnectionError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+)
+
+
+@asynccontextmanager
+async def unavailable_on_failure(what: str) -> AsyncIterator[None]:
+    """Re-raise a transport failure inside the block as ``JetStreamUnavailableError``."""
+    try:
+        yield
+    except UNAVAILABLE as error:
+        raise JetStreamUnavailableError(f"{what}: {type(error).__name__} {error}") from error
+
+
+async def connect(servers: Sequence[str], *, name: str, timeout_s: float = 2.0) -> Client:
+    """A client that reconnects forever, to any of ``servers``, while the process lives."""
+
+    async def on_error(error: Exception) -> None:
+        log.debug("nats %s: %s", name, error)
+
+    async def on_disconnected() -> None:
+        log.info("nats %s: disconnected", name)
+
+    async def on_reconnected() -> None:
+        log.info("nats %s: reconnected", name)
+
+    async with unavailable_on_failure(f"connect to {list(servers)}"):
+        return await nats.connect(
+            servers=list(servers),
+            name=name,
+            connect_timeout=max(1, round(timeout_s)),
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=RECONNECT_WAIT_S,
+            error_cb=on_error,
+            disconnected_cb=on_disconnected,
+            reconnected_cb=on_reconnected,
+        )
+
+
+class LoopThread:
+    """An event loop in a daemon thread; ``run`` blocks the caller until a coroutine ends."""
+
+    def __init__(self, name: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if threading.current_thread() is self._thread:
+            coroutine.close()
+            raise RuntimeError("LoopThread.run called from its own loop: it would deadlock")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
