@@ -22,7 +22,9 @@ the position check only, and pipelines again once that one is acknowledged.
 ``append`` publishes without waiting; ``flush`` waits until JetStream acknowledged every
 entry (stored on a majority of the stream's replicas), retrying through a leader election
 or a reconnect for up to ``flush_timeout_s``, then raises :class:`JournalUnavailableError`
-with the entries still queued: the next ``flush`` tries again, nothing is dropped.
+with the entries still queued: the next ``flush`` tries again, nothing is dropped. The
+default (15 s) rides through the loss of the stream's leader: the NATS server elects a new
+one 4 to 9 s after the old one falls silent (fixed raft timeouts, not configurable).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from perpdex.engine.journal import GENESIS_HEAD, ChainHead, Frame, JournalEntry,
 _WRONG_LAST_SEQUENCE: Final = 10071  # JetStream error codes of a refused expectation
 _WRONG_LAST_MSG_ID: Final = 10070
 _RETRY_S: Final = 0.1
+_API_TIMEOUT_S: Final = 2.0  # a stream info or message get while a leader is elected
 _READ_BATCH: Final = 1024
 
 
@@ -82,7 +85,7 @@ class JetStreamJournal:
         layout: StreamLayout,
         shard: ShardId,
         *,
-        flush_timeout_s: float = 10.0,
+        flush_timeout_s: float = 15.0,
     ) -> None:
         self.layout = layout
         self.shard = shard
@@ -107,7 +110,7 @@ class JetStreamJournal:
 
     async def _open(self, servers: Sequence[str]) -> ChainHead:
         self._nc = await connect(servers, name=f"journal-{self.shard}")
-        self._js: JetStreamContext = self._nc.jetstream()
+        self._js: JetStreamContext = self._nc.jetstream(timeout=_API_TIMEOUT_S)
         self._inbox = self._nc.new_inbox()
         async with unavailable_on_failure(f"open {self._stream}"):
             await self._nc.subscribe(f"{self._inbox}.>", cb=self._on_ack)
@@ -278,6 +281,11 @@ class JetStreamJournal:
     def _restart_publishing(self) -> None:
         self._chained = False
         self._generation += 1
+        for future in self._sent.values():
+            if future.done():
+                future.exception()  # seen: a refusal of an abandoned publish is no news
+            else:
+                future.cancel()
         self._sent.clear()
 
     async def _last_seq(self) -> int:
