@@ -65,6 +65,10 @@ class EventSink:
         """The index price ``index`` crossed the trigger of the held (or just accepted)
         ``order``: it enters the book as a new order next (fills, cancels follow)."""
 
+    def untriggered(self, seq: int, order: NewOrder, size: int, index: int) -> None:
+        """The index price ``index`` no longer crosses the trigger of the released
+        ``order`` resting on the book: ``size`` of it leaves the book and is held again."""
+
     def book_delta(self, seq: int, market: MarketId, side: Side, price: int, size: int) -> None:
         """The level at ``price`` on ``side`` now holds ``size`` (0: the level is gone)."""
 
@@ -163,6 +167,19 @@ class Triggered:
 
 
 @dataclass(frozen=True, slots=True)
+class Untriggered:
+    """A released trigger order resting on the book is held again with ``size`` (what is
+    left of it): the index price ``index_price`` no longer crosses its trigger."""
+
+    seq: int
+    market: MarketId
+    order_id: OrderId
+    account: Address
+    size: int
+    index_price: int
+
+
+@dataclass(frozen=True, slots=True)
 class BookDelta:
     seq: int
     market: MarketId
@@ -181,6 +198,7 @@ Event = (
     | DeadManSet
     | FillRejected
     | Triggered
+    | Untriggered
     | BookDelta
 )
 Subscriber = Callable[[Event], None]
@@ -267,6 +285,9 @@ class EventBus(EventSink):
 
     def triggered(self, seq: int, order: NewOrder, index: int) -> None:
         self._publish(Triggered(seq, order.market, order.order_id, order.account, index))
+
+    def untriggered(self, seq: int, order: NewOrder, size: int, index: int) -> None:
+        self._publish(Untriggered(seq, order.market, order.order_id, order.account, size, index))
 
     def book_delta(self, seq: int, market: MarketId, side: Side, price: int, size: int) -> None:
         self._publish(BookDelta(seq, market, side, price, size))

@@ -1,6 +1,8 @@
 """Trigger orders held off the book until the index price crosses their trigger.
 
-A held order is invisible to matching and to book depth. Two sorted lists give the orders
+A held order is invisible to matching and to book depth. It is held with its open size:
+the whole of it until it is first released, what is left of it when an index price
+that no longer crosses its trigger takes it off the book again. Two sorted lists give the orders
 an index price releases, in release order: ``AT_OR_BELOW`` orders by trigger price high
 to low, ``AT_OR_ABOVE`` orders low to high (nearest the previous index first: a falling
 index crosses the highest stop first), ties by order id (the order they were placed in).
@@ -30,10 +32,11 @@ def crossed(order: NewOrder, index: int) -> bool:
 class HeldOrders:
     """One market's held trigger orders, indexed by id, account and client id."""
 
-    __slots__ = ("_above", "_below", "_by_account", "_by_client_id", "orders")
+    __slots__ = ("_above", "_below", "_by_account", "_by_client_id", "open", "orders")
 
     def __init__(self) -> None:
         self.orders: dict[OrderId, NewOrder] = {}
+        self.open: dict[OrderId, int] = {}  # the open size of each
         self._by_account: dict[Address, set[OrderId]] = {}
         self._by_client_id: dict[tuple[Address, ClientOrderId], OrderId] = {}
         self._above: SortedList = SortedList()  # (trigger price, order id)
@@ -42,16 +45,19 @@ class HeldOrders:
     def __len__(self) -> int:
         return len(self.orders)
 
-    def add(self, order: NewOrder) -> None:
+    def add(self, order: NewOrder, size: int) -> None:
         order_id = order.order_id
         self.orders[order_id] = order
+        self.open[order_id] = size
         self._by_account.setdefault(order.account, set()).add(order_id)
         if order.client_id is not None:
             self._by_client_id[(order.account, order.client_id)] = order_id
         self._sorted(order).add(self._key(order))
 
-    def remove(self, order_id: OrderId) -> NewOrder:
+    def remove(self, order_id: OrderId) -> tuple[NewOrder, int]:
+        """The order and its open size, no longer held."""
         order = self.orders.pop(order_id)
+        size = self.open.pop(order_id)
         mine = self._by_account[order.account]
         mine.discard(order_id)
         if not mine:
@@ -59,7 +65,7 @@ class HeldOrders:
         if order.client_id is not None:
             del self._by_client_id[(order.account, order.client_id)]
         self._sorted(order).remove(self._key(order))
-        return order
+        return order, size
 
     def by_client_id(self, account: Address, client_id: ClientOrderId) -> OrderId | None:
         return self._by_client_id.get((account, client_id))

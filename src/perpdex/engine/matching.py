@@ -73,7 +73,9 @@ class MatchingEngine:
         self._by_client_id: dict[tuple[Address, ClientOrderId], Order] = {}
         self.held = HeldOrders()
         self.index = 0
+        self._resting_triggers: dict[OrderId, Order] = {}  # released trigger orders that rest
         self._triggered = sink.triggered
+        self._untriggered = sink.untriggered
         self._accepted = sink.accepted
         self._rejected = sink.rejected
         self._filled = sink.filled
@@ -106,9 +108,9 @@ class MatchingEngine:
         if cmd.trigger:  # NONE is 0
             self._accepted(seq, cmd)
             if crossed(cmd, self.index):
-                self._release(seq, cmd, cmd.position)
+                self._release(seq, cmd, cmd.size, cmd.position)
             else:
-                self._hold(cmd)
+                self._hold(cmd, cmd.size)
             return
         if cmd.reduce_only:
             size = self._reduce_only_size(cmd)
@@ -169,22 +171,30 @@ class MatchingEngine:
         self._cancel_open(seq, order_id, reason)
 
     def index_price(self, seq: int, cmd: IndexPrice) -> None:
-        """Take the new index price, then release every held order it crosses, in the
-        held orders' release order, each entered as a new order. A reduce-only one is
-        sized against the position stamped in ``cmd`` less what the released orders of
-        its account already took in this command."""
-        if cmd.price <= 0:
+        """Take the new index price. First every released trigger order resting on the
+        book whose trigger it no longer crosses is held again (by id, with what is left
+        of it): the contract would refuse its fills. Then every held order it crosses is
+        released, in the held orders' release order, each entered as a new order; a
+        reduce-only one is sized against the position stamped in ``cmd`` less what the
+        released orders of its account already took in this command."""
+        price = cmd.price
+        if price <= 0:
             self._rejected(seq, cmd, RejectReason.BAD_PRICE)
             return
-        self.index = cmd.price
-        released = self.held.crossed_by(cmd.price)
+        self.index = price
+        if self._resting_triggers:
+            for order_id in sorted(self._resting_triggers):
+                resting = self._resting_triggers[order_id]
+                if not crossed(resting.command, price):
+                    self._hold_again(seq, resting)
+        released = self.held.crossed_by(price)
         if not released:
             return
         positions = dict(cmd.positions)
         for order in released:
-            self.held.remove(order.order_id)
+            _, size = self.held.remove(order.order_id)
             position = positions.get(order.account, 0)
-            taken = self._release(seq, order, position)
+            taken = self._release(seq, order, size, position)
             if taken:
                 positions[order.account] = position + order.side * taken
 
@@ -255,8 +265,8 @@ class MatchingEngine:
             return
         order = self._orders.get(order_id)
         if order is None:
-            held = self.held.remove(order_id)
-            self._expired(seq, self.market, order_id, held.account, held.size)
+            held, size = self.held.remove(order_id)
+            self._expired(seq, self.market, order_id, held.account, size)
             return
         terms = order.command
         self._expired(seq, self.market, order_id, terms.account, order.remaining)
@@ -290,9 +300,9 @@ class MatchingEngine:
         """Put an order from a snapshot back at the end of its level, without events."""
         self._rest(terms, remaining)
 
-    def restore_held(self, terms: NewOrder) -> None:
+    def restore_held(self, terms: NewOrder, size: int) -> None:
         """Hold a trigger order from a snapshot again, without events."""
-        self._hold(terms)
+        self._hold(terms, size)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -325,21 +335,28 @@ class MatchingEngine:
                 )
         return size
 
-    def _hold(self, cmd: NewOrder) -> None:
-        self.held.add(cmd)
+    def _hold(self, cmd: NewOrder, size: int) -> None:
+        self.held.add(cmd, size)
         if cmd.expiry:
             self._timers.add_expiry(cmd.expiry, self.market, cmd.order_id)
 
-    def _release(self, seq: int, cmd: NewOrder, position: int) -> int:
-        """Enter an accepted trigger order whose trigger the index crossed, as a new order
-        of its signed terms; what cannot be entered is cancelled. A reduce-only order is
-        stamped with ``position`` and clipped to it as at placing. Returns the size it took
-        (at most: a taker that self-trade prevention cancelled counts as filled)."""
+    def _hold_again(self, seq: int, order: Order) -> None:
+        """Take a released trigger order off the book and hold it with what is left."""
+        terms, size = order.command, order.remaining
+        self._untriggered(seq, terms, size, self.index)
+        self._take_off(seq, order)
+        self._hold(terms, size)
+
+    def _release(self, seq: int, cmd: NewOrder, size: int, position: int) -> int:
+        """Enter ``size`` of an accepted trigger order whose trigger the index crossed, as
+        a new order of its signed terms; what cannot be entered is cancelled. A
+        reduce-only order is stamped with ``position`` and clipped to it as at placing.
+        Returns the size it took (at most: a taker that self-trade prevention cancelled
+        counts as filled)."""
         self._triggered(seq, cmd, self.index)
-        size: int = cmd.size
         if cmd.reduce_only:
             cmd = replace(cmd, position=position)
-            room = max(self._reduce_only_size(cmd), 0)
+            room = max(min(size, self._reduce_only_size(cmd)), 0)
             if room < size:
                 self._cancelled(
                     seq,
@@ -434,6 +451,8 @@ class MatchingEngine:
             self._by_client_id[(account, cmd.client_id)] = order
         if cmd.expiry:
             self._timers.add_expiry(cmd.expiry, self.market, order_id)
+        if cmd.trigger:
+            self._resting_triggers[order_id] = order
         return level
 
     def _cancel_open(self, seq: int, order_id: OrderId, reason: CancelReason) -> bool:
@@ -448,8 +467,8 @@ class MatchingEngine:
         return True
 
     def _cancel_held(self, seq: int, order_id: OrderId, reason: CancelReason) -> None:
-        terms = self.held.remove(order_id)
-        self._cancelled(seq, self.market, order_id, terms.account, terms.size, reason)
+        terms, size = self.held.remove(order_id)
+        self._cancelled(seq, self.market, order_id, terms.account, size, reason)
 
     def _cancel_resting(self, seq: int, order: Order, reason: CancelReason) -> None:
         terms = order.command
@@ -472,6 +491,8 @@ class MatchingEngine:
         del self._by_account[terms.account][terms.order_id]
         if terms.client_id is not None:
             del self._by_client_id[(terms.account, terms.client_id)]
+        if terms.trigger:
+            del self._resting_triggers[terms.order_id]
 
     def _level_of(self, order: Order) -> Level:
         return (self.bids if order.key < 0 else self.asks).levels[order.key]

@@ -18,6 +18,7 @@ from perpdex.engine.events import (
     Expired,
     Filled,
     Triggered,
+    Untriggered,
 )
 
 
@@ -58,6 +59,8 @@ class OrderStates:
             )
         elif isinstance(event, Triggered):
             orders[(event.market, event.order_id)].held = False
+        elif isinstance(event, Untriggered):
+            orders[(event.market, event.order_id)].held = True
         elif isinstance(event, Filled):
             orders[(event.market, event.taker_order_id)].filled += event.size
             orders[(event.market, event.maker_order_id)].filled += event.size

@@ -22,7 +22,7 @@ from perpdex.engine.errors import SnapshotError
 from perpdex.engine.events import EventSink
 from perpdex.engine.journal import ChainHead
 
-VERSION = 2  # 2: the index price and the held trigger orders of each market
+VERSION = 3  # 2: the index price and the held trigger orders of each market; 3: their sizes
 
 
 class _Market(msgspec.Struct, array_like=True, frozen=True):
@@ -32,7 +32,7 @@ class _Market(msgspec.Struct, array_like=True, frozen=True):
     last_order_id: int
     orders: list[tuple[bytes, int]]  # (encoded terms, remaining)
     index: int  # the last index price (0: none yet)
-    held: list[bytes]  # encoded terms of the held trigger orders, by id
+    held: list[tuple[bytes, int]]  # the held trigger orders by id: (encoded terms, open size)
 
 
 class _Snapshot(msgspec.Struct, array_like=True, frozen=True):
@@ -55,7 +55,10 @@ def snapshot_bytes(engine: Engine, head: ChainHead) -> bytes:
                 (encode_order(order.command), order.remaining) for order in book.resting_orders()
             ],
             index=book.index,
-            held=[encode_order(order) for order in book.held.in_id_order()],
+            held=[
+                (encode_order(order), book.held.open[order.order_id])
+                for order in book.held.in_id_order()
+            ],
         )
         for book in engine.markets.values()
     ]
@@ -85,8 +88,8 @@ def load_snapshot(
         for terms, remaining in market.orders:
             book.restore(decode_order(terms), remaining)
         book.index = market.index
-        for terms in market.held:
-            book.restore_held(decode_order(terms))
+        for terms, size in market.held:
+            book.restore_held(decode_order(terms), size)
     for account, deadline in snap.dead_man:
         engine.arm_dead_man(Address(account), deadline)
     return engine, ChainHead(snap.seq, snap.head)

@@ -45,6 +45,7 @@ from perpdex.engine.events import (
     Filled,
     FillRejected,
     Triggered,
+    Untriggered,
 )
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.account_store import (
@@ -105,6 +106,7 @@ class AccountLog:
             Amended: self._amended,
             FillRejected: self._fill_rejected,
             Triggered: self._triggered,
+            Untriggered: self._untriggered,
         }
 
     # -- input ----------------------------------------------------------------------------
@@ -357,6 +359,15 @@ class AccountLog:
             index_price=index_price,
         )
         self._log(state.account, frame)
+
+    def _untriggered(self, event: Untriggered) -> None:
+        state = self._known(event.order_id, event.seq)
+        if state is None:
+            return
+        state.entry.state = wire.OrderState.UNTRIGGERED
+        state.entry.updated_seq = event.seq
+        self._touch(event.order_id, state)
+        self._trigger_frame(event.seq, state, wire.OrderStatus.UNTRIGGERED, event.index_price)
 
     def _change(self, order_id: OrderId, seq: int, size: int, closed: wire.OrderState) -> _Open:
         """``size`` of the order left the book; once nothing is left it is ``closed``."""

@@ -139,7 +139,8 @@ class Gateway:
         ``adopt``): it outlives a gateway, so reserving here would count them twice."""
         for book in self.engine.markets.values():
             open_orders = [(o.command, o.remaining, False) for o in book.resting_orders()]
-            open_orders += [(order, order.size, True) for order in book.held.in_id_order()]
+            sizes = book.held.open
+            open_orders += [(o, sizes[o.order_id], True) for o in book.held.in_id_order()]
             for command, remaining, held in open_orders:
                 self.accounts.adopt(command, remaining, held=held)
                 self.registry.add(

@@ -94,7 +94,7 @@ class EngineService:
                 else [order for account in owners for order in book.held_of(account)]
             )
             found += [(order.command, order.remaining) for order in resting]
-            found += [(order, order.size) for order in held]
+            found += [(order, book.held.open[order.order_id]) for order in held]
         return found
 
     def resting(self, accounts: Iterable[Address] | None = None) -> list[Order]:

@@ -31,7 +31,15 @@ from perpdex.engine import (
     snapshot_bytes,
 )
 from perpdex.engine.codec import decode, decode_order, encode, encode_order
-from perpdex.engine.events import Accepted, Cancelled, Event, Filled, Rejected, Triggered
+from perpdex.engine.events import (
+    Accepted,
+    Cancelled,
+    Event,
+    Filled,
+    Rejected,
+    Triggered,
+    Untriggered,
+)
 from perpdex.engine.snapshot import load_snapshot
 
 BELOW = {"trigger": Trigger.AT_OR_BELOW}
@@ -291,3 +299,32 @@ def test_accepted_states_the_terms_with_their_trigger(harness: Harness) -> None:
     assert accepted.order.trigger is Trigger.AT_OR_BELOW
     assert accepted.order.trigger_price == 95
     assert accepted.order.market == MarketId(0)
+
+
+def test_a_resting_released_order_is_held_again_when_the_index_goes_back(
+    harness: Harness,
+) -> None:
+    """A take-profit limit that rested once released: the contract settles its fills only
+    while the index is at or above its trigger, so it leaves the book when it falls back,
+    with what is left of it, and returns when the index crosses again."""
+    harness.sell(110, 10, **ABOVE, trigger_price=105)  # 1
+    harness.index(106)
+    assert harness.book()[1] == [(110, [(1, 10)])]
+    harness.buy(110, 3, account=BOB)  # 2 takes 3
+    events = harness.index(104)
+    assert [(e.order_id, e.size, e.index_price) for e in events if isinstance(e, Untriggered)] == [
+        (1, 7, 104)
+    ]
+    assert harness.book() == ([], [])
+    assert harness.states.orders[(M, OrderId(1))].held
+    assert harness.states.open_orders() == {(M, OrderId(1)): 7}
+    assert fills(harness.buy(110, 5, account=BOB)) == []  # nothing to take now
+    head = ChainHead(harness.sequencer.seq, b"")
+    data = snapshot_bytes(harness.engine, head)
+    assert snapshot_bytes(load_snapshot(data)[0], head) == data  # its open size included
+    events = harness.index(105)
+    assert triggered(events) == [1]
+    assert fills(events) == [(1, 3, 110, 5)]  # the bid that waited for it
+    assert harness.book()[1] == [(110, [(1, 2)])]
+    state = harness.states.orders[(M, OrderId(1))]
+    assert (state.filled, state.remaining, state.held) == (8, 2, False)
