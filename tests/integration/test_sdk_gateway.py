@@ -162,6 +162,9 @@ def test_a_client_cut_off_while_it_was_filled_gets_every_fill_once_in_order(
                     await taker.place("ETH-PERP", "buy", "1", "3000")  # live again
                     seen.append(await _next(stream))
                     assert all(isinstance(e, Fill) for e in seen)
+                    assert {(e.market, e.price, e.size, e.maker) for e in seen} == {
+                        ("ETH-PERP", Decimal("3000"), Decimal("1"), True)
+                    }
                     assert [e.account_seq for e in seen] == list(range(1, missed + 3))
                     with pytest.raises(TimeoutError):  # and nothing twice
                         await asyncio.wait_for(anext(stream), 0.5)
