@@ -50,6 +50,7 @@ class Venue:
         web3 = connect(self.node.deployment.rpc_url)
         web3.provider.make_request("anvil_setBalance", [account.address, hex(10**20)])  # type: ignore[arg-type]
         fund(web3, bind(web3, self.node.deployment), account, to_collateral_units(usdc))
+        self.settled()  # the gateway's risk check has seen the deposit
         return str(account.key.to_0x_hex())
 
     def config(self, key: str) -> dict[str, Any]:
@@ -161,10 +162,65 @@ def test_fetch_order_book_and_ticker(venue: Venue) -> None:
         ticker = await taker.fetch_ticker(ETH)
         assert (ticker["bid"], ticker["bidVolume"]) == (2991.5, 1.0)
         assert (ticker["ask"], ticker["askVolume"]) == (3010.0, 3.0)
-        assert ticker["markPrice"] == 3000.0
+        assert (ticker["markPrice"], ticker["indexPrice"]) == (3000.0, 3000.0)
         tickers = await taker.fetchTickers([ETH, BTC])  # ccxt's camelCase alias
         assert set(tickers) == {ETH, BTC}
         await maker.cancel_all_orders(ETH)
+
+    trading(venue, scenario)
+
+
+def test_fetch_trades_ohlcv_and_the_tickers_last(venue: Venue) -> None:
+    async def scenario(maker: perpdex, taker: perpdex) -> None:
+        started = int(time.time() * 1000) - 60_000
+        await maker.create_order(BTC, "limit", "sell", 0.01, 100000)
+        await maker.create_order(BTC, "limit", "sell", 0.02, 100010)
+        await taker.create_order(BTC, "market", "buy", 0.03)  # one command, two trades
+        await maker.create_order(BTC, "limit", "buy", 0.01, 99000)
+        await taker.create_order(BTC, "limit", "sell", 0.01, 99000)
+        trades = (await taker.fetch_trades(BTC, since=started))[-3:]
+        assert [(t["side"], t["price"], t["amount"]) for t in trades] == [
+            ("buy", 100000.0, 0.01),
+            ("buy", 100010.0, 0.02),
+            ("sell", 99000.0, 0.01),
+        ]
+        assert len({t["id"] for t in trades}) == 3
+        assert all(t["timestamp"] >= started for t in trades)
+        assert trades == (await taker.fetch_trades(BTC, limit=3))  # the same ids again
+        assert await taker.fetch_trades(BTC, since=int(time.time() * 1000) + 60_000) == []
+
+        (*_, minute) = await taker.fetch_ohlcv(BTC, "1m", limit=1)
+        assert minute[0] % 60_000 == 0 and minute[0] >= started - 60_000
+        assert minute[4] == 99000.0  # the last trade closes it
+        assert minute[2] >= 100010.0 and minute[3] <= 99000.0 and minute[5] >= 0.04
+        with pytest.raises(ccxt.BadRequest):
+            await taker.fetch_ohlcv(BTC, "2m")
+
+        ticker = await taker.fetch_ticker(BTC)
+        assert ticker["last"] == ticker["close"] == 99000.0
+        assert ticker["high"] >= 100010.0 and ticker["baseVolume"] >= 0.04
+
+    trading(venue, scenario)
+
+
+def test_fetch_funding_rate_and_history(venue: Venue) -> None:
+    """The node's keeper posts each market's funding once per interval (the first at
+    start): the rate the chain logged, and when the next is due."""
+
+    async def scenario(maker: perpdex, taker: perpdex) -> None:
+        history = await eventually(
+            lambda: taker.fetch_funding_rate_history(BTC), lambda rows: len(rows) > 0
+        )
+        assert {row["symbol"] for row in history} == {BTC}
+        assert all(row["fundingRate"] == 0.0 for row in history)  # no book mid: no premium
+        rate = await taker.fetch_funding_rate(BTC)
+        assert (rate["fundingRate"], rate["fundingTimestamp"]) == (0.0, history[-1]["timestamp"])
+        assert rate["nextFundingTimestamp"] > rate["fundingTimestamp"]
+        assert rate["markPrice"] == 100000.0 and rate["interval"] is not None
+        assert set(await taker.fetch_funding_rates()) == {BTC, ETH}
+        assert await taker.fetch_funding_rate_history(BTC, since=rate["nextFundingTimestamp"]) == []
+        with pytest.raises(ccxt.ArgumentsRequired):
+            await taker.fetch_funding_rate_history()
 
     trading(venue, scenario)
 
@@ -190,6 +246,7 @@ def test_limit_order_lifecycle(venue: Venue) -> None:
             0.01,
         )
         assert await maker.fetch_order(order["id"]) == order
+        assert await maker.fetch_order("", None, {"clientOrderId": "ask-1"}) == order
         assert [o["id"] for o in await maker.fetch_open_orders(BTC)] == [order["id"]]
         assert await maker.fetch_open_orders(ETH) == []
 
@@ -199,15 +256,21 @@ def test_limit_order_lifecycle(venue: Venue) -> None:
         assert (edited["price"], edited["amount"], edited["status"]) == (101500.0, 0.02, "open")
         # the history holds the amended order under its new id only
         assert [o["id"] for o in await maker.fetch_open_orders()] == [edited["id"]]
+        await asyncio.sleep(1.1)
+        by_client_id = await maker.edit_order(
+            "", BTC, "limit", "sell", None, 101400, {"clientOrderId": "ask-1"}
+        )
+        assert (by_client_id["price"], by_client_id["clientOrderId"]) == (101400.0, "ask-1")
 
-        cancelled = await maker.cancel_order(edited["id"], BTC)
+        cancelled = await maker.cancel_order("", BTC, {"clientOrderId": "ask-1"})
+        assert cancelled["id"] == by_client_id["id"]
         assert cancelled["status"] == "canceled" and cancelled["remaining"] == 0.0
         assert await maker.fetch_open_orders() == []
-        assert [o["id"] for o in await maker.fetch_closed_orders(BTC)] == [edited["id"]]
+        assert [o["id"] for o in await maker.fetch_closed_orders(BTC)] == [by_client_id["id"]]
         assert await maker.fetch_orders() == [cancelled]
 
         with pytest.raises(ccxt.OrderNotFound):
-            await maker.cancel_order(edited["id"])
+            await maker.cancel_order(by_client_id["id"])
         with pytest.raises(ccxt.OrderNotFound):
             await maker.fetch_order("0x" + "ab" * 32)
         with pytest.raises(ccxt.OrderNotFound):
@@ -238,15 +301,18 @@ def test_market_order_trades_positions_and_balance(venue: Venue) -> None:
         assert theirs["fee"]["cost"] == 0.4
         assert (await maker.fetch_order(ask["id"]))["filled"] == 0.02
 
-        venue.settled()
-        (position,) = await taker.fetch_positions()
+        (position,) = await taker.fetch_positions()  # the gateway's view: no settling wait
         assert (position["symbol"], position["side"], position["contracts"]) == (BTC, "long", 0.02)
-        assert position["entryPrice"] == 100050.0  # the quote leg: 2000 USDC plus the 1 USDC fee
+        assert position["entryPrice"] == 100000.0  # fees apart
+        assert position["info"]["feesPaid"] == "1"
         assert (position["markPrice"], position["notional"]) == (100000.0, 2000.0)
-        assert position["unrealizedPnl"] == -1.0
+        assert position["unrealizedPnl"] == 0.0
         assert position["marginMode"] == "cross" and position["initialMargin"] == 100.0
         assert position["leverage"] == 20.0  # the market's maximum: none chosen
+        assert position["liquidationPrice"] is None  # 100,000 USDC back 0.02 BTC: no price
+        assert 0 < position["marginRatio"] < 0.001
         assert await taker.fetch_position(ETH) is None
+        venue.settled()
         balance = await taker.fetch_balance()
         assert balance["USDC"]["total"] == 99999.0  # the fee paid
         assert balance["USDC"]["used"] == 100.0  # 5% initial margin of 2000
@@ -256,7 +322,6 @@ def test_market_order_trades_positions_and_balance(venue: Venue) -> None:
         closed = await taker.create_order(BTC, "market", "sell", 0.02, None, {"reduceOnly": True})
         assert closed["reduceOnly"] and closed["status"] == "closed"
         await maker.cancel_all_orders()
-        venue.settled()
         assert await taker.fetch_positions() == []
 
     trading(venue, scenario)
@@ -269,9 +334,12 @@ def test_create_orders_and_cancel_all_orders(venue: Venue) -> None:
                 {"symbol": ETH, "type": "limit", "side": "buy", "amount": 1, "price": 2900},
                 {"symbol": ETH, "type": "limit", "side": "buy", "amount": 1, "price": 2901},
                 {"symbol": BTC, "type": "limit", "side": "buy", "amount": 0.01, "price": 90000},
+                {"symbol": BTC, "type": "limit", "side": "buy", "amount": 50, "price": 99900},
             ]
         )
-        assert [o["status"] for o in placed] == ["open"] * 3
+        assert [o["status"] for o in placed] == ["open"] * 3 + ["rejected"]
+        assert placed[3]["info"]["code"] == "insufficient_margin"  # the others stand
+        placed = placed[:3]
         cancelled = await maker.cancel_all_orders(ETH)
         assert {o["id"] for o in cancelled} == {placed[0]["id"], placed[1]["id"]}
         assert {o["status"] for o in cancelled} == {"canceled"}
@@ -304,6 +372,9 @@ def test_set_margin_mode(venue: Venue) -> None:
         (position,) = await taker.fetch_positions([ETH])
         assert position["marginMode"] == "isolated" and position["isolated"]
         assert position["collateral"] is not None and position["collateral"] > 0
+        assert 2800 < position["liquidationPrice"] < 3000  # the isolated margin backs it alone
+        assert (await taker.fetch_margin_mode(ETH))["marginMode"] == "isolated"
+        assert (await taker.fetch_margin_mode(BTC))["marginMode"] == "cross"
         with pytest.raises(ccxt.BadRequest):
             await taker.set_margin_mode("cross", ETH)
         with pytest.raises(ccxt.BadRequest):
@@ -312,6 +383,20 @@ def test_set_margin_mode(venue: Venue) -> None:
             await taker.set_margin_mode("cross")
         balance = await taker.fetch_balance()
         assert balance["info"]["isolatedMargin"] > 0
+
+        margin = position["collateral"]
+        added = await taker.add_margin(ETH, 100)
+        assert (added["type"], added["amount"], added["total"]) == ("add", 100.0, margin + 100)
+        reduced = await taker.reduce_margin(ETH, 40.5)
+        assert (reduced["type"], reduced["total"]) == ("reduce", margin + 59.5)
+        (position,) = await eventually(
+            lambda: taker.fetch_positions([ETH]),
+            lambda found: found[0]["collateral"] == margin + 59.5,
+        )
+        with pytest.raises(ccxt.InsufficientFunds):  # below the position's initial margin
+            await taker.reduce_margin(ETH, margin + 59.5)
+        with pytest.raises(ccxt.BadRequest):  # no isolated position there
+            await taker.add_margin(BTC, 10)
 
     trading(venue, scenario)
 
@@ -406,12 +491,15 @@ def test_no_key_means_public_methods_only(venue: Venue) -> None:
 def test_what_perpdex_lacks_is_not_supported(venue: Venue) -> None:
     async def scenario(maker: perpdex, taker: perpdex) -> None:
         for capability, call in {
-            "fetchTrades": taker.fetch_trades(BTC),
-            "fetchOHLCV": taker.fetch_ohlcv(BTC, "1m"),
-            "fetchFundingRate": taker.fetch_funding_rate(BTC),
-            "fetchFundingRateHistory": taker.fetch_funding_rate_history(BTC),
-            "addMargin": taker.add_margin(BTC, 10),
-            "reduceMargin": taker.reduce_margin(BTC, 10),
+            "createStopLossOrder": taker.create_order(
+                BTC, "market", "sell", 1, None, {"stopLossPrice": 9e4}
+            ),
+            "createTakeProfitOrder": taker.create_order(
+                BTC, "market", "sell", 1, None, {"takeProfitPrice": 2e5}
+            ),
+            "createTriggerOrder": taker.create_order(
+                BTC, "limit", "buy", 1, 9e4, {"triggerPrice": 9e4}
+            ),
         }.items():
             assert taker.has[capability] is False
             with pytest.raises(ccxt.NotSupported):

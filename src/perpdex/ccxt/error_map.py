@@ -28,6 +28,12 @@ from perpdex.sdk.gateway_errors import (
     GatewayError,
     GatewayUnavailableError,
 )
+from perpdex.sdk.margin import (
+    CrossMarginTooLowError,
+    IsolatedMarginTooLowError,
+    MarginStalePriceError,
+    NoIsolatedPositionError,
+)
 
 BY_CODE: dict[ErrorCode, type[ccxt.BaseError]] = {
     ErrorCode.MALFORMED: ccxt.BadRequest,
@@ -82,8 +88,12 @@ def ccxt_error(error: Exception, *, bad_value: type[ccxt.BaseError]) -> ccxt.Bas
             kind = ccxt.BadSymbol
         case InvalidKeyError():
             kind = ccxt.AuthenticationError
-        case InsufficientFundsError():
+        case InsufficientFundsError() | CrossMarginTooLowError() | IsolatedMarginTooLowError():
             kind = ccxt.InsufficientFunds
+        case NoIsolatedPositionError():
+            kind = ccxt.BadRequest  # add or reduce margin of a position that is not isolated
+        case MarginStalePriceError():
+            kind = ccxt.OperationRejected
         case ChainRevertError():
             kind = ccxt.ExchangeError
         case SdkError():

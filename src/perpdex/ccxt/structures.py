@@ -17,10 +17,18 @@ from typing import Any
 
 import msgspec
 
+from perpdex.ccxt.funding_rates import FundingPost, FundingSchedule
 from perpdex.chain.deployment import ListedMarket
 from perpdex.core.eip712 import FeePpm
-from perpdex.core.margin import MarginPpm, fee, notional, requirement, value
-from perpdex.core.types import Collateral, MarginMode, Price, Side, Size, TimeInForce
+from perpdex.core.margin import fee, notional
+from perpdex.core.types import (
+    Collateral,
+    MarginMode,
+    Price,
+    Side,
+    Size,
+    TimeInForce,
+)
 from perpdex.core.units import (
     from_collateral_units,
     from_price_units,
@@ -29,9 +37,11 @@ from perpdex.core.units import (
     to_size_units,
     units,
 )
-from perpdex.sdk.chain_client import Health, PositionState
+from perpdex.sdk.chain_client import Health
+from perpdex.sdk.chain_reads import IndexPrice, MarkPrice
 from perpdex.sdk.leverage import LeverageSetting
-from perpdex.sdk.values import Fill, OrderState, OrderStatus
+from perpdex.sdk.positions import Position
+from perpdex.sdk.values import Candle, Fill, Level, OpenOrder, OrderState, OrderStatus, Trade
 
 Json = dict[str, Any]
 
@@ -80,13 +90,6 @@ def money_number(amount: int) -> float:
 
 def ppm_number(ppm: int) -> float:
     return float(Decimal(ppm) / units().fraction_scale)
-
-
-def average_price(cost: int, size: int) -> float:
-    """The price of ``size`` size units bought for ``cost`` collateral units (not on the
-    tick grid in general, hence a plain division)."""
-    scale = units()
-    return float(Decimal(cost * scale.size_scale) / Decimal(size) / 10**scale.price_decimals)
 
 
 def iso8601(timestamp_ms: int | None) -> str | None:
@@ -180,6 +183,12 @@ def currency_structure() -> Json:
     }
 
 
+def level(units: tuple[int, int]) -> Level:
+    """A wire book level ``(price units, size units)`` in decimals."""
+    price, size = units
+    return Level(from_price_units(Price(price)), from_size_units(Size(size)))
+
+
 def order_book_structure(
     symbol: str,
     bids: list[tuple[int, int]],
@@ -209,9 +218,8 @@ class OrderTerms:
     type: str
     time_in_force: TimeInForce
     reduce_only: bool
-    trigger_price: float | None = None
-    stop_loss_price: float | None = None
-    take_profit_price: float | None = None
+    stop_loss_price: Decimal | None = None
+    take_profit_price: Decimal | None = None
 
 
 def order_structure(
@@ -237,9 +245,9 @@ def order_structure(
         "reduceOnly": None if terms is None else terms.reduce_only,
         "side": "buy" if order.side is Side.BUY else "sell",
         "price": float(order.price),
-        "triggerPrice": None if terms is None else terms.trigger_price,
-        "stopLossPrice": None if terms is None else terms.stop_loss_price,
-        "takeProfitPrice": None if terms is None else terms.take_profit_price,
+        "triggerPrice": _float(order.trigger_price),
+        "stopLossPrice": None if terms is None else _float(terms.stop_loss_price),
+        "takeProfitPrice": None if terms is None else _float(terms.take_profit_price),
         "amount": float(order.size),
         "filled": filled,
         "remaining": float(order.remaining),
@@ -249,6 +257,155 @@ def order_structure(
         "fee": None,
         "fees": [],
         "info": _info(order),
+    }
+
+
+def open_order_status(order: OpenOrder) -> OrderStatus:
+    """An order on the book now in the history's terms (its average price is unknown
+    here: None)."""
+    filled = order.size - order.remaining
+    return OrderStatus(
+        market=order.market,
+        order_id=order.order_id,
+        order_hash=order.order_hash,
+        client_id=order.client_id,
+        side=order.side,
+        price=order.price,
+        size=order.size,
+        filled=filled,
+        average_price=None,
+        state=OrderState.PARTIALLY_FILLED if filled else OrderState.OPEN,
+        reason=None,
+        seq=0,  # not in the book's view
+        updated_seq=0,
+    )
+
+
+def public_trade_structure(trade: Trade, market: ListedMarket, number: int) -> Json:
+    """ccxt's trade structure of a public trade; ``id`` is ``seq-number``, ``number``
+    counting the trades of one command from its last (a page that cuts a command cuts its
+    first trades, so the ids stay the same from one call to the next)."""
+    timestamp = None if trade.time is None else int(trade.time.timestamp() * 1000)
+    return {
+        "id": f"{trade.seq}-{number}",
+        "order": None,
+        "timestamp": timestamp,
+        "datetime": iso8601(timestamp),
+        "symbol": unified_symbol(market),
+        "type": None,
+        "side": "buy" if trade.side is Side.BUY else "sell",
+        "takerOrMaker": "taker",
+        "price": float(trade.price),
+        "amount": float(trade.size),
+        "cost": float(trade.price * trade.size),
+        "fee": None,
+        "fees": [],
+        "info": {"seq": trade.seq, "price": str(trade.price), "size": str(trade.size)},
+    }
+
+
+def ohlcv(candle: Candle) -> list[float]:
+    """ccxt's OHLCV row: ``[start ms, open, high, low, close, base volume]``."""
+    return [
+        int(candle.start.timestamp() * 1000),
+        float(candle.open),
+        float(candle.high),
+        float(candle.low),
+        float(candle.close),
+        float(candle.volume),
+    ]
+
+
+def ticker_structure(
+    market: ListedMarket,
+    bid: Level | None,
+    ask: Level | None,
+    last: Trade | None,
+    day: list[Candle],
+    mark: MarkPrice,
+    index: IndexPrice,
+) -> Json:
+    """ccxt's ticker: best bid and ask of the book, the last trade, the 24 hours of
+    ``day`` (one-hour candles, oldest first), the contract's mark and the oracle's index."""
+    opened = day[0].open if day else None
+    close = None if last is None else last.price
+    timestamp = None if last is None or last.time is None else int(last.time.timestamp() * 1000)
+    change = None if opened is None or close is None else close - opened
+    return {
+        "symbol": unified_symbol(market),
+        "timestamp": timestamp,
+        "datetime": iso8601(timestamp),
+        "high": float(max(c.high for c in day)) if day else None,
+        "low": float(min(c.low for c in day)) if day else None,
+        "bid": _float(None if bid is None else bid.price),
+        "bidVolume": _float(None if bid is None else bid.size),
+        "ask": _float(None if ask is None else ask.price),
+        "askVolume": _float(None if ask is None else ask.size),
+        "vwap": None,
+        "open": _float(opened),
+        "close": _float(close),
+        "last": _float(close),
+        "previousClose": None,
+        "change": _float(change),
+        "percentage": None if change is None or not opened else float(change / opened * 100),
+        "average": None if opened is None or close is None else float((opened + close) / 2),
+        "baseVolume": float(sum((c.volume for c in day), Decimal(0))),
+        "quoteVolume": None,
+        "markPrice": float(mark.price),
+        "indexPrice": float(index.price),
+        "info": {
+            "markPrice": str(mark.price),
+            "markFresh": mark.fresh,
+            "indexPrice": str(index.price),
+            "indexTime": index.time.isoformat(),
+        },
+    }
+
+
+def funding_rate_structure(
+    market: ListedMarket,
+    posts: list[FundingPost],
+    schedule: FundingSchedule,
+    mark: MarkPrice,
+    index: IndexPrice,
+) -> Json:
+    """ccxt's funding rate structure: ``fundingRate`` is the rate of the last post (per
+    interval, positive: longs pay shorts), ``nextFundingTimestamp`` when the next post is
+    due; perpdex does not predict the next rate (the keeper measures it over the interval)."""
+    last = posts[-1] if posts else None
+    previous = posts[-2] if len(posts) > 1 else None
+    due = schedule.last_posted + schedule.interval_s if schedule.last_posted else None
+    return {
+        "symbol": unified_symbol(market),
+        "markPrice": float(mark.price),
+        "indexPrice": float(index.price),
+        "interestRate": None,
+        "estimatedSettlePrice": None,
+        "timestamp": None,
+        "datetime": None,
+        "fundingRate": None if last is None else float(last.rate),
+        "fundingTimestamp": _ms(None if last is None else last.time),
+        "fundingDatetime": iso8601(_ms(None if last is None else last.time)),
+        "nextFundingRate": None,
+        "nextFundingTimestamp": _ms(due),
+        "nextFundingDatetime": iso8601(_ms(due)),
+        "previousFundingRate": None if previous is None else float(previous.rate),
+        "previousFundingTimestamp": _ms(None if previous is None else previous.time),
+        "previousFundingDatetime": iso8601(_ms(None if previous is None else previous.time)),
+        "interval": _interval(schedule.interval_s),
+        "info": {"intervalSeconds": schedule.interval_s, "lastPosted": schedule.last_posted},
+    }
+
+
+def funding_history_entry(market: ListedMarket, post: FundingPost) -> Json:
+    """One row of ccxt's funding rate history."""
+    timestamp = post.time * 1000
+    return {
+        "symbol": unified_symbol(market),
+        "fundingRate": float(post.rate),
+        "timestamp": timestamp,
+        "datetime": iso8601(timestamp),
+        "info": {"rate": str(post.rate), "price": post.price},
     }
 
 
@@ -280,55 +437,74 @@ def trade_structure(fill: Fill, market: ListedMarket) -> Json:
     }
 
 
-def position_structure(
-    position: PositionState, mark: Price, leverage: Decimal | None = None
-) -> Json:
-    """ccxt's position structure of a settled position marked at ``mark`` (``leverage``:
-    the cap the gateway holds the market's orders to). The entry price
-    is the quote leg over the size, so it includes the fees paid (perpdex's contract keeps
-    one quote leg); the unrealised PnL is the contract's value of the position."""
-    market = position.market
-    size = abs(position.size)
-    initial = requirement(position.size, mark, MarginPpm(market.initial_margin_ppm))
-    maintenance = requirement(position.size, mark, MarginPpm(market.maintenance_margin_ppm))
-    margin_mode = "isolated" if position.isolated else "cross"
+def position_structure(position: Position, market: ListedMarket) -> Json:
+    """ccxt's position structure of the gateway's view of a position (settled and
+    unsettled fills): entry price without fees (the fees paid are in ``info``), the
+    unrealised PnL ``(mark - entry) x size``, the liquidation price and the leverage cap.
+    ccxt's ``marginRatio`` is maintenance over equity, the inverse of perpdex's
+    ``margin_ratio`` (equity over maintenance, liquidated below 1), which ``info`` keeps."""
+    contracts = abs(position.size)
+    mark = position.mark_price
+    notional_value = None if mark is None else contracts * mark
+    initial = _fraction_of(notional_value, market.initial_margin_ppm)
+    isolated = position.margin_mode is MarginMode.ISOLATED
+    pnl = position.unrealised_pnl
+    ratio = position.margin_ratio
     return {
         "id": None,
         "symbol": unified_symbol(market),
         "timestamp": None,
         "datetime": None,
         "lastUpdateTimestamp": None,
-        "isolated": position.isolated,
+        "isolated": isolated,
         "hedged": False,
         "side": "long" if position.size > 0 else "short",
-        "contracts": amount_number(size),
+        "contracts": float(contracts),
         "contractSize": 1.0,
-        "entryPrice": average_price(abs(position.quote), size) if size else None,
-        "markPrice": price_number(mark),
+        "entryPrice": _float(position.entry_price),
+        "markPrice": _float(mark),
         "lastPrice": None,
-        "notional": money_number(notional(Size(size), mark)),
-        "leverage": None if leverage is None else float(leverage),
-        "collateral": money_number(position.isolated_margin) if position.isolated else None,
-        "initialMargin": money_number(initial),
+        "notional": _float(notional_value),
+        "leverage": float(position.leverage),
+        "collateral": float(position.isolated_margin) if isolated else None,
+        "initialMargin": _float(initial),
         "initialMarginPercentage": ppm_number(market.initial_margin_ppm),
-        "maintenanceMargin": money_number(maintenance),
+        "maintenanceMargin": _float(_fraction_of(notional_value, market.maintenance_margin_ppm)),
         "maintenanceMarginPercentage": ppm_number(market.maintenance_margin_ppm),
-        "unrealizedPnl": money_number(value(position.size, position.quote, mark)),
+        "unrealizedPnl": _float(pnl),
         "realizedPnl": None,
-        "liquidationPrice": None,
-        "marginMode": margin_mode,
-        "marginRatio": None,
-        "percentage": None,
+        "liquidationPrice": _float(position.liquidation_price),
+        "marginMode": MARGIN_MODE[position.margin_mode],
+        "marginRatio": None if not ratio else float(1 / ratio),
+        "percentage": None if pnl is None or not initial else float(pnl / initial * 100),
         "stopLossPrice": None,
         "takeProfitPrice": None,
         "info": {
-            "market": market.symbol,
-            "size": position.size,
-            "quote": position.quote,
-            "isolated": position.isolated,
-            "isolatedMargin": position.isolated_margin,
-            "markPrice": mark,
+            "market": position.market,
+            "size": str(position.size),
+            "entryPrice": _text(position.entry_price),
+            "feesPaid": _text(position.fees_paid),
+            "isolatedMargin": str(position.isolated_margin),
+            "marginRatio": _text(ratio),
+            "leverage": str(position.leverage),
         },
+    }
+
+
+def margin_structure(symbol: str, kind: str, amount: Decimal, total: Decimal) -> Json:
+    """ccxt's margin modification structure (``kind``: add or reduce): ``total`` is the
+    position's isolated margin after the move."""
+    return {
+        "symbol": symbol,
+        "type": kind,
+        "marginMode": "isolated",
+        "amount": float(amount),
+        "total": float(total),
+        "code": SETTLE,
+        "status": "ok",
+        "timestamp": None,
+        "datetime": None,
+        "info": {"amount": str(amount), "isolatedMargin": str(total)},
     }
 
 
@@ -375,6 +551,30 @@ def balance_structure(health: Health, isolated_margin: Collateral, collateral: C
             "isolatedMargin": isolated_margin,
         },
     }
+
+
+def _ms(seconds: int | None) -> int | None:
+    return None if seconds is None else seconds * 1000
+
+
+def _interval(seconds: int) -> str:
+    """ccxt's interval text: ``8h``, ``1h``, ``30m``, ``45s``."""
+    for unit, length in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % length == 0:
+            return f"{seconds // length}{unit}"
+    return f"{seconds}s"
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _fraction_of(amount: Decimal | None, ppm: int) -> Decimal | None:
+    return None if amount is None else amount * ppm / units().fraction_scale
 
 
 def _info(frame: Any) -> Json:

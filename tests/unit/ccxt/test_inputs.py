@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from perpdex.ccxt.async_support.exchange import _camel_case, _worst_price, perpdex
-from perpdex.ccxt.errors import BadRequest
+from perpdex.ccxt.async_support.exchange import _camel_case, perpdex
+from perpdex.ccxt.errors import BadRequest, InvalidOrder
 from perpdex.ccxt.numbers import amount_to_precision, decimal, price_to_precision
+from perpdex.ccxt.order_params import order_params, worst_price
 from perpdex.chain.deployment import ListedMarket
 from perpdex.chain.markets import default_markets
-from perpdex.core.types import MarketId
+from perpdex.core.types import MarginMode, MarketId, TimeInForce
 from perpdex.core.units import to_price_units
 from perpdex.sdk.amounts import order_price
 
@@ -45,7 +46,7 @@ def test_precision_helpers() -> None:
 def test_worst_price_is_on_the_tick_and_within_slippage(
     reference: Decimal, slippage: Decimal, side: str
 ) -> None:
-    worst = _worst_price(BTC, side, reference, slippage)
+    worst = worst_price(BTC, side, reference, slippage)
     order_price(worst, BTC)  # on the grid, positive: raises otherwise
     if side == "buy":
         assert reference <= worst <= reference * (1 + slippage) or worst == reference
@@ -59,3 +60,43 @@ def test_camel_case_aliases() -> None:
     assert _camel_case("cancel_all_orders_after") == "cancelAllOrdersAfter"
     assert perpdex.fetchOrderBook is perpdex.fetch_order_book
     assert perpdex.createOrder is perpdex.create_order
+
+
+def test_order_params() -> None:
+    market = order_params("market", {"reduceOnly": True, "clientOrderId": "x"})
+    assert (market.time_in_force, market.reduce_only, market.client_id) == (
+        TimeInForce.IOC,
+        True,
+        "x",
+    )
+    assert order_params("limit", {"postOnly": True}).time_in_force is TimeInForce.POST_ONLY
+    assert order_params("limit", {"timeInForce": "FOK"}).time_in_force is TimeInForce.FOK
+    assert order_params("limit", {"marginMode": "isolated"}).margin_mode is MarginMode.ISOLATED
+    stop = order_params("market", {"stopLossPrice": 95000.5})
+    assert stop.triggered and stop.stop_loss_price == Decimal("95000.5")
+    assert (
+        order_params("limit", {"triggerPrice": 1, "triggerDirection": "up"}).trigger_direction
+        == "above"
+    )
+    for kind, params, error in [
+        ("limit", {"leverage": 5}, BadRequest),
+        ("stop", {}, InvalidOrder),
+        ("market", {"postOnly": True}, InvalidOrder),
+        ("market", {"timeInForce": "GTC"}, InvalidOrder),
+        ("limit", {"timeInForce": "GTD"}, InvalidOrder),
+        ("limit", {"stopLossPrice": 1, "takeProfitPrice": 2}, InvalidOrder),
+        ("limit", {"triggerPrice": 1, "triggerDirection": "sideways"}, InvalidOrder),
+        ("limit", {"marginMode": "portfolio"}, BadRequest),
+    ]:
+        with pytest.raises(error):
+            order_params(kind, params)
+
+
+def test_every_capability_has_its_method() -> None:
+    """``has`` names a method for each capability (camelCase, ccxt's names)."""
+    markets = {"CORS", "spot", "margin", "swap", "future", "option"}
+    special = {"createLimitOrder", "createMarketOrder", "createPostOnlyOrder"}
+    special |= {"createReduceOnlyOrder", "createStopLossOrder", "createTakeProfitOrder"}
+    special |= {"createTriggerOrder"}  # create_order's params
+    for capability in set(perpdex.has) - markets - special:
+        assert callable(getattr(perpdex, capability)), capability

@@ -2,32 +2,54 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
+from perpdex.ccxt.funding_rates import FundingPost, FundingSchedule
 from perpdex.ccxt.structures import (
     OrderTerms,
     balance_structure,
+    funding_history_entry,
+    funding_rate_structure,
     iso8601,
     market_structure,
+    ohlcv,
+    open_order_status,
     order_book_structure,
     order_structure,
     position_structure,
+    public_trade_structure,
+    ticker_structure,
     trade_structure,
     unified_symbol,
 )
 from perpdex.chain.deployment import ListedMarket
 from perpdex.chain.markets import default_markets
-from perpdex.core.types import Collateral, MarketId, Price, Size, TimeInForce
-from perpdex.core.units import to_collateral_units, to_price_units, to_size_units
+from perpdex.core.eip712 import FeePpm, Nonce, Order, UnixTime
+from perpdex.core.types import (
+    Address,
+    Collateral,
+    MarginMode,
+    MarketId,
+    Price,
+    Side,
+    Size,
+    TimeInForce,
+)
+from perpdex.core.units import to_price_units, to_size_units
 from perpdex.gateway.protocol import Fill, HistoricalOrder, OrderState
-from perpdex.sdk.chain_client import Health, PositionState
+from perpdex.sdk.chain_client import Health
+from perpdex.sdk.chain_reads import IndexPrice, MarkPrice
 from perpdex.sdk.markets import Markets
+from perpdex.sdk.positions import Position
+from perpdex.sdk.values import Candle, Level, OpenOrder, OrderStatus, Trade
 from perpdex.sdk.values import Fill as SdkFill
-from perpdex.sdk.values import OrderStatus
 
 BTC = ListedMarket(**asdict(default_markets()[0]), id=MarketId(0))
 HASH = "0x" + "11" * 32
@@ -117,24 +139,147 @@ def test_a_fill_is_a_trade_with_the_contracts_fee() -> None:
     assert maker["fee"]["cost"] == 0.002  # 2 bp of 10 USDC
 
 
-def test_position_marks_the_quote_leg() -> None:
-    short = PositionState(
-        BTC,
-        Size(-to_size_units("0.5")),
-        Collateral(to_collateral_units("50010")),
-        False,
-        Collateral(0),
+def test_position_from_the_gateways_view() -> None:
+    short = Position(
+        market="BTC-PERP",
+        size=Decimal("-0.5"),
+        margin_mode=MarginMode.ISOLATED,
+        isolated_margin=Decimal("5000"),
+        entry_price=Decimal("100000"),
+        fees_paid=Decimal("25"),
+        mark_price=Decimal("99000"),
+        unrealised_pnl=Decimal("500"),
+        margin_ratio=Decimal("4"),
+        liquidation_price=Decimal("108000.1"),
+        leverage=Decimal("10"),
     )
-    position = position_structure(short, Price(to_price_units("99000")))
+    position = position_structure(short, BTC)
     assert (position["side"], position["contracts"], position["entryPrice"]) == (
         "short",
         0.5,
-        100020.0,
+        100000.0,
     )
-    assert position["unrealizedPnl"] == 510.0  # 50010 received, 49500 to buy back
+    assert (position["unrealizedPnl"], position["liquidationPrice"]) == (500.0, 108000.1)
     assert (position["notional"], position["initialMargin"]) == (49500.0, 2475.0)
-    assert position["maintenanceMarginPercentage"] == 0.03
-    assert position["marginMode"] == "cross" and position["collateral"] is None
+    assert position["maintenanceMargin"] == 1485.0 and position["marginRatio"] == 0.25
+    assert position["percentage"] == 500 / 2475 * 100
+    assert (position["marginMode"], position["collateral"], position["leverage"]) == (
+        "isolated",
+        5000.0,
+        10.0,
+    )
+    assert position["info"]["feesPaid"] == "25"
+    unknown = position_structure(
+        dataclasses.replace(short, mark_price=None, margin_ratio=None, unrealised_pnl=None), BTC
+    )
+    assert unknown["notional"] is unknown["initialMargin"] is unknown["marginRatio"] is None
+
+
+def test_public_trades_ohlcv_and_ticker() -> None:
+    at = datetime(2026, 12, 2, 19, 30, tzinfo=UTC)
+    trade = Trade("BTC-PERP", 41, Decimal("100000.5"), Decimal("0.02"), Side.SELL, at)
+    entry = public_trade_structure(trade, BTC, 1)
+    assert (entry["id"], entry["side"], entry["price"], entry["amount"]) == (
+        "41-1",
+        "sell",
+        100000.5,
+        0.02,
+    )
+    assert entry["timestamp"] == 1_796_239_800_000 and entry["cost"] == 2000.01
+    hour = Candle(
+        "BTC-PERP",
+        "1h",
+        at,
+        Decimal("99000"),
+        Decimal("101000"),
+        Decimal("98000"),
+        Decimal("100000"),
+        Decimal("3"),
+        5,
+    )
+    assert ohlcv(hour) == [1_796_239_800_000, 99000.0, 101000.0, 98000.0, 100000.0, 3.0]
+    later = dataclasses.replace(hour, high=Decimal("102000"), volume=Decimal("1"))
+    ticker = ticker_structure(
+        BTC,
+        Level(Decimal("99999.9"), Decimal("1")),
+        None,
+        trade,
+        [hour, later],
+        MarkPrice("BTC-PERP", Decimal("100001"), True),
+        IndexPrice("BTC-PERP", Decimal("100002"), at),
+    )
+    assert (ticker["bid"], ticker["ask"], ticker["last"]) == (99999.9, None, 100000.5)
+    assert (ticker["open"], ticker["high"], ticker["low"]) == (99000.0, 102000.0, 98000.0)
+    assert (ticker["baseVolume"], ticker["change"]) == (4.0, 1000.5)
+    assert (ticker["markPrice"], ticker["indexPrice"]) == (100001.0, 100002.0)
+
+
+def test_funding_rates() -> None:
+    posts = [
+        FundingPost(Decimal("0.0001"), Price(to_price_units("100000")), 1_000),
+        FundingPost(Decimal("-0.00025"), Price(to_price_units("99000")), 4_600),
+    ]
+    at = datetime(2026, 12, 2, tzinfo=UTC)
+    rate = funding_rate_structure(
+        BTC,
+        posts,
+        FundingSchedule(interval_s=3_600, last_posted=4_600),
+        MarkPrice("BTC-PERP", Decimal("99000"), True),
+        IndexPrice("BTC-PERP", Decimal("99000"), at),
+    )
+    assert (rate["fundingRate"], rate["fundingTimestamp"]) == (-0.00025, 4_600_000)
+    assert (rate["previousFundingRate"], rate["nextFundingTimestamp"]) == (0.0001, 8_200_000)
+    assert rate["interval"] == "1h" and rate["nextFundingRate"] is None
+    never = funding_rate_structure(
+        BTC, [], FundingSchedule(28_800, 0), rate_mark(), IndexPrice("BTC-PERP", Decimal(1), at)
+    )
+    assert never["fundingRate"] is never["nextFundingTimestamp"] is None
+    assert never["interval"] == "8h"
+    assert funding_history_entry(BTC, posts[0]) == {
+        "symbol": "BTC/USDC:USDC",
+        "fundingRate": 0.0001,
+        "timestamp": 1_000_000,
+        "datetime": "1970-01-01T00:16:40.000Z",
+        "info": {"rate": "0.0001", "price": to_price_units("100000")},
+    }
+
+
+def rate_mark() -> MarkPrice:
+    return MarkPrice("BTC-PERP", Decimal(1), False)
+
+
+def test_an_open_order_of_the_book() -> None:
+    order = Order(
+        trader=Address("0x" + "22" * 20),
+        market=MarketId(0),
+        is_buy=True,
+        size=Size(to_size_units("0.03")),
+        limit_price=Price(to_price_units("99000")),
+        max_fee_ppm=FeePpm(500),
+        margin_mode=MarginMode.CROSS,
+        time_in_force=TimeInForce.GTC,
+        reduce_only=False,
+        expiry=UnixTime(2_000_000_000),
+        nonce=Nonce(1),
+    )
+    resting = OpenOrder(
+        "BTC-PERP",
+        7,
+        HASH,
+        None,
+        Side.BUY,
+        Decimal("99000"),
+        Decimal("0.03"),
+        Decimal("0.01"),
+        order,
+    )
+    structure = order_structure(open_order_status(resting), BTC)
+    assert (structure["status"], structure["filled"], structure["remaining"]) == (
+        "open",
+        0.02,
+        0.01,
+    )
+    assert structure["average"] is None and structure["side"] == "buy"
 
 
 @given(

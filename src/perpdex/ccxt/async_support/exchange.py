@@ -1,6 +1,6 @@
 """The async unified client: ccxt's method names, arguments and structures over perpdex's
-async SDK (:class:`perpdex.sdk.client.Client` for the gateway, its chain client for the
-contract's views and custody).
+async SDK (:class:`perpdex.sdk.client.Client`: the gateway's WebSocket and HTTP API, and
+the chain).
 
     from perpdex.ccxt.async_support import perpdex
 
@@ -9,63 +9,53 @@ contract's views and custody).
     order = await exchange.create_order("BTC/USDC:USDC", "limit", "buy", 0.01, 99000)
     await exchange.close()
 
-The gateway connection opens on the first call that needs it (and logs in with the key);
-``close()`` (or ``async with``) ends it. Every perpdex error leaves a method as ccxt's
-class (:mod:`perpdex.ccxt.error_map`). What perpdex does not support raises NotSupported
-and is False in ``has``.
+Reads go over HTTP and need no connection; the WebSocket opens (and logs in with the key)
+on the first call that needs it: orders, cancels, leverage. ``close()`` (or ``async with``)
+ends it. Without a ``privateKey`` the public methods work and the private ones raise
+AuthenticationError. Argument names are ccxt's (``type``, ``id``, ``marginMode``), even
+where they shadow a builtin. Every perpdex error leaves a method as ccxt's class
+(:mod:`perpdex.ccxt.error_map`); what perpdex does not support raises NotSupported and is
+False in ``has``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 
 from perpdex.ccxt import errors as ccxt
+from perpdex.ccxt import funding_rates
 from perpdex.ccxt import structures as unified
+from perpdex.ccxt.capabilities import HAS, TIMEFRAMES
 from perpdex.ccxt.config import Config, margin_mode, parse_config
 from perpdex.ccxt.error_map import translated
-from perpdex.ccxt.gateway_http import book_snapshot
 from perpdex.ccxt.numbers import Number, amount_to_precision, decimal, price_to_precision
+from perpdex.ccxt.order_params import OrderParams, order_params, worst_price
 from perpdex.ccxt.structures import Json, OrderTerms
 from perpdex.chain.deployment import ListedMarket
-from perpdex.core.types import Collateral, MarginMode, OrderHash, Side, TimeInForce
-from perpdex.core.units import from_price_units
-from perpdex.gateway.protocol import parse_order_hash
-from perpdex.sdk.chain_client import ChainReader
-from perpdex.sdk.client import HISTORY_PAGE, Client, Page, PlacedOrder
+from perpdex.core.types import Collateral, MarginMode
+from perpdex.gateway.protocol import BookSnapshot
+from perpdex.sdk.client import HISTORY_PAGE, Client, OrderSpec, Page, PlacedOrder
+from perpdex.sdk.gateway_errors import GatewayError
+from perpdex.sdk.gateway_http import http_get
 from perpdex.sdk.keys import Wallet
 from perpdex.sdk.leverage import LeverageSetting
-from perpdex.sdk.values import Fill, OrderState, OrderStatus
-
-_OPEN = (OrderState.UNTRIGGERED, OrderState.OPEN, OrderState.PARTIALLY_FILLED)
+from perpdex.sdk.values import OrderState, OrderStatus
 
 _Item = TypeVar("_Item")
 
 TICK_SIZE = 4
 """ccxt's ``precisionMode`` constant for precisions given as step sizes."""
+DAY_CANDLES = 24
+"""One-hour candles a ticker's 24-hour figures are taken from."""
+DEFAULT_TRADES = 100
+DEFAULT_CANDLES = 100
 
-TIME_IN_FORCE = {
-    "GTC": TimeInForce.GTC,
-    "IOC": TimeInForce.IOC,
-    "FOK": TimeInForce.FOK,
-    "PO": TimeInForce.POST_ONLY,
-}
-"""ccxt's ``timeInForce`` param -> perpdex's."""
-
-UNSUPPORTED_ORDER_PARAMS = ("triggerPrice", "stopPrice", "stopLossPrice", "takeProfitPrice")
-KNOWN_ORDER_PARAMS = frozenset(
-    {
-        "timeInForce",
-        "postOnly",
-        "reduceOnly",
-        "clientOrderId",
-        "marginMode",
-        *UNSUPPORTED_ORDER_PARAMS,
-    }
-)
+_OPEN = (OrderState.UNTRIGGERED, OrderState.OPEN, OrderState.PARTIALLY_FILLED)
 
 
 class perpdex:
@@ -74,57 +64,8 @@ class perpdex:
     id: ClassVar[str] = "perpdex"
     name: ClassVar[str] = "perpdex"
     precisionMode: ClassVar[int] = TICK_SIZE
-    has: ClassVar[dict[str, bool | str | None]] = {
-        "CORS": None,
-        "spot": False,
-        "margin": False,
-        "swap": True,
-        "future": False,
-        "option": False,
-        "addMargin": False,
-        "cancelAllOrders": True,
-        "cancelAllOrdersAfter": True,
-        "cancelOrder": True,
-        "cancelOrders": True,
-        "createMarketOrder": True,
-        "createLimitOrder": True,
-        "createOrder": True,
-        "createOrders": True,
-        "createPostOnlyOrder": True,
-        "createReduceOnlyOrder": True,
-        "createStopLossOrder": False,
-        "createTakeProfitOrder": False,
-        "createTriggerOrder": False,
-        "deposit": False,
-        "editOrder": True,
-        "fetchBalance": True,
-        "fetchClosedOrders": True,
-        "fetchCurrencies": True,
-        "fetchDepositAddress": False,
-        "fetchFundingRate": False,
-        "fetchFundingRateHistory": False,
-        "fetchFundingRates": False,
-        "fetchLeverage": True,
-        "fetchMarginMode": False,
-        "fetchMarkets": True,
-        "fetchMyTrades": True,
-        "fetchOHLCV": False,
-        "fetchOpenOrders": True,
-        "fetchOrder": True,
-        "fetchOrderBook": True,
-        "fetchOrders": True,
-        "fetchPosition": True,
-        "fetchPositions": True,
-        "fetchTicker": True,
-        "fetchTickers": True,
-        "fetchTime": True,
-        "fetchTrades": False,
-        "reduceMargin": False,
-        "setLeverage": True,
-        "setMarginMode": True,
-        "withdraw": True,
-    }
-    """What this client supports, by ccxt's (camelCase) capability names."""
+    has: ClassVar[dict[str, bool | None]] = HAS
+    timeframes: ClassVar[dict[str, str]] = TIMEFRAMES
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         self._config: Config = parse_config(config or {})
@@ -140,7 +81,7 @@ class perpdex:
         self._margin_modes: dict[str, MarginMode] = {}
         self._terms: dict[str, OrderTerms] = {}
         self._client: Client | None = None
-        self._reader: ChainReader | None = None
+        self._connected = False
         self._connecting = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -158,7 +99,7 @@ class perpdex:
 
     async def close(self) -> None:
         """End the gateway connection (ccxt's async exchanges must be closed)."""
-        client, self._client = self._client, None
+        client, self._client, self._connected = self._client, None, False
         if client is not None:
             await client.close()
 
@@ -199,9 +140,10 @@ class perpdex:
 
     async def fetch_time(self, params: Json | None = None) -> int:
         """The chain's latest block time, in milliseconds."""
-        reader = await self._chain_reader()
+        client = self._reads()
         with translated():
-            return int(await asyncio.to_thread(reader.block_time)) * 1000
+            chain = await client.chain()
+            return int(await asyncio.to_thread(chain.block_time)) * 1000
 
     # ------------------------------------------------------------------ market data
 
@@ -209,45 +151,33 @@ class perpdex:
         self, symbol: str, limit: int | None = None, params: Json | None = None
     ) -> Json:
         market = self._market(symbol)
-        with translated():
-            book = await book_snapshot(self._gateway_url(), market.id)
+        book = await self._book(market)
         return unified.order_book_structure(
             unified.unified_symbol(market), book.bids, book.asks, book.seq, limit
         )
 
     async def fetch_ticker(self, symbol: str, params: Json | None = None) -> Json:
-        """Best bid and ask (the gateway's book) and the mark price (the contract's)."""
+        """Best bid and ask (the gateway's book), the last trade and 24 hours of one-hour
+        candles (the gateway's tape), the mark (the contract's) and index (the oracle's)."""
         market = self._market(symbol)
-        reader = await self._chain_reader()
+        client = self._reads()
+        book = await self._book(market)
         with translated():
-            book = await book_snapshot(self._gateway_url(), market.id)
-            mark = await asyncio.to_thread(reader.mark_price, market)
+            last = await client.recent_trades(market.symbol, 1)
+            day = await client.candles(market.symbol, "1h", DAY_CANDLES)
+            mark = await client.mark_price(market.symbol)
+            index = await client.index_price(market.symbol)
         bid = max(book.bids, default=None)
         ask = min(book.asks, default=None)
-        return {
-            "symbol": unified.unified_symbol(market),
-            "timestamp": None,
-            "datetime": None,
-            "high": None,
-            "low": None,
-            "bid": None if bid is None else unified.price_number(bid[0]),
-            "bidVolume": None if bid is None else unified.amount_number(bid[1]),
-            "ask": None if ask is None else unified.price_number(ask[0]),
-            "askVolume": None if ask is None else unified.amount_number(ask[1]),
-            "vwap": None,
-            "open": None,
-            "close": None,
-            "last": None,
-            "previousClose": None,
-            "change": None,
-            "percentage": None,
-            "average": None,
-            "baseVolume": None,
-            "quoteVolume": None,
-            "markPrice": unified.price_number(mark),
-            "indexPrice": None,
-            "info": {"book": {"seq": book.seq, "bid": bid, "ask": ask}, "markPrice": mark},
-        }
+        return unified.ticker_structure(
+            market,
+            None if bid is None else unified.level(bid),
+            None if ask is None else unified.level(ask),
+            last[0] if last else None,
+            day,
+            mark,
+            index,
+        )
 
     async def fetch_tickers(
         self, symbols: list[str] | None = None, params: Json | None = None
@@ -256,11 +186,93 @@ class perpdex:
         tickers = await asyncio.gather(*(self.fetch_ticker(s) for s in chosen))
         return {t["symbol"]: t for t in tickers}
 
+    async def fetch_trades(
+        self,
+        symbol: str,
+        since: int | None = None,
+        limit: int | None = None,
+        params: Json | None = None,
+    ) -> list[Json]:
+        """The market's recent public trades, oldest first (at most 1000: the gateway's
+        tape), from ``since`` (ms) on."""
+        market = self._market(symbol)
+        client = self._reads()
+        with translated():
+            newest_first = await client.recent_trades(market.symbol, limit or DEFAULT_TRADES)
+        numbered: list[Json] = []
+        for i, trade in enumerate(newest_first):
+            later_in_command = i and newest_first[i - 1].seq == trade.seq
+            number = numbered[-1]["info"]["number"] + 1 if later_in_command else 0
+            entry = unified.public_trade_structure(trade, market, number)
+            entry["info"]["number"] = number
+            numbered.append(entry)
+        oldest_first = numbered[::-1]
+        return [t for t in oldest_first if since is None or (t["timestamp"] or 0) >= since]
+
+    async def fetch_ohlcv(
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        since: int | None = None,
+        limit: int | None = None,
+        params: Json | None = None,
+    ) -> list[list[float]]:
+        """``[start ms, open, high, low, close, volume]`` rows, oldest first; a timeframe
+        without trades has no row (the gateway's tape keeps 1m, 5m, 15m, 1h, 4h, 1d)."""
+        market = self._market(symbol)
+        if timeframe not in TIMEFRAMES:
+            raise ccxt.BadRequest(f"timeframe must be one of {sorted(TIMEFRAMES)}")
+        client = self._reads()
+        with translated():
+            candles = await client.candles(market.symbol, timeframe, limit or DEFAULT_CANDLES)
+        rows = [unified.ohlcv(c) for c in candles]
+        return [row for row in rows if since is None or row[0] >= since]
+
+    async def fetch_funding_rate(self, symbol: str, params: Json | None = None) -> Json:
+        """The rate of the market's last funding post (per interval; positive: longs pay
+        shorts), when the next is due, the mark and index prices."""
+        market = self._market(symbol)
+        client = self._reads()
+        with translated():
+            chain = await client.chain()
+            posts = await asyncio.to_thread(funding_rates.posts, chain, market)
+            schedule = await asyncio.to_thread(funding_rates.schedule, chain, market)
+            mark = await client.mark_price(market.symbol)
+            index = await client.index_price(market.symbol)
+        return unified.funding_rate_structure(market, posts, schedule, mark, index)
+
+    async def fetch_funding_rates(
+        self, symbols: list[str] | None = None, params: Json | None = None
+    ) -> dict[str, Json]:
+        chosen = symbols or list(self._listed)
+        rates = [await self.fetch_funding_rate(s) for s in chosen]
+        return {r["symbol"]: r for r in rates}
+
+    async def fetch_funding_rate_history(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: Json | None = None,
+    ) -> list[Json]:
+        """Every funding post of the market from ``since`` (ms) on, oldest first (the
+        last ``limit``)."""
+        if symbol is None:
+            raise ccxt.ArgumentsRequired("fetch_funding_rate_history needs a symbol")
+        market = self._market(symbol)
+        client = self._reads()
+        since_s = 0 if since is None else since // 1000
+        with translated():
+            chain = await client.chain()
+            posts = await asyncio.to_thread(funding_rates.posts, chain, market, since_s)
+        history = [unified.funding_history_entry(market, p) for p in posts]
+        return history[-limit:] if limit else history
+
     # ------------------------------------------------------------------ account
 
     async def fetch_balance(self, params: Json | None = None) -> Json:
         """The collateral (USDC) as the contract holds it (settled fills)."""
-        client = await self._private()
+        client = self._private_reads()
         with translated():
             chain = await client.chain()
             account = await asyncio.to_thread(chain.account, client.address)
@@ -272,22 +284,16 @@ class perpdex:
     async def fetch_positions(
         self, symbols: list[str] | None = None, params: Json | None = None
     ) -> list[Json]:
-        """Open positions as the contract holds them (settled fills), marked at the
-        contract's price, with the leverage the gateway holds orders in the market to."""
-        client = await self._private()
-        wanted = None if symbols is None else {self._market(s).id for s in symbols}
+        """Open positions as the gateway's position manager holds them (settled and
+        unsettled fills), with entry price, PnL, liquidation price and leverage."""
+        client = self._private_reads()
+        wanted = None if symbols is None else {self._market(s).symbol for s in symbols}
         with translated():
-            chain = await client.chain()
-            positions = [
-                p
-                for p in await client.settled_positions()
-                if p.size and (wanted is None or p.market.id in wanted)
-            ]
-            marks = [await asyncio.to_thread(chain.mark_price, p.market) for p in positions]
-            leverages = [(await client.leverage(p.market.symbol)).leverage for p in positions]
+            positions = await client.positions()
         return [
-            unified.position_structure(p, mark, leverage)
-            for p, mark, leverage in zip(positions, marks, leverages, strict=True)
+            unified.position_structure(p, self._market(p.market))
+            for p in positions
+            if p.size and (wanted is None or p.market in wanted)
         ]
 
     async def fetch_position(self, symbol: str, params: Json | None = None) -> Json | None:
@@ -304,18 +310,31 @@ class perpdex:
             raise ccxt.ArgumentsRequired("set_margin_mode needs a symbol")
         market = self._market(symbol)
         mode = margin_mode(marginMode)
-        client = await self._private()
+        client = self._private_reads()
         with translated():
-            chain = await client.chain()
-            position = await asyncio.to_thread(chain.position, client.address, market)
-        held = MarginMode.ISOLATED if position.isolated else MarginMode.CROSS
-        if position.size and held is not mode:
+            held = {p.market: p.margin_mode for p in await client.positions() if p.size}
+        if held.get(market.symbol, mode) is not mode:
             raise ccxt.BadRequest(
-                f"the {market.symbol} position is {unified.MARGIN_MODE[held]}: "
+                f"the {market.symbol} position is {unified.MARGIN_MODE[held[market.symbol]]}: "
                 f"close it before trading {unified.MARGIN_MODE[mode]}"
             )
         self._margin_modes[unified.unified_symbol(market)] = mode
         return {"info": {"symbol": market.symbol, "marginMode": unified.MARGIN_MODE[mode]}}
+
+    async def fetch_margin_mode(self, symbol: str, params: Json | None = None) -> Json:
+        """The mode of the open position in ``symbol``, else of this client's next orders."""
+        market = self._market(symbol)
+        client = self._private_reads()
+        with translated():
+            held = {p.market: p.margin_mode for p in await client.positions() if p.size}
+        mode = held.get(market.symbol) or self._margin_modes.get(
+            unified.unified_symbol(market), self._config.margin_mode
+        )
+        return {
+            "symbol": unified.unified_symbol(market),
+            "marginMode": unified.MARGIN_MODE[mode],
+            "info": {"position": market.symbol in held},
+        }
 
     async def set_leverage(
         self, leverage: Number, symbol: str | None = None, params: Json | None = None
@@ -339,6 +358,15 @@ class perpdex:
             setting = await client.leverage(market.symbol)
         return self._leverage(market, setting)
 
+    async def add_margin(self, symbol: str, amount: Number, params: Json | None = None) -> Json:
+        """Move ``amount`` USDC of cross collateral into the isolated position in
+        ``symbol`` (on chain)."""
+        return await self._move_margin(symbol, amount, "add")
+
+    async def reduce_margin(self, symbol: str, amount: Number, params: Json | None = None) -> Json:
+        """Move ``amount`` USDC out of the isolated position in ``symbol`` back to cross."""
+        return await self._move_margin(symbol, amount, "reduce")
+
     async def withdraw(
         self,
         code: str,
@@ -352,7 +380,7 @@ class perpdex:
         ``{"execute": True}`` instead receives a request that is ready."""
         if code != unified.SETTLE:
             raise ccxt.BadRequest(f"perpdex holds only {unified.SETTLE}, not {code}")
-        client = await self._private()
+        client = self._private_reads()
         if address.lower() != client.address.lower():
             raise ccxt.InvalidAddress(
                 f"perpdex withdraws to the depositing wallet {client.address}"
@@ -404,32 +432,20 @@ class perpdex:
         if given, else the best opposite price (the mark price on an empty side) moved by
         ``defaultSlippage`` against the order. Params: ``timeInForce`` (GTC, IOC, FOK, PO),
         ``postOnly``, ``reduceOnly``, ``clientOrderId``, ``marginMode``."""
-        market = self._market(symbol)
-        params = params or {}
-        _check_params(params)
-        for name in UNSUPPORTED_ORDER_PARAMS:
-            if params.get(name) is not None:
-                raise ccxt.NotSupported(f"{name}: trigger orders are not in this perpdex yet")
-        time_in_force = _time_in_force(type, params)
+        spec, terms = await self._order_spec(symbol, type, side, amount, price, params or {})
         client = await self._private()
-        limit = await self._limit_price(market, type, side, price)
-        size = decimal(amount, "amount")
-        unified_symbol = unified.unified_symbol(market)
-        mode = margin_mode(params["marginMode"]) if "marginMode" in params else None
         with translated(bad_value=ccxt.InvalidOrder):
             placed = await client.place(
-                market.symbol,
-                side,
-                size,
-                limit,
-                time_in_force=time_in_force,
-                reduce_only=bool(params.get("reduceOnly", False)),
-                margin_mode=mode
-                or self._margin_modes.get(unified_symbol, self._config.margin_mode),
-                ttl_s=self._config.order_ttl_s,
-                client_id=params.get("clientOrderId"),
+                spec.market,
+                spec.side,
+                spec.size,
+                spec.price,
+                time_in_force=spec.time_in_force,
+                reduce_only=spec.reduce_only,
+                margin_mode=spec.margin_mode,
+                ttl_s=spec.ttl_s,
+                client_id=spec.client_id,
             )
-        terms = OrderTerms(type, time_in_force, bool(params.get("reduceOnly", False)))
         return await self._placed(placed, terms)
 
     async def create_limit_order(
@@ -468,14 +484,31 @@ class perpdex:
         return await self.create_order(symbol, "market", "sell", amount, None, params)
 
     async def create_orders(self, orders: list[Json], params: Json | None = None) -> list[Json]:
-        """Each ``{"symbol", "type", "side", "amount", "price", "params"}`` in turn (one
-        request each: a refusal raises, the orders before it stand)."""
-        return [
-            await self.create_order(
-                o["symbol"], o["type"], o["side"], o["amount"], o.get("price"), o.get("params")
+        """``{"symbol", "type", "side", "amount", "price", "params"}`` each, placed in
+        batches (up to 100 per frame); an order the gateway refused comes back ``rejected``
+        with its error in ``info`` (the others stand). Arguments that cannot make an order
+        raise before anything is sent."""
+        specs = [
+            await self._order_spec(
+                o["symbol"],
+                o["type"],
+                o["side"],
+                o["amount"],
+                o.get("price"),
+                o.get("params") or {},
             )
             for o in orders
         ]
+        client = await self._private()
+        with translated(bad_value=ccxt.InvalidOrder):
+            results = await client.place_many([spec for spec, _ in specs])
+        placed: list[Json] = []
+        for (spec, terms), result in zip(specs, results, strict=True):
+            if isinstance(result, GatewayError):
+                placed.append(_rejected(spec, result))
+            else:
+                placed.append(await self._placed(result, terms))
+        return placed
 
     async def edit_order(
         self,
@@ -487,28 +520,31 @@ class perpdex:
         price: Number | None = None,
         params: Json | None = None,
     ) -> Json:
-        """Amend an open order this client placed: a new signed order with the new amount
-        and/or price (same side and terms, a new id)."""
+        """Amend an open order: a new signed order with the new amount and/or price (same
+        side and terms, a new id; the history keeps it under the new id only). Params
+        ``clientOrderId`` names the order by its client id instead of ``id``."""
         self._market(symbol)
+        client_id = (params or {}).get("clientOrderId")
         client = await self._private()
         with translated(bad_value=ccxt.InvalidOrder):
             placed = await client.amend(
-                id,
+                None if client_id is not None else id,
+                client_id=client_id,
                 size=None if amount is None else decimal(amount, "amount"),
                 price=None if price is None else decimal(price, "price"),
             )
         return await self._placed(placed, self._terms.get(id))
 
     async def cancel_order(
-        self,
-        id: str,
-        symbol: str | None = None,
-        params: Json | None = None,
+        self, id: str, symbol: str | None = None, params: Json | None = None
     ) -> Json:
+        """A signed cancel; params ``clientOrderId`` names the order by its client id.
+        Returns the order, ``canceled``."""
+        order_id = await self._order_id(id, params)
         client = await self._private()
         with translated():
-            await client.cancel(_order_hash(id))
-        return await self.fetch_order(id, symbol)
+            await client.cancel(order_id)
+        return await self.fetch_order(order_id, symbol)
 
     async def cancel_orders(
         self, ids: list[str], symbol: str | None = None, params: Json | None = None
@@ -518,14 +554,15 @@ class perpdex:
     async def cancel_all_orders(
         self, symbol: str | None = None, params: Json | None = None
     ) -> list[Json]:
-        """Cancel every open order (in ``symbol``, or everywhere); returns them as they are
-        after the cancel."""
+        """Cancel every open order (in ``symbol``, or everywhere); returns the orders that
+        were open, as they are after the cancel."""
+        market = None if symbol is None else self._market(symbol).symbol
         client = await self._private()
-        open_orders = await self.fetch_open_orders(symbol)
         with translated():
-            await client.cancel_all(None if symbol is None else self._market(symbol).symbol)
-        found = await self._history({o["id"] for o in open_orders})
-        return [self._order(found[o["id"]]) for o in open_orders if o["id"] in found]
+            was_open = await client.open_orders(market)
+            await client.cancel_all(market)
+            after = [await client.order_status(o.order_hash) for o in was_open]
+        return [self._order(o) for o in after]
 
     async def cancel_all_orders_after(self, timeout: int, params: Json | None = None) -> Json:
         """The dead man's switch: every order is cancelled unless this is called again
@@ -538,10 +575,13 @@ class perpdex:
     async def fetch_order(
         self, id: str, symbol: str | None = None, params: Json | None = None
     ) -> Json:
-        found = await self._history({id})
-        if id not in found:
-            raise ccxt.OrderNotFound(f"no order {id} in this account's history")
-        return self._order(found[id])
+        """By id, or by params ``clientOrderId`` (the newest order with it)."""
+        client_id = (params or {}).get("clientOrderId")
+        client = self._private_reads()
+        with translated():
+            if client_id is not None:
+                return self._order(await client.order_status(client_id=client_id))
+            return self._order(await client.order_status(_order_hash(id)))
 
     async def fetch_orders(
         self,
@@ -559,7 +599,14 @@ class perpdex:
         limit: int | None = None,
         params: Json | None = None,
     ) -> list[Json]:
-        return await self._orders_where(symbol, limit, lambda o: o.state in _OPEN)
+        """The orders on the book now (the gateway's live state), oldest first."""
+        client = self._private_reads()
+        with translated():
+            found = await client.open_orders(
+                None if symbol is None else self._market(symbol).symbol
+            )
+        orders = [self._order(unified.open_order_status(o)) for o in found]
+        return orders[-limit:] if limit else orders
 
     async def fetch_closed_orders(
         self,
@@ -578,30 +625,19 @@ class perpdex:
         params: Json | None = None,
     ) -> list[Json]:
         """The account's fills, oldest first (the last ``limit``)."""
-        client = await self._private()
+        client = self._private_reads()
         wanted = None if symbol is None else self._market(symbol).symbol
         fills = [f async for f in _every(client.fills) if wanted is None or f.market == wanted]
-        return [self._trade(f) for f in fills[-limit if limit else 0 :]]
+        trades = [unified.trade_structure(f, self._market(f.market)) for f in fills]
+        return trades[-limit:] if limit else trades
 
-    # ------------------------------------------------------------------ not in perpdex yet
+    # ------------------------------------------------------------------ not in perpdex
 
-    async def fetch_trades(self, symbol: str, *args: Any, **kwargs: Any) -> list[Json]:
-        raise ccxt.NotSupported("fetch_trades: perpdex's SDK has no recent-trades query yet")
+    async def deposit(self, *args: Any, **kwargs: Any) -> Json:
+        raise ccxt.NotSupported("deposit from the wallet with the SDK or `perpdex deposit`")
 
-    async def fetch_ohlcv(self, symbol: str, *args: Any, **kwargs: Any) -> list[list[float]]:
-        raise ccxt.NotSupported("fetch_ohlcv: perpdex's SDK has no candles query yet")
-
-    async def fetch_funding_rate(self, symbol: str, params: Json | None = None) -> Json:
-        raise ccxt.NotSupported("fetch_funding_rate: perpdex's SDK has no funding query yet")
-
-    async def fetch_funding_rate_history(self, *args: Any, **kwargs: Any) -> list[Json]:
-        raise ccxt.NotSupported("fetch_funding_rate_history: no funding history in the SDK yet")
-
-    async def add_margin(self, symbol: str, amount: Number, params: Json | None = None) -> Json:
-        raise ccxt.NotSupported("add_margin: the SDK cannot move isolated margin yet")
-
-    async def reduce_margin(self, symbol: str, amount: Number, params: Json | None = None) -> Json:
-        raise ccxt.NotSupported("reduce_margin: the SDK cannot move isolated margin yet")
+    async def fetch_deposit_address(self, code: str, params: Json | None = None) -> Json:
+        raise ccxt.NotSupported("perpdex has no deposit address: the wallet deposits itself")
 
     # ------------------------------------------------------------------ plumbing
 
@@ -616,41 +652,84 @@ class perpdex:
             )
         return listed
 
-    def _gateway_url(self) -> str:
-        url = self._config.gateway_url
-        if url is None:
-            raise ccxt.ExchangeNotAvailable(
-                "no gateway URL: pass gatewayUrl, or use the deployment file `perpdex up` wrote"
-            )
-        return url
-
-    async def _connected(self, wallet: Wallet, login: bool) -> Client:
-        async with self._connecting:
-            if self._client is None:
-                client = Client(
-                    self._gateway_url(),
-                    wallet,
-                    self.deployment,
-                    state_dir=self._config.state_dir,
-                    login=login,
+    def _reads(self) -> Client:
+        """The SDK client, for reads over HTTP and from the chain (no connection needed);
+        without a key it holds a throwaway wallet that never signs."""
+        if self._client is None:
+            url = self._config.gateway_url
+            if url is None:
+                raise ccxt.ExchangeNotAvailable(
+                    "no gateway URL: pass gatewayUrl, or use the deployment file `perpdex up` wrote"
                 )
-                with translated():
-                    await client.__aenter__()
-                self._client = client
-            return self._client
+            wallet = self._config.wallet
+            self._client = Client(
+                url,
+                wallet or Wallet.from_private_key(secrets.token_bytes(32)),
+                self.deployment,
+                state_dir=self._config.state_dir,
+                login=wallet is not None,
+            )
+        return self._client
+
+    def _private_reads(self) -> Client:
+        if self._config.wallet is None:
+            raise ccxt.AuthenticationError("this method needs the privateKey in the configuration")
+        return self._reads()
 
     async def _private(self) -> Client:
-        wallet = self._config.wallet
-        if wallet is None:
-            raise ccxt.AuthenticationError("this method needs the privateKey in the configuration")
-        return await self._connected(wallet, login=True)
+        """The SDK client with its WebSocket up and logged in."""
+        client = self._private_reads()
+        async with self._connecting:
+            if not self._connected:
+                with translated():
+                    await client.__aenter__()
+                self._connected = True
+        return client
 
-    async def _chain_reader(self) -> ChainReader:
-        """The contract's views (no key needed)."""
-        if self._reader is None:
-            with translated():
-                self._reader = await asyncio.to_thread(ChainReader, self.deployment)
-        return self._reader
+    async def _book(self, market: ListedMarket) -> BookSnapshot:
+        """The market's whole book (``GET /book/{market}``): no subscription needed."""
+        client = self._reads()
+        with translated():
+            return await asyncio.to_thread(http_get, client.url, f"/book/{market.id}", BookSnapshot)
+
+    async def _order_spec(
+        self,
+        symbol: str,
+        type: str,
+        side: str,
+        amount: Number,
+        price: Number | None,
+        params: Json,
+    ) -> tuple[OrderSpec, OrderTerms]:
+        """ccxt's order arguments as the SDK's order and the terms ccxt reports."""
+        market = self._market(symbol)
+        terms = order_params(type, params)
+        if terms.triggered:
+            raise ccxt.NotSupported("trigger orders (stop-loss, take-profit) are not wired yet")
+        if side not in ("buy", "sell"):
+            raise ccxt.InvalidOrder(f"side must be buy or sell, got {side!r}")
+        spec = OrderSpec(
+            market.symbol,
+            side,
+            decimal(amount, "amount"),
+            await self._limit_price(market, type, side, price),
+            time_in_force=terms.time_in_force,
+            reduce_only=terms.reduce_only,
+            margin_mode=self._margin_mode(market, terms),
+            ttl_s=self._config.order_ttl_s,
+            client_id=terms.client_id,
+        )
+        return spec, OrderTerms(type, terms.time_in_force, terms.reduce_only)
+
+    def _margin_mode(self, market: ListedMarket, terms: OrderParams) -> MarginMode | None:
+        """The param, else the symbol's mode (``set_margin_mode``); a reduce-only order
+        without either takes its position's mode (the SDK looks it up)."""
+        if terms.margin_mode is not None:
+            return terms.margin_mode
+        chosen = self._margin_modes.get(unified.unified_symbol(market))
+        if chosen is not None or terms.reduce_only:
+            return chosen
+        return self._config.margin_mode
 
     async def _limit_price(
         self, market: ListedMarket, type: str, side: str, price: Number | None
@@ -659,16 +738,14 @@ class perpdex:
             return decimal(price, "price")
         if type != "market":
             raise ccxt.ArgumentsRequired("a limit order needs a price")
-        book = await self.fetch_order_book(unified.unified_symbol(market), 1)
-        best = book["asks" if side == "buy" else "bids"]
-        if best:
-            reference = decimal(best[0][0], "price")
+        book = await self._book(market)
+        best = min(book.asks, default=None) if side == "buy" else max(book.bids, default=None)
+        if best is not None:
+            reference = unified.level(best).price
         else:
-            reader = await self._chain_reader()
             with translated():
-                mark = await asyncio.to_thread(reader.mark_price, market)
-            reference = from_price_units(mark)
-        return _worst_price(market, side, reference, self._config.slippage)
+                reference = (await self._reads().mark_price(market.symbol)).price
+        return worst_price(market, side, reference, self._config.slippage)
 
     async def _placed(self, placed: PlacedOrder, terms: OrderTerms | None) -> Json:
         """The order just placed, as the account's history shows it (an IOC may be filled
@@ -676,106 +753,78 @@ class perpdex:
         order_id = "0x" + placed.order_hash.hex()
         if terms is not None:
             self._terms[order_id] = terms
-        found = await self._history({order_id})
-        signed = placed.signed.order
-        as_placed = OrderStatus(  # if the history lags the ack: as accepted
-            market=self._by_id(signed.market).symbol,
-            order_id=placed.order_id,
-            order_hash=order_id,
-            client_id=placed.client_id,
-            side=Side.BUY if signed.is_buy else Side.SELL,
-            price=from_price_units(signed.limit_price),
-            size=placed.size,
-            filled=Decimal(0),
-            average_price=None,
-            state=OrderState.OPEN,
-            reason=None,
-            seq=placed.seq,
-            updated_seq=placed.seq,
-        )
-        return self._order(found.get(order_id, as_placed))
+        client = self._private_reads()
+        with translated():
+            return self._order(await client.order_status(order_id))
 
-    async def _history(self, ids: Iterable[str]) -> dict[str, OrderStatus]:
-        """These orders of the account's history (a scan of its pages)."""
-        wanted = set(ids)
-        client = await self._private()
-        found: dict[str, OrderStatus] = {}
-        async for order in _every(client.order_history):
-            if order.order_hash in wanted:
-                found[order.order_hash] = order  # a later page holds the newer state
-        return found
+    async def _order_id(self, id: str, params: Json | None) -> str:
+        client_id = (params or {}).get("clientOrderId")
+        if client_id is None:
+            _order_hash(id)
+            return id
+        with translated():
+            return (await self._private_reads().order_status(client_id=client_id)).order_hash
 
     async def _orders_where(
         self, symbol: str | None, limit: int | None, keep: Callable[[OrderStatus], bool]
     ) -> list[Json]:
-        client = await self._private()
+        """The account's orders from its history (a scan of its pages), oldest first."""
+        client = self._private_reads()
         wanted = None if symbol is None else self._market(symbol).symbol
         orders = [
-            o
+            self._order(o)
             async for o in _every(client.order_history)
             if (wanted is None or o.market == wanted) and keep(o)
         ]
-        return [self._order(o) for o in orders[-limit if limit else 0 :]]
+        return orders[-limit:] if limit else orders
 
     def _order(self, order: OrderStatus) -> Json:
         market = self._market(order.market)
         return unified.order_structure(order, market, self._terms.get(order.order_hash))
-
-    def _trade(self, fill: Fill) -> Json:
-        return unified.trade_structure(fill, self._market(fill.market))
 
     def _leverage(self, market: ListedMarket, setting: LeverageSetting) -> Json:
         symbol = unified.unified_symbol(market)
         mode = self._margin_modes.get(symbol, self._config.margin_mode)
         return unified.leverage_structure(symbol, setting, mode)
 
-    def _by_id(self, market_id: int) -> ListedMarket:
-        return next(m for m in self._listed.values() if m.id == market_id)
+    async def _move_margin(self, symbol: str, amount: Number, kind: str) -> Json:
+        market = self._market(symbol)
+        moved = decimal(amount, "amount")
+        client = self._private_reads()
+        move = client.add_margin if kind == "add" else client.remove_margin
+        with translated():
+            total = await move(market.symbol, moved)
+        return unified.margin_structure(unified.unified_symbol(market), kind, moved, total)
 
 
-def _check_params(params: Json) -> None:
-    unknown = set(params) - KNOWN_ORDER_PARAMS
-    if unknown:
-        raise ccxt.BadRequest(f"unknown order params {sorted(unknown)}")
+def _rejected(spec: OrderSpec, error: GatewayError) -> Json:
+    """A batch's refused order, as ccxt reports one: ``rejected``, the error in ``info``."""
+    return {
+        "id": None,
+        "clientOrderId": spec.client_id,
+        "status": "rejected",
+        "symbol": spec.market,
+        "side": str(spec.side),
+        "amount": float(Decimal(spec.size)),
+        "price": float(Decimal(spec.price)),
+        "info": {"code": error.code.value, "message": error.message, "reason": error.reason},
+    }
 
 
-def _time_in_force(type: str, params: Json) -> TimeInForce:
-    if type not in ("limit", "market"):
-        raise ccxt.InvalidOrder(f"order type must be limit or market, got {type!r}")
-    if params.get("postOnly"):
-        if type == "market":
-            raise ccxt.InvalidOrder("a market order cannot be post-only")
-        return TimeInForce.POST_ONLY
-    name = params.get("timeInForce", "IOC" if type == "market" else "GTC")
+def _order_hash(order_id: str) -> str:
+    """``order_id`` if it is an order hash (0x and 64 hex digits), else OrderNotFound."""
+    digits = order_id.removeprefix("0x")
+    if len(order_id) != 66 or not order_id.startswith("0x") or not _is_hex(digits):
+        raise ccxt.OrderNotFound(f"{order_id!r} is not a perpdex order id (0x and 64 hex digits)")
+    return order_id
+
+
+def _is_hex(text: str) -> bool:
     try:
-        time_in_force = TIME_IN_FORCE[name]
-    except KeyError:
-        raise ccxt.InvalidOrder(
-            f"timeInForce must be one of {sorted(TIME_IN_FORCE)}, got {name!r}"
-        ) from None
-    if type == "market" and time_in_force not in (TimeInForce.IOC, TimeInForce.FOK):
-        raise ccxt.InvalidOrder("a market order is IOC or FOK")
-    return time_in_force
-
-
-def _worst_price(market: ListedMarket, side: str, reference: Decimal, slippage: Decimal) -> Decimal:
-    """``reference`` moved by ``slippage`` against a market order, rounded to the tick
-    toward the reference (the order never accepts more than the slippage)."""
-    tick = from_price_units(market.tick_size)
-    if side == "buy":
-        ticks = (reference * (1 + slippage) / tick).to_integral_value(ROUND_FLOOR)
-    else:
-        ticks = (reference * (1 - slippage) / tick).to_integral_value(ROUND_CEILING)
-    return max(ticks, Decimal(1)) * tick
-
-
-def _order_hash(order_id: str) -> OrderHash:
-    try:
-        return parse_order_hash(order_id)
+        bytes.fromhex(text)
     except ValueError:
-        raise ccxt.OrderNotFound(
-            f"{order_id!r} is not a perpdex order id (0x and 64 hex digits)"
-        ) from None
+        return False
+    return True
 
 
 async def _every(read: Callable[[int, int], Awaitable[Page[_Item]]]) -> AsyncIterator[_Item]:
