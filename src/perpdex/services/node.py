@@ -26,7 +26,7 @@ from web3 import Web3
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
-from perpdex.core.eip712 import ChainId, Eip712Domain, SignedOrder
+from perpdex.core.eip712 import ChainId, Eip712Domain, Order, SignedOrder
 from perpdex.core.types import Address, MarketId, OrderHash, OrderId, Price, Side
 from perpdex.engine.clock import WallClock
 from perpdex.engine.commands import ChainCancel, IndexPrice, NewOrder, RejectedFill
@@ -44,7 +44,7 @@ from perpdex.risk.leverage import LeverageStore
 from perpdex.risk.manager import PositionManager
 from perpdex.risk.prices import PriceFeed
 from perpdex.risk.reservations import reserves_margin
-from perpdex.risk.terms import resting_fee_ppm
+from perpdex.risk.terms import fee_refusal, resting_fee_ppm
 from perpdex.services.engine import EngineService, accepted_orders, replay_events
 from perpdex.services.gateway import GatewayService
 from perpdex.services.keeper import node_keeper
@@ -412,19 +412,28 @@ class Node:
         """Cancel the resting orders (in ``markets``; None: in all) whose signed fee cap is
         below their market's maker fee now, or below that of a change queued on chain that
         they would rest to see: a resting order only ever fills as the maker, and the
-        contract would skip each of its fills (``REJECT_FEE_ABOVE_MAX``)."""
+        contract would skip each of its fills (``REJECT_FEE_ABOVE_MAX``). A held trigger
+        order enters as a new order when released, so it must still cover every fee its
+        time in force may pay, as when it was placed."""
         if not self.engine.running:
             return  # the engine's restart calls this again
         quotes, queued = self.pm.quotes, self.pm.ledger.queued_fees
+        books = self.engine.sequencer.engine.markets
+
+        def above_cap(command: NewOrder, order: Order) -> bool:
+            quote, change = quotes[command.market], queued.get(command.market)
+            if command.order_id in books[command.market].held.orders:
+                return fee_refusal(order, quote, change) is not None
+            return order.max_fee_ppm < resting_fee_ppm(order, quote, change)
+
         orders = tuple(
             (command.market, command.order_id)
             for command, signed, _ in self.engine.open_orders(self.domain)
             if (markets is None or command.market in markets)
             and command.market in quotes
-            and signed.order.max_fee_ppm
-            < resting_fee_ppm(signed.order, quotes[command.market], queued.get(command.market))
+            and above_cap(command, signed.order)
         )
-        why = "the maker fee rises above their signed cap"
+        why = "the fee rises above their signed cap"
         self._cancel_resting(orders, CancelReason.FEE_ABOVE_CAP, why)
 
     def _cancel_closed_on_chain(self, traders: set[Address] | None) -> None:
