@@ -71,3 +71,33 @@ def test_a_stop_is_untriggered_then_triggered_then_filled(tmp_path: Path) -> Non
     store_path.unlink()  # lost: the replay numbers the same frames
     _restart(journal_path, store_path).close(commit=True)
     assert _stored(store_path)[TAKER.address] == live
+
+
+def test_a_resting_take_profit_held_again_says_so_with_what_is_left(tmp_path: Path) -> None:
+    log = AccountLog(AccountStore(tmp_path / "accounts.sqlite"), DOMAIN)
+    live: list[bytes] = []
+    log.attach(lambda account, frame: live.append(frame) if account == MAKER.address else None)
+    bus = EventBus()
+    bus.subscribe(log.on_event)
+    sequencer = Sequencer(Engine(MARKETS, bus), ManualClock(NOW_MS))
+    take_profit = replace(
+        _new(MAKER, 1, 1, is_buy=False, size=3000),
+        trigger=TriggerDirection.AT_OR_ABOVE,
+        trigger_price=Price(900),
+    )
+    sequencer.submit(take_profit)
+    sequencer.submit(IndexPrice(market=MARKET, price=Price(950)))  # released: rests at 1000
+    sequencer.submit(_new(TAKER, 2, 1, is_buy=True, size=1000))  # takes a third
+    sequencer.submit(IndexPrice(market=MARKET, price=Price(899)))  # below its trigger again
+    log.commit()
+    frames = [msgspec.json.decode(f, type=wire.AccountEvent) for f in live]
+    updates = [(f.status, f.size, f.index_price) for f in frames if isinstance(f, wire.OrderUpdate)]
+    assert updates == [
+        (wire.OrderStatus.UNTRIGGERED, 3000, None),
+        (wire.OrderStatus.TRIGGERED, 3000, 950),
+        (wire.OrderStatus.UNTRIGGERED, 2000, 899),
+    ]
+    stored = dict(log.orders(MAKER.address, 0, 10))[1]
+    history = msgspec.json.decode(stored, type=wire.HistoricalOrder)
+    assert (history.state, history.filled) == (wire.OrderState.UNTRIGGERED, 1000)
+    log.close(commit=True)
