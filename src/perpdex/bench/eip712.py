@@ -23,7 +23,7 @@ from perpdex.core.eip712 import (
     verify_order,
 )
 from perpdex.core.signing import Signature, SigningKey
-from perpdex.core.types import Address, MarginMode, MarketId, Price, Size
+from perpdex.core.types import Address, MarginMode, MarketId, Price, Size, TriggerDirection
 
 # anvil's chain id and the address of the first contract its default deployer creates
 BENCH_DOMAIN = Eip712Domain(ChainId(31337), Address("0x5FbDB2315678afecb367f032d93F642f64180aa3"))
@@ -58,8 +58,11 @@ def run(args: argparse.Namespace) -> int:
 def presigned_orders(n: int, traders: int, rng: random.Random) -> Workload:
     keys = [SigningKey(rng.randbytes(32)) for _ in range(traders)]
     workload: Workload = []
+    triggers = (TriggerDirection.AT_OR_ABOVE, TriggerDirection.AT_OR_BELOW)
     for nonce in range(n):
         key = rng.choice(keys)
+        # one in ten a stop-loss or take-profit (it hashes the same number of words)
+        trigger = rng.choice(triggers) if rng.random() < 0.1 else TriggerDirection.NONE
         order = Order(
             trader=key.address,
             market=MarketId(rng.randrange(16)),
@@ -72,6 +75,8 @@ def presigned_orders(n: int, traders: int, rng: random.Random) -> Workload:
             reduce_only=rng.random() < 0.1,
             expiry=UnixTime(rng.randrange(2**32)),
             nonce=Nonce(nonce),
+            trigger_price=Price(rng.randrange(1, 10**12) if trigger else 0),
+            trigger_direction=trigger,
         )
         workload.append((order, sign_order(order, key, BENCH_DOMAIN).signature))
     return workload

@@ -5,6 +5,7 @@ a position in the market and a used nonce word (the steady state), except ``firs
   distinct  no trader appears in two fills of the batch
   repeat    20 market makers on the resting side of every fill, distinct takers
   first     every trader's first trade ever (for information; no target)
+  trigger   distinct, every taker a trigger order (a short's stop-loss the oracle reached)
 Gas per fill is the receipt's gas used divided by the fills, all-in (intrinsic gas and
 calldata included). A batch is split by gas (``perpdex.settlement.sizing``) when it would
 not fit Ethereum's per-transaction cap; the figure then sums every transaction of it.
@@ -30,9 +31,26 @@ from perpdex.chain.deploy import bind, demo_wallets, deploy
 from perpdex.chain.deployment import Role
 from perpdex.chain.markets import default_markets
 from perpdex.chain.transact import connect, send
-from perpdex.core.eip712 import ChainId, Eip712Domain, Nonce, Order, SignedOrder, sign_order
+from perpdex.core.eip712 import (
+    NO_TRIGGER_PRICE,
+    ChainId,
+    Eip712Domain,
+    Nonce,
+    Order,
+    SignedOrder,
+    sign_order,
+)
 from perpdex.core.signing import SigningKey, keccak256
-from perpdex.core.types import Address, MarginMode, MarketId, Price, Size, TimeInForce
+from perpdex.core.types import (
+    Address,
+    MarginMode,
+    MarketId,
+    Price,
+    Size,
+    TimeInForce,
+    TriggerDirection,
+)
+from perpdex.settlement.batcher import batch_limits
 from perpdex.settlement.encoding import Batch, Match
 from perpdex.settlement.sizing import TRANSACTION_GAS_CAP, plan_batches
 
@@ -95,13 +113,21 @@ class GasBench:
         # warm-up: every steady-state trader trades once before anything is measured
         self.settle(self.distinct_matches(distinct, largest))
         self.settle(self.repeat_matches(makers, takers, largest))
-        figures: dict[str, dict[str, int]] = {"distinct": {}, "repeat": {}, "first": {}}
+        figures: dict[str, dict[str, int]] = {
+            "distinct": {},
+            "repeat": {},
+            "first": {},
+            "trigger": {},
+        }
         fresh = iter(first)
         for size in self.sizes:
             figures["distinct"][str(size)] = self.settle(self.distinct_matches(distinct, size))
             figures["repeat"][str(size)] = self.settle(self.repeat_matches(makers, takers, size))
             pairs = [next(fresh) for _ in range(2 * size)]
             figures["first"][str(size)] = self.settle(self.distinct_matches(pairs, size))
+            figures["trigger"][str(size)] = self.settle(
+                self.distinct_matches(distinct, size, trigger_takers=True)
+            )
         return figures
 
     # ------------------------------------------------------------------ traders and orders
@@ -128,7 +154,11 @@ class GasBench:
         )
         return keys
 
-    def order(self, key: SigningKey, *, is_buy: bool, lots: int) -> SignedOrder:
+    def order(
+        self, key: SigningKey, *, is_buy: bool, lots: int, trigger: bool = False
+    ) -> SignedOrder:
+        """A plain order, or with ``trigger`` one that fires at or above the index price
+        (where the oracle stands: the contract settles it)."""
         nonce = self._nonces.get(key.address, 0)
         self._nonces[key.address] = nonce + 1
         market = self._market
@@ -144,15 +174,20 @@ class GasBench:
             reduce_only=False,
             expiry=self.web3.eth.get_block("latest")["timestamp"] + DAY,  # type: ignore[arg-type]
             nonce=Nonce(nonce),
+            trigger_price=market.index_price if trigger else NO_TRIGGER_PRICE,
+            trigger_direction=TriggerDirection.AT_OR_ABOVE if trigger else TriggerDirection.NONE,
         )
         return sign_order(order, key, self.domain)
 
-    def distinct_matches(self, traders: Sequence[SigningKey], fills: int) -> list[Match]:
-        """``fills`` fills between disjoint pairs of ``traders``."""
+    def distinct_matches(
+        self, traders: Sequence[SigningKey], fills: int, *, trigger_takers: bool = False
+    ) -> list[Match]:
+        """``fills`` fills between disjoint pairs of ``traders`` (takers with a trigger if
+        ``trigger_takers``)."""
         return [
             self.fill(
                 self.order(traders[2 * i], is_buy=False, lots=1),
-                self.order(traders[2 * i + 1], is_buy=True, lots=1),
+                self.order(traders[2 * i + 1], is_buy=True, lots=1, trigger=trigger_takers),
             )
             for i in range(fills)
         ]
@@ -187,8 +222,7 @@ class GasBench:
         """Settles ``matches`` in as few gas-capped batches as fit; returns gas per fill."""
         batches = plan_batches(
             matches,
-            max_orders=self.exchange.functions.MAX_ORDERS().call(),
-            max_fills=self.exchange.functions.MAX_FILLS().call(),
+            limits=batch_limits(self.exchange),
             estimate_gas=self._estimate,
             gas_cap=TRANSACTION_GAS_CAP,
         )

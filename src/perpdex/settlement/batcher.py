@@ -47,7 +47,7 @@ from web3.logs import DISCARD
 from web3.types import EventData, Nonce, TxParams, TxReceipt, Wei
 
 from perpdex.core.types import Address, OrderHash
-from perpdex.settlement.encoding import Batch, Match
+from perpdex.settlement.encoding import Batch, BatchLimits, Match
 from perpdex.settlement.outcomes import (
     FillKey,
     FillOutcome,
@@ -135,8 +135,7 @@ class Batcher:
         self._gas_cap = gas_cap
         self._receipt_timeout = receipt_timeout
         self._from_block = from_block
-        self._max_orders = int(exchange.functions.MAX_ORDERS().call())
-        self._max_fills = int(exchange.functions.MAX_FILLS().call())
+        self._limits = batch_limits(exchange)
         self._reasons = contract_reject_codes(exchange)
         self._nonce: int | None = None
 
@@ -160,8 +159,7 @@ class Batcher:
             try:
                 return plan_batches(
                     matches,
-                    max_orders=self._max_orders,
-                    max_fills=self._max_fills,
+                    limits=self._limits,
                     estimate_gas=self._estimate,
                     gas_cap=self._gas_cap,
                 )
@@ -231,7 +229,7 @@ class Batcher:
         while reverts - passes > 1:
             middle = (passes + reverts) // 2
             try:
-                self._simulate(Batch.of(matches[:middle], self._max_orders, self._max_fills))
+                self._simulate(Batch.of(matches[:middle], self._limits))
             except BatchRevertError as revert:
                 reverts, cause = middle, revert.cause
                 continue
@@ -301,9 +299,7 @@ class Batcher:
             return
         middle = len(batch.matches) // 2
         for half in (batch.matches[:middle], batch.matches[middle:]):
-            self._settle_batch(
-                Batch.of(half, self._max_orders, self._max_fills), outcomes, transactions
-            )
+            self._settle_batch(Batch.of(half, self._limits), outcomes, transactions)
 
     def _gas_limit(self, batch: Batch, estimate: int) -> int:
         """The gas limit to send ``batch`` with, from its ``estimate``."""
@@ -320,9 +316,7 @@ class Batcher:
             except (MarginCheckFailedError, BatchRevertError) as failure:
                 self._drop(failure, outcomes)
             batch = Batch.of(
-                (m for m in batch.matches if fill_key(m) not in outcomes),
-                self._max_orders,
-                self._max_fills,
+                (m for m in batch.matches if fill_key(m) not in outcomes), self._limits
             )
         return None
 
@@ -435,6 +429,15 @@ class Batcher:
     def _settle_call(self, batch: Batch) -> ContractFunction:
         function: ContractFunction = self._exchange.functions.settle(*batch.calldata_args())
         return function
+
+
+def batch_limits(exchange: Contract) -> BatchLimits:
+    """The array bounds of the deployed Exchange's ``settle``."""
+    return BatchLimits(
+        orders=int(exchange.functions.MAX_ORDERS().call()),
+        fills=int(exchange.functions.MAX_FILLS().call()),
+        triggers=int(exchange.functions.MAX_TRIGGERS().call()),
+    )
 
 
 def margin_failure_account(revert_data: object) -> Address | None:

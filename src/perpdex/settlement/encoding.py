@@ -76,12 +76,21 @@ class Match:
     size: Size
 
 
+@dataclass(frozen=True, slots=True)
+class BatchLimits:
+    """The most orders, fills and trigger orders one ``settle`` call takes: the contract's
+    ``MAX_ORDERS``, ``MAX_FILLS`` and ``MAX_TRIGGERS``, read from it, never retyped."""
+
+    orders: int
+    fills: int
+    triggers: int
+
+
 @dataclass
 class Batch:
     """Fills being packed for one ``settle`` call; each distinct order is sent once."""
 
-    max_orders: int
-    max_fills: int
+    limits: BatchLimits
     orders: list[PackedOrder] = field(default_factory=list)
     fills: list[int] = field(default_factory=list)
     triggers: list[int] = field(default_factory=list)
@@ -89,9 +98,9 @@ class Batch:
     _index: dict[OrderHash, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, matches: Iterable[Match], max_orders: int, max_fills: int) -> Batch:
+    def of(cls, matches: Iterable[Match], limits: BatchLimits) -> Batch:
         """A batch of ``matches``, in order; raises BatchFullError if they do not fit."""
-        batch = cls(max_orders, max_fills)
+        batch = cls(limits)
         for match in matches:
             batch.add(match)
         return batch
@@ -100,12 +109,22 @@ class Batch:
         """How many orders adding ``match`` would add to the batch (0, 1 or 2)."""
         return sum(s.order_hash not in self._index for s in (match.maker, match.taker))
 
+    def new_triggers(self, match: Match) -> int:
+        """How many trigger orders adding ``match`` would add to the batch (0, 1 or 2)."""
+        return sum(
+            s.order.is_trigger and s.order_hash not in self._index
+            for s in (match.maker, match.taker)
+        )
+
     def add(self, match: Match) -> None:
         """Appends ``match``; raises BatchFullError, changing nothing, if it does not fit."""
-        if len(self.fills) >= self.max_fills:
-            raise BatchFullError(f"batch already holds {self.max_fills} fills")
-        if len(self.orders) + self.new_orders(match) > self.max_orders:
+        limits = self.limits
+        if len(self.fills) >= limits.fills:
+            raise BatchFullError(f"batch already holds {limits.fills} fills")
+        if len(self.orders) + self.new_orders(match) > limits.orders:
             raise BatchFullError(f"batch already holds {len(self.orders)} orders")
+        if len(self.triggers) + self.new_triggers(match) > limits.triggers:
+            raise BatchFullError(f"batch already holds {len(self.triggers)} trigger orders")
         maker = self._order_index(match.maker)
         taker = self._order_index(match.taker)
         self.fills.append(pack_fill(maker, taker, match.price, match.size))

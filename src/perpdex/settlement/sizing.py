@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from perpdex.core.types import TimeInForce
-from perpdex.settlement.encoding import Batch, BatchFullError, Match
+from perpdex.settlement.encoding import Batch, BatchFullError, BatchLimits, Match
 
 TRANSACTION_GAS_CAP = 16_777_216
 """Ethereum's per-transaction gas cap (EIP-7825, 2**24)."""
@@ -36,8 +36,7 @@ class FillOverGasError(ValueError):
 def plan_batches(
     matches: Sequence[Match],
     *,
-    max_orders: int,
-    max_fills: int,
+    limits: BatchLimits,
     estimate_gas: Callable[[Batch], int],
     gas_cap: int = TRANSACTION_GAS_CAP,
 ) -> list[Batch]:
@@ -48,14 +47,14 @@ def plan_batches(
     batches: list[Batch] = []
     start = 0
     while start < len(matches):
-        most = _count_that_fits(matches, start, max_orders, max_fills)
-        batch = Batch.of(matches[start : start + most], max_orders, max_fills)
+        most = _count_that_fits(matches, start, limits)
+        batch = Batch.of(matches[start : start + most], limits)
         if estimate_gas(batch) > budget:
             # binary search the largest prefix under the budget: fits(low), not fits(high)
             low, high = 0, most
             while high - low > 1:
                 middle = (low + high) // 2
-                candidate = Batch.of(matches[start : start + middle], max_orders, max_fills)
+                candidate = Batch.of(matches[start : start + middle], limits)
                 if estimate_gas(candidate) <= budget:
                     low, batch = middle, candidate
                 else:
@@ -66,14 +65,14 @@ def plan_batches(
         whole = _whole_fok(matches, start, most)
         if whole != most:
             most = whole
-            batch = Batch.of(matches[start : start + most], max_orders, max_fills)
+            batch = Batch.of(matches[start : start + most], limits)
         batches.append(batch)
         start += most
     return batches
 
 
-def _count_that_fits(matches: Sequence[Match], start: int, max_orders: int, max_fills: int) -> int:
-    probe = Batch(max_orders, max_fills)
+def _count_that_fits(matches: Sequence[Match], start: int, limits: BatchLimits) -> int:
+    probe = Batch(limits)
     for count, match in enumerate(matches[start:]):
         try:
             probe.add(match)

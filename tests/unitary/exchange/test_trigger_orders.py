@@ -326,7 +326,7 @@ def test_trigger_words_follow_their_orders_through_a_mixed_batch(
     )
     ask = funded.order(maker, is_buy=False, size=LOT, price=oracle)
     bid = funded.order(takers[2], is_buy=True, size=LOT, price=oracle)
-    batch = Batch(funded.exchange.MAX_ORDERS(), funded.exchange.MAX_FILLS())
+    batch = Batch(funded.batch_limits())
     for fill in (match(ask, bid), stop.match(), early.match(), match(ask, bid)):
         batch.add(fill)
     assert [word & 0xFFFF for word in batch.triggers] == [3, 5]

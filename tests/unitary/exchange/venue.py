@@ -27,7 +27,7 @@ from perpdex.core.types import (
     TimeInForce,
     TriggerDirection,
 )
-from perpdex.settlement.encoding import Batch, Match
+from perpdex.settlement.encoding import Batch, BatchLimits, Match
 
 CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
 
@@ -149,10 +149,16 @@ class Venue:
 
     def settle(self, *matches: Match) -> list[Any]:
         """Settles ``matches`` as one batch; returns the events the call emitted."""
-        batch = Batch(self.exchange.MAX_ORDERS(), self.exchange.MAX_FILLS())
+        batch = Batch(self.batch_limits())
         for match in matches:
             batch.add(match)
         return self.settle_packed(*batch.calldata_args())
+
+    def batch_limits(self) -> BatchLimits:
+        """The Exchange's bounds on one ``settle`` call."""
+        return BatchLimits(
+            self.exchange.MAX_ORDERS(), self.exchange.MAX_FILLS(), self.exchange.MAX_TRIGGERS()
+        )
 
     def settle_packed(
         self,
