@@ -26,10 +26,10 @@ from perpdex.ccxt.async_support import perpdex
 from perpdex.ccxt.blocking import LoopThread
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind, fund
-from perpdex.chain.deployment import write_deployment
-from perpdex.chain.transact import connect
+from perpdex.chain.deployment import Role, write_deployment
+from perpdex.chain.transact import connect, send
 from perpdex.cli.up import fresh_deployment
-from perpdex.core.units import to_collateral_units
+from perpdex.core.units import to_collateral_units, to_price_units, units
 from perpdex.services.node import Node
 
 BTC = "BTC/USDC:USDC"
@@ -68,6 +68,14 @@ class Venue:
 def venue(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
     state = tmp_path_factory.mktemp("ccxt")
     deployment = fresh_deployment(anvil.rpc_url)
+    # ETH's feed goes to the admin, so the trigger test moves it without racing the node's
+    # keeper for the keeper key's nonce (the keeper pushes no ETH price: no price path)
+    web3 = connect(deployment.rpc_url)
+    eth_feed = bind(web3, deployment).oracles["ETH-PERP"]
+    admin = deployment.wallet(Role.ADMIN).address
+    send(
+        web3, deployment.wallet(Role.KEEPER).account(), eth_feed.functions.transfer_ownership(admin)
+    )
     loop = LoopThread("perpdex up")
     up = running(deployment, state / "node")
     node = loop.run(up.__aenter__())
@@ -466,8 +474,10 @@ def test_refusals_raise_ccxt_errors(venue: Venue) -> None:
         await maker.create_order(BTC, "limit", "sell", 0.0001, 100000)
         with pytest.raises(ccxt.OrderImmediatelyFillable):
             await taker.create_order(BTC, "limit", "buy", 0.0001, 100000, {"postOnly": True})
-        with pytest.raises(ccxt.NotSupported):
-            await taker.create_order(BTC, "limit", "buy", 0.0001, 9e4, {"stopLossPrice": 9e4})
+        with pytest.raises(ccxt.InvalidOrder):  # one trigger per order
+            await taker.create_order(
+                BTC, "market", "sell", 0.0001, None, {"stopLossPrice": 9e4, "takeProfitPrice": 2e5}
+            )
         assert await taker.fetch_open_orders() == []  # nothing refused reached the book
         await maker.cancel_all_orders()
 
@@ -490,17 +500,7 @@ def test_no_key_means_public_methods_only(venue: Venue) -> None:
 
 def test_what_perpdex_lacks_is_not_supported(venue: Venue) -> None:
     async def scenario(maker: perpdex, taker: perpdex) -> None:
-        for capability, call in {
-            "createStopLossOrder": taker.create_order(
-                BTC, "market", "sell", 1, None, {"stopLossPrice": 9e4}
-            ),
-            "createTakeProfitOrder": taker.create_order(
-                BTC, "market", "sell", 1, None, {"takeProfitPrice": 2e5}
-            ),
-            "createTriggerOrder": taker.create_order(
-                BTC, "limit", "buy", 1, 9e4, {"triggerPrice": 9e4}
-            ),
-        }.items():
+        for capability, call in {}.items():
             assert taker.has[capability] is False
             with pytest.raises(ccxt.NotSupported):
                 await call
@@ -552,3 +552,57 @@ def test_blocking_client_scenario(venue: Venue) -> None:
         taker.cancel_all_orders()
     with pytest.raises(ccxt.ExchangeClosedByUser):
         taker.fetch_balance()
+
+
+# ---------------------------------------------------------------- triggers (ETH's oracle moves)
+
+
+def eth_oracle_at(venue: Venue, price: str) -> None:
+    """The admin posts ETH's oracle answer (the feed's owner since the venue started)."""
+    deployment = venue.node.deployment
+    eth = deployment.market("ETH-PERP")
+    web3 = connect(deployment.rpc_url)
+    oracle = bind(web3, deployment).oracles[eth.symbol]
+    answer = to_price_units(price) * 10 ** (eth.oracle_decimals - units().price_decimals)
+    send(web3, deployment.wallet(Role.ADMIN).account(), oracle.functions.set_answer(answer))
+
+
+def test_stop_loss_take_profit_and_trigger_orders(venue: Venue) -> None:
+    """A long's stop-loss and take-profit wait off the book; the oracle falls through the
+    stop, which is released, fills and closes the position, and the take-profit goes with
+    it. A plain trigger order's direction comes from the index price."""
+
+    async def scenario(maker: perpdex, taker: perpdex) -> None:
+        await maker.create_order(ETH, "limit", "sell", 1, 3000)
+        await taker.create_order(ETH, "market", "buy", 1)
+        stop = await taker.create_order(ETH, "market", "sell", 1, None, {"stopLossPrice": 2900})
+        assert (stop["status"], stop["triggerPrice"], stop["stopLossPrice"]) == (
+            "open",
+            2900.0,
+            2900.0,
+        )
+        assert stop["reduceOnly"] and stop["price"] == 2755.0  # 5% past the trigger
+        take = await taker.create_order(ETH, "limit", "sell", 1, 3200, {"takeProfitPrice": 3200})
+        assert (take["triggerPrice"], take["takeProfitPrice"]) == (3200.0, 3200.0)
+        assert {o["id"] for o in await taker.fetch_open_orders(ETH)} == {stop["id"], take["id"]}
+        assert (await taker.fetch_order_book(ETH))["asks"] == []  # neither is on the book
+
+        entry = await taker.create_order(ETH, "limit", "buy", 1, 3100, {"triggerPrice": 3050})
+        assert entry["triggerPrice"] == 3050.0 and entry["info"]["trigger_direction"] == 1
+        await taker.cancel_order(entry["id"])
+
+        await maker.create_order(ETH, "limit", "buy", 1, 2895)  # the bid the stop will hit
+        try:
+            await asyncio.to_thread(eth_oracle_at, venue, "2890")
+            closed = await eventually(
+                lambda: taker.fetch_order(stop["id"]), lambda o: o["status"] == "closed"
+            )
+            assert (closed["filled"], closed["average"]) == (1.0, 2895.0)
+            await eventually(
+                lambda: taker.fetch_order(take["id"]), lambda o: o["status"] == "canceled"
+            )
+            assert await taker.fetch_positions() == []
+        finally:
+            await asyncio.to_thread(eth_oracle_at, venue, "3000")
+
+    trading(venue, scenario)

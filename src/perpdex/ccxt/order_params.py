@@ -61,11 +61,9 @@ class OrderParams:
     """``above`` or ``below`` for ``triggerPrice`` (None: from the index price now)."""
 
     @property
-    def triggered(self) -> bool:
-        return any(
-            p is not None
-            for p in (self.trigger_price, self.stop_loss_price, self.take_profit_price)
-        )
+    def closes(self) -> bool:
+        """A stop-loss or take-profit: reduce-only, it closes (part of) a position."""
+        return self.stop_loss_price is not None or self.take_profit_price is not None
 
 
 def order_params(type: str, params: dict[str, Any]) -> OrderParams:

@@ -73,7 +73,7 @@ def test_order_params() -> None:
     assert order_params("limit", {"timeInForce": "FOK"}).time_in_force is TimeInForce.FOK
     assert order_params("limit", {"marginMode": "isolated"}).margin_mode is MarginMode.ISOLATED
     stop = order_params("market", {"stopLossPrice": 95000.5})
-    assert stop.triggered and stop.stop_loss_price == Decimal("95000.5")
+    assert stop.closes and stop.stop_loss_price == Decimal("95000.5")
     assert (
         order_params("limit", {"triggerPrice": 1, "triggerDirection": "up"}).trigger_direction
         == "above"

@@ -445,6 +445,8 @@ class perpdex:
                 margin_mode=spec.margin_mode,
                 ttl_s=spec.ttl_s,
                 client_id=spec.client_id,
+                trigger_price=spec.trigger_price,
+                trigger=spec.trigger,
             )
         return await self._placed(placed, terms)
 
@@ -704,22 +706,51 @@ class perpdex:
         """ccxt's order arguments as the SDK's order and the terms ccxt reports."""
         market = self._market(symbol)
         terms = order_params(type, params)
-        if terms.triggered:
-            raise ccxt.NotSupported("trigger orders (stop-loss, take-profit) are not wired yet")
         if side not in ("buy", "sell"):
             raise ccxt.InvalidOrder(f"side must be buy or sell, got {side!r}")
+        trigger = await self._trigger(market, side, terms)
+        reference = None if trigger is None else trigger[0]
         spec = OrderSpec(
             market.symbol,
             side,
             decimal(amount, "amount"),
-            await self._limit_price(market, type, side, price),
+            await self._limit_price(market, type, side, price, reference),
             time_in_force=terms.time_in_force,
-            reduce_only=terms.reduce_only,
+            reduce_only=terms.reduce_only or terms.closes,
             margin_mode=self._margin_mode(market, terms),
             ttl_s=self._config.order_ttl_s,
             client_id=terms.client_id,
+            trigger_price=None if trigger is None else trigger[0],
+            trigger=None if trigger is None else trigger[1],
         )
-        return spec, OrderTerms(type, terms.time_in_force, terms.reduce_only)
+        reported = OrderTerms(
+            type,
+            terms.time_in_force,
+            spec.reduce_only,
+            terms.stop_loss_price,
+            terms.take_profit_price,
+        )
+        return spec, reported
+
+    async def _trigger(
+        self, market: ListedMarket, side: str, terms: OrderParams
+    ) -> tuple[Decimal, str] | None:
+        """The trigger price and direction (``above``/``below``) of a trigger order. A
+        stop-loss fires against the position it closes (a sell at or below its price, a buy
+        at or above), a take-profit in its favour; a plain ``triggerPrice`` fires in
+        ``triggerDirection``, else toward it from the index price now."""
+        if terms.stop_loss_price is not None:
+            return terms.stop_loss_price, "below" if side == "sell" else "above"
+        if terms.take_profit_price is not None:
+            return terms.take_profit_price, "above" if side == "sell" else "below"
+        if terms.trigger_price is None:
+            return None
+        direction = terms.trigger_direction
+        if direction is None:
+            with translated():
+                index = (await self._reads().index_price(market.symbol)).price
+            direction = "above" if terms.trigger_price > index else "below"
+        return terms.trigger_price, direction
 
     def _margin_mode(self, market: ListedMarket, terms: OrderParams) -> MarginMode | None:
         """The param, else the symbol's mode (``set_margin_mode``); a reduce-only order
@@ -732,12 +763,22 @@ class perpdex:
         return self._config.margin_mode
 
     async def _limit_price(
-        self, market: ListedMarket, type: str, side: str, price: Number | None
+        self,
+        market: ListedMarket,
+        type: str,
+        side: str,
+        price: Number | None,
+        trigger: Decimal | None,
     ) -> Decimal:
+        """The signed limit: ``price``, or a market order's worst price, past the trigger
+        price for a trigger order (it is a market order once released), else past the best
+        opposite price (the mark's on an empty side)."""
         if price is not None:
             return decimal(price, "price")
         if type != "market":
             raise ccxt.ArgumentsRequired("a limit order needs a price")
+        if trigger is not None:
+            return worst_price(market, side, trigger, self._config.slippage)
         book = await self._book(market)
         best = min(book.asks, default=None) if side == "buy" else max(book.bids, default=None)
         if best is not None:
