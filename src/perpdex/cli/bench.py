@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, str] = {
     "gas": "perpdex.bench.gas",
     "gateway": "perpdex.bench.gateway",
     "settle": "perpdex.bench.settle",
+    "nats-journal": "perpdex.bench.nats_journal",
 }
 
 

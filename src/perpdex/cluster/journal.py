@@ -1,26 +1,30 @@
 """The engine journal on a JetStream stream: one stream per shard, one writer, fenced.
 
-Entry n of the shard's journal is message n of its stream (``StreamLayout.journal_stream``),
-whose payload is the entry followed by its chain head, as a frame of the file journal. The
-chain is the one of ``perpdex.engine.journal``; ``read`` checks every entry against it.
+Each ``append`` is one message (or a few, for a group over ``_MAX_MESSAGE_BYTES``) whose
+payload is the file journal's frames, ``length u32 | entry | head`` per entry: JetStream's
+cost is per message, so a group commit costs one publish and one ack. The chain is the one
+of ``perpdex.engine.journal``; ``read`` checks every entry against it, and finds the message
+holding an entry by bisection over the stream (a message's first entry names its number).
 
 Fencing. Each publish carries
 
-- ``Nats-Expected-Last-Sequence: n - 1``: the entry lands at position n or not at all;
-- ``Nats-Msg-Id: head_n`` and, once the stream's last message is known to be this
-  writer's, ``Nats-Expected-Last-Msg-Id: head_{n-1}``: the entry lands only on top of this
-  writer's own previous entry. Position alone is not enough while publishes are
-  pipelined: if a second engine wrote entry n, this writer's n is refused but its n + 1
-  (expecting position n) would land on the other's n and break the chain.
+- ``Nats-Expected-Last-Sequence``: the stream sequence of this writer's previous message,
+  so the message lands right after it or not at all;
+- ``Nats-Msg-Id``: the message's last chain head and, once the stream's last message is
+  known to be this writer's, ``Nats-Expected-Last-Msg-Id``: the previous message's last
+  head, so it lands only on top of this writer's own message. Position alone is not enough
+  while publishes are pipelined: if a second engine wrote message k, this writer's k is
+  refused but its k + 1 (expecting position k) would land on the other's and break the
+  chain.
 
 The server forgets the last message id across a restart (it rebuilds it only inside the
 de-duplication window), so after opening and after any failure the writer reconciles: it
-compares the stream's tail with its unacknowledged entries (its own: acknowledged; another
-writer's: :class:`JournalFencedError`, for good), then publishes the next entry alone with
-the position check only, and pipelines again once that one is acknowledged.
+compares the stream's tail with its unacknowledged messages (its own: acknowledged; another
+writer's: :class:`JournalFencedError`, for good), then publishes the next message alone
+with the position check only, and pipelines again once that one is acknowledged.
 
 ``append`` publishes without waiting; ``flush`` waits until JetStream acknowledged every
-entry (stored on a majority of the stream's replicas), retrying through a leader election
+message (stored on a majority of the stream's replicas), retrying through a leader election
 or a reconnect for up to ``flush_timeout_s``, then raises :class:`JournalUnavailableError`
 with the entries still queued: the next ``flush`` tries again, nothing is dropped. The
 default (15 s) rides through the loss of the stream's leader: the NATS server elects a new
@@ -34,6 +38,7 @@ import json
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from struct import Struct
 from typing import Any, Final
 
 from nats.aio.msg import Msg
@@ -56,7 +61,13 @@ _WRONG_LAST_SEQUENCE: Final = 10071  # JetStream error codes of a refused expect
 _WRONG_LAST_MSG_ID: Final = 10070
 _RETRY_S: Final = 0.1
 _API_TIMEOUT_S: Final = 2.0  # a stream info or message get while a leader is elected
-_READ_BATCH: Final = 1024
+# An ack not back by then is given up and the tail reconciled: a publish that reached a
+# replica while the stream had no leader is dropped unanswered.
+_ACK_TIMEOUT_S: Final = 2.0
+_READ_BATCH: Final = 64  # messages per fetch while reading
+_MAX_MESSAGE_BYTES: Final = 512 * 1024  # the server refuses payloads over 1 MiB by default
+_LENGTH: Final = Struct(">I")  # the file journal's frame: length u32 | entry | head
+_FIRST_SEQ: Final = Struct(">Q")  # an entry starts with its sequence number (codec.HEADER)
 
 
 class _Refused(Exception):
@@ -65,15 +76,15 @@ class _Refused(Exception):
     def __init__(self, error: dict[str, Any]) -> None:
         super().__init__(error.get("description", "refused"))
         self.code = int(error.get("err_code", 0))
-        self.status = int(error.get("code", 0))
 
 
 @dataclass(frozen=True, slots=True)
-class _Pending:
-    seq: int
-    payload: bytes  # entry || head
-    head: bytes
-    previous: bytes  # the head of entry seq - 1
+class _Message:
+    """One publish: entries up to ``last``, after the chain head ``previous``."""
+
+    payload: bytes
+    last: ChainHead
+    previous: bytes
 
 
 class JetStreamJournal:
@@ -92,8 +103,9 @@ class JetStreamJournal:
         self._stream = layout.journal_stream(shard)
         self._subject = layout.journal_subject(shard)
         self._flush_timeout_s = flush_timeout_s
-        self._unacked: deque[_Pending] = deque()
-        self._sent: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._unacked: deque[_Message] = deque()
+        self._acked_message = 0  # the stream sequence of the last acknowledged message
+        self._sent: dict[int, asyncio.Future[dict[str, Any]]] = {}  # by stream sequence
         self._generation = 0  # acks of an older generation of publishes are ignored
         self._chained = False  # the stream's last message is this writer's last acked one
         self._fenced: JournalFencedError | None = None
@@ -115,13 +127,11 @@ class JetStreamJournal:
         async with unavailable_on_failure(f"open {self._stream}"):
             await self._nc.subscribe(f"{self._inbox}.>", cb=self._on_ack)
             await ensure_stream(self._js, self.layout.journal_config(self.shard))
-            last = await self._last_seq()
+            last = self._acked_message = await self._last_message()
             if last == 0:
                 return GENESIS_HEAD
-            entry, head = _split(last, await self._load(last))
-        if seq_of(entry) != last:
-            raise BadEntry(last, last, f"message {last} holds entry {seq_of(entry)}")
-        return ChainHead(last, head)
+            *_, (_, entry, head) = _unpack(last, await self._load(last))
+        return ChainHead(seq_of(entry), head)
 
     @property
     def head(self) -> ChainHead:
@@ -137,18 +147,28 @@ class JetStreamJournal:
         if not entries:
             return
         heads = self._chain.extend(entries)
-        previous = self._head.head
-        new: list[_Pending] = []
-        for seq, (entry, head) in enumerate(zip(entries, heads, strict=True), self._head.seq + 1):
-            new.append(_Pending(seq, entry + head, head, previous))
-            previous = head
+        new = list(self._messages(entries, heads))
         self._unacked.extend(new)
-        self._head = ChainHead(new[-1].seq, heads[-1])
+        self._head = new[-1].last
         if self._chained:
             try:
-                self._loop.run(self._send(new))
+                self._loop.run(self._send(len(self._unacked) - len(new)))
             except JetStreamUnavailableError:
                 self._chained = False  # kept in _unacked: flush publishes them again
+
+    def _messages(self, entries: Sequence[bytes], heads: list[bytes]) -> Iterator[_Message]:
+        previous, seq = self._head.head, self._head.seq
+        frames: list[bytes] = []
+        size = 0
+        for entry, head in zip(entries, heads, strict=True):
+            frames += (_LENGTH.pack(len(entry)), entry, head)
+            size += _LENGTH.size + len(entry) + HEAD_SIZE
+            seq += 1
+            if size >= _MAX_MESSAGE_BYTES:
+                yield _Message(b"".join(frames), ChainHead(seq, head), previous)
+                previous, frames, size = head, [], 0
+        if frames:
+            yield _Message(b"".join(frames), ChainHead(seq, heads[-1]), previous)
 
     def flush(self) -> None:
         self._raise_if_fenced()
@@ -184,8 +204,8 @@ class JetStreamJournal:
     # --- on the loop thread ---
 
     async def _on_ack(self, msg: Msg) -> None:
-        generation, seq = msg.subject.rsplit(".", 2)[1:]
-        future = self._sent.get(int(seq))
+        generation, message = msg.subject.rsplit(".", 2)[1:]
+        future = self._sent.get(int(message))
         if int(generation) != self._generation or future is None or future.done():
             return
         if not msg.data:  # a status message: no stream answered (503 no responders)
@@ -197,20 +217,23 @@ class JetStreamJournal:
         else:
             future.set_result(response)
 
-    async def _send(self, pending: Sequence[_Pending]) -> None:
+    async def _send(self, start: int, stop: int | None = None) -> None:
+        """Publish the unacknowledged messages ``start`` to ``stop`` (by index)."""
         loop = asyncio.get_running_loop()
-        for item in pending:
+        for index in range(start, len(self._unacked) if stop is None else stop):
+            message = self._unacked[index]
+            position = self._acked_message + index + 1  # its stream sequence, if it lands
             headers = {
                 "Nats-Expected-Stream": self._stream,
-                "Nats-Msg-Id": item.head.hex(),
-                "Nats-Expected-Last-Sequence": str(item.seq - 1),
+                "Nats-Msg-Id": message.last.head.hex(),
+                "Nats-Expected-Last-Sequence": str(position - 1),
             }
-            if self._chained and item.seq > 1:
-                headers["Nats-Expected-Last-Msg-Id"] = item.previous.hex()
-            self._sent[item.seq] = loop.create_future()
-            reply = f"{self._inbox}.{self._generation}.{item.seq}"
+            if self._chained and position > 1:
+                headers["Nats-Expected-Last-Msg-Id"] = message.previous.hex()
+            self._sent[position] = loop.create_future()
+            reply = f"{self._inbox}.{self._generation}.{position}"
             async with unavailable_on_failure(f"publish to {self._subject}"):
-                await self._nc.publish(self._subject, item.payload, reply=reply, headers=headers)
+                await self._nc.publish(self._subject, message.payload, reply=reply, headers=headers)
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
@@ -225,11 +248,10 @@ class JetStreamJournal:
                     await self._reconcile()
                     if not self._unacked:
                         return
-                    await self._send([self._unacked[0]])  # position-checked only
+                    await self._send(0, 1)  # position-checked only
                 else:
-                    unsent = [item for item in self._unacked if item.seq not in self._sent]
-                    await self._send(unsent)
-                await self._settle(remaining)
+                    await self._send(len(self._sent))  # those not yet sent
+                await self._settle(min(remaining, _ACK_TIMEOUT_S))
             except JetStreamUnavailableError as error:
                 failure = error
                 self._chained = False
@@ -237,46 +259,45 @@ class JetStreamJournal:
 
     async def _settle(self, timeout: float) -> None:
         """Take the acks in order; stops at the first refusal (the loop reconciles)."""
-        waiting = [self._sent[item.seq] for item in self._unacked if item.seq in self._sent]
-        await asyncio.wait(waiting, timeout=timeout)
-        while self._unacked and (future := self._sent.get(self._unacked[0].seq)) is not None:
-            item = self._unacked[0]
+        await asyncio.wait(list(self._sent.values()), timeout=timeout)
+        while self._unacked and (future := self._sent.get(self._acked_message + 1)) is not None:
             if not future.done():
-                raise JetStreamUnavailableError(f"{self._stream}: no ack for entry {item.seq}")
+                raise JetStreamUnavailableError(f"{self._stream}: no ack in time")
             error = future.exception()
             if isinstance(error, _Refused) and error.code in (
                 _WRONG_LAST_SEQUENCE,
                 _WRONG_LAST_MSG_ID,
             ):
-                self._restart_publishing()  # another writer's entry, or ours with a lost ack
+                self._restart_publishing()  # another writer's message, or ours with a lost ack
                 return
             if error is not None:
-                raise JetStreamUnavailableError(f"{self._stream}: entry {item.seq}: {error}")
+                raise JetStreamUnavailableError(f"{self._stream}: {error}")
             ack = future.result()
-            if ack.get("stream") != self._stream or ack.get("seq") != item.seq:
-                raise JournalFencedError(self.shard, item.seq, f"acknowledged as {ack}")
+            if ack.get("stream") != self._stream or ack.get("seq") != self._acked_message + 1:
+                raise JournalFencedError(self.shard, self._acked.seq + 1, f"acked as {ack}")
             self._acknowledged()
             self._chained = True
 
     async def _reconcile(self) -> None:
-        """Match the stream's tail with the unacknowledged entries; raises if not ours."""
+        """Match the stream's tail with the unacknowledged messages; raises if not ours."""
         self._restart_publishing()
         async with unavailable_on_failure(f"reconcile {self._stream}"):
-            last = await self._last_seq()
-            if last < self._acked.seq:
-                detail = f"the stream ends at {last}, before acknowledged entry {self._acked.seq}"
-                raise JournalFencedError(self.shard, last + 1, detail)
-            for seq in range(self._acked.seq + 1, last + 1):
+            last = await self._last_message()
+            if last < self._acked_message:
+                detail = f"the stream lost acknowledged message {self._acked_message}"
+                raise JournalFencedError(self.shard, self._acked.seq, detail)
+            for _ in range(self._acked_message + 1, last + 1):
                 if not self._unacked:
-                    raise JournalFencedError(self.shard, seq, "another writer appended")
-                if await self._load(seq) != self._unacked[0].payload:
-                    raise JournalFencedError(self.shard, seq, "another writer's entry is there")
+                    raise JournalFencedError(self.shard, self._acked.seq + 1, "another writer")
+                if await self._load(self._acked_message + 1) != self._unacked[0].payload:
+                    raise JournalFencedError(self.shard, self._acked.seq + 1, "another writer's")
                 self._acknowledged()
 
     def _acknowledged(self) -> None:
-        item = self._unacked.popleft()
-        self._sent.pop(item.seq, None)
-        self._acked = ChainHead(item.seq, item.head)
+        message = self._unacked.popleft()
+        self._acked_message += 1
+        self._sent.pop(self._acked_message, None)
+        self._acked = message.last
 
     def _restart_publishing(self) -> None:
         self._chained = False
@@ -288,25 +309,25 @@ class JetStreamJournal:
                 future.cancel()
         self._sent.clear()
 
-    async def _last_seq(self) -> int:
+    async def _last_message(self) -> int:
         info = await self._js.stream_info(self._stream)
         return info.state.last_seq
 
-    async def _load(self, seq: int) -> bytes:
+    async def _load(self, message: int) -> bytes:
         # from the stream leader: a direct get may be answered by a replica that lags
-        return (await self._js.get_msg(self._stream, seq)).data or b""
+        return (await self._js.get_msg(self._stream, message)).data or b""
 
     # --- reading ---
 
     def _frames(self, after: ChainHead) -> Iterator[Frame]:
-        """The stream's messages from ``after.seq`` (or 1) to its last one now."""
-        last = self._read(self._last_seq())
-        seq = max(after.seq, 1)
-        if seq > last:
+        """The frames of the stream's messages now, from the one holding entry ``after.seq``."""
+        last = self._read(self._last_message())
+        if last == 0:
             return
+        first = self._read(self._message_holding(max(after.seq, 1), last))
         config = ConsumerConfig(
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=seq,
+            opt_start_seq=first,
             ack_policy=AckPolicy.NONE,
             mem_storage=True,
             num_replicas=1,
@@ -316,15 +337,27 @@ class JetStreamJournal:
             self._js.pull_subscribe(self._subject, stream=self._stream, config=config)
         )
         try:
-            while seq <= last:
-                batch = min(_READ_BATCH, last - seq + 1)
+            message = first
+            while message <= last:
+                batch = min(_READ_BATCH, last - message + 1)
                 for msg in self._read(subscription.fetch(batch, timeout=self._flush_timeout_s)):
-                    seq = msg.metadata.sequence.stream
-                    entry, head = _split(seq, msg.data)
-                    yield seq, entry, head
-                    seq += 1
+                    message = msg.metadata.sequence.stream
+                    yield from _unpack(message, msg.data)
+                    message += 1
         finally:
             self._read(subscription.unsubscribe())
+
+    async def _message_holding(self, seq: int, last: int) -> int:
+        """The last message whose first entry is at most ``seq`` (bisection)."""
+        low, high = 1, last
+        while low < high:
+            middle = (low + high + 1) // 2
+            payload = await self._load(middle)
+            if _FIRST_SEQ.unpack_from(payload, _LENGTH.size)[0] <= seq:
+                low = middle
+            else:
+                high = middle - 1
+        return low
 
     def _read(self, coroutine: Any) -> Any:
         async def guarded() -> Any:
@@ -337,8 +370,20 @@ class JetStreamJournal:
             raise JournalUnavailableError(str(error)) from error
 
 
-def _split(seq: int, payload: bytes) -> tuple[bytes, bytes]:
-    """A message's entry and stored head."""
-    if len(payload) <= HEAD_SIZE:
-        raise BadEntry(seq, seq, f"malformed message ({len(payload)} bytes)")
-    return payload[:-HEAD_SIZE], payload[-HEAD_SIZE:]
+def _unpack(message: int, payload: bytes) -> list[Frame]:
+    """A message's frames; ``where`` is the message's stream sequence."""
+    frames: list[Frame] = []
+    offset = 0
+    while offset < len(payload):
+        if offset + _LENGTH.size > len(payload):
+            raise BadEntry(message, message, "a frame cut short inside a message")
+        (length,) = _LENGTH.unpack_from(payload, offset)
+        offset += _LENGTH.size
+        end = offset + length + HEAD_SIZE
+        if end > len(payload) or length < _FIRST_SEQ.size:
+            raise BadEntry(message, message, "a malformed frame inside a message")
+        frames.append((message, payload[offset : offset + length], payload[offset + length : end]))
+        offset = end
+    if not frames:
+        raise BadEntry(message, message, "an empty message")
+    return frames

@@ -85,13 +85,19 @@ def test_a_snapshot_plus_the_later_entries_of_the_stream_is_the_whole_replay(
     assert snapshot_bytes(engine, ChainHead(head.seq, b"")) == run.state()
 
 
-def test_reading_after_a_head_checks_that_head(journal: JetStreamJournal) -> None:
-    write(journal, 30)
-    middle = next(entry for entry in journal.read() if entry.seq == 10)
-    later = list(journal.read(ChainHead(middle.seq, middle.head)))
-    assert [entry.seq for entry in later] == list(range(11, 31))
+def test_reading_after_a_head_finds_its_message_and_checks_that_head(
+    journal: JetStreamJournal,
+) -> None:
+    for _ in range(4):
+        write(journal, 10)  # a message per group: entries 1-10, 11-20, 21-30, 31-40
+    heads = {entry.seq: entry.head for entry in journal.read()}
+    for after in (0, 1, 10, 15, 20, 39, 40):
+        entries = journal.read(ChainHead(after, heads.get(after, bytes(32))))
+        assert [entry.seq for entry in entries] == list(range(after + 1, 41))
     with pytest.raises(ChainMismatch):
-        list(journal.read(ChainHead(10, bytes(32))))
+        list(journal.read(ChainHead(15, bytes(32))))
+    with pytest.raises(JournalError):
+        list(journal.read(ChainHead(41, bytes(32))))
 
 
 def test_a_reopened_writer_continues_the_chain(
@@ -115,9 +121,10 @@ def test_a_stale_writer_is_fenced_and_cannot_write_after_its_replacement(
     replacement = reopen(nats_single, layout)
     write(replacement, 1, time=2_000)
 
-    # Its entries 6 and 7 go out together: 6 is refused (the replacement's 6 is there),
-    # and 7, expecting position 6, must not land on the replacement's 6.
-    stale.append(ticks(stale.head, 2))
+    # Its entries 6 and 7 go out in two messages, pipelined: 6 is refused (the
+    # replacement's 6 is there), and 7, expecting position 6, must not land on it.
+    stale.append(ticks(stale.head, 1))
+    stale.append(ticks(stale.head, 1))
     with pytest.raises(JournalFencedError) as fenced:
         stale.flush()
     assert fenced.value.seq == 6
@@ -152,12 +159,13 @@ def test_a_message_published_around_the_journal_breaks_the_read_and_fences_the_w
 
     async def intrude() -> None:  # an attacker with publish rights on the subject
         client = await nats.connect(nats_single.urls)
-        forged = ticks(journal.head, 1, time=9_999)[0] + bytes(32)
+        entry = ticks(journal.head, 1, time=9_999)[0]
+        forged = len(entry).to_bytes(4, "big") + entry + bytes(32)  # a frame, a wrong head
         await client.jetstream().publish(layout.journal_subject(ShardId(1)), forged)
         await client.close()
 
     asyncio.run(intrude())
-    with pytest.raises(JournalError):
+    with pytest.raises(ChainMismatch):
         verify_store(journal)
     journal.append(ticks(journal.head, 1))
     with pytest.raises(JournalFencedError):
