@@ -36,11 +36,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from struct import Struct
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
+import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -51,11 +54,13 @@ from perpdex.cluster.errors import (
     JournalUnavailableError,
 )
 from perpdex.cluster.streams import ShardId, StreamLayout, ensure_stream
-from perpdex.cluster.transport import LoopThread, connect, unavailable_on_failure
+from perpdex.cluster.transport import UNAVAILABLE, LoopThread, connect, unavailable_on_failure
 from perpdex.engine.codec import seq_of
 from perpdex.engine.errors import BadEntry
 from perpdex.engine.hashchain import HEAD_SIZE, HashChain
 from perpdex.engine.journal import GENESIS_HEAD, ChainHead, Frame, JournalEntry, verified
+
+T = TypeVar("T")
 
 _WRONG_LAST_SEQUENCE: Final = 10071  # JetStream error codes of a refused expectation
 _WRONG_LAST_MSG_ID: Final = 10070
@@ -112,7 +117,8 @@ class JetStreamJournal:
         self._closed = False
         self._loop = LoopThread(f"journal-{shard}")
         try:
-            self._acked = self._head = self._loop.run(self._open(servers))
+            self._loop.run(self._connect(servers))
+            self._acked = self._head = self._retrying(self._open_stream)
         except BaseException as error:
             self._loop.close()
             if isinstance(error, JetStreamUnavailableError):
@@ -120,17 +126,19 @@ class JetStreamJournal:
             raise
         self._chain = HashChain(self._head.head)
 
-    async def _open(self, servers: Sequence[str]) -> ChainHead:
+    async def _connect(self, servers: Sequence[str]) -> None:
         self._nc = await connect(servers, name=f"journal-{self.shard}")
         self._js: JetStreamContext = self._nc.jetstream(timeout=_API_TIMEOUT_S)
         self._inbox = self._nc.new_inbox()
-        async with unavailable_on_failure(f"open {self._stream}"):
+        async with unavailable_on_failure(f"subscribe to {self._inbox}"):
             await self._nc.subscribe(f"{self._inbox}.>", cb=self._on_ack)
-            await ensure_stream(self._js, self.layout.journal_config(self.shard))
-            last = self._acked_message = await self._last_message()
-            if last == 0:
-                return GENESIS_HEAD
-            *_, (_, entry, head) = _unpack(last, await self._load(last))
+
+    async def _open_stream(self) -> ChainHead:
+        await ensure_stream(self._js, self.layout.journal_config(self.shard))
+        last = self._acked_message = await self._last_message()
+        if last == 0:
+            return GENESIS_HEAD
+        *_, (_, entry, head) = _unpack(last, await self._load(last))
         return ChainHead(seq_of(entry), head)
 
     @property
@@ -321,31 +329,19 @@ class JetStreamJournal:
 
     def _frames(self, after: ChainHead) -> Iterator[Frame]:
         """The frames of the stream's messages now, from the one holding entry ``after.seq``."""
-        last = self._read(self._last_message())
+        last = self._retrying(self._last_message)
         if last == 0:
             return
-        first = self._read(self._message_holding(max(after.seq, 1), last))
-        config = ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=first,
-            ack_policy=AckPolicy.NONE,
-            mem_storage=True,
-            num_replicas=1,
-            inactive_threshold=30.0,
-        )
-        subscription = self._read(
-            self._js.pull_subscribe(self._subject, stream=self._stream, config=config)
-        )
+        message = self._retrying(partial(self._message_holding, max(after.seq, 1), last))
+        reader = _Reader(self._js, self._stream, self._subject)
         try:
-            message = first
             while message <= last:
-                batch = min(_READ_BATCH, last - message + 1)
-                for msg in self._read(subscription.fetch(batch, timeout=self._flush_timeout_s)):
-                    message = msg.metadata.sequence.stream
-                    yield from _unpack(message, msg.data)
-                    message += 1
+                count = min(_READ_BATCH, last - message + 1)
+                for seq, payload in self._retrying(partial(reader.fetch, message, count)):
+                    yield from _unpack(seq, payload)
+                    message = seq + 1
         finally:
-            self._read(subscription.unsubscribe())
+            self._loop.run(reader.close())
 
     async def _message_holding(self, seq: int, last: int) -> int:
         """The last message whose first entry is at most ``seq`` (bisection)."""
@@ -359,15 +355,75 @@ class JetStreamJournal:
                 high = middle - 1
         return low
 
-    def _read(self, coroutine: Any) -> Any:
-        async def guarded() -> Any:
-            async with unavailable_on_failure(f"read {self._stream}"):
-                return await coroutine
+    def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """``attempt()`` on the loop, again while JetStream is unavailable (a leader is
+        elected, a node restarts), for up to ``flush_timeout_s``."""
+
+        async def retried() -> T:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self._flush_timeout_s
+            while True:
+                try:
+                    async with unavailable_on_failure(self._stream):
+                        return await attempt()
+                except JetStreamUnavailableError:
+                    if loop.time() > deadline:
+                        raise
+                    await asyncio.sleep(_RETRY_S)
 
         try:
-            return self._loop.run(guarded())
+            return self._loop.run(retried())
         except JetStreamUnavailableError as error:
             raise JournalUnavailableError(str(error)) from error
+
+
+class _Reader:
+    """An ephemeral consumer of the journal stream, made again wherever a read resumes.
+
+    It lives on one server (R1, in memory): when that node dies, the next fetch fails and
+    the read makes a new one from the next message.
+    """
+
+    def __init__(self, js: JetStreamContext, stream: str, subject: str) -> None:
+        self._js = js
+        self._stream = stream
+        self._subject = subject
+        self._subscription: JetStreamContext.PullSubscription | None = None
+        self._next = 0
+
+    async def fetch(self, message: int, count: int) -> list[tuple[int, bytes]]:
+        """Up to ``count`` messages from stream sequence ``message`` on."""
+        if self._subscription is None or self._next != message:
+            await self.close()
+            config = ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=message,
+                ack_policy=AckPolicy.NONE,
+                mem_storage=True,
+                num_replicas=1,
+                inactive_threshold=30.0,  # the server removes it if a read is abandoned
+            )
+            self._subscription = await self._js.pull_subscribe(
+                self._subject, stream=self._stream, config=config
+            )
+            self._next = message
+        try:
+            msgs = await self._subscription.fetch(count, timeout=_API_TIMEOUT_S)
+        except BaseException:
+            await self.close()
+            raise
+        batch = [(msg.metadata.sequence.stream, msg.data) for msg in msgs]
+        if not batch:
+            raise JetStreamUnavailableError(f"{self._stream}: message {message} not delivered")
+        self._next = batch[-1][0] + 1
+        return batch
+
+    async def close(self) -> None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            # the consumer may be gone with its node; it expires on its own anyway
+            with suppress(*UNAVAILABLE, nats.js.errors.Error):
+                await subscription.unsubscribe()
 
 
 def _unpack(message: int, payload: bytes) -> list[Frame]:
