@@ -38,7 +38,15 @@ from perpdex.core.eip712 import (
     sign_order,
 )
 from perpdex.core.signing import Signature, SigningKey, keccak256
-from perpdex.core.types import Address, MarginMode, OrderId, Price, Size, TimeInForce
+from perpdex.core.types import (
+    Address,
+    MarginMode,
+    OrderId,
+    Price,
+    Size,
+    TimeInForce,
+    TriggerDirection,
+)
 from perpdex.engine.events import Filled
 from perpdex.settlement.batcher import MAX_REVERTS, Batcher
 from perpdex.settlement.encoding import Batch, Match
@@ -216,6 +224,35 @@ def test_an_invalid_fill_is_reported_and_the_others_settle(chain: Chain) -> None
     assert isinstance(bad, Rejected) and bad.reason is RejectReason.PRICE_LIMIT
     assert bad.tx_hash == first.tx_hash  # the contract skipped it in the same transaction
     assert chain.position(d.address) == 0 and chain.position(f.address) > 0
+
+
+def test_a_stop_the_oracle_has_not_reached_is_reported_and_the_others_settle(
+    chain: Chain,
+) -> None:
+    """A short's stop-loss (a buy at or above its trigger) with the oracle at the index
+    price: one tick above it waits (``TRIGGER_NOT_REACHED``, in the same transaction), at
+    it fires."""
+    a, b, c, d = chain.traders(4)
+
+    def stop(seller: SigningKey, buyer: SigningKey, trigger: int) -> Match:
+        fill = chain.fill(seller, buyer)
+        order = replace(
+            fill.taker.order,
+            trigger_price=Price(trigger),
+            trigger_direction=TriggerDirection.AT_OR_ABOVE,
+        )
+        return replace(fill, taker=sign_order(order, buyer, chain.domain))
+
+    index = chain.market.index_price
+    early = stop(a, b, index + chain.market.tick_size)
+    due = stop(c, d, index)
+
+    report = chain.batcher().settle([early, due])
+
+    waiting, fired = report.outcomes
+    assert isinstance(waiting, Rejected) and waiting.reason is RejectReason.TRIGGER_NOT_REACHED
+    assert isinstance(fired, Settled) and waiting.tx_hash == fired.tx_hash
+    assert chain.position(b.address) == 0 and chain.position(d.address) > 0
 
 
 def test_a_trader_without_margin_is_dropped_and_the_others_settle(chain: Chain) -> None:
