@@ -374,7 +374,8 @@ def test_cancel_all_orders_after(venue: Venue) -> None:
 def test_set_margin_mode(venue: Venue) -> None:
     async def scenario(maker: perpdex, taker: perpdex) -> None:
         await taker.set_margin_mode("isolated", ETH)
-        await maker.create_order(ETH, "limit", "sell", 1, 3000)
+        await maker.set_margin_mode("isolated", ETH)  # then overridden by the order's param
+        await maker.create_order(ETH, "limit", "sell", 1, 3000, {"marginMode": "cross"})
         await taker.create_order(ETH, "limit", "buy", 1, 3000)
         venue.settled()
         (position,) = await taker.fetch_positions([ETH])
@@ -383,6 +384,8 @@ def test_set_margin_mode(venue: Venue) -> None:
         assert 2800 < position["liquidationPrice"] < 3000  # the isolated margin backs it alone
         assert (await taker.fetch_margin_mode(ETH))["marginMode"] == "isolated"
         assert (await taker.fetch_margin_mode(BTC))["marginMode"] == "cross"
+        # the held position's mode wins over the client's next-order mode, cross (0) too
+        assert (await maker.fetch_margin_mode(ETH))["marginMode"] == "cross"
         with pytest.raises(ccxt.BadRequest):
             await taker.set_margin_mode("cross", ETH)
         with pytest.raises(ccxt.BadRequest):

@@ -327,9 +327,11 @@ class perpdex:
         client = self._private_reads()
         with translated():
             held = {p.market: p.margin_mode for p in await client.positions() if p.size}
-        mode = held.get(market.symbol) or self._margin_modes.get(
-            unified.unified_symbol(market), self._config.margin_mode
-        )
+        # a membership test: MarginMode.CROSS is 0, so `or` would pass over a cross position
+        if market.symbol in held:
+            mode = held[market.symbol]
+        else:
+            mode = self._margin_modes.get(unified.unified_symbol(market), self._config.margin_mode)
         return {
             "symbol": unified.unified_symbol(market),
             "marginMode": unified.MARGIN_MODE[mode],
