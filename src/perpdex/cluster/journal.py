@@ -202,8 +202,14 @@ class JetStreamJournal:
                 self.flush()
         finally:
             self._closed = True
-            self._loop.run(self._nc.close())
+            self._loop.run(self._disconnect())
             self._loop.close()
+
+    async def _disconnect(self) -> None:
+        # nats-py's close writes what is still buffered first, and fails on a lost
+        # connection: nothing in that buffer was acknowledged, so nothing is lost with it
+        with suppress(*UNAVAILABLE):
+            await self._nc.close()
 
     def _raise_if_fenced(self) -> None:
         if self._fenced is not None:
@@ -262,7 +268,7 @@ class JetStreamJournal:
                 await self._settle(min(remaining, _ACK_TIMEOUT_S))
             except JetStreamUnavailableError as error:
                 failure = error
-                self._chained = False
+                self._restart_publishing()
                 await asyncio.sleep(min(_RETRY_S, max(0.0, deadline - loop.time())))
 
     async def _settle(self, timeout: float) -> None:

@@ -13,12 +13,13 @@ from tests.integration.cluster.journal_testing import ticks, write
 
 from perpdex.cluster.errors import JournalUnavailableError
 from perpdex.cluster.journal import JetStreamJournal
-from perpdex.cluster.nats_server import NatsCluster
+from perpdex.cluster.nats_server import NatsCluster, NatsConfig
 from perpdex.cluster.streams import ShardId, StreamLayout
 from perpdex.engine.journal import Journal
 from perpdex.engine.verify import verify_store
 
 LAYOUT = StreamLayout(shards=1, replicas=3)
+LAYOUT_R1 = StreamLayout(shards=1, replicas=1)
 SHARD = ShardId(0)
 
 
@@ -70,6 +71,21 @@ def test_the_journal_stays_writable_and_readable_when_its_leader_node_is_killed(
     assert journal.head.seq == 500
     reader.close()
     journal.close()
+
+
+def test_closing_during_an_outage_says_what_was_not_durable() -> None:
+    with NatsCluster(NatsConfig(nodes=1)) as server:
+        journal = JetStreamJournal(server.urls, LAYOUT_R1, SHARD, flush_timeout_s=1.0)
+        write(journal, 3)
+        server.kill(0)
+        journal.append(ticks(journal.head, 2))
+        with pytest.raises(JournalUnavailableError):
+            journal.close()
+        server.restart(0)
+        reopened = JetStreamJournal(server.urls, LAYOUT_R1, SHARD)
+        assert reopened.head == journal.durable
+        assert reopened.head.seq == 3
+        reopened.close()
 
 
 def test_an_outage_is_a_typed_error_and_the_queued_entries_land_once_after_it(

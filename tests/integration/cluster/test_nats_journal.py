@@ -100,6 +100,20 @@ def test_reading_after_a_head_finds_its_message_and_checks_that_head(
         list(journal.read(ChainHead(41, bytes(32))))
 
 
+def test_a_group_too_large_for_one_message_is_split_and_read_back_whole(
+    nats_single: NatsCluster, layout: StreamLayout, journal: JetStreamJournal
+) -> None:
+    big = [entry + bytes(400) for entry in ticks(journal.head, 5_000)]  # ~2.2 MB of frames
+    journal.append(big)
+    journal.flush()
+    assert [entry.entry for entry in journal.read()] == big
+    reader = reopen(nats_single, layout)
+    assert reader.head == journal.head
+    middle = next(entry for entry in reader.read() if entry.seq == 2_500)
+    assert next(iter(reader.read(ChainHead(2_500, middle.head)))).seq == 2_501
+    reader.close()
+
+
 def test_a_reopened_writer_continues_the_chain(
     nats_single: NatsCluster, layout: StreamLayout, journal: JetStreamJournal
 ) -> None:
