@@ -302,9 +302,11 @@ class JetStreamJournal:
                 raise JournalFencedError(self.shard, self._acked.seq, detail)
             for _ in range(self._acked_message + 1, last + 1):
                 if not self._unacked:
-                    raise JournalFencedError(self.shard, self._acked.seq + 1, "another writer")
+                    detail = "another writer appended after this writer's last entry"
+                    raise JournalFencedError(self.shard, self._acked.seq + 1, detail)
                 if await self._load(self._acked_message + 1) != self._unacked[0].payload:
-                    raise JournalFencedError(self.shard, self._acked.seq + 1, "another writer's")
+                    detail = "another writer's entries are in this writer's place"
+                    raise JournalFencedError(self.shard, self._acked.seq + 1, detail)
                 self._acknowledged()
 
     def _acknowledged(self) -> None:
