@@ -152,8 +152,9 @@ async def _stop_loss_scenario(deployment: Deployment, tmp_path: Path) -> None:
 def test_tpsl_and_close_from_the_cli(
     deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``perpdex tpsl`` attaches both to a long; ``perpdex close`` closes it at market in
-    one call, and with the position both attached orders go (``position_closed``)."""
+    """``perpdex tpsl`` attaches both to a long, and again replaces the stop-loss alone;
+    ``perpdex close`` closes it at market in one call, and with the position both attached
+    orders go (``position_closed``)."""
     monkeypatch.setenv("PERPDEX_STATE_DIR", str(tmp_path))  # the CLI's nonce file = the SDK's
     asyncio.run(_cli_scenario(deployment, tmp_path))
 
@@ -175,8 +176,15 @@ async def _cli_scenario(deployment: Deployment, tmp_path: Path) -> None:
             assert "held until the index is at or below 97000" in out
             assert "held until the index is at or above 105000" in out
             book = btc_book(node)
+            first = {order.order_id for order in book.held_of(trader_address)}
+            assert len(first) == 2
+            # setting them again replaces them (the new ones placed, then the old cancelled)
+            code, out = await cli("tpsl", BTC, "--stop-loss", "96000", *options)
+            assert code == 0, out
             attached = {order.order_id for order in book.held_of(trader_address)}
-            assert len(attached) == 2
+            assert len(attached) == 2 and len(attached & first) == 1  # the take-profit stays
+            (stop,) = [o for o in book.held_of(trader_address) if o.order_id not in first]
+            assert stop.trigger_price == to_price_units("96000")
 
             await maker.place(BTC, "buy", SIZE, "99900")
             code, out = await cli("close", BTC, *options)

@@ -131,6 +131,7 @@ from perpdex.sdk.triggers import (
     TriggerLike,
     attached,
     market_close,
+    superseded,
 )
 from perpdex.sdk.values import Candle, OpenOrder, OrderStatus, Trade
 
@@ -335,7 +336,8 @@ class Client:
         unsettled fills): reduce-only market orders of its whole size (worst price
         ``slippage`` past the trigger), held until the index crosses their price; the node
         cancels them once the position is closed, so the one that closes it takes the
-        other along. Returns them in that order."""
+        other along. Each replaces an earlier one of its kind, cancelled once the new one
+        is placed (so the position is never without). Returns them in that order."""
         listed = self.markets.symbol(market)
         position = await self._position(listed.symbol)
         size = 0 if position is None else to_size_units(position.size)
@@ -343,8 +345,12 @@ class Client:
             size, listed, stop_loss=stop_loss, take_profit=take_profit, slippage=slippage
         )
         assert position is not None  # attached() refuses a flat position
+        earlier = [(o.order_hash, o.order) for o in await self.open_orders(market)]
         mode = position.margin_mode
-        return [await self._place(order.spec(market, mode, ttl_s)) for order in orders]
+        placed = [await self._place(order.spec(market, mode, ttl_s)) for order in orders]
+        for order_hash in superseded(orders, earlier):
+            await self.cancel(order_hash)
+        return placed
 
     async def close_position(
         self, market: str, slippage: DecimalLike = DEFAULT_CLOSE_SLIPPAGE

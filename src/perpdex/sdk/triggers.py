@@ -7,9 +7,11 @@ client.Client` signs and places what it returns.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from perpdex.core.eip712 import Order
 from perpdex.core.rounding import mul_div_ceil, mul_div_floor
 from perpdex.core.types import MarginMode, Price, Side, Size, TimeInForce, TriggerDirection
 from perpdex.core.units import from_price_units, from_size_units
@@ -170,3 +172,15 @@ def attached(
             f"{'below' if long else 'above'} its take-profit"
         )
     return orders
+
+
+def superseded(placed: Iterable[CloseOrder], open_orders: Iterable[tuple[str, Order]]) -> list[str]:
+    """The hashes among ``open_orders`` (``(order hash, terms)`` of one market) of the
+    attached orders that ``placed`` replace: the reduce-only trigger orders on the same
+    side with the same trigger direction (an earlier stop-loss, or take-profit)."""
+    kinds = {(order.side, order.trigger.direction) for order in placed}
+    return [
+        order_hash
+        for order_hash, terms in open_orders
+        if terms.reduce_only and (terms.side, terms.trigger_direction) in kinds
+    ]

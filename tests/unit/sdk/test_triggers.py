@@ -11,7 +11,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from perpdex.core.types import MarginMode, Price, Side, Size, TimeInForce, TriggerDirection
+from perpdex.core.eip712 import FeePpm, Nonce, Order, UnixTime
+from perpdex.core.types import (
+    Address,
+    MarginMode,
+    MarketId,
+    Price,
+    Side,
+    Size,
+    TimeInForce,
+    TriggerDirection,
+)
 from perpdex.core.units import to_price_units, to_size_units
 from perpdex.sdk.triggers import (
     NO_TRIGGER,
@@ -19,6 +29,7 @@ from perpdex.sdk.triggers import (
     TriggerError,
     attached,
     market_close,
+    superseded,
     worst_price,
 )
 
@@ -132,3 +143,35 @@ def test_a_market_close_takes_the_whole_position_against_the_mark() -> None:
         NO_TRIGGER,
     )
     assert close.spec("BTC-PERP", MarginMode.CROSS).trigger is None
+
+
+def test_new_attached_orders_replace_those_of_their_kind_only() -> None:
+    stop, take = attached(LONG, BTC, stop_loss="97000", take_profit="105000", slippage="0.05")
+
+    def terms(side: Side, direction: TriggerDirection, *, reduce_only: bool = True) -> Order:
+        return Order(
+            trader=Address("0x" + "11" * 20),
+            market=MarketId(0),
+            is_buy=side is Side.BUY,
+            size=LONG,
+            limit_price=to_price_units("90000"),
+            max_fee_ppm=FeePpm(500),
+            margin_mode=MarginMode.CROSS,
+            time_in_force=TimeInForce.IOC,
+            reduce_only=reduce_only,
+            expiry=UnixTime(2_000_000_000),
+            nonce=Nonce(1),
+            trigger_price=Price(0 if direction is TriggerDirection.NONE else 1),
+            trigger_direction=direction,
+        )
+
+    below, above = TriggerDirection.AT_OR_BELOW, TriggerDirection.AT_OR_ABOVE
+    open_orders = [
+        ("old-stop", terms(Side.SELL, below)),
+        ("old-take", terms(Side.SELL, above)),
+        ("a-plain-reduce-only", terms(Side.SELL, TriggerDirection.NONE)),
+        ("an-opening-stop", terms(Side.SELL, below, reduce_only=False)),
+        ("a-short-stop", terms(Side.BUY, above)),
+    ]
+    assert superseded([stop], open_orders) == ["old-stop"]
+    assert superseded([stop, take], open_orders) == ["old-stop", "old-take"]
