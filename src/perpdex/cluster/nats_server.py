@@ -32,10 +32,16 @@ from typing import Final
 
 _POLL_S: Final = 0.05
 _STOP_GRACE_S: Final = 5.0
+_START_ATTEMPTS: Final = 3
+_PORT_TAKEN: Final = "address already in use"  # in the server's log when it cannot listen
 
 
 class NatsServerError(Exception):
     """A NATS server is missing, did not start, or did not become ready in time."""
+
+
+class _PortTaken(NatsServerError):
+    """A node could not listen on a port chosen for it: another process took it first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +131,22 @@ class NatsCluster:
         return process is not None and process.poll() is None
 
     def start(self) -> None:
-        """Write the config files and start every node; returns once JetStream is ready."""
+        """Write the config files and start every node; returns once JetStream is ready.
+
+        Ports are free when chosen but may be taken by another process before a node binds
+        them: the start is then tried again on new ports, up to ``_START_ATTEMPTS`` times.
+        """
         if self._nodes:
             raise NatsServerError("already started")
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            try:
+                self._start_on_free_ports()
+                return
+            except _PortTaken:
+                if attempt == _START_ATTEMPTS:
+                    raise
+
+    def _start_on_free_ports(self) -> None:
         root = self.config.store_dir
         if root is None:
             self._temp = tempfile.TemporaryDirectory(prefix="perpdex-nats-")
@@ -140,6 +159,7 @@ class NatsCluster:
         for node in self._nodes:
             node.directory.mkdir(parents=True, exist_ok=True)
             (node.directory / "server.conf").write_text(self._config_text(node))
+            (node.directory / "server.log").write_bytes(b"")  # this start's log only
         self._processes = [None] * len(self._nodes)
         try:
             for index in range(len(self._nodes)):
@@ -194,7 +214,9 @@ class NatsCluster:
                 return
             for index in pending:
                 if not self.running(index):
-                    raise NatsServerError(f"node {index} exited: see {self.log_path(index)}")
+                    log = self.log_path(index)
+                    error = _PortTaken if _PORT_TAKEN in log.read_text() else NatsServerError
+                    raise error(f"node {index} exited: see {log}")
             if time.monotonic() > deadline:
                 raise NatsServerError(f"nodes {pending} not ready: see their server.log")
             time.sleep(_POLL_S)
