@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "close": "perpdex.cli.close",
     "book": "perpdex.cli.book",
     "keeper": "perpdex.cli.keeper",
+    "cluster": "perpdex.cli.cluster",
 }
 
 

@@ -126,6 +126,11 @@ class NatsCluster:
     def log_path(self, index: int) -> Path:
         return self._nodes[index].directory / "server.log"
 
+    def pid(self, index: int) -> int | None:
+        """The node's process id while it runs."""
+        process = self._processes[index]
+        return process.pid if process is not None and process.poll() is None else None
+
     def running(self, index: int) -> bool:
         process = self._processes[index]
         return process is not None and process.poll() is None
