@@ -56,5 +56,10 @@ async def _close(args: argparse.Namespace, deployment: Deployment) -> int:
             return 0
         print(describe(client, placed))
         fills = await fills_of(account, placed, args.wait)
-        print("\n" + fills_table(fills) if fills else "\nnothing filled: the position is open")
+        print(
+            "\n" + fills_table(fills)
+            if fills
+            else "\nnothing filled at the worst price above: the position is open"
+            " (a larger --slippage reaches deeper into the book)"
+        )
     return 0
