@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from decimal import Decimal
 from pathlib import Path
 
 from perpdex.chain.deploy import bind
@@ -62,9 +63,9 @@ async def maker_and_trader(node: Node, nonces: Path) -> AsyncIterator[tuple[Clie
         yield maker, trader
 
 
-async def sizes(trader: Client) -> dict[str, int]:
+async def sizes(trader: Client) -> dict[str, Decimal]:
     """The trader's open positions on chain: size by market symbol."""
-    return {p.market.symbol: p.size for p in await trader.settled_positions()}
+    return {p.market: p.size for p in await trader.settled_positions()}
 
 
 async def until(condition: Callable[[], bool], what: str) -> None:

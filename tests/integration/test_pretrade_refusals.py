@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from perpdex.chain.transact import connect, send
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.margin import notional
 from perpdex.core.types import MarginMode, MarketId, Size, TimeInForce
-from perpdex.core.units import from_price_units, from_size_units, to_size_units
+from perpdex.core.units import from_price_units, from_size_units
 from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Cancelled, Event, Filled
 from perpdex.engine.matching import MatchingEngine
@@ -155,7 +156,7 @@ def test_order_in_the_other_margin_mode_than_the_position_is_refused_before_matc
                     )  # fmt: skip
                 await settled(node)
                 assert len(tape.fills) == 1 and tape.rejected == []
-                assert await sizes(trader) == {BTC: to_size_units("0.01")}
+                assert await sizes(trader) == {BTC: Decimal("0.01")}
 
     asyncio.run(scenario())
 

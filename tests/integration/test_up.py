@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -60,9 +61,9 @@ def test_two_wallets_trade_through_the_gateway_and_settle(
                 with pytest.raises(InsufficientMarginError):
                     await trader.place("BTC-PERP", "buy", "1000", "100000")
                 await settled(node)
-                assert await sizes(trader) == {"BTC-PERP": to_size_units("0.03")}
+                assert await sizes(trader) == {"BTC-PERP": Decimal("0.03")}
                 maker_positions = await maker.settled_positions()
-                assert [p.size for p in maker_positions] == [-to_size_units("0.03")]
+                assert [p.size for p in maker_positions] == [Decimal("-0.03")]
             await matches_chain(node)
             web3 = connect(deployment.rpc_url)
             contracts = bind(web3, deployment)

@@ -100,7 +100,7 @@ from perpdex.gateway.tape import PublicTrade
 from perpdex.sdk import chain_reads, margin, values
 from perpdex.sdk.amounts import DecimalLike, collateral_amount, order_price, order_size
 from perpdex.sdk.batch import DEFAULT_ORDER_TTL_S, OrderSpec, frames
-from perpdex.sdk.chain_client import ChainClient, PositionState
+from perpdex.sdk.chain_client import ChainClient
 from perpdex.sdk.chain_reads import FundingPayment, IndexPrice, MarkPrice
 from perpdex.sdk.gateway_errors import (
     ConnectionLostError,
@@ -116,7 +116,7 @@ from perpdex.sdk.keys import Wallet
 from perpdex.sdk.leverage import LeverageSetting
 from perpdex.sdk.markets import Markets
 from perpdex.sdk.nonces import trader_allocator
-from perpdex.sdk.positions import AccountPositions, Position
+from perpdex.sdk.positions import AccountPositions, Position, SettledPosition
 from perpdex.sdk.subscriptions import (
     AccountSubscription,
     BookSubscription,
@@ -657,9 +657,10 @@ class Client:
         account = await self._get(f"/account/{self.address}", AccountPositions)
         return [Position.of(view, self.markets) for view in account.positions]
 
-    async def settled_positions(self) -> list[PositionState]:
+    async def settled_positions(self) -> list[SettledPosition]:
         """Open positions as the contract holds them (settled fills only)."""
-        return await asyncio.to_thread((await self.chain()).positions, self.address)
+        held = await asyncio.to_thread((await self.chain()).positions, self.address)
+        return [SettledPosition.of(state) for state in held]
 
     # ------------------------------------------------------------------ connection
 

@@ -1,6 +1,7 @@
 """Your open positions as the gateway's position manager sees them (chain state plus the
 fills not yet settled), with decimals: ``GET /account/{address}``'s ``positions``
-(:mod:`perpdex.gateway.position_view`, computed with the contract's integers)."""
+(:mod:`perpdex.gateway.position_view`, computed with the contract's integers); and as
+the contract holds them (settled fills only), with decimals too."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import msgspec
 from perpdex.core.types import MarginMode, MarketId
 from perpdex.gateway.position_view import PositionView
 from perpdex.gateway.protocol import AccountUpdate
+from perpdex.sdk.chain_client import PositionState
 from perpdex.sdk.markets import Markets
+from perpdex.sdk.values import collateral, size
 
 
 class AccountPositions(msgspec.Struct):
@@ -59,6 +62,29 @@ class Position:
             margin_ratio=_decimal(view.margin_ratio),
             liquidation_price=_decimal(view.liquidation_price),
             leverage=Decimal(view.leverage),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SettledPosition:
+    """A position as the contract holds it (``Exchange.position``): settled fills only."""
+
+    market: str
+    size: Decimal
+    """Signed: positive long, negative short."""
+    quote: Decimal
+    """The quote leg in USDC: what opening cost (negative for a long) net of fees."""
+    margin_mode: MarginMode
+    isolated_margin: Decimal
+
+    @classmethod
+    def of(cls, state: PositionState) -> SettledPosition:
+        return cls(
+            market=state.market.symbol,
+            size=size(state.size),
+            quote=collateral(state.quote),
+            margin_mode=MarginMode.ISOLATED if state.isolated else MarginMode.CROSS,
+            isolated_margin=collateral(state.isolated_margin),
         )
 
 

@@ -15,14 +15,16 @@ from hypothesis import strategies as st
 
 from perpdex.chain.deployment import ListedMarket
 from perpdex.chain.markets import default_markets
-from perpdex.core.types import MarketId, Side
+from perpdex.core.types import Collateral, MarginMode, MarketId, Side, Size
 from perpdex.core.units import to_collateral_units, to_price_units, to_size_units
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.protocol import PlaceRequest, WireOrder
 from perpdex.gateway.tape import Candle as WireCandle
 from perpdex.gateway.tape import PublicTrade
 from perpdex.sdk.batch import frames
+from perpdex.sdk.chain_client import PositionState
 from perpdex.sdk.markets import Markets
+from perpdex.sdk.positions import SettledPosition
 from perpdex.sdk.values import Candle, OrderState, OrderStatus, Trade, collateral, price, size
 
 MARKETS = Markets(
@@ -150,3 +152,17 @@ def test_amounts_are_exact_and_shown_without_trailing_zeros(
 def test_a_book_level_reads_as_typed() -> None:
     assert (str(price(99_900_000_000)), str(size(1_000_000))) == ("99900", "0.01")
     assert str(size(1)) == "1E-8" and size(1) == Decimal("0.00000001")
+
+
+def test_a_settled_position_reads_in_decimals() -> None:
+    btc = MARKETS.symbol("BTC-PERP")
+    state = PositionState(
+        market=btc,
+        size=Size(-to_size_units("0.03")),
+        quote=Collateral(to_collateral_units("3000.5")),
+        isolated=True,
+        isolated_margin=Collateral(to_collateral_units("150")),
+    )
+    assert SettledPosition.of(state) == SettledPosition(
+        "BTC-PERP", Decimal("-0.03"), Decimal("3000.5"), MarginMode.ISOLATED, Decimal("150")
+    )

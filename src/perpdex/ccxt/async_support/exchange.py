@@ -277,7 +277,7 @@ class perpdex:
             chain = await client.chain()
             account = await asyncio.to_thread(chain.account, client.address)
             health = await asyncio.to_thread(chain.cross_health, client.address)
-            positions = await client.settled_positions()
+            positions = await asyncio.to_thread(chain.positions, client.address)
         isolated = Collateral(sum(p.isolated_margin for p in positions if p.isolated))
         return unified.balance_structure(health, isolated, account.collateral)
 
