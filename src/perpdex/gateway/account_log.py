@@ -231,13 +231,7 @@ class AccountLog:
             self._trigger_frame(event.seq, state, wire.OrderStatus.UNTRIGGERED, None)
 
     def _triggered(self, event: Triggered) -> None:
-        state = self._known(event.order_id, event.seq)
-        if state is None:
-            return
-        state.entry.state = wire.OrderState.OPEN
-        state.entry.updated_seq = event.seq
-        self._touch(event.order_id, state)
-        self._trigger_frame(event.seq, state, wire.OrderStatus.TRIGGERED, event.index_price)
+        self._trigger_moved(event, wire.OrderState.OPEN, wire.OrderStatus.TRIGGERED)
 
     def _filled(self, event: Filled) -> None:
         taker_buys = event.taker_side is Side.BUY
@@ -361,13 +355,20 @@ class AccountLog:
         self._log(state.account, frame)
 
     def _untriggered(self, event: Untriggered) -> None:
-        state = self._known(event.order_id, event.seq)
-        if state is None:
+        self._trigger_moved(event, wire.OrderState.UNTRIGGERED, wire.OrderStatus.UNTRIGGERED)
+
+    def _trigger_moved(
+        self, event: Triggered | Untriggered, state: wire.OrderState, status: wire.OrderStatus
+    ) -> None:
+        """A trigger order released onto the book or taken off it again, at the event's
+        index price: its history entry and the account's event log both say so."""
+        known = self._known(event.order_id, event.seq)
+        if known is None:
             return
-        state.entry.state = wire.OrderState.UNTRIGGERED
-        state.entry.updated_seq = event.seq
-        self._touch(event.order_id, state)
-        self._trigger_frame(event.seq, state, wire.OrderStatus.UNTRIGGERED, event.index_price)
+        known.entry.state = state
+        known.entry.updated_seq = event.seq
+        self._touch(event.order_id, known)
+        self._trigger_frame(event.seq, known, status, event.index_price)
 
     def _change(self, order_id: OrderId, seq: int, size: int, closed: wire.OrderState) -> _Open:
         """``size`` of the order left the book; once nothing is left it is ``closed``."""

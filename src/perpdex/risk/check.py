@@ -85,10 +85,8 @@ def leverage_refusal(
     """Why the account cannot take the leverage caps ``fractions`` now: its positions, or
     its open orders filled, would miss initial margin at them (None: it can)."""
     prices = {m: q.price for m, q in quotes.items()}
-    base = account.copy()
-    base.collateral = Collateral(base.collateral - base.withdrawal)
     try:
-        short = -_surplus(base, prices, markets, fractions)
+        short = -_surplus(_without_withdrawal(account), prices, markets, fractions)
     except KeyError:  # a position in a market without a price yet
         return Refusal(ErrorCode.STALE_PRICE, "a market of the account has no price yet")
     if short > 0:
@@ -183,8 +181,7 @@ def _check(
         )
 
     prices = {m: q.price for m, q in quotes.items()}
-    base = account.copy()
-    base.collateral = Collateral(base.collateral - base.withdrawal)
+    base = _without_withdrawal(account)
     base_surplus = _surplus(base, prices, markets, fractions)
     worst = base_surplus
     mine = [*open_orders, reservation]
@@ -207,6 +204,14 @@ def _check(
     if worst < 0:
         return _short("the account", -worst)
     return None
+
+
+def _without_withdrawal(account: Account) -> Account:
+    """A copy of ``account`` with its pending withdrawal already taken out: the contract
+    lets it leave after the delay whatever the orders do, so no order may count on it."""
+    base = account.copy()
+    base.collateral = Collateral(base.collateral - base.withdrawal)
+    return base
 
 
 def _only_reduces(position: int, side: Side, size: int) -> bool:
