@@ -25,7 +25,7 @@ from perpdex.core.eip712 import (
     sign_order,
 )
 from perpdex.core.signing import SigningKey
-from perpdex.core.types import MarginMode, MarketId, OrderId, Price, Side, TimeInForce
+from perpdex.core.types import Address, MarginMode, MarketId, OrderId, Price, Side, TimeInForce
 from perpdex.core.units import to_price_units, to_size_units
 from perpdex.engine.events import Filled
 from perpdex.risk.indexer import ChainIndexer
@@ -114,6 +114,8 @@ def test_one_invalid_fill_settles_the_others_and_the_fold_equals_the_views(
             make_batcher, _domain(deployment), SettledCursor(tmp_path / "cursor"), lambda: 3
         )
         runner.subscribe(pm.on_outcome)
+        moved: list[set[tuple[Address, MarketId]]] = []
+        pm.subscribe_positions(moved.append)
         asks = [
             _order(deployment, Role.MAKER, Side.SELL, "0.05", "100000", 1),
             _order(deployment, Role.MAKER, Side.SELL, "0.05", "100050", 2),
@@ -142,6 +144,7 @@ def test_one_invalid_fill_settles_the_others_and_the_fold_equals_the_views(
         await pm.sync()
         assert len(pm.pending) == 0
         assert pm.position(trader, buy.order.market) == to_size_units("0.1")
+        assert moved == []  # the fills it folded were pending: no position moved
         web3 = connect(deployment.rpc_url)
         traders = [w.address for w in deployment.wallets]
         exchange = bind(web3, deployment).exchange
@@ -150,7 +153,12 @@ def test_one_invalid_fill_settles_the_others_and_the_fold_equals_the_views(
 
         # a manager started now rebuilds the same accounts from the chain alone
         again = _manager(deployment)
+        learned: list[set[tuple[Address, MarketId]]] = []
+        again.subscribe_positions(learned.append)
         await again.sync()
+        # ... and hears of the positions it learns of from the chain alone
+        market = buy.order.market
+        assert set().union(*learned) == {(trader, market), (asks[0].order.trader, market)}
         assert again.ledger.accounts == pm.ledger.accounts
         assert again.account(trader) == pm.account(trader)
 

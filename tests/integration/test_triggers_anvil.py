@@ -22,7 +22,7 @@ from perpdex.chain.deployment import Deployment, Role, write_deployment
 from perpdex.chain.transact import connect, send
 from perpdex.cli.main import main
 from perpdex.cli.up import fresh_deployment
-from perpdex.core.types import MarketId, TimeInForce
+from perpdex.core.types import MarginMode, MarketId, TimeInForce
 from perpdex.core.units import to_price_units, to_size_units
 from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Cancelled, Event, Filled, Triggered
@@ -35,6 +35,7 @@ from perpdex.settlement.outcomes import FillOutcome, Rejected, Settled
 
 BTC = "BTC-PERP"
 SIZE = "0.01"
+TINY = "0.001"
 
 
 @pytest.fixture
@@ -147,6 +148,80 @@ async def _stop_loss_scenario(deployment: Deployment, tmp_path: Path) -> None:
         assert [e for e in replayed if isinstance(e, kinds)] == [
             e for e in tape.events if isinstance(e, kinds)
         ]
+
+
+def test_a_liquidation_takes_the_attached_orders_with_the_position(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """An isolated long with a stop-loss and a take-profit, both far from the oracle, is
+    closed whole by the node's keeper after an oracle drop: the node follows the chain's
+    fold and cancels both (``position_closed``, journaled, sent to the trader) without
+    either firing."""
+    asyncio.run(_liquidation_scenario(deployment, tmp_path))
+
+
+async def _liquidation_scenario(deployment: Deployment, tmp_path: Path) -> None:
+    trader_address = deployment.wallet(Role.TRADER).address
+    async with running(deployment, tmp_path / "state") as node:
+        tape = Tape(node)
+        async with maker_and_trader(node, tmp_path) as (maker, trader):
+            stream = await trader.account()
+            # 0.001 BTC at 100,000 on 5.05 USDC of isolated margin: under the minimum
+            # partial notional, so its liquidation closes it whole
+            await maker.place(BTC, "sell", TINY, "100000")
+            await trader.place(
+                BTC, "buy", TINY, "100000",
+                time_in_force=TimeInForce.IOC, margin_mode=MarginMode.ISOLATED,
+            )  # fmt: skip
+            await settled(node)
+            stop, take = await trader.set_tpsl(BTC, stop_loss="90000", take_profit="110000")
+            book = btc_book(node)
+            assert {o.order_id for o in book.held_of(trader_address)} == {
+                stop.order_id,
+                take.order_id,
+            }
+
+            # 96,000: below the position's maintenance (3%), above its stop-loss
+            await oracle_at(deployment, Decimal("0.96"))
+            await until(lambda: not book.held_of(trader_address), "the attached orders' cancel")
+            assert BTC not in await sizes(trader)
+            (liquidated,) = liquidations(deployment, trader_address)
+            assert liquidated["full"] is True
+            assert liquidated["liquidator"] == deployment.wallet(Role.KEEPER).address
+            assert tape.of(Triggered) == []  # neither fired: they went with the position
+            cancels = {e.order_id: e.reason for e in tape.of(Cancelled) if isinstance(e, Cancelled)}
+            assert cancels == {
+                stop.order_id: CancelReason.POSITION_CLOSED,
+                take.order_id: CancelReason.POSITION_CLOSED,
+            }
+
+            updates: set[tuple[str, str, str | None]] = set()
+            async with asyncio.timeout(10):
+                async for event in stream:
+                    if isinstance(event, OrderUpdate) and event.status == "cancelled":
+                        updates.add((event.order_hash, event.status, event.reason))
+                    if len(updates) == 2:
+                        break
+            assert updates == {
+                (hex0x(stop.order_hash), "cancelled", "position_closed"),
+                (hex0x(take.order_hash), "cancelled", "position_closed"),
+            }
+
+        node.engine.sequencer.flush()
+        replayed: list[Event] = []
+        replay_events(node.engine.journal_path, node.engine.markets, replayed.append)
+        kinds = (Triggered, Filled, Cancelled)
+        assert [e for e in replayed if isinstance(e, kinds)] == [
+            e for e in tape.events if isinstance(e, kinds)
+        ]
+
+
+def liquidations(deployment: Deployment, trader: str) -> list[dict[str, object]]:
+    exchange = bind(connect(deployment.rpc_url), deployment).exchange
+    events = exchange.events.Liquidated().get_logs(
+        from_block=deployment.start_block, argument_filters={"trader": trader}
+    )
+    return [dict(event["args"]) for event in events]
 
 
 def test_tpsl_and_close_from_the_cli(

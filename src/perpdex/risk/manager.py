@@ -68,6 +68,11 @@ ChainAhead = Callable[[int], None]
 """Called after each sync that found the chain's clock ahead of the wall clock, with the
 lead in milliseconds."""
 
+PositionsMoved = Callable[[set[tuple[Address, MarketId]]], None]
+"""Called with the (trader, market) positions, pending fills included, whose size the
+blocks just folded changed: a liquidation step, a deleveraging, a fill settled that was
+not pending here."""
+
 
 class PositionManager:
     def __init__(
@@ -98,6 +103,7 @@ class PositionManager:
         self._clock_listeners: list[ChainAhead] = []
         self._unbacked_listeners: list[Unbacked] = []
         self._price_listeners: list[PricesChanged] = []
+        self._position_listeners: list[PositionsMoved] = []
         self.through = -1
         """The last block folded."""
         self._chain_ahead_ms = 0
@@ -286,6 +292,10 @@ class PositionManager:
         """``listener`` hears after each sync that finds the chain's clock ahead."""
         self._clock_listeners.append(listener)
 
+    def subscribe_positions(self, listener: PositionsMoved) -> None:
+        """``listener`` hears of the positions each fold moves, from the next fold on."""
+        self._position_listeners.append(listener)
+
     def apply(self, blocks: IndexedBlocks) -> None:
         ledger = self.ledger
         queued = dict(ledger.queued_fees)
@@ -298,7 +308,10 @@ class PositionManager:
         changed |= self.pending.folded_through(self.through)
         changed |= ledger.touched
         ledger.touched = set()
-        self._changed(changed)
+        moved = self._changed(changed)
+        if moved:
+            for position_listener in self._position_listeners:
+                position_listener(moved)
         self._recheck(changed)
         closed, ledger.closed = ledger.closed, set()
         if closed:
@@ -395,10 +408,22 @@ class PositionManager:
             for listener in self._unbacked_listeners:
                 listener(orders)
 
-    def _changed(self, traders: set[Address]) -> None:
+    def _changed(self, traders: set[Address]) -> set[tuple[Address, MarketId]]:
+        """Project ``traders`` again; returns their positions whose size this changed.
+        Each known trader's projection is cached from the last change on (``_health``
+        makes it), so the cache holds the sizes before this change."""
+        moved: set[tuple[Address, MarketId]] = set()
         for trader in traders:
-            self._projected.pop(trader, None)
+            before = self._projected.pop(trader, None)
             self.margins[trader] = self._health(trader)
+            old = {} if before is None else before.positions
+            new = self.projected(trader).positions
+            moved |= {
+                (trader, market)
+                for market in old.keys() | new.keys()
+                if old.get(market, FLAT).size != new.get(market, FLAT).size
+            }
+        return moved
 
     def _health(self, trader: Address) -> Health:
         account = self.projected(trader)

@@ -95,7 +95,7 @@ class Node:
         self._runner: SettlementRunner | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._recent: dict[bytes, Settled] = {}  # see _adopt
-        self._filled: set[tuple[Address, MarketId]] = set()  # see _trim_reduce_only
+        self._moved: set[tuple[Address, MarketId]] = set()  # see _trim_reduce_only
         self._next_expiry_scan = 0.0  # see _cancel_expiring_on_chain
         self._accounts: AccountLog | None = None
         self._tape: MarketTape | None = None
@@ -262,6 +262,7 @@ class Node:
         pm.subscribe_chain_ahead(self._cancel_expiring_on_chain)
         pm.subscribe_unbacked(self._cancel_unbacked)
         pm.subscribe_prices(self._feed_index)
+        pm.subscribe_positions(self._follow_chain_positions)
         return pm
 
     def _new_runner(self) -> SettlementRunner:
@@ -341,27 +342,40 @@ class Node:
     def _to_pm(self, event: Event) -> None:
         self.pm.on_engine_event(event)
         if isinstance(event, Filled):
-            self._filled.add((event.maker_account, event.market))
-            self._filled.add((event.taker_account, event.market))
+            self._moved.add((event.maker_account, event.market))
+            self._moved.add((event.taker_account, event.market))
+
+    def _follow_chain_positions(self, moved: set[tuple[Address, MarketId]]) -> None:
+        """Positions the chain moved (a liquidation step, a deleveraging, a fill the node
+        learns of from the chain) are trimmed as the engine's fills are: a position it
+        closed takes its attached take-profit and stop-loss with it at once, rather than
+        when one fires for nothing to close."""
+        self._moved |= moved
+        self._trim_reduce_only()
 
     def _trim_reduce_only(self) -> None:
-        """After a request's fills: cancel the resting reduce-only orders of the traders
-        that traded which their position (with the fills not yet settled) no longer
-        covers, oldest first kept. The engine sized each against the position when it
-        arrived; another order of the trader may have shrunk or flipped it since, and the
-        contract would skip such a fill (``REJECT_REDUCE_ONLY``). A position the fills
-        closed also takes its held reduce-only trigger orders (its take-profit and
-        stop-loss, one of which may just have closed it) with it."""
-        if not self._filled or not self.engine.running:
+        """After a request's fills or a chain fold that moved positions: cancel the
+        resting reduce-only orders of the traders whose position moved which their
+        position (with the fills not yet settled) no longer covers, oldest first kept.
+        The engine sized each against the position when it arrived; another order of the
+        trader or a liquidation may have shrunk or flipped it since, and the contract
+        would skip such a fill (``REJECT_REDUCE_ONLY``). A position that moved to flat
+        also takes its held reduce-only trigger orders (its take-profit and stop-loss,
+        one of which may just have closed it) with it. Held ones larger than a position
+        that shrank stay: the engine sizes them to the position when it releases them."""
+        if not self._moved or not self.engine.running:
             return
-        touched, self._filled = self._filled, set()
+        touched, self._moved = self._moved, set()
         books = self.engine.sequencer.engine.markets
         orders: list[tuple[MarketId, OrderId]] = []
         attached: list[tuple[MarketId, OrderId]] = []
         for account, market in sorted(touched):
+            book = books.get(market)
+            if book is None:
+                continue  # listed on chain, not served by this node
             position = self.pm.position(account, market)
             room = {Side.SELL: max(position, 0), Side.BUY: max(-position, 0)}
-            for order in books[market].orders_of(account):
+            for order in book.orders_of(account):
                 terms = order.command
                 if not terms.reduce_only:
                     continue
@@ -371,9 +385,7 @@ class Node:
                     room[terms.side] -= order.remaining
             if position == 0:
                 attached += [
-                    (market, held.order_id)
-                    for held in books[market].held_of(account)
-                    if held.reduce_only
+                    (market, held.order_id) for held in book.held_of(account) if held.reduce_only
                 ]
         self._cancel_resting(tuple(orders), CancelReason.REDUCE_ONLY_EXCEEDS_POSITION)
         self._cancel_resting(tuple(attached), CancelReason.POSITION_CLOSED)
