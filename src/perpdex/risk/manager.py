@@ -337,6 +337,8 @@ class PositionManager:
         }
         self.quotes = quotes
         self._changed(set(self.margins))  # every ratio moves with the prices
+        # the recheck comes first: a held trigger order the new prices leave unbacked is
+        # cancelled before a price listener (the node's index feed) can release it at them
         self._recheck(self.reservations.traders())
         for price_listener in self._price_listeners:
             price_listener()
