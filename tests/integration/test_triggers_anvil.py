@@ -227,7 +227,8 @@ def liquidations(deployment: Deployment, trader: str) -> list[dict[str, object]]
 def test_tpsl_and_close_from_the_cli(
     deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``perpdex tpsl`` attaches both to a long, and again replaces the stop-loss alone;
+    """``perpdex order`` opens a long; ``perpdex tpsl`` attaches both to it (and refuses to
+    attach neither), and again replaces the stop-loss alone;
     ``perpdex close`` closes it at market in one call, and with the position both attached
     orders go (``position_closed``)."""
     monkeypatch.setenv("PERPDEX_STATE_DIR", str(tmp_path))  # the CLI's nonce file = the SDK's
@@ -241,10 +242,15 @@ async def _cli_scenario(deployment: Deployment, tmp_path: Path) -> None:
         tape = Tape(node)
         async with maker_and_trader(node, tmp_path) as (maker, trader):
             await maker.place(BTC, "sell", SIZE, "100000")
-            await trader.place(BTC, "buy", SIZE, "100000", time_in_force=TimeInForce.IOC)
-            await settled(node)
             options = ("--wallet", "trader", "--deployment", str(file))
             options += ("--gateway", node.gateway.url)
+            code, out = await cli("order", "buy", SIZE, BTC, "--price", "100000", "--tif", "ioc",
+                                  *options)  # fmt: skip
+            assert code == 0, out
+            assert "placed buy 0.01 BTC-PERP @ 100000 IOC" in out
+            await settled(node)
+            code, out = await cli("tpsl", BTC, *options)  # refused before connecting
+            assert (code, out.strip()) == (1, "error: give --stop-loss, --take-profit or both")
             code, out = await cli("tpsl", BTC, "--stop-loss", "97000", "--take-profit",
                                   "105000", *options)  # fmt: skip
             assert code == 0, out

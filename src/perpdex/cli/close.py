@@ -5,16 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from perpdex.sdk.options import (
-    add_gateway_argument,
-    add_trader_arguments,
-    gateway_url,
-    run_trader_command,
-    wallet_of,
-)
+from perpdex.sdk.options import add_gateway_argument, add_trader_arguments, run_gateway_command
 
 if TYPE_CHECKING:
-    from perpdex.chain.deployment import Deployment
+    from perpdex.sdk.client import Client
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,32 +28,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_trader_command(_run, args)
+    return run_gateway_command(_close, args)
 
 
-def _run(args: argparse.Namespace, deployment: Deployment) -> int:
-    import asyncio
-
-    return asyncio.run(_close(args, deployment))
-
-
-async def _close(args: argparse.Namespace, deployment: Deployment) -> int:
+async def _close(client: Client, args: argparse.Namespace) -> int:
     from perpdex.cli.order import describe, fills_of, fills_table
-    from perpdex.sdk.client import Client
 
-    url, wallet = gateway_url(args, deployment), wallet_of(args, deployment)
-    async with Client(url, wallet, deployment) as client:
-        account = await client.account()  # before placing: fills can follow at once
-        placed = await client.close_position(args.market, args.slippage)
-        if placed is None:
-            print(f"no position in {args.market}")
-            return 0
-        print(describe(client, placed))
-        fills = await fills_of(account, placed, args.wait)
-        print(
-            "\n" + fills_table(fills)
-            if fills
-            else "\nnothing filled at the worst price above: the position is open"
-            " (a larger --slippage reaches deeper into the book)"
-        )
+    account = await client.account()  # before placing: fills can follow at once
+    placed = await client.close_position(args.market, args.slippage)
+    if placed is None:
+        print(f"no position in {args.market}")
+        return 0
+    print(describe(client, placed))
+    fills = await fills_of(account, placed, args.wait)
+    print(
+        "\n" + fills_table(fills)
+        if fills
+        else "\nnothing filled at the worst price above: the position is open"
+        " (a larger --slippage reaches deeper into the book)"
+    )
     return 0

@@ -7,16 +7,10 @@ import argparse
 from typing import TYPE_CHECKING
 
 from perpdex.cli.console import table
-from perpdex.sdk.options import (
-    add_gateway_argument,
-    add_trader_arguments,
-    gateway_url,
-    run_trader_command,
-    wallet_of,
-)
+from perpdex.sdk.options import add_gateway_argument, add_trader_arguments, run_gateway_command
 
 if TYPE_CHECKING:
-    from perpdex.chain.deployment import Deployment
+    from perpdex.sdk.client import Client
     from perpdex.sdk.leverage import LeverageSetting
 
 
@@ -32,24 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_trader_command(_run, args)
+    return run_gateway_command(_leverage, args)
 
 
-def _run(args: argparse.Namespace, deployment: Deployment) -> int:
-    import asyncio
-
-    return asyncio.run(_leverage(args, deployment))
-
-
-async def _leverage(args: argparse.Namespace, deployment: Deployment) -> int:
-    from perpdex.sdk.client import Client
-
-    url, wallet = gateway_url(args, deployment), wallet_of(args, deployment)
-    async with Client(url, wallet, deployment) as client:
-        if args.leverage is None:
-            setting = await client.leverage(args.market)
-        else:
-            setting = await client.set_leverage(args.market, args.leverage)
+async def _leverage(client: Client, args: argparse.Namespace) -> int:
+    if args.leverage is None:
+        setting = await client.leverage(args.market)
+    else:
+        setting = await client.set_leverage(args.market, args.leverage)
     print(leverage_table(setting))
     return 0
 

@@ -6,16 +6,9 @@ import argparse
 from typing import TYPE_CHECKING
 
 from perpdex.cli.console import table
-from perpdex.sdk.options import (
-    add_gateway_argument,
-    add_trader_arguments,
-    gateway_url,
-    run_trader_command,
-    wallet_of,
-)
+from perpdex.sdk.options import add_gateway_argument, add_trader_arguments, run_gateway_command
 
 if TYPE_CHECKING:
-    from perpdex.chain.deployment import Deployment
     from perpdex.sdk.client import Client, PlacedOrder
     from perpdex.sdk.subscriptions import AccountEvent, Subscription
     from perpdex.sdk.values import Fill
@@ -58,38 +51,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_trader_command(_run, args)
+    return run_gateway_command(_place, args)
 
 
-def _run(args: argparse.Namespace, deployment: Deployment) -> int:
-    import asyncio
-
-    return asyncio.run(_place(args, deployment))
-
-
-async def _place(args: argparse.Namespace, deployment: Deployment) -> int:
+async def _place(client: Client, args: argparse.Namespace) -> int:
     from perpdex.core.types import MarginMode, TimeInForce
-    from perpdex.sdk.client import Client
 
-    url, wallet = gateway_url(args, deployment), wallet_of(args, deployment)
-    async with Client(url, wallet, deployment) as client:
-        account = await client.account()  # before placing: fills can follow at once
-        placed = await client.place(
-            args.market,
-            args.side,
-            args.size,
-            args.price,
-            time_in_force=TimeInForce[TIME_IN_FORCE[args.tif]],
-            reduce_only=args.reduce_only,
-            margin_mode=MarginMode.ISOLATED if args.isolated else None,
-            ttl_s=args.ttl,
-            client_id=args.client_id,
-            trigger_price=args.trigger_above or args.trigger_below,
-            trigger=_trigger(args),
-        )
-        print(describe(client, placed))
-        fills = await fills_of(account, placed, args.wait)
-        print("\n" + fills_table(fills) if fills else "\nno fills yet (the order rests)")
+    account = await client.account()  # before placing: fills can follow at once
+    placed = await client.place(
+        args.market,
+        args.side,
+        args.size,
+        args.price,
+        time_in_force=TimeInForce[TIME_IN_FORCE[args.tif]],
+        reduce_only=args.reduce_only,
+        margin_mode=MarginMode.ISOLATED if args.isolated else None,
+        ttl_s=args.ttl,
+        client_id=args.client_id,
+        trigger_price=args.trigger_above or args.trigger_below,
+        trigger=_trigger(args),
+    )
+    print(describe(client, placed))
+    fills = await fills_of(account, placed, args.wait)
+    print("\n" + fills_table(fills) if fills else "\nno fills yet (the order rests)")
     return 0
 
 

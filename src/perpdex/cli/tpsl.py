@@ -6,16 +6,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from perpdex.sdk.options import (
-    add_gateway_argument,
-    add_trader_arguments,
-    gateway_url,
-    run_trader_command,
-    wallet_of,
-)
+from perpdex.sdk.options import add_gateway_argument, add_trader_arguments, run_gateway_command
 
 if TYPE_CHECKING:
-    from perpdex.chain.deployment import Deployment
+    from perpdex.sdk.client import Client
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,26 +31,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_trader_command(_run, args)
+    return run_gateway_command(_attach, args, check=_some_trigger)
 
 
-def _run(args: argparse.Namespace, deployment: Deployment) -> int:
-    import asyncio
-
+def _some_trigger(args: argparse.Namespace) -> None:
     if args.stop_loss is None and args.take_profit is None:
         raise ValueError("give --stop-loss, --take-profit or both")
-    return asyncio.run(_attach(args, deployment))
 
 
-async def _attach(args: argparse.Namespace, deployment: Deployment) -> int:
+async def _attach(client: Client, args: argparse.Namespace) -> int:
     from perpdex.cli.order import describe
-    from perpdex.sdk.client import Client
 
-    url, wallet = gateway_url(args, deployment), wallet_of(args, deployment)
-    async with Client(url, wallet, deployment) as client:
-        placed = await client.set_tpsl(
-            args.market, args.stop_loss, args.take_profit, slippage=args.slippage
-        )
-        for order in placed:
-            print(describe(client, order))
+    placed = await client.set_tpsl(
+        args.market, args.stop_loss, args.take_profit, slippage=args.slippage
+    )
+    for order in placed:
+        print(describe(client, order))
     return 0

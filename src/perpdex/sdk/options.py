@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from perpdex.chain.deployment import Deployment
+    from perpdex.sdk.client import Client
     from perpdex.sdk.keys import Wallet
 
 KEY_ENV = "PERPDEX_KEY"
@@ -75,6 +76,37 @@ def run_trader_command(
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def run_gateway_command(
+    body: Callable[[Client, argparse.Namespace], Awaitable[int]],
+    args: argparse.Namespace,
+    check: Callable[[argparse.Namespace], None] | None = None,
+) -> int:
+    """:func:`run_trader_command` of ``body`` with the wallet's :class:`Client` connected
+    to the gateway (``--gateway``, else the deployment's); ``check`` refuses bad input
+    before anything connects."""
+
+    def connect_and_run(args: argparse.Namespace, deployment: Deployment) -> int:
+        import asyncio
+
+        if check is not None:
+            check(args)
+        return asyncio.run(_connected(body, args, deployment))
+
+    return run_trader_command(connect_and_run, args)
+
+
+async def _connected(
+    body: Callable[[Client, argparse.Namespace], Awaitable[int]],
+    args: argparse.Namespace,
+    deployment: Deployment,
+) -> int:
+    from perpdex.sdk.client import Client
+
+    url, wallet = gateway_url(args, deployment), wallet_of(args, deployment)
+    async with Client(url, wallet, deployment) as client:
+        return await body(client, args)
 
 
 def wallet_of(args: argparse.Namespace, deployment: Deployment) -> Wallet:
