@@ -1,8 +1,9 @@
 """Leverage caps, isolated margin moves and position figures on the node of `perpdex up`
 on a real anvil, traders through the SDK and the CLI.
 
-A cap refuses an order the market's maximum admits, whether placed whole, split, or grown
-by an amend, and outlives a restart; moving isolated margin changes the chain and a
+A cap refuses an order the market's maximum admits, whether placed whole, split (also in
+one batch frame, and next to a held trigger order), or grown by an amend, and outlives a
+restart; moving isolated margin changes the chain and a
 refusal says how much could move; the liquidation price the gateway shows is where the
 contract first says liquidatable; a plain reduce-only order closes an isolated position.
 """
@@ -27,7 +28,7 @@ from perpdex.cli.main import main
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.types import MarginMode, TimeInForce
 from perpdex.core.units import to_price_units
-from perpdex.sdk.client import Client, OrderSpec
+from perpdex.sdk.client import Client, OrderSpec, PlacedOrder
 from perpdex.sdk.gateway_errors import InsufficientMarginError, InvalidLeverageError
 from perpdex.sdk.margin import IsolatedMarginTooLowError, NoIsolatedPositionError
 
@@ -66,6 +67,17 @@ def test_a_leverage_cap_refuses_what_the_maximum_allows_and_survives_a_restart(
             # an amend is checked as a new order with the others open
             with pytest.raises(InsufficientMarginError):
                 await trader.amend(first.order_hash, size="15")
+            # 99,100 is left: one 1.5 BTC bid (75,075) fits, two do not, even in one frame
+            batch = await trader.place_many([OrderSpec(BTC, "buy", "1.5", "100000")] * 2)
+            assert isinstance(batch[0], PlacedOrder)
+            assert isinstance(batch[1], InsufficientMarginError), batch[1]
+            await trader.cancel(batch[0].order_hash)
+            # a trigger order that opens reserves its margin while held: the next is refused
+            held = await trader.place(BTC, "buy", "1.5", "100000", trigger_price="100500",
+                                      trigger="above")  # fmt: skip
+            with pytest.raises(InsufficientMarginError, match="leverage caps"):
+                await trader.place(BTC, "buy", "1.5", "100000")
+            await trader.cancel(held.order_hash)
             # lowering the cap below what the open orders need changes nothing
             with pytest.raises(InsufficientMarginError, match="open orders"):
                 await trader.set_leverage(BTC, "1.5")
