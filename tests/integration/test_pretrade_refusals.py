@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,10 @@ from perpdex.chain.param_changes import advance_to, restamp_feeds
 from perpdex.chain.transact import connect, send
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.margin import notional
-from perpdex.core.types import MarginMode, MarketId, Size, TimeInForce
+from perpdex.core.types import MarginMode, MarketId, Price, Size, TimeInForce
 from perpdex.core.units import from_price_units, from_size_units
 from perpdex.engine.errors import CancelReason
-from perpdex.engine.events import Cancelled, Event, Filled
+from perpdex.engine.events import Cancelled, Event, Filled, Triggered
 from perpdex.engine.matching import MatchingEngine
 from perpdex.sdk.gateway_errors import ExpiredError, FeeCapTooLowError, MarginModeConflictError
 from perpdex.services.node import Node
@@ -44,6 +45,7 @@ class Tape:
     def __init__(self, node: Node) -> None:
         self.fills: list[Filled] = []
         self.cancelled: list[Cancelled] = []
+        self.triggered: list[Triggered] = []
         self.rejected: list[Rejected] = []
         node.engine.bus.subscribe(self._on_event)
         node.runner.subscribe(self._on_outcome)
@@ -53,6 +55,8 @@ class Tape:
             self.fills.append(event)
         elif isinstance(event, Cancelled):
             self.cancelled.append(event)
+        elif isinstance(event, Triggered):
+            self.triggered.append(event)
 
     def _on_outcome(self, outcome: FillOutcome) -> None:
         if isinstance(outcome, Rejected):
@@ -346,18 +350,23 @@ async def _chain_clock_ahead_scenario(deployment: Deployment, tmp_path: Path) ->
             assert tape.rejected == []
 
 
+@pytest.mark.parametrize("held", [False, True], ids=["resting", "held-trigger"])
 def test_resting_order_a_price_fall_leaves_short_of_margin_leaves_the_book_unfilled(
-    deployment: Deployment, tmp_path: Path
+    tmp_path: Path, held: bool
 ) -> None:
     """The check at placement valued the account at that moment's price; a resting buy
     that a fall of the oracle leaves unbacked would fail the contract's end-of-batch margin
     check when it fills (``MarginCheckFailed``: the fill dropped after both traders saw
     it). The node cancels it when the position manager reads the new price; the older
-    order that still fits stays, fills and settles."""
-    asyncio.run(_price_fall_scenario(deployment, tmp_path))
+    order that still fits stays, fills and settles. ``held``: the big buy is a trigger
+    order (not reduce-only) that the same fall crosses: it is cancelled before the new
+    index price could release it (never ``Triggered``)."""
+    # its own chain: the fall would move the shared chain's price under other tests, and
+    # the admin sets it without racing the node's keeper for the keeper key's nonce
+    on_a_chain_of_its_own(partial(_price_fall_scenario, held=held), tmp_path)
 
 
-async def _price_fall_scenario(deployment: Deployment, tmp_path: Path) -> None:
+async def _price_fall_scenario(deployment: Deployment, tmp_path: Path, held: bool) -> None:
     btc = deployment.markets[0]
     trader_address = deployment.wallet(Role.TRADER).address
     async with running(deployment, tmp_path / "state") as node:
@@ -371,21 +380,24 @@ async def _price_fall_scenario(deployment: Deployment, tmp_path: Path) -> None:
             big_lots = account.collateral * 9 // 10 // per_lot - 1
             price = from_price_units(btc.index_price)
             small = await trader.place(BTC, "buy", from_size_units(btc.lot_size), price)
+            trigger = from_price_units(Price(btc.index_price * 95 // 100)) if held else None
             big = await trader.place(
-                BTC, "buy", from_size_units(Size(big_lots * btc.lot_size)), price
-            )
+                BTC, "buy", from_size_units(Size(big_lots * btc.lot_size)), price,
+                trigger_price=trigger, trigger="below" if held else None,
+            )  # fmt: skip
             await asyncio.sleep(0.3)  # a few syncs at the old price: both stay
             assert tape.cancelled == []
             # the oracle falls 5%: filling the big buy at the old price loses 5% at once
             web3 = connect(deployment.rpc_url)
             oracle = bind(web3, deployment).oracles[btc.symbol]
             fallen = btc.oracle_answer * 95 // 100
-            keeper = deployment.wallet(Role.KEEPER).account()
-            await asyncio.to_thread(send, web3, keeper, oracle.functions.set_answer(fallen))
+            admin = deployment.wallet(Role.ADMIN).account()
+            await asyncio.to_thread(send, web3, admin, oracle.functions.set_answer(fallen))
             await until(lambda: bool(tape.cancelled), "the unbacked order's cancel")
             assert [(c.order_id, c.reason) for c in tape.cancelled] == [
                 (big.order_id, CancelReason.MARGIN_UNCOVERED)
             ]
+            assert tape.triggered == []
             await maker.place(
                 BTC, "sell", from_size_units(btc.lot_size), price,
                 time_in_force=TimeInForce.IOC,
