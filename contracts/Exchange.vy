@@ -732,11 +732,12 @@ def settle(
 def _signed_by(digest: bytes32, head: uint256, r: uint256, s: uint256) -> bool:
     """
     @dev Whether (v, r, s), v from the order's head word, is the signature of `digest`
-         by the trader the head names, with snekmate's low-s bound (EIP-2). The precompile is called directly rather than through snekmate's
-         `_recover_vrs`, which reverts when recovery fails (an `r` that is no point's x
-         coordinate): here a signature that cannot be recovered rejects its fills
-         instead of reverting the batch. A failed recovery returns the zero address,
-         which is never a valid signer, even of an order naming the zero address.
+         by the trader the head names, with snekmate's low-s bound (EIP-2). The
+         precompile is called directly rather than through snekmate's `_recover_vrs`,
+         which reverts when recovery fails (an `r` that is no point's x coordinate):
+         here a signature that cannot be recovered rejects its fills instead of
+         reverting the batch. A failed recovery returns the zero address, which is never
+         a valid signer, even of an order naming the zero address.
     """
     v: uint256 = head >> orders.V_OFFSET
     if v != 27 and v != 28:

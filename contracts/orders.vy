@@ -139,6 +139,8 @@ def _trigger_reached(head: uint256, trigger_price: uint256, price: uint256) -> b
     @param head The order's head word (its trigger direction bits are not zero).
     @param trigger_price The trigger price its signature was checked with.
     @param price The market's price, price units.
+    @return bool True if `price` is on the signed side of the trigger; False for the
+            direction code 3, which names no side.
     """
     direction: uint256 = (head >> TRIGGER_DIRECTION_OFFSET) & MASK_2
     if direction == TRIGGER_AT_OR_ABOVE:
@@ -152,6 +154,9 @@ def _trigger_reached(head: uint256, trigger_price: uint256, price: uint256) -> b
 @pure
 def _trader(head: uint256) -> address:
     """
-    @dev The trader of the order whose head word is `head`.
+    @dev The trader of the order whose head word is `head`: its low 160 bits (the
+         conversion cannot fail, the mask leaves nothing above them).
+    @param head The order's head word.
+    @return address The trader.
     """
     return convert(convert(head & MASK_160, uint160), address)
