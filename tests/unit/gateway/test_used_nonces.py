@@ -68,6 +68,7 @@ def test_runs_answer_exactly_as_a_set_of_every_nonce_would(
             used.remove(trader, nonce)
             reference.discard((trader, nonce))
     for trader in (TRADER, OTHER):
-        assert {n for n in range(42) if (trader, n) in used} == {
-            n for t, n in reference if t == trader
-        }
+        held = {n for t, n in reference if t == trader}
+        assert {n for n in range(42) if (trader, n) in used} == held
+        # one run per maximal stretch of consecutive nonces: adjacent runs were joined
+        assert used.runs(trader) == sum(1 for n in held if n - 1 not in held)
