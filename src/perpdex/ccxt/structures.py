@@ -28,7 +28,6 @@ from perpdex.core.types import (
     Side,
     Size,
     TimeInForce,
-    TriggerDirection,
 )
 from perpdex.core.units import (
     from_collateral_units,
@@ -265,8 +264,6 @@ def open_order_status(order: OpenOrder) -> OrderStatus:
     """An order on the book now in the history's terms (its average price is unknown
     here: None)."""
     filled = order.size - order.remaining
-    signed = order.order
-    triggered = signed.trigger_direction is not TriggerDirection.NONE
     return OrderStatus(
         market=order.market,
         order_id=order.order_id,
@@ -281,8 +278,8 @@ def open_order_status(order: OpenOrder) -> OrderStatus:
         reason=None,
         seq=0,  # not in the book's view
         updated_seq=0,
-        trigger_price=from_price_units(signed.trigger_price) if triggered else None,
-        trigger_direction=signed.trigger_direction,
+        trigger_price=order.trigger_price,
+        trigger_direction=order.trigger_direction,
     )
 
 

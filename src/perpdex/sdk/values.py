@@ -167,6 +167,9 @@ class OpenOrder:
     remaining: Decimal
     """What is still open on the book."""
     order: Order
+    trigger_price: Decimal | None = None
+    """A trigger order's (stop-loss, take-profit), as in :class:`OrderStatus`."""
+    trigger_direction: TriggerDirection = TriggerDirection.NONE
 
     @classmethod
     def of(cls, markets: Markets, open_order: WireOpenOrder) -> OpenOrder:
@@ -181,6 +184,8 @@ class OpenOrder:
             size(order.size),
             size(open_order.remaining),
             order,
+            price(order.trigger_price) if order.trigger_price else None,
+            order.trigger_direction,
         )
 
 

@@ -15,17 +15,38 @@ from hypothesis import strategies as st
 
 from perpdex.chain.deployment import ListedMarket
 from perpdex.chain.markets import default_markets
-from perpdex.core.types import Collateral, MarginMode, MarketId, Side, Size
+from perpdex.core.eip712 import FeePpm, Nonce, Order, UnixTime
+from perpdex.core.types import (
+    Address,
+    Collateral,
+    MarginMode,
+    MarketId,
+    Price,
+    Side,
+    Size,
+    TimeInForce,
+    TriggerDirection,
+)
 from perpdex.core.units import to_collateral_units, to_price_units, to_size_units
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.protocol import PlaceRequest, WireOrder
+from perpdex.gateway.queries import OpenOrder as WireOpenOrder
 from perpdex.gateway.tape import Candle as WireCandle
 from perpdex.gateway.tape import PublicTrade
 from perpdex.sdk.batch import frames
 from perpdex.sdk.chain_client import PositionState
 from perpdex.sdk.markets import Markets
 from perpdex.sdk.positions import SettledPosition
-from perpdex.sdk.values import Candle, OrderState, OrderStatus, Trade, collateral, price, size
+from perpdex.sdk.values import (
+    Candle,
+    OpenOrder,
+    OrderState,
+    OrderStatus,
+    Trade,
+    collateral,
+    price,
+    size,
+)
 
 MARKETS = Markets(
     ListedMarket(
@@ -166,3 +187,36 @@ def test_a_settled_position_reads_in_decimals() -> None:
     assert SettledPosition.of(state) == SettledPosition(
         "BTC-PERP", Decimal("-0.03"), Decimal("3000.5"), MarginMode.ISOLATED, Decimal("150")
     )
+
+
+def test_an_open_trigger_order_reads_its_trigger_in_decimals() -> None:
+    order = Order(
+        trader=Address("0x" + "22" * 20),
+        market=MarketId(0),
+        is_buy=False,
+        size=Size(to_size_units("0.03")),
+        limit_price=Price(to_price_units("94000")),
+        max_fee_ppm=FeePpm(500),
+        margin_mode=MarginMode.CROSS,
+        time_in_force=TimeInForce.IOC,
+        reduce_only=True,
+        expiry=UnixTime(2_000_000_000),
+        nonce=Nonce(1),
+        trigger_price=Price(to_price_units("95000")),
+        trigger_direction=TriggerDirection.AT_OR_BELOW,
+    )
+    wire_order = WireOpenOrder(0, 7, "0x" + "ab" * 32, None, order.size, WireOrder.of(order))
+    held = OpenOrder.of(MARKETS, wire_order)
+    assert (held.price, held.trigger_price, held.trigger_direction) == (
+        Decimal("94000"),
+        Decimal("95000"),
+        TriggerDirection.AT_OR_BELOW,
+    )
+    plain = OpenOrder.of(
+        MARKETS,
+        WireOpenOrder(0, 8, "0x" + "cd" * 32, None, order.size, WireOrder.of(
+            dataclasses.replace(order, trigger_price=Price(0),
+                                trigger_direction=TriggerDirection.NONE)
+        )),
+    )  # fmt: skip
+    assert (plain.trigger_price, plain.trigger_direction) == (None, TriggerDirection.NONE)
