@@ -387,8 +387,8 @@ class Node:
                 attached += [
                     (market, held.order_id) for held in book.held_of(account) if held.reduce_only
                 ]
-        self._cancel_resting(tuple(orders), CancelReason.REDUCE_ONLY_EXCEEDS_POSITION)
-        self._cancel_resting(tuple(attached), CancelReason.POSITION_CLOSED)
+        self._cancel_open(tuple(orders), CancelReason.REDUCE_ONLY_EXCEEDS_POSITION)
+        self._cancel_open(tuple(attached), CancelReason.POSITION_CLOSED)
 
     def _feed_index(self) -> None:
         """Feed each market's oracle price, as the contract reads it, to the engine as an
@@ -446,7 +446,7 @@ class Node:
             and above_cap(command, signed.order)
         )
         why = "the fee rises above their signed cap"
-        self._cancel_resting(orders, CancelReason.FEE_ABOVE_CAP, why)
+        self._cancel_open(orders, CancelReason.FEE_ABOVE_CAP, why)
 
     def _cancel_closed_on_chain(self, traders: set[Address] | None) -> None:
         """Cancel the resting orders (of ``traders``; None: of everyone) whose nonce the
@@ -454,13 +454,13 @@ class Node:
         if not self.engine.running:
             return  # the engine's restart calls this again
         nonces = self.pm.ledger.nonces
-        orders = self._resting_ids(
+        orders = self._open_ids(
             traders,
             lambda command: nonces.is_closed(
                 command.account, order_of_payload(command.payload).nonce
             ),
         )
-        self._cancel_resting(orders, CancelReason.ON_CHAIN)
+        self._cancel_open(orders, CancelReason.ON_CHAIN)
 
     def _cancel_expiring_on_chain(self, ahead_ms: int) -> None:
         """Cancel the resting orders that the chain's clock, ``ahead_ms`` ahead of the wall
@@ -473,27 +473,27 @@ class Node:
             return
         self._next_expiry_scan = now + 1.0
         chain_now_ms = WallClock().now() + ahead_ms
-        orders = self._resting_ids(
+        orders = self._open_ids(
             None,
             lambda command: (
                 (order_of_payload(command.payload).expiry - SETTLE_MARGIN_S) * 1000 <= chain_now_ms
             ),
         )
         why = f"the chain's clock, {ahead_ms} ms ahead of this node's, nears their signed expiry"
-        self._cancel_resting(orders, CancelReason.EXPIRES_ON_CHAIN, why)
+        self._cancel_open(orders, CancelReason.EXPIRES_ON_CHAIN, why)
 
     def _cancel_unbacked(self, unbacked: list[SignedOrder]) -> None:
-        """Cancel the resting orders whose accounts a price, funding or collateral move on
-        chain left short of margin for them: each fill would fail the contract's
-        end-of-batch margin check (``MarginCheckFailed``) and be dropped."""
+        """Cancel the open orders (resting or held) whose accounts a price, funding or
+        collateral move on chain left short of margin for them: each fill would fail the
+        contract's end-of-batch margin check (``MarginCheckFailed``) and be dropped."""
         if not self.engine.running:
             return  # the position manager checks again at its next price change
-        orders = self._resting_with_hash(
+        orders = self._open_with_hash(
             {signed.order.trader for signed in unbacked},
             {signed.order_hash for signed in unbacked},
         )
         why = "their accounts no longer carry them at the chain's prices"
-        self._cancel_resting(orders, CancelReason.MARGIN_UNCOVERED, why)
+        self._cancel_open(orders, CancelReason.MARGIN_UNCOVERED, why)
 
     def _report_rejected(self, outcome: Rejected) -> None:
         """Tell both traders, cancel the rest of both orders (journaled), count and log."""
@@ -520,7 +520,7 @@ class Node:
         )
         if not self.engine.running:
             return
-        orders = self._resting_with_hash(
+        orders = self._open_with_hash(
             {maker.order.trader, taker.order.trader}, {maker.order_hash, taker.order_hash}
         )
         rejected = RejectedFill(
@@ -537,7 +537,7 @@ class Node:
         command = ChainCancel(orders=orders, reason=CancelReason.FILL_REJECTED, rejected=rejected)
         self._submit_from_chain(command)
 
-    def _resting_ids(
+    def _open_ids(
         self, traders: set[Address] | None, picked: Callable[[NewOrder], bool]
     ) -> tuple[tuple[MarketId, OrderId], ...]:
         """The resting and held orders of ``traders`` (None: of everyone) that ``picked``
@@ -548,15 +548,16 @@ class Node:
             if picked(terms)
         )
 
-    def _resting_with_hash(
+    def _open_with_hash(
         self, traders: set[Address], hashes: set[OrderHash]
     ) -> tuple[tuple[MarketId, OrderId], ...]:
-        """The resting orders of ``traders`` whose signed order's hash is in ``hashes``."""
-        return self._resting_ids(
+        """The resting and held orders of ``traders`` whose signed order's hash is in
+        ``hashes``."""
+        return self._open_ids(
             traders, lambda command: order_hash_of_payload(command.payload, self.domain) in hashes
         )
 
-    def _cancel_resting(
+    def _cancel_open(
         self,
         orders: tuple[tuple[MarketId, OrderId], ...],
         reason: CancelReason,
@@ -566,7 +567,7 @@ class Node:
         if not orders:
             return
         if why is not None:
-            log.warning("%d resting orders cancelled: %s", len(orders), why)
+            log.warning("%d open orders cancelled: %s", len(orders), why)
         self._submit_from_chain(ChainCancel(orders=orders, reason=reason))
 
     def _submit_from_chain(self, command: ChainCancel | IndexPrice) -> None:
