@@ -4,7 +4,7 @@ verifiable, and one writer per shard (a stale engine is fenced)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import count
 from pathlib import Path
 
@@ -47,19 +47,36 @@ def journal(nats_single: NatsCluster, layout: StreamLayout) -> Iterator[JetStrea
     opened.close()
 
 
-def reopen(nats: NatsCluster, layout: StreamLayout) -> JetStreamJournal:
-    return JetStreamJournal(nats.urls, layout, ShardId(1))
+@pytest.fixture
+def reopen(
+    nats_single: NatsCluster, layout: StreamLayout
+) -> Iterator[Callable[[], JetStreamJournal]]:
+    """Another writer of the test's shard; closed at teardown, even a fenced one or after a
+    failure (a journal left open keeps its loop thread reconnecting into later tests)."""
+    opened: list[JetStreamJournal] = []
+
+    def open_again() -> JetStreamJournal:
+        opened.append(JetStreamJournal(nats_single.urls, layout, ShardId(1)))
+        return opened[-1]
+
+    yield open_again
+    for writer in opened:
+        writer.close()
 
 
 def test_the_stream_holds_the_file_journals_chain_and_replays_the_same_engine(
-    tmp_path: Path, nats_single: NatsCluster, layout: StreamLayout, journal: JetStreamJournal
+    tmp_path: Path,
+    nats_single: NatsCluster,
+    layout: StreamLayout,
+    journal: JetStreamJournal,
+    reopen: Callable[[], JetStreamJournal],
 ) -> None:
     on_file = Run(journal=FileJournal(tmp_path / "journal.bin")).feed(COMMANDS)
     on_stream = Run(journal=journal).feed(COMMANDS)
     assert on_stream.events == on_file.events
     assert journal.durable == journal.head == verify_journal(tmp_path / "journal.bin")
 
-    reader = reopen(nats_single, layout)
+    reader = reopen()
     assert reader.head == journal.head
     assert verify_store(reader) == journal.head
     events: list[Event] = []
@@ -73,12 +90,16 @@ def test_the_stream_holds_the_file_journals_chain_and_replays_the_same_engine(
 
 
 def test_a_snapshot_plus_the_later_entries_of_the_stream_is_the_whole_replay(
-    tmp_path: Path, nats_single: NatsCluster, layout: StreamLayout, journal: JetStreamJournal
+    tmp_path: Path,
+    nats_single: NatsCluster,
+    layout: StreamLayout,
+    journal: JetStreamJournal,
+    reopen: Callable[[], JetStreamJournal],
 ) -> None:
     run = Run(journal=journal).feed(COMMANDS[:700])
     write_snapshot(tmp_path / "snap", run.engine, journal.head)
     run.feed(COMMANDS[700:])
-    reader = reopen(nats_single, layout)
+    reader = reopen()
     engine, head = recover(reader, MARKETS, snapshot=tmp_path / "snap")
     reader.close()
     assert head == journal.head
@@ -101,13 +122,16 @@ def test_reading_after_a_head_finds_its_message_and_checks_that_head(
 
 
 def test_a_group_too_large_for_one_message_is_split_and_read_back_whole(
-    nats_single: NatsCluster, layout: StreamLayout, journal: JetStreamJournal
+    nats_single: NatsCluster,
+    layout: StreamLayout,
+    journal: JetStreamJournal,
+    reopen: Callable[[], JetStreamJournal],
 ) -> None:
     big = [entry + bytes(400) for entry in ticks(journal.head, 5_000)]  # ~2.2 MB of frames
     journal.append(big)
     journal.flush()
     assert [entry.entry for entry in journal.read()] == big
-    reader = reopen(nats_single, layout)
+    reader = reopen()
     assert reader.head == journal.head
     middle = next(entry for entry in reader.read() if entry.seq == 2_500)
     assert next(iter(reader.read(ChainHead(2_500, middle.head)))).seq == 2_501
@@ -115,11 +139,14 @@ def test_a_group_too_large_for_one_message_is_split_and_read_back_whole(
 
 
 def test_a_reopened_writer_continues_the_chain(
-    nats_single: NatsCluster, layout: StreamLayout, journal: JetStreamJournal
+    nats_single: NatsCluster,
+    layout: StreamLayout,
+    journal: JetStreamJournal,
+    reopen: Callable[[], JetStreamJournal],
 ) -> None:
     write(journal, 20)
     journal.close()
-    again = reopen(nats_single, layout)
+    again = reopen()
     assert again.head == journal.head
     write(again, 5)
     assert verify_store(again) == again.head
@@ -128,11 +155,14 @@ def test_a_reopened_writer_continues_the_chain(
 
 
 def test_a_stale_writer_is_fenced_and_cannot_write_after_its_replacement(
-    nats_single: NatsCluster, layout: StreamLayout, journal: JetStreamJournal
+    nats_single: NatsCluster,
+    layout: StreamLayout,
+    journal: JetStreamJournal,
+    reopen: Callable[[], JetStreamJournal],
 ) -> None:
     stale = journal
     write(stale, 5)  # the stale writer is pipelining (its last ack is the stream's last)
-    replacement = reopen(nats_single, layout)
+    replacement = reopen()
     write(replacement, 1, time=2_000)
 
     # Its entries 6 and 7 go out in two messages, pipelined: 6 is refused (the
@@ -154,10 +184,13 @@ def test_a_stale_writer_is_fenced_and_cannot_write_after_its_replacement(
 
 
 def test_a_writer_opened_on_an_old_head_is_fenced_at_once(
-    nats_single: NatsCluster, layout: StreamLayout, journal: JetStreamJournal
+    nats_single: NatsCluster,
+    layout: StreamLayout,
+    journal: JetStreamJournal,
+    reopen: Callable[[], JetStreamJournal],
 ) -> None:
     write(journal, 3)
-    late = reopen(nats_single, layout)  # opened at entry 3, not yet written
+    late = reopen()  # opened at entry 3, not yet written
     write(journal, 2)
     late.append(ticks(late.head, 1, time=2_000))
     with pytest.raises(JournalFencedError) as fenced:
