@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from perpdex.chain.deployment import ListedMarket
-from perpdex.core.rounding import div_ceil, div_floor, mul_div_ceil, mul_div_floor
+from perpdex.core.slippage import worst_price
 from perpdex.core.types import MarketId, Price, Side, Size, TimeInForce
-from perpdex.core.units import from_price_units, from_size_units, units
+from perpdex.core.units import from_price_units, from_size_units
 from perpdex.keeper.accounts import PositionView
 from perpdex.sdk.client import Client, PlacedOrder
 
@@ -30,16 +30,6 @@ class HedgeOrder:
     side: Side
     size: Size
     limit: Price
-
-
-def worst_price(index: Price, side: Side, slippage_ppm: int, tick: Price) -> Price:
-    """The limit of an order that accepts ``slippage_ppm`` from ``index``: a sell down to
-    ``index - slippage``, a buy up to ``index + slippage``, rounded to the tick away from
-    the index (the band stays at least as wide as asked)."""
-    scale = units().fraction_scale
-    if side is Side.SELL:
-        return Price(div_floor(mul_div_floor(index, scale - slippage_ppm, scale), tick) * tick)
-    return Price(div_ceil(mul_div_ceil(index, scale + slippage_ppm, scale), tick) * tick)
 
 
 def hedge_order(position: PositionView, index: Price, tick: Price, slippage_ppm: int) -> HedgeOrder:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from perpdex.core.eip712 import Order
-from perpdex.core.rounding import mul_div_ceil, mul_div_floor
+from perpdex.core.slippage import worst_price as slippage_worst_price
 from perpdex.core.types import MarginMode, Price, Side, Size, TimeInForce, TriggerDirection
 from perpdex.core.units import from_price_units, from_size_units
 from perpdex.sdk.amounts import DecimalLike, Grid, order_price
@@ -83,14 +83,10 @@ def slippage_ppm(slippage: DecimalLike) -> int:
 def worst_price(reference: Price, side: Side, slippage: DecimalLike, market: Grid) -> Price:
     """The signed worst price of a market order: ``reference`` moved against the trader by
     ``slippage``, rounded outward to the tick (a sell's floor, a buy's ceiling), so the
-    order accepts at least that slippage; at least one tick."""
-    ppm = slippage_ppm(slippage)
+    order accepts at least that slippage (:func:`perpdex.core.slippage.worst_price`); at
+    least one tick, so a sell near 100% slippage still signs a price."""
     tick = market.tick_size
-    if side is Side.BUY:
-        ticks = mul_div_ceil(reference, _PPM + ppm, _PPM * tick)
-    else:
-        ticks = mul_div_floor(reference, _PPM - ppm, _PPM * tick)
-    return Price(max(ticks, 1) * tick)
+    return Price(max(slippage_worst_price(reference, side, slippage_ppm(slippage), tick), tick))
 
 
 @dataclass(frozen=True, slots=True)

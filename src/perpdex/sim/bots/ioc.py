@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 
 from perpdex.chain.deployment import ListedMarket
+from perpdex.core.slippage import worst_price
 from perpdex.core.types import Price, Side, Size, TimeInForce
 from perpdex.core.units import from_price_units, from_size_units
-from perpdex.keeper.hedge import worst_price
 from perpdex.sdk.chain_client import ChainClient
 from perpdex.sdk.client import Client
 from perpdex.sdk.gateway_errors import GatewayError

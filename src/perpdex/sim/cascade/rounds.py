@@ -21,8 +21,9 @@ from collections.abc import Iterator, Sequence
 from itertools import chain, repeat
 
 from perpdex.chain.markets import MarketSpec
+from perpdex.core.slippage import worst_price
 from perpdex.core.types import Address, MarketId, Price, Side, Size
-from perpdex.keeper.hedge import DEFAULT_SLIPPAGE_PPM, worst_price
+from perpdex.keeper.hedge import DEFAULT_SLIPPAGE_PPM
 from perpdex.sim.cascade.book import Book, Depth
 from perpdex.sim.cascade.chain import Crowd, outcome
 from perpdex.sim.cascade.feedback import Feedback, reference
