@@ -94,6 +94,23 @@ def test_set_block_time_switches_mining(anvil: Anvil, web3: Web3) -> None:
     assert web3.eth.block_number == idle
 
 
+def test_mining_by_hand_holds_transactions_until_mine() -> None:
+    with Anvil() as node:
+        web3 = connect(node.rpc_url)
+        sender, receiver = web3.eth.accounts[:2]
+        node.mine_by_hand()
+        start = web3.eth.block_number
+        tx_hash = web3.eth.send_transaction({"from": sender, "to": receiver, "value": 1})
+        time.sleep(1.5)
+        assert web3.eth.block_number == start
+        assert web3.eth.get_transaction_count(sender, "pending") == 1
+        node.mine()
+        assert web3.eth.get_transaction_receipt(tx_hash)["blockNumber"] == start + 1
+        node.set_block_time(None)  # one block per transaction again
+        web3.eth.send_transaction({"from": sender, "to": receiver, "value": 1})
+        assert web3.eth.block_number == start + 2
+
+
 def test_missing_binary_says_to_run_make_setup(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(anvil_module, "ANVIL_BIN", Path("node_modules/.bin/no-such-anvil"))
     with pytest.raises(AnvilError, match="make setup"):

