@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -150,18 +151,42 @@ async def _stop_loss_scenario(deployment: Deployment, tmp_path: Path) -> None:
         ]
 
 
-def test_a_liquidation_takes_the_attached_orders_with_the_position(
-    deployment: Deployment, tmp_path: Path
+@dataclass(frozen=True)
+class ClosedOnChain:
+    """How the chain closes the trader's long after the oracle falls to ``drop``."""
+
+    drop: Decimal
+    event: str
+    counterparty_closed: bool
+    """Whether the maker's short goes too (deleveraging closes it against the long)."""
+
+
+LIQUIDATED = ClosedOnChain(Decimal("0.96"), "Liquidated", counterparty_closed=False)
+"""96,000: below the long's maintenance (3%), its equity still above zero: the keeper
+closes it whole (under the minimum partial notional)."""
+DELEVERAGED = ClosedOnChain(Decimal("0.8"), "Deleveraged", counterparty_closed=True)
+"""80,000: the long's deficit about 15 USDC, more than the new deployment's insurance
+fund holds: the keeper closes it against the maker's short, which goes flat too."""
+
+
+@pytest.mark.parametrize("case", [LIQUIDATED, DELEVERAGED], ids=["liquidated", "deleveraged"])
+def test_a_position_closed_on_chain_takes_its_attached_orders(
+    deployment: Deployment, tmp_path: Path, case: ClosedOnChain
 ) -> None:
-    """An isolated long with a stop-loss and a take-profit, both far from the oracle, is
-    closed whole by the node's keeper after an oracle drop: the node follows the chain's
-    fold and cancels both (``position_closed``, journaled, sent to the trader) without
-    either firing."""
-    asyncio.run(_liquidation_scenario(deployment, tmp_path))
+    """An isolated long and the maker's short, each with a stop-loss and a take-profit all
+    far from the oracle; the oracle drops and the node's keeper closes the long on chain
+    (a liquidation, or a deleveraging against the short). The node follows the chain's fold
+    and cancels the attached orders of each position closed (``position_closed``,
+    journaled, sent to the trader) without any of them firing; those of a position still
+    open stay held."""
+    asyncio.run(_closed_on_chain_scenario(deployment, tmp_path, case))
 
 
-async def _liquidation_scenario(deployment: Deployment, tmp_path: Path) -> None:
+async def _closed_on_chain_scenario(
+    deployment: Deployment, tmp_path: Path, case: ClosedOnChain
+) -> None:
     trader_address = deployment.wallet(Role.TRADER).address
+    maker_address = deployment.wallet(Role.MAKER).address
     async with running(deployment, tmp_path / "state") as node:
         tape = Tape(node)
         async with maker_and_trader(node, tmp_path) as (maker, trader):
@@ -174,26 +199,27 @@ async def _liquidation_scenario(deployment: Deployment, tmp_path: Path) -> None:
                 time_in_force=TimeInForce.IOC, margin_mode=MarginMode.ISOLATED,
             )  # fmt: skip
             await settled(node)
-            stop, take = await trader.set_tpsl(BTC, stop_loss="90000", take_profit="110000")
+            long = await trader.set_tpsl(BTC, stop_loss="75000", take_profit="110000")
+            short = await maker.set_tpsl(BTC, stop_loss="110000", take_profit="70000")
             book = btc_book(node)
-            assert {o.order_id for o in book.held_of(trader_address)} == {
-                stop.order_id,
-                take.order_id,
-            }
+            assert {o.order_id for o in book.held_of(trader_address)} == {o.order_id for o in long}
 
-            # 96,000: below the position's maintenance (3%), above its stop-loss
-            await oracle_at(deployment, Decimal("0.96"))
+            await oracle_at(deployment, case.drop)
             await until(lambda: not book.held_of(trader_address), "the attached orders' cancel")
+            await settled(node)
             assert BTC not in await sizes(trader)
-            (liquidated,) = liquidations(deployment, trader_address)
-            assert liquidated["full"] is True
-            assert liquidated["liquidator"] == deployment.wallet(Role.KEEPER).address
-            assert tape.of(Triggered) == []  # neither fired: they went with the position
+            (closed,) = closings(deployment, case.event, trader_address)
+            keeper = deployment.wallet(Role.KEEPER).address
+            if case is LIQUIDATED:
+                assert (closed["full"], closed["liquidator"]) == (True, keeper)
+            else:
+                assert closed["counterparty"] == maker_address
+            assert tape.of(Triggered) == []  # none fired: they went with their positions
+            gone = long + short if case.counterparty_closed else long
             cancels = {e.order_id: e.reason for e in tape.of(Cancelled) if isinstance(e, Cancelled)}
-            assert cancels == {
-                stop.order_id: CancelReason.POSITION_CLOSED,
-                take.order_id: CancelReason.POSITION_CLOSED,
-            }
+            assert cancels == {o.order_id: CancelReason.POSITION_CLOSED for o in gone}
+            held = {o.order_id for o in book.held_of(maker_address)}
+            assert held == (set() if case.counterparty_closed else {o.order_id for o in short})
 
             updates: set[tuple[str, str, str | None]] = set()
             async with asyncio.timeout(10):
@@ -202,10 +228,7 @@ async def _liquidation_scenario(deployment: Deployment, tmp_path: Path) -> None:
                         updates.add((event.order_hash, event.status, event.reason))
                     if len(updates) == 2:
                         break
-            assert updates == {
-                (hex0x(stop.order_hash), "cancelled", "position_closed"),
-                (hex0x(take.order_hash), "cancelled", "position_closed"),
-            }
+            assert updates == {(hex0x(o.order_hash), "cancelled", "position_closed") for o in long}
 
         node.engine.sequencer.flush()
         replayed: list[Event] = []
@@ -216,12 +239,13 @@ async def _liquidation_scenario(deployment: Deployment, tmp_path: Path) -> None:
         ]
 
 
-def liquidations(deployment: Deployment, trader: str) -> list[dict[str, object]]:
+def closings(deployment: Deployment, event: str, trader: str) -> list[dict[str, object]]:
+    """The ``event`` logs (``Liquidated``, ``Deleveraged``) of ``trader``'s positions."""
     exchange = bind(connect(deployment.rpc_url), deployment).exchange
-    events = exchange.events.Liquidated().get_logs(
+    logs = exchange.events[event]().get_logs(
         from_block=deployment.start_block, argument_filters={"trader": trader}
     )
-    return [dict(event["args"]) for event in events]
+    return [dict(log["args"]) for log in logs]
 
 
 def test_tpsl_and_close_from_the_cli(
