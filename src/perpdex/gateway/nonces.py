@@ -20,20 +20,12 @@ class UsedNonces:
     def __init__(self) -> None:
         # trader -> {first nonce of a run: one past its last}, runs disjoint and not adjacent
         self._runs: dict[Address, SortedDict] = {}
-        # trader -> [first, one past the last] of the newest run (the one starting highest),
-        # mirrored in ``_runs``: a new order's nonce is almost always at or past its end,
-        # which a look-up and an add answer from here without bisecting the runs (a
-        # quarter of the replay memory's cost when every order opened a run of its own)
-        self._newest: dict[Address, list[int]] = {}
 
     def __contains__(self, key: tuple[Address, int]) -> bool:
         trader, nonce = key
-        newest = self._newest.get(trader)
-        if newest is None:
+        runs = self._runs.get(trader)
+        if not runs:
             return False
-        if nonce >= newest[0]:
-            return nonce < newest[1]
-        runs = self._runs[trader]
         index = runs.bisect_right(nonce) - 1
         if index < 0:
             return False
@@ -45,18 +37,13 @@ class UsedNonces:
         return len(self._runs.get(trader, ()))
 
     def add(self, trader: Address, nonce: int) -> None:
-        newest = self._newest.get(trader)
-        if newest is None:
+        runs = self._runs.get(trader)
+        if runs is None:
             self._runs[trader] = SortedDict({nonce: nonce + 1})
-            self._newest[trader] = [nonce, nonce + 1]
             return
-        runs = self._runs[trader]
-        if nonce == newest[1]:  # the common case: the next nonce of the newest run
-            newest[1] = runs[newest[0]] = nonce + 1
-            return
-        if nonce > newest[1]:  # past a gap: a new newest run
-            runs[nonce] = nonce + 1
-            self._newest[trader] = [nonce, nonce + 1]
+        last, last_end = runs.peekitem(-1)
+        if nonce == last_end:  # the common case: the next nonce of the newest run
+            runs[last] = nonce + 1
             return
         start, end = nonce, nonce + 1
         index = runs.bisect_right(nonce) - 1
@@ -70,7 +57,6 @@ class UsedNonces:
         if after_end is not None:  # joins the run after it
             end = after_end
         runs[start] = end
-        self._newest[trader] = list(runs.peekitem(-1))
 
     def remove(self, trader: Address, nonce: int) -> None:
         """Forget one nonce (an order the engine refused may be placed again)."""
@@ -83,8 +69,5 @@ class UsedNonces:
             runs[start] = nonce
         if nonce + 1 < end:
             runs[nonce + 1] = end
-        if runs:
-            self._newest[trader] = list(runs.peekitem(-1))
-        else:
+        if not runs:
             del self._runs[trader]
-            del self._newest[trader]
