@@ -2,7 +2,7 @@
 real anvil with the real node, gateway and SDK: orders closed on chain (all of them by the
 nonce floor, one by its hash, some by nonce) leave the book with a journaled command, new
 orders with a closed nonce are refused, and a fill the chain refuses is reported to both
-traders, ends both orders and is counted and logged."""
+traders, ends the order at fault (only) and is counted and logged."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from perpdex.cli.main import main as perpdex
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.eip712 import Nonce, sign_order
 from perpdex.core.types import Address, Collateral, OrderHash, Price
-from perpdex.core.units import from_collateral_units
+from perpdex.core.units import from_collateral_units, to_size_units
 from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Cancelled, Event, FillRejected
 from perpdex.gateway.protocol import Placed, PlaceRequest, WireOrder, hex0x
@@ -196,10 +196,12 @@ async def rejected_between_match_and_settlement(
     caplog: pytest.LogCaptureFixture,
     meddle: Meddle,
     reason: RejectReason,
+    maker_at_fault: bool,
 ) -> None:
     """The maker rests 0.03, the taker takes 0.01, ``meddle`` makes the chain refuse the
-    fill: both traders get ``fill_rejected`` with ``reason``, the maker's rest leaves the
-    book, the pending fill is gone, the rejection is counted, warned once, and journaled."""
+    fill: both traders get ``fill_rejected`` with ``reason``; the maker's rest leaves the
+    book only if ``reason`` blames it too (else the taker could pull it for free), the
+    pending fill is gone, the rejection is counted, warned once, and journaled."""
     caplog.set_level(logging.WARNING)
     async with (
         settling_by_hand(deployment, tmp_path / "state") as node,
@@ -214,7 +216,9 @@ async def rejected_between_match_and_settlement(
         assert report is not None
         assert [r.reason for r in report.rejected] == [reason]
 
-        maker_events = await events_until(maker_stream, OrderUpdate, 1)
+        maker_events = await events_until(
+            maker_stream, OrderUpdate if maker_at_fault else RejectedFill, 1
+        )
         taker_events = await events_until(taker_stream, RejectedFill, 1)
         for events, placed, is_maker in ((maker_events, ask, True), (taker_events, bid, False)):
             (fill,) = [e for e in events if isinstance(e, Fill)]
@@ -224,10 +228,16 @@ async def rejected_between_match_and_settlement(
             assert (rejected.order_id, rejected.side) == (fill.order_id, fill.side)
             assert (rejected.price, rejected.size) == (fill.price, fill.size)
             assert rejected.reason == reason.value
-        (rest,) = [e for e in maker_events if isinstance(e, OrderUpdate)]
-        assert rest.reason == CancelReason.FILL_REJECTED.value
-        assert rest.size == 2 * fill.size  # 0.03 signed, 0.01 matched
-        assert not resting_hashes(node, maker.address)
+        if maker_at_fault:
+            (rest,) = [e for e in maker_events if isinstance(e, OrderUpdate)]
+            assert rest.reason == CancelReason.FILL_REJECTED.value
+            assert rest.size == 2 * fill.size  # 0.03 signed, 0.01 matched
+            assert not resting_hashes(node, maker.address)
+        else:
+            assert not [e for e in maker_events if isinstance(e, OrderUpdate)]
+            assert resting_hashes(node, maker.address) == {ask.order_hash}
+            (rest_order,) = node.engine.resting([maker.address])
+            assert rest_order.remaining == to_size_units("0.02")  # keeps its rest
         assert not len(node.pm.pending)
         assert node.rejected_fills == {reason.value: 1}
         # numbered in each trader's account stream, and kept in its history
@@ -251,8 +261,9 @@ async def rejected_between_match_and_settlement(
     (reported,) = [e for e in replayed if isinstance(e, FillRejected)]
     assert (reported.fill.maker_hash, reported.fill.taker_hash) == (ask.order_hash, bid.order_hash)
     assert reported.fill.cause == reason.value
-    (cancel,) = [e for e in replayed if isinstance(e, Cancelled)]
-    assert (cancel.seq, cancel.reason) == (reported.seq, CancelReason.FILL_REJECTED)
+    cancels = [e for e in replayed if isinstance(e, Cancelled)]
+    assert all((c.seq, c.reason) == (reported.seq, CancelReason.FILL_REJECTED) for c in cancels)
+    assert len(cancels) == (1 if maker_at_fault else 0)  # the taker's 0.01 matched whole
 
 
 async def close_the_nonce(node: Node, taker: Client, bid: PlacedOrder) -> None:
@@ -274,14 +285,20 @@ async def withdraw_the_margin(node: Node, taker: Client, bid: PlacedOrder) -> No
     await taker.execute_withdrawal()
 
 
-def test_a_fill_the_chain_refuses_is_reported_to_both_traders_and_ends_both_orders(
+def test_a_fill_the_chain_refuses_is_reported_to_both_traders_and_ends_the_closed_order(
     deployment: Deployment, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Issue 11 item 3: the chain skipped a fill (FillRejected) and nobody was told; the
-    rest of the maker's order stayed in the book to make more fills that never settle."""
+    rest of the maker's order stayed in the book to make more fills that never settle. The
+    taker closed its own nonce, so only its order is at fault: the maker's rest stays."""
     asyncio.run(
         rejected_between_match_and_settlement(
-            deployment, tmp_path, caplog, close_the_nonce, RejectReason.ORDER_CLOSED
+            deployment,
+            tmp_path,
+            caplog,
+            close_the_nonce,
+            RejectReason.ORDER_CLOSED,
+            maker_at_fault=False,
         )
     )
 
@@ -320,7 +337,12 @@ def test_a_fill_that_fails_settlement_every_round_is_rejected_and_reported_to_bo
     the node answers, and the rejection reaches both traders like the chain's."""
     asyncio.run(
         rejected_between_match_and_settlement(
-            deployment, tmp_path, caplog, fail_every_round_on_the_fill, RejectReason.FAILS_ALONE
+            deployment,
+            tmp_path,
+            caplog,
+            fail_every_round_on_the_fill,
+            RejectReason.FAILS_ALONE,
+            maker_at_fault=True,
         )
     )
 
@@ -333,6 +355,11 @@ def test_a_fill_dropped_for_a_failed_margin_check_is_reported_to_both_traders(
     deployment = fresh_deployment(anvil.rpc_url)
     asyncio.run(
         rejected_between_match_and_settlement(
-            deployment, tmp_path, caplog, withdraw_the_margin, RejectReason.MARGIN_CHECK_FAILED
+            deployment,
+            tmp_path,
+            caplog,
+            withdraw_the_margin,
+            RejectReason.MARGIN_CHECK_FAILED,
+            maker_at_fault=False,
         )
     )

@@ -15,7 +15,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from tests.integration.node_testing import maker_and_trader, running, settled, sizes, until
+from tests.integration.node_testing import (
+    maker_and_trader,
+    running,
+    settled,
+    settling_by_hand,
+    sizes,
+    until,
+)
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind
@@ -27,12 +34,13 @@ from perpdex.core.types import MarginMode, MarketId, TimeInForce
 from perpdex.core.units import to_price_units, to_size_units
 from perpdex.engine.errors import CancelReason
 from perpdex.engine.events import Cancelled, Event, Filled, Triggered
+from perpdex.engine.events import FillRejected as FillRejectedEvent
 from perpdex.engine.matching import MatchingEngine
 from perpdex.gateway.protocol import hex0x
-from perpdex.sdk.values import OrderUpdate
+from perpdex.sdk.values import FillRejected, OrderUpdate
 from perpdex.services.engine import replay_events
 from perpdex.services.node import Node
-from perpdex.settlement.outcomes import FillOutcome, Rejected, Settled
+from perpdex.settlement.outcomes import FillOutcome, Rejected, RejectReason, Settled
 
 BTC = "BTC-PERP"
 SIZE = "0.01"
@@ -314,3 +322,59 @@ async def cli(*argv: str) -> tuple[int, str]:
             return main(list(argv))
 
     return await asyncio.to_thread(run), out.getvalue()
+
+
+def test_a_stop_the_oracle_untriggers_before_settlement_leaves_the_makers_bid_resting(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """The griefing the fault rule stops: a stop released at 96,500 fills 0.01 of the
+    maker's 0.03 bid, then the oracle goes back above the stop before the batch lands; the
+    chain refuses the fill (``TRIGGER_NOT_REACHED``). Both traders are told, and the
+    maker's bid keeps its 0.02 on the book: the stop was at fault, not the bid."""
+    asyncio.run(_untriggered_scenario(deployment, tmp_path))
+
+
+async def _untriggered_scenario(deployment: Deployment, tmp_path: Path) -> None:
+    trader_address = deployment.wallet(Role.TRADER).address
+    async with settling_by_hand(deployment, tmp_path / "state") as node:
+        tape = Tape(node)
+        async with maker_and_trader(node, tmp_path) as (maker, trader):
+            await maker.place(BTC, "sell", SIZE, "100000")
+            await trader.place(BTC, "buy", SIZE, "100000", time_in_force=TimeInForce.IOC)
+            await until(lambda: len(node.runner.unsettled()) == 1, "the opening match")
+            await node.runner.settle_once()
+            await settled(node)
+            (stop,) = await trader.set_tpsl(BTC, stop_loss="97000")
+            maker_stream, trader_stream = await maker.account(), await trader.account()
+            bid = await maker.place(BTC, "buy", "0.03", "96000")
+
+            await oracle_at(deployment, Decimal("0.965"))
+            await until(lambda: bool(tape.of(Triggered)), "the stop's release")
+            await until(lambda: len(node.runner.unsettled()) == 1, "the stop's match")
+            await oracle_at(deployment, Decimal("1"))  # back above the stop
+            report = await node.runner.settle_once()
+            assert report is not None
+            assert [r.reason for r in report.rejected] == [RejectReason.TRIGGER_NOT_REACHED]
+
+            for stream, placed in ((maker_stream, bid), (trader_stream, stop)):
+                async with asyncio.timeout(10):
+                    async for event in stream:
+                        if isinstance(event, FillRejected):
+                            break
+                assert event.order_hash == hex0x(placed.order_hash)
+                assert event.reason == RejectReason.TRIGGER_NOT_REACHED.value
+            book = btc_book(node)
+            (rest,) = book.orders_of(maker.address)
+            assert rest.remaining == to_size_units("0.02")  # the bid keeps its rest
+            assert not book.orders_of(trader_address) and not book.held_of(trader_address)
+            assert not [e for e in tape.of(Cancelled) if e.order_id == bid.order_id]
+
+        # journaled: a replay reports the refusal and cancels nothing of the bid
+        node.engine.sequencer.flush()
+        replayed: list[Event] = []
+        replay_events(node.engine.journal_path, node.engine.markets, replayed.append)
+        kinds = (FillRejectedEvent, Cancelled)
+        assert [e for e in replayed if isinstance(e, kinds)] == [
+            e for e in tape.events if isinstance(e, kinds)
+        ]
+        assert [e for e in replayed if isinstance(e, FillRejectedEvent)]

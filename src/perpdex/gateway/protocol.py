@@ -442,7 +442,8 @@ class FillRejected(_Frame, tag="fill_rejected"):
     """A fill of yours (its ``fill`` frame came earlier) will never settle: the chain refused
     it, or settlement left it out. ``reason`` is the contract's ``FillRejected`` reason or
     the batcher's (``MARGIN_CHECK_FAILED``, ...). Positions no longer count it, and the rest
-    of both orders is cancelled (``order`` frames with reason ``fill_rejected``)."""
+    of the order(s) at fault for the reason is cancelled (``order`` frames with reason
+    ``fill_rejected``); the innocent side's order keeps resting."""
 
     seq: int
     market: int

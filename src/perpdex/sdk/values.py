@@ -290,7 +290,8 @@ class Fill:
 @dataclass(frozen=True, slots=True)
 class FillRejected:
     """A fill of yours (its ``Fill`` came earlier) that will never settle, and why: the
-    positions no longer count it and the rest of both orders is cancelled."""
+    positions no longer count it, and the rest of your order is cancelled only if the
+    reason blames it (your counterparty's refusal leaves your order resting)."""
 
     market: str
     seq: int

@@ -51,6 +51,7 @@ from perpdex.services.keeper import node_keeper
 from perpdex.services.risk import CurrentRisk
 from perpdex.services.state import ChainState, StateLock, chain_identity, open_chain_state
 from perpdex.settlement.batcher import Batcher
+from perpdex.settlement.fault import ChainView, at_fault
 from perpdex.settlement.outcomes import FillOutcome, Rejected, Settled
 from perpdex.settlement.payload import order_hash_of_payload, order_of_payload
 from perpdex.settlement.runner import SettledCursor, SettlementRunner
@@ -496,17 +497,22 @@ class Node:
         self._cancel_open(orders, CancelReason.MARGIN_UNCOVERED, why)
 
     def _report_rejected(self, outcome: Rejected) -> None:
-        """Tell both traders, cancel the rest of both orders (journaled), count and log."""
+        """Tell both traders, cancel the rest of the order(s) at fault (journaled: the
+        command names them, so a replay needs no chain), count and log. The innocent
+        side's rest stays: ending it would let a trader pull any resting order for free."""
         match = outcome.match
         maker, taker = match.maker, match.taker
         cause = outcome.reason.value
         self.rejected_fills[cause] += 1
+        quote = self.pm.quotes.get(maker.order.market)
+        fees = None if quote is None else (quote.maker_fee_ppm, quote.taker_fee_ppm)
+        faulty = at_fault(outcome, ChainView(self.pm.ledger.nonces.is_closed, fees))
         # the batcher logs each fill it drops itself, with the error (``outcome.cause``): a
         # warning here is for the contract's skips, so each rejection warns once
         log.log(
             logging.WARNING if outcome.cause is None else logging.INFO,
             "fill rejected (%s%s): market %s, %s at %s, maker %s order %s, taker %s order %s%s;"
-            " both traders told, the rest of both orders cancelled",
+            " both traders told, the rest of the %s order cancelled (at fault)",
             cause,
             "" if outcome.account is None else f" for {outcome.account}",
             maker.order.market,
@@ -517,11 +523,12 @@ class Node:
             taker.order.trader,
             taker.order_hash.hex(),
             "" if outcome.tx_hash is None else f", skipped in {outcome.tx_hash}",
+            " and ".join("maker" if side is maker else "taker" for side in faulty),
         )
         if not self.engine.running:
             return
         orders = self._open_with_hash(
-            {maker.order.trader, taker.order.trader}, {maker.order_hash, taker.order_hash}
+            {side.order.trader for side in faulty}, {side.order_hash for side in faulty}
         )
         rejected = RejectedFill(
             market=maker.order.market,

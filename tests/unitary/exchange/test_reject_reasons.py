@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.unitary.exchange.venue import Venue
 
+from perpdex.settlement.fault import FAULTS
 from perpdex.settlement.outcomes import RejectReason
 
 PREFIX = "REJECT_"
@@ -20,3 +21,5 @@ def test_every_reject_code_of_the_contract_is_named(venue: Venue) -> None:
     assert len(codes) >= 17
     assert set(codes) <= {reason.value for reason in RejectReason}
     assert len(set(codes.values())) == len(codes)  # one code per reason
+    # and the node knows whose order to end when the contract skips a fill with it
+    assert {RejectReason(name) for name in codes} <= set(FAULTS)
