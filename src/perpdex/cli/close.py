@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from perpdex.cli.order import add_wait_argument
 from perpdex.sdk.options import add_gateway_argument, add_trader_arguments, run_gateway_command
 
 if TYPE_CHECKING:
@@ -20,9 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_CLOSE_SLIPPAGE,
         help=f"worst price from the mark price, a fraction (default {DEFAULT_CLOSE_SLIPPAGE})",
     )
-    parser.add_argument(
-        "--wait", type=float, default=1.0, help="seconds to wait for fills (default 1)"
-    )
+    add_wait_argument(parser)
     add_gateway_argument(parser)
     add_trader_arguments(parser)
 
@@ -32,19 +31,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _close(client: Client, args: argparse.Namespace) -> int:
-    from perpdex.cli.order import describe, fills_of, fills_table
+    from perpdex.cli.order import show_placed
 
     account = await client.account()  # before placing: fills can follow at once
     placed = await client.close_position(args.market, args.slippage)
     if placed is None:
         print(f"no position in {args.market}")
         return 0
-    print(describe(client, placed))
-    fills = await fills_of(account, placed, args.wait)
-    print(
-        "\n" + fills_table(fills)
-        if fills
-        else "\nnothing filled at the worst price above: the position is open"
+    unfilled = (
+        "nothing filled at the worst price above: the position is open"
         " (a larger --slippage reaches deeper into the book)"
     )
+    await show_placed(client, account, placed, args.wait, unfilled)
     return 0

@@ -43,9 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PRICE",
         help="a trigger order (a long's stop-loss): held until the index is at or below PRICE",
     )
-    parser.add_argument(
-        "--wait", type=float, default=1.0, help="seconds to wait for fills (default 1)"
-    )
+    add_wait_argument(parser)
     add_gateway_argument(parser)
     add_trader_arguments(parser)
 
@@ -71,10 +69,28 @@ async def _place(client: Client, args: argparse.Namespace) -> int:
         trigger_price=args.trigger_above or args.trigger_below,
         trigger=_trigger(args),
     )
-    print(describe(client, placed))
-    fills = await fills_of(account, placed, args.wait)
-    print("\n" + fills_table(fills) if fills else "\nno fills yet (the order rests)")
+    await show_placed(client, account, placed, args.wait, "no fills yet (the order rests)")
     return 0
+
+
+def add_wait_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait", type=float, default=1.0, help="seconds to wait for fills (default 1)"
+    )
+
+
+async def show_placed(
+    client: Client,
+    account: Subscription[AccountEvent],
+    placed: PlacedOrder,
+    wait_s: float,
+    unfilled: str,
+) -> None:
+    """Print the placed order, then its fills arriving within ``wait_s`` (or ``unfilled``);
+    ``account`` was subscribed before placing, as fills can follow at once."""
+    print(describe(client, placed))
+    fills = await fills_of(account, placed, wait_s)
+    print("\n" + (fills_table(fills) if fills else unfilled))
 
 
 def describe(client: Client, placed: PlacedOrder) -> str:
