@@ -23,13 +23,13 @@ from tests.integration.node_testing import running, settled
 from perpdex.ccxt import errors as ccxt
 from perpdex.ccxt import perpdex as BlockingPerpdex
 from perpdex.ccxt.async_support import perpdex
-from perpdex.ccxt.blocking import LoopThread
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind, fund
 from perpdex.chain.deployment import Role, write_deployment
 from perpdex.chain.transact import connect, send
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.units import to_collateral_units, to_price_units, units
+from perpdex.loop_thread import LoopThread
 from perpdex.services.node import Node
 
 BTC = "BTC/USDC:USDC"
@@ -85,7 +85,7 @@ def venue(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ve
         yield Venue(node, loop, path, state / "nonces")
     finally:
         loop.run(up.__aexit__(None, None, None))
-        loop.stop()
+        loop.close()
 
 
 def trading(

@@ -15,42 +15,15 @@ aliases included), returning its result instead of a coroutine; attributes (``ma
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
-import threading
 from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 from perpdex.ccxt.async_support.exchange import perpdex as AsyncPerpdex
 from perpdex.ccxt.errors import ExchangeClosedByUser
-
-_Result = TypeVar("_Result")
-
-
-class LoopThread:
-    """An event loop running forever in a daemon thread."""
-
-    def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
-        self._thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, _Result]) -> _Result:
-        if not self._thread.is_alive():
-            coroutine.close()
-            raise ExchangeClosedByUser("the client is closed")
-        if threading.current_thread() is self._thread:
-            coroutine.close()
-            raise RuntimeError("a blocking call from the client's own loop would deadlock")
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join()
-        self.loop.close()
+from perpdex.loop_thread import LoopClosedError, LoopThread
 
 
 class perpdex:
@@ -76,7 +49,10 @@ class perpdex:
     def _blocking(self, method: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
         @functools.wraps(method)
         def call(*args: Any, **kwargs: Any) -> Any:
-            return self._runner.run(method(*args, **kwargs))
+            try:
+                return self._runner.run(method(*args, **kwargs))
+            except LoopClosedError as error:
+                raise ExchangeClosedByUser("the client is closed") from error
 
         return call
 
@@ -84,9 +60,9 @@ class perpdex:
         """End the gateway connection and the loop's thread (the client is unusable after)."""
         try:
             self._runner.run(self._async.close())
-        except ExchangeClosedByUser:
+        except LoopClosedError:
             return
-        self._runner.stop()
+        self._runner.close()
 
     def __enter__(self) -> Self:
         return self

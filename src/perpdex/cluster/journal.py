@@ -54,11 +54,12 @@ from perpdex.cluster.errors import (
     JournalUnavailableError,
 )
 from perpdex.cluster.streams import ShardId, StreamLayout, ensure_stream
-from perpdex.cluster.transport import UNAVAILABLE, LoopThread, connect, unavailable_on_failure
+from perpdex.cluster.transport import UNAVAILABLE, connect, unavailable_on_failure
 from perpdex.engine.codec import seq_of
 from perpdex.engine.errors import BadEntry
 from perpdex.engine.hashchain import HEAD_SIZE, HashChain
 from perpdex.engine.journal import GENESIS_HEAD, ChainHead, Frame, JournalEntry, verified
+from perpdex.loop_thread import LoopThread
 
 T = TypeVar("T")
 

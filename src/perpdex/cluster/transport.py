@@ -1,18 +1,17 @@
 """A NATS connection for synchronous callers, and which failures mean "unavailable".
 
 nats-py is asyncio; the engine's journal interface is synchronous and may be called from
-an event loop's thread (the gateway's). :class:`LoopThread` therefore runs a private
-event loop in a daemon thread, and a caller blocks on a coroutine run there.
+an event loop's thread (the gateway's), so the journal runs its client on a private
+:class:`perpdex.loop_thread.LoopThread`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Final, TypeVar
+from typing import Final
 
 import nats
 import nats.errors
@@ -22,8 +21,6 @@ from nats.aio.client import Client
 from perpdex.cluster.errors import JetStreamUnavailableError
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 RECONNECT_WAIT_S: Final = 0.25
 
@@ -75,35 +72,3 @@ async def connect(servers: Sequence[str], *, name: str, timeout_s: float = 2.0) 
             disconnected_cb=on_disconnected,
             reconnected_cb=on_reconnected,
         )
-
-
-class LoopThread:
-    """An event loop in a daemon thread; ``run`` blocks the caller until a coroutine ends."""
-
-    def __init__(self, name: str) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
-        self._thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        if threading.current_thread() is self._thread:
-            coroutine.close()
-            raise RuntimeError("LoopThread.run called from its own loop: it would deadlock")
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
-
-    def close(self) -> None:
-        """Cancel what is still running on the loop (a client's tasks after a failed
-        close), then stop it."""
-        if self._loop.is_closed():
-            return
-        self.run(_cancel_the_rest())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
-
-
-async def _cancel_the_rest() -> None:
-    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)

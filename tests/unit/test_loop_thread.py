@@ -1,5 +1,6 @@
-"""The blocking client's loop thread: results come back, a closed client refuses, and a
-call from the loop's own thread is refused instead of deadlocking."""
+"""The loop thread (the blocking ccxt client's, the JetStream journal's): results come
+back, a closed loop refuses, and a call from the loop's own thread is refused instead of
+deadlocking."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ import asyncio
 
 import pytest
 
-from perpdex.ccxt.blocking import LoopThread
-from perpdex.ccxt.errors import ExchangeClosedByUser
+from perpdex.loop_thread import LoopClosedError, LoopThread
 
 
 def test_calls_run_on_one_loop_in_one_thread() -> None:
@@ -25,8 +25,8 @@ def test_calls_run_on_one_loop_in_one_thread() -> None:
         with pytest.raises(ZeroDivisionError):
             runner.run(fail())  # raised in the caller's thread
     finally:
-        runner.stop()
-    with pytest.raises(ExchangeClosedByUser):
+        runner.close()
+    with pytest.raises(LoopClosedError):
         runner.run(where())
 
 
@@ -40,4 +40,4 @@ def test_a_call_from_the_loop_thread_is_refused() -> None:
         with pytest.raises(RuntimeError, match="deadlock"):
             runner.run(nested())
     finally:
-        runner.stop()
+        runner.close()
