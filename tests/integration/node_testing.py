@@ -13,12 +13,24 @@ from pathlib import Path
 
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
-from perpdex.chain.transact import connect
+from perpdex.chain.transact import connect, send
 from perpdex.risk.verify import differences
 from perpdex.sdk.client import Client
 from perpdex.services.node import Node, NodeConfig
 
 TIMEOUT_S = 20.0
+
+
+def feeds_to_admin(deployment: Deployment, *symbols: str) -> None:
+    """Hand the mock price feeds of ``symbols`` (all when none) from the keeper to the
+    admin before a node starts, so a test that moves a price never races the running
+    node's keeper for the keeper key's nonce (the keeper pushes no price without a path)."""
+    web3 = connect(deployment.rpc_url)
+    keeper = deployment.wallet(Role.KEEPER).account()
+    admin = deployment.wallet(Role.ADMIN).address
+    for symbol, feed in bind(web3, deployment).oracles.items():
+        if not symbols or symbol in symbols:
+            send(web3, keeper, feed.functions.transfer_ownership(admin))
 
 
 @asynccontextmanager

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from tests.integration.node_testing import running, settled
+from tests.integration.node_testing import feeds_to_admin, running, settled
 
 from perpdex.ccxt import errors as ccxt
 from perpdex.ccxt import perpdex as BlockingPerpdex
@@ -68,14 +68,7 @@ class Venue:
 def venue(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
     state = tmp_path_factory.mktemp("ccxt")
     deployment = fresh_deployment(anvil.rpc_url)
-    # ETH's feed goes to the admin, so the trigger test moves it without racing the node's
-    # keeper for the keeper key's nonce (the keeper pushes no ETH price: no price path)
-    web3 = connect(deployment.rpc_url)
-    eth_feed = bind(web3, deployment).oracles["ETH-PERP"]
-    admin = deployment.wallet(Role.ADMIN).address
-    send(
-        web3, deployment.wallet(Role.KEEPER).account(), eth_feed.functions.transfer_ownership(admin)
-    )
+    feeds_to_admin(deployment, "ETH-PERP")  # the trigger test moves ETH's price
     loop = LoopThread("perpdex up")
     up = running(deployment, state / "node")
     node = loop.run(up.__aenter__())

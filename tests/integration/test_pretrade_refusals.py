@@ -12,7 +12,15 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from tests.integration.node_testing import client, maker_and_trader, running, settled, sizes, until
+from tests.integration.node_testing import (
+    client,
+    feeds_to_admin,
+    maker_and_trader,
+    running,
+    settled,
+    sizes,
+    until,
+)
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind
@@ -76,11 +84,7 @@ def on_a_chain_of_its_own(
     clock without racing the node's keeper for the keeper key's nonce."""
     with Anvil() as node_rpc:
         deployment = fresh_deployment(node_rpc.rpc_url)
-        web3 = connect(deployment.rpc_url)
-        keeper = deployment.wallet(Role.KEEPER).account()
-        admin = deployment.wallet(Role.ADMIN).address
-        for feed in bind(web3, deployment).oracles.values():
-            send(web3, keeper, feed.functions.transfer_ownership(admin))
+        feeds_to_admin(deployment)
         asyncio.run(scenario(deployment, tmp_path))
 
 

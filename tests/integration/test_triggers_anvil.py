@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from tests.integration.node_testing import (
+    feeds_to_admin,
     maker_and_trader,
     running,
     settled,
@@ -49,7 +50,9 @@ TINY = "0.001"
 
 @pytest.fixture
 def deployment(anvil: Anvil) -> Deployment:
-    return fresh_deployment(anvil.rpc_url)
+    deployment = fresh_deployment(anvil.rpc_url)
+    feeds_to_admin(deployment)  # the scenarios move the oracle price
+    return deployment
 
 
 class Tape:
@@ -70,13 +73,13 @@ def btc_book(node: Node) -> MatchingEngine:
 
 
 async def oracle_at(deployment: Deployment, fraction: Decimal) -> None:
-    """The keeper posts BTC's oracle answer at ``fraction`` of the deployment's index."""
+    """The feeds' owner posts BTC's oracle answer at ``fraction`` of the deployment's index."""
     btc = deployment.markets[0]
     web3 = connect(deployment.rpc_url)
     oracle = bind(web3, deployment).oracles[btc.symbol]
     answer = int(btc.oracle_answer * fraction)
-    keeper = deployment.wallet(Role.KEEPER).account()
-    await asyncio.to_thread(send, web3, keeper, oracle.functions.set_answer(answer))
+    admin = deployment.wallet(Role.ADMIN).account()
+    await asyncio.to_thread(send, web3, admin, oracle.functions.set_answer(answer))
 
 
 def test_a_stop_loss_fires_when_the_oracle_falls_through_it_and_settles(
