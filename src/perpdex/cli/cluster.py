@@ -1,4 +1,5 @@
-"""Cluster mode (issue 13): ``nats`` runs a NATS JetStream cluster on loopback."""
+"""Cluster mode (issue 13): ``up`` runs every service as a supervised process on NATS
+JetStream, ``status`` shows them, ``nats`` runs the NATS servers alone."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from perpdex.cli.subcommands import add_subcommands, run_subcommand
 # sub-command name -> module exposing add_arguments(parser) and run(args)
 SUBCOMMANDS: dict[str, str] = {
     "nats": "perpdex.cli.cluster_nats",
+    "up": "perpdex.cli.cluster_up",
+    "status": "perpdex.cli.cluster_status",
 }
 
 

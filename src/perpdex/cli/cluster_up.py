@@ -1,0 +1,239 @@
+"""Run the exchange in cluster mode: every service its own supervised process on JetStream.
+
+    perpdex cluster up [--nats URL] [--nodes 3] [--shards 2] [--gateways 2]
+                       [--rpc-url URL --deployment FILE] [--run-dir DIR]
+
+Starts (unless ``--nats`` names an existing deployment) a three-node NATS JetStream
+cluster on loopback, creates the streams of the layout, and runs each service as its own
+OS process under a :class:`perpdex.cluster.supervisor.Supervisor`: the engine shards
+first, then the gateways, settlement, the position manager, the keeper and the reader. A
+process that dies is restarted and the restart logged; Ctrl-C or SIGTERM stops the
+services in the reverse order, then NATS, then the chain it started. Each service's own
+command line (``perpdex engine --shard K ...``) is printed, so it can be run by hand on
+another machine with ``--nats URL`` instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from perpdex.cli.console import run_interruptible
+
+if TYPE_CHECKING:  # the parser stays fast: web3, vyper and nats load in run()
+    from nats.js.kv import KeyValue
+
+    from perpdex.cluster.streams import StreamLayout
+    from perpdex.cluster.supervisor import ServiceSpec, Supervisor
+
+LOG_LEVEL = "info"
+DEFAULT_RUN_DIR = Path("build") / "cluster"
+DEFAULT_GATEWAY_PORT = 8765
+_POLL_S = 0.2
+_BOARD_REFRESH_S = 2.0
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--nats", help="comma-separated URLs of an existing NATS deployment (default: start 3)"
+    )
+    parser.add_argument("--nodes", type=int, default=3, help="NATS nodes to start (default 3)")
+    parser.add_argument("--shards", type=int, default=2, help="engine shards (default 2)")
+    parser.add_argument("--gateways", type=int, default=2, help="gateway processes (default 2)")
+    parser.add_argument(
+        "--gateway-port",
+        type=int,
+        default=DEFAULT_GATEWAY_PORT,
+        help="the first gateway's port; gateway i listens on this + i",
+    )
+    parser.add_argument("--rpc-url", help="run against this chain instead of starting anvil")
+    parser.add_argument("--deployment", type=Path, help="with --rpc-url: the deployment file")
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=DEFAULT_RUN_DIR,
+        help="deployment file, NATS store and each service's log (default build/cluster)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_interruptible(_run, args)
+
+
+def service_specs(
+    deployment_file: Path,
+    nats_urls: Sequence[str],
+    layout: StreamLayout,
+    gateways: int,
+    gateway_port: int,
+    state_dir: Path,
+) -> list[ServiceSpec]:
+    """The command line of every service, in start order (a process publishes only to
+    services started before it)."""
+    from perpdex.cluster.supervisor import ServiceSpec
+
+    common = (
+        "--deployment",
+        str(deployment_file),
+        "--nats",
+        ",".join(nats_urls),
+        "--shards",
+        str(layout.shards),
+        "--replicas",
+        str(layout.replicas),
+    )
+
+    def perpdex(role: str, *extra: str) -> tuple[str, ...]:
+        return (sys.executable, "-m", "perpdex.cli.main", role, *common, *extra)
+
+    engines = [
+        ServiceSpec(f"engine-{shard}", "engine", perpdex("engine", "--shard", str(shard)), shard)
+        for shard in layout.all_shards
+    ]
+    front = [
+        ServiceSpec(
+            f"gateway-{index}",
+            "gateway",
+            perpdex(
+                "gateway",
+                "--name",
+                f"gateway-{index}",
+                "--port",
+                str(gateway_port + index),
+                "--state-dir",
+                str(state_dir / f"gateway-{index}"),
+            ),
+        )
+        for index in range(gateways)
+    ]
+    return [*engines, *front]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from web3.exceptions import Web3Exception
+
+    from perpdex.chain.anvil import Anvil, AnvilError
+    from perpdex.chain.deployment import DeploymentFileError, load_deployment, write_deployment
+    from perpdex.cli.up import fresh_deployment
+    from perpdex.cluster.errors import JetStreamUnavailableError
+    from perpdex.cluster.nats_server import NatsCluster, NatsConfig, NatsServerError
+    from perpdex.cluster.streams import StreamLayout
+
+    if (args.rpc_url is None) != (args.deployment is None):
+        print("error: --rpc-url and --deployment go together", file=sys.stderr)
+        return 2
+    run_dir: Path = args.run_dir
+    try:
+        with ExitStack() as stack:
+            if args.nats is None:
+                nats_config = NatsConfig(nodes=args.nodes, store_dir=run_dir / "nats")
+                urls = stack.enter_context(NatsCluster(nats_config)).urls
+                replicas = nats_config.replicas
+            else:
+                urls = [url.strip() for url in args.nats.split(",") if url.strip()]
+                replicas = 3 if len(urls) >= 3 else 1
+            layout = StreamLayout(shards=args.shards, replicas=replicas)
+            if args.rpc_url is not None:
+                deployment = replace(load_deployment(args.deployment), rpc_url=args.rpc_url)
+            else:
+                chain = stack.enter_context(Anvil(log_path=run_dir / "anvil.log"))
+                deployment = fresh_deployment(chain.rpc_url)
+            deployment_file = write_deployment(deployment, run_dir / "deployment.json")
+            specs = service_specs(
+                deployment_file, urls, layout, args.gateways, args.gateway_port, run_dir / "state"
+            )
+            return asyncio.run(_supervise(urls, layout, specs, run_dir / "logs"))
+    except (
+        AnvilError,
+        NatsServerError,
+        JetStreamUnavailableError,
+        DeploymentFileError,
+        ConnectionError,
+        OSError,
+        Web3Exception,
+        ValueError,
+    ) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+async def _supervise(
+    urls: list[str], layout: StreamLayout, specs: list[ServiceSpec], log_dir: Path
+) -> int:
+    from perpdex.cluster.status import status_bucket
+    from perpdex.cluster.streams import ensure_streams
+    from perpdex.cluster.supervisor import Supervisor
+    from perpdex.cluster.transport import connect
+
+    client = await connect(urls, name="perpdex cluster up")
+    try:
+        js = client.jetstream()
+        await ensure_streams(js, layout)
+        board = await status_bucket(js, layout)
+        supervisor = Supervisor(specs, log_dir)
+        supervisor.start()
+        try:
+            print(json.dumps({"nats": urls, "services": _summary(supervisor)}), flush=True)
+            for spec in specs:
+                log.info("%s: %s", spec.name, " ".join(spec.argv[1:]))
+            print("cluster running; `perpdex cluster status` shows it; Ctrl-C stops it", flush=True)
+            await _watch(supervisor, board)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            log.info("stopping the services, the last started first")
+        finally:
+            await asyncio.to_thread(supervisor.stop)
+            await _publish(supervisor, board)
+    finally:
+        await client.close()
+    return 0
+
+
+async def _watch(supervisor: Supervisor, board: KeyValue) -> None:
+    published = 0.0
+    last = _summary(supervisor)
+    while True:
+        supervisor.poll()
+        now = _summary(supervisor)
+        if now != last or time.monotonic() - published >= _BOARD_REFRESH_S:
+            await _publish(supervisor, board)
+            published, last = time.monotonic(), now
+        await asyncio.sleep(_POLL_S)
+
+
+async def _publish(supervisor: Supervisor, board: KeyValue) -> None:
+    from perpdex.cluster.status import ProcessRecord, now_ms, put_process
+    from perpdex.cluster.transport import UNAVAILABLE
+
+    for status in supervisor.statuses():
+        record = ProcessRecord(
+            name=status.name,
+            role=status.role,
+            shard=status.shard,
+            pid=status.pid,
+            state=status.state.value,
+            restarts=status.restarts,
+            updated_ms=now_ms(),
+        )
+        try:
+            await put_process(board, record)
+        except UNAVAILABLE as error:  # the board catches up at the next refresh
+            log.info("status board unavailable: %s", error)
+            return
+
+
+def _summary(supervisor: Supervisor) -> list[dict[str, object]]:
+    return [
+        {"name": s.name, "role": s.role, "shard": s.shard, "pid": s.pid, "state": s.state.value}
+        for s in supervisor.statuses()
+    ]
