@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from perpdex.bots.ladder import MakerSpec
+from perpdex.bots.maker import MarketMaker
+from perpdex.bots.taker import RandomTaker, TakerSpec
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deployment import ListedMarket, Role
 from perpdex.cli.up import fresh_deployment
@@ -29,12 +32,9 @@ from perpdex.risk.prices import PriceFeed
 from perpdex.risk.verify import differences
 from perpdex.sdk.client import Client
 from perpdex.services.node import Node, NodeConfig
-from perpdex.sim.bots.crowd import CrowdSpec, LeveragedLong
-from perpdex.sim.bots.ladder import MakerSpec
-from perpdex.sim.bots.maker import MarketMaker
-from perpdex.sim.bots.taker import RandomTaker, TakerSpec
 from perpdex.sim.cascade.chain import Setup, trader_key
 from perpdex.sim.cascade.scenario import TraderSpec, traders
+from perpdex.sim.market.crowd import CrowdSpec, LeveragedLong
 from perpdex.sim.market.hedges import HedgeTape
 from perpdex.sim.market.latency import SettlementLatency
 from perpdex.sim.market.observer import Observer

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+from perpdex.bots.fills import OwnFills
 from perpdex.chain.deployment import ListedMarket
 from perpdex.core.slippage import worst_price
 from perpdex.core.types import Price, Side, Size, TimeInForce
@@ -13,7 +14,6 @@ from perpdex.core.units import from_price_units, from_size_units
 from perpdex.sdk.chain_client import ChainClient
 from perpdex.sdk.client import Client
 from perpdex.sdk.gateway_errors import GatewayError
-from perpdex.sim.bots.fills import OwnFills
 
 
 class IocBot:

@@ -15,12 +15,12 @@ import random
 from dataclasses import dataclass
 from typing import Final
 
+from perpdex.bots.ioc import IocBot
 from perpdex.chain.deployment import ListedMarket
 from perpdex.core.types import Collateral, Price, Side, Size
 from perpdex.core.units import to_size_units, units
 from perpdex.sdk.chain_client import ChainClient
 from perpdex.sdk.client import Client
-from perpdex.sim.bots.ioc import IocBot
 
 MIN_SIZE: Final = to_size_units("0.01")
 MAX_SIZE: Final = to_size_units("0.2")

@@ -9,12 +9,12 @@ import asyncio
 from dataclasses import dataclass
 from typing import Final
 
+from perpdex.bots.ioc import IocBot
 from perpdex.chain.deployment import ListedMarket
 from perpdex.core.types import Side, Size
 from perpdex.core.units import to_size_units
 from perpdex.sdk.chain_client import ChainClient
 from perpdex.sdk.client import Client
-from perpdex.sim.bots.ioc import IocBot
 from perpdex.sim.cascade.scenario import TraderSpec
 
 CHUNK: Final = to_size_units("0.5")

@@ -11,14 +11,14 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from perpdex.bots.fills import OwnFills
+from perpdex.bots.ladder import MakerSpec, Move, Pull, Slot, ladder, plan, quoted_sides
+from perpdex.bots.taker import TakerSpec, draw_order, notional
 from perpdex.chain.deployment import ListedMarket
 from perpdex.chain.markets import default_markets
 from perpdex.core.types import Collateral, MarketId, Price, Side, Size
 from perpdex.core.units import from_size_units, to_collateral_units, to_price_units, to_size_units
 from perpdex.sdk.values import Fill, FillRejected
-from perpdex.sim.bots.fills import OwnFills
-from perpdex.sim.bots.ladder import MakerSpec, Move, Pull, Slot, ladder, plan, quoted_sides
-from perpdex.sim.bots.taker import TakerSpec, draw_order, notional
 from perpdex.sim.depth import Quote
 from perpdex.sim.market.path import PathSpec, market_path
 

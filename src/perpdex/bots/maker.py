@@ -17,13 +17,13 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
+from perpdex.bots.fills import OwnFills
+from perpdex.bots.ladder import MakerSpec, Move, Pull, Slot, ladder, plan, quoted_sides
 from perpdex.chain.deployment import ListedMarket
 from perpdex.core.types import OrderHash, Price, Size, TimeInForce
 from perpdex.core.units import from_price_units, from_size_units, to_size_units
 from perpdex.sdk.client import Client, PlacedOrder
 from perpdex.sdk.gateway_errors import GatewayError, UnknownOrderError
-from perpdex.sim.bots.fills import OwnFills
-from perpdex.sim.bots.ladder import MakerSpec, Move, Pull, Slot, ladder, plan, quoted_sides
 from perpdex.sim.depth import Quote
 
 
