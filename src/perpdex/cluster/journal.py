@@ -139,7 +139,7 @@ class JetStreamJournal:
         last = self._acked_message = await self._last_message()
         if last == 0:
             return GENESIS_HEAD
-        *_, (_, entry, head) = _unpack(last, await self._load(last))
+        *_, (_, entry, head) = unpack_message(last, await self._load(last))
         return ChainHead(seq_of(entry), head)
 
     @property
@@ -347,7 +347,7 @@ class JetStreamJournal:
             while message <= last:
                 count = min(_READ_BATCH, last - message + 1)
                 for seq, payload in self._retrying(partial(reader.fetch, message, count)):
-                    yield from _unpack(seq, payload)
+                    yield from unpack_message(seq, payload)
                     message = seq + 1
         finally:
             self._loop.run(reader.close())
@@ -435,7 +435,7 @@ class _Reader:
                 await subscription.unsubscribe()
 
 
-def _unpack(message: int, payload: bytes) -> list[Frame]:
+def unpack_message(message: int, payload: bytes) -> list[Frame]:
     """A message's frames; ``where`` is the message's stream sequence."""
     frames: list[Frame] = []
     offset = 0

@@ -73,31 +73,54 @@ def verified(frames: Iterable[Frame], after: ChainHead) -> Iterator[JournalEntry
     Frames before ``after.seq`` are skipped unhashed; the one numbered ``after.seq`` must
     store ``after.head``. Raises a ``JournalError`` naming the first bad entry.
     """
-    chain = HashChain(after.head)
-    anchored = after.seq == 0
-    expected = after.seq + 1
-    where = 0
-    for where, entry, stored in frames:
+    check = ChainCheck(after)
+    for frame in frames:
+        item = check(frame)
+        if item is not None:
+            yield item
+    check.end()
+
+
+class ChainCheck:
+    """``verified`` one frame at a time, for a reader that is handed frames as they come
+    (a follower of a live stream)."""
+
+    def __init__(self, after: ChainHead) -> None:
+        self._after = after
+        self._chain = HashChain(after.head)
+        self._anchored = after.seq == 0
+        self._expected = after.seq + 1
+        self._where = 0
+
+    def __call__(self, frame: Frame) -> JournalEntry | None:
+        """The frame's entry once checked; None for a frame at or before ``after``."""
+        where, entry, stored = frame
+        self._where = where
+        expected = self._expected
         if not stored:
             raise TornEntry(expected, where, "entry cut short")
         if len(entry) < _SEQ_SIZE or len(stored) != HEAD_SIZE:
             raise BadEntry(expected, where, f"malformed frame ({len(entry)}-byte entry)")
         seq = seq_of(entry)
-        if not anchored:
+        if not self._anchored:
+            after = self._after
             if seq < after.seq:
-                continue
+                return None
             if seq > after.seq:
                 raise BadEntry(after.seq, where, "entry missing")
             if stored != after.head:
                 raise ChainMismatch(seq, where, "stored head is not the expected one")
-            anchored = True
-            continue
+            self._anchored = True
+            return None
         if seq != expected:
             raise BadEntry(expected, where, f"found sequence number {seq}")
-        (head,) = chain.extend((entry,))
+        (head,) = self._chain.extend((entry,))
         if head != stored:
             raise ChainMismatch(seq, where, "stored head is not keccak256(previous head || entry)")
-        yield JournalEntry(seq, entry, head, where)
-        expected += 1
-    if not anchored:
-        raise BadEntry(after.seq, where, "the journal ends before this entry")
+        self._expected = expected + 1
+        return JournalEntry(seq, entry, head, where)
+
+    def end(self) -> None:
+        """Raises if the frames ended before reaching ``after``."""
+        if not self._anchored:
+            raise BadEntry(self._after.seq, self._where, "the journal ends before this entry")

@@ -10,7 +10,7 @@ from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
 from perpdex.engine.errors import BadEntry
 from perpdex.engine.events import EventSink
-from perpdex.engine.journal import GENESIS_HEAD, ChainHead, Journal
+from perpdex.engine.journal import GENESIS_HEAD, ChainHead, Journal, JournalEntry
 from perpdex.engine.snapshot import read_snapshot
 
 
@@ -18,13 +18,18 @@ def replay(engine: Engine, journal: Journal, after: ChainHead = GENESIS_HEAD) ->
     """Apply the journal's entries after ``after`` to ``engine``; returns the last head."""
     last = after
     for item in journal.read(after):
-        try:
-            seq, time, command = decode(item.entry)
-        except DecodeError as error:
-            raise BadEntry(item.seq, item.where, f"cannot decode: {error}") from error
-        engine.apply(seq, time, command)
-        last = ChainHead(item.seq, item.head)
+        last = apply_entry(engine, item)
     return last
+
+
+def apply_entry(engine: Engine, item: JournalEntry) -> ChainHead:
+    """Apply one checked journal entry to ``engine`` (a replay's step, a follower's)."""
+    try:
+        seq, time, command = decode(item.entry)
+    except DecodeError as error:
+        raise BadEntry(item.seq, item.where, f"cannot decode: {error}") from error
+    engine.apply(seq, time, command)
+    return ChainHead(item.seq, item.head)
 
 
 def recover(
