@@ -16,15 +16,21 @@ from perpdex.core.eip712.messages import (
     NO_SESSION_KEY,
     NO_TRIGGER_PRICE,
     ORDER_TYPE,
+    RECEIPT_TYPE,
     TIME_IN_FORCE_CODES,
     Cancel,
+    ChainHeadHash,
     FeePpm,
     InvalidCancelError,
     InvalidLoginError,
     InvalidOrderError,
+    InvalidReceiptError,
+    JournalSeq,
     Login,
     Nonce,
     Order,
+    Receipt,
+    UnixMillis,
     UnixTime,
     margin_mode_code,
     side_of,
@@ -44,7 +50,7 @@ from perpdex.core.eip712.signed import (
 )
 
 EIP712_TYPES: dict[str, StructType] = {
-    t.name: t for t in (DOMAIN_TYPE, ORDER_TYPE, CANCEL_TYPE, LOGIN_TYPE)
+    t.name: t for t in (DOMAIN_TYPE, ORDER_TYPE, CANCEL_TYPE, LOGIN_TYPE, RECEIPT_TYPE)
 }
 
 
@@ -62,9 +68,11 @@ __all__ = [
     "NO_SESSION_KEY",
     "NO_TRIGGER_PRICE",
     "ORDER_TYPE",
+    "RECEIPT_TYPE",
     "TIME_IN_FORCE_CODES",
     "AbiValue",
     "Cancel",
+    "ChainHeadHash",
     "ChainId",
     "Eip712Domain",
     "Eip712Struct",
@@ -74,12 +82,16 @@ __all__ = [
     "InvalidDomainError",
     "InvalidLoginError",
     "InvalidOrderError",
+    "InvalidReceiptError",
+    "JournalSeq",
     "Login",
     "Nonce",
     "Order",
+    "Receipt",
     "SignedCancel",
     "SignedOrder",
     "StructType",
+    "UnixMillis",
     "UnixTime",
     "margin_mode_code",
     "order_signed_by",

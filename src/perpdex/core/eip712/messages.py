@@ -1,9 +1,11 @@
-"""The messages a trader signs: :class:`Order`, :class:`Cancel` and :class:`Login`.
+"""The messages a trader signs (:class:`Order`, :class:`Cancel`, :class:`Login`) and the
+one the operator signs (:class:`Receipt`).
 
 Field names, order and Solidity types of Order and Cancel are fixed by the settlement
-contract; Login is only ever checked by the gateway. Each struct is declared once here
-(``ORDER_TYPE``, ``CANCEL_TYPE``, ``LOGIN_TYPE``) and the value objects are validated
-against it on construction, so an ``Order`` that exists can always be signed and settled.
+contract, Receipt's by the Checkpoints contract; Login is only ever checked by the gateway.
+Each struct is declared once here (``ORDER_TYPE``, ``CANCEL_TYPE``, ``LOGIN_TYPE``,
+``RECEIPT_TYPE``) and the value objects are validated against it on construction, so an
+``Order`` that exists can always be signed and settled.
 """
 
 from __future__ import annotations
@@ -32,6 +34,15 @@ UnixTime = NewType("UnixTime", int)
 
 Nonce = NewType("Nonce", int)
 """Trader-chosen number making each order's hash unique."""
+
+JournalSeq = NewType("JournalSeq", int)
+"""The engine journal's sequence number of a command (the first is 1)."""
+
+ChainHeadHash = NewType("ChainHeadHash", bytes)
+"""The journal's 32-byte hash-chain head after an entry (``perpdex.engine.hashchain``)."""
+
+UnixMillis = NewType("UnixMillis", int)
+"""Milliseconds since the Unix epoch: the engine's time stamp of a command."""
 
 # The contract codes these enums as uint8; the position in the tuple is the code.
 MARGIN_MODE_CODES: tuple[MarginMode, ...] = (MarginMode.CROSS, MarginMode.ISOLATED)
@@ -69,6 +80,10 @@ class InvalidLoginError(ValueError):
     """A login field is out of its signed type's range."""
 
 
+class InvalidReceiptError(ValueError):
+    """A receipt field is out of its signed type's range, or names no journal entry."""
+
+
 ORDER_TYPE = StructType(
     "Order",
     (
@@ -104,6 +119,16 @@ LOGIN_TYPE = StructType(
         Field("sessionKey", "address"),
         Field("expiry", "uint64"),
         Field("nonce", "uint64"),
+    ),
+)
+
+RECEIPT_TYPE = StructType(
+    "Receipt",
+    (
+        Field("orderHash", "bytes32"),
+        Field("seq", "uint64"),
+        Field("head", "bytes32"),
+        Field("time", "uint64"),
     ),
 )
 
@@ -197,3 +222,27 @@ class Login:
 
     def __post_init__(self) -> None:
         LOGIN_TYPE.validate(self, InvalidLoginError)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The operator's word that the order ``order_hash`` is the journal's entry ``seq``,
+    stamped ``time`` (the entry's own time stamp, Unix ms), and that the journal's chain
+    head after that entry is ``head``.
+
+    Signed by the key that posts checkpoints, in the Checkpoints contract's domain: every
+    field follows from the published journal, so a receipt that disagrees with it (or two
+    receipts that disagree with each other) proves the operator lied.
+    """
+
+    EIP712_TYPE: ClassVar[StructType] = RECEIPT_TYPE
+
+    order_hash: OrderHash
+    seq: JournalSeq
+    head: ChainHeadHash
+    time: UnixMillis
+
+    def __post_init__(self) -> None:
+        RECEIPT_TYPE.validate(self, InvalidReceiptError)
+        if self.seq == 0:
+            raise InvalidReceiptError("Receipt.seq must be positive: seq 0 is the genesis")
