@@ -239,7 +239,7 @@ async def rejected_between_match_and_settlement(
             (rest_order,) = node.engine.resting([maker.address])
             assert rest_order.remaining == to_size_units("0.02")  # keeps its rest
         assert not len(node.pm.pending)
-        assert node.rejected_fills == {reason.value: 1}
+        assert node.reconciler.rejected_fills == {reason.value: 1}
         # numbered in each trader's account stream, and kept in its history
         for trader, events in ((maker, maker_events), (taker, taker_events)):
             numbered = [e for e in events if isinstance(e, Fill | RejectedFill | OrderUpdate)]

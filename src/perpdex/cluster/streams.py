@@ -9,7 +9,10 @@ Markets are split over ``shards`` engine shards (``shard_of``). Per shard:
   so that stream sequence n is journal entry n and the one engine of the shard can fence
   any other writer with an expected last sequence (``perpdex.cluster.journal``);
 - events ``<prefix>.evt.<shard>.<market>[.…]``, a stream of its own
-  ``<PREFIX>_EVT_<shard>``, written by that engine only, the same way.
+  ``<PREFIX>_EVT_<shard>``, written by that engine only, the same way;
+- settlement outcomes ``<prefix>.out.<shard>``, all in one stream ``<PREFIX>_OUT``, written
+  by the settlement process with each fill's key as ``Nats-Msg-Id``
+  (``perpdex.cluster.outcomes``).
 
 A stream has ``replicas`` copies: three on a cluster (one node may die), one on a single
 node (``NatsConfig.replicas``). Journal and event streams keep everything and refuse
@@ -83,6 +86,13 @@ class StreamLayout:
     def event_subject(self, shard: ShardId, market: MarketId) -> str:
         return f"{self.prefix}.evt.{shard}.{market}"
 
+    @property
+    def outcome_stream(self) -> str:
+        return f"{self.prefix.upper()}_OUT"
+
+    def outcome_subject(self, shard: ShardId) -> str:
+        return f"{self.prefix}.out.{shard}"
+
     def command_config(self) -> StreamConfig:
         return StreamConfig(
             name=self.command_stream,
@@ -93,6 +103,20 @@ class StreamLayout:
             num_replicas=self.replicas,
             duplicate_window=self.command_dedup_s,
             discard=DiscardPolicy.OLD,
+        )
+
+    def outcome_config(self) -> StreamConfig:
+        # kept: a restarted reader folds every outcome since the fills it replays
+        return StreamConfig(
+            name=self.outcome_stream,
+            subjects=[f"{self.prefix}.out.*"],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            num_replicas=self.replicas,
+            duplicate_window=self.command_dedup_s,
+            discard=DiscardPolicy.NEW,
+            deny_delete=True,
+            deny_purge=True,
         )
 
     def journal_config(self, shard: ShardId) -> StreamConfig:
@@ -107,7 +131,7 @@ class StreamLayout:
             for shard in self.all_shards
             for config in (self.journal_config(shard), self.event_config(shard))
         ]
-        return [self.command_config(), *per_shard]
+        return [self.command_config(), self.outcome_config(), *per_shard]
 
     def _single_writer(self, name: str, subject: str) -> StreamConfig:
         return StreamConfig(

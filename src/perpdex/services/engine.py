@@ -17,6 +17,7 @@ from perpdex.engine.events import Event, EventBus, Rejected, Subscriber
 from perpdex.engine.file_journal import FileJournal, read_file
 from perpdex.engine.replay import replay
 from perpdex.engine.sequencer import PositionSource, Sequencer
+from perpdex.services.open_orders import open_orders
 from perpdex.settlement.payload import order_from_payload
 
 
@@ -70,32 +71,8 @@ class EngineService:
         self._sequencer = Sequencer(engine, WallClock(), journal, positions=self._positions)
 
     def open_orders(self, domain: Eip712Domain) -> list[tuple[NewOrder, SignedOrder, Size]]:
-        """Every resting and held order with its signed order (from its payload) and open
-        size (a held trigger order's whole size)."""
-        return [
-            (terms, order_from_payload(terms.payload, domain), Size(size))
-            for terms, size in self.open_terms()
-        ]
-
-    def open_terms(self, accounts: Iterable[Address] | None = None) -> list[tuple[NewOrder, int]]:
-        """The terms and open size of every resting order, then every held trigger order,
-        market by market, or of those of ``accounts``."""
-        found: list[tuple[NewOrder, int]] = []
-        for book in self.sequencer.engine.markets.values():
-            owners = None if accounts is None else sorted(accounts)
-            resting = (
-                book.resting_orders()
-                if owners is None
-                else [order for account in owners for order in book.orders_of(account)]
-            )
-            held = (
-                book.held.in_id_order()
-                if owners is None
-                else [order for account in owners for order in book.held_of(account)]
-            )
-            found += [(order.command, order.remaining) for order in resting]
-            found += [(order, book.held.open[order.order_id]) for order in held]
-        return found
+        """Every resting and held order with its signed order and open size."""
+        return open_orders(self.sequencer.engine.markets, domain)
 
     def resting(self, accounts: Iterable[Address] | None = None) -> list[Order]:
         """Every resting order, or those of ``accounts``, market by market."""

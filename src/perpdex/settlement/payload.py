@@ -73,6 +73,12 @@ def _decode(payload: bytes) -> tuple[Order, Signature]:
     head, body, r, s, *trigger = (
         int.from_bytes(payload[i : i + _WORD], "big") for i in range(0, len(payload), _WORD)
     )
+    margin_mode, time_in_force = head >> 224 & _U8, head >> 232 & _U8
+    if margin_mode >= len(MARGIN_MODE_CODES) or time_in_force >= len(TIME_IN_FORCE_CODES):
+        raise ValueError(
+            f"an order payload with margin mode code {margin_mode} and time in force code"
+            f" {time_in_force}: one is unknown"
+        )
     # the bit layout of encoding.pack_order (and orders.vy)
     order = Order(
         trader=Address(to_checksum_address((head & _U160).to_bytes(20, "big"))),
@@ -81,8 +87,8 @@ def _decode(payload: bytes) -> tuple[Order, Signature]:
         size=Size(body & _U64),
         limit_price=Price(body >> 64 & _U64),
         max_fee_ppm=FeePpm(head >> 192 & _U32),
-        margin_mode=MARGIN_MODE_CODES[head >> 224 & _U8],
-        time_in_force=TIME_IN_FORCE_CODES[head >> 232 & _U8],
+        margin_mode=MARGIN_MODE_CODES[margin_mode],
+        time_in_force=TIME_IN_FORCE_CODES[time_in_force],
         reduce_only=bool(head >> 241 & 1),
         expiry=UnixTime(body >> 128 & _U64),
         nonce=Nonce(body >> 192 & _U64),

@@ -16,8 +16,9 @@ def test_markets_spread_over_the_shards_and_each_shard_has_its_own_subjects() ->
     assert layout.journal_stream(ShardId(2)) == "PERPDEX_JOURNAL_2"
     assert layout.journal_subject(ShardId(2)) == "perpdex.journal.2"
     assert layout.event_subject(ShardId(2), MarketId(5)) == "perpdex.evt.2.5"
+    assert layout.outcome_subject(ShardId(2)) == "perpdex.out.2"
     names = [config.name for config in layout.configs()]
-    assert len(names) == len(set(names)) == 1 + 2 * 3
+    assert len(names) == len(set(names)) == 2 + 2 * 3  # commands, outcomes; two per shard
     assert {config.num_replicas for config in layout.configs()} == {3}
 
 
