@@ -180,13 +180,29 @@ async def publish_command(
     *,
     timeout_s: float = 2.0,
 ) -> CommandAck:
-    """Publish ``command`` to its market's shard; returns once it is durable.
+    """Publish ``command`` to its market's shard (``publish_to_shard``)."""
+    return await publish_to_shard(
+        js, layout, layout.shard_of(market), command, dedup_id, timeout_s=timeout_s
+    )
+
+
+async def publish_to_shard(
+    js: JetStreamContext,
+    layout: StreamLayout,
+    shard: ShardId,
+    command: bytes,
+    dedup_id: bytes,
+    *,
+    timeout_s: float = 2.0,
+) -> CommandAck:
+    """Publish ``command`` to ``shard``'s command subject; returns once it is durable.
 
     ``dedup_id`` is the order hash (or a signed cancel's): a second publish with the same
-    one inside ``layout.command_dedup_s`` is acknowledged as a duplicate and not stored.
+    one inside ``layout.command_dedup_s`` is acknowledged as a duplicate, not stored, and
+    its ack names the first one's sequence.
     Raises ``JetStreamUnavailableError`` when JetStream does not confirm in ``timeout_s``.
     """
-    subject = layout.command_subject(layout.shard_of(market))
+    subject = layout.command_subject(shard)
     async with unavailable_on_failure(f"command to {subject}"):
         ack = await js.publish(
             subject,
