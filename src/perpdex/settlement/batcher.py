@@ -22,7 +22,9 @@ Rules (docs/settlement.md):
   and never retried. A skip as ORDER_CLOSED or OVERFILL whose two orders already have a
   ``Filled`` event on chain is the replay of a settled fill: ``Settled(earlier=True)``.
   ``settled_before`` finds such fills before they are sent (a restarted runner uses it).
-* Each batch gets one operator nonce, chosen here. A transaction not mined within
+* Each batch gets one operator nonce, the node's pending count read as it is sent (one
+  call): batchers that take turns with the operator key (one per engine shard in cluster
+  mode) never reuse one. A transaction not mined within
   ``receipt_timeout`` is replaced under the same nonce with higher fees, so at most one of
   its versions can ever be mined and no fill settles twice; whichever is mined is used.
 """
@@ -137,7 +139,6 @@ class Batcher:
         self._from_block = from_block
         self._limits = batch_limits(exchange)
         self._reasons = contract_reject_codes(exchange)
-        self._nonce: int | None = None
 
     def settle(self, matches: Sequence[Match]) -> SettlementReport:
         """Settle ``matches`` in match order; returns once every batch is mined. A match
@@ -393,11 +394,9 @@ class Batcher:
                     raise
             receipt = self._await_receipt(sent)
             if receipt is not None:
-                self._nonce = nonce + 1
                 return receipt, nonce, len(sent)
             tip = _bumped(tip)
             max_fee = _bumped(max_fee)
-        self._nonce = None  # a version may still be mined: read the nonce again next time
         hashes = ", ".join(h.to_0x_hex() for h in sent)
         raise SubmissionError(f"nonce {nonce}: none of {hashes} was mined")
 
@@ -414,9 +413,7 @@ class Batcher:
             time.sleep(_POLL_SECONDS)
 
     def _next_nonce(self) -> int:
-        if self._nonce is None:
-            self._nonce = self._web3.eth.get_transaction_count(self._operator.address, "pending")
-        return self._nonce
+        return self._web3.eth.get_transaction_count(self._operator.address, "pending")
 
     def node_answers(self) -> bool:
         """Whether the node answers a plain call now (after a failure: the node or a fill?)."""
