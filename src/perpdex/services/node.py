@@ -24,8 +24,7 @@ from web3 import Web3
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
-from perpdex.core.eip712 import ChainId, Eip712Domain
-from perpdex.core.types import MarketId, Price
+from perpdex.core.types import MarketId
 from perpdex.engine.commands import ChainCancel, IndexPrice
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.events import Event
@@ -34,10 +33,9 @@ from perpdex.gateway.account_store import AccountStore
 from perpdex.gateway.tape import MarketTape
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.runner import KeeperMode
-from perpdex.risk.indexer import ChainIndexer
+from perpdex.risk.from_chain import deployment_domain, position_manager_from_chain
 from perpdex.risk.leverage import LeverageStore
 from perpdex.risk.manager import PositionManager
-from perpdex.risk.prices import PriceFeed
 from perpdex.risk.reservations import reserves_margin
 from perpdex.services.engine import EngineService, accepted_orders, replay_events
 from perpdex.services.gateway import GatewayService
@@ -77,7 +75,7 @@ class Node:
     def __init__(self, deployment: Deployment, config: NodeConfig) -> None:
         self.deployment = deployment
         self.config = config
-        self.domain = Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange)
+        self.domain = deployment_domain(deployment)
         self.listed = [MarketId(m.id) for m in deployment.markets]
         self.markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets]
         self.lock = StateLock(config.state_dir)
@@ -237,20 +235,7 @@ class Node:
         return connect(self.deployment.rpc_url)
 
     async def _new_position_manager(self) -> PositionManager:
-        web3 = await asyncio.to_thread(self._web3)
-        contracts = bind(web3, self.deployment)
-        indexer = ChainIndexer(
-            web3,
-            contracts.exchange,
-            contracts.markets,
-            self.domain,
-            self.listed,
-            self.deployment.start_block,
-        )
-        feed = PriceFeed(contracts.markets, self.listed)
-        ticks = {MarketId(m.id): Price(m.tick_size) for m in self.deployment.markets}
-        pm = PositionManager(indexer, feed, self.domain, self._leverage, ticks)
-        await pm.sync()  # rebuilt from the chain alone
+        pm = await position_manager_from_chain(self.deployment, self._leverage)
         self.reconciler.watch(pm)
         return pm
 
