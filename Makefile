@@ -4,10 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ANVIL := node_modules/.bin/anvil
+WEB_APP := src/perpdex/webapp/static/trade.html
 
 .PHONY: setup test lint bench demo clean
 
-setup: $(STAMP) $(ANVIL)
+setup: $(STAMP) $(ANVIL) $(WEB_APP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
@@ -21,12 +22,17 @@ $(ANVIL): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(ANVIL)
 
+# the web app's pages, bundled by esbuild from web/ (docs/web.md); git-ignored
+$(WEB_APP): $(ANVIL) $(shell find web -type f)
+	node web/build.mjs
+
 test: setup
 	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	node_modules/.bin/tsc -p web
 
 bench: setup
 	$(BIN)/perpdex bench eip712
