@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from perpdex.cli.cluster_options import nats_urls
+
 if TYPE_CHECKING:
     from perpdex.cluster.status import ServiceView
 
@@ -32,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from perpdex.cluster.errors import JetStreamUnavailableError
 
-    urls = [url.strip() for url in args.nats.split(",") if url.strip()]
+    urls = nats_urls(args)
     try:
         views = asyncio.run(_read(urls, args.prefix))
     except JetStreamUnavailableError as error:

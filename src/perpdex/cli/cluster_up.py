@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from perpdex.cli.cluster_options import nats_urls
 from perpdex.cli.console import run_interruptible
 
 if TYPE_CHECKING:  # the parser stays fast: web3, vyper and nats load in run()
@@ -141,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
                 urls = stack.enter_context(NatsCluster(nats_config)).urls
                 replicas = nats_config.replicas
             else:
-                urls = [url.strip() for url in args.nats.split(",") if url.strip()]
+                urls = nats_urls(args)
                 replicas = 3 if len(urls) >= 3 else 1
             layout = StreamLayout(shards=args.shards, replicas=replicas)
             if args.rpc_url is not None:

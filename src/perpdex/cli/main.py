@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "book": "perpdex.cli.book",
     "keeper": "perpdex.cli.keeper",
     "cluster": "perpdex.cli.cluster",
+    "risk": "perpdex.cli.risk",
 }
 
 

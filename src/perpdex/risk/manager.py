@@ -250,6 +250,11 @@ class PositionManager:
         self.pending = PendingFills()
         for match in pending:
             self.pending.add(match)
+        self.reserve_open(open_orders)
+
+    def reserve_open(self, open_orders: Iterable[tuple[SignedOrder, Size]]) -> None:
+        """Replace the reservations by those of ``open_orders`` (a replica's books, which
+        a process of cluster mode reads before each fold)."""
         self.reservations = Reservations()
         for signed, size in open_orders:
             self.reservations.reserve(signed, size)
@@ -363,9 +368,12 @@ class PositionManager:
                 listener(self._chain_ahead_ms)
         return head
 
-    async def run(self, interval_s: float) -> None:
+    async def run(self, interval_s: float, before_sync: Callable[[], None] | None = None) -> None:
+        """Fold the chain every ``interval_s``, calling ``before_sync`` first if given."""
         while True:
             try:
+                if before_sync is not None:
+                    before_sync()
                 await self.sync()
                 report_recovery(log, self, "position manager sync")
             except Exception as error:  # a node hiccup must not stop the manager: retry next tick

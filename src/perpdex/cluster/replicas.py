@@ -1,0 +1,62 @@
+"""Replicas of every engine shard on one event bus: the books of the whole exchange, for a
+process of cluster mode that checks orders or watches them (risk, gateways, the reader).
+
+Each shard's :class:`~perpdex.cluster.follower.JournalFollower` applies its journal to an
+engine of that shard's markets; all of them publish to the same :class:`EventBus`, so a
+subscriber sees every market's events as the embedded node's subscribers do (in each
+shard's order; shards are independent, as their engines are).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from nats.aio.client import Client
+
+from perpdex.cluster.follower import JournalFollower
+from perpdex.cluster.streams import StreamLayout
+from perpdex.core.types import MarketId
+from perpdex.engine.config import MarketConfig
+from perpdex.engine.engine import Engine
+from perpdex.engine.errors import JournalError
+from perpdex.engine.events import EventBus
+from perpdex.engine.matching import MatchingEngine
+
+
+class ReplicaSet:
+    def __init__(self, nc: Client, layout: StreamLayout, markets: Iterable[MarketConfig]) -> None:
+        self.bus = EventBus(book_deltas=False)
+        listed = tuple(markets)
+        self.followers = [
+            JournalFollower(
+                nc,
+                layout,
+                shard,
+                Engine([m for m in listed if layout.shard_of(m.market) == shard], self.bus),
+            )
+            for shard in layout.all_shards
+        ]
+        self.books: dict[MarketId, MatchingEngine] = {}
+        for follower in self.followers:
+            self.books.update(follower.engine.markets)
+
+    @property
+    def failed(self) -> JournalError | None:
+        """Why a replica stopped for good (a bad journal entry), if one did."""
+        return next((f.failed for f in self.followers if f.failed is not None), None)
+
+    def seqs(self) -> list[int]:
+        """Each shard's last applied journal sequence."""
+        return [follower.head.seq for follower in self.followers]
+
+    async def start(self) -> None:
+        await asyncio.gather(*(follower.start() for follower in self.followers))
+
+    async def caught_up(self, timeout_s: float = 60.0) -> None:
+        """Wait until every replica applied what its journal held when called."""
+        await asyncio.gather(*(f.caught_up(timeout_s) for f in self.followers))
+
+    async def stop(self) -> None:
+        for follower in self.followers:
+            await follower.stop()
