@@ -307,7 +307,7 @@ def test_demo_trades_through_the_engine_and_settles_on_chain(
     demo.add_arguments(parser)
     out = tmp_path / "local.json"
 
-    assert demo.run(parser.parse_args(["--out", str(out)])) == 0
+    assert demo.run(parser.parse_args(["--once", "--out", str(out)])) == 0
 
     printed = capsys.readouterr().out
     assert load_deployment(out).wallet(Role.TRADER).address in printed

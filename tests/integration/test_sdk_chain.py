@@ -11,7 +11,7 @@ from web3 import Web3
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind, demo_wallets, deploy
 from perpdex.chain.deployment import Deployment, Role, write_deployment
-from perpdex.cli.demo import trade
+from perpdex.cli.demo_once import trade
 from perpdex.cli.main import main
 from perpdex.core.eip712 import ChainId, Eip712Domain, Nonce
 from perpdex.core.units import to_collateral_units

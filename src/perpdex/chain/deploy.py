@@ -209,6 +209,20 @@ def fund(web3: Web3, contracts: ChainContracts, owner: LocalAccount, amount: int
     return send(web3, owner, contracts.exchange.functions.deposit(amount))
 
 
+def credit(
+    web3: Web3, contracts: ChainContracts, funder: LocalAccount, to: Sequence[tuple[str, int]]
+) -> None:
+    """Mint the total to ``funder`` once, then deposit each amount for its address
+    (``deposit_for``): the credited traders need no ether, and one faucet call is faster
+    than one per trader."""
+    total = sum(amount for _, amount in to)
+    collateral, exchange = contracts.collateral, contracts.exchange
+    send(web3, funder, collateral.functions.faucet(funder.address, total))
+    send(web3, funder, collateral.functions.approve(exchange.address, total))
+    for address, amount in to:
+        send(web3, funder, exchange.functions.deposit_for(address, amount))
+
+
 def _admin_key(by_role: dict[Role, DemoWallet], admin_key: str | None) -> str:
     wallet = by_role.get(Role.ADMIN)
     key = admin_key or (wallet.private_key if wallet else None)

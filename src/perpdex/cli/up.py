@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +19,7 @@ from perpdex.cli.keeper import add_price_path_arguments, price_paths
 # web3, vyper and the services load slowly: imported in run(), so `perpdex --help` is fast
 if TYPE_CHECKING:
     from perpdex.chain.deployment import Deployment
-    from perpdex.services.node import NodeConfig
+    from perpdex.services.node import Node, NodeConfig
 
 LOG_LEVEL = "info"
 """An operator's default: restarts, rejected fills and failures, with their causes."""
@@ -72,14 +75,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from web3.exceptions import Web3Exception
-
-    from perpdex.chain.anvil import Anvil, AnvilError
-    from perpdex.chain.deployment import DeploymentFileError, load_deployment
-    from perpdex.chain.transact import TransactionFailedError
-    from perpdex.keeper.price_path import PricePathError
+    from perpdex.chain.anvil import Anvil
+    from perpdex.chain.deployment import load_deployment
     from perpdex.services.node import NodeConfig
-    from perpdex.services.state import StateDirLockedError, StateLock
+    from perpdex.services.state import StateLock
 
     if (args.rpc_url is None) != (args.deployment is None):
         print("error: --rpc-url and --deployment go together", file=sys.stderr)
@@ -104,7 +103,23 @@ def _run(args: argparse.Namespace) -> int:
             deployment = fresh_deployment(node.rpc_url)
             config = replace(config, price_paths=price_paths(args, deployment))
             return asyncio.run(serve(deployment, config, args.out))
-    except (
+    except node_errors() as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def node_errors() -> tuple[type[Exception], ...]:
+    """What starting a chain, deploying and running a node may fail with, for a one-line
+    ``error:`` (also ``perpdex demo``'s)."""
+    from web3.exceptions import Web3Exception
+
+    from perpdex.chain.anvil import AnvilError
+    from perpdex.chain.deployment import DeploymentFileError
+    from perpdex.chain.transact import TransactionFailedError
+    from perpdex.keeper.price_path import PricePathError
+    from perpdex.services.state import StateDirLockedError
+
+    return (
         AnvilError,
         StateDirLockedError,
         DeploymentFileError,
@@ -115,9 +130,16 @@ def _run(args: argparse.Namespace) -> int:
         OSError,
         Web3Exception,
         ValueError,
-    ) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    )
+
+
+Beside = Callable[["Node"], AbstractAsyncContextManager[object]]
+"""What runs while the node serves, given the started node (``perpdex demo``'s bots)."""
+
+
+@contextlib.asynccontextmanager
+async def _alone(node: Node) -> AsyncIterator[None]:
+    yield
 
 
 def fresh_deployment(rpc_url: str) -> Deployment:
@@ -140,8 +162,16 @@ def fresh_deployment(rpc_url: str) -> Deployment:
     return deployment
 
 
-async def serve(deployment: Deployment, config: NodeConfig, out: Path | None) -> int:
-    """Run every service until Ctrl-C or SIGTERM, then stop them in order."""
+async def serve(
+    deployment: Deployment,
+    config: NodeConfig,
+    out: Path | None,
+    *,
+    beside: Beside = _alone,
+    duration_s: float | None = None,
+) -> int:
+    """Run every service until Ctrl-C or SIGTERM (or for ``duration_s``), then stop them
+    in order: what runs ``beside`` the node first, then the node."""
     from perpdex.chain.deployment import DEFAULT_DEPLOYMENT_PATH, write_deployment
     from perpdex.cli.deploy import format_deployment
     from perpdex.services.node import Node
@@ -159,8 +189,11 @@ async def serve(deployment: Deployment, config: NodeConfig, out: Path | None) ->
         print(f"\ndeployment file: {path}")
         print(f"journal: {node.state.journal}")
         print(f"\ngateway listening on {node.gateway.url}; press Ctrl-C to stop", flush=True)
-        await stop.wait()
-        print("stopping")
+        async with beside(node):
+            if duration_s is not None:
+                loop.call_later(duration_s, stop.set)
+            await stop.wait()
+            print("stopping", flush=True)
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

@@ -142,9 +142,12 @@ def _level_price(ladder: Ladder, side: Side, offset_ppm: int) -> Price:
 
 def size_for_notional(ladder: Ladder, notional: Collateral) -> Size:
     """Whole lots worth at most ``notional`` at the mid (a book order is sized in base units)."""
-    return Size(
-        div_floor(notional * units().size_scale, ladder.mid * ladder.lot_size) * ladder.lot_size
-    )
+    return lots_worth(notional, ladder.mid, ladder.lot_size)
+
+
+def lots_worth(notional: Collateral, price: Price, lot: Size) -> Size:
+    """Whole lots worth at most ``notional`` at ``price``."""
+    return Size(div_floor(notional * units().size_scale, price * lot) * lot)
 
 
 class FillRecorder(EventSink):

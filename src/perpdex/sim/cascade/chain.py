@@ -19,7 +19,7 @@ from web3 import Web3
 from web3.types import EventData
 
 from perpdex.chain.anvil import Anvil
-from perpdex.chain.deploy import ChainContracts, bind, demo_wallets, deploy
+from perpdex.chain.deploy import ChainContracts, bind, credit, demo_wallets, deploy
 from perpdex.chain.deployment import Deployment, ListedMarket, Role
 from perpdex.chain.param_changes import apply_after_delay
 from perpdex.chain.transact import send
@@ -81,13 +81,7 @@ class Setup:
         )
 
     def deposit(self, to: Sequence[tuple[str, int]]) -> None:
-        """Mint the total once, then credit each address (faster than one faucet each)."""
-        total = sum(amount for _, amount in to)
-        collateral, exchange = self.contracts.collateral, self.contracts.exchange
-        send(self.web3, self.admin, collateral.functions.faucet(self.admin.address, total))
-        send(self.web3, self.admin, collateral.functions.approve(exchange.address, total))
-        for address, amount in to:
-            send(self.web3, self.admin, exchange.functions.deposit_for(address, amount))
+        credit(self.web3, self.contracts, self.admin, to)
 
     def fund_insurance(self, amount: int) -> None:
         collateral, exchange = self.contracts.collateral, self.contracts.exchange
