@@ -36,6 +36,7 @@ import logging
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 from web3.exceptions import Web3RPCError
 
@@ -83,8 +84,18 @@ class RoundFailedError(Exception):
         self.settled = settled
 
 
+class Cursor(Protocol):
+    """Where the fills of one engine's sequence all have an outcome: ``advance`` is told
+    each time that point moves on (never backwards)."""
+
+    @property
+    def seq(self) -> int: ...
+
+    def advance(self, seq: int) -> None: ...
+
+
 class SettledCursor:
-    """A sequence number in a file, replaced atomically."""
+    """A sequence number in a file, replaced atomically (the embedded node's cursor)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -102,7 +113,7 @@ class SettlementRunner:
         self,
         make_batcher: Callable[[], Batcher],
         domain: Eip712Domain,
-        cursor: SettledCursor,
+        cursor: Cursor,
         durable_seq: Callable[[], int],
     ) -> None:
         self._make_batcher = make_batcher
