@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "keeper": "perpdex.cli.keeper",
     "cluster": "perpdex.cli.cluster",
     "risk": "perpdex.cli.risk",
+    "audit": "perpdex.cli.audit",
 }
 
 

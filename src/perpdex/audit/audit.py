@@ -1,0 +1,142 @@
+"""One audit: the journal read once, each entry hash-checked, compared with the checkpoints,
+replayed by the engine and by the reference matcher side by side; then the replay's fills
+against the chain's outcomes.
+
+The chain is read *before* the journal (checkpoints, then the block the fills are read up
+to), so the journal fetched afterwards holds every entry the chain can name: an entry is
+journaled before its fills are sent for settlement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from web3 import Web3
+
+from perpdex.audit.checkpoints import CheckpointCheck
+from perpdex.audit.findings import Check, Discrepancy
+from perpdex.audit.hash_chain import ChainCheck
+from perpdex.audit.names import OrderNames
+from perpdex.audit.onchain import ChainOutcome, read_outcomes
+from perpdex.audit.priority import PriorityCheck
+from perpdex.audit.replay import MatchedFill, ReplaySink
+from perpdex.audit.report import Report, Summary
+from perpdex.audit.settlement import compare
+from perpdex.audit.source import PublishedEntry
+from perpdex.chain.deploy import bind
+from perpdex.chain.deployment import Deployment
+from perpdex.core.eip712 import ChainId, Eip712Domain
+from perpdex.engine.codec import DecodeError, decode
+from perpdex.engine.config import MarketConfig
+from perpdex.engine.engine import Engine
+from perpdex.engine.journal import GENESIS_HEAD, ChainHead
+from perpdex.keeper.checkpoint import Checkpoint, read_checkpoints
+
+Published = Callable[[int], Iterable[PublishedEntry]]
+"""The journal's entries from a sequence number on, as published."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChainView:
+    checkpoints: list[Checkpoint]
+    outcomes: list[ChainOutcome]
+    block: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSetup:
+    markets: Sequence[MarketConfig]
+    domain: Eip712Domain | None
+    """The Exchange's signing domain (order hashes); None for a journal of unsigned orders."""
+    chain: ChainView | None
+    """None: the journal alone (hash chain, replay, priority)."""
+    from_seq: int = 1
+    self_trade_prevention: bool = True
+
+
+def deployment_setup(deployment: Deployment, web3: Web3, from_seq: int = 1) -> AuditSetup:
+    contracts = bind(web3, deployment)
+    checkpoints = read_checkpoints(contracts.checkpoints)
+    block = int(web3.eth.block_number)
+    outcomes = read_outcomes(contracts.exchange, deployment.start_block, block)
+    return AuditSetup(
+        markets=[MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets],
+        domain=Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange),
+        chain=ChainView(checkpoints, outcomes, block),
+        from_seq=from_seq,
+    )
+
+
+def anchor_of(from_seq: int, checkpoints: Sequence[Checkpoint]) -> ChainHead:
+    """Where an audit from ``from_seq`` starts: the latest checkpoint before it (an earlier
+    audit checked what it commits to), or the genesis."""
+    anchor = GENESIS_HEAD
+    for checkpoint in checkpoints:
+        if checkpoint.seq < from_seq:
+            anchor = ChainHead(checkpoint.seq, checkpoint.head)
+    return anchor
+
+
+def run_audit(published: Published, setup: AuditSetup) -> Report:
+    checkpoints = [] if setup.chain is None else setup.chain.checkpoints
+    anchor = anchor_of(setup.from_seq, checkpoints)
+    summary = Summary(first_seq=anchor.seq + 1, checkpoints=len(checkpoints))
+    found: list[Discrepancy] = []
+    not_run: list[str] = []
+    names = OrderNames(setup.domain)
+    chain = ChainCheck(published(anchor.seq + 1), anchor)
+    committed = CheckpointCheck(checkpoints, anchor)
+    replaying = anchor.seq == 0
+    if not replaying:
+        not_run.append(
+            f"replay, price-time priority and settlement: they need the journal from genesis"
+            f" (--from-seq {setup.from_seq} starts after checkpoint seq {anchor.seq})"
+        )
+    sink = ReplaySink()
+    engine = Engine(setup.markets, sink, self_trade_prevention=setup.self_trade_prevention)
+    priority = PriorityCheck(
+        setup.markets, names, self_trade_prevention=setup.self_trade_prevention
+    )
+    keep = setup.chain is not None
+    fills: list[MatchedFill] = []
+    for entry in chain:
+        summary.commands += 1
+        committed.see(entry.seq, entry.head)
+        if not replaying:
+            continue
+        try:
+            seq, time, command = decode(entry.entry)
+        except DecodeError as error:
+            found.append(
+                Discrepancy(Check.JOURNAL, entry.seq, f"the entry does not decode: {error}")
+            )
+            replaying = False
+            continue
+        engine.apply(seq, time, command)
+        priority.apply(seq, time, command, sink.fills)
+        summary.fills += len(sink.fills)
+        if keep:
+            fills += sink.fills
+        sink.fills.clear()
+    if chain.broken is not None:
+        found.append(chain.broken)
+    summary.last_seq, summary.head = chain.last.seq, "0x" + chain.last.head.hex()
+    summary.unchecked = committed.end(chain.last)
+    summary.checkpoints_checked = committed.checked
+    summary.latest_checkpoint_seq = committed.latest.seq
+    found += committed.found
+    if priority.found is not None:
+        found.append(priority.found)
+    if setup.chain is None:
+        not_run.append("checkpoints and settlement: no chain")
+    elif replaying and chain.broken is None:
+        tally = compare(fills, sink.drops, setup.chain.outcomes, names)
+        summary.settled, summary.rejected = tally.settled, tally.rejected
+        summary.dropped, summary.pending = tally.dropped, tally.pending
+        summary.reasons = tally.reasons
+        summary.block = setup.chain.block
+        found += tally.found
+    elif replaying:
+        not_run.append("settlement: the journal's hash chain is broken")
+    return Report(summary, found, not_run)

@@ -1,0 +1,58 @@
+"""Audit the operator with no key: the published journal's hash chain, every on-chain
+checkpoint, a replay of the engine against the chain's fills, and price-time priority by an
+independent matcher (docs/audit.md). Exits 0 when all holds, 1 naming the first discrepancy."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+LOG_LEVEL = "WARNING"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from perpdex.chain.deployment import DEFAULT_DEPLOYMENT_PATH
+
+    parser.add_argument("--deployment", type=Path, default=DEFAULT_DEPLOYMENT_PATH)
+    parser.add_argument(
+        "--journal",
+        help="a journal file, or the gateway's URL (or its /journal); default: the"
+        " deployment's gateway",
+    )
+    parser.add_argument(
+        "--receipts", type=Path, help="a directory of receipts to check against the journal"
+    )
+    parser.add_argument(
+        "--from-seq",
+        type=int,
+        default=1,
+        help="check the hash chain and checkpoints from here on, anchored at the checkpoint"
+        " before it (the replay needs the journal from genesis and is left out)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from perpdex.audit.audit import deployment_setup, run_audit
+    from perpdex.audit.source import JournalUnavailableError, open_source
+    from perpdex.chain.deployment import load_deployment
+    from perpdex.chain.transact import connect
+
+    deployment = load_deployment(args.deployment)
+    journal = args.journal or deployment.gateway_url
+    if journal is None:
+        print("no journal: pass --journal (the deployment names no gateway)")
+        return 2
+    setup = deployment_setup(deployment, connect(deployment.rpc_url), args.from_seq)
+    try:
+        report = run_audit(lambda first: open_source(journal, first), setup)
+    except JournalUnavailableError as error:
+        print(f"cannot read the journal: {error}")
+        return 2
+    if args.json:
+        print(msgspec.json.encode(report.as_json()).decode())
+    else:
+        print(report.text())
+    return 0 if report.ok else 1
