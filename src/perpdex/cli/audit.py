@@ -7,8 +7,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-LOG_LEVEL = "WARNING"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from perpdex.chain.deployment import DEFAULT_DEPLOYMENT_PATH

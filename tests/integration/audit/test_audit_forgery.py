@@ -1,0 +1,137 @@
+"""``perpdex audit`` against an operator that lies, on a real anvil with the real contracts:
+each lie is caught by the check that should catch it, with its message; the honest operator
+passes. The operator here is driven by hand (``operator_kit``) so that it can lie."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from tests.integration.audit.operator_kit import Operator, operator_on
+from web3 import Web3
+
+from perpdex.chain.anvil import Anvil
+from perpdex.chain.deploy import demo_wallets, deploy
+from perpdex.core.types import Price
+from perpdex.engine.file_journal import frames, read_file
+from perpdex.settlement.encoding import Match
+
+
+@pytest.fixture
+def operator(anvil: Anvil, web3: Web3, tmp_path: Path) -> Iterator[Operator]:
+    kit = operator_on(web3, deploy(anvil.rpc_url, demo_wallets(anvil.accounts)), tmp_path)
+    yield kit
+    kit.close()
+
+
+def _trade(kit: Operator) -> None:
+    """Two makers ask at the index price, a taker buys both: two fills, settled and
+    checkpointed."""
+    first, second, taker = kit.traders(3)
+    kit.submit(
+        kit.new_order(kit.signed(first, buy=False)),
+        kit.new_order(kit.signed(second, buy=False)),
+        kit.new_order(kit.signed(taker, buy=True, lots=2)),
+    )
+    assert kit.settle().settled
+    kit.checkpoint()
+
+
+def test_the_honest_operator_passes(operator: Operator) -> None:
+    _trade(operator)
+
+    code, report = operator.audit()
+
+    assert code == 0, report
+    summary = report["summary"]
+    assert (summary["commands"], summary["fills"], summary["settled"]) == (3, 2, 2)
+    assert summary["checkpoints_checked"] == 1
+    assert summary["pending"] == 0 and summary["unchecked"] == 0
+
+
+def test_a_fill_the_journal_never_matched_settled_with_the_operator_key(operator: Operator) -> None:
+    _trade(operator)
+    seller, buyer = operator.traders(2)
+    forged = Match(
+        maker=operator.signed(seller, buy=False),
+        taker=operator.signed(buyer, buy=True),
+        price=operator.market.index_price,
+        size=operator.market.lot_size,
+    )
+    assert operator.settle([forged]).settled  # the contract takes it: both orders are signed
+
+    code, report = operator.audit()
+
+    assert code == 1
+    first = report["first"]
+    assert first["check"] == "settlement" and first["seq"] is None
+    assert first["orderHash"] == "0x" + forged.taker.order_hash.hex()
+    assert "a fill the journal never matched" in first["detail"]
+    assert first["evidence"]["maker_hash"] == "0x" + forged.maker.order_hash.hex()
+
+
+def test_a_checkpoint_that_does_not_match_the_journal(operator: Operator) -> None:
+    _trade(operator)
+    (late,) = operator.traders(1)
+    operator.submit(operator.new_order(operator.signed(late, buy=False, ticks=5)))
+    operator.post_checkpoint(4, b"\x01" * 32)  # a head of some other log
+
+    code, report = operator.audit()
+
+    assert code == 1
+    first = report["first"]
+    assert first["check"] == "checkpoint" and first["seq"] == 4
+    assert "checkpoint 2" in first["detail"] and "not the committed 0x0101" in first["detail"]
+
+
+def test_a_fill_that_jumped_the_queue(operator: Operator) -> None:
+    """The operator misstates the first maker's price in its journal (one tick worse than
+    signed) so that its engine serves the second maker, at the same signed price, first.
+    The journal is hash-chained as written, checkpointed, and every fill settles: the hash
+    chain, the checkpoints and the settlement agree; only the priority check sees it."""
+    first, second, taker = operator.traders(3)
+    early = operator.new_order(operator.signed(first, buy=False))
+    later = operator.new_order(operator.signed(second, buy=False))
+    tick = operator.market.tick_size
+    operator.submit(
+        replace(early, price=Price(early.price + tick)),
+        later,
+        operator.new_order(operator.signed(taker, buy=True, ticks=1)),
+    )
+    assert [fill.maker_order_id for fill in operator.fills] == [later.order_id]
+    assert operator.settle().settled
+    operator.checkpoint()
+
+    code, report = operator.audit()
+
+    assert code == 1
+    assert [d["check"] for d in report["discrepancies"]] == ["price-time priority"]
+    found = report["first"]
+    assert found["seq"] == 3
+    assert f"order #{later.order_id}" in found["detail"] and "jumped the queue" in found["detail"]
+    assert f"order #{early.order_id}" in found["detail"]
+    assert report["summary"]["settled"] == 1 and report["summary"]["checkpoints_checked"] == 1
+
+
+def test_a_flipped_byte_and_two_swapped_commands(operator: Operator, tmp_path: Path) -> None:
+    _trade(operator)
+    data = operator.journal_path.read_bytes()
+    with open(operator.journal_path, "rb") as file:
+        (a, _, _), (b, entry_b, _), _ = list(frames(file))
+    flipped = bytearray(data)
+    flipped[b + 4 + len(entry_b) - 1] ^= 0x80
+    (tmp_path / "flipped.bin").write_bytes(bytes(flipped))
+    end_b = b + 4 + len(entry_b) + 32
+    (tmp_path / "swapped.bin").write_bytes(data[:a] + data[b:end_b] + data[a:b] + data[end_b:])
+
+    flipped_code, flipped_report = operator.audit(tmp_path / "flipped.bin")
+    swapped_code, swapped_report = operator.audit(tmp_path / "swapped.bin")
+
+    assert flipped_code == swapped_code == 1
+    assert flipped_report["first"]["check"] == "hash chain" and flipped_report["first"]["seq"] == 2
+    assert "altered" in flipped_report["first"]["detail"]
+    assert swapped_report["first"]["check"] == "hash chain" and swapped_report["first"]["seq"] == 1
+    assert "found sequence number 2" in swapped_report["first"]["detail"]
+    assert len(list(read_file(operator.journal_path))) == 3  # the original is untouched
