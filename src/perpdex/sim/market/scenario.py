@@ -23,7 +23,7 @@ from perpdex.bots.ladder import MakerSpec
 from perpdex.bots.maker import MarketMaker
 from perpdex.bots.taker import RandomTaker, TakerSpec
 from perpdex.chain.anvil import Anvil
-from perpdex.chain.deployment import ListedMarket, Role
+from perpdex.chain.deployment import Deployment, ListedMarket, Role
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.signing import SigningKey
 from perpdex.core.types import Address, MarketId, Size
@@ -166,7 +166,11 @@ class Bots:
         }
 
 
-def run_market(params: MarketParams) -> MarketRun:
+AfterDrain = Callable[[Node, Deployment], None]
+"""Run in a worker thread once settlement has drained, the node still up (an audit)."""
+
+
+def run_market(params: MarketParams, after_drain: AfterDrain | None = None) -> MarketRun:
     started = time.monotonic()
     with Anvil() as anvil, tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
@@ -178,12 +182,18 @@ def run_market(params: MarketParams) -> MarketRun:
         if params.block_time:
             anvil.set_block_time(params.block_time)
         deployed = time.monotonic()
-        run = asyncio.run(_trade(params, setup, traders_, work))
+        run = asyncio.run(_trade(params, setup, traders_, work, after_drain))
         run.timings["deploy_s"] = deployed - started
         return run
 
 
-async def _trade(params: MarketParams, setup: Setup, traders_: Traders, work: Path) -> MarketRun:
+async def _trade(
+    params: MarketParams,
+    setup: Setup,
+    traders_: Traders,
+    work: Path,
+    after_drain: AfterDrain | None = None,
+) -> MarketRun:
     deployment, market = setup.deployment, setup.market
     path = PathSpec(
         market.index_price,
@@ -234,6 +244,8 @@ async def _trade(params: MarketParams, setup: Setup, traders_: Traders, work: Pa
         found = _compare(node, setup, [*(bot.client.address for bot in bots.all), keeper])
         figures = _chain_figures(setup, keeper)
         drained = time.monotonic()
+        if after_drain is not None:
+            await asyncio.to_thread(after_drain, node, deployment)
     finally:
         await node.stop()
     return MarketRun(
