@@ -54,6 +54,7 @@ BY_CODE: dict[ErrorCode, type[ccxt.BaseError]] = {
     ErrorCode.REJECTED: ccxt.InvalidOrder,
     ErrorCode.INVALID_LEVERAGE: ccxt.BadRequest,  # not a leverage, or above the maximum
     ErrorCode.RESUME_TOO_OLD: ccxt.NetworkError,  # the SDK handles it; never reaches a bot
+    ErrorCode.UNAVAILABLE: ccxt.ExchangeNotAvailable,  # not taken: send it again later
     ErrorCode.INTERNAL: ccxt.ExchangeError,
 }
 """A gateway error frame's code -> ccxt class (every code has a row: see the unit test)."""

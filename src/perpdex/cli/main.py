@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "cluster": "perpdex.cli.cluster",
     "risk": "perpdex.cli.risk",
     "audit": "perpdex.cli.audit",
+    "gateway": "perpdex.cli.gateway",
 }
 
 

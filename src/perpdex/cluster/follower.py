@@ -5,10 +5,10 @@ its own replica of each shard instead of asking the engine: :class:`JournalFollo
 reads ``PERPDEX_JOURNAL_<shard>`` from its first message, checks each entry against the
 keccak chain (:class:`~perpdex.engine.journal.ChainCheck`, what ``JetStreamJournal.read``
 checks), and applies it to a local :class:`~perpdex.engine.engine.Engine` exactly as
-``replay`` does (``apply_entry``). ``Engine.apply`` is a pure function of the journal, so
-the replica's books and events are the writer's, by construction; its event sink (an
-``EventBus``, possibly shared by the replicas of several shards) drives the same handlers
-as in the embedded node.
+``replay`` does. ``Engine.apply`` is a pure function of the journal, so the replica's
+books and events are the writer's, by construction; its event sink (an ``EventBus``,
+possibly shared by the replicas of several shards) drives the same handlers as in the
+embedded node, and a :class:`ReplicaListener` hears where each entry begins and ends.
 
 The read never ends: an ordered push consumer (nats-py's; ephemeral, in memory, on one
 server, re-made from the next message when its heartbeats stop, e.g. its node died)
@@ -24,10 +24,9 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-from collections.abc import Callable
 from contextlib import suppress
 from itertools import count
-from typing import Final
+from typing import Final, Protocol
 
 import nats.js.errors
 from nats.aio.client import Client
@@ -40,10 +39,11 @@ from perpdex.cluster.journal import unpack_message
 from perpdex.cluster.streams import ShardId, StreamLayout, ensure_stream
 from perpdex.cluster.transport import UNAVAILABLE, unavailable_on_failure
 from perpdex.engine.codec import seq_of
+from perpdex.engine.commands import Command
 from perpdex.engine.engine import Engine
 from perpdex.engine.errors import JournalError
-from perpdex.engine.journal import GENESIS_HEAD, ChainCheck, ChainHead, JournalEntry
-from perpdex.engine.replay import apply_entry
+from perpdex.engine.journal import GENESIS_HEAD, ChainCheck, ChainHead
+from perpdex.engine.replay import decode_entry
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,16 @@ HEARTBEAT_S: Final = 1.0
 _API_TIMEOUT_S: Final = 2.0
 _RETRY_S: Final = 0.2
 
-Applied = Callable[[JournalEntry], None]
-"""Told each entry after the replica applied it (its events are out by then)."""
+
+class ReplicaListener(Protocol):
+    """Told around each entry the replica applies (its events come in between), and after
+    each journal message (a group commit of the engine)."""
+
+    def entry_begins(self, shard: ShardId, time: int, command: Command) -> None: ...
+
+    def entry_ends(self, shard: ShardId, seq: int, command: Command) -> None: ...
+
+    def message_applied(self, shard: ShardId) -> None: ...
 
 
 class JournalFollower:
@@ -67,7 +75,7 @@ class JournalFollower:
         shard: ShardId,
         engine: Engine,
         *,
-        applied: Applied | None = None,
+        listener: ReplicaListener | None = None,
     ) -> None:
         self.layout = layout
         self.shard = shard
@@ -76,7 +84,7 @@ class JournalFollower:
         self._js: JetStreamContext = nc.jetstream(timeout=_API_TIMEOUT_S)
         self._stream = layout.journal_stream(shard)
         self._subject = layout.journal_subject(shard)
-        self._applied = applied
+        self._listener = listener
         self._check = ChainCheck(GENESIS_HEAD)
         self._head = GENESIS_HEAD
         self._next_message = 1  # the stream sequence of the next message to apply
@@ -84,6 +92,8 @@ class JournalFollower:
         self._resubscribing: asyncio.Task[None] | None = None
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []  # (seq, n, future)
         self._tiebreak = count()
+        self.lag = 0
+        """Messages of the stream after the last one delivered (the consumer's count)."""
         self.failed: JournalError | None = None
         """Why the replica stopped (a bad entry): it no longer follows the writer."""
 
@@ -178,19 +188,28 @@ class JournalFollower:
             )
             self._resubscribing = asyncio.create_task(self._resubscribe())
             return
+        listener, shard = self._listener, self.shard
         try:
             for frame in unpack_message(message, msg.data):
                 item = self._check(frame)
                 if item is None:
                     continue
-                self._head = apply_entry(self.engine, item)
-                if self._applied is not None:
-                    self._applied(item)
+                seq, time, command = decode_entry(item)
+                if listener is not None:
+                    listener.entry_begins(shard, time, command)
+                self.engine.apply(seq, time, command)
+                self._head = ChainHead(item.seq, item.head)
+                if listener is not None:
+                    listener.entry_ends(shard, seq, command)
         except JournalError as error:
             self.failed = error
             log.error("%s: the replica stops: %s", self._stream, error)
             return
+        finally:
+            if listener is not None:
+                listener.message_applied(shard)
         self._next_message = message + 1
+        self.lag = msg.metadata.num_pending
         self._wake()
 
     async def _resubscribe(self) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from nats.aio.client import Client
 
-from perpdex.cluster.follower import JournalFollower
+from perpdex.cluster.follower import JournalFollower, ReplicaListener
 from perpdex.cluster.streams import StreamLayout
 from perpdex.core.types import MarketId
 from perpdex.engine.config import MarketConfig
@@ -25,8 +25,19 @@ from perpdex.engine.matching import MatchingEngine
 
 
 class ReplicaSet:
-    def __init__(self, nc: Client, layout: StreamLayout, markets: Iterable[MarketConfig]) -> None:
-        self.bus = EventBus(book_deltas=False)
+    """``book_deltas``: the bus carries level changes (a gateway's book feeds need them);
+    ``listener`` hears where each entry of every shard begins and ends."""
+
+    def __init__(
+        self,
+        nc: Client,
+        layout: StreamLayout,
+        markets: Iterable[MarketConfig],
+        *,
+        book_deltas: bool = False,
+        listener: ReplicaListener | None = None,
+    ) -> None:
+        self.bus = EventBus(book_deltas=book_deltas)
         listed = tuple(markets)
         self.followers = [
             JournalFollower(
@@ -34,6 +45,7 @@ class ReplicaSet:
                 layout,
                 shard,
                 Engine([m for m in listed if layout.shard_of(m.market) == shard], self.bus),
+                listener=listener,
             )
             for shard in layout.all_shards
         ]

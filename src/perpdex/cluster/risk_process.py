@@ -9,12 +9,9 @@ as the embedded node's does. The embedded node's :class:`ChainReconciler` then r
 unchanged on the replicas' books: its ``ChainCancel`` and ``IndexPrice`` commands go to the
 command stream of the shard that owns them instead of to a sequencer.
 
-Start. Outcomes first (to the stream's end), then the replicas (to their journals' ends):
-a replayed fill with an outcome is not pending; one without is, as are the settled fills
-whose block the chain fold has not reached (the node's ``_adopt``). From then on each fill
-and each outcome goes to the position manager as it arrives; an outcome can overtake its
-fill (the replica lags the settlement process's own), so recent outcomes are remembered
-and such a fill is never counted as pending.
+Start. Outcomes first (to the stream's end), then the replicas (to their journals' ends),
+then the fills and outcomes go to the position manager as the node's do
+(:class:`~perpdex.cluster.position_feed.PositionFeed`, which the gateways use too).
 
 Messages ids. A reconciliation repeats while the replicas have not yet applied its
 command (the next fold sees the order still open), so a command's origin is the block of
@@ -28,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
@@ -40,28 +36,22 @@ from perpdex.chain.deployment import Deployment
 from perpdex.cluster.commands import WireCommand, publish
 from perpdex.cluster.errors import JetStreamUnavailableError
 from perpdex.cluster.outcome_follower import OutcomeFollower
+from perpdex.cluster.position_feed import PositionFeed
 from perpdex.cluster.replicas import ReplicaSet
 from perpdex.cluster.streams import StreamLayout, ensure_streams
 from perpdex.cluster.transport import connect
-from perpdex.core.eip712 import SignedOrder
-from perpdex.core.types import Address, MarketId, Size
+from perpdex.core.types import Address, MarketId
 from perpdex.engine.commands import ChainCancel, IndexPrice
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.events import Event, Filled
 from perpdex.logs import report_failure, report_recovery
 from perpdex.risk.from_chain import deployment_domain, position_manager_from_chain
 from perpdex.risk.manager import PositionManager
-from perpdex.risk.reservations import reserves_margin
-from perpdex.services.open_orders import open_orders
 from perpdex.services.reconcile import ChainReconciler
-from perpdex.settlement.encoding import Match
-from perpdex.settlement.outcomes import FillKey, FillOutcome, Rejected, Settled, fill_key
-from perpdex.settlement.payload import match_from_fill
+from perpdex.settlement.outcomes import FillOutcome, Rejected
 
 log = logging.getLogger(__name__)
 
-RECENT_OUTCOMES: Final = 100_000
-"""Outcomes remembered after the start, for fills that arrive after their outcome."""
 _RETRY_S: Final = 0.25
 
 
@@ -83,9 +73,7 @@ class RiskProcess:
         self._pm: PositionManager | None = None
         self._replicas: ReplicaSet | None = None
         self._outcome_follower: OutcomeFollower | None = None
-        self._live = False
-        self._fills: dict[FillKey, Match] = {}  # replayed before going live
-        self._outcomes: OrderedDict[FillKey, FillOutcome] = OrderedDict()
+        self._feed: PositionFeed | None = None
         self._outbox: asyncio.Queue[tuple[WireCommand, bytes]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self.reconciler = ChainReconciler(
@@ -109,6 +97,7 @@ class RiskProcess:
         nc = self._nc = await connect(config.nats, name="perpdex risk")
         await ensure_streams(nc.jetstream(), config.layout)
         self._pm = await position_manager_from_chain(config.deployment)
+        self._feed = PositionFeed(self._pm, self.domain, lambda: self.replicas.books)
         self._outcome_follower = OutcomeFollower(nc, config.layout, self.domain, self._on_outcome)
         await self._outcome_follower.start()
         await self._outcome_follower.caught_up()
@@ -116,12 +105,11 @@ class RiskProcess:
         self._replicas.bus.subscribe(self._on_event)
         await self._replicas.start()
         await self._replicas.caught_up()
-        self._adopt()
-        self._live = True
+        self._feed.go_live()
         self.reconciler.watch(self.pm)
         self.reconciler.cancel_unfillable()  # closed or repriced while no one was watching
         self.reconciler.feed_index()
-        self._spawn(self.pm.run(config.poll_interval_s, before_sync=self._reserve_open))
+        self._spawn(self.pm.run(config.poll_interval_s, before_sync=self._feed.reserve_open))
         self._spawn(self._publish_commands())
         log.info(
             "risk started: chain folded to block %d, journals at %s, %d fills pending",
@@ -147,57 +135,19 @@ class RiskProcess:
     # -- inputs ---------------------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
-        if not isinstance(event, Filled):
-            if self._live:
-                self.reconciler.on_engine_event(event)
-            return
-        try:
-            match = match_from_fill(event, self.domain)
-        except ValueError:
-            log.exception("fill %s carries no valid signed orders", event.seq)
-            return
-        key = fill_key(match)
-        if not self._live:
-            if key not in self._outcomes:
-                self._fills[key] = match
-            return
-        if key not in self._outcomes:  # else its outcome came first: not pending
-            self.pm.on_engine_event(event)
-        self.reconciler.on_engine_event(event)
+        feed = self._feed
+        assert feed is not None, "not started"
+        if isinstance(event, Filled):
+            feed.on_fill(event)
+        if feed.live:
+            self.reconciler.on_engine_event(event)
 
     def _on_outcome(self, outcome: FillOutcome) -> None:
-        key = fill_key(outcome.match)
-        self._outcomes[key] = outcome
-        if len(self._outcomes) > RECENT_OUTCOMES and self._live:
-            self._outcomes.popitem(last=False)
-        if not self._live:
-            self._fills.pop(key, None)
-            return
-        self.pm.on_outcome(outcome)
-        if isinstance(outcome, Rejected):
+        feed = self._feed
+        assert feed is not None, "not started"
+        feed.on_outcome(outcome)
+        if feed.live and isinstance(outcome, Rejected):
             self.reconciler.report_rejected(outcome)
-
-    def _adopt(self) -> None:
-        """Pending: the replayed fills without an outcome, and the settled ones the chain
-        fold has not reached yet (their outcome follows)."""
-        pm = self.pm
-        recent = [
-            o for o in self._outcomes.values() if isinstance(o, Settled) and o.block > pm.through
-        ]
-        pm.adopt([*self._fills.values(), *(o.match for o in recent)], self._open_reservations())
-        for outcome in recent:
-            pm.on_outcome(outcome)
-        self._fills.clear()
-
-    def _open_reservations(self) -> list[tuple[SignedOrder, Size]]:
-        return [
-            (signed, size)
-            for _, signed, size in open_orders(self.replicas.books, self.domain)
-            if reserves_margin(signed.order)
-        ]
-
-    def _reserve_open(self) -> None:
-        self.pm.reserve_open(self._open_reservations())
 
     # -- outputs --------------------------------------------------------------------------
 

@@ -48,8 +48,19 @@ async def unavailable_on_failure(what: str) -> AsyncIterator[None]:
         raise JetStreamUnavailableError(f"{what}: {type(error).__name__} {error}") from error
 
 
-async def connect(servers: Sequence[str], *, name: str, timeout_s: float = 2.0) -> Client:
-    """A client that reconnects forever, to any of ``servers``, while the process lives."""
+async def connect(
+    servers: Sequence[str],
+    *,
+    name: str,
+    timeout_s: float = 2.0,
+    buffer_while_reconnecting: bool = True,
+) -> Client:
+    """A client that reconnects forever, to any of ``servers``, while the process lives.
+
+    ``buffer_while_reconnecting`` False: a publish while the connection is down fails at
+    once (``OutboundBufferLimitError``, unavailable) instead of waiting in the client's
+    buffer to go out after the reconnect: a gateway that told a trader ``unavailable``
+    must not have the command land later."""
 
     async def on_error(error: Exception) -> None:
         log.debug("nats %s: %s", name, error)
@@ -71,4 +82,5 @@ async def connect(servers: Sequence[str], *, name: str, timeout_s: float = 2.0) 
             error_cb=on_error,
             disconnected_cb=on_disconnected,
             reconnected_cb=on_reconnected,
+            **({} if buffer_while_reconnecting else {"pending_size": 0}),
         )

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable
 
 from perpdex.engine.codec import DecodeError, decode
+from perpdex.engine.commands import Command
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
 from perpdex.engine.errors import BadEntry
@@ -18,18 +19,17 @@ def replay(engine: Engine, journal: Journal, after: ChainHead = GENESIS_HEAD) ->
     """Apply the journal's entries after ``after`` to ``engine``; returns the last head."""
     last = after
     for item in journal.read(after):
-        last = apply_entry(engine, item)
+        engine.apply(*decode_entry(item))
+        last = ChainHead(item.seq, item.head)
     return last
 
 
-def apply_entry(engine: Engine, item: JournalEntry) -> ChainHead:
-    """Apply one checked journal entry to ``engine`` (a replay's step, a follower's)."""
+def decode_entry(item: JournalEntry) -> tuple[int, int, Command]:
+    """(seq, time, command) of a checked journal entry; ``BadEntry`` if it does not decode."""
     try:
-        seq, time, command = decode(item.entry)
+        return decode(item.entry)
     except DecodeError as error:
         raise BadEntry(item.seq, item.where, f"cannot decode: {error}") from error
-    engine.apply(seq, time, command)
-    return ChainHead(item.seq, item.head)
 
 
 def recover(

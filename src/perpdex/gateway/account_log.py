@@ -161,7 +161,10 @@ class AccountLog:
 
     def _write(self) -> None:
         """Write the committed rows to the store, in one transaction."""
-        if self._committed == self._covered:
+        # rows, not seqs, say whether there is anything: in cluster mode the events of
+        # several shards' journals come in, each numbered by its own
+        nothing = not self._unwritten_events and not self._unwritten_orders
+        if nothing and self._committed == self._covered:
             return
         self._store.write(
             self._unwritten_events,

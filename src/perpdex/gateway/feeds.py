@@ -9,12 +9,12 @@ command are merged into one ``book_update`` per market, numbered consecutively p
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from perpdex.core.eip712 import SignedOrder
 from perpdex.core.types import Address, MarketId, OrderId, Side, Size
-from perpdex.engine.engine import Engine
+from perpdex.engine.clock import Clock
 from perpdex.engine.errors import RejectReason
 from perpdex.engine.events import (
     Accepted,
@@ -27,6 +27,7 @@ from perpdex.engine.events import (
     FillRejected,
     Rejected,
 )
+from perpdex.engine.matching import MatchingEngine
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.orders import OrderRegistry
 from perpdex.gateway.protocol import encode_frame, hex0x
@@ -34,12 +35,24 @@ from perpdex.gateway.risk import AccountState, RiskCheck
 from perpdex.gateway.session import Outbox, Session
 from perpdex.risk.reservations import reserves_margin
 
+
+class EngineView(Protocol):
+    """What the gateway reads of the engine: every market's book, and the clock that reads
+    the stamp of the command being applied."""
+
+    @property
+    def markets(self) -> Mapping[MarketId, MatchingEngine]: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
 BookChanges = tuple[dict[int, int], dict[int, int]]  # bids, asks: price -> new level size
 
 
 class Feeds:
     def __init__(
-        self, engine: Engine, registry: OrderRegistry, risk: RiskCheck, outbox: Outbox
+        self, engine: EngineView, registry: OrderRegistry, risk: RiskCheck, outbox: Outbox
     ) -> None:
         self._engine = engine
         self._registry = registry

@@ -167,7 +167,7 @@ class HttpApi:
         return report
 
     def _journal(self, first: int, limit: int) -> dict[str, Any]:
-        journal = self._gateway.sequencer.journal
+        journal = self._gateway.commands.journal
         if journal is None:
             raise HttpError(HTTPStatus.NOT_FOUND, ErrorCode.MALFORMED, "no journal configured")
         if first < 1 or not 0 < limit <= MAX_JOURNAL_PAGE:

@@ -69,6 +69,7 @@ class ErrorCode(Enum):
     REJECTED = "rejected"  # the matching engine refused; ``reason`` says why
     INVALID_LEVERAGE = "invalid_leverage"  # not a leverage, or above the market's maximum
     RESUME_TOO_OLD = "resume_too_old"  # fetch the account's events over HTTP, then resume
+    UNAVAILABLE = "unavailable"  # the command could not be made durable now (cluster mode)
     INTERNAL = "internal"  # a gateway bug; the request had no effect
 
 
@@ -344,7 +345,11 @@ class LoggedIn(_Frame, tag="logged_in"):
 
 
 class Placed(_Frame, tag="placed"):
-    """The engine accepted the order (it may have traded at once: see fill frames)."""
+    """The engine accepted the order (it may have traded at once: see fill frames).
+
+    ``applied`` false (cluster mode only): the order is durable in the command stream but
+    the engine had not applied it within the gateway's wait: ``seq`` is 0, ``size`` the
+    signed size, and the engine's verdict comes as account events (``order``)."""
 
     seq: int
     market: int
@@ -353,23 +358,29 @@ class Placed(_Frame, tag="placed"):
     size: int  # accepted size: a reduce-only order may be clipped
     id: int | None = None
     client_id: str | None = None
+    applied: bool = True
 
 
 class Amended(_Frame, tag="amended"):
+    """``applied`` false: durable, not yet applied (see ``Placed``)."""
+
     seq: int
     market: int
     order_id: int
     order_hash: str  # the replacing order
     id: int | None = None
+    applied: bool = True
 
 
 class Ack(_Frame, tag="ack"):
     """A cancel, cancel-all, schedule-cancel or unsubscribe took effect at ``seq``; a
-    cancel-all's says how many orders it ``cancelled``."""
+    cancel-all's says how many orders it ``cancelled``. ``applied`` false: durable, not yet
+    applied (see ``Placed``): ``seq`` and ``cancelled`` are 0."""
 
     seq: int
     id: int | None = None
     cancelled: int = 0
+    applied: bool = True
 
 
 class Leverage(_Frame, tag="leverage"):

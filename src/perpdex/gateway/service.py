@@ -22,7 +22,7 @@ from websockets.asyncio.connection import Connection
 from perpdex.core.eip712 import Eip712Domain, SignedOrder, verify_cancel
 from perpdex.core.leverage import LeverageError, parse_leverage
 from perpdex.core.signing import InvalidSignatureError, Signature
-from perpdex.core.types import Address, MarketId, OrderHash, OrderId
+from perpdex.core.types import Address, MarketId, OrderHash
 from perpdex.engine.clock import Clock, WallClock
 from perpdex.engine.commands import (
     Amend,
@@ -41,6 +41,7 @@ from perpdex.gateway import protocol as wire
 from perpdex.gateway.account_log import AccountLog
 from perpdex.gateway.account_store import AccountStore
 from perpdex.gateway.auth import Logins
+from perpdex.gateway.command_sink import CommandSink, LocalCommands, Outcome
 from perpdex.gateway.feeds import Feeds
 from perpdex.gateway.limits import AccountBuckets, Limits, TokenBucket
 from perpdex.gateway.orders import OrderRecord, OrderRegistry
@@ -79,7 +80,7 @@ class Gateway:
 
     def __init__(
         self,
-        sequencer: Sequencer,
+        sequencer: Sequencer | CommandSink,
         bus: EventBus,
         domain: Eip712Domain,
         *,
@@ -92,8 +93,10 @@ class Gateway:
         max_resume_events: int = MAX_RESUME_EVENTS,
         tape: MarketTape | None = None,
     ) -> None:
-        self.sequencer = sequencer
-        self.engine = sequencer.engine
+        self.commands = LocalCommands(sequencer) if isinstance(sequencer, Sequencer) else sequencer
+        """Where commands go: the sequencer in this process, or the engine shards' command
+        streams (cluster mode)."""
+        self.engine = self.commands.engine
         self.domain = domain
         self.registry = OrderRegistry()
         self.risk = risk
@@ -117,9 +120,7 @@ class Gateway:
         self.feeds = Feeds(self.engine, self.registry, risk, self._outbox)
         bus.subscribe(self.feeds.on_event)
         accounts.attach(self.feeds.account_event)
-        self._next_order_id = 1 + max(
-            (book.last_order_id for book in self.engine.markets.values()), default=0
-        )
+        self.commands.attach(self.feeds, self.registry, accounts, self._schedule_release)
         self._release_scheduled = False
         self._fills_received: list[int] = []
         self.after_request: Callable[[], None] | None = None
@@ -161,13 +162,12 @@ class Gateway:
         for signed in orders:
             self.registry.remember(signed)
 
-    def submit_from_chain(self, command: ChainCancel | IndexPrice) -> int:
+    def submit_from_chain(self, command: ChainCancel | IndexPrice) -> None:
         """A command the node derived from the chain, not from a client: applied now, its
         frames (cancels, rejected fills, released trigger orders' fills) released with the
         next batch."""
-        seq = self._submit(command, time.perf_counter_ns())
+        self.commands.submit_detached(command)
         self._schedule_release()
-        return seq
 
     # -- connections ----------------------------------------------------------------------
 
@@ -180,7 +180,7 @@ class Gateway:
         for channel, market in session.subscriptions:
             self._subscribers(channel, market, session.trader).discard(session)
         if session.cancel_on_disconnect and session.trader is not None:
-            self._submit(CancelAccount(session.trader), time.perf_counter_ns())
+            self.commands.submit_detached(CancelAccount(session.trader))
             self._schedule_release()
 
     async def handle_frame(self, session: Session, data: bytes | str, received_ns: int) -> None:
@@ -202,7 +202,7 @@ class Gateway:
                     raise ProtocolError(ErrorCode.RATE_LIMITED, "too many requests per second")
                 if isinstance(verified, ProtocolError):
                     raise verified
-                self._dispatch(session, request, verified, received_ns)
+                await self._dispatch(session, request, verified, received_ns)
             except ProtocolError as error:
                 self._refuse(session, error, request.id)
             except Exception:
@@ -218,7 +218,7 @@ class Gateway:
         """Make every command durable, store its account events, then send every queued
         frame (an account subscription resuming reads the store here)."""
         self._release_scheduled = False
-        self.sequencer.flush()
+        self.commands.flush()
         self.accounts.commit()
         self._outbox.release()
         if self._fills_received:
@@ -228,7 +228,7 @@ class Gateway:
 
     def tick(self) -> None:
         """Let time pass: expiries, dead-man switches, forgetting old hashes and buckets."""
-        if self.sequencer.tick() is not None:
+        if self.commands.tick():
             self.feeds.end_command()
         self.registry.forget_closed(self._now_s())
         self._accounts.forget_idle(time.monotonic())
@@ -241,7 +241,7 @@ class Gateway:
 
     # -- requests -------------------------------------------------------------------------
 
-    def _dispatch(
+    async def _dispatch(
         self,
         session: Session,
         request: wire.Request,
@@ -251,16 +251,16 @@ class Gateway:
         match request:
             case wire.PlaceRequest():
                 assert signed is not None
-                self._place(session, request, signed, received_ns)
+                await self._place(session, request, signed, received_ns)
             case wire.AmendRequest():
                 assert signed is not None
-                self._amend(session, request, signed, received_ns)
+                await self._amend(session, request, signed, received_ns)
             case wire.CancelRequest():
-                self._cancel(session, request, received_ns)
+                await self._cancel(session, request, received_ns)
             case wire.CancelAllRequest():
-                self._cancel_all(session, request, received_ns)
+                await self._cancel_all(session, request, received_ns)
             case wire.ScheduleCancelRequest():
-                self._schedule_cancel(session, request, received_ns)
+                await self._schedule_cancel(session, request, received_ns)
             case wire.SetLeverageRequest():
                 self._set_leverage(session, request)
             case wire.GetLeverageRequest():
@@ -272,7 +272,7 @@ class Gateway:
             case wire.LoginRequest():
                 self._login(session, request)
 
-    def _place(
+    async def _place(
         self, session: Session, request: wire.PlaceRequest, signed: SignedOrder, received: int
     ) -> None:
         client_id = _parse(wire.parse_client_id, request.client_id)
@@ -287,14 +287,13 @@ class Gateway:
         order = signed.order
         self._check_account(order.trader, signed)
         record = OrderRecord(
-            order_id=self._take_order_id(),
+            order_id=self.commands.next_order_id(),
             market=order.market,
             signed=signed,
             client_id=client_id,
             request_id=request.id,
             origin=session,
         )
-        self.registry.add(record)
         command = NewOrder(
             market=order.market,
             order_id=record.order_id,
@@ -310,12 +309,29 @@ class Gateway:
             trigger_price=order.trigger_price,
             trigger=order.trigger_direction,
         )
-        self._submit(command, received, signed.order_hash)
-        if self.feeds.rejection is not None:
+        outcome = self._took(await self.commands.place(command, record), received)
+        if outcome.rejection is not None:
             self.registry.discard(record)
-            raise _rejected(self.feeds.rejection.value)
+            raise _rejected(outcome.rejection.value)
+        if not outcome.applied:
+            # durable, not yet applied: answered now with what is known; the engine's
+            # accept replaces this ack for retries but is not sent again
+            record.origin = None
+            record.ack = encode_frame(
+                wire.Placed(
+                    id=request.id,
+                    seq=0,
+                    market=order.market,
+                    order_id=record.order_id,
+                    order_hash=wire.hex0x(signed.order_hash),
+                    size=order.size,
+                    client_id=client_id,
+                    applied=False,
+                )
+            )
+            self._outbox.put((session,), record.ack)
 
-    def _amend(
+    async def _amend(
         self, session: Session, request: wire.AmendRequest, signed: SignedOrder, received: int
     ) -> None:
         record = self._open_order(_parse(wire.parse_order_hash, request.order_hash))
@@ -347,23 +363,20 @@ class Gateway:
             size=new.size,
             payload=order_payload(signed),
         )
-        self.feeds.amending = signed
-        try:
-            seq = self._submit(command, received, signed.order_hash)
-        finally:
-            self.feeds.amending = None
-        if self.feeds.rejection is not None:
-            raise _rejected(self.feeds.rejection.value)
+        outcome = self._took(await self.commands.submit(command, signed), received)
+        if outcome.rejection is not None:
+            raise _rejected(outcome.rejection.value)
         frame = wire.Amended(
             id=request.id,
-            seq=seq,
+            seq=outcome.seq,
+            applied=outcome.applied,
             market=record.market,
             order_id=record.order_id,
             order_hash=wire.hex0x(signed.order_hash),
         )
         self._outbox.put((session,), encode_frame(frame))
 
-    def _cancel(self, session: Session, request: wire.CancelRequest, received: int) -> None:
+    async def _cancel(self, session: Session, request: wire.CancelRequest, received: int) -> None:
         cancel = _parse(wire.WireCancel.to_cancel, request.cancel)
         signature = _signature(request.signature)
         if cancel.expiry * _MS <= self._clock.now():
@@ -376,11 +389,12 @@ class Gateway:
         if record.signed.order.trader != cancel.trader:
             raise ProtocolError(ErrorCode.FORBIDDEN, "the order is another trader's")
         self._take_account_token(cancel.trader)
-        self._ack(
-            session, request.id, self._submit(Cancel(record.market, record.order_id), received)
-        )
+        outcome = await self.commands.submit(Cancel(record.market, record.order_id))
+        self._ack(session, request.id, self._took(outcome, received))
 
-    def _cancel_all(self, session: Session, request: wire.CancelAllRequest, received: int) -> None:
+    async def _cancel_all(
+        self, session: Session, request: wire.CancelAllRequest, received: int
+    ) -> None:
         trader = self._logged_in(session)
         command: Command
         if request.market is None:
@@ -388,11 +402,10 @@ class Gateway:
         else:
             command = CancelAll(self._market(request.market), trader)
         self._take_account_token(trader)
-        seq = self._submit(command, received)
-        frame = wire.Ack(id=request.id, seq=seq, cancelled=self.feeds.cancelled)
-        self._outbox.put((session,), encode_frame(frame))
+        outcome = self._took(await self.commands.submit(command), received)
+        self._ack(session, request.id, outcome)
 
-    def _schedule_cancel(
+    async def _schedule_cancel(
         self, session: Session, request: wire.ScheduleCancelRequest, received: int
     ) -> None:
         trader = self._logged_in(session)
@@ -400,10 +413,10 @@ class Gateway:
             raise ProtocolError(ErrorCode.MALFORMED, "timeoutMs must not be negative")
         deadline = request.timeout_ms and self._clock.now() + request.timeout_ms
         self._take_account_token(trader)
-        seq = self._submit(SetDeadMan(trader, deadline), received)
-        if self.feeds.rejection is not None:
-            raise _rejected(self.feeds.rejection.value)
-        self._ack(session, request.id, seq)
+        outcome = self._took(await self.commands.submit(SetDeadMan(trader, deadline)), received)
+        if outcome.rejection is not None:
+            raise _rejected(outcome.rejection.value)
+        self._ack(session, request.id, outcome)
 
     def _set_leverage(self, session: Session, request: wire.SetLeverageRequest) -> None:
         trader = self._logged_in(session)
@@ -488,7 +501,7 @@ class Gateway:
         market = None if channel is Channel.ACCOUNT else self._market(request.market)
         self._subscribers(channel, market, session.trader).discard(session)
         session.subscriptions.discard((channel, market))
-        self._ack(session, request.id, self.sequencer.seq)
+        self._outbox.put((session,), encode_frame(wire.Ack(id=request.id, seq=self.commands.seq)))
 
     def _login(self, session: Session, request: wire.LoginRequest) -> None:
         login = _parse(wire.WireLogin.to_login, request.login)
@@ -551,26 +564,11 @@ class Gateway:
         if not self._accounts.take(trader, time.monotonic()):
             raise ProtocolError(ErrorCode.RATE_LIMITED, f"too many requests for {trader}")
 
-    def _submit(
-        self, command: Command, received_ns: int, order_hash: OrderHash | None = None
-    ) -> int:
-        """``order_hash``: of the order ``command`` places or amends to (known here)."""
-        feeds = self.feeds
-        feeds.begin_command()
-        self.accounts.incoming_hash = order_hash
-        try:
-            seq = self.sequencer.submit(command)
-        finally:
-            self.accounts.incoming_hash = None
-        feeds.end_command()
-        if feeds.filled:
+    def _took(self, outcome: Outcome, received_ns: int) -> Outcome:
+        """``outcome`` of a command received at ``received_ns``, its fills' latency noted."""
+        if outcome.filled:
             self._fills_received.append(received_ns)
-        return seq
-
-    def _take_order_id(self) -> OrderId:
-        order_id = self._next_order_id
-        self._next_order_id += 1
-        return OrderId(order_id)
+        return outcome
 
     def _open_order(self, order_hash: OrderHash) -> OrderRecord:
         record = self.registry.open_by_hash(order_hash)
@@ -602,8 +600,11 @@ class Gateway:
         by_market = feeds.book_subscribers if channel is Channel.BOOK else feeds.trade_subscribers
         return by_market[market]
 
-    def _ack(self, session: Session, request_id: int | None, seq: int) -> None:
-        self._outbox.put((session,), encode_frame(wire.Ack(id=request_id, seq=seq)))
+    def _ack(self, session: Session, request_id: int | None, outcome: Outcome) -> None:
+        frame = wire.Ack(
+            id=request_id, seq=outcome.seq, cancelled=outcome.cancelled, applied=outcome.applied
+        )
+        self._outbox.put((session,), encode_frame(frame))
 
     def _refuse(self, session: Session, error: ProtocolError, request_id: int | None) -> None:
         log.info("refused request %s: %s %s", request_id, error.code.value, error.message)

@@ -111,6 +111,14 @@ class ResumeTooOldError(GatewayError):
     code = ErrorCode.RESUME_TOO_OLD
 
 
+class CommandUnavailableError(GatewayError):
+    """The gateway could not make the command durable now (cluster mode: JetStream had no
+    quorum or no server): it was not taken. Send it again later; an order sent again with
+    the same ``client_id`` is placed at most once."""
+
+    code = ErrorCode.UNAVAILABLE
+
+
 class GatewayInternalError(GatewayError):
     code = ErrorCode.INTERNAL
 

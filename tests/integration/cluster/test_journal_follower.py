@@ -17,8 +17,8 @@ from perpdex.cluster.streams import ShardId, StreamLayout
 from perpdex.cluster.transport import connect
 from perpdex.engine import ChainHead, Engine, EventBus, snapshot_bytes
 from perpdex.engine.codec import encode
+from perpdex.engine.commands import Command
 from perpdex.engine.events import Event
-from perpdex.engine.journal import JournalEntry
 
 COMMANDS = mixed_commands(seed=5, count=1_200)
 SHARD = ShardId(0)
@@ -35,8 +35,14 @@ class Replica:
         bus.subscribe(self.events.append)
         self.engine = Engine(MARKETS, bus)
 
-    def applied(self, item: JournalEntry) -> None:
-        self.entries.append(item.seq)
+    def entry_begins(self, shard: ShardId, time: int, command: Command) -> None:
+        pass
+
+    def entry_ends(self, shard: ShardId, seq: int, command: Command) -> None:
+        self.entries.append(seq)
+
+    def message_applied(self, shard: ShardId) -> None:
+        pass
 
     def state(self, head: ChainHead) -> bytes:
         return snapshot_bytes(self.engine, ChainHead(head.seq, b""))
@@ -57,7 +63,7 @@ def writer(nats_single: NatsCluster, layout: StreamLayout) -> Iterator[Run]:
 
 async def follow(urls: list[str], layout: StreamLayout, replica: Replica) -> JournalFollower:
     nc = await connect(urls, name="follower-test")
-    follower = JournalFollower(nc, layout, SHARD, replica.engine, applied=replica.applied)
+    follower = JournalFollower(nc, layout, SHARD, replica.engine, listener=replica)
     await follower.start()
     return follower
 

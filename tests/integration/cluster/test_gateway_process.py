@@ -1,0 +1,152 @@
+"""A gateway of cluster mode on a real nats-server and a real anvil, through the real SDK:
+commands go to the engine shards' command stream, answers come from the gateway's replicas
+of the shards, and a command JetStream cannot take is ``unavailable``, never acknowledged.
+
+The engine shards run here as the engine process runs them (``ShardEngine``)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from tests.integration.cluster.gateway_testing import ShardEngine, journaled
+
+from perpdex.chain.anvil import Anvil
+from perpdex.chain.deployment import Deployment, Role
+from perpdex.cli.up import fresh_deployment
+from perpdex.cluster.gateway_process import GatewayConfig, GatewayProcess
+from perpdex.cluster.nats_server import NatsCluster
+from perpdex.cluster.streams import ShardId, StreamLayout
+from perpdex.core.types import TimeInForce
+from perpdex.engine.commands import Cancel, CancelAll, NewOrder
+from perpdex.sdk.client import Client
+from perpdex.sdk.gateway_errors import CommandUnavailableError, OrderRejectedError
+from perpdex.sdk.values import Fill
+
+TIMEOUT_S = 10.0
+prefixes = (f"gw{n}" for n in itertools.count())
+
+
+@pytest.fixture
+def deployment(anvil: Anvil) -> Deployment:
+    return fresh_deployment(anvil.rpc_url)
+
+
+@pytest.fixture
+def layout() -> StreamLayout:
+    return StreamLayout(shards=2, prefix=next(prefixes))  # streams of its own on the server
+
+
+@pytest.fixture
+def engines(
+    nats_single: NatsCluster, layout: StreamLayout, deployment: Deployment
+) -> Iterator[list[ShardEngine]]:
+    with ExitStack() as stack:
+        yield [
+            stack.enter_context(ShardEngine(nats_single.urls, layout, shard, deployment))
+            for shard in layout.all_shards
+        ]
+
+
+@asynccontextmanager
+async def gateway(
+    urls: list[str], layout: StreamLayout, deployment: Deployment, name: str = "gateway-0"
+) -> AsyncIterator[GatewayProcess]:
+    process = GatewayProcess(
+        GatewayConfig(deployment, urls, layout, name, verify_workers=0, wait_s=5.0)
+    )
+    try:
+        await process.start()
+        yield process
+    finally:
+        await process.stop()
+
+
+def client(url: str, deployment: Deployment, role: Role, state_dir: Path) -> Client:
+    key = deployment.wallet(role).private_key
+    assert key is not None
+    return Client.connect(url, key, deployment, state_dir=state_dir / role.value)
+
+
+def test_orders_reach_their_shard_once_and_are_answered_from_the_replicas(
+    nats_single: NatsCluster,
+    layout: StreamLayout,
+    deployment: Deployment,
+    engines: list[ShardEngine],
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with gateway(nats_single.urls, layout, deployment) as process:
+            maker = client(process.url, deployment, Role.MAKER, tmp_path)
+            trader = client(process.url, deployment, Role.TRADER, tmp_path)
+            async with maker, trader:
+                fills = await maker.account()
+                ask = await maker.place("BTC-PERP", "sell", "0.05", "100000", client_id="a1")
+                assert ask.size == Decimal("0.05") and ask.seq > 0  # applied by the engine
+                eth = await maker.place("ETH-PERP", "sell", "1", "3000")
+                await trader.place("BTC-PERP", "buy", "0.02", "100010")
+                fill = await asyncio.wait_for(anext(fills), TIMEOUT_S)
+                while not isinstance(fill, Fill):
+                    fill = await asyncio.wait_for(anext(fills), TIMEOUT_S)
+                assert fill.maker and fill.order_hash == "0x" + ask.order_hash.hex()
+                with pytest.raises(OrderRejectedError) as refused:  # the replica's verdict
+                    await trader.place(
+                        "BTC-PERP", "buy", "0.01", "100000", time_in_force=TimeInForce.POST_ONLY
+                    )
+                assert refused.value.reason == "post_only_would_cross"
+                await maker.cancel(eth.order_hash)
+                assert await maker.cancel_all("BTC-PERP") == 1
+                book = process.commands.markets
+                assert not book[ask.signed.order.market].orders_of(ask.signed.order.trader)
+
+        btc, eth_shard = (journaled(nats_single.urls, layout, s) for s in layout.all_shards)
+        placed = [c for c in btc if isinstance(c, NewOrder)]
+        assert [c.payload for c in placed].count(placed[0].payload) == 1
+        assert ask.order_id == placed[0].order_id  # the engine's id: the stream sequence
+        assert any(isinstance(c, CancelAll) for c in btc)
+        assert [type(c) for c in eth_shard] == [NewOrder, Cancel]
+
+    asyncio.run(scenario())
+
+
+def test_a_command_jetstream_cannot_take_is_unavailable_and_orders_flow_when_it_returns(
+    nats_single: NatsCluster,
+    layout: StreamLayout,
+    deployment: Deployment,
+    engines: list[ShardEngine],
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with gateway(nats_single.urls, layout, deployment) as process:
+            maker = client(process.url, deployment, Role.MAKER, tmp_path)
+            async with maker:
+                await maker.place("BTC-PERP", "sell", "0.01", "100000")
+                await asyncio.to_thread(nats_single.stop, 0)
+                await asyncio.sleep(0.5)  # the gateway's client saw its connection drop
+                try:
+                    with pytest.raises(CommandUnavailableError):
+                        await maker.place("BTC-PERP", "sell", "0.01", "100001")
+                finally:
+                    await asyncio.to_thread(nats_single.restart, 0)
+                deadline = asyncio.get_running_loop().time() + 30
+                while True:
+                    try:
+                        again = await maker.place("BTC-PERP", "sell", "0.01", "100002")
+                        break
+                    except CommandUnavailableError:
+                        assert asyncio.get_running_loop().time() < deadline
+                        await asyncio.sleep(0.5)
+                assert again.size == Decimal("0.01") and again.seq > 0
+
+        prices = [
+            c.price for c in journaled(nats_single.urls, layout, ShardId(0)) if type(c) is NewOrder
+        ]
+        assert 100_001 * 10**6 not in prices  # refused as unavailable: never placed
+        assert prices[-1] == 100_002 * 10**6
+
+    asyncio.run(scenario())
