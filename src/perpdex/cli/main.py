@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "risk": "perpdex.cli.risk",
     "audit": "perpdex.cli.audit",
     "gateway": "perpdex.cli.gateway",
+    "engine": "perpdex.cli.engine",
 }
 
 

@@ -23,6 +23,10 @@ compares the stream's tail with its unacknowledged messages (its own: acknowledg
 writer's: :class:`JournalFencedError`, for good), then publishes the next message alone
 with the position check only, and pipelines again once that one is acknowledged.
 
+Each message may also carry ``Perpdex-Cmd-Seq``: the highest command-stream sequence its
+entries cover (``append``'s ``command_seqs``), read back at opening as ``command_seq``: the
+engine shard process resumes its command stream right after it (exactly once).
+
 ``append`` publishes without waiting; ``flush`` waits until JetStream acknowledged every
 message (stored on a majority of the stream's replicas), retrying through a leader election
 or a reconnect for up to ``flush_timeout_s``, then raises :class:`JournalUnavailableError`
@@ -74,6 +78,7 @@ _READ_BATCH: Final = 64  # messages per fetch while reading
 _MAX_MESSAGE_BYTES: Final = 512 * 1024  # the server refuses payloads over 1 MiB by default
 _LENGTH: Final = Struct(">I")  # the file journal's frame: length u32 | entry | head
 _FIRST_SEQ: Final = Struct(">Q")  # an entry starts with its sequence number (codec.HEADER)
+COMMAND_SEQ: Final = "Perpdex-Cmd-Seq"  # header: the highest command-stream sequence covered
 
 
 class _Refused(Exception):
@@ -86,11 +91,13 @@ class _Refused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Message:
-    """One publish: entries up to ``last``, after the chain head ``previous``."""
+    """One publish: entries up to ``last``, after the chain head ``previous``; ``command_seq``
+    the highest command-stream sequence they cover (None: not told)."""
 
     payload: bytes
     last: ChainHead
     previous: bytes
+    command_seq: int | None
 
 
 class JetStreamJournal:
@@ -119,7 +126,8 @@ class JetStreamJournal:
         self._loop = LoopThread(f"journal-{shard}")
         try:
             self._loop.run(self._connect(servers))
-            self._acked = self._head = self._retrying(self._open_stream)
+            self._head, self._command_seq = self._retrying(self._open_stream)
+            self._acked = self._head
         except BaseException as error:
             self._loop.close()
             if isinstance(error, JetStreamUnavailableError):
@@ -134,13 +142,14 @@ class JetStreamJournal:
         async with unavailable_on_failure(f"subscribe to {self._inbox}"):
             await self._nc.subscribe(f"{self._inbox}.>", cb=self._on_ack)
 
-    async def _open_stream(self) -> ChainHead:
+    async def _open_stream(self) -> tuple[ChainHead, int]:
         await ensure_stream(self._js, self.layout.journal_config(self.shard))
         last = self._acked_message = await self._last_message()
         if last == 0:
-            return GENESIS_HEAD
-        *_, (_, entry, head) = unpack_message(last, await self._load(last))
-        return ChainHead(seq_of(entry), head)
+            return GENESIS_HEAD, 0
+        message = await self._js.get_msg(self._stream, last)
+        *_, (_, entry, head) = unpack_message(last, message.data or b"")
+        return ChainHead(seq_of(entry), head), int((message.headers or {}).get(COMMAND_SEQ, 0))
 
     @property
     def head(self) -> ChainHead:
@@ -151,12 +160,26 @@ class JetStreamJournal:
         """The last entry JetStream acknowledged."""
         return self._acked
 
-    def append(self, entries: Sequence[bytes]) -> None:
+    @property
+    def command_seq(self) -> int:
+        """The highest command-stream sequence the appended entries cover: as of the last
+        message at opening (its ``Perpdex-Cmd-Seq``, 0 without one), then as ``append`` is
+        told."""
+        return self._command_seq
+
+    def append(self, entries: Sequence[bytes], command_seqs: Sequence[int] = ()) -> None:
+        """``command_seqs``, if given, one per entry: the highest command-stream sequence
+        each covers; every message carries its last entry's as ``Perpdex-Cmd-Seq``, so a
+        restarted engine resumes the command stream right after its journal's end."""
         self._raise_if_fenced()
         if not entries:
             return
+        if command_seqs and len(command_seqs) != len(entries):
+            raise ValueError("one command sequence per entry")
         heads = self._chain.extend(entries)
-        new = list(self._messages(entries, heads))
+        new = list(self._messages(entries, heads, command_seqs))
+        if command_seqs:
+            self._command_seq = command_seqs[-1]
         self._unacked.extend(new)
         self._head = new[-1].last
         if self._chained:
@@ -165,19 +188,20 @@ class JetStreamJournal:
             except JetStreamUnavailableError:
                 self._chained = False  # kept in _unacked: flush publishes them again
 
-    def _messages(self, entries: Sequence[bytes], heads: list[bytes]) -> Iterator[_Message]:
+    def _messages(
+        self, entries: Sequence[bytes], heads: list[bytes], command_seqs: Sequence[int]
+    ) -> Iterator[_Message]:
         previous, seq = self._head.head, self._head.seq
         frames: list[bytes] = []
         size = 0
-        for entry, head in zip(entries, heads, strict=True):
+        for index, (entry, head) in enumerate(zip(entries, heads, strict=True)):
             frames += (_LENGTH.pack(len(entry)), entry, head)
             size += _LENGTH.size + len(entry) + HEAD_SIZE
             seq += 1
-            if size >= _MAX_MESSAGE_BYTES:
-                yield _Message(b"".join(frames), ChainHead(seq, head), previous)
+            if size >= _MAX_MESSAGE_BYTES or index == len(entries) - 1:
+                command_seq = command_seqs[index] if command_seqs else None
+                yield _Message(b"".join(frames), ChainHead(seq, head), previous, command_seq)
                 previous, frames, size = head, [], 0
-        if frames:
-            yield _Message(b"".join(frames), ChainHead(seq, heads[-1]), previous)
 
     def flush(self) -> None:
         self._raise_if_fenced()
@@ -245,6 +269,8 @@ class JetStreamJournal:
             }
             if self._chained and position > 1:
                 headers["Nats-Expected-Last-Msg-Id"] = message.previous.hex()
+            if message.command_seq is not None:
+                headers[COMMAND_SEQ] = str(message.command_seq)
             self._sent[position] = loop.create_future()
             reply = f"{self._inbox}.{self._generation}.{position}"
             async with unavailable_on_failure(f"publish to {self._subject}"):

@@ -8,8 +8,9 @@ Markets are split over ``shards`` engine shards (``shard_of``). Per shard:
 - the journal ``<prefix>.journal.<shard>``, a stream of its own ``<PREFIX>_JOURNAL_<shard>``
   so that stream sequence n is journal entry n and the one engine of the shard can fence
   any other writer with an expected last sequence (``perpdex.cluster.journal``);
-- events ``<prefix>.evt.<shard>.<market>[.…]``, a stream of its own
-  ``<PREFIX>_EVT_<shard>``, written by that engine only, the same way;
+- events ``<prefix>.evt.<shard>.all`` (one message per journal group,
+  ``perpdex.cluster.event_stream``), a stream of its own ``<PREFIX>_EVT_<shard>``, written
+  by that engine only, the same way;
 - settlement outcomes ``<prefix>.out.<shard>``, all in one stream ``<PREFIX>_OUT``, written
   by the settlement process with each fill's key as ``Nats-Msg-Id``
   (``perpdex.cluster.outcomes``).
@@ -85,6 +86,10 @@ class StreamLayout:
 
     def event_subject(self, shard: ShardId, market: MarketId) -> str:
         return f"{self.prefix}.evt.{shard}.{market}"
+
+    def event_groups_subject(self, shard: ShardId) -> str:
+        """Where the engine publishes its events, one message per journal group."""
+        return f"{self.prefix}.evt.{shard}.all"
 
     @property
     def outcome_stream(self) -> str:

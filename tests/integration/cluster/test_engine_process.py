@@ -1,0 +1,201 @@
+"""``perpdex engine --shard K`` on a real nats-server: every command published is applied
+once (across SIGKILLs of the engine), its events are a replay of its journal, a stale
+engine is fenced, and the loss of a NATS node costs nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from itertools import count
+from pathlib import Path
+
+import pytest
+from tests.integration.cluster.engine_testing import (
+    EngineProcess,
+    Workload,
+    assert_events_are_the_journals,
+    assert_exactly_once,
+    connected,
+    event_messages,
+    journal_entries,
+    offline_deployment,
+    wait_covered,
+)
+
+from perpdex.cluster.engine_process import FENCED_EXIT
+from perpdex.cluster.nats_server import NatsCluster
+from perpdex.cluster.streams import ShardId, StreamLayout
+from perpdex.engine.config import MarketConfig
+
+_prefixes = count()
+
+
+def check_shard(urls: list[str], layout: StreamLayout, shard: ShardId, workload: Workload) -> None:
+    """Every command of ``shard`` journaled once, and its events out, as a replay says
+    (its engine stopped: a running one adds ticks)."""
+    markets = tuple(m for m in workload.markets if layout.shard_of(m.market) == shard)
+
+    async def scenario() -> None:
+        client, js = await connected(urls, layout)
+        try:
+            entries = await asyncio.to_thread(journal_entries, urls, layout, shard)
+            assert_exactly_once(entries, workload, shard)
+            messages = await event_messages(js, layout, shard)
+            assert_events_are_the_journals(entries, messages, markets)
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.fixture
+def layout() -> StreamLayout:
+    return StreamLayout(shards=2, replicas=1, prefix=f"eng{next(_prefixes)}")
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> tuple[Path, tuple[MarketConfig, ...]]:
+    return offline_deployment(tmp_path / "deployment.json")
+
+
+def test_two_shards_journal_their_commands_and_publish_their_events(
+    nats_single: NatsCluster,
+    layout: StreamLayout,
+    deployment: tuple[Path, tuple[MarketConfig, ...]],
+    tmp_path: Path,
+) -> None:
+    path, markets = deployment
+    engines = [
+        EngineProcess(path, nats_single.urls, layout, shard, tmp_path / f"engine-{shard}.log")
+        for shard in layout.all_shards
+    ]
+    workload = Workload(markets, layout, seed=3)
+
+    async def send() -> None:
+        client, js = await connected(nats_single.urls, layout)
+        await workload.send(js, 400)
+        for shard in layout.all_shards:
+            await wait_covered(js, layout, shard, workload.last_seq(shard))
+        await client.close()
+
+    try:
+        asyncio.run(send())
+    finally:
+        codes = [engine.stop() for engine in engines]
+    assert codes == [0, 0], [engine.log.read_text() for engine in engines]
+    for shard in layout.all_shards:
+        check_shard(nats_single.urls, layout, shard, workload)
+
+
+def test_an_engine_killed_mid_stream_resumes_exactly_after_its_journal(
+    nats_single: NatsCluster,
+    deployment: tuple[Path, tuple[MarketConfig, ...]],
+    tmp_path: Path,
+) -> None:
+    layout = StreamLayout(shards=1, replicas=1, prefix=f"eng{next(_prefixes)}")
+    path, markets = deployment
+    log = tmp_path / "engine.log"
+    workload = Workload(markets, layout, seed=5)
+    engine = EngineProcess(path, nats_single.urls, layout, 0, log)
+
+    async def scenario() -> None:
+        nonlocal engine
+        client, js = await connected(nats_single.urls, layout)
+        done = asyncio.Event()
+
+        async def send() -> None:
+            while not done.is_set():
+                await workload.send(js, 10, pause_s=0.002)
+
+        sending = asyncio.create_task(send())
+        for pause_s in (0.3, 0.7, 0.5):
+            await asyncio.to_thread(engine.wait_serving)
+            await asyncio.sleep(pause_s)
+            engine.kill()  # mid-stream: a group applied, maybe journaled, maybe published
+            engine = EngineProcess(path, nats_single.urls, layout, 0, log)
+        await asyncio.to_thread(engine.wait_serving)
+        await asyncio.sleep(0.5)
+        done.set()
+        await sending
+        await wait_covered(js, layout, ShardId(0), workload.last_seq(ShardId(0)))
+        await client.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        code = engine.stop()
+    assert code == 0, log.read_text()
+    assert log.read_text().count("serving markets") == 4
+    check_shard(nats_single.urls, layout, ShardId(0), workload)
+
+
+def test_a_stale_engine_is_fenced_and_stops(
+    nats_single: NatsCluster,
+    deployment: tuple[Path, tuple[MarketConfig, ...]],
+    tmp_path: Path,
+) -> None:
+    """An engine paused (a partition, a long GC) while its replacement took the shard over
+    must not write when it wakes up."""
+    layout = StreamLayout(shards=1, replicas=1, prefix=f"eng{next(_prefixes)}")
+    path, markets = deployment
+    workload = Workload(markets, layout, seed=9)
+    stale = EngineProcess(path, nats_single.urls, layout, 0, tmp_path / "stale.log")
+    fresh: EngineProcess | None = None
+
+    async def scenario() -> None:
+        nonlocal fresh
+        client, js = await connected(nats_single.urls, layout)
+        await workload.send(js, 100)
+        await wait_covered(js, layout, ShardId(0), workload.last_seq(ShardId(0)))
+        stale.signal(signal.SIGSTOP)
+        fresh = EngineProcess(path, nats_single.urls, layout, 0, tmp_path / "fresh.log")
+        await workload.send(js, 100)
+        await wait_covered(js, layout, ShardId(0), workload.last_seq(ShardId(0)))
+        stale.signal(signal.SIGCONT)  # it reads the commands the new one applied, too
+        await workload.send(js, 100)
+        assert await asyncio.to_thread(stale.wait, 30.0) == FENCED_EXIT
+        await wait_covered(js, layout, ShardId(0), workload.last_seq(ShardId(0)))
+        await client.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        stale.signal(signal.SIGCONT)
+        stale.kill()
+        codes = [fresh.stop()] if fresh is not None else []
+    assert "a newer engine took the shard over" in (tmp_path / "stale.log").read_text()
+    assert codes == [0]
+    check_shard(nats_single.urls, layout, ShardId(0), workload)
+
+
+def test_the_engine_rides_through_the_loss_of_a_nats_node(
+    nats_three: NatsCluster,
+    deployment: tuple[Path, tuple[MarketConfig, ...]],
+    tmp_path: Path,
+) -> None:
+    layout = StreamLayout(shards=1, replicas=3, prefix="threes")
+    path, markets = deployment
+    log = tmp_path / "engine.log"
+    workload = Workload(markets, layout, seed=11)
+    engine = EngineProcess(path, nats_three.urls, layout, 0, log)
+
+    async def scenario() -> None:
+        client, js = await connected(nats_three.urls, layout)
+        sending = asyncio.create_task(workload.send(js, 800, pause_s=0.005))
+        await asyncio.to_thread(engine.wait_serving)
+        await asyncio.sleep(1.0)
+        assert not sending.done()
+        info = await js.stream_info(layout.journal_stream(ShardId(0)))
+        assert info.cluster is not None and info.cluster.leader is not None
+        nats_three.kill(int(info.cluster.leader.removeprefix("n")) - 1)  # the journal's leader
+        await sending
+        await wait_covered(js, layout, ShardId(0), workload.last_seq(ShardId(0)))
+        await client.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        code = engine.stop()
+    assert code == 0, log.read_text()
+    assert log.read_text().count("serving markets") == 1  # the process never restarted
+    check_shard(nats_three.urls, layout, ShardId(0), workload)
