@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, str] = {
     "gateway": "perpdex.bench.gateway",
     "settle": "perpdex.bench.settle",
     "nats-journal": "perpdex.bench.nats_journal",
+    "audit": "perpdex.bench.audit",
 }
 
 
