@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from web3 import Web3
 
@@ -20,6 +21,7 @@ from perpdex.audit.hash_chain import ChainCheck
 from perpdex.audit.names import OrderNames
 from perpdex.audit.onchain import ChainOutcome, read_outcomes
 from perpdex.audit.priority import PriorityCheck
+from perpdex.audit.receipts import ReceiptCheck, operators_of, read_receipts
 from perpdex.audit.replay import MatchedFill, ReplaySink
 from perpdex.audit.report import Report, Summary
 from perpdex.audit.settlement import compare
@@ -32,9 +34,11 @@ from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
 from perpdex.engine.journal import GENESIS_HEAD, ChainHead
 from perpdex.keeper.checkpoint import Checkpoint, read_checkpoints
+from perpdex.receipts import receipt_domain
 
-Published = Callable[[int], Iterable[PublishedEntry]]
-"""The journal's entries from a sequence number on, as published."""
+Published = Callable[[int, int], Iterable[PublishedEntry]]
+"""The journal's entries from a sequence number on, as published, up to at least the
+second number where the publisher has them (a receipt's seq)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,18 +57,36 @@ class AuditSetup:
     """None: the journal alone (hash chain, replay, priority)."""
     from_seq: int = 1
     self_trade_prevention: bool = True
+    receipts: ReceiptCheck | None = None
 
 
-def deployment_setup(deployment: Deployment, web3: Web3, from_seq: int = 1) -> AuditSetup:
+def deployment_setup(
+    deployment: Deployment, web3: Web3, from_seq: int = 1, receipts: Path | None = None
+) -> AuditSetup:
     contracts = bind(web3, deployment)
     checkpoints = read_checkpoints(contracts.checkpoints)
     block = int(web3.eth.block_number)
     outcomes = read_outcomes(contracts.exchange, deployment.start_block, block)
+    domain = Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange)
+    check = None
+    if receipts is not None:
+        held, set_aside = read_receipts(receipts)
+        changes = contracts.checkpoints.events.OperatorChanged().get_logs(
+            from_block=deployment.start_block, to_block=block
+        )
+        check = ReceiptCheck(
+            held,
+            receipt_domain(deployment.chain_id, deployment.contracts.checkpoints),
+            operators_of(changes),
+            OrderNames(domain),
+        )
+        check.set_aside += set_aside
     return AuditSetup(
         markets=[MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets],
-        domain=Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange),
+        domain=domain,
         chain=ChainView(checkpoints, outcomes, block),
         from_seq=from_seq,
+        receipts=check,
     )
 
 
@@ -85,7 +107,8 @@ def run_audit(published: Published, setup: AuditSetup) -> Report:
     found: list[Discrepancy] = []
     not_run: list[str] = []
     names = OrderNames(setup.domain)
-    chain = ChainCheck(published(anchor.seq + 1), anchor)
+    until = 0 if setup.receipts is None else setup.receipts.highest_seq
+    chain = ChainCheck(published(anchor.seq + 1, until), anchor)
     committed = CheckpointCheck(checkpoints, anchor)
     replaying = anchor.seq == 0
     if not replaying:
@@ -100,10 +123,12 @@ def run_audit(published: Published, setup: AuditSetup) -> Report:
     )
     keep = setup.chain is not None
     fills: list[MatchedFill] = []
+    receipts = setup.receipts
+    decodes = True
     for entry in chain:
         summary.commands += 1
         committed.see(entry.seq, entry.head)
-        if not replaying:
+        if not decodes:
             continue
         try:
             seq, time, command = decode(entry.entry)
@@ -111,7 +136,11 @@ def run_audit(published: Published, setup: AuditSetup) -> Report:
             found.append(
                 Discrepancy(Check.JOURNAL, entry.seq, f"the entry does not decode: {error}")
             )
-            replaying = False
+            decodes = replaying = False
+            continue
+        if receipts is not None:
+            receipts.see(seq, time, entry.head, command)
+        if not replaying:
             continue
         engine.apply(seq, time, command)
         priority.apply(seq, time, command, sink.fills)
@@ -128,6 +157,11 @@ def run_audit(published: Published, setup: AuditSetup) -> Report:
     found += committed.found
     if priority.found is not None:
         found.append(priority.found)
+    if receipts is not None:
+        receipts.end(anchor, chain.last)
+        summary.receipts = receipts.checked
+        found += receipts.found
+        not_run += receipts.set_aside
     if setup.chain is None:
         not_run.append("checkpoints and settlement: no chain")
     elif replaying and chain.broken is None:

@@ -52,11 +52,12 @@ class JournalUnavailableError(Exception):
     """The journal could not be read at all (no file, no answer): nothing was audited."""
 
 
-def open_source(journal: str, first_seq: int = 1) -> Iterator[PublishedEntry]:
+def open_source(journal: str, first_seq: int = 1, until: int = 0) -> Iterator[PublishedEntry]:
     """The entries of ``journal`` (a path, or an http(s)/ws(s) URL of the gateway or of its
-    ``/journal``) numbered ``first_seq`` and above, as published."""
+    ``/journal``) numbered ``first_seq`` and above, as published; a gateway is read up to its
+    head at the first page, or up to ``until`` if that is higher and it has them."""
     if "://" in journal:
-        return http_entries(journal, first_seq)
+        return http_entries(journal, first_seq, until)
     return file_entries(Path(journal), first_seq)
 
 
@@ -117,11 +118,13 @@ def journal_url(url: str) -> str:
 def http_entries(
     url: str,
     first_seq: int = 1,
+    until: int = 0,
     *,
     page: int = PAGE,
     get: Callable[[str], bytes] | None = None,
 ) -> Iterator[PublishedEntry]:
-    """The journal served at ``url`` from ``first_seq`` up to its head at the first page."""
+    """The journal served at ``url`` from ``first_seq`` up to its head at the first page (or
+    to ``until``, while the gateway has entries)."""
     endpoint = journal_url(url)
     fetch = get or _get
     next_seq, last = first_seq, None
@@ -133,7 +136,7 @@ def http_entries(
         except msgspec.DecodeError as error:
             raise JournalUnavailableError(f"{request}: not a journal page: {error}") from None
         if last is None:
-            last = served.head.seq
+            last = max(served.head.seq, until)
         for item in served.entries:
             if item.seq > last:
                 return

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from functools import partial
 from pathlib import Path
 
 from perpdex.audit.audit import AuditSetup, run_audit
@@ -24,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
         markets=[MarketConfig(MARKET)], domain=None, chain=None, self_trade_prevention=False
     )
     started, cpu = time.perf_counter(), time.process_time()
-    report = run_audit(lambda first: open_source(str(args.journal), first), setup)
+    report = run_audit(partial(open_source, str(args.journal)), setup)
     elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu
     summary = report.summary
     print(

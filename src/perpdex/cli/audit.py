@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from functools import partial
+
     import msgspec
 
     from perpdex.audit.audit import deployment_setup, run_audit
@@ -43,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
     if journal is None:
         print("no journal: pass --journal (the deployment names no gateway)")
         return 2
-    setup = deployment_setup(deployment, connect(deployment.rpc_url), args.from_seq)
+    setup = deployment_setup(deployment, connect(deployment.rpc_url), args.from_seq, args.receipts)
     try:
-        report = run_audit(lambda first: open_source(journal, first), setup)
+        report = run_audit(partial(open_source, journal), setup)
     except JournalUnavailableError as error:
         print(f"cannot read the journal: {error}")
         return 2

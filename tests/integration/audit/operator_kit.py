@@ -25,29 +25,36 @@ from perpdex.chain.deployment import Deployment, ListedMarket, Role, write_deplo
 from perpdex.chain.transact import send
 from perpdex.cli.main import main
 from perpdex.core.eip712 import (
+    ChainHeadHash,
     ChainId,
     Eip712Domain,
     FeePpm,
+    JournalSeq,
     Nonce,
     Order,
+    Receipt,
     SignedOrder,
+    UnixMillis,
     UnixTime,
     sign_order,
 )
 from perpdex.core.signing import SigningKey, keccak256
 from perpdex.core.types import MarginMode, OrderId, Price, Size, TimeInForce
 from perpdex.engine.clock import ManualClock
+from perpdex.engine.codec import decode
 from perpdex.engine.commands import Command, NewOrder
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
 from perpdex.engine.events import Event, EventBus, Filled
-from perpdex.engine.file_journal import FileJournal
+from perpdex.engine.file_journal import FileJournal, read_file
+from perpdex.engine.journal import GENESIS_HEAD, ChainHead
 from perpdex.engine.sequencer import Sequencer
 from perpdex.keeper.checkpoint import Checkpointer
+from perpdex.receipts import ReceiptStore, receipt_domain, sign_receipt
 from perpdex.settlement.batcher import Batcher
 from perpdex.settlement.encoding import Match
 from perpdex.settlement.outcomes import SettlementReport
-from perpdex.settlement.payload import match_from_fill, order_payload
+from perpdex.settlement.payload import match_from_fill, order_hash_of_payload, order_payload
 
 DAY = 86_400
 _names = itertools.count()
@@ -75,9 +82,14 @@ class Operator:
         bus = EventBus(book_deltas=False)
         bus.subscribe(self._note)
         self.clock = ManualClock(1_000)
-        markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in self.deployment.markets]
+        self.markets = [
+            MarketConfig(m.id, m.tick_size, m.lot_size) for m in self.deployment.markets
+        ]
         self.journal = FileJournal(self.journal_path)
-        self.sequencer = Sequencer(Engine(markets, bus), self.clock, self.journal)
+        self.sequencer = Sequencer(Engine(self.markets, bus), self.clock, self.journal)
+        self.submitted: list[tuple[int, Command]] = []
+        self.receipts = ReceiptStore(self.journal_path.parent / "receipts")
+        self.receipted, self.receipted_head = GENESIS_HEAD.seq, GENESIS_HEAD.head
         self._order_ids = itertools.count(1)
         self._nonces = itertools.count(1)
 
@@ -134,10 +146,40 @@ class Operator:
     # -- what the operator does -----------------------------------------------------------
 
     def submit(self, *commands: Command) -> None:
+        """Sequence ``commands``; each new order gets the operator's signed receipt."""
         for command in commands:
             self.clock.time += 10
+            self.submitted.append((self.clock.time, command))
             self.sequencer.submit(command)
         self.sequencer.flush()
+        key = SigningKey(bytes(self.operator.key))
+        domain = receipt_domain(self.deployment.chain_id, self.deployment.contracts.checkpoints)
+        for item in read_file(self.journal_path, ChainHead(self.receipted, self.receipted_head)):
+            _, time, command = decode(item.entry)
+            if isinstance(command, NewOrder):
+                order_hash = order_hash_of_payload(command.payload, self.domain)
+                receipt = Receipt(
+                    order_hash, JournalSeq(item.seq), ChainHeadHash(item.head), UnixMillis(time)
+                )
+                self.receipts.add(sign_receipt(receipt, key, domain))
+            self.receipted, self.receipted_head = item.seq, item.head
+
+    def hash_of(self, command: Command) -> str:
+        assert isinstance(command, NewOrder)
+        return "0x" + order_hash_of_payload(command.payload, self.domain).hex()
+
+    def write_journal(self, path: Path, timed: Sequence[tuple[int, Command]]) -> Path:
+        """A journal of ``timed`` commands, hash-chained as the engine writes any: what a
+        dishonest operator publishes instead of its own."""
+        clock = ManualClock()
+        journal = FileJournal(path)
+        sequencer = Sequencer(Engine(self.markets), clock, journal)
+        for time, command in timed:
+            clock.time = time
+            sequencer.submit(command)
+        sequencer.flush()
+        journal.close()
+        return path
 
     def settle(self, matches: Sequence[Match] | None = None) -> SettlementReport:
         """Settle ``matches`` (default: every fill the engine made so far)."""
@@ -151,8 +193,10 @@ class Operator:
         )
         return batcher.settle(matches)
 
-    def checkpoint(self) -> None:
-        Checkpointer(self.web3, self.contracts.checkpoints, self.operator, self.journal_path).sync()
+    def checkpoint(self, journal: Path | None = None) -> None:
+        """Post the head of the journal (or of ``journal``, a forged one)."""
+        path = journal or self.journal_path
+        Checkpointer(self.web3, self.contracts.checkpoints, self.operator, path).sync()
 
     def post_checkpoint(self, seq: int, head: bytes) -> None:
         send(self.web3, self.operator, self.contracts.checkpoints.functions.post(seq, head))

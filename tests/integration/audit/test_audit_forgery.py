@@ -135,3 +135,41 @@ def test_a_flipped_byte_and_two_swapped_commands(operator: Operator, tmp_path: P
     assert swapped_report["first"]["check"] == "hash chain" and swapped_report["first"]["seq"] == 1
     assert "found sequence number 2" in swapped_report["first"]["detail"]
     assert len(list(read_file(operator.journal_path))) == 3  # the original is untouched
+
+
+def test_an_order_with_a_receipt_left_out_of_the_journal(
+    operator: Operator, tmp_path: Path
+) -> None:
+    """The operator acknowledged three orders with signed receipts, then publishes (and
+    checkpoints) a journal without the second, which never traded: the hash chain, the
+    checkpoints and the settlement all agree with that journal; the receipts do not."""
+    first, second, taker = operator.traders(3)
+    operator.submit(
+        operator.new_order(operator.signed(first, buy=False)),
+        operator.new_order(operator.signed(second, buy=False, ticks=5)),
+        operator.new_order(operator.signed(taker, buy=True)),
+    )
+    assert operator.settle().settled
+    published = operator.submitted[:1] + operator.submitted[2:]
+    forged = operator.write_journal(tmp_path / "published.bin", published)
+    operator.checkpoint(forged)
+    receipts = operator.receipts.directory
+    assert len(operator.receipts.paths()) == 3
+
+    code, report = operator.audit(forged, "--receipts", str(receipts))
+
+    assert code == 1
+    assert {d["check"] for d in report["discrepancies"]} == {"receipt"}, report["discrepancies"]
+    first_found = report["first"]
+    omitted = operator.submitted[1][1]
+    assert first_found["seq"] == 2 and "omitted" in first_found["detail"]
+    assert first_found["orderHash"] == operator.hash_of(omitted)
+    assert first_found["evidence"]["signer"] == operator.operator.address
+    assert first_found["evidence"]["signature"].startswith("0x")
+    (moved,) = [d for d in report["discrepancies"] if d["seq"] == 3]
+    assert "reordered" in moved["detail"] and "at seq 2" in moved["detail"]
+    assert report["summary"]["receipts"] == 3 and report["summary"]["settled"] == 1
+
+    honest_code, honest = operator.audit(None, "--receipts", str(receipts))
+    assert honest_code == 1  # its head was never checkpointed: the forged one was
+    assert {d["check"] for d in honest["discrepancies"]} == {"checkpoint"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from tests.unit.engine.engine_workloads import MARKETS, Run, Timed
@@ -47,7 +48,7 @@ def audit(
     from_seq: int = 1,
 ) -> Report:
     setup = AuditSetup(markets=markets, domain=DOMAIN, chain=chain, from_seq=from_seq)
-    return run_audit(lambda first: open_source(str(path), first), setup)
+    return run_audit(partial(open_source, str(path)), setup)
 
 
 def key(name: str) -> SigningKey:
