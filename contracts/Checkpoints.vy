@@ -19,7 +19,25 @@
         Exchange's runtime code is close to the 24 KiB limit of EIP-170, and
         the checkpoint log shares none of its state, so it can also be
         redeployed or audited without touching custody.
+
+        The operator also signs a receipt (EIP-712, this contract's domain) for
+        every order it acknowledges: `Receipt(orderHash, seq, head, time)`, its
+        word that the order is the journal's entry `seq` and that the chain's
+        head after it is `head`. A head determines the whole journal up to its
+        seq, so two such words for one seq with different heads, or one that
+        differs from the checkpoint posted at its seq, cannot both be true. Anyone
+        can prove either here (`prove_equivocation`, `prove_contradiction`); the
+        fault is then on record for good, and the Exchange refuses every batch
+        from then on (it reads `faulted`): traders can still cancel and withdraw.
 """
+
+from snekmate.utils import ecdsa
+from snekmate.utils import eip712_domain_separator as eip712
+from snekmate.utils import message_hash_utils
+
+initializes: eip712
+
+exports: eip712.eip712Domain
 
 
 # @dev The largest batch of `post_batch`, and the largest page of `checkpoints`.
@@ -34,6 +52,12 @@ _TIME_OFFSET: constant(uint256) = 64
 _SEQ_OFFSET: constant(uint256) = 64
 _MASK_64: constant(uint256) = (1 << 64) - 1
 
+# @dev The receipt's EIP-712 type, declared once in `perpdex.core.eip712` (a test checks
+#      that both hash the same type string).
+RECEIPT_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "Receipt(bytes32 orderHash,uint64 seq,bytes32 head,uint64 time)"
+)
+
 
 # @dev A point of the journal's chain: the head after entry `seq`.
 struct ChainHead:
@@ -46,6 +70,39 @@ struct Checkpoint:
     seq: uint64
     head: bytes32
     timestamp: uint64
+
+
+# @dev A receipt as the operator signed it, with its signature (v is 27 or 28).
+struct SignedReceipt:
+    order_hash: bytes32
+    seq: uint64
+    head: bytes32
+    time: uint64
+    v: uint8
+    r: uint256
+    s: uint256
+
+
+# @dev The proven fault: two heads the operator signed for one seq. `checkpoint` is the
+#      index of the contradicted checkpoint, whose head is `other_head`; 0 when
+#      `other_head` is a second receipt's (the genesis, index 0, is no posted checkpoint
+#      and cannot be contradicted: no journal entry, hence no receipt, has seq 0).
+struct Fault:
+    seq: uint64
+    head: bytes32
+    other_head: bytes32
+    checkpoint: uint256
+    timestamp: uint64
+
+
+# @dev Emitted once, when the first fault is proven (by `prove_equivocation` or
+#      `prove_contradiction`).
+event FaultProven:
+    seq: indexed(uint64)
+    head: bytes32
+    other_head: bytes32
+    checkpoint: uint256
+    prover: indexed(address)
 
 
 # @dev Emitted for every checkpoint appended, by `post` and `post_batch` alike.
@@ -72,6 +129,11 @@ _tip: uint256
 _heads: HashMap[uint256, bytes32]
 _stamps: HashMap[uint256, uint256]
 
+# @dev Set for good by the first proven fault; the Exchange settles nothing once it is.
+faulted: public(bool)
+# @dev The first proven fault (all zeros while `faulted` is false).
+fault: public(Fault)
+
 
 @deploy
 def __init__(operator: address):
@@ -81,6 +143,7 @@ def __init__(operator: address):
     @param operator The key allowed to post checkpoints.
     """
     assert operator != empty(address), "checkpoints: zero operator"
+    eip712.__init__("perpdex", "1")
     admin = msg.sender
     self.operator = operator
     log OperatorChanged(operator=operator)
@@ -133,6 +196,50 @@ def post_batch(heads: DynArray[ChainHead, MAX_BATCH]) -> uint256:
         tip = self._append(tip, point.seq, point.head)
     self._tip = tip
     return tip & _MASK_64
+
+
+@external
+def prove_equivocation(first: SignedReceipt, second: SignedReceipt) -> bool:
+    """
+    @dev Records the operator's fault from two receipts it signed for one seq with
+         different heads: at most one of them can be the journal's. Anyone may call.
+    @notice Reverts unless both receipts name the same seq, their heads differ and the
+            current operator signed both (low-s signatures only, as the Exchange
+            accepts orders). An honest operator signs one head per seq, so it cannot
+            be framed: the same receipt twice, receipts of different seqs, and a
+            receipt signed by any other key all revert.
+    @param first A receipt signed by the operator.
+    @param second Another receipt signed by the operator, for the same seq.
+    @return bool True if this call recorded the fault; false if one was on record.
+    """
+    assert first.seq == second.seq, "checkpoints: receipts for different seqs"
+    assert first.head != second.head, "checkpoints: the receipts agree"
+    self._require_operator_signed(first)
+    self._require_operator_signed(second)
+    return self._record_fault(first.seq, first.head, second.head, 0)
+
+
+@external
+def prove_contradiction(receipt: SignedReceipt, index: uint256) -> bool:
+    """
+    @dev Records the operator's fault from a receipt it signed that differs from the
+         checkpoint `index` it posted for the same seq. Anyone may call.
+    @notice Reverts unless checkpoint `index` is posted (1 to `count()`) at the
+            receipt's seq, its head differs from the receipt's, and the current
+            operator signed the receipt (low-s only). A receipt matching its
+            checkpoint, one for a seq no checkpoint names, and one by any other key
+            all revert.
+    @param receipt A receipt signed by the operator.
+    @param index The index of the checkpoint at the receipt's seq (from the
+           `CheckpointPosted` events or `checkpoints`).
+    @return bool True if this call recorded the fault; false if one was on record.
+    """
+    assert index != 0 and index <= self._tip & _MASK_64, "checkpoints: no such checkpoint"
+    point: Checkpoint = self._checkpoint(index)
+    assert point.seq == receipt.seq, "checkpoints: the checkpoint is at another seq"
+    assert point.head != receipt.head, "checkpoints: the receipt matches the checkpoint"
+    self._require_operator_signed(receipt)
+    return self._record_fault(receipt.seq, receipt.head, point.head, index)
 
 
 @external
@@ -215,6 +322,49 @@ def _append(tip: uint256, seq: uint64, head: bytes32) -> uint256:
     self._stamps[index] = convert(seq, uint256) | (convert(timestamp, uint256) << _TIME_OFFSET)
     log CheckpointPosted(index=index, seq=seq, head=head, timestamp=timestamp)
     return index | (convert(seq, uint256) << _SEQ_OFFSET)
+
+
+@internal
+@view
+def _require_operator_signed(receipt: SignedReceipt):
+    """
+    @dev Reverts unless the current operator signed `receipt` in this contract's
+         EIP-712 domain. snekmate's `_recover_vrs` reverts on a high `s` (a malleated
+         signature) and on a signature nothing recovers from (a `v` other than 27 or
+         28 included).
+    @param receipt The signed receipt.
+    """
+    struct_hash: bytes32 = keccak256(
+        abi_encode(RECEIPT_TYPEHASH, receipt.order_hash, receipt.seq, receipt.head, receipt.time)
+    )
+    digest: bytes32 = message_hash_utils._to_typed_data_hash(eip712._domain_separator_v4(), struct_hash)
+    signer: address = ecdsa._recover_vrs(digest, convert(receipt.v, uint256), receipt.r, receipt.s)
+    assert signer == self.operator, "checkpoints: receipt not signed by the operator"
+
+
+@internal
+def _record_fault(seq: uint64, head: bytes32, other_head: bytes32, index: uint256) -> bool:
+    """
+    @dev Puts the fault on record and logs it, unless one already is: the first proof
+         stands and a later one changes nothing (a racing prover's call still succeeds).
+    @param seq The seq both heads were signed for.
+    @param head The receipt's head.
+    @param other_head The other receipt's head, or the checkpoint's.
+    @param index The contradicted checkpoint's index (0: two receipts).
+    @return bool True if this call recorded the fault.
+    """
+    if self.faulted:
+        return False
+    self.faulted = True
+    self.fault = Fault(
+        seq=seq,
+        head=head,
+        other_head=other_head,
+        checkpoint=index,
+        timestamp=convert(block.timestamp, uint64),
+    )
+    log FaultProven(seq=seq, head=head, other_head=other_head, checkpoint=index, prover=msg.sender)
+    return True
 
 
 @internal

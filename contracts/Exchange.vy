@@ -24,6 +24,7 @@ from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator as eip712
 from snekmate.utils import message_hash_utils
 
+from .interfaces import ICheckpoints
 from .interfaces import IMarkets
 from . import ledger
 from . import margin
@@ -246,24 +247,32 @@ COLLATERAL: public(immutable(IERC20))
 admin: public(immutable(address))
 # @dev Where `liquidate` and `deleverage` run, on this contract's storage.
 LIQUIDATIONS: public(immutable(address))
+# @dev The journal's checkpoints: once a fault of the operator is proven there,
+#      `settle` refuses every batch.
+CHECKPOINTS: public(immutable(ICheckpoints))
 
 @deploy
-def __init__(collateral: address, markets: address, liquidations: address, operator: address):
+def __init__(
+    collateral: address, markets: address, liquidations: address, checkpoints: address, operator: address
+):
     """
     @dev The deployer becomes the admin, who lists markets and tunes their parameters
          but, like the operator, has no way to move a trader's collateral.
     @param collateral The 6-decimal ERC-20 held as collateral.
     @param markets The Markets registry the markets, prices and funding come from.
     @param liquidations The Liquidations contract deployed for the same registry.
+    @param checkpoints The Checkpoints contract of the operator's journal.
     @param operator The key allowed to submit fills.
     """
     assert collateral != empty(address), "exchange: zero collateral"
     assert operator != empty(address), "exchange: zero operator"
     assert liquidations != empty(address), "exchange: zero liquidations"
+    assert checkpoints != empty(address), "exchange: zero checkpoints"
     eip712.__init__("perpdex", "1")
     COLLATERAL = IERC20(collateral)
     ledger.__init__(markets)
     LIQUIDATIONS = liquidations
+    CHECKPOINTS = ICheckpoints(checkpoints)
     admin = msg.sender
     ledger.operator = operator
     ledger.fee_recipient = msg.sender
@@ -576,6 +585,7 @@ def settle(
            `orders.vy` lays out, by ascending order index.
     """
     assert msg.sender == ledger.operator, "exchange: caller is not the operator"
+    assert not staticcall CHECKPOINTS.faulted(), "exchange: operator fault proven"
     tag: uint256 = ledger._batch_tag + 1
     ledger._batch_tag = tag
     tag <<= _TAG_OFFSET

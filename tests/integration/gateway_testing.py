@@ -35,6 +35,7 @@ from perpdex.engine.file_journal import FileJournal
 from perpdex.engine.sequencer import Sequencer
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.limits import Limits
+from perpdex.gateway.receipts import ReceiptSigner
 from perpdex.gateway.risk import AllowAll, RiskCheck
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import MAX_RESUME_EVENTS, Gateway
@@ -53,6 +54,7 @@ async def running_gateway(
     journal: Path | None = None,
     limits: Limits | None = None,
     max_resume_events: int = MAX_RESUME_EVENTS,
+    receipts: ReceiptSigner | None = None,
 ) -> AsyncIterator[GatewayServer]:
     bus = EventBus()
     store = None if journal is None else FileJournal(journal)
@@ -64,11 +66,13 @@ async def running_gateway(
         risk=risk if risk is not None else AllowAll(),
         limits=limits,
         max_resume_events=max_resume_events,
+        receipts=receipts,
     )
     try:
         async with GatewayServer(gateway) as server:
             yield server
     finally:
+        gateway.close_receipts()
         if store is not None:
             store.close()
 

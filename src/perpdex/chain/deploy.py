@@ -142,6 +142,8 @@ def deploy(
     start_block = web3.eth.block_number
     registry = _deploy(web3, admin, artifacts.markets, funding_keeper)
     liquidations = _deploy(web3, admin, artifacts.liquidations, registry.address)
+    # before the Exchange, which refuses batches once a fault is proven there
+    checkpoints = _deploy(web3, admin, artifacts.checkpoints, operator)
     exchange = _deploy(
         web3,
         admin,
@@ -149,9 +151,9 @@ def deploy(
         collateral.address,
         registry.address,
         liquidations.address,
+        checkpoints.address,
         operator,
     )
-    checkpoints = _deploy(web3, admin, artifacts.checkpoints, operator)
     listed = tuple(
         _list_market(web3, admin, registry, spec, oracles[spec.symbol].address) for spec in specs
     )

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "tpsl": "perpdex.cli.tpsl",
     "close": "perpdex.cli.close",
     "book": "perpdex.cli.book",
+    "receipts": "perpdex.cli.receipts",
     "keeper": "perpdex.cli.keeper",
     "cluster": "perpdex.cli.cluster",
     "risk": "perpdex.cli.risk",

@@ -122,9 +122,9 @@ class _MarkedJournal:
     def mark(self, command_seq: int) -> None:
         self._marks.append(command_seq)
 
-    def append(self, entries: Sequence[bytes]) -> None:
+    def append(self, entries: Sequence[bytes]) -> list[bytes]:
         marks, self._marks = self._marks[: len(entries)], self._marks[len(entries) :]
-        self.inner.append(entries, marks)
+        return self.inner.append(entries, marks)
 
     def flush(self) -> None:
         self.inner.flush()

@@ -167,13 +167,13 @@ class JetStreamJournal:
         told."""
         return self._command_seq
 
-    def append(self, entries: Sequence[bytes], command_seqs: Sequence[int] = ()) -> None:
+    def append(self, entries: Sequence[bytes], command_seqs: Sequence[int] = ()) -> list[bytes]:
         """``command_seqs``, if given, one per entry: the highest command-stream sequence
         each covers; every message carries its last entry's as ``Perpdex-Cmd-Seq``, so a
         restarted engine resumes the command stream right after its journal's end."""
         self._raise_if_fenced()
         if not entries:
-            return
+            return []
         if command_seqs and len(command_seqs) != len(entries):
             raise ValueError("one command sequence per entry")
         heads = self._chain.extend(entries)
@@ -187,6 +187,7 @@ class JetStreamJournal:
                 self._loop.run(self._send(len(self._unacked) - len(new)))
             except JetStreamUnavailableError:
                 self._chained = False  # kept in _unacked: flush publishes them again
+        return heads
 
     def _messages(
         self, entries: Sequence[bytes], heads: list[bytes], command_seqs: Sequence[int]

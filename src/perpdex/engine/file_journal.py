@@ -40,9 +40,9 @@ class FileJournal:
     def head(self) -> ChainHead:
         return self._head
 
-    def append(self, entries: Sequence[bytes]) -> None:
+    def append(self, entries: Sequence[bytes]) -> list[bytes]:
         if not entries:
-            return
+            return []
         heads = self._chain.extend(entries)
         pack = _LENGTH.pack
         out: list[bytes] = []
@@ -50,6 +50,7 @@ class FileJournal:
             out += (pack(len(entry)), entry, head)
         self._file.write(b"".join(out))
         self._head = ChainHead(self._head.seq + len(entries), heads[-1])
+        return heads
 
     def flush(self) -> None:
         self._file.flush()

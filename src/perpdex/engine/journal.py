@@ -45,8 +45,9 @@ class Journal(Protocol):
     def head(self) -> ChainHead:
         """The chain head after the last appended entry."""
 
-    def append(self, entries: Sequence[bytes]) -> None:
-        """Add entries (each numbered one more than the last) and extend the chain."""
+    def append(self, entries: Sequence[bytes]) -> list[bytes]:
+        """Add entries (each numbered one more than the last) and extend the chain;
+        returns the chain head after each entry."""
 
     def flush(self) -> None:
         """Make everything appended durable."""

@@ -9,7 +9,7 @@ settlement) only up to ``durable_seq``. A crash thus loses only unacknowledged c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from perpdex.core.types import Address, MarketId
@@ -21,6 +21,11 @@ from perpdex.engine.journal import Journal
 
 PositionSource = Callable[[Address, MarketId], int]
 """The signed position of an account in a market (positive: long), for reduce-only orders."""
+
+
+DurableListener = Callable[[int, Sequence[bytes], Sequence[bytes]], None]
+"""Told ``(first seq, entries, heads)`` of each group a flush made durable: the chain head
+after each entry (the gateway signs its receipts with them)."""
 
 
 def flat(account: Address, market: MarketId) -> int:
@@ -56,6 +61,8 @@ class Sequencer:
         self._positions = positions
         self._group_size = group_size
         self._pending: list[bytes] | None = None if journal is None else []
+        self.on_durable: DurableListener | None = None
+        """Called by :meth:`flush` after the journal made a group durable."""
 
     def submit(self, command: Command) -> int:
         """Sequence and apply ``command``; returns its sequence number."""
@@ -97,8 +104,10 @@ class Sequencer:
         """Make every submitted command durable (call it when idle, too)."""
         if self.journal is None or self._pending is None:
             return
-        if self._pending:
-            self.journal.append(self._pending)
-            self._pending = []
+        written, heads = self._pending, self.journal.append(self._pending)
+        self._pending = []
         self.journal.flush()
+        first = self._durable_seq + 1
         self._durable_seq = self.seq
+        if written and self.on_durable is not None:
+            self.on_durable(first, written, heads)

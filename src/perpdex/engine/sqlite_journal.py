@@ -34,9 +34,9 @@ class SqliteJournal:
     def head(self) -> ChainHead:
         return self._head
 
-    def append(self, entries: Sequence[bytes]) -> None:
+    def append(self, entries: Sequence[bytes]) -> list[bytes]:
         if not entries:
-            return
+            return []
         heads = self._chain.extend(entries)
         first = self._head.seq + 1
         self._db.executemany(
@@ -44,6 +44,7 @@ class SqliteJournal:
             zip(range(first, first + len(entries)), entries, heads, strict=True),
         )
         self._head = ChainHead(first + len(entries) - 1, heads[-1])
+        return heads
 
     def flush(self) -> None:
         self._db.commit()

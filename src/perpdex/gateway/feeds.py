@@ -69,6 +69,7 @@ class Feeds:
         self.filled = False
         self.cancelled = 0  # orders the command cancelled (a cancel-all's answer says)
         self.amending: SignedOrder | None = None
+        self.receipts = False  # whether a receipt follows each ack (set by the gateway)
         self._handlers: dict[type, Callable[[Any], None]] = {
             Accepted: self._accepted,
             Rejected: self._rejected,
@@ -133,6 +134,7 @@ class Feeds:
                 order_hash=hex0x(record.signed.order_hash),
                 size=order.size,
                 client_id=record.client_id,
+                receipt=self.receipts,
             )
         )
         if record.origin is not None:

@@ -39,6 +39,7 @@ from perpdex.core.types import (
     Size,
     TriggerDirection,
 )
+from perpdex.receipts.wire import WireReceipt
 
 MAX_BATCH: Final = 100
 """Most requests in one array frame."""
@@ -359,6 +360,7 @@ class Placed(_Frame, tag="placed"):
     id: int | None = None
     client_id: str | None = None
     applied: bool = True
+    receipt: bool = False  # a ``receipt`` frame of the order follows
 
 
 class Amended(_Frame, tag="amended"):
@@ -370,6 +372,17 @@ class Amended(_Frame, tag="amended"):
     order_hash: str  # the replacing order
     id: int | None = None
     applied: bool = True
+    receipt: bool = False  # a ``receipt`` frame of the replacing order follows
+
+
+class ReceiptIssued(_Frame, tag="receipt"):
+    """The operator's signed receipt of your order (docs/checkpoints.md, "Receipts"): the
+    order is the journal's entry ``seq``, stamped ``time``, and the chain head after it is
+    ``head``. It follows the order's ``placed`` (or ``amended``) frame once the entry is
+    durable and signed; keep it: checked against the published journal it proves an
+    omission or a reordering, and against another receipt or a checkpoint, a lie."""
+
+    receipt: WireReceipt
 
 
 class Ack(_Frame, tag="ack"):
@@ -568,6 +581,7 @@ Frame = (
     | LoggedIn
     | Placed
     | Amended
+    | ReceiptIssued
     | Ack
     | Leverage
     | Subscribed

@@ -46,6 +46,7 @@ from perpdex.gateway.feeds import Feeds
 from perpdex.gateway.limits import AccountBuckets, Limits, TokenBucket
 from perpdex.gateway.orders import OrderRecord, OrderRegistry
 from perpdex.gateway.protocol import Channel, ErrorCode, ProtocolError, encode_frame
+from perpdex.gateway.receipts import ReceiptIssuer, ReceiptSigner
 from perpdex.gateway.risk import SETTLE_MARGIN_S, LeverageSetting, Refusal, RiskCheck
 from perpdex.gateway.session import Outbox, Session
 from perpdex.gateway.tape import MarketTape
@@ -76,7 +77,9 @@ class Gateway:
 
     ``accounts`` is the account event log fed by the engine's bus (the node's, rebuilt from
     the journal); without one the gateway logs into memory from its first event on. ``tape``
-    (recent trades, candles) likewise."""
+    (recent trades, candles) likewise. With ``receipts`` (the operator's checkpoint key) every
+    order it acknowledges gets a signed receipt once its journal entry is durable (a
+    sequencer without a journal has no chain heads: no receipts)."""
 
     def __init__(
         self,
@@ -92,6 +95,7 @@ class Gateway:
         accounts: AccountLog | None = None,
         max_resume_events: int = MAX_RESUME_EVENTS,
         tape: MarketTape | None = None,
+        receipts: ReceiptSigner | None = None,
     ) -> None:
         self.commands = LocalCommands(sequencer) if isinstance(sequencer, Sequencer) else sequencer
         """Where commands go: the sequencer in this process, or the engine shards' command
@@ -122,6 +126,14 @@ class Gateway:
         accounts.attach(self.feeds.account_event)
         self.commands.attach(self.feeds, self.registry, accounts, self._schedule_release)
         self._release_scheduled = False
+        self.receipts: ReceiptIssuer | None = None
+        if receipts is not None:
+            commands = self.commands
+            if not isinstance(commands, LocalCommands) or commands.journal is None:
+                raise ValueError("receipts name chain heads: they need a sequencer with a journal")
+            self.receipts = ReceiptIssuer(receipts, self._outbox, self._schedule_release)
+            commands.sequencer.on_durable = self.receipts.on_durable
+            self.feeds.receipts = True
         self._fills_received: list[int] = []
         self.after_request: Callable[[], None] | None = None
         """Called after each request of a frame: the node ends orders its fills made
@@ -161,6 +173,15 @@ class Gateway:
         replay of one is refused as if this gateway had placed it."""
         for signed in orders:
             self.registry.remember(signed)
+
+    def close_receipts(self) -> None:
+        """Stop issuing receipts (the sequencer outlives this gateway); unsent ones are lost."""
+        if self.receipts is not None:
+            assert isinstance(self.commands, LocalCommands)
+            sequencer = self.commands.sequencer
+            if sequencer.on_durable == self.receipts.on_durable:
+                sequencer.on_durable = None
+            self.receipts.close()
 
     def submit_from_chain(self, command: ChainCancel | IndexPrice) -> None:
         """A command the node derived from the chain, not from a client: applied now, its
@@ -330,6 +351,8 @@ class Gateway:
                 )
             )
             self._outbox.put((session,), record.ack)
+        elif self.receipts is not None:
+            self.receipts.expect(outcome.seq, session, signed.order_hash)
 
     async def _amend(
         self, session: Session, request: wire.AmendRequest, signed: SignedOrder, received: int
@@ -366,6 +389,8 @@ class Gateway:
         outcome = self._took(await self.commands.submit(command, signed), received)
         if outcome.rejection is not None:
             raise _rejected(outcome.rejection.value)
+        if self.receipts is not None and outcome.applied:
+            self.receipts.expect(outcome.seq, session, signed.order_hash)
         frame = wire.Amended(
             id=request.id,
             seq=outcome.seq,
@@ -373,6 +398,7 @@ class Gateway:
             market=record.market,
             order_id=record.order_id,
             order_hash=wire.hex0x(signed.order_hash),
+            receipt=self.receipts is not None,
         )
         self._outbox.put((session,), encode_frame(frame))
 

@@ -30,6 +30,7 @@ from perpdex.receipts.store import (
     ReceiptStore,
     StoredReceipt,
     load,
+    stored,
     trader_directory,
 )
 from perpdex.receipts.wire import WireReceipt
@@ -48,6 +49,7 @@ __all__ = [
     "receipt_domain",
     "recover_receipt",
     "sign_receipt",
+    "stored",
     "trader_directory",
     "verify_receipt",
 ]

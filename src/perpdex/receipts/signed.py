@@ -54,6 +54,20 @@ class SignedReceipt:
     def digest(self) -> Digest:
         return self.domain.digest(self.receipt)
 
+    def contract_arg(self) -> tuple[bytes, int, bytes, int, int, int, int]:
+        """The Checkpoints contract's ``SignedReceipt`` struct, for ``prove_equivocation``
+        and ``prove_contradiction``: ``(orderHash, seq, head, time, v, r, s)``."""
+        receipt, signature = self.receipt, self.signature
+        return (
+            receipt.order_hash,
+            receipt.seq,
+            receipt.head,
+            receipt.time,
+            signature.v,
+            signature.r,
+            signature.s,
+        )
+
 
 def sign_receipt(receipt: Receipt, key: SigningKey, domain: Eip712Domain) -> SignedReceipt:
     """The operator's signature (RFC 6979, low-s) over ``receipt``."""

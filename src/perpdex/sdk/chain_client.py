@@ -90,6 +90,14 @@ class ChainReader:
         markets = frozenset(MarketId(m) for m in range(bits.bit_length()) if bits >> m & 1)
         return AccountState(Collateral(collateral), Nonce(floor), markets)
 
+    def checkpoint_operator(self) -> Address:
+        """The key that posts checkpoints, and signs the gateway's receipts."""
+        return Address(self._call(self._contracts.checkpoints.functions.operator()))
+
+    def operator_faulted(self) -> bool:
+        """Whether a fault of the operator is proven on-chain (nothing settles from then on)."""
+        return bool(self._call(self._contracts.checkpoints.functions.faulted()))
+
     def position(self, trader: Address, market: ListedMarket) -> PositionState:
         size, quote, isolated, margin = self._call(
             self._contracts.exchange.functions.position(trader, market.id)

@@ -80,6 +80,7 @@ from perpdex.gateway.protocol import (
     OrderUpdate,
     Placed,
     PlaceRequest,
+    ReceiptIssued,
     Request,
     ScheduleCancelRequest,
     SetLeverageRequest,
@@ -97,6 +98,7 @@ from perpdex.gateway.protocol import Trade as TradeFrame
 from perpdex.gateway.queries import OpenOrder as WireOpenOrder
 from perpdex.gateway.tape import Candle as WireCandle
 from perpdex.gateway.tape import PublicTrade
+from perpdex.receipts import ReceiptStore, SignedReceipt, receipt_domain, trader_directory
 from perpdex.sdk import chain_reads, margin, values
 from perpdex.sdk.amounts import DecimalLike, collateral_amount, order_price, order_size
 from perpdex.sdk.batch import DEFAULT_ORDER_TTL_S, OrderSpec, frames
@@ -115,8 +117,9 @@ from perpdex.sdk.gateway_http import http_get
 from perpdex.sdk.keys import Wallet
 from perpdex.sdk.leverage import LeverageSetting
 from perpdex.sdk.markets import Markets
-from perpdex.sdk.nonces import trader_allocator
+from perpdex.sdk.nonces import default_state_dir, trader_allocator
 from perpdex.sdk.positions import AccountPositions, Position, SettledPosition
+from perpdex.sdk.receipts import TraderReceipts
 from perpdex.sdk.subscriptions import (
     AccountSubscription,
     BookSubscription,
@@ -148,6 +151,8 @@ HISTORY_PAGE = 1000
 """Events per HTTP page when an account subscription catches up before resuming."""
 MAX_TRACKED_ORDERS = 10_000
 """Orders this client placed, kept for :meth:`Client.amend` (oldest forgotten first)."""
+RECEIPT_WAIT_S = 5.0
+"""How long :meth:`Client.close` waits for the receipts of acknowledged orders."""
 
 _Response = TypeVar("_Response", bound=Frame)
 _Decoded = TypeVar("_Decoded")
@@ -195,7 +200,10 @@ class Client:
         state_dir: Path | None = None,
         login: bool = True,
         cancel_on_disconnect: bool = False,
+        keep_receipts: bool = True,
     ) -> None:
+        """``state_dir`` (default ``$PERPDEX_STATE_DIR`` or ``~/.local/state/perpdex``)
+        holds the nonce file and, with ``keep_receipts``, the receipts directory."""
         self.url = url
         self.wallet = wallet
         self.deployment = deployment
@@ -204,6 +212,21 @@ class Client:
         self.nonces = trader_allocator(
             deployment.chain_id, deployment.contracts.exchange, wallet.address, state_dir
         )
+        checkpoints = deployment.contracts.checkpoints
+        store = (
+            ReceiptStore(
+                trader_directory(
+                    state_dir or default_state_dir(),
+                    deployment.chain_id,
+                    checkpoints,
+                    wallet.address,
+                )
+            )
+            if keep_receipts
+            else None
+        )
+        self.receipts = TraderReceipts(receipt_domain(deployment.chain_id, checkpoints), store)
+        """Every receipt the gateway sent, checked (``.received``, ``.bad``) and stored."""
         self._login = login
         self._cancel_on_disconnect = cancel_on_disconnect
         self._chain: ChainClient | None = None
@@ -231,6 +254,7 @@ class Client:
         state_dir: Path | None = None,
         login: bool = True,
         cancel_on_disconnect: bool = False,
+        keep_receipts: bool = True,
     ) -> Client:
         """``async with Client.connect(url, key, deployment) as client``: the key as 0x-hex."""
         return cls(
@@ -240,6 +264,7 @@ class Client:
             state_dir=state_dir,
             login=login,
             cancel_on_disconnect=cancel_on_disconnect,
+            keep_receipts=keep_receipts,
         )
 
     @property
@@ -252,6 +277,7 @@ class Client:
             chain = await asyncio.to_thread(ChainClient, self.deployment, self.wallet)
             account = await asyncio.to_thread(chain.account, self.address)
             self.nonces.observe_floor(account.nonce_floor)
+            self.receipts.operator = await asyncio.to_thread(chain.checkpoint_operator)
             self._chain = chain
         return self._chain
 
@@ -273,6 +299,10 @@ class Client:
         await self.close()
 
     async def close(self) -> None:
+        """Close the connection, once the receipts of acknowledged orders arrived (at most
+        ``RECEIPT_WAIT_S``: a command that places and exits keeps them too)."""
+        if self._ws is not None and self.receipts.awaited():
+            await self.receipts.drain(RECEIPT_WAIT_S)
         self._closing = True
         if self._runner is not None:
             self._runner.cancel()
@@ -373,6 +403,14 @@ class Client:
         (spec,) = await self._with_modes([spec])
         request, signed = self._place_request(spec)
         return self._placed(request, signed, await self._request(request, Placed))
+
+    async def receipt(
+        self, order_hash: OrderHash, timeout: float = REQUEST_TIMEOUT_S
+    ) -> SignedReceipt:
+        """The operator's receipt of an order this client placed, once it arrived and passed
+        its checks (``BadReceiptError`` if it failed one, ``MissingReceiptError`` if none
+        came within ``timeout``)."""
+        return await self.receipts.wait(order_hash, timeout)
 
     async def _position(self, symbol: str) -> Position | None:
         """Your position in the market ``symbol`` as the gateway sees it (None: flat)."""
@@ -774,6 +812,8 @@ class Client:
                 self._dispatch(frame)
 
     def _dispatch(self, frame: Frame) -> None:
+        if isinstance(frame, Placed | Amended) and frame.receipt:  # before its caller
+            self.receipts.acked(parse_order_hash(frame.order_hash), frame.seq)  # resumes
         request_id = getattr(frame, "id", None)
         if request_id is not None and request_id in self._pending:
             future = self._pending[request_id]
@@ -793,6 +833,8 @@ class Client:
                 event = values.account_event(self.markets, frame)
                 for subscription in self._matching(Channel.ACCOUNT, None):
                     subscription.deliver(event)
+            case ReceiptIssued():
+                self.receipts.on_frame(frame)
             case AccountUpdate():
                 update = values.AccountUpdate.of(self.markets, frame)
                 for subscription in self._matching(Channel.ACCOUNT, None):

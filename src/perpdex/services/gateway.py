@@ -8,6 +8,7 @@ from perpdex.core.eip712 import Eip712Domain, SignedOrder
 from perpdex.engine.events import EventBus
 from perpdex.engine.sequencer import Sequencer
 from perpdex.gateway.account_log import AccountLog
+from perpdex.gateway.receipts import ReceiptKey, make_signer
 from perpdex.gateway.risk import RiskCheck
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
@@ -16,12 +17,17 @@ from perpdex.gateway.verify import Verifier, make_verifier
 
 
 class GatewayService:
-    """``verify_workers`` processes recover order signers (0: on the event loop)."""
+    """``verify_workers`` processes recover order signers (0: on the event loop); with
+    ``receipts``, every acknowledged order gets a receipt signed with it (in a process of
+    its own when there are verify workers, else on the loop)."""
 
-    def __init__(self, host: str, port: int, verify_workers: int) -> None:
+    def __init__(
+        self, host: str, port: int, verify_workers: int, receipts: ReceiptKey | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self._verify_workers = verify_workers
+        self._receipts = receipts
         self._server: GatewayServer | None = None
         self._bus: EventBus | None = None
         self._verifier: Verifier | None = None
@@ -48,6 +54,11 @@ class GatewayService:
         order the engine took before (from its journal), ``accounts`` the log and ``tape``
         the trades and candles on its bus."""
         verifier = make_verifier(domain, self._verify_workers)
+        signer = (
+            None
+            if self._receipts is None
+            else make_signer(self._receipts, worker=self._verify_workers > 0)
+        )
         gateway = Gateway(
             sequencer,
             bus,
@@ -56,6 +67,7 @@ class GatewayService:
             verifier=verifier,
             accounts=accounts,
             tape=tape,
+            receipts=signer,
         )
         gateway.adopt_open_orders()
         gateway.remember_accepted(accepted)
@@ -66,6 +78,7 @@ class GatewayService:
             bus.unsubscribe(gateway.feeds.on_event)
             accounts.detach()
             verifier.close()
+            gateway.close_receipts()
             raise
         self.port = server.port  # a restart binds the same port: clients reconnect to it
         self._server, self._bus, self._verifier = server, bus, verifier
@@ -79,6 +92,7 @@ class GatewayService:
             # release reservations; the engine and its bus outlive this gateway
             self._bus.unsubscribe(server.gateway.feeds.on_event)
             server.gateway.accounts.detach()
+            server.gateway.close_receipts()
         verifier, self._verifier = self._verifier, None
         if verifier is not None:
             verifier.close()

@@ -24,15 +24,18 @@ from web3 import Web3
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
+from perpdex.core.signing import SigningKey
 from perpdex.core.types import MarketId
 from perpdex.engine.commands import ChainCancel, IndexPrice
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.events import Event
 from perpdex.gateway.account_log import AccountLog
 from perpdex.gateway.account_store import AccountStore
+from perpdex.gateway.receipts import ReceiptKey
 from perpdex.gateway.tape import MarketTape
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.runner import KeeperMode
+from perpdex.receipts import receipt_domain
 from perpdex.risk.from_chain import deployment_domain, position_manager_from_chain
 from perpdex.risk.leverage import LeverageStore
 from perpdex.risk.manager import PositionManager
@@ -71,6 +74,14 @@ class NodeConfig:
     """``hedge``: the keeper sells what it took over on this node's gateway."""
 
 
+def receipt_key(deployment: Deployment) -> ReceiptKey:
+    """The node's keeper posts its checkpoints (``services/keeper.py``), so its key signs
+    the receipts, in the domain of the deployment's Checkpoints contract."""
+    keeper = deployment.wallet(Role.KEEPER).account()
+    domain = receipt_domain(deployment.chain_id, deployment.contracts.checkpoints)
+    return ReceiptKey(SigningKey(bytes(keeper.key)), domain)
+
+
 class Node:
     def __init__(self, deployment: Deployment, config: NodeConfig) -> None:
         self.deployment = deployment
@@ -81,7 +92,9 @@ class Node:
         self.lock = StateLock(config.state_dir)
         self._state: ChainState | None = None
         self._engine: EngineService | None = None
-        self.gateway = GatewayService(config.host, config.port, config.verify_workers)
+        self.gateway = GatewayService(
+            config.host, config.port, config.verify_workers, receipt_key(deployment)
+        )
         self.risk = CurrentRisk(lambda: self.pm)
         self._pm: PositionManager | None = None
         self._leverage: LeverageStore | None = None

@@ -8,6 +8,7 @@ import boa
 import pytest
 from boa.contracts.vyper.vyper_contract import VyperContract
 from tests.unitary.checkpoints.log import CHECKPOINTS
+from tests.unitary.checkpoints.receipts import OPERATOR_KEY, OUTSIDER_KEY
 
 
 @pytest.fixture(autouse=True)
@@ -23,12 +24,13 @@ def admin() -> str:
 
 @pytest.fixture
 def operator() -> str:
-    return boa.env.generate_address("operator")
+    """The operator's address; its key (``OPERATOR_KEY``) signs receipts."""
+    return OPERATOR_KEY.address
 
 
 @pytest.fixture
 def outsider() -> str:
-    return boa.env.generate_address("outsider")
+    return OUTSIDER_KEY.address
 
 
 @pytest.fixture

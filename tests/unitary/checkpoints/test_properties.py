@@ -61,7 +61,9 @@ def call(checkpoints: VyperContract, batch: bool, seqs: list[int], heads: list[b
         checkpoints.post(seqs[0], heads[0])
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(plan=st.lists(steps, max_size=12))
 def test_posts_keep_the_log_gapless_and_increasing(
     admin: str, operator: str, outsider: str, plan: list[Step]

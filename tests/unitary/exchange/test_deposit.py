@@ -67,6 +67,7 @@ def fee_vault(venue: Venue, fee_token: VyperContract) -> VyperContract:
             fee_token.address,
             venue.markets.address,
             venue.liquidations.address,
+            venue.checkpoints.address,
             venue.operator.address,
         )
 

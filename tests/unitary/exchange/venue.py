@@ -34,6 +34,7 @@ CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
 EXCHANGE: VyperDeployer = boa.load_partial(str(CONTRACTS / "Exchange.vy"))
 MARKETS: VyperDeployer = boa.load_partial(str(CONTRACTS / "Markets.vy"))
 LIQUIDATIONS: VyperDeployer = boa.load_partial(str(CONTRACTS / "Liquidations.vy"))
+CHECKPOINTS: VyperDeployer = boa.load_partial(str(CONTRACTS / "Checkpoints.vy"))
 MOCK_USDC: VyperDeployer = boa.load_partial(str(CONTRACTS / "mocks" / "MockUSDC.vy"))
 MOCK_AGGREGATOR: VyperDeployer = boa.load_partial(str(CONTRACTS / "mocks" / "MockAggregator.vy"))
 
@@ -59,11 +60,13 @@ def actor(role: str) -> Actor:
 
 @dataclass
 class Venue:
-    """A deployed Exchange with its collateral token and one oracle per market."""
+    """A deployed Exchange with its collateral token, one oracle per market and the
+    Checkpoints contract the keeper posts to (and signs receipts for)."""
 
     exchange: VyperContract
     markets: VyperContract
     liquidations: VyperContract
+    checkpoints: VyperContract
     usdc: VyperContract
     oracles: dict[MarketId, VyperContract]
     admin: Actor
@@ -233,15 +236,21 @@ def list_market(markets: VyperContract, oracle: VyperContract, spec: MarketSpec)
 
 
 def deploy_venue() -> Venue:
-    """USDC, one oracle per default market, a Markets registry listing them, and an
-    Exchange (with its Liquidations extension) on that registry."""
+    """USDC, one oracle per default market, a Markets registry listing them, the
+    keeper's Checkpoints, and an Exchange (with its Liquidations extension) on that
+    registry."""
     admin, operator, keeper = actor("admin"), actor("operator"), actor("keeper")
     with boa.env.prank(admin.address):
         usdc = MOCK_USDC.deploy()
         markets = MARKETS.deploy(keeper.address)
         liquidations = LIQUIDATIONS.deploy(markets.address)
+        checkpoints = CHECKPOINTS.deploy(keeper.address)
         exchange = EXCHANGE.deploy(
-            usdc.address, markets.address, liquidations.address, operator.address
+            usdc.address,
+            markets.address,
+            liquidations.address,
+            checkpoints.address,
+            operator.address,
         )
         oracles = {}
         for spec in default_markets():
@@ -251,7 +260,17 @@ def deploy_venue() -> Venue:
             oracles[MarketId(list_market(markets, oracle, spec))] = oracle
     domain = Eip712Domain(ChainId(boa.env.evm.patch.chain_id), Address(exchange.address))
     return Venue(
-        exchange, markets, liquidations, usdc, oracles, admin, operator, keeper, domain, {}
+        exchange,
+        markets,
+        liquidations,
+        checkpoints,
+        usdc,
+        oracles,
+        admin,
+        operator,
+        keeper,
+        domain,
+        {},
     )
 
 

@@ -1,0 +1,161 @@
+"""Receipts end to end on a real anvil through `perpdex up`'s node: every acknowledged
+order gets a receipt that the SDK verifies against the Checkpoints operator and keeps,
+whose head is the journal's at the order's seq; `perpdex receipts` shows it; and a lying
+operator's receipts prove its fault on-chain, after which nothing settles."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from pathlib import Path
+from unittest.mock import ANY
+
+import pytest
+from tests.integration.node_testing import TIMEOUT_S, client, maker_and_trader, running
+from web3.exceptions import ContractLogicError
+
+from perpdex.chain.anvil import Anvil
+from perpdex.chain.deploy import bind
+from perpdex.chain.deployment import Deployment, Role
+from perpdex.chain.transact import connect, send
+from perpdex.cli.main import main
+from perpdex.cli.up import fresh_deployment
+from perpdex.core.eip712 import ChainHeadHash
+from perpdex.core.signing import SigningKey, keccak256
+from perpdex.engine.codec import HEADER
+from perpdex.engine.file_journal import read_file
+from perpdex.receipts import ReceiptStore, SignedReceipt, sign_receipt
+from perpdex.sdk.client import PlacedOrder
+
+
+@pytest.fixture
+def deployment(anvil: Anvil) -> Deployment:
+    """A deployment of its own: a test here halts its Exchange for good."""
+    return fresh_deployment(anvil.rpc_url)
+
+
+def test_each_ack_brings_a_receipt_of_the_journal_that_the_sdk_keeps(
+    deployment: Deployment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def scenario() -> tuple[Path, list[PlacedOrder], SignedReceipt, Path]:
+        async with running(deployment, tmp_path / "state") as node:
+            async with client(node, Role.TRADER, tmp_path / "sdk") as trader:
+                first = await trader.place("BTC-PERP", "buy", "0.01", "90000")
+                receipt = await trader.receipt(first.order_hash)
+                directory = trader.receipts.directory
+                assert directory is not None
+                # closing right after an ack (as `perpdex order` does) keeps its receipt
+                last = await trader.place("BTC-PERP", "buy", "0.01", "90100")
+            assert trader.receipts.bad == []
+            return node.state.journal, [first, last], receipt, directory
+
+    journal, placed, receipt, directory = asyncio.run(scenario())
+    web3 = connect(deployment.rpc_url)
+    operator = bind(web3, deployment).checkpoints.functions.operator().call()
+    assert receipt.signer == operator == deployment.wallet(Role.KEEPER).address
+    entries = {entry.seq: entry for entry in read_file(journal)}
+    kept = list(ReceiptStore(directory))
+    assert [(r.receipt.order_hash, r.receipt.seq) for r in kept] == [
+        (order.order_hash, order.seq) for order in placed
+    ]
+    assert kept[0] == receipt
+    for signed in kept:
+        entry = entries[signed.receipt.seq]
+        assert signed.receipt.head == entry.head
+        assert signed.receipt.time == HEADER.unpack_from(entry.entry)[1]
+
+    assert main(["receipts", "--dir", str(directory), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [r["receipt"]["orderHash"] for r in shown] == [
+        "0x" + order.order_hash.hex() for order in placed
+    ]
+
+
+def test_a_lying_operators_receipts_halt_settlement(deployment: Deployment, tmp_path: Path) -> None:
+    keeper = SigningKey(bytes(deployment.wallet(Role.KEEPER).account().key))
+
+    async def scenario() -> tuple[SignedReceipt, SignedReceipt, int]:
+        async with (
+            running(deployment, tmp_path / "state") as node,
+            maker_and_trader(node, tmp_path / "sdk") as (maker, trader),
+        ):
+            ask = await maker.place("BTC-PERP", "sell", "0.01", "100000")
+            honest = await maker.receipt(ask.order_hash)
+            # the same key tells another trader another head for that seq
+            lie = sign_receipt(
+                dataclasses.replace(honest.receipt, head=ChainHeadHash(keccak256(b"fork"))),
+                keeper,
+                honest.domain,
+            )
+            prove(deployment, Role.TRADER, "prove_equivocation", honest, lie)
+            await trader.place("BTC-PERP", "buy", "0.01", "100000")  # crosses the ask
+            await asyncio.sleep(1.0)  # settlement tries, and fails
+            settled = await trader.settled_positions()
+        return honest, lie, len(settled)
+
+    honest, lie, positions = asyncio.run(scenario())
+    checkpoints = bind(connect(deployment.rpc_url), deployment).checkpoints
+    assert checkpoints.functions.faulted().call() is True
+    seq, head, other, index, _ = checkpoints.functions.fault().call()
+    assert (seq, head, other, index) == (
+        honest.receipt.seq,
+        honest.receipt.head,
+        lie.receipt.head,
+        0,
+    )
+    assert positions == 0  # the fill never settled
+
+
+def test_a_receipt_against_its_checkpoint_proves_the_fault(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    keeper = SigningKey(bytes(deployment.wallet(Role.KEEPER).account().key))
+
+    async def scenario() -> tuple[SignedReceipt, int]:
+        async with (
+            running(deployment, tmp_path / "state") as node,
+            client(node, Role.MAKER, tmp_path / "sdk") as maker,
+        ):
+            ask = await maker.place("BTC-PERP", "sell", "0.01", "110000")
+            honest = await maker.receipt(ask.order_hash)
+            return honest, await wait_for_checkpoint(deployment, honest.receipt.seq)
+
+    honest, index = asyncio.run(scenario())
+    checkpoints = bind(connect(deployment.rpc_url), deployment).checkpoints
+    seq, _, _ = checkpoints.functions.checkpoint(index).call()
+    # the honest receipt is no proof: its checkpoint either matches it or is at a later seq
+    with pytest.raises(ContractLogicError, match=r"matches the checkpoint|another seq"):
+        prove(deployment, Role.TRADER, "prove_contradiction", honest, index)
+    assert checkpoints.functions.faulted().call() is False
+    # a receipt the same key signs for the checkpoint's seq with another head is
+    lie = sign_receipt(
+        dataclasses.replace(honest.receipt, seq=seq, head=ChainHeadHash(keccak256(b"fork"))),
+        keeper,
+        honest.domain,
+    )
+    prove(deployment, Role.TRADER, "prove_contradiction", lie, index)
+    assert checkpoints.functions.faulted().call() is True
+    assert tuple(checkpoints.functions.fault().call())[:4] == (seq, lie.receipt.head, ANY, index)
+
+
+async def wait_for_checkpoint(deployment: Deployment, seq: int) -> int:
+    """The index of the first checkpoint at or past ``seq``, once the keeper posted it."""
+    checkpoints = bind(connect(deployment.rpc_url), deployment).checkpoints
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        count = checkpoints.functions.count().call()
+        for index in range(1, count + 1):
+            if checkpoints.functions.checkpoint(index).call()[0] >= seq:
+                return index
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no checkpoint reached seq {seq}")
+
+
+def prove(deployment: Deployment, role: Role, function: str, *args: object) -> None:
+    """Call ``function`` of the Checkpoints contract from ``role``'s wallet (anyone may)."""
+    web3 = connect(deployment.rpc_url)
+    contract = bind(web3, deployment).checkpoints
+    call_args = [a.contract_arg() if isinstance(a, SignedReceipt) else a for a in args]
+    send(web3, deployment.wallet(role).account(), getattr(contract.functions, function)(*call_args))
