@@ -1,100 +1,44 @@
-"""Engine shards and gateway processes for the cluster gateway tests.
-
-``ShardEngine`` runs one engine shard as the engine process does it, in a thread of the
-test: the shard's commands read from the command stream in order, each new order numbered
-by its stream sequence (``with_order_id``), sequenced and journaled on the shard's journal
-stream, one group commit per batch read.
-"""
+"""Engine shard processes and gateway processes for the cluster gateway tests."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import nats.js.errors
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from tests.integration.cluster.engine_testing import EngineProcess
 
-from perpdex.chain.deployment import Deployment
-from perpdex.cluster.commands import decode_command, with_order_id
 from perpdex.cluster.journal import JetStreamJournal
-from perpdex.cluster.streams import ShardId, StreamLayout, ensure_streams
-from perpdex.cluster.transport import UNAVAILABLE, connect
-from perpdex.engine.clock import WallClock
+from perpdex.cluster.streams import ShardId, StreamLayout
 from perpdex.engine.codec import decode
 from perpdex.engine.commands import Command
-from perpdex.engine.config import MarketConfig
-from perpdex.engine.engine import Engine
-from perpdex.engine.sequencer import Sequencer
 
 REPO = Path(__file__).resolve().parents[3]
 
 
-class ShardEngine:
-    def __init__(
-        self, urls: list[str], layout: StreamLayout, shard: ShardId, deployment: Deployment
-    ) -> None:
-        self.urls = urls
-        self.layout = layout
-        self.shard = shard
-        markets = [
-            MarketConfig(m.id, m.tick_size, m.lot_size)
-            for m in deployment.markets
-            if layout.shard_of(m.id) == shard
-        ]
-        self.journal = JetStreamJournal(urls, layout, shard)
-        self.sequencer = Sequencer(Engine(markets), WallClock(), self.journal)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
-
-    def __enter__(self) -> ShardEngine:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
-        self.journal.close()
-
-    async def _run(self) -> None:
-        nc = await connect(self.urls, name=f"test-engine-{self.shard}")
-        js = nc.jetstream()
-        await ensure_streams(js, self.layout)
-        subscription = None
-        last = 0  # the stream sequence of the last command sequenced
-        while not self._stop.is_set():
-            try:
-                if subscription is None:
-                    config = ConsumerConfig(
-                        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                        opt_start_seq=last + 1,
-                        ack_policy=AckPolicy.NONE,
-                        mem_storage=True,
-                        inactive_threshold=5.0,
-                    )
-                    subscription = await js.pull_subscribe(
-                        self.layout.command_subject(self.shard),
-                        stream=self.layout.command_stream,
-                        config=config,
-                    )
-                msgs = await subscription.fetch(64, timeout=0.2)
-            except (*UNAVAILABLE, nats.js.errors.Error):
-                # idle, or the consumer is gone with its server: made again from the next
-                subscription = None
-                continue
-            for msg in msgs:
-                last = msg.metadata.sequence.stream
-                command = decode_command(msg.data)
-                self.sequencer.submit(with_order_id(command, last))
-            self.sequencer.flush()
-        await nc.close()
+@contextmanager
+def engine_processes(
+    deployment_file: Path, urls: list[str], layout: StreamLayout, logs: Path
+) -> Iterator[list[EngineProcess]]:
+    """``perpdex engine --shard K`` for every shard, serving; stopped (SIGTERM) at exit."""
+    engines: list[EngineProcess] = []
+    try:
+        for shard in layout.all_shards:
+            engines.append(
+                EngineProcess(deployment_file, urls, layout, shard, logs / f"engine-{shard}.log")
+            )
+        for engine in engines:
+            engine.wait_serving()
+        yield engines
+    finally:
+        for engine in engines:
+            engine.stop()
 
 
 def journaled(urls: list[str], layout: StreamLayout, shard: ShardId) -> list[Command]:

@@ -2,22 +2,23 @@
 commands go to the engine shards' command stream, answers come from the gateway's replicas
 of the shards, and a command JetStream cannot take is ``unavailable``, never acknowledged.
 
-The engine shards run here as the engine process runs them (``ShardEngine``)."""
+Each engine shard is a ``perpdex engine --shard K`` process."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from tests.integration.cluster.gateway_testing import ShardEngine, journaled
+from tests.integration.cluster.engine_testing import EngineProcess
+from tests.integration.cluster.gateway_testing import engine_processes, journaled
 
 from perpdex.chain.anvil import Anvil
-from perpdex.chain.deployment import Deployment, Role
+from perpdex.chain.deployment import Deployment, Role, write_deployment
 from perpdex.cli.up import fresh_deployment
 from perpdex.cluster.gateway_process import GatewayConfig, GatewayProcess
 from perpdex.cluster.nats_server import NatsCluster
@@ -44,13 +45,12 @@ def layout() -> StreamLayout:
 
 @pytest.fixture
 def engines(
-    nats_single: NatsCluster, layout: StreamLayout, deployment: Deployment
-) -> Iterator[list[ShardEngine]]:
-    with ExitStack() as stack:
-        yield [
-            stack.enter_context(ShardEngine(nats_single.urls, layout, shard, deployment))
-            for shard in layout.all_shards
-        ]
+    nats_single: NatsCluster, layout: StreamLayout, deployment: Deployment, tmp_path: Path
+) -> Iterator[list[EngineProcess]]:
+    """A ``perpdex engine --shard K`` process per shard."""
+    deployment_file = write_deployment(deployment, tmp_path / "deployment.json")
+    with engine_processes(deployment_file, nats_single.urls, layout, tmp_path) as started:
+        yield started
 
 
 @asynccontextmanager
@@ -77,7 +77,7 @@ def test_orders_reach_their_shard_once_and_are_answered_from_the_replicas(
     nats_single: NatsCluster,
     layout: StreamLayout,
     deployment: Deployment,
-    engines: list[ShardEngine],
+    engines: list[EngineProcess],
     tmp_path: Path,
 ) -> None:
     async def scenario() -> None:
@@ -118,7 +118,7 @@ def test_a_command_jetstream_cannot_take_is_unavailable_and_orders_flow_when_it_
     nats_single: NatsCluster,
     layout: StreamLayout,
     deployment: Deployment,
-    engines: list[ShardEngine],
+    engines: list[EngineProcess],
     tmp_path: Path,
 ) -> None:
     async def scenario() -> None:

@@ -4,7 +4,7 @@ gateway SIGKILLed in the middle of a stream of orders loses none it acknowledged
 other keeps serving; while NATS is down new orders are ``unavailable``, and they are taken
 again once it is back.
 
-The engine shards run in this test as the engine process runs them (``ShardEngine``)."""
+Each engine shard is a ``perpdex engine --shard K`` process."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ import itertools
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from tests.integration.cluster.gateway_testing import GatewayProcesses, ShardEngine, journaled
+from tests.integration.cluster.gateway_testing import (
+    GatewayProcesses,
+    engine_processes,
+    journaled,
+)
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deployment import Deployment, Role, write_deployment
@@ -51,14 +54,14 @@ def layout() -> StreamLayout:
 def gateways(
     nats_single: NatsCluster, layout: StreamLayout, deployment: Deployment, tmp_path: Path
 ) -> Iterator[GatewayProcesses]:
-    """Two gateway processes on the shards, each engine shard running in a thread."""
+    """Gateway processes (started by the test) on an engine process per shard."""
     deployment_file = write_deployment(deployment, tmp_path / "deployment.json")
     processes = GatewayProcesses(deployment_file, nats_single.urls, layout, tmp_path)
-    with ExitStack() as stack:
-        for shard in layout.all_shards:
-            stack.enter_context(ShardEngine(nats_single.urls, layout, shard, deployment))
-        stack.callback(processes.close)
-        yield processes
+    with engine_processes(deployment_file, nats_single.urls, layout, tmp_path):
+        try:
+            yield processes
+        finally:
+            processes.close()
 
 
 def free_port() -> int:
