@@ -29,6 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--batch", type=int, default=1024, help="commands per journal group at most"
     )
     parser.add_argument("--book-deltas", action="store_true", help="publish BookDelta events too")
+    parser.add_argument(
+        "--flush-timeout",
+        type=float,
+        default=15.0,
+        help="seconds a journal flush waits for JetStream before it is retried (default 15: "
+        "rides through a stream leader's election)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,5 +52,6 @@ def run(args: argparse.Namespace) -> int:
         markets=tuple(MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets),
         batch_max=args.batch,
         book_deltas=args.book_deltas,
+        flush_timeout_s=args.flush_timeout,
     )
     return asyncio.run(run_engine(config))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from itertools import count
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from tests.integration.cluster.engine_testing import (
 )
 
 from perpdex.cluster.engine_process import FENCED_EXIT
-from perpdex.cluster.nats_server import NatsCluster
+from perpdex.cluster.nats_server import NatsCluster, NatsConfig
 from perpdex.cluster.streams import ShardId, StreamLayout
 from perpdex.engine.config import MarketConfig
 
@@ -199,3 +200,45 @@ def test_the_engine_rides_through_the_loss_of_a_nats_node(
     assert code == 0, log.read_text()
     assert log.read_text().count("serving markets") == 1  # the process never restarted
     check_shard(nats_three.urls, layout, ShardId(0), workload)
+
+
+def test_a_nats_outage_is_waited_out_and_nothing_is_lost(
+    deployment: tuple[Path, tuple[MarketConfig, ...]], tmp_path: Path
+) -> None:
+    """JetStream gone for longer than a flush waits: the engine keeps its group, says so
+    once, and flushes it when the server is back."""
+    layout = StreamLayout(shards=1, replicas=1, prefix="outage")
+    path, markets = deployment
+    log = tmp_path / "engine.log"
+    workload = Workload(markets, layout, seed=13)
+    with NatsCluster(NatsConfig(nodes=1)) as server:
+        engine = EngineProcess(path, server.urls, layout, 0, log, "--flush-timeout", "1")
+
+        async def before() -> None:
+            client, js = await connected(server.urls, layout)
+            await asyncio.to_thread(engine.wait_serving)
+            await workload.send(js, 150)  # some orders expire in 0.3 to 0.6 s: ticks follow
+            await wait_covered(js, layout, ShardId(0), workload.last_seq(ShardId(0)))
+            await client.close()
+
+        async def after() -> None:
+            client, js = await connected(server.urls, layout)
+            await workload.send(js, 150)
+            await wait_covered(js, layout, ShardId(0), workload.last_seq(ShardId(0)))
+            await client.close()
+
+        try:
+            asyncio.run(before())
+            server.kill(0)
+            time.sleep(4.0)  # the expiries come due: their ticks cannot be flushed
+            server.restart(0)
+            asyncio.run(after())
+        finally:
+            code = engine.stop()
+        text = log.read_text()
+        assert code == 0, text
+        # logged once, not at every retry (again only if it fails anew after a recovery:
+        # the server back, its stream leader not yet)
+        assert 1 <= text.count("journal flush failed") <= 2, text
+        assert "journal flush recovered" in text
+        check_shard(server.urls, layout, ShardId(0), workload)
