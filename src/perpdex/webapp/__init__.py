@@ -11,6 +11,6 @@ HTTP API's ASGI app, plus the few routes only the pages need (docs/web.md).
   with (their keys are public knowledge); refused otherwise.
 """
 
-from perpdex.webapp.mount import STATIC_DIR, WebAppNotBuiltError, mount
+from perpdex.webapp.mount import STATIC_DIR, mount
 
-__all__ = ["STATIC_DIR", "WebAppNotBuiltError", "mount"]
+__all__ = ["STATIC_DIR", "mount"]

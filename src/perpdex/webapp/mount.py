@@ -21,12 +21,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 """Where ``web/build.mjs`` (run by ``make setup``) writes the bundles; git-ignored."""
 
 PAGES = {"/": "trade.html", "/dashboard": "dashboard.html"}
+NOT_BUILT = "the web app is not built: run `make setup` (npm ci, then node web/build.mjs)"
 NO_STORE = {"Cache-Control": "no-store"}
 """The pages and bundles change with every build, and a local exchange restarts often."""
-
-
-class WebAppNotBuiltError(RuntimeError):
-    """The static folder has no built pages: ``make setup`` (npm ci, then the build) was not run."""
 
 
 def mount(
@@ -35,15 +32,17 @@ def mount(
     """Add the pages, ``/assets``, ``/config`` and ``/demo-wallets`` to ``app``.
 
     ``deployment`` is read on each request: the node fills in its ``gateway_url`` once the
-    gateway listens, after the app is built. Raises :class:`WebAppNotBuiltError` at once if
-    the pages were never built, rather than serving 404s to a browser.
+    gateway listens, after the app is built. Pages that were never built answer 503 with
+    what to run (the API itself does not need them, so the node still starts).
     """
-    missing = [name for name in PAGES.values() if not (static_dir / name).is_file()]
-    if missing:
-        raise WebAppNotBuiltError(f"{static_dir} lacks {', '.join(missing)}: run `make setup`")
 
     def page(name: str) -> Callable[[Request], Response]:
         def serve(_: Request) -> Response:
+            if not (static_dir / name).is_file():
+                return JSONResponse(
+                    {"code": "unavailable", "message": f"{NOT_BUILT}: no {static_dir / name}"},
+                    status_code=HTTPStatus.SERVICE_UNAVAILABLE,
+                )
             return FileResponse(static_dir / name, headers=NO_STORE)
 
         return serve
@@ -66,10 +65,9 @@ def mount(
     routes += [
         Route("/config", config, methods=["GET"]),
         Route("/demo-wallets", wallets, methods=["GET"]),
-        Mount("/assets", StaticFiles(directory=static_dir / "assets"), name="assets"),
+        Mount("/assets", StaticFiles(directory=static_dir / "assets", check_dir=False)),
     ]
-    # first: no API route has these paths, and an API catch-all must not shadow them
-    app.router.routes[:0] = routes
+    app.router.routes.extend(routes)
 
 
 def _json(value: object) -> Response:

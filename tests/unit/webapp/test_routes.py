@@ -11,7 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pytest
 from starlette.applications import Starlette
 from tests.browser.browser_testing import offline_deployment, serving
 
@@ -19,10 +18,10 @@ from perpdex.chain.anvil import DEFAULT_CHAIN_ID, dev_accounts
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.core.eip712 import ORDER_TYPE, ChainId, Eip712Domain
 from perpdex.core.units import units
-from perpdex.webapp import WebAppNotBuiltError, mount
+from perpdex.webapp import STATIC_DIR, mount
 
 
-def get(deployment: Deployment, path: str) -> tuple[int, Any]:
+def get(deployment: Deployment, path: str, static_dir: Path = STATIC_DIR) -> tuple[int, Any]:
     def read(url: str) -> tuple[int, Any]:
         try:
             with urllib.request.urlopen(url + path) as response:
@@ -32,7 +31,7 @@ def get(deployment: Deployment, path: str) -> tuple[int, Any]:
 
     async def scenario() -> tuple[int, Any]:
         app = Starlette()
-        mount(app, lambda: deployment)
+        mount(app, lambda: deployment, static_dir)
         async with serving(app) as url:
             return await asyncio.to_thread(read, url)
 
@@ -74,6 +73,8 @@ def test_demo_wallets_only_on_a_local_chain() -> None:
     assert len(wallets) == len(dev_accounts()) - len(services)
 
 
-def test_an_unbuilt_web_app_is_refused_at_mount(tmp_path: Path) -> None:
-    with pytest.raises(WebAppNotBuiltError, match="make setup"):
-        mount(Starlette(), offline_deployment, static_dir=tmp_path)
+def test_an_unbuilt_web_app_says_what_to_run(tmp_path: Path) -> None:
+    status, refused = get(offline_deployment(), "/", static_dir=tmp_path)
+    assert (status, refused["code"]) == (503, "unavailable")
+    assert "make setup" in refused["message"]
+    assert get(offline_deployment(), "/config", static_dir=tmp_path)[0] == 200
