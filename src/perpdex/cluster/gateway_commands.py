@@ -153,6 +153,7 @@ class JetStreamCommands:
             position = self._positions(command.account, command.market)
             command = replace(command, position=position)
         (part,) = routes(command, self.layout, order_hash=record.signed.order_hash)
+        self._check_replicas([part])
         (waiter,) = self._expect([part], record)
         try:
             (ack,) = await self._publish([part], [waiter])
@@ -172,6 +173,7 @@ class JetStreamCommands:
         if isinstance(command, Tick):
             raise TypeError("the engine ticks its own timers")
         parts = routes(command, self.layout, origin=self._next_origin())
+        self._check_replicas(parts)
         waiters = self._expect(parts, None)
         try:
             await self._publish(parts, waiters)
@@ -238,6 +240,16 @@ class JetStreamCommands:
         self._release()
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _check_replicas(self, parts: list[Routed]) -> None:
+        """A replica that stopped (a bad journal entry) can neither answer nor back the
+        risk check of its shard: its commands are refused before anything is published."""
+        for part in parts:
+            failed = self.replicas.followers[part.shard].failed
+            if failed is not None:
+                raise ProtocolError(
+                    ErrorCode.UNAVAILABLE, f"this gateway's replica of shard {part.shard} stopped"
+                )
 
     def _expect(self, parts: list[Routed], record: OrderRecord | None) -> list[_Waiter]:
         loop = asyncio.get_running_loop()

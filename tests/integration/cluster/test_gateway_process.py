@@ -23,8 +23,10 @@ from perpdex.cli.up import fresh_deployment
 from perpdex.cluster.gateway_process import GatewayConfig, GatewayProcess
 from perpdex.cluster.nats_server import NatsCluster
 from perpdex.cluster.streams import ShardId, StreamLayout
+from perpdex.cluster.transport import connect
 from perpdex.core.types import TimeInForce
-from perpdex.engine.commands import Cancel, CancelAll, NewOrder
+from perpdex.engine.codec import encode
+from perpdex.engine.commands import Cancel, CancelAll, NewOrder, Tick
 from perpdex.sdk.client import Client
 from perpdex.sdk.gateway_errors import CommandUnavailableError, OrderRejectedError
 from perpdex.sdk.values import Fill
@@ -148,5 +150,40 @@ def test_a_command_jetstream_cannot_take_is_unavailable_and_orders_flow_when_it_
         ]
         assert 100_001 * 10**6 not in prices  # refused as unavailable: never placed
         assert prices[-1] == 100_002 * 10**6
+
+    asyncio.run(scenario())
+
+
+def test_a_shard_whose_replica_stopped_is_unavailable_the_others_serve(
+    nats_single: NatsCluster,
+    layout: StreamLayout,
+    deployment: Deployment,
+    engines: list[EngineProcess],
+    tmp_path: Path,
+) -> None:
+    """An entry off the chain in shard 1's journal (published around its engine) stops the
+    gateway's replica of shard 1: it no longer knows that shard's books, so it takes none
+    of its orders (``unavailable``), while shard 0's are taken as before."""
+
+    async def scenario() -> None:
+        async with gateway(nats_single.urls, layout, deployment) as process:
+            forged = encode(1, 10**12, Tick())
+            nc = await connect(nats_single.urls, name="forger")
+            try:
+                frame = len(forged).to_bytes(4, "big") + forged + bytes(32)
+                await nc.jetstream().publish(layout.journal_subject(ShardId(1)), frame)
+            finally:
+                await nc.close()
+            replica = process.commands.replicas.followers[1]
+            deadline = asyncio.get_running_loop().time() + TIMEOUT_S
+            while replica.failed is None:
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.05)
+            maker = client(process.url, deployment, Role.MAKER, tmp_path)
+            async with maker:
+                with pytest.raises(CommandUnavailableError):
+                    await maker.place("ETH-PERP", "sell", "1", "3000")
+                placed = await maker.place("BTC-PERP", "sell", "0.01", "100000")
+                assert placed.seq > 0
 
     asyncio.run(scenario())
