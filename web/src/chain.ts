@@ -8,6 +8,7 @@ import {
   type EIP1193Provider,
   type Hex,
   type PublicClient,
+  type Transport,
   type WalletClient,
   createPublicClient,
   createWalletClient,
@@ -36,12 +37,22 @@ export function chainOf(config: PageConfig): Chain {
     id: config.chainId,
     name: `perpdex chain ${config.chainId}`,
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [config.rpcUrl] } },
+    rpcUrls: { default: { http: config.rpcUrl ? [config.rpcUrl] : [] } },
   };
 }
 
+/** The local node's RPC, else the injected wallet's provider (a remote deployment's RPC
+ * URL is not handed to pages: it may carry an API key). */
+function chainTransport(config: PageConfig): Transport {
+  if (config.rpcUrl) return http(config.rpcUrl);
+  if (window.ethereum) return custom(window.ethereum);
+  return custom({
+    request: () => Promise.reject(new Error("no access to the chain: connect a wallet")),
+  });
+}
+
 export function readClient(config: PageConfig): PublicClient {
-  return createPublicClient({ chain: chainOf(config), transport: http(config.rpcUrl), pollingInterval: 500 });
+  return createPublicClient({ chain: chainOf(config), transport: chainTransport(config), pollingInterval: 500 });
 }
 
 export class Wallet {
@@ -54,7 +65,7 @@ export class Wallet {
 
   static demo(config: PageConfig, wallet: DemoWallet): Wallet {
     const account = privateKeyToAccount(wallet.privateKey);
-    const client = createWalletClient({ account, chain: chainOf(config), transport: http(config.rpcUrl) });
+    const client = createWalletClient({ account, chain: chainOf(config), transport: chainTransport(config) });
     return new Wallet(account.address, wallet.label, true, client);
   }
 

@@ -21,7 +21,8 @@ export interface MarketConfig {
 
 export interface PageConfig {
   chainId: number;
-  rpcUrl: string;
+  /** The chain's JSON-RPC URL, on a local-only deployment only (see chain.ts). */
+  rpcUrl: string | null;
   gatewayUrl: string | null;
   localOnly: boolean;
   startBlock: number;

@@ -62,7 +62,9 @@ class UnitsView(msgspec.Struct, rename="camel", frozen=True):
 
 class PageConfig(msgspec.Struct, rename="camel", frozen=True):
     chain_id: int
-    rpc_url: str
+    rpc_url: str | None
+    """Only for a local-only deployment: another node's URL may carry an API key, and
+    the page then reads the chain through the injected wallet's provider."""
     gateway_url: str | None
     local_only: bool
     start_block: int
@@ -81,11 +83,12 @@ class PageConfig(msgspec.Struct, rename="camel", frozen=True):
 def page_config(deployment: Deployment) -> PageConfig:
     domain = Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange)
     scales = units()
+    local = is_local_only(deployment)
     return PageConfig(
         chain_id=deployment.chain_id,
-        rpc_url=deployment.rpc_url,
+        rpc_url=deployment.rpc_url if local else None,
         gateway_url=deployment.gateway_url,
-        local_only=is_local_only(deployment),
+        local_only=local,
         start_block=deployment.start_block,
         exchange=deployment.contracts.exchange,
         collateral=deployment.contracts.collateral,

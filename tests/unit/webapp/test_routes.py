@@ -54,6 +54,8 @@ def test_config_is_the_python_definitions() -> None:
     assert config["units"]["sizeDecimals"] == units().size_decimals
     assert [m["symbol"] for m in config["markets"]] == ["BTC-PERP", "ETH-PERP"]
     assert config["localOnly"] is False
+    assert config["rpcUrl"] is None  # another chain's RPC URL may carry an API key
+    assert get(local(offline_deployment()), "/config")[1]["rpcUrl"] == "http://127.0.0.1:8545"
 
 
 def test_demo_wallets_only_on_a_local_chain() -> None:
