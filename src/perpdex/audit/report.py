@@ -55,7 +55,7 @@ class Report:
         first = self.first
         return {
             "ok": self.ok,
-            "summary": asdict(self.summary),
+            "summary": {_camel(name): value for name, value in asdict(self.summary).items()},
             "first": None if first is None else _json(first),
             "discrepancies": [_json(d) for d in self.discrepancies],
             "notRun": self.not_run,
@@ -94,6 +94,12 @@ class Report:
         others = [d for d in self.discrepancies if d is not first][:MAX_LISTED]
         lines += [f"  also: {d.describe()}" for d in others]
         return "\n".join(lines)
+
+
+def _camel(name: str) -> str:
+    """JSON members are camelCase, as everywhere in the protocol (docs/protocol.md)."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def _json(found: Discrepancy) -> dict[str, Any]:

@@ -208,6 +208,11 @@ class Operator:
 
     def audit(self, journal: str | Path | None = None, *extra: str) -> tuple[int, dict[str, Any]]:
         """``perpdex audit --json`` of this deployment: (exit code, the JSON object)."""
+        code, out = self.audit_text(journal, "--json", *extra)
+        return code, json.loads(out)
+
+    def audit_text(self, journal: str | Path | None = None, *extra: str) -> tuple[int, str]:
+        """``perpdex audit`` of this deployment: (exit code, what it printed)."""
         out = io.StringIO()
         argv = [
             "audit",
@@ -215,12 +220,11 @@ class Operator:
             str(self.deployment_file),
             "--journal",
             str(journal or self.journal_path),
-            "--json",
             *extra,
         ]
         with contextlib.redirect_stdout(out):
             code = main(argv)
-        return code, json.loads(out.getvalue())
+        return code, out.getvalue()
 
 
 def operator_on(web3: Web3, deployment: Deployment, folder: Path) -> Operator:

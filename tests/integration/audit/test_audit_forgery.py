@@ -47,8 +47,11 @@ def test_the_honest_operator_passes(operator: Operator) -> None:
     assert code == 0, report
     summary = report["summary"]
     assert (summary["commands"], summary["fills"], summary["settled"]) == (3, 2, 2)
-    assert summary["checkpoints_checked"] == 1
+    assert summary["checkpointsChecked"] == 1
     assert summary["pending"] == 0 and summary["unchecked"] == 0
+    code, text = operator.audit_text()
+    assert code == 0 and text.rstrip().endswith("OK: every check that ran holds")
+    assert "settled        2" in text and "1 checked of 1 posted" in text
 
 
 def test_a_fill_the_journal_never_matched_settled_with_the_operator_key(operator: Operator) -> None:
@@ -66,6 +69,9 @@ def test_a_fill_the_journal_never_matched_settled_with_the_operator_key(operator
 
     assert code == 1
     first = report["first"]
+    text_code, text = operator.audit_text()
+    assert text_code == 1 and "FAILED: 1 discrepancies; the first:" in text
+    assert f"settlement: no journal entry, order {first['orderHash']}:" in text
     assert first["check"] == "settlement" and first["seq"] is None
     assert first["orderHash"] == "0x" + forged.taker.order_hash.hex()
     assert "a fill the journal never matched" in first["detail"]
@@ -112,7 +118,7 @@ def test_a_fill_that_jumped_the_queue(operator: Operator) -> None:
     assert found["seq"] == 3
     assert f"order #{later.order_id}" in found["detail"] and "jumped the queue" in found["detail"]
     assert f"order #{early.order_id}" in found["detail"]
-    assert report["summary"]["settled"] == 1 and report["summary"]["checkpoints_checked"] == 1
+    assert report["summary"]["settled"] == 1 and report["summary"]["checkpointsChecked"] == 1
 
 
 def test_a_flipped_byte_and_two_swapped_commands(operator: Operator, tmp_path: Path) -> None:

@@ -42,4 +42,4 @@ def test_a_sim_market_run_passes_the_audit(tmp_path: Path, monkeypatch: pytest.M
     assert summary["settled"] == figures["fills_settled"]
     assert summary["rejected"] + summary["dropped"] == figures["fills_rejected"]
     assert summary["pending"] == 0
-    assert summary["checkpoints_checked"] == summary["checkpoints"] >= 1
+    assert summary["checkpointsChecked"] == summary["checkpoints"] >= 1
