@@ -59,7 +59,8 @@ class _Up:
         self._args = [
             sys.executable, "-m", "perpdex.cli.main", "up",
             "--rpc-url", "", "--deployment", str(deployment_file),
-            "--state-dir", str(state_dir), "--port", str(port), "--interval", "0.2",
+            "--state-dir", str(state_dir), "--port", str(port), "--http-port", "0",
+            "--interval", "0.2",
         ]  # fmt: skip
         self._log = log
         self.process: subprocess.Popen[bytes] | None = None

@@ -73,7 +73,7 @@ def venue(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ve
     up = running(deployment, state / "node")
     node = loop.run(up.__aenter__())
     try:
-        served = replace(deployment, gateway_url=node.gateway.url)
+        served = replace(deployment, gateway_url=node.gateway.url, web_url=node.http.url)
         path = write_deployment(served, state / "deployment.json")
         yield Venue(node, loop, path, state / "nonces")
     finally:

@@ -57,7 +57,7 @@ def test_schema(deployment: Deployment, tmp_path: Path) -> None:
     data = json.loads(write_deployment(deployment, tmp_path / "local.json").read_text())
     assert set(data) == {
         "chain_id", "rpc_url", "start_block", "contracts", "abi", "markets", "wallets",
-        "gateway_url",
+        "gateway_url", "web_url",
     }  # fmt: skip
     assert data["contracts"]["oracles"] == {"BTC-PERP": ORACLE}
     assert data["markets"][0]["id"] == 0
@@ -65,6 +65,7 @@ def test_schema(deployment: Deployment, tmp_path: Path) -> None:
     assert [w["role"] for w in data["wallets"]] == [role.value for role in Role]
     assert all(w["local_only"] is True for w in data["wallets"])
     assert data["gateway_url"] is None
+    assert data["web_url"] is None
 
 
 def test_lookups(deployment: Deployment) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 from tests.integration.gateway_testing import (
@@ -31,7 +30,6 @@ from perpdex.gateway import protocol as wire
 from perpdex.gateway.limits import Limits
 from perpdex.gateway.protocol import ErrorCode
 from perpdex.gateway.risk import Refusal
-from perpdex.gateway.server import GatewayServer
 
 
 def test_orders_cross_and_every_stream_sees_it() -> None:
@@ -290,49 +288,28 @@ def test_oversize_socket_frame_closes_only_that_connection() -> None:
     asyncio.run(scenario())
 
 
-def test_http_reads_markets_book_account_and_journal(tmp_path: Path) -> None:
-    def get(server: GatewayServer, path: str) -> tuple[int, object]:
+def test_a_plain_http_request_is_pointed_at_the_http_api() -> None:
+    """The WebSocket port serves no HTTP reads: any other request is a 426 naming the
+    node's HTTP API (``web_url``), which is how the SDK finds it."""
+
+    def get(port: int, path: str) -> tuple[int, Any, str | None]:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}") as response:
-                return response.status, json.loads(response.read())
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}")
         except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
+            return error.code, json.loads(error.read()), error.headers.get("Upgrade")
+        raise AssertionError(f"{path} was answered")
 
     async def scenario() -> None:
-        async with running_gateway(journal=tmp_path / "journal.bin") as server:
-            async with connect(url(server)) as ws:
-                ask = signed(MAKER, 1, is_buy=False, price=1000, size=2000)
-                await placed(ws, ask, client_id="m1")
-            reads = await asyncio.gather(
-                *(
-                    asyncio.to_thread(get, server, path)
-                    for path in (
-                        "/markets",
-                        "/book/0",
-                        f"/account/{MAKER.address.lower()}",
-                        "/journal?from=1&limit=10",
-                        "/book/7",
-                        "/nowhere",
-                        "/journal?limit=x",
-                    )
-                )
-            )
-            markets, book, account, journal, unknown, nowhere, bad = reads
-            assert markets == (
-                200,
-                [
-                    {"market": 0, "tickSize": 10, "lotSize": 1000},
-                    {"market": 1, "tickSize": 1, "lotSize": 1},
-                ],
-            )
-            assert book[1]["asks"] == [[1000, 2000]]  # type: ignore[index]
-            open_orders = account[1]["openOrders"]  # type: ignore[index]
-            assert [o["clientId"] for o in open_orders] == ["m1"]
-            assert open_orders[0]["orderHash"] == wire.hex0x(ask.order_hash)
-            entries = journal[1]["entries"]  # type: ignore[index]
-            assert [e["command"] for e in entries] == ["NewOrder"]
-            assert entries[0]["head"] == journal[1]["head"]["head"]  # type: ignore[index]
-            assert (unknown[0], nowhere[0], bad[0]) == (404, 404, 400)
+        async with running_gateway() as server:
+            for path in ("/", "/markets", "/book/0"):
+                status, body, upgrade = await asyncio.to_thread(get, server.port, path)
+                assert (status, body["code"], body["webUrl"], upgrade) == (
+                    426, "use_http_api", None, "websocket"
+                )  # fmt: skip
+            server.web_url = "http://127.0.0.1:8766"
+            status, body, _ = await asyncio.to_thread(get, server.port, "/markets")
+            assert (status, body["webUrl"], body["httpPort"]) == (426, server.web_url, 8766)
+            assert server.web_url in body["message"]
 
     asyncio.run(scenario())
 
@@ -367,7 +344,7 @@ def test_an_account_resume_gets_what_it_missed_or_a_typed_error_never_a_silent_g
             assert ahead.code is ErrorCode.MALFORMED
             too_old = await error_of(maker, '{"op":"subscribe","channel":"account","afterSeq":1}')
             assert too_old.code is ErrorCode.RESUME_TOO_OLD
-            assert f"/account/{MAKER.address}/events?after=1" in too_old.message
+            assert f"/accounts/{MAKER.address}/events?after=1" in too_old.message
 
             subscribed, *missed = await subscribe(maker, 2)
             assert isinstance(subscribed, wire.Subscribed) and subscribed.seq == 4
@@ -378,20 +355,5 @@ def test_an_account_resume_gets_what_it_missed_or_a_typed_error_never_a_silent_g
             await next_frame(taker)
             live = await next_frame(maker)
             assert isinstance(live, wire.Fill) and live.account_seq == 5
-
-            def get(path: str) -> tuple[int, Any]:
-                try:
-                    with urllib.request.urlopen(url(server, path).replace("ws", "http")) as r:
-                        return r.status, json.loads(r.read())
-                except urllib.error.HTTPError as error:
-                    return error.code, json.loads(error.read())
-
-            status, page = await asyncio.to_thread(get, f"/account/{MAKER.address}/fills?limit=2")
-            assert status == 200 and [f["accountSeq"] for f in page["events"]] == [1, 2]
-            assert page["next"] == 2
-            status, page = await asyncio.to_thread(get, f"/account/{MAKER.address}/fills?after=4")
-            assert [f["accountSeq"] for f in page["events"]] == [5] and page["next"] is None
-            status, error = await asyncio.to_thread(get, f"/account/{MAKER.address}/orders?limit=0")
-            assert (status, error["code"]) == (400, "malformed")
 
     asyncio.run(scenario())

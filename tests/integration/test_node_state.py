@@ -39,7 +39,9 @@ def deployment(anvil: Anvil) -> Deployment:
 
 
 def _up(*args: str) -> list[str]:
-    return [sys.executable, "-m", "perpdex.cli.main", "up", "--port", "0", *args]
+    return [
+        sys.executable, "-m", "perpdex.cli.main", "up", "--port", "0", "--http-port", "0", *args
+    ]  # fmt: skip
 
 
 @pytest.fixture
@@ -107,7 +109,9 @@ def test_second_up_cannot_wipe_running_state(
     )
 
     assert second.returncode == 1
-    assert f"is in use by pid {process.pid} (`main.py up --port 0 --state-dir" in second.stderr
+    assert f"is in use by pid {process.pid} (`main.py up --port 0 --http-port 0 --state-dir" in (
+        second.stderr
+    )
     assert "started 20" in second.stderr
     assert second.stdout == ""  # it failed first: no anvil, no deployment
     assert not (tmp_path / "second.json").exists()

@@ -54,7 +54,7 @@ def test_every_python_block_of_the_sdk_page_runs_against_perpdex_up(
     async def scenario() -> None:
         async with running(deployment, tmp_path / "state") as node:
             # what `perpdex up` writes once its gateway listens
-            served = replace(deployment, gateway_url=node.gateway.url)
+            served = replace(deployment, gateway_url=node.gateway.url, web_url=node.http.url)
             write_deployment(served, tmp_path / DEFAULT_DEPLOYMENT_PATH)
             # the blocks call asyncio.run: in a thread of their own, beside the node's loop
             await asyncio.to_thread(run_blocks, blocks)

@@ -26,6 +26,9 @@ from perpdex.engine.sequencer import Sequencer
 from perpdex.gateway.risk import AllowAll
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
+from perpdex.http.app import create_app
+from perpdex.http.server import HttpServer
+from perpdex.http.sources import Sources
 from perpdex.sdk.book import BookView
 from perpdex.sdk.client import Client
 from perpdex.sdk.gateway_errors import UnknownOrderError
@@ -48,8 +51,13 @@ async def gateway_for(deployment: Deployment, **options: int) -> AsyncIterator[s
     domain = Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange)
     sequencer = Sequencer(Engine(markets, bus), WallClock())
     gateway = Gateway(sequencer, bus, domain, risk=AllowAll(), **options)  # type: ignore[arg-type]
-    async with GatewayServer(gateway) as server:
-        yield f"ws://127.0.0.1:{server.port}"
+    http = HttpServer(create_app(Sources.of_gateway(deployment, gateway)))
+    await http.start()
+    try:
+        async with GatewayServer(gateway, web_url=http.url) as server:
+            yield f"ws://127.0.0.1:{server.port}"
+    finally:
+        await http.stop()
 
 
 def _client(url: str, deployment: Deployment, role: Role, state_dir: Path) -> Client:

@@ -6,13 +6,10 @@ mark and index price, funding history. Every amount a trader reads is a Decimal.
 from __future__ import annotations
 
 import asyncio
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import msgspec
 import pytest
 from tests.integration.test_sdk_gateway import _client, _next, gateway_for
 
@@ -21,7 +18,6 @@ from perpdex.chain.deploy import demo_wallets, deploy
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
 from perpdex.core.types import Side, TimeInForce
-from perpdex.gateway.protocol import Error, ErrorCode
 from perpdex.sdk.batch import OrderSpec
 from perpdex.sdk.client import PlacedOrder
 from perpdex.sdk.gateway_errors import (
@@ -219,41 +215,5 @@ def test_mark_and_index_price_and_funding_history_from_the_chain(
             assert (await trader.index_price("ETH-PERP")).price == Decimal(3000)
             page = await trader.funding_history()
             assert (page.items, page.next) == ([], None)
-
-    asyncio.run(scenario())
-
-
-def test_the_read_routes_refuse_bad_queries_with_typed_errors(
-    deployment: Deployment, tmp_path: Path
-) -> None:
-    """What the SDK never sends, another client may: each bad query is a typed error frame
-    with its status, and nothing else."""
-
-    def get(base: str, path: str) -> tuple[int, Error]:
-        try:
-            urllib.request.urlopen(base + path, timeout=5)
-        except urllib.error.HTTPError as error:
-            return error.code, msgspec.json.decode(error.read(), type=Error)
-        raise AssertionError(f"{path} was answered")
-
-    async def scenario() -> None:
-        async with gateway_for(deployment) as url:
-            base = "http" + url.removeprefix("ws")
-            trader = deployment.wallet(Role.TRADER).address
-            cases = {
-                "/trades/0?limit=0": (400, ErrorCode.MALFORMED),
-                "/trades/0?limit=1001": (400, ErrorCode.MALFORMED),
-                "/trades/9": (404, ErrorCode.UNKNOWN_MARKET),
-                "/candles/0?interval=2h": (400, ErrorCode.MALFORMED),
-                "/candles/0?limit=x": (400, ErrorCode.MALFORMED),
-                f"/account/{trader}/order": (400, ErrorCode.MALFORMED),
-                f"/account/{trader}/order?hash=0x1&clientId=a": (400, ErrorCode.MALFORMED),
-                f"/account/{trader}/order?clientId=nothing": (404, ErrorCode.UNKNOWN_ORDER),
-                f"/account/{trader}/open-orders?market=9": (404, ErrorCode.UNKNOWN_MARKET),
-                "/account/0x12/open-orders": (400, ErrorCode.MALFORMED),
-            }
-            for path, expected in cases.items():
-                status, error = await asyncio.to_thread(get, base, path)
-                assert (status, error.code) == expected, path
 
     asyncio.run(scenario())

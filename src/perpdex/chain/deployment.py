@@ -107,6 +107,8 @@ class Deployment:
     markets: tuple[ListedMarket, ...]
     wallets: tuple[DemoWallet, ...]
     gateway_url: str | None = None
+    web_url: str | None = None
+    """The node's HTTP API and web app (``perpdex up`` writes both URLs)."""
 
     def wallet(self, role: Role) -> DemoWallet:
         """The first wallet with ``role``; KeyError if there is none."""

@@ -19,9 +19,8 @@ from perpdex.sdk.options import (
 if TYPE_CHECKING:
     from perpdex.chain.deployment import Deployment
     from perpdex.core.types import Address
+    from perpdex.http.models import Account
     from perpdex.sdk.chain_client import ChainReader, PositionState
-    from perpdex.sdk.markets import Markets
-    from perpdex.sdk.positions import AccountPositions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,34 +49,29 @@ def _run(args: argparse.Namespace, deployment: Deployment) -> int:
         raise ValueError(f"{args.address!r} is not an address")
     url = args.gateway or deployment.gateway_url
     if url:
-        from perpdex.sdk.gateway_http import http_get
-        from perpdex.sdk.markets import Markets
-        from perpdex.sdk.positions import AccountPositions
+        from perpdex.http.models import Account
+        from perpdex.sdk.gateway_http import discover_http_url, http_get
 
-        read = http_get(url, f"/account/{trader}", AccountPositions)
-        print(format_figures(trader, read, Markets(deployment.markets)))
+        read = http_get(discover_http_url(url), f"/accounts/{trader}", Account)
+        print(format_figures(trader, read))
     else:
         print(format_account(ChainReader(deployment), trader))
     return 0
 
 
-def format_figures(trader: Address, read: AccountPositions, markets: Markets) -> str:
+def format_figures(trader: Address, read: Account) -> str:
     """The gateway's account summary and each position's figures."""
-    from perpdex.core.types import MarketId
-    from perpdex.sdk.display import usdc
-
-    account = read.account
-    if account is None:
+    if read.collateral is None:
         return f"{trader}: no account known to the gateway"
     summary = table(
         ("account", "collateral", "equity", "initial margin", "maintenance margin"),
         [
             (
                 trader,
-                usdc(account.collateral),
-                usdc(account.equity),
-                usdc(account.initial_margin),
-                usdc(account.maintenance_margin),
+                f"{read.collateral} USDC",
+                f"{read.equity} USDC",
+                f"{read.initial_margin} USDC",
+                f"{read.maintenance_margin} USDC",
             )
         ],
     )
@@ -92,7 +86,7 @@ def format_figures(trader: Address, read: AccountPositions, markets: Markets) ->
         margin = f"isolated {p.isolated_margin}" if p.margin_mode == "isolated" else "cross"
         rows.append(
             (
-                markets.id(MarketId(p.market)).symbol,
+                p.market,
                 "short" if p.size.startswith("-") else "long",
                 p.size.removeprefix("-"),
                 p.entry_price or "?",

@@ -25,6 +25,7 @@ LOG_LEVEL = "info"
 """An operator's default: restarts, rejected fills and failures, with their causes."""
 DEFAULT_STATE_DIR = Path("build") / "state"
 DEFAULT_PORT = 8765
+DEFAULT_HTTP_PORT = 8766
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="gateway address")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="gateway port")
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        default=DEFAULT_HTTP_PORT,
+        help="port of the HTTP API and the web app (same address as the gateway)",
+    )
     parser.add_argument(
         "--verify-workers",
         type=int,
@@ -87,6 +94,7 @@ def _run(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         host=args.host,
         port=args.port,
+        http_port=args.http_port,
         verify_workers=args.verify_workers,
         checkpoint_interval_s=args.checkpoint_interval,
         keeper_interval_s=args.interval,
@@ -183,12 +191,16 @@ async def serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        served = replace(deployment, gateway_url=node.gateway.url)
+        served = replace(deployment, gateway_url=node.gateway.url, web_url=node.http.url)
         path = write_deployment(served, out or DEFAULT_DEPLOYMENT_PATH)
         print(format_deployment(served))
         print(f"\ndeployment file: {path}")
         print(f"journal: {node.state.journal}")
-        print(f"\ngateway listening on {node.gateway.url}; press Ctrl-C to stop", flush=True)
+        print(
+            f"\ngateway listening on {node.gateway.url}; web app and HTTP API at"
+            f" {node.http.url}; press Ctrl-C to stop",
+            flush=True,
+        )
         async with beside(node):
             if duration_s is not None:
                 loop.call_later(duration_s, stop.set)

@@ -109,6 +109,21 @@ def from_price_units(amount: Price) -> Decimal:
     return _from_units(amount, units().price_decimals)
 
 
+def trimmed(amount: Decimal) -> Decimal:
+    """The same number without trailing zeros (``3000.000000`` -> ``3000``, ``0.01000000``
+    -> ``0.01``), as a trader types it; exact at any length (``normalize`` would round to
+    the context's precision, and show ``3E+3``)."""
+    sign, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # a converted amount is finite
+    if not any(digits):
+        return Decimal(0)
+    end = len(digits)
+    while exponent < 0 and digits[end - 1] == 0:
+        end -= 1
+        exponent += 1
+    return Decimal((sign, digits[:end], exponent))
+
+
 def _to_units(amount: DecimalLike, decimals: int) -> int:
     number = _to_decimal(amount)
     sign, digits, exponent = number.as_tuple()

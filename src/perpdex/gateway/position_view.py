@@ -43,7 +43,7 @@ def position_view(figures: PositionFigures) -> PositionView:
     ratio = (
         None
         if equity is None or not maintenance
-        else _decimal(Fraction(equity, maintenance), RATIO_DECIMALS)
+        else rounded_down(Fraction(equity, maintenance), RATIO_DECIMALS)
     )
     entry = figures.entry_price
     return PositionView(
@@ -53,7 +53,7 @@ def position_view(figures: PositionFigures) -> PositionView:
         isolated_margin=_text(from_collateral_units(figures.isolated_margin)),
         entry_price=None
         if entry is None
-        else _decimal(entry / 10 ** units().price_decimals, ENTRY_DECIMALS),
+        else rounded_down(entry / 10 ** units().price_decimals, ENTRY_DECIMALS),
         fees_paid=_usdc(figures.fees_paid),
         mark_price=_price(figures.mark_price),
         unrealised_pnl=_usdc(figures.unrealised_pnl),
@@ -63,7 +63,8 @@ def position_view(figures: PositionFigures) -> PositionView:
     )
 
 
-def _decimal(value: Fraction, decimals: int) -> str:
+def rounded_down(value: Fraction, decimals: int) -> str:
+    """``value`` to ``decimals`` decimals, rounded down, as a decimal string."""
     quotient = Decimal(value.numerator) / Decimal(value.denominator)
     return _text(quotient.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_FLOOR))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
@@ -140,6 +140,8 @@ class Gateway:
         unfillable before the next request can trade with them."""
         self.fill_latencies_ns: deque[int] = deque(maxlen=LATENCY_SAMPLES)
         """Frame received to its fill frames written to the sockets, per command that traded."""
+        self.refusals: Counter[str] = Counter()
+        """Requests refused, by error code (``GET /metrics``)."""
 
     # -- after a restart ------------------------------------------------------------------
 
@@ -246,6 +248,11 @@ class Gateway:
             now = time.perf_counter_ns()
             self.fill_latencies_ns.extend(now - received for received in self._fills_received)
             self._fills_received.clear()
+
+    @property
+    def orders_placed(self) -> int:
+        """Orders given an id since the journal began (the engine's books and this gateway)."""
+        return self._next_order_id - 1
 
     def tick(self) -> None:
         """Let time pass: expiries, dead-man switches, forgetting old hashes and buckets."""
@@ -518,7 +525,8 @@ class Gateway:
                 ErrorCode.RESUME_TOO_OLD,
                 f"{last - after} events since afterSeq {after}, more than"
                 f" {self._max_resume_events}:"
-                f" read them from GET /account/{trader}/events?after={after}, then resume",
+                f" read them from the HTTP API's GET /accounts/{trader}/events?after={after},"
+                " then resume",
             )
         return after
 
@@ -634,6 +642,7 @@ class Gateway:
 
     def _refuse(self, session: Session, error: ProtocolError, request_id: int | None) -> None:
         log.info("refused request %s: %s %s", request_id, error.code.value, error.message)
+        self.refusals[error.code.value] += 1
         frame = wire.Error(
             id=request_id, code=error.code, message=error.message, reason=error.reason
         )

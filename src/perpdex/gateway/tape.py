@@ -138,6 +138,8 @@ class MarketTape:
     def __init__(self, markets: Iterable[MarketId], now_ms: Callable[[], int]) -> None:
         self._now_ms = now_ms
         self._markets = {market: _Market() for market in markets}
+        self.fills = 0
+        """Fills recorded since the journal began (``GET /metrics``)."""
 
     def on_event(self, event: Event) -> None:
         if type(event) is Filled:
@@ -148,6 +150,7 @@ class MarketTape:
         if market is None:
             return  # not a market of this tape (the engine refuses orders in those)
         now = self._now_ms()
+        self.fills += 1
         market.trades.append((fill.seq, now, fill.price, fill.size, fill.taker_side is Side.BUY))
         market.add(now, fill.price, fill.size)
 

@@ -12,10 +12,8 @@ the post still records the index price and starts the next interval.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -23,13 +21,15 @@ from typing import Final, Protocol
 from perpdex.core.funding import FundingRate, clamp_rate
 from perpdex.core.rounding import div_floor, mul_div_trunc
 from perpdex.core.types import MarketId, Price
+from perpdex.core.units import to_price_units
 from perpdex.engine.matching import MatchingEngine
+from perpdex.http.models import Book
 from perpdex.keeper.chain import FundingState, Quote, Step
 from perpdex.keeper.transactions import Reverted
+from perpdex.sdk.gateway_http import discover_http_url, http_get
 
 log = logging.getLogger(__name__)
 
-HTTP_TIMEOUT_S: Final = 5.0
 _MS: Final = 1_000
 
 
@@ -58,16 +58,21 @@ class EngineBooks:
 
 
 class GatewayBooks:
-    """Mids from a gateway's HTTP read ``GET /book/{market}`` (levels best first)."""
+    """Mids from the node's HTTP API, ``GET /markets/{market}/book`` (levels best first),
+    found from the gateway's URL on first use (the node may not be up yet)."""
 
-    def __init__(self, http_url: str) -> None:
-        self._url = http_url.rstrip("/")
+    def __init__(self, gateway_url: str) -> None:
+        self._gateway_url = gateway_url
+        self._web_url: str | None = None
 
     def mid(self, market: MarketId) -> Price | None:
-        with urllib.request.urlopen(f"{self._url}/book/{market}", timeout=HTTP_TIMEOUT_S) as r:
-            book = json.load(r)
-        bids, asks = book.get("bids") or [], book.get("asks") or []
-        return mid_of(bids[0][0] if bids else None, asks[0][0] if asks else None)
+        if self._web_url is None:
+            self._web_url = discover_http_url(self._gateway_url)
+        book = http_get(self._web_url, f"/markets/{market}/book", Book)
+        bid, ask = book.bids[:1], book.asks[:1]
+        return mid_of(
+            to_price_units(bid[0][0]) if bid else None, to_price_units(ask[0][0]) if ask else None
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -30,10 +30,10 @@ from perpdex.core.types import MarketId, Price
 from perpdex.keeper.accounts import AccountSource, ChainAccounts, FoldedAccounts, Scan
 from perpdex.keeper.chain import KeeperChain
 from perpdex.keeper.checkpoint import Checkpointer
-from perpdex.keeper.funding import BookSource, FundingPoster, GatewayBooks
+from perpdex.keeper.funding import BookSource, FundingPoster, GatewayBooks, Posted
 from perpdex.keeper.hedge import Hedger
 from perpdex.keeper.liquidator import Action, Liquidator
-from perpdex.keeper.oracle_pusher import OraclePusher
+from perpdex.keeper.oracle_pusher import OraclePusher, Pushed
 from perpdex.keeper.param_changes import ParamsApplier
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.transactions import Sender
@@ -42,6 +42,12 @@ from perpdex.sdk.client import Client
 from perpdex.sdk.gateway_errors import OrderRejectedError
 
 log = logging.getLogger(__name__)
+
+KeeperAction = Action | Posted | Pushed
+"""A keeper transaction that was mined: a liquidation step or deleveraging, a funding
+post, an oracle push (``Keeper(on_action=...)`` hears of each)."""
+
+_Acted = TypeVar("_Acted", bound=KeeperAction)
 
 TASKS: Final = ("liquidator", "funding", "oracle", "checkpoint", "params")
 KeeperMode = Literal["hold", "hedge"]
@@ -63,14 +69,9 @@ class KeeperConfig:
     """The engine's journal, for the checkpoint task."""
     mode: KeeperMode = "hold"
     gateway_url: str | None = None
-    """ws://host:port of a gateway: the books for funding (HTTP on the same port) and the
-    book to hedge on."""
+    """ws://host:port of a gateway: the books for funding (from the node's HTTP API, which
+    the gateway names) and the book to hedge on."""
     price_paths: Mapping[MarketId, Iterable[PricePoint]] = field(default_factory=dict)
-
-
-def http_url(gateway_url: str) -> str:
-    """The gateway serves its HTTP reads on its WebSocket port."""
-    return "http" + gateway_url.removeprefix("ws")
 
 
 def guarded(name: str, tick: Callable[[], object]) -> bool:
@@ -93,6 +94,7 @@ class Keeper:
         *,
         books: BookSource | None = None,
         scan: Scan | None = None,
+        on_action: Callable[[KeeperAction], None] | None = None,
     ) -> None:
         """``books``: the book mids for funding (default: the gateway's HTTP reads);
         ``scan``: the liquidator's scan from a fold of the chain (default: chain views)."""
@@ -120,7 +122,7 @@ class Keeper:
         self.pusher = OraclePusher(self.chain, config.price_paths, listeners=[self._on_price])
         self.params = ParamsApplier(self.chain, listed)
         if books is None and config.gateway_url is not None:
-            books = GatewayBooks(http_url(config.gateway_url))
+            books = GatewayBooks(config.gateway_url)
         self.funding = None if books is None else FundingPoster(self.chain, books, listed)
         self.checkpointer = (
             None
@@ -128,6 +130,7 @@ class Keeper:
             else Checkpointer(self.web3, contracts.checkpoints, signer, config.journal)
         )
         self._signer = signer
+        self._on_action = on_action
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -147,13 +150,17 @@ class Keeper:
         tasks = self.config.tasks
         loops = []
         if "oracle" in tasks:
-            loops.append(self._every("oracle", self.pusher.tick, self.config.interval_s))
+            loops.append(
+                self._every("oracle", self._told(self.pusher.tick), self.config.interval_s)
+            )
         if "liquidator" in tasks:
             loops.append(self._liquidate())
         if "funding" in tasks:
             if self.funding is None:
                 raise ValueError("the funding task needs a book: pass --gateway")
-            loops.append(self._every("funding", self.funding.tick, self.config.funding_tick_s))
+            loops.append(
+                self._every("funding", self._told(self.funding.tick), self.config.funding_tick_s)
+            )
         if "params" in tasks:
             loops.append(self._every("params", self.params.tick, self.config.params_tick_s))
         if "checkpoint" in tasks:
@@ -163,6 +170,19 @@ class Keeper:
                 self._every("checkpoint", self.checkpoint, self.config.checkpoint_interval_s)
             )
         await asyncio.gather(*loops)
+
+    def _told(self, tick: Callable[[], Sequence[_Acted]]) -> Callable[[], Sequence[_Acted]]:
+        """``tick``, whose mined actions are also handed to ``on_action`` (in the tick's
+        worker thread)."""
+
+        def told() -> Sequence[_Acted]:
+            actions = tick()
+            if self._on_action is not None:
+                for action in actions:
+                    self._on_action(action)
+            return actions
+
+        return told
 
     def _on_price(self, block: int) -> None:
         """The pusher's callback (in its worker thread): wake the liquidator now."""
@@ -201,7 +221,7 @@ class Keeper:
     def _liquidator_tick(self) -> list[Action] | None:
         """The liquidator's tick, guarded: None if it failed."""
         actions: list[Action] = []
-        ok = guarded("liquidator", lambda: actions.extend(self.liquidator.tick()))
+        ok = guarded("liquidator", lambda: actions.extend(self._told(self.liquidator.tick)()))
         return actions if ok else None
 
     async def _hedge(self, hedger: Hedger) -> bool:

@@ -67,16 +67,13 @@ from perpdex.gateway.protocol import (
     CancelRequest,
     Channel,
     Error,
-    EventsPage,
     Fill,
     FillRejected,
     Frame,
     GetLeverageRequest,
-    HistoricalOrder,
     Leverage,
     LoggedIn,
     LoginRequest,
-    OrdersPage,
     OrderUpdate,
     Placed,
     PlaceRequest,
@@ -95,13 +92,12 @@ from perpdex.gateway.protocol import (
     parse_order_hash,
 )
 from perpdex.gateway.protocol import Trade as TradeFrame
-from perpdex.gateway.queries import OpenOrder as WireOpenOrder
-from perpdex.gateway.tape import Candle as WireCandle
-from perpdex.gateway.tape import PublicTrade
+from perpdex.http import models as api
 from perpdex.receipts import ReceiptStore, SignedReceipt, receipt_domain, trader_directory
 from perpdex.sdk import chain_reads, margin, values
 from perpdex.sdk.amounts import DecimalLike, collateral_amount, order_price, order_size
 from perpdex.sdk.batch import DEFAULT_ORDER_TTL_S, OrderSpec, frames
+from perpdex.sdk.book import BookView
 from perpdex.sdk.chain_client import ChainClient
 from perpdex.sdk.chain_reads import FundingPayment, IndexPrice, MarkPrice
 from perpdex.sdk.gateway_errors import (
@@ -113,12 +109,12 @@ from perpdex.sdk.gateway_errors import (
     UnknownOrderError,
     gateway_error,
 )
-from perpdex.sdk.gateway_http import http_get
+from perpdex.sdk.gateway_http import discover_http_url, http_get
 from perpdex.sdk.keys import Wallet
 from perpdex.sdk.leverage import LeverageSetting
 from perpdex.sdk.markets import Markets
 from perpdex.sdk.nonces import default_state_dir, trader_allocator
-from perpdex.sdk.positions import AccountPositions, Position, SettledPosition
+from perpdex.sdk.positions import Position, SettledPosition
 from perpdex.sdk.receipts import TraderReceipts
 from perpdex.sdk.subscriptions import (
     AccountSubscription,
@@ -136,7 +132,7 @@ from perpdex.sdk.triggers import (
     market_close,
     superseded,
 )
-from perpdex.sdk.values import Candle, OpenOrder, OrderStatus, Trade
+from perpdex.sdk.values import Candle, Level, OpenOrder, OrderStatus, Trade
 
 log = logging.getLogger(__name__)
 
@@ -201,10 +197,13 @@ class Client:
         login: bool = True,
         cancel_on_disconnect: bool = False,
         keep_receipts: bool = True,
+        http_url: str | None = None,
     ) -> None:
         """``state_dir`` (default ``$PERPDEX_STATE_DIR`` or ``~/.local/state/perpdex``)
         holds the nonce file and, with ``keep_receipts``, the receipts directory."""
         self.url = url
+        self.http_url = http_url
+        """The node's HTTP API (None: asked of the gateway on the first read)."""
         self.wallet = wallet
         self.deployment = deployment
         self.markets = Markets(deployment.markets)
@@ -255,6 +254,7 @@ class Client:
         login: bool = True,
         cancel_on_disconnect: bool = False,
         keep_receipts: bool = True,
+        http_url: str | None = None,
     ) -> Client:
         """``async with Client.connect(url, key, deployment) as client``: the key as 0x-hex."""
         return cls(
@@ -265,6 +265,7 @@ class Client:
             login=login,
             cancel_on_disconnect=cancel_on_disconnect,
             keep_receipts=keep_receipts,
+            http_url=http_url,
         )
 
     @property
@@ -564,9 +565,9 @@ class Client:
         """Your orders on the book now (in ``market``, or every market), oldest first: the
         gateway's live state."""
         market_id = None if market is None else self.markets.symbol(market).id
-        path = f"/account/{self.address}/open-orders"
-        found = await self._get(path, list[WireOpenOrder], market=market_id)
-        return [OpenOrder.of(self.markets, o) for o in found]
+        path = f"/accounts/{self.address}/open-orders"
+        found = await self._get(path, list[api.OpenOrder], market=market_id)
+        return [OpenOrder.of_api(o) for o in found]
 
     async def order_status(
         self, order_hash: OrderHash | str | None = None, *, client_id: str | None = None
@@ -576,47 +577,61 @@ class Client:
         why it left the book. :class:`UnknownOrderError` if the gateway has no such order."""
         if (order_hash is None) == (client_id is None):
             raise ValueError("name the order by its hash or its client_id")
-        path = f"/account/{self.address}/order"
-        named = None if order_hash is None else _hex(order_hash)
-        order = await self._get(path, HistoricalOrder, hash=named, clientId=client_id)
-        return OrderStatus.of(self.markets, order)
+        if order_hash is not None:
+            path = f"/accounts/{self.address}/orders/{_hex(order_hash)}"
+        else:
+            named = urllib.parse.quote(client_id or "", safe="")
+            path = f"/accounts/{self.address}/client-orders/{named}"
+        return OrderStatus.of_api(await self._get(path, api.HistoricalOrder))
+
+    async def order_book(self, market: str) -> BookView:
+        """The market's whole book now, read once (no subscription)."""
+        listed = self.markets.symbol(market)
+        book = await self._get(f"/markets/{listed.id}/book", api.Book)
+        return BookView(
+            MarketId(listed.id),
+            book.seq,
+            tuple(Level(Decimal(p), Decimal(s)) for p, s in book.bids),
+            tuple(Level(Decimal(p), Decimal(s)) for p, s in book.asks),
+        )
 
     async def recent_trades(self, market: str, limit: int = 100) -> list[Trade]:
         """The market's newest ``limit`` public trades (at most 1000), newest first."""
         listed = self.markets.symbol(market)
-        found = await self._get(f"/trades/{listed.id}", list[PublicTrade], limit=limit)
-        return [Trade.of_tape(self.markets, listed.id, trade) for trade in found]
+        path = f"/markets/{listed.id}/trades"
+        found = await self._get(path, list[api.Trade], limit=limit)
+        return [Trade.of_api(listed.symbol, trade) for trade in found]
 
     async def candles(self, market: str, interval: str = "1m", limit: int = 100) -> list[Candle]:
         """The market's newest ``limit`` OHLCV candles (at most 1000), oldest first;
         ``interval`` is one of 1m, 5m, 15m, 1h, 4h, 1d. An interval without trades has no
         candle."""
         listed = self.markets.symbol(market)
-        path = f"/candles/{listed.id}"
-        found = await self._get(path, list[WireCandle], interval=interval, limit=limit)
-        return [Candle.of(listed.symbol, interval, candle) for candle in found]
+        path = f"/markets/{listed.id}/candles"
+        found = await self._get(path, list[api.Candle], interval=interval, limit=limit)
+        return [Candle.of_api(listed.symbol, interval, candle) for candle in found]
 
     # ------------------------------------------------------------------ history (HTTP)
 
     async def fills(self, after: int = 0, limit: int = 100) -> Page[values.Fill]:
         """This trader's fills with ``account_seq`` above ``after``, oldest first."""
-        path = f"/account/{self.address}/fills"
-        page = await self._get(path, EventsPage, after=after, limit=limit)
-        fills = [values.Fill.of(self.markets, f) for f in page.events if isinstance(f, Fill)]
+        path = f"/accounts/{self.address}/fills"
+        page = await self._get(path, api.EventsPage, after=after, limit=limit)
+        fills = [values.Fill.of_api(f) for f in page.events if isinstance(f, api.Fill)]
         return Page(fills, page.next)
 
     async def order_history(self, after: int = 0, limit: int = 100) -> Page[OrderStatus]:
         """This trader's orders (open and closed) with order ids above ``after``."""
-        path = f"/account/{self.address}/orders"
-        page = await self._get(path, OrdersPage, after=after, limit=limit)
-        return Page([OrderStatus.of(self.markets, o) for o in page.orders], page.next)
+        path = f"/accounts/{self.address}/orders"
+        page = await self._get(path, api.OrdersPage, after=after, limit=limit)
+        return Page([OrderStatus.of_api(o) for o in page.orders], page.next)
 
     async def account_events(self, after: int = 0, limit: int = 100) -> Page[values.AccountEvent]:
         """Every fill, rejected fill and order update of this trader numbered above
         ``after`` (``account_seq``)."""
-        path = f"/account/{self.address}/events"
-        page = await self._get(path, EventsPage, after=after, limit=limit)
-        return Page([values.account_event(self.markets, e) for e in page.events], page.next)
+        path = f"/accounts/{self.address}/events"
+        page = await self._get(path, api.EventsPage, after=after, limit=limit)
+        return Page([values.api_account_event(e) for e in page.events], page.next)
 
     # ------------------------------------------------------------------ prices and funding (chain)
 
@@ -692,8 +707,8 @@ class Client:
     async def positions(self) -> list[Position]:
         """Open positions with entry price (fees apart), mark, unrealised PnL, margin
         ratio, liquidation price and leverage, from the gateway (unsettled fills included)."""
-        account = await self._get(f"/account/{self.address}", AccountPositions)
-        return [Position.of(view, self.markets) for view in account.positions]
+        account = await self._get(f"/accounts/{self.address}", api.Account)
+        return [Position.of_api(view) for view in account.positions]
 
     async def settled_positions(self) -> list[SettledPosition]:
         """Open positions as the contract holds them (settled fills only)."""
@@ -911,11 +926,13 @@ class Client:
             raise
 
     async def _get(self, path: str, kind: type[_Decoded], **query: object) -> _Decoded:
-        """A read of the gateway's HTTP API (same host and port as the WebSocket); query
-        members that are None are left out."""
+        """A read of the node's HTTP API (found from the gateway's URL on first use unless
+        given); query members that are None are left out."""
         given = {name: value for name, value in query.items() if value is not None}
         path = f"{path}?{urllib.parse.urlencode(given)}"
-        return await asyncio.to_thread(http_get, self.url, path, kind)
+        if self.http_url is None:
+            self.http_url = await asyncio.to_thread(discover_http_url, self.url)
+        return await asyncio.to_thread(http_get, self.http_url, path, kind)
 
     async def _unsubscribe(self, subscription: Subscription[Any]) -> None:
         self._subscriptions.remove(subscription)

@@ -1,5 +1,5 @@
 """Your open positions as the gateway's position manager sees them (chain state plus the
-fills not yet settled), with decimals: ``GET /account/{address}``'s ``positions``
+fills not yet settled), with decimals: ``GET /accounts/{address}``'s ``positions``
 (:mod:`perpdex.gateway.position_view`, computed with the contract's integers); and as
 the contract holds them (settled fills only), with decimals too."""
 
@@ -8,21 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-import msgspec
-
-from perpdex.core.types import MarginMode, MarketId
-from perpdex.gateway.position_view import PositionView
-from perpdex.gateway.protocol import AccountUpdate
+from perpdex.core.types import MarginMode
+from perpdex.http import models as api
 from perpdex.sdk.chain_client import PositionState
-from perpdex.sdk.markets import Markets
 from perpdex.sdk.values import collateral, size
-
-
-class AccountPositions(msgspec.Struct):
-    """The parts of ``GET /account/{address}`` read here."""
-
-    account: AccountUpdate | None
-    positions: list[PositionView]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +38,9 @@ class Position:
     """Your leverage cap in the market (its maximum if you set none)."""
 
     @classmethod
-    def of(cls, view: PositionView, markets: Markets) -> Position:
+    def of_api(cls, view: api.Position) -> Position:
         return cls(
-            market=markets.id(MarketId(view.market)).symbol,
+            market=view.market,
             size=Decimal(view.size),
             margin_mode=MarginMode.ISOLATED if view.margin_mode == "isolated" else MarginMode.CROSS,
             isolated_margin=Decimal(view.isolated_margin),

@@ -1,6 +1,7 @@
-"""What the SDK hands a trader: value objects in decimals, made from the gateway's frames.
+"""What the SDK hands a trader: value objects in decimals, made from the gateway's frames
+and the HTTP API's replies.
 
-The wire carries the contract's integers (price, size and collateral units); a trader
+The WebSocket carries the contract's integers (price, size and collateral units); a trader
 reads ``Decimal("99900")`` USD and ``Decimal("0.01")`` BTC, converted exactly
 (:mod:`perpdex.core.units`, never rounded). Integers stay integers only where they count
 or name something: sequence numbers, order ids, cursors. Markets are shown by symbol.
@@ -16,13 +17,18 @@ from decimal import Decimal
 from enum import Enum
 from typing import NamedTuple
 
+import msgspec
+
 from perpdex.core.eip712 import Order
 from perpdex.core.types import Collateral, MarketId, Price, Side, Size, TriggerDirection
-from perpdex.core.units import from_collateral_units, from_price_units, from_size_units
+from perpdex.core.units import (
+    from_collateral_units,
+    from_price_units,
+    from_size_units,
+    trimmed,
+)
 from perpdex.gateway import protocol as wire
-from perpdex.gateway.queries import OpenOrder as WireOpenOrder
-from perpdex.gateway.tape import Candle as WireCandle
-from perpdex.gateway.tape import PublicTrade
+from perpdex.http import models as api
 from perpdex.sdk.chain_client import WithdrawalRequest
 from perpdex.sdk.markets import Markets
 
@@ -40,21 +46,6 @@ def size(units: int) -> Decimal:
 def collateral(units: int) -> Decimal:
     """Collateral units -> USDC."""
     return trimmed(from_collateral_units(Collateral(units)))
-
-
-def trimmed(amount: Decimal) -> Decimal:
-    """The same number without trailing zeros (``3000.000000`` -> ``3000``, ``0.01000000``
-    -> ``0.01``), as a trader types it; exact at any length (``normalize`` would round to
-    the context's precision, and show ``3E+3``)."""
-    sign, digits, exponent = amount.as_tuple()
-    assert isinstance(exponent, int)  # a converted amount is finite
-    if not any(digits):
-        return Decimal(0)
-    end = len(digits)
-    while exponent < 0 and digits[end - 1] == 0:
-        end -= 1
-        exponent += 1
-    return Decimal((sign, digits[:end], exponent))
 
 
 def utc_ms(ms: int) -> datetime:
@@ -99,13 +90,13 @@ class Trade:
     time: datetime | None
 
     @classmethod
-    def of_tape(cls, markets: Markets, market: int, trade: PublicTrade) -> Trade:
+    def of_api(cls, symbol: str, trade: api.Trade) -> Trade:
         return cls(
-            _symbol(markets, market),
+            symbol,
             trade.seq,
-            price(trade.price),
-            size(trade.size),
-            _side(trade.taker_is_buy),
+            Decimal(trade.price),
+            Decimal(trade.size),
+            _side(trade.side == "buy"),
             utc_ms(trade.time),
         )
 
@@ -137,16 +128,16 @@ class Candle:
     trades: int
 
     @classmethod
-    def of(cls, symbol: str, interval: str, candle: WireCandle) -> Candle:
+    def of_api(cls, symbol: str, interval: str, candle: api.Candle) -> Candle:
         return cls(
             symbol,
             interval,
             utc_ms(candle.start),
-            price(candle.open),
-            price(candle.high),
-            price(candle.low),
-            price(candle.close),
-            size(candle.volume),
+            Decimal(candle.open),
+            Decimal(candle.high),
+            Decimal(candle.low),
+            Decimal(candle.close),
+            Decimal(candle.volume),
             candle.trades,
         )
 
@@ -172,20 +163,21 @@ class OpenOrder:
     trigger_direction: TriggerDirection = TriggerDirection.NONE
 
     @classmethod
-    def of(cls, markets: Markets, open_order: WireOpenOrder) -> OpenOrder:
-        order = open_order.order.to_order()
+    def of_api(cls, open_order: api.OpenOrder) -> OpenOrder:
+        signed = open_order.order.model_dump(by_alias=True)
+        order = msgspec.convert(signed, wire.WireOrder).to_order()
         return cls(
-            _symbol(markets, order.market),
+            open_order.market,
             open_order.order_id,
             open_order.order_hash,
             open_order.client_id,
-            _side(order.is_buy),
-            price(order.limit_price),
-            size(order.size),
-            size(open_order.remaining),
+            _side(open_order.side == "buy"),
+            Decimal(open_order.price),
+            Decimal(open_order.size),
+            Decimal(open_order.remaining),
             order,
-            price(order.trigger_price) if order.trigger_price else None,
-            order.trigger_direction,
+            _decimal(open_order.trigger_price),
+            TriggerDirection(open_order.trigger_direction),
         )
 
 
@@ -230,27 +222,26 @@ class OrderStatus:
         return self.size - self.filled if self.state in _OPEN else Decimal(0)
 
     @classmethod
-    def of(cls, markets: Markets, order: wire.HistoricalOrder) -> OrderStatus:
-        state = OrderState(order.state.value)
-        if state is OrderState.OPEN and order.filled:
+    def of_api(cls, order: api.HistoricalOrder) -> OrderStatus:
+        state = OrderState(order.state)
+        filled = Decimal(order.filled)
+        if state is OrderState.OPEN and filled:
             state = OrderState.PARTIALLY_FILLED
-        # (sum of price units * size units) / size units = price units
-        average = price(order.filled_value) / order.filled if order.filled else None
         return cls(
-            _symbol(markets, order.market),
+            order.market,
             order.order_id,
             order.order_hash,
             order.client_id,
-            _side(order.is_buy),
-            price(order.price),
-            size(order.size),
-            size(order.filled),
-            average,
+            _side(order.side == "buy"),
+            Decimal(order.price),
+            Decimal(order.size),
+            filled,
+            _decimal(order.average_price),
             state,
             order.reason,
             order.seq,
             order.updated_seq,
-            price(order.trigger_price) if order.trigger_price else None,
+            _decimal(order.trigger_price),
             TriggerDirection(order.trigger_direction),
         )
 
@@ -284,6 +275,21 @@ class Fill:
             price(frame.price),
             size(frame.size),
             frame.maker,
+        )
+
+    @classmethod
+    def of_api(cls, fill: api.Fill) -> Fill:
+        return cls(
+            fill.market,
+            fill.seq,
+            fill.account_seq,
+            fill.order_id,
+            fill.order_hash,
+            fill.client_id,
+            _side(fill.side == "buy"),
+            Decimal(fill.price),
+            Decimal(fill.size),
+            fill.maker,
         )
 
 
@@ -322,6 +328,22 @@ class FillRejected:
             frame.reason,
         )
 
+    @classmethod
+    def of_api(cls, refused: api.FillRejected) -> FillRejected:
+        return cls(
+            refused.market,
+            refused.seq,
+            refused.account_seq,
+            refused.order_id,
+            refused.order_hash,
+            refused.client_id,
+            _side(refused.side == "buy"),
+            Decimal(refused.price),
+            Decimal(refused.size),
+            refused.maker,
+            refused.reason,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class OrderUpdate:
@@ -354,6 +376,21 @@ class OrderUpdate:
             size(frame.size),
             frame.reason,
             None if frame.index_price is None else price(frame.index_price),
+        )
+
+    @classmethod
+    def of_api(cls, update: api.OrderUpdate) -> OrderUpdate:
+        return cls(
+            update.market,
+            update.seq,
+            update.account_seq,
+            update.order_id,
+            update.order_hash,
+            update.client_id,
+            update.status,
+            Decimal(update.size),
+            update.reason,
+            _decimal(update.index_price),
         )
 
 
@@ -409,6 +446,20 @@ def account_event(markets: Markets, frame: wire.AccountEvent) -> AccountEvent:
             return FillRejected.of(markets, frame)
         case wire.OrderUpdate():
             return OrderUpdate.of(markets, frame)
+
+
+def api_account_event(event: api.Fill | api.FillRejected | api.OrderUpdate) -> AccountEvent:
+    match event:
+        case api.Fill():
+            return Fill.of_api(event)
+        case api.FillRejected():
+            return FillRejected.of_api(event)
+        case api.OrderUpdate():
+            return OrderUpdate.of_api(event)
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
 
 
 _OPEN = (OrderState.UNTRIGGERED, OrderState.OPEN, OrderState.PARTIALLY_FILLED)

@@ -28,6 +28,8 @@ class GatewayService:
         self.port = port
         self._verify_workers = verify_workers
         self._receipts = receipts
+        self.web_url: str | None = None
+        """The node's HTTP API, announced to plain HTTP requests on the gateway's port."""
         self._server: GatewayServer | None = None
         self._bus: EventBus | None = None
         self._verifier: Verifier | None = None
@@ -71,7 +73,7 @@ class GatewayService:
         )
         gateway.adopt_open_orders()
         gateway.remember_accepted(accepted)
-        server = GatewayServer(gateway, self.host, self.port)
+        server = GatewayServer(gateway, self.host, self.port, web_url=self.web_url)
         try:
             await server.__aenter__()
         except BaseException:

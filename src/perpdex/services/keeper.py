@@ -14,7 +14,7 @@ from perpdex.core.types import Collateral, MarketId, Price
 from perpdex.keeper.accounts import AccountView, PositionView
 from perpdex.keeper.funding import EngineBooks
 from perpdex.keeper.price_path import PricePoint
-from perpdex.keeper.runner import Keeper, KeeperConfig, KeeperMode
+from perpdex.keeper.runner import Keeper, KeeperAction, KeeperConfig, KeeperMode
 from perpdex.risk import health
 from perpdex.risk.manager import PositionManager
 from perpdex.services.engine import EngineService
@@ -90,6 +90,7 @@ def node_keeper(
     *,
     mode: KeeperMode = "hold",
     gateway_url: str | None = None,
+    on_action: Callable[[KeeperAction], None] | None = None,
 ) -> Keeper:
     """Call on the event loop. Without price paths nothing pushes prices: they stay put.
     ``hedge`` mode closes what the liquidator took over through the node's own gateway
@@ -113,4 +114,5 @@ def node_keeper(
         config,
         books=LoopBooks(engine, loop),
         scan=ManagerScan(manager, loop),
+        on_action=on_action,
     )

@@ -4,7 +4,7 @@ journal, the position manager from the chain, the gateway from the engine; and t
 keeper (liquidations, funding, checkpoints, prices), which decides from the chain alone.
 
     node = Node(deployment, NodeConfig(state_dir=Path("build/state")))
-    await node.start()          # node.gateway.url; node.state.journal
+    await node.start()          # node.gateway.url, node.http.url; node.state.journal
     ...
     await node.stop()
 """
@@ -33,8 +33,13 @@ from perpdex.gateway.account_log import AccountLog
 from perpdex.gateway.account_store import AccountStore
 from perpdex.gateway.receipts import ReceiptKey
 from perpdex.gateway.tape import MarketTape
+from perpdex.http.app import create_app
+from perpdex.http.chain_status import ChainStatus
+from perpdex.http.operator_log import OperatorLog
+from perpdex.http.server import HttpServer
+from perpdex.http.sources import Progress, Sources
 from perpdex.keeper.price_path import PricePoint
-from perpdex.keeper.runner import KeeperMode
+from perpdex.keeper.runner import KeeperAction, KeeperMode
 from perpdex.receipts import receipt_domain
 from perpdex.risk.from_chain import deployment_domain, position_manager_from_chain
 from perpdex.risk.leverage import LeverageStore
@@ -61,6 +66,11 @@ class NodeConfig:
     (``services/state.py``)."""
     host: str = "127.0.0.1"
     port: int = 0
+    """The gateway's WebSocket port (0: any free one)."""
+    http_port: int = 0
+    """The HTTP API's port (0: any free one)."""
+    chain_status_interval_s: float = 1.0
+    """How often the HTTP API reads prices, funding and the chain head (``http/chain_status``)."""
     verify_workers: int = 1
     """Processes recovering order signers beside the gateway's loop (0: on the loop)."""
     poll_interval_s: float = 0.2
@@ -100,12 +110,16 @@ class Node:
         self._leverage: LeverageStore | None = None
         self._runner: SettlementRunner | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._recent: dict[bytes, Settled] = {}  # see _adopt
         self.reconciler = ChainReconciler(
             self.domain, self._books, lambda: self._pm, self._submit_from_chain
         )
         self._accounts: AccountLog | None = None
         self._tape: MarketTape | None = None
+        self.chain_status = ChainStatus(deployment, config.chain_status_interval_s)
+        self.operator = OperatorLog()
+        self.http = HttpServer(create_app(self._sources()), config.host, config.http_port)
 
     @property
     def state(self) -> ChainState:
@@ -152,6 +166,7 @@ class Node:
             raise
 
     async def _start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         web3 = await asyncio.to_thread(self._web3)
         identity = await asyncio.to_thread(chain_identity, web3, self.deployment)
         self._state = open_chain_state(self.config.state_dir, identity)
@@ -161,6 +176,8 @@ class Node:
         )
         self._pm = await self._new_position_manager()
         self._runner = self._new_runner()
+        await self.http.start()  # first: the gateway announces its URL
+        self.gateway.web_url = self.http.url
         self._start_engine()
         self._adopt()
         await self._start_gateway()
@@ -178,23 +195,28 @@ class Node:
             config.checkpoint_interval_s,
             mode=config.keeper_mode,
             gateway_url=self.gateway.url,
+            on_action=self._keeper_acted,
         )
         self._spawn("keeper", keeper.run())
+        self._spawn("chain status", self.chain_status.run())
         log.info(
-            "node started on chain %d (Exchange %s): gateway %s, journal %s replayed to seq %d,"
-            " %d fills awaiting settlement",
+            "node started on chain %d (Exchange %s): gateway %s, HTTP API %s, journal %s"
+            " replayed to seq %d, %d fills awaiting settlement",
             identity.chain_id,
             identity.exchange,
             self.gateway.url,
+            self.http.url,
             self.state.journal,
             self.engine.sequencer.seq,
             len(self.runner.unsettled()),
         )
 
     async def stop(self) -> None:
+        await self.http.stop()
         await self.gateway.stop()
         for name in list(self._tasks):
             await self._cancel(name)
+        self.chain_status.close()
         if self._engine is not None:
             self._engine.stop()
         self._stop_accounts(commit=True)
@@ -203,6 +225,41 @@ class Node:
             self._leverage = None
         self.lock.release()
         log.info("node stopped")
+
+    # -- what the HTTP API reads -----------------------------------------------------------
+
+    def _sources(self) -> Sources:
+        return Sources(
+            deployment=self.deployment,
+            gateway=lambda: self.gateway.gateway,
+            positions=lambda: self._pm,
+            journal=lambda: self._engine.journal_path if self._engine is not None else None,
+            progress=self._progress,
+            chain=self.chain_status,
+            operator=self.operator,
+        )
+
+    def _progress(self) -> Progress:
+        engine = self._engine
+        running = engine is not None and engine.running
+        services = {
+            "engine": running,
+            "gateway": self.gateway.gateway is not None,
+            "http": self.http.running,
+            **{name: not task.done() for name, task in self._tasks.items()},
+        }
+        return Progress(
+            services=services,
+            journal_seq=engine.sequencer.seq if engine is not None and running else None,
+            durable_seq=engine.sequencer.durable_seq if engine is not None and running else None,
+            settled_seq=None if self._runner is None else self._runner.cursor.seq,
+            folded_block=None if self._pm is None else self._pm.through,
+        )
+
+    def _keeper_acted(self, action: KeeperAction) -> None:
+        """The keeper's worker thread: the operator log is the loop's."""
+        assert self._loop is not None, "the node is not started"
+        self._loop.call_soon_threadsafe(self.operator.keeper_action, action)
 
     # -- restarts (each from durable state only) ------------------------------------------
 
@@ -265,6 +322,7 @@ class Node:
             make_batcher, self.domain, cursor, lambda: self.engine.sequencer.durable_seq
         )
         runner.subscribe(self._outcome)
+        runner.subscribe_reports(self.operator.settlement)
         return runner
 
     def _start_engine(self) -> None:

@@ -124,6 +124,7 @@ class SettlementRunner:
         self._queue: dict[FillKey, tuple[int, Match]] = {}  # engine order
         self._done: dict[FillKey, int] = {}  # outcomes above the cursor, by seq
         self._listeners: list[Listener] = []
+        self._report_listeners: list[Callable[[SettlementReport], None]] = []
         self.rounds = 0
         self.failures = 0
         """Rounds in a row that failed, all starting with the fill ``_failing``."""
@@ -133,6 +134,10 @@ class SettlementRunner:
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def subscribe_reports(self, listener: Callable[[SettlementReport], None]) -> None:
+        """Hear of each round's report (its transactions and outcomes) after its outcomes."""
+        self._report_listeners.append(listener)
 
     def on_event(self, event: Event) -> None:
         if not isinstance(event, Filled) or event.seq <= self.cursor.seq:
@@ -185,6 +190,8 @@ class SettlementRunner:
         self.failures, self._failing = 0, None
         self.rounds += 1
         self._publish(report, ready)
+        for listener in self._report_listeners:
+            listener(report)
         self.cursor.advance(self._settled_through(durable))
         self._done = {k: s for k, s in self._done.items() if s > self.cursor.seq}
         return report

@@ -44,6 +44,7 @@ from perpdex.core.types import (
 )
 from perpdex.core.units import to_price_units, to_size_units
 from perpdex.gateway.protocol import Fill, HistoricalOrder, OrderState
+from perpdex.http import views
 from perpdex.sdk.chain_client import Health
 from perpdex.sdk.chain_reads import IndexPrice, MarkPrice
 from perpdex.sdk.markets import Markets
@@ -72,7 +73,7 @@ def _order(state: OrderState = OrderState.OPEN, filled: str = "0") -> OrderStatu
         client_id="bot-1",
         filled_value=to_price_units("100000.5") * to_size_units(filled),
     )
-    return OrderStatus.of(MARKETS, order)
+    return OrderStatus.of_api(views.historical_order({BTC.id: BTC.symbol}, order))
 
 
 def test_symbols_are_ccxt_linear_perpetuals() -> None:

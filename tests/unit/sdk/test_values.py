@@ -1,5 +1,6 @@
 """What a trader reads is in decimals, exactly: order status (state, average price), candles,
-trades; and a batch of orders is cut into frames the gateway takes."""
+trades, as the HTTP API converts them (:mod:`perpdex.http.views`) and the SDK reads its
+replies; and a batch of orders is cut into frames the gateway takes."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from perpdex.gateway.protocol import PlaceRequest, WireOrder
 from perpdex.gateway.queries import OpenOrder as WireOpenOrder
 from perpdex.gateway.tape import Candle as WireCandle
 from perpdex.gateway.tape import PublicTrade
+from perpdex.http import views
 from perpdex.sdk.batch import frames
 from perpdex.sdk.chain_client import PositionState
 from perpdex.sdk.markets import Markets
@@ -54,6 +56,16 @@ MARKETS = Markets(
     )
     for i, spec in enumerate(default_markets())
 )
+SYMBOLS = {market.id: market.symbol for market in MARKETS}
+
+
+def _status(order: wire.HistoricalOrder) -> OrderStatus:
+    """The gateway's stored order as the API shows it and the SDK reads it."""
+    return OrderStatus.of_api(views.historical_order(SYMBOLS, order))
+
+
+def _open(order: WireOpenOrder) -> OpenOrder:
+    return OpenOrder.of_api(views.open_order(SYMBOLS, order))
 
 
 def _report(
@@ -77,7 +89,7 @@ def _report(
 
 def test_an_open_order_with_fills_is_partially_filled_at_the_exact_average_price() -> None:
     fills = [("100000", "0.1"), ("99999.9", "0.1")]
-    status = OrderStatus.of(MARKETS, _report(wire.OrderState.OPEN, "0.2", fills))
+    status = _status(_report(wire.OrderState.OPEN, "0.2", fills))
     assert status.state is OrderState.PARTIALLY_FILLED
     assert (status.market, status.side, status.client_id) == ("BTC-PERP", Side.BUY, "grid-1")
     assert (status.price, status.size, status.filled) == (
@@ -90,9 +102,9 @@ def test_an_open_order_with_fills_is_partially_filled_at_the_exact_average_price
 
 
 def test_an_order_without_fills_has_no_average_and_a_closed_one_nothing_remaining() -> None:
-    status = OrderStatus.of(MARKETS, _report(wire.OrderState.OPEN, "0", []))
+    status = _status(_report(wire.OrderState.OPEN, "0", []))
     assert (status.state, status.average_price) == (OrderState.OPEN, None)
-    cancelled = OrderStatus.of(MARKETS, _report(wire.OrderState.CANCELLED, "0", []))
+    cancelled = _status(_report(wire.OrderState.CANCELLED, "0", []))
     assert (cancelled.state, cancelled.remaining) == (OrderState.CANCELLED, Decimal(0))
 
 
@@ -107,15 +119,16 @@ def test_candles_and_trades_in_decimals_and_utc() -> None:
         volume=to_size_units("0.0301"),
         trades=4,
     )
-    candle = Candle.of("BTC-PERP", "1m", wire_candle)
+    candle = Candle.of_api("BTC-PERP", "1m", views.candle(wire_candle))
     assert candle.start == datetime.fromtimestamp(start / 1000, UTC)
     assert (candle.open, candle.high, candle.low, candle.close, candle.volume) == tuple(
         Decimal(x) for x in ("100", "101.5", "99", "100.1", "0.0301")
     )
-    trade = Trade.of_tape(
-        MARKETS,
-        1,
-        PublicTrade(seq=5, time=start, price=99_900_000_000, size=1_000_000, taker_is_buy=False),
+    trade = Trade.of_api(
+        "ETH-PERP",
+        views.trade(
+            PublicTrade(seq=5, time=start, price=99_900_000_000, size=1_000_000, taker_is_buy=False)
+        ),
     )
     assert (trade.market, trade.price, trade.size, trade.side) == (
         "ETH-PERP",
@@ -206,14 +219,13 @@ def test_an_open_trigger_order_reads_its_trigger_in_decimals() -> None:
         trigger_direction=TriggerDirection.AT_OR_BELOW,
     )
     wire_order = WireOpenOrder(0, 7, "0x" + "ab" * 32, None, order.size, WireOrder.of(order))
-    held = OpenOrder.of(MARKETS, wire_order)
+    held = _open(wire_order)
     assert (held.price, held.trigger_price, held.trigger_direction) == (
         Decimal("94000"),
         Decimal("95000"),
         TriggerDirection.AT_OR_BELOW,
     )
-    plain = OpenOrder.of(
-        MARKETS,
+    plain = _open(
         WireOpenOrder(0, 8, "0x" + "cd" * 32, None, order.size, WireOrder.of(
             dataclasses.replace(order, trigger_price=Price(0),
                                 trigger_direction=TriggerDirection.NONE)

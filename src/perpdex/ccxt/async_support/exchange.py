@@ -38,10 +38,10 @@ from perpdex.ccxt.order_params import OrderParams, order_params, worst_price
 from perpdex.ccxt.structures import Json, OrderTerms
 from perpdex.chain.deployment import ListedMarket
 from perpdex.core.types import Collateral, MarginMode
+from perpdex.core.units import to_price_units, to_size_units
 from perpdex.gateway.protocol import BookSnapshot
 from perpdex.sdk.client import HISTORY_PAGE, Client, OrderSpec, Page, PlacedOrder
 from perpdex.sdk.gateway_errors import GatewayError
-from perpdex.sdk.gateway_http import http_get
 from perpdex.sdk.keys import Wallet
 from perpdex.sdk.leverage import LeverageSetting
 from perpdex.sdk.values import OrderState, OrderStatus
@@ -691,10 +691,17 @@ class perpdex:
         return client
 
     async def _book(self, market: ListedMarket) -> BookSnapshot:
-        """The market's whole book (``GET /book/{market}``): no subscription needed."""
+        """The market's whole book (the HTTP API's): no subscription needed; in the
+        contract's integers, as the book stream carries it."""
         client = self._reads()
         with translated():
-            return await asyncio.to_thread(http_get, client.url, f"/book/{market.id}", BookSnapshot)
+            view = await client.order_book(market.symbol)
+        return BookSnapshot(
+            market=market.id,
+            seq=view.seq,
+            bids=[(to_price_units(p), to_size_units(s)) for p, s in view.bids],
+            asks=[(to_price_units(p), to_size_units(s)) for p, s in view.asks],
+        )
 
     async def _order_spec(
         self,

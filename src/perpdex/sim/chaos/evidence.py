@@ -4,30 +4,29 @@
   and the orders the gateway acknowledged to them (``place`` and ``amend`` returned);
 * the chain's ``Filled`` and ``FillRejected`` events;
 * the journal, read with the engine's own reader once the node has stopped;
-* the gateway's account view (``GET /account/{address}``: the position manager's fold
-  with pending fills) next to the contract's views.
+* the gateway's account view (``GET /accounts/{address}`` of the HTTP API: the position
+  manager's fold with pending fills) next to the contract's views.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.request
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from web3.contract import Contract
 
 from perpdex.core.eip712 import Eip712Domain
 from perpdex.core.types import Address, MarketId, OrderHash
-from perpdex.core.units import to_price_units, to_size_units
+from perpdex.core.units import to_collateral_units, to_price_units, to_size_units
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.events import Event, Filled
 from perpdex.gateway import protocol as wire
+from perpdex.http.models import Account
 from perpdex.risk.verify import chain_account
 from perpdex.sdk.client import Client, PlacedOrder
+from perpdex.sdk.gateway_http import http_get
 from perpdex.sdk.subscriptions import AccountEvent, Subscription
 from perpdex.sdk.values import Fill, FillRejected
 from perpdex.services.engine import accepted_orders, replay_events
@@ -118,7 +117,7 @@ def journal_evidence(
 
 
 async def account_differences(
-    gateway_http: str,
+    web_url: str,
     exchange: Contract,
     traders: Sequence[Address],
     listed: Sequence[MarketId],
@@ -128,23 +127,31 @@ async def account_differences(
     ``head`` (collateral, positions, cross health)."""
     found = []
     for trader in traders:
-        view = await asyncio.to_thread(_gateway_account, gateway_http, trader)
+        view = await asyncio.to_thread(_gateway_account, web_url, trader)
         chain = await asyncio.to_thread(_chain_view, exchange, trader, listed, head)
         if view != chain:
             found.append(f"{trader}: gateway {view} != chain {chain}")
     return found
 
 
-def _gateway_account(gateway_http: str, trader: Address) -> tuple[object, ...] | None:
-    with urllib.request.urlopen(f"{gateway_http}/account/{trader}", timeout=10) as response:
-        body = json.load(response)
-    if body["account"] is None:
+def _gateway_account(web_url: str, trader: Address) -> tuple[object, ...] | None:
+    """The account's figures in the contract's integers (the API's decimals are exact)."""
+    account = http_get(web_url, f"/accounts/{trader}", Account)
+    if account.collateral is None:
         return None
-    account = msgspec.convert(body["account"], wire.AccountUpdate)
+    figures = (account.equity, account.initial_margin, account.maintenance_margin)
     return (
-        account.collateral,
-        (account.equity, account.initial_margin, account.maintenance_margin),
-        sorted((p.market, p.size, p.quote, p.isolated_margin) for p in account.positions),
+        to_collateral_units(account.collateral),
+        tuple(to_collateral_units(figure or "0") for figure in figures),
+        sorted(
+            (
+                leg.market_id,
+                to_size_units(leg.size),
+                to_collateral_units(leg.quote),
+                to_collateral_units(leg.isolated_margin),
+            )
+            for leg in account.legs
+        ),
     )
 
 

@@ -65,6 +65,7 @@ class NodeProcess:
             "--out", str(self.logs / "served.json"),
             "--state-dir", str(self.state_dir),
             "--port", str(self.port),
+            "--http-port", "0",
             *self.extra,
         ]  # fmt: skip
         self._log = open(log_path, "wb")  # noqa: SIM115 (closed by _end, after the process)

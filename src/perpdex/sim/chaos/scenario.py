@@ -30,6 +30,7 @@ from perpdex.cli.up import fresh_deployment
 from perpdex.core.signing import SigningKey
 from perpdex.core.types import Address, MarketId, OrderHash
 from perpdex.engine.config import MarketConfig
+from perpdex.sdk.gateway_http import discover_http_url
 from perpdex.sdk.keys import Wallet
 from perpdex.settlement.outcomes import FillKey
 from perpdex.sim.cascade.chain import Setup
@@ -276,7 +277,7 @@ async def _views_match(node: NodeProcess, setup: Setup, accounts: Sequence[Addre
     """The gateway's account views against the contract's at the head, until they agree or
     ``VIEWS_TIMEOUT_S`` passed (then the last differences)."""
     assert node.url is not None
-    http = node.url.replace("ws://", "http://", 1)
+    http = await asyncio.to_thread(discover_http_url, node.url)
     listed = [MarketId(m.id) for m in setup.deployment.markets]
     deadline = time.monotonic() + VIEWS_TIMEOUT_S
 

@@ -1,0 +1,56 @@
+"""What every route starts from: the node's sources, the live gateway (released first, so
+what a route reads is durable, as on the WebSocket), markets named by symbol or id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from perpdex.chain.deployment import ListedMarket
+from perpdex.gateway.service import Gateway
+from perpdex.http.errors import ApiErrorCode, not_found, unavailable
+from perpdex.http.sources import Sources
+
+MarketRef = Annotated[
+    str,
+    Path(
+        description="The market's symbol (``BTC-PERP``) or id (``0``)",
+        examples=["BTC-PERP"],
+        max_length=32,
+    ),
+]
+
+
+def sources_of(request: Request) -> Sources:
+    sources: Sources = request.app.state.sources
+    return sources
+
+
+def released_gateway(sources: Annotated[Sources, Depends(sources_of)]) -> Gateway:
+    """The running gateway, every accepted command made durable and its frames sent."""
+    gateway = sources.gateway()
+    if gateway is None:
+        raise unavailable("the gateway")
+    gateway.release()
+    return gateway
+
+
+SourcesDep = Annotated[Sources, Depends(sources_of)]
+GatewayDep = Annotated[Gateway, Depends(released_gateway)]
+
+
+def listed_market(sources: Sources, ref: str) -> ListedMarket:
+    """The market named ``ref`` (symbol, any case, or id); 404 ``unknown_market``."""
+    for listed in sources.deployment.markets:
+        if ref.upper() == listed.symbol.upper() or ref == str(listed.id):
+            return listed
+    raise not_found(ApiErrorCode.UNKNOWN_MARKET, f"no market {ref!r}")
+
+
+def served_market(sources: Sources, gateway: Gateway, ref: str) -> ListedMarket:
+    """A listed market this node's engine serves; 404 ``unknown_market`` otherwise."""
+    listed = listed_market(sources, ref)
+    if listed.id not in gateway.engine.markets:
+        raise not_found(ApiErrorCode.UNKNOWN_MARKET, f"market {ref!r} is not served here")
+    return listed
