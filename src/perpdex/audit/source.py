@@ -1,5 +1,5 @@
 """Where the audit reads the journal: a journal file (file or SQLite store, as the engine
-writes it), or the gateway's ``GET /journal?from=SEQ&limit=N``, paged and resumable.
+writes it), or the node's HTTP API ``GET /journal?from=SEQ&limit=N``, paged and resumable.
 
 A source yields each entry's bytes with the head its publisher stored or served beside it;
 nothing here is trusted (``hash_chain`` recomputes every head). An HTTP fetch stops at the
@@ -25,14 +25,14 @@ import msgspec
 
 from perpdex.engine.file_journal import frames
 from perpdex.engine.sqlite_journal import MAGIC as SQLITE_MAGIC
-from perpdex.sdk.gateway_http import http_url
+from perpdex.sdk.gateway_http import discover_http_url
 
 log = logging.getLogger(__name__)
 
 PAGE: Final = 1000
-"""Entries asked per page: the gateway's largest (``gateway.http.MAX_JOURNAL_PAGE``)."""
+"""Entries asked per page: the API's largest (``http.routes.journal.MAX_PAGE``)."""
 HTTP_TIMEOUT_S: Final = 60.0
-"""A page costs the gateway a scan of its journal from genesis."""
+"""A first page far into a long journal is read (and hashed) from genesis."""
 RETRIES: Final = 6
 """Failed requests of one page before the fetch gives up (waits 0.5 s, doubling)."""
 
@@ -107,11 +107,11 @@ class _Page(msgspec.Struct):
 
 
 def journal_url(url: str) -> str:
-    """The ``/journal`` endpoint of ``url`` (the gateway's WebSocket or HTTP base, or the
-    endpoint itself)."""
+    """The ``/journal`` endpoint of ``url``: the node's HTTP API (its base, or the endpoint
+    itself), or the gateway's WebSocket URL, which names the API (asked once)."""
     if url.rstrip("/").endswith("/journal"):
         return url.rstrip("/")
-    base = http_url(url) if url.startswith(("ws://", "wss://")) else url.rstrip("/")
+    base = discover_http_url(url) if url.startswith(("ws://", "wss://")) else url.rstrip("/")
     return f"{base}/journal"
 
 

@@ -1,4 +1,4 @@
-"""The ``positions`` of ``GET /account/{address}``: each open position's figures
+"""The ``positions`` of the HTTP API's ``GET /accounts/{address}``: each open position's figures
 (:class:`~perpdex.gateway.risk.PositionFigures`) as decimal strings in the trader's
 units (base asset, USD prices, USDC amounts), null where unknown.
 

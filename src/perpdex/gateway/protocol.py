@@ -561,21 +561,6 @@ class HistoricalOrder(_Wire, omit_defaults=True):
     reason: str | None = None  # why it left the book (the last ``order`` frame's reason)
 
 
-class EventsPage(_Wire):
-    """``GET /account/{address}/events`` and ``.../fills``: events in ``accountSeq`` order;
-    ``next`` is the ``after`` of the next page (None: this page reached the end)."""
-
-    events: list[AccountEvent]
-    next: int | None
-
-
-class OrdersPage(_Wire):
-    """``GET /account/{address}/orders``: orders by ``orderId``; ``next`` as in EventsPage."""
-
-    orders: list[HistoricalOrder]
-    next: int | None
-
-
 Frame = (
     Error
     | LoggedIn

@@ -251,8 +251,9 @@ class Gateway:
 
     @property
     def orders_placed(self) -> int:
-        """Orders given an id since the journal began (the engine's books and this gateway)."""
-        return self._next_order_id - 1
+        """Orders the engine accepted since the journal began: its highest order id (ids
+        grow by one per order)."""
+        return max((book.last_order_id for book in self.engine.markets.values()), default=0)
 
     def tick(self) -> None:
         """Let time pass: expiries, dead-man switches, forgetting old hashes and buckets."""

@@ -50,8 +50,7 @@ class Sources:
         reads; the routes that need them answer without their figures."""
 
         def progress() -> Progress:
-            seq = gateway.sequencer.seq
-            return Progress({"gateway": True}, seq, gateway.sequencer.durable_seq, None, None)
+            return Progress({"gateway": True}, gateway.commands.seq, None, None, None)
 
         return cls(
             deployment=deployment,

@@ -15,12 +15,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from web3 import Web3
 
+from perpdex import webapp
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
@@ -119,7 +121,8 @@ class Node:
         self._tape: MarketTape | None = None
         self.chain_status = ChainStatus(deployment, config.chain_status_interval_s)
         self.operator = OperatorLog()
-        self.http = HttpServer(create_app(self._sources()), config.host, config.http_port)
+        app = create_app(self._sources(), mounts=[self._web_app])
+        self.http = HttpServer(app, config.host, config.http_port)
 
     @property
     def state(self) -> ChainState:
@@ -238,6 +241,17 @@ class Node:
             chain=self.chain_status,
             operator=self.operator,
         )
+
+    def _web_app(self, app: FastAPI) -> None:
+        """The trading page and the dashboard beside the API, if they were built."""
+        try:
+            webapp.mount(app, self._served)
+        except webapp.WebAppNotBuiltError as error:
+            log.warning("the web app is not served, only the HTTP API: %s", error)
+
+    def _served(self) -> Deployment:
+        """The deployment as this node serves it (the web app's pages read its URLs)."""
+        return replace(self.deployment, gateway_url=self.gateway.url, web_url=self.http.url)
 
     def _progress(self) -> Progress:
         engine = self._engine

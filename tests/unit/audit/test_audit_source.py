@@ -42,7 +42,7 @@ def test_pages_up_to_the_first_head_and_resume_after_a_failure(
             raise ConnectionResetError("the gateway restarted")
         return _page(first, limit, head=7 if len(asked) == 1 else 9)
 
-    seqs = [int.from_bytes(e.entry, "big") for e in http_entries("ws://h:1", page=2, get=get)]
+    seqs = [int.from_bytes(e.entry, "big") for e in http_entries("http://h:1", page=2, get=get)]
 
     assert seqs == [1, 2, 3, 4, 5, 6, 7]
     assert [_query(url)[0] for url in asked] == [1, 3, 5, 5, 7]
@@ -63,6 +63,5 @@ def test_an_error_answer_is_not_asked_again() -> None:
 
 
 def test_the_journal_endpoint_of_a_url() -> None:
-    assert journal_url("ws://127.0.0.1:9/") == "http://127.0.0.1:9/journal"
     assert journal_url("http://h:8/journal/") == "http://h:8/journal"
     assert journal_url("https://h/api") == "https://h/api/journal"

@@ -68,7 +68,7 @@ async def journal(
 ) -> models.JournalPage:
     """Entries from seq ``from`` on, at most ``limit``; the journal's durable head."""
     path = sources.journal()
-    live = gateway.sequencer.journal
+    live = gateway.commands.journal
     if path is None or live is None:
         raise unavailable("the engine's journal")
     head = live.head  # durable: the gateway was released
