@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "settle": "perpdex.bench.settle",
     "nats-journal": "perpdex.bench.nats_journal",
     "audit": "perpdex.bench.audit",
+    "http": "perpdex.bench.http_reads",
 }
 
 

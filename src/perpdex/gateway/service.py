@@ -250,6 +250,12 @@ class Gateway:
             self._fills_received.clear()
 
     @property
+    def release_pending(self) -> bool:
+        """Whether a command or frame waits for the next release (every request, tick and
+        command from the chain schedules one): False means what the engine shows is durable."""
+        return self._release_scheduled
+
+    @property
     def orders_placed(self) -> int:
         """Orders the engine accepted since the journal began: its highest order id (ids
         grow by one per order)."""

@@ -55,7 +55,7 @@ class Market(ApiModel):
     """Unix ms from which the next funding post is due on chain."""
     open_interest: Amount
     """Base asset: the settled long positions (equal to the shorts)."""
-    volume24h: Amount
+    volume24h: Amount = Field(alias="volume24h")
     """Base asset traded in the hourly candles of the last 24 hours."""
 
 
