@@ -243,11 +243,8 @@ class Node:
         )
 
     def _web_app(self, app: FastAPI) -> None:
-        """The trading page and the dashboard beside the API, if they were built."""
-        try:
-            webapp.mount(app, self._served)
-        except webapp.WebAppNotBuiltError as error:
-            log.warning("the web app is not served, only the HTTP API: %s", error)
+        """The trading page and the dashboard beside the API."""
+        webapp.mount(app, self._served)
 
     def _served(self) -> Deployment:
         """The deployment as this node serves it (the web app's pages read its URLs)."""
