@@ -30,6 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--book-deltas", action="store_true", help="publish BookDelta events too")
     parser.add_argument(
+        "--snapshot-every",
+        type=int,
+        default=100_000,
+        help="journal entries between snapshots of the engine (0: none; default 100000)",
+    )
+    parser.add_argument(
         "--flush-timeout",
         type=float,
         default=15.0,
@@ -53,5 +59,6 @@ def run(args: argparse.Namespace) -> int:
         batch_max=args.batch,
         book_deltas=args.book_deltas,
         flush_timeout_s=args.flush_timeout,
+        snapshot_every=args.snapshot_every,
     )
     return asyncio.run(run_engine(config))

@@ -53,6 +53,7 @@ from perpdex.cluster.event_stream import (
     messages,
 )
 from perpdex.cluster.journal import JetStreamJournal
+from perpdex.cluster.snapshots import SnapshotStore
 from perpdex.cluster.status import StatusReporter, status_bucket
 from perpdex.cluster.streams import ShardId, StreamLayout, ensure_stream
 from perpdex.cluster.transport import UNAVAILABLE, connect, unavailable_on_failure
@@ -62,10 +63,12 @@ from perpdex.engine.codec import DecodeError
 from perpdex.engine.commands import IndexPrice, NewOrder, Tick
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
+from perpdex.engine.errors import JournalError, SnapshotError
 from perpdex.engine.events import Event, EventBus
 from perpdex.engine.journal import GENESIS_HEAD, ChainHead, JournalEntry
 from perpdex.engine.replay import replay
 from perpdex.engine.sequencer import Sequencer
+from perpdex.engine.snapshot import load_snapshot, snapshot_bytes
 from perpdex.logs import report_failure, report_recovery
 
 log = logging.getLogger(__name__)
@@ -91,6 +94,9 @@ class EngineProcessConfig:
     flush_timeout_s: float = 15.0
     book_deltas: bool = False
     """Publish ``BookDelta`` events too (readers with a replica make their own)."""
+    snapshot_every: int = 100_000
+    """Journal entries between snapshots (0: none); a start replays only those after the
+    last one."""
     name: str = field(default="")
     """The status board's name (default ``engine-<shard>``)."""
 
@@ -170,6 +176,8 @@ class ShardEngine:
         self._pending_upstream = 0  # commands the consumer has not delivered yet
         self._positions = _CarriedPositions()
         self._clock = WallClock()
+        self._snapshot_seq = 0  # the journal entry of the last snapshot taken or read
+        self._snapshots: SnapshotStore
 
     def stop(self) -> None:
         """Finish the group in hand, flush it, publish its events and return from ``run``."""
@@ -185,6 +193,7 @@ class ShardEngine:
             js = nc.jetstream(timeout=2.0)
             publisher, cursor = await self._open_events(js)
             journal = _MarkedJournal(await self._open_journal())
+            self._snapshots = SnapshotStore(js, config.layout)
             sequencer = await self._recover(journal, cursor)
             await self._catch_up(publisher, cursor, sequencer.seq)
             await self._subscribe(js, journal.inner.command_seq)
@@ -232,15 +241,18 @@ class ShardEngine:
         return await self._retrying("open the journal", opened)
 
     async def _recover(self, journal: _MarkedJournal, cursor: EventCursor) -> Sequencer:
-        """Replay the journal into a fresh engine; the events of entries past ``cursor``
-        are kept for ``_catch_up``."""
+        """The engine as of the journal's end: from the shard's snapshot if one fits, else
+        from genesis; the events of entries past ``cursor`` are kept for ``_catch_up``."""
         bus = EventBus(book_deltas=self.config.book_deltas)
         bus.subscribe(self._collect)
-        engine = Engine(self.config.shard_markets, bus)
         self._collect_after = cursor.seq
-        await asyncio.to_thread(replay, engine, journal)
+        engine = await self._from_snapshot(journal, cursor, bus)
+        if engine is None:
+            engine = Engine(self.config.shard_markets, bus)
+            await asyncio.to_thread(replay, engine, journal)
         self._command_seq = journal.inner.command_seq
         self._collect_after = 0
+        self._snapshot_seq = journal.head.seq
         return Sequencer(
             engine,
             self._clock,
@@ -248,6 +260,46 @@ class ShardEngine:
             positions=self._positions,
             group_size=self.config.batch_max + 2,  # never inside submit: a group and a tick
         )
+
+    async def _from_snapshot(
+        self, journal: _MarkedJournal, cursor: EventCursor, bus: EventBus
+    ) -> Engine | None:
+        """The engine from the shard's snapshot and the journal after it, or None where no
+        snapshot fits: none, other markets (or tick and lot sizes), past the journal's end,
+        or past the event stream's end (the events in between could not be made again)."""
+        try:
+            async with unavailable_on_failure("read the snapshot"):
+                data = await self._snapshots.get(self.config.shard)
+        except JetStreamUnavailableError as error:
+            log.warning("no snapshot read (%s): replaying the journal from its start", error)
+            return None
+        if data is None:
+            return None
+        try:
+            engine, head = load_snapshot(data, bus)
+        except SnapshotError as error:
+            log.warning("snapshot not used: %s", error)
+            return None
+        markets = {book.config for book in engine.markets.values()}
+        if markets != set(self.config.shard_markets) or head.seq > min(
+            journal.head.seq, cursor.seq
+        ):
+            log.warning(
+                "snapshot at entry %d not used (markets %s, journal to %d, events to %d)",
+                head.seq,
+                sorted(engine.markets),
+                journal.head.seq,
+                cursor.seq,
+            )
+            return None
+        try:
+            await asyncio.to_thread(replay, engine, journal, head)
+        except JournalError as error:  # the journal does not pass through its head
+            log.error("snapshot at entry %d not used: %s", head.seq, error)
+            self._events.clear()
+            return None
+        log.info("engine rebuilt from the snapshot at journal entry %d", head.seq)
+        return engine
 
     async def _catch_up(self, publisher: EventPublisher, cursor: EventCursor, head: int) -> None:
         """Publish the events of journal entries ``cursor`` leaves out."""
@@ -364,6 +416,24 @@ class ShardEngine:
         for message in self._messages(self._published + 1, sequencer.seq):
             await self._publish(publisher, message)
         self._published = sequencer.seq
+        every = self.config.snapshot_every
+        if every and sequencer.seq - self._snapshot_seq >= every:
+            await self._snapshot(sequencer)
+
+    async def _snapshot(self, sequencer: Sequencer) -> None:
+        """Store the engine's state as of the journal's head (all of it durable now); a
+        failure costs only a longer replay at the next start."""
+        assert sequencer.journal is not None
+        data = snapshot_bytes(sequencer.engine, sequencer.journal.head)
+        try:
+            async with unavailable_on_failure("store the snapshot"):
+                await self._snapshots.put(self.config.shard, data)
+        except JetStreamUnavailableError as error:
+            report_failure(log, self, "snapshot", error)
+            return
+        report_recovery(log, self, "snapshot")
+        self._snapshot_seq = sequencer.seq
+        log.info("snapshot at journal entry %d (%d bytes)", sequencer.seq, len(data))
 
     def _collect(self, event: Event) -> None:
         if event.seq > self._collect_after:

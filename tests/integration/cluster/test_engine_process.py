@@ -5,6 +5,7 @@ engine is fenced, and the loss of a NATS node costs nothing."""
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import time
 from itertools import count
@@ -242,3 +243,41 @@ def test_a_nats_outage_is_waited_out_and_nothing_is_lost(
         assert 1 <= text.count("journal flush failed") <= 2, text
         assert "journal flush recovered" in text
         check_shard(server.urls, layout, ShardId(0), workload)
+
+
+def test_a_restart_starts_from_the_snapshot_and_replays_only_the_rest(
+    nats_single: NatsCluster,
+    deployment: tuple[Path, tuple[MarketConfig, ...]],
+    tmp_path: Path,
+) -> None:
+    layout = StreamLayout(shards=1, replicas=1, prefix=f"eng{next(_prefixes)}")
+    path, markets = deployment
+    log = tmp_path / "engine.log"
+    workload = Workload(markets, layout, seed=17)
+
+    def run_engine(chunks: int) -> None:
+        engine = EngineProcess(path, nats_single.urls, layout, 0, log, "--snapshot-every", "70")
+
+        async def send() -> None:
+            client, js = await connected(nats_single.urls, layout)
+            for _ in range(chunks):  # groups of 30 at most: snapshots between two of them
+                await workload.send(js, 30)
+                await wait_covered(js, layout, ShardId(0), workload.last_seq(ShardId(0)))
+            await client.close()
+
+        try:
+            asyncio.run(send())
+        finally:
+            assert engine.stop() == 0, log.read_text()
+
+    run_engine(10)
+    taken = [int(n) for n in re.findall(r"snapshot at journal entry (\d+)", log.read_text())]
+    run_engine(3)
+    text = log.read_text()
+    (rebuilt,) = (
+        int(n) for n in re.findall(r"rebuilt from the snapshot at journal entry (\d+)", text)
+    )
+    served = [int(n) for n in re.findall(r"serving .* \(journal entry (\d+)\)", text)]
+    assert rebuilt == taken[-1] < served[1]  # the entries after the snapshot were replayed
+    # a wrong snapshot would give other events to the commands after it than a replay
+    check_shard(nats_single.urls, layout, ShardId(0), workload)
