@@ -130,6 +130,8 @@ class RefBook:
         self.prices: dict[Side, list[int]] = {Side.BUY: [], Side.SELL: []}
         self.resting: dict[int, RefOrder] = {}
         self.held: dict[int, RefOrder] = {}
+        self.of_account: dict[Address, dict[int, RefOrder]] = {}
+        """Each account's resting and held orders (so an account's orders cost its own)."""
         self.last_id = 0
         self.index = 0
 
@@ -154,8 +156,8 @@ class RefBook:
 
     def own(self, account: Address) -> list[RefOrder]:
         """The account's resting and held orders, by order id."""
-        found = [o for o in (*self.resting.values(), *self.held.values()) if o.account == account]
-        return sorted(found, key=lambda o: o.order_id)
+        mine = self.of_account.get(account, {})
+        return [mine[order_id] for order_id in sorted(mine)]
 
     # -- commands -------------------------------------------------------------------------
 
@@ -194,8 +196,8 @@ class RefBook:
         order = self.resting.get(order_id)
         if order is not None:
             self._take_off(order)
-        else:
-            self.held.pop(order_id, None)
+        elif order_id in self.held:
+            self._unhold(self.held[order_id])
 
     def cancel_by_client_id(self, account: Address, client_id: ClientOrderId) -> None:
         for order in self.own(account):
@@ -243,8 +245,9 @@ class RefBook:
         if cmd.price <= 0:
             return
         self.index = cmd.price
-        for order in sorted(self.resting.values(), key=lambda o: o.order_id):
-            if order.trigger and not triggered(order, cmd.price):
+        released_resting = [o for o in self.resting.values() if o.trigger]
+        for order in sorted(released_resting, key=lambda o: o.order_id):
+            if not triggered(order, cmd.price):
                 left = order.remaining
                 self._take_off(order)
                 self._hold(order, left)
@@ -263,7 +266,7 @@ class RefBook:
         )
         positions = dict(cmd.positions)
         for order in released:
-            del self.held[order.order_id]
+            self._unhold(order)
             position = positions.get(order.account, 0)
             taken = self._release(seq, order, order.remaining, position)
             if taken:
@@ -306,8 +309,8 @@ class RefBook:
             return 0
         reserved = sum(
             o.remaining
-            for o in self.resting.values()
-            if o.account == order.account and o.reduce_only and o.side is order.side
+            for o in self.of_account.get(order.account, {}).values()
+            if o.order_id in self.resting and o.reduce_only and o.side is order.side
         )
         room = abs(position) - reserved
         return min(order.size, room - room % self.lot)
@@ -358,15 +361,28 @@ class RefBook:
             insort(self.prices[order.side], order.price)
         level.append(order)
         self.resting[order.order_id] = order
+        self.of_account.setdefault(order.account, {})[order.order_id] = order
         self._owner.add_expiry(order)
 
     def _hold(self, order: RefOrder, size: int) -> None:
         order.remaining = size
         self.held[order.order_id] = order
+        self.of_account.setdefault(order.account, {})[order.order_id] = order
         self._owner.add_expiry(order)
+
+    def _unhold(self, order: RefOrder) -> None:
+        del self.held[order.order_id]
+        self._forget(order)
+
+    def _forget(self, order: RefOrder) -> None:
+        mine = self.of_account[order.account]
+        del mine[order.order_id]
+        if not mine:
+            del self.of_account[order.account]
 
     def _take_off(self, order: RefOrder) -> None:
         del self.resting[order.order_id]
+        self._forget(order)
         level = self.levels[order.side][order.price]
         level.remove(order)
         if not level:
