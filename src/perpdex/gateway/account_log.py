@@ -81,6 +81,10 @@ class AccountLog:
         self._store = store
         self._domain = domain
         self._covered = store.covered
+        # what a replay from genesis finds in the store already; fixed at open, since in
+        # cluster mode the events of several shards' journals come in, each numbered by
+        # its own, and a later shard's first events must not pass for stored ones
+        self._stored_at_open = self._covered
         self._through = self._covered  # the last journal seq whose events were taken
         self._seqs = store.last_seqs()
         self._open: dict[OrderId, _Open] = {}
@@ -112,7 +116,7 @@ class AccountLog:
     # -- input ----------------------------------------------------------------------------
 
     def on_event(self, event: Event) -> None:
-        if event.seq <= self._covered:
+        if event.seq <= self._stored_at_open:
             return  # in the store already (a replay from genesis)
         handler = self._handlers.get(type(event))
         if handler is not None:
@@ -161,8 +165,7 @@ class AccountLog:
 
     def _write(self) -> None:
         """Write the committed rows to the store, in one transaction."""
-        # rows, not seqs, say whether there is anything: in cluster mode the events of
-        # several shards' journals come in, each numbered by its own
+        # rows, not seqs, say whether there is anything (several shards: see __init__)
         nothing = not self._unwritten_events and not self._unwritten_orders
         if nothing and self._committed == self._covered:
             return

@@ -230,3 +230,20 @@ def _replayed_log(tmp_path: Path) -> AccountLog:
     sequencer.flush()
     journal.close()
     return _restart(journal_path, tmp_path / "accounts.sqlite")
+
+
+def test_events_of_two_shards_numbered_alike_all_reach_the_store() -> None:
+    """In cluster mode one log takes the events of several shards' journals, each numbered
+    by its own: an entry of shard 1 with the number of shard 0's last stored one must be
+    stored too (a log that compared numbers only skipped it)."""
+    log = AccountLog(AccountStore(), DOMAIN)
+    bus = EventBus()
+    bus.subscribe(log.on_event)
+    shards = [Engine(MARKETS, bus), Engine(MARKETS, bus)]
+    for shard, order_id in ((0, 1), (1, 2)):
+        order = _new(MAKER, order_id, order_id, is_buy=False, size=2000)
+        shards[shard].apply(1, NOW_MS, order)  # each shard's entries: seq 1, then 2
+        shards[shard].apply(2, NOW_MS, Cancel(MARKET, OrderId(order_id)))
+        log.commit()
+        stored = log.events(MAKER.address, 0, 10)  # the cancels' order frames
+        assert len(stored) == order_id
