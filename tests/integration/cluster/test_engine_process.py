@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from tests.integration.cluster.engine_testing import (
     EngineProcess,
+    EventMessageSeen,
     Workload,
     assert_events_are_the_journals,
     assert_exactly_once,
@@ -25,8 +26,13 @@ from tests.integration.cluster.engine_testing import (
 )
 
 from perpdex.cluster.engine_process import FENCED_EXIT
+from perpdex.cluster.journal import JetStreamJournal
 from perpdex.cluster.nats_server import NatsCluster, NatsConfig
+from perpdex.cluster.status import read_board, status_bucket
 from perpdex.cluster.streams import ShardId, StreamLayout
+from perpdex.core.types import Address, MarketId, OrderId, Price, Side, Size
+from perpdex.engine import CancelAccount, Command, NewOrder
+from perpdex.engine.codec import encode
 from perpdex.engine.config import MarketConfig
 
 _prefixes = count()
@@ -78,6 +84,15 @@ def test_two_shards_journal_their_commands_and_publish_their_events(
         await workload.send(js, 400)
         for shard in layout.all_shards:
             await wait_covered(js, layout, shard, workload.last_seq(shard))
+        # each says on the status board which command it reached, and that none waits
+        bucket = await status_bucket(js, layout)
+        want = {f"engine-{k}": (k, workload.last_seq(k), 0) for k in layout.all_shards}
+        for _ in range(50):
+            board = {v.name: (v.shard, v.seq, v.lag) for v in await read_board(bucket)}
+            if board == want:
+                break
+            await asyncio.sleep(0.1)
+        assert board == want
         await client.close()
 
     try:
@@ -281,3 +296,51 @@ def test_a_restart_starts_from_the_snapshot_and_replays_only_the_rest(
     assert rebuilt == taken[-1] < served[1]  # the entries after the snapshot were replayed
     # a wrong snapshot would give other events to the commands after it than a replay
     check_shard(nats_single.urls, layout, ShardId(0), workload)
+
+
+def test_a_start_publishes_the_events_its_predecessor_journaled_but_never_sent(
+    nats_single: NatsCluster,
+    deployment: tuple[Path, tuple[MarketConfig, ...]],
+    tmp_path: Path,
+) -> None:
+    """Journal entries whose events never went out (their engine died between flush and
+    publish), among them one whose events alone exceed a message: they go out in parts."""
+    layout = StreamLayout(shards=1, replicas=1, prefix=f"eng{next(_prefixes)}")
+    path, markets = deployment
+    maker = Address("0x" + "ab" * 20)
+    orders = [
+        NewOrder(
+            market=MarketId(0),
+            order_id=OrderId(seq),
+            account=maker,
+            side=Side.BUY,
+            price=Price(markets[0].tick_size * (1_000 + seq % 50)),
+            size=Size(markets[0].lot_size),
+        )
+        for seq in range(1, 9_001)
+    ]
+    commands: list[Command] = [*orders, CancelAccount(maker)]  # 9,000 cancels in one entry
+    now_ms = time.time_ns() // 1_000_000
+    journal = JetStreamJournal(nats_single.urls, layout, ShardId(0))
+    try:
+        journal.append([encode(seq, now_ms, c) for seq, c in enumerate(commands, 1)], [0] * 9_001)
+        journal.flush()
+    finally:
+        journal.close()
+    engine = EngineProcess(path, nats_single.urls, layout, 0, tmp_path / "engine.log")
+    engine.wait_serving(60)
+    assert engine.stop() == 0
+
+    async def read() -> list[EventMessageSeen]:
+        client, js = await connected(nats_single.urls, layout)
+        try:
+            return await event_messages(js, layout, ShardId(0))
+        finally:
+            await client.close()
+
+    messages = asyncio.run(read())
+    entries = journal_entries(nats_single.urls, layout, ShardId(0))
+    assert len(entries) == 9_001
+    assert [m.part for m in messages if m.part] == [(1, 2), (2, 2)]
+    shard_markets = tuple(m for m in markets if layout.shard_of(m.market) == 0)
+    assert_events_are_the_journals(entries, messages, shard_markets)
