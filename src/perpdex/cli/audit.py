@@ -14,8 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deployment", type=Path, default=DEFAULT_DEPLOYMENT_PATH)
     parser.add_argument(
         "--journal",
-        help="a journal file, or the gateway's URL (or its /journal); default: the"
-        " deployment's gateway",
+        help="a journal file, or the node's HTTP API URL (or its /journal, or the gateway's"
+        " WebSocket URL); default: the deployment's web_url",
     )
     parser.add_argument(
         "--receipts", type=Path, help="a directory of receipts to check against the journal"
@@ -41,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from perpdex.chain.transact import connect
 
     deployment = load_deployment(args.deployment)
-    journal = args.journal or deployment.gateway_url
+    journal = args.journal or deployment.web_url or deployment.gateway_url
     if journal is None:
-        print("no journal: pass --journal (the deployment names no gateway)")
+        print("no journal: pass --journal (the deployment names no node)")
         return 2
     setup = deployment_setup(deployment, connect(deployment.rpc_url), args.from_seq, args.receipts)
     try:

@@ -1,6 +1,6 @@
 """The clean case: ``perpdex sim market``'s bots trade through the real node on a real
 anvil (signed orders, a crash, liquidations, the keeper's hedges, settlement, checkpoints);
-then anyone's ``perpdex audit``, reading the journal page by page from the node's gateway,
+then anyone's ``perpdex audit``, reading the journal page by page from the node's HTTP API,
 finds nothing wrong and accounts for every fill."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,12 @@ def test_a_sim_market_run_passes_the_audit(tmp_path: Path, monkeypatch: pytest.M
     audited: dict[str, Any] = {}
 
     def audit(node: Node, deployment: Deployment) -> None:
-        path = write_deployment(deployment, tmp_path / "deployment.json")
+        # the deployment as `perpdex up` writes it: the audit finds the node's API there
+        served = replace(deployment, gateway_url=node.gateway.url, web_url=node.http.url)
+        path = write_deployment(served, tmp_path / "deployment.json")
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            argv = ["audit", "--deployment", str(path), "--journal", node.gateway.url, "--json"]
-            audited["code"] = main(argv)
+            audited["code"] = main(["audit", "--deployment", str(path), "--json"])
         audited["report"] = json.loads(out.getvalue())
 
     params = MarketParams(seed=2, crash_at_s=6.0, after_s=10.0, takers=2, crowd=3)
