@@ -5,9 +5,11 @@ signature equal what perpdex.core.eip712 computes from the SDK's conversions."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
+from eth_account import Account
 from starlette.applications import Starlette
 from tests.browser.browser_testing import chromium, offline_deployment, page_of, serving
 
@@ -116,6 +118,61 @@ def test_page_digest_and_signature_equal_the_sdks() -> None:
         # RFC 6979 on both sides: one key and one digest give one signature
         assert preview["signature"] == "0x" + signed.signature.to_bytes().hex(), terms
         assert preview["order"]["triggerDirection"] == int(order.trigger_direction)
+
+
+INJECTED_WALLET = """
+window.ethereum = {
+  request: async ({ method, params }) => {
+    if (method === "eth_requestAccounts" || method === "eth_accounts") return [%r];
+    if (method === "eth_signTypedData_v4") return await window.walletSignTypedData(...params);
+    throw new Error(`the test wallet does not do ${method}`);
+  },
+};
+"""
+"""An EIP-1193 wallet whose eth_signTypedData_v4 is eth-account's ``sign_typed_data``, as
+a wallet extension signs: the page must send it typed data that signs to the SDK's bytes."""
+
+
+def test_an_injected_wallet_signs_the_sdks_bytes() -> None:
+    deployment = offline_deployment()
+    domain = Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange)
+    trader = deployment.wallet(Role.TRADER)
+    assert trader.private_key is not None
+    asked: list[dict[str, Any]] = []
+
+    def wallet_sign(address: str, typed_data: str) -> str:
+        assert address.lower() == trader.address.lower()
+        message = json.loads(typed_data)
+        asked.append(message)
+        return (
+            "0x" + Account.sign_typed_data(trader.private_key, full_message=message).signature.hex()
+        )
+
+    async def scenario() -> list[dict[str, Any]]:
+        app = Starlette()
+        mount(app, offline_deployment)
+        async with serving(app) as url, chromium() as browser:
+            context = await browser.new_context()
+            await context.add_init_script(INJECTED_WALLET % trader.address)
+            await context.expose_function("walletSignTypedData", wallet_sign)
+            page = await context.new_page()
+            await page.goto(url)
+            await page.wait_for_selector("body[data-ready=true]", state="attached")
+            return [
+                await page.evaluate(
+                    "([t, terms, n, e]) => perpdex.preview(t, terms, n, e, 'injected')",
+                    [trader.address, terms, str(NONCE), str(EXPIRY)],
+                )
+                for terms in TERMS[-3:]  # a plain order and two triggers
+            ]
+
+    previews = asyncio.run(scenario())
+    for terms, preview, message in zip(TERMS[-3:], previews, asked, strict=True):
+        order = sdk_order(deployment, terms)
+        assert message["primaryType"] == "Order"
+        assert message["domain"]["verifyingContract"] == deployment.contracts.exchange.lower()
+        signed = sign_order(order, SigningKey(bytes.fromhex(trader.private_key[2:])), domain)
+        assert preview["signature"] == "0x" + signed.signature.to_bytes().hex(), terms
 
 
 REFUSED: list[tuple[dict[str, Any], type[Exception], str]] = [

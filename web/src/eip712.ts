@@ -102,11 +102,14 @@ export function loginMessage(trader: Address, expiry: bigint, nonce: bigint): Lo
   return { trader, sessionKey: zeroAddress, expiry, nonce };
 }
 
-/** The typed data a wallet signs (eth_signTypedData_v4's argument, as viem takes it). */
+/** The typed data a wallet signs (eth_signTypedData_v4's argument, as viem takes it):
+ * the domain's and the primary type's fields only, as perpdex.core.eip712's
+ * ``Eip712Domain.full_message`` (a wallet may refuse types the message does not use). */
 export function typedData(config: PageConfig, primaryType: PrimaryType, message: OrderMessage | CancelMessage | LoginMessage) {
+  const types = config.eip712.types;
   return {
     domain: config.eip712.domain,
-    types: config.eip712.types,
+    types: { EIP712Domain: types.EIP712Domain!, [primaryType]: types[primaryType]! },
     primaryType,
     message: message as unknown as Record<string, unknown>,
   };

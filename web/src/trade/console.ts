@@ -12,9 +12,14 @@ export interface OrderPreview {
 }
 
 export function exposeConsole(config: PageConfig): void {
-  const preview = async (trader: Address, terms: OrderTerms, nonce: string, expiry: string, demo?: DemoWallet): Promise<OrderPreview> => {
+  /** The order of ``terms``, its digest, and its signature by ``signer`` if given: a demo
+   * wallet, or "injected" for window.ethereum (eth_signTypedData_v4). */
+  const preview = async (
+    trader: Address, terms: OrderTerms, nonce: string, expiry: string, signer?: DemoWallet | "injected",
+  ): Promise<OrderPreview> => {
     const order = buildOrder(config, trader, terms, BigInt(nonce), BigInt(expiry));
-    const signature = demo ? await Wallet.demo(config, demo).sign(config, "Order", order) : null;
+    const wallet = signer === "injected" ? await Wallet.injected(config, window.ethereum!) : signer && Wallet.demo(config, signer);
+    const signature = wallet ? await wallet.sign(config, "Order", order) : null;
     const shown = Object.fromEntries(
       Object.entries(order).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : (v as string | number | boolean)]),
     );
