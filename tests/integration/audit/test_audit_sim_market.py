@@ -1,7 +1,7 @@
 """The clean case: ``perpdex sim market``'s bots trade through the real node on a real
 anvil (signed orders, a crash, liquidations, the keeper's hedges, settlement, checkpoints);
 then anyone's ``perpdex audit``, reading the journal page by page from the node's HTTP API,
-finds nothing wrong and accounts for every fill."""
+finds nothing wrong, accounts for every fill, and every receipt the bots kept agrees."""
 
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ def test_a_sim_market_run_passes_the_audit(tmp_path: Path, monkeypatch: pytest.M
         path = write_deployment(served, tmp_path / "deployment.json")
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            audited["code"] = main(["audit", "--deployment", str(path), "--json"])
+            # every receipt the gateway signed for the bots, as their SDK clients kept them
+            receipts = node.config.state_dir.parent / "nonces" / "receipts"
+            argv = ["audit", "--deployment", str(path), "--receipts", str(receipts), "--json"]
+            audited["code"] = main(argv)
         audited["report"] = json.loads(out.getvalue())
 
     params = MarketParams(seed=2, crash_at_s=6.0, after_s=10.0, takers=2, crowd=3)
@@ -44,4 +47,5 @@ def test_a_sim_market_run_passes_the_audit(tmp_path: Path, monkeypatch: pytest.M
     assert summary["settled"] == figures["fills_settled"]
     assert summary["rejected"] + summary["dropped"] == figures["fills_rejected"]
     assert summary["pending"] == 0
+    assert summary["receipts"] > 50 and audited["report"]["notRun"] == []
     assert summary["checkpointsChecked"] == summary["checkpoints"] >= 1
