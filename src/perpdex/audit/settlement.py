@@ -31,6 +31,7 @@ class SettlementTally:
 
 
 _SETTLED = "settled"
+_REJECTED = "rejected on chain: "
 
 
 def compare(
@@ -73,7 +74,7 @@ def compare(
                 )
             newest_settled = max(newest_settled, number)
         elif open_:
-            ended[open_[0]] = f"rejected on chain: {outcome.reason}"
+            ended[open_[0]] = f"{_REJECTED}{outcome.reason}"
             tally.rejected += 1
             _count(tally, f"{outcome.reason} (chain)")
         else:
@@ -108,8 +109,20 @@ def _dropped(
         for n in by_orders.get(key, ())
         if (fills[n].price, fills[n].size) == (rejected.price, rejected.size)
     ]
-    if any(ended.get(n, "").startswith("rejected") for n in same):
-        return []  # the chain refused it; the journal tells the traders so
+    on_chain = [ended[n] for n in same if ended.get(n, "").startswith(_REJECTED)]
+    if on_chain:  # the chain refused it; the journal must tell the traders why
+        reason = on_chain[0].removeprefix(_REJECTED)
+        if reason == rejected.cause:
+            return []
+        return [
+            Discrepancy(
+                Check.SETTLEMENT,
+                drop.seq,
+                f"the journal tells the traders a fill was refused for {rejected.cause}; the"
+                f" chain refused it for {reason}",
+                key[1],
+            )
+        ]
     waiting = [n for n in same if n not in ended]
     if waiting:
         ended[waiting[0]] = f"dropped: {rejected.cause}"

@@ -100,3 +100,11 @@ def test_the_journal_reporting_a_settled_fill_as_refused() -> None:
         and "refused (EXPIRED)" in found.detail
         and "settled on chain" in found.detail
     )
+
+
+def test_the_journal_giving_another_reason_than_the_chain() -> None:
+    outcomes = [_outcome(1, MAKERS[0], reason="ORDER_CLOSED")]
+    (found,) = compare(FILLS, [_drop(6, MAKERS[0], "EXPIRED")], outcomes, NAMES).found
+    assert found.seq == 6 and "refused for EXPIRED; the chain refused it for ORDER_CLOSED" in (
+        found.detail
+    )
