@@ -2,20 +2,25 @@
 the node of `perpdex up` with its keeper walking the oracles, and the bots trading every
 market through the gateway. An anonymous SDK client watches the books, the chain's events
 show the fills settled, and Ctrl-C (SIGINT) stops the bots, then the node, then anvil, with
-exit code 0. `--duration` stops it by itself."""
+exit code 0. The printed URL serves the web app and the HTTP API, whose candles show the
+bots' trades. `--duration` stops it by itself."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Final
 
@@ -29,9 +34,13 @@ from perpdex.chain.transact import connect
 from perpdex.sdk.book import BookView
 from perpdex.sdk.client import Client
 from perpdex.sdk.keys import Wallet
+from perpdex.webapp.mount import PAGES, STATIC_DIR
 
 SEED: Final = 3
-URL_LINE: Final = re.compile(r"^live market at (\S+); press Ctrl-C to stop$", re.MULTILINE)
+URL_LINE: Final = re.compile(
+    r"^live market at (\S+)/ \(operator dashboard: \1/dashboard\); press Ctrl-C to stop$",
+    re.MULTILINE,
+)
 START_TIMEOUT_S: Final = 60.0
 WATCH_S: Final = 6.0
 """How long each book is watched (the oracle moves every second: several requotes)."""
@@ -111,6 +120,20 @@ async def watch_books(deployment: Deployment, url: str) -> dict[str, list[BookVi
     return {m.symbol: views for m, views in zip(deployment.markets, watched, strict=True)}
 
 
+def status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            code: int = response.status
+    except urllib.error.HTTPError as error:
+        code = error.code
+    return code
+
+
+def get(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
 def settled_fills(web3: Web3, deployment: Deployment) -> dict[int, set[tuple[str, str]]]:
     """(maker, taker) of the ``Filled`` events on chain, by market id."""
     exchange = bind(web3, deployment).exchange
@@ -127,9 +150,12 @@ def test_live_demo_quotes_every_market_settles_fills_and_stops_on_ctrl_c(
     with demo(tmp_path, "--duration", "300") as run:
         url = run.url()
         deployment = load_deployment(run.out)
-        assert url == deployment.gateway_url
+        assert url == deployment.web_url and deployment.gateway_url is not None
+        # the trading page (503 where `make setup` did not build it) and the API beside it
+        built = (STATIC_DIR / PAGES["/"]).is_file()
+        assert status(f"{url}/") == (HTTPStatus.OK if built else HTTPStatus.SERVICE_UNAVAILABLE)
 
-        books = asyncio.run(watch_books(deployment, url))
+        books = asyncio.run(watch_books(deployment, deployment.gateway_url))
         for symbol, views in books.items():
             # both sides quoted in every book the gateway sent, never crossed
             assert all(v.bids and v.asks for v in views), symbol
@@ -149,6 +175,11 @@ def test_live_demo_quotes_every_market_settles_fills_and_stops_on_ctrl_c(
             # the bots' orders, settled between the market's maker and its takers
             assert {maker for maker, _ in pairs} == {makers[market]}
             assert {taker for _, taker in pairs} <= takers
+        for market in deployment.markets:
+            candles = get(f"{url}/markets/{market.symbol}/candles?interval=1m")
+            assert isinstance(candles, list) and sum(c["trades"] for c in candles) > 0
+        health = get(f"{url}/health")
+        assert isinstance(health, dict) and health["ok"] is True, health
 
         run.process.send_signal(signal.SIGINT)
         assert run.process.wait(STOP_TIMEOUT_S) == 0, run.logged()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from perpdex.cli import demo_once
 from perpdex.cli.console import run_interruptible
-from perpdex.cli.up import DEFAULT_PORT
+from perpdex.cli.up import DEFAULT_HTTP_PORT
 
 # web3, vyper and the services load slowly: imported in run(), so `perpdex --help` is fast
 if TYPE_CHECKING:
@@ -36,7 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=1, help="the bots' wallets and orders and the oracle's walk"
     )
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="gateway port (0: any free port)"
+        "--port",
+        type=int,
+        default=DEFAULT_HTTP_PORT,
+        help="port of the web app and the HTTP API (0: any free port; the gateway takes "
+        "any free port, written to the deployment file)",
     )
     parser.add_argument(
         "--duration", type=float, metavar="S", help="stop after S seconds (default: at Ctrl-C)"
@@ -82,7 +86,7 @@ def _live(args: argparse.Namespace) -> int:
             chain.set_block_time(config.block_time_s)
             node = NodeConfig(
                 state_dir=state_dir / "node",
-                port=args.port,
+                http_port=args.port,
                 price_paths=config.price_walks(deployment.markets),
             )
             market = functools.partial(_market, config, state_dir / "bots")
@@ -96,14 +100,13 @@ def _live(args: argparse.Namespace) -> int:
 
 @contextlib.asynccontextmanager
 async def _market(config: BotsConfig, nonces: Path, node: Node) -> AsyncIterator[None]:
-    """The bots trading beside the started node; the URL to watch them at."""
+    """The bots trading beside the started node; the web app's URL to watch them at."""
     from perpdex.bots.runner import trading
 
     async with trading(node.deployment, node.gateway.url, config, nonces):
-        print(f"\nlive market at {market_url(node)}; press Ctrl-C to stop", flush=True)
+        web = node.http.url
+        print(
+            f"\nlive market at {web}/ (operator dashboard: {web}/dashboard); press Ctrl-C to stop",
+            flush=True,
+        )
         yield
-
-
-def market_url(node: Node) -> str:
-    """Where a newcomer watches the market."""
-    return node.gateway.url
