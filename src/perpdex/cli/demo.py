@@ -61,6 +61,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    live_only = args.duration is not None or args.state_dir is not None
+    if live_only if args.once else args.keep_running:
+        print(
+            "error: --duration and --state-dir are the live demo's, --keep-running is --once's",
+            file=sys.stderr,
+        )
+        return 2
     if args.once:
         return demo_once.run(args)
     return run_interruptible(_live, args)

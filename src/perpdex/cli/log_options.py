@@ -19,7 +19,8 @@ def log_options() -> argparse.ArgumentParser:
         "--log-level",
         choices=LEVELS,
         default=argparse.SUPPRESS,
-        help="perpdex's log level (default: info for `up` and `keeper`, warning otherwise)",
+        help="perpdex's log level (default: info for the commands that run services or the demo,"
+        " warning otherwise)",
     )
     group.add_argument(
         "--log-format",
