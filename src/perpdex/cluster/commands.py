@@ -41,7 +41,7 @@ from nats.js import JetStreamContext
 
 from perpdex.cluster.streams import CommandAck, ShardId, StreamLayout, publish_to_shard
 from perpdex.core.types import MarketId, OrderHash, OrderId
-from perpdex.engine.codec import HEADER, DecodeError, decode, encode
+from perpdex.engine.codec import HEADER, DecodeError, decode, encode, renumbered
 from perpdex.engine.commands import (
     Amend,
     Cancel,
@@ -49,6 +49,7 @@ from perpdex.engine.commands import (
     CancelAll,
     CancelByClientId,
     ChainCancel,
+    Command,
     IndexPrice,
     NewOrder,
     SetDeadMan,
@@ -82,16 +83,26 @@ def encode_command(command: WireCommand) -> bytes:
 
 def decode_command(data: bytes) -> WireCommand:
     """The command of ``encode_command``'s bytes; ``DecodeError`` for anything else."""
-    _, _, command = decode(_NO_STAMP + data)
-    if isinstance(command, Tick):
-        raise DecodeError("a Tick is not a published command")
-    return command
+    return _wire(decode(_NO_STAMP + data)[2])
 
 
 def with_order_id(command: WireCommand, stream_seq: int) -> WireCommand:
     """What the engine sequences for ``command`` read at ``stream_seq`` (see above)."""
     if type(command) is NewOrder:
         return replace(command, order_id=OrderId(stream_seq))
+    return command
+
+
+def decode_numbered(data: bytes, stream_seq: int) -> WireCommand:
+    """``with_order_id(decode_command(data), stream_seq)``, the engine's way: the order id
+    is written into the bytes before decoding (``dataclasses.replace`` costs more than the
+    decoding)."""
+    return _wire(decode(renumbered(_NO_STAMP + data, stream_seq))[2])
+
+
+def _wire(command: Command) -> WireCommand:
+    if isinstance(command, Tick):
+        raise DecodeError("a Tick is not a published command")
     return command
 
 

@@ -38,7 +38,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from perpdex.cluster.commands import WireCommand, decode_command, with_order_id
+from perpdex.cluster.commands import WireCommand, decode_numbered
 from perpdex.cluster.errors import (
     JetStreamUnavailableError,
     JournalFencedError,
@@ -390,12 +390,11 @@ class ShardEngine:
         if stream_seq <= self._command_seq:
             return  # in the journal already: a re-made consumer starts a little early
         try:
-            command = decode_command(msg.data)
+            command = decode_numbered(msg.data, stream_seq)
         except DecodeError as error:
             log.error("command %d is not one (%s): skipped", stream_seq, error)
             return
         self._command_seq = stream_seq
-        command = with_order_id(command, stream_seq)
         self._positions.carry(command)
         journal.mark(stream_seq)
         sequencer.submit(command)

@@ -156,6 +156,19 @@ def seq_of(entry: bytes) -> int:
     return seq
 
 
+_ORDER_ID: Final = Struct(">Q")
+_ORDER_ID_AT: Final = HEADER.size + 4  # after the header and the market (``_ORDER``)
+
+
+def renumbered(entry: bytes, order_id: int) -> bytes:
+    """``entry`` with ``order_id`` as its order's id if it places an order (``NEW``,
+    ``NEW_TRIGGER``), else unchanged: cheaper than decoding and replacing the field."""
+    if entry[HEADER.size - 1] not in (NEW, NEW_TRIGGER):
+        return entry
+    end = _ORDER_ID_AT + _ORDER_ID.size
+    return entry[:_ORDER_ID_AT] + _ORDER_ID.pack(order_id) + entry[end:]
+
+
 def _encode_order(layout: Struct, header: tuple[int, ...], cmd: NewOrder) -> bytes:
     account = cmd.account.encode()
     flags = _REDUCE_ONLY if cmd.reduce_only else 0

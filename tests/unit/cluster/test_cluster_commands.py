@@ -20,6 +20,7 @@ from tests.unit.engine.test_engine_codec import (
 from perpdex.cluster.commands import (
     WireCommand,
     decode_command,
+    decode_numbered,
     encode_command,
     routes,
     with_order_id,
@@ -105,6 +106,14 @@ def test_a_tick_never_travels() -> None:
         encode_command(Tick())  # type: ignore[arg-type]
     with pytest.raises(DecodeError):
         decode_command(encode(0, 0, Tick())[16:])
+
+
+@given(command=wire_commands, stream_seq=st.integers(1, 2**63))
+def test_the_engine_decodes_a_command_numbered_as_with_order_id_says(
+    command: WireCommand, stream_seq: int
+) -> None:
+    numbered = decode_numbered(encode_command(command), stream_seq)
+    assert numbered == with_order_id(command, stream_seq)
 
 
 def test_the_engine_numbers_new_orders_by_their_stream_sequence() -> None:
