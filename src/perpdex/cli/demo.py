@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import logging
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 LOG_LEVEL = "info"
 """The node's and the bots' lines: what the market does while the newcomer watches."""
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +91,7 @@ def _live(args: argparse.Namespace) -> int:
                 stack.enter_context(tempfile.TemporaryDirectory(prefix="perpdex-demo-"))
             )
             chain = stack.enter_context(Anvil(log_path=args.anvil_log))
+            log.info("anvil at %s: deploying, then crediting the bots", chain.rpc_url)
             deployment = fresh_deployment(chain.rpc_url)
             credit_bots(deployment, config)
             chain.set_block_time(config.block_time_s)
