@@ -15,11 +15,12 @@ from pathlib import Path
 
 from web3 import Web3
 
+from perpdex.audit.chain_cancels import ChainCancelCheck
 from perpdex.audit.checkpoints import CheckpointCheck
 from perpdex.audit.findings import Check, Discrepancy
 from perpdex.audit.hash_chain import ChainCheck
 from perpdex.audit.names import OrderNames
-from perpdex.audit.onchain import ChainOutcome, read_outcomes
+from perpdex.audit.onchain import ChainOutcome, NonceClosures, read_closures, read_outcomes
 from perpdex.audit.priority import PriorityCheck
 from perpdex.audit.receipts import ReceiptCheck, operators_of, read_receipts
 from perpdex.audit.replay import MatchedFill, ReplaySink
@@ -46,6 +47,8 @@ class ChainView:
     checkpoints: list[Checkpoint]
     outcomes: list[ChainOutcome]
     block: int
+    closures: Callable[[], NonceClosures] = NonceClosures
+    """Read once the journal is read (up to the chain's head then)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +84,15 @@ def deployment_setup(
             OrderNames(domain),
         )
         check.set_aside += set_aside
+
+    def closures() -> NonceClosures:
+        head = int(web3.eth.block_number)
+        return read_closures(contracts.exchange, deployment.start_block, head)
+
     return AuditSetup(
         markets=[MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets],
         domain=domain,
-        chain=ChainView(checkpoints, outcomes, block),
+        chain=ChainView(checkpoints, outcomes, block, closures),
         from_seq=from_seq,
         receipts=check,
     )
@@ -124,6 +132,7 @@ def run_audit(published: Published, setup: AuditSetup) -> Report:
     keep = setup.chain is not None
     fills: list[MatchedFill] = []
     receipts = setup.receipts
+    cancels = ChainCancelCheck(names)
     decodes = True
     for entry in chain:
         summary.commands += 1
@@ -140,6 +149,7 @@ def run_audit(published: Published, setup: AuditSetup) -> Report:
             continue
         if receipts is not None:
             receipts.see(seq, time, entry.head, command)
+        cancels.see(seq, command)
         if not replaying:
             continue
         engine.apply(seq, time, command)
@@ -171,6 +181,7 @@ def run_audit(published: Published, setup: AuditSetup) -> Report:
         summary.reasons = tally.reasons
         summary.block = setup.chain.block
         found += tally.found
+        found += cancels.end(setup.chain.closures())
     elif replaying:
         not_run.append("settlement: the journal's hash chain is broken")
     return Report(summary, found, not_run)

@@ -17,6 +17,7 @@ class Check(StrEnum):
     """An entry that hashes well but does not decode: the engine could not have run it."""
     PRIORITY = "price-time priority"
     SETTLEMENT = "settlement"
+    CHAIN_CANCEL = "chain cancel"
     RECEIPT = "receipt"
 
 

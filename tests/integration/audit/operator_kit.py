@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account
 from web3 import Web3
 
 from perpdex.chain.deploy import ChainContracts, bind
@@ -192,6 +193,12 @@ class Operator:
             from_block=self.deployment.start_block,
         )
         return batcher.settle(matches)
+
+    def raise_nonce_floor(self, key: SigningKey, floor: int) -> None:
+        """The trader's own ``raise_nonce_floor`` (given gas money first)."""
+        self.web3.provider.make_request("anvil_setBalance", [key.address, hex(10**18)])  # type: ignore[arg-type]
+        trader = Account.from_key(key.secret)
+        send(self.web3, trader, self.contracts.exchange.functions.raise_nonce_floor(floor))
 
     def checkpoint(self, journal: Path | None = None) -> None:
         """Post the head of the journal (or of ``journal``, a forged one)."""

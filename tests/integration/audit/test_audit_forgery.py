@@ -15,6 +15,8 @@ from web3 import Web3
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import demo_wallets, deploy
 from perpdex.core.types import Price
+from perpdex.engine.commands import ChainCancel
+from perpdex.engine.errors import CancelReason
 from perpdex.engine.file_journal import frames, read_file
 from perpdex.settlement.encoding import Match
 
@@ -179,3 +181,28 @@ def test_an_order_with_a_receipt_left_out_of_the_journal(
     honest_code, honest = operator.audit(None, "--receipts", str(receipts))
     assert honest_code == 1  # its head was never checkpointed: the forged one was
     assert {d["check"] for d in honest["discrepancies"]} == {"checkpoint"}
+
+
+def test_an_order_pulled_off_the_book_and_blamed_on_its_trader(operator: Operator) -> None:
+    """Two resting orders leave the book as "cancelled on chain": one trader did raise its
+    nonce floor past its order, the other never touched the chain."""
+    honest, victim = operator.traders(2)
+    closed = operator.new_order(operator.signed(honest, buy=False, ticks=3))
+    pulled = operator.new_order(operator.signed(victim, buy=False, ticks=4))
+    operator.submit(closed, pulled)
+    operator.raise_nonce_floor(honest, 10**6)
+    operator.submit(
+        ChainCancel(
+            orders=((closed.market, closed.order_id), (pulled.market, pulled.order_id)),
+            reason=CancelReason.ON_CHAIN,
+        )
+    )
+    operator.checkpoint()
+
+    code, report = operator.audit()
+
+    assert code == 1
+    (found,) = report["discrepancies"]
+    assert found["check"] == "chain cancel" and found["seq"] == 3
+    assert found["orderHash"] == operator.hash_of(pulled)
+    assert f"by its trader {victim.address}, who never cancelled nonce" in found["detail"]
