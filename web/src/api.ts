@@ -39,7 +39,7 @@ export interface Market {
   fundingIntervalS: number | null;
   nextFundingTime: number | null;
   openInterest: string;
-  volume24H: string;
+  volume24h: string;
 }
 
 export interface Candle {

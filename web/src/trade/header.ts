@@ -35,7 +35,7 @@ export class Header {
       ["Funding", funding, "funding"],
       ["Next funding", next, "next-funding"],
       ["Open interest", shown(m.openInterest, 4), "open-interest"],
-      ["24 h volume", shown(m.volume24H, 4), "volume"],
+      ["24 h volume", shown(m.volume24h, 4), "volume"],
     ];
     byId("stats").replaceChildren(...figures.flatMap(([label, value, id]) => [h("dt", {}, label), h("dd", { "data-testid": id }, value)]));
   }
