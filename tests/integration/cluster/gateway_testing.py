@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,15 +85,14 @@ class GatewayProcesses:
             cwd=REPO,
             env={**os.environ, "PYTHONPATH": str(REPO / "src")},
         )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded 2-core machine starts it slowly
         while time.monotonic() < deadline:
             if self.processes[name].poll() is not None:
                 raise RuntimeError(f"{name} exited: see {self._logs / f'{name}.log'}")
-            try:
-                with urllib.request.urlopen(f"{url}/markets", timeout=1):
-                    return f"ws://127.0.0.1:{port}"
-            except (urllib.error.URLError, OSError):
+            try:  # the port is bound once the replicas caught up and the chain is folded
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return f"ws://127.0.0.1:{port}"
+            except OSError:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"{name} not serving: see {self._logs / f'{name}.log'}")
