@@ -2,8 +2,8 @@
 the node of `perpdex up` with its keeper walking the oracles, and the bots trading every
 market through the gateway. An anonymous SDK client watches the books, the chain's events
 show the fills settled, and Ctrl-C (SIGINT) stops the bots, then the node, then anvil, with
-exit code 0. The printed URL serves the web app and the HTTP API, whose candles show the
-bots' trades. `--duration` stops it by itself."""
+exit code 0 (SIGTERM alike). The printed URL serves the web app and the HTTP API, whose
+candles show the bots' trades. `--duration` stops it by itself."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Final
 
+import pytest
 from web3 import Web3
 
 from perpdex.bots.config import BotsConfig
@@ -190,9 +191,15 @@ def test_live_demo_quotes_every_market_settles_fills_and_stops_on_ctrl_c(
         assert not web3.is_connected()  # anvil went with it
 
 
-def test_duration_stops_the_demo_by_itself(tmp_path: Path) -> None:
-    with demo(tmp_path, "--duration", "2") as run:
+@pytest.mark.parametrize("stop", ["--duration", "SIGTERM"])
+def test_the_demo_stops_in_order_after_its_duration_or_on_sigterm(
+    tmp_path: Path, stop: str
+) -> None:
+    with demo(tmp_path, "--duration", "2" if stop == "--duration" else "300") as run:
         run.url()
+        if stop == "SIGTERM":
+            run.process.terminate()
         assert run.process.wait(STOP_TIMEOUT_S) == 0, run.logged()
         assert run.printed().rstrip().endswith("stopping")
-        assert "bots stopped" in run.logged()
+        logged = run.logged()
+        assert logged.index("bots stopped") < logged.index("node stopped")
