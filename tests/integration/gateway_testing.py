@@ -55,10 +55,11 @@ async def running_gateway(
     limits: Limits | None = None,
     max_resume_events: int = MAX_RESUME_EVENTS,
     receipts: ReceiptSigner | None = None,
+    group_size: int = 1024,
 ) -> AsyncIterator[GatewayServer]:
     bus = EventBus()
     store = None if journal is None else FileJournal(journal)
-    sequencer = Sequencer(Engine(MARKETS, bus), WallClock(), store)
+    sequencer = Sequencer(Engine(MARKETS, bus), WallClock(), store, group_size=group_size)
     gateway = Gateway(
         sequencer,
         bus,

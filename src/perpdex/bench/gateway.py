@@ -32,7 +32,7 @@ from perpdex.bench.eip712 import BENCH_DOMAIN
 from perpdex.bench.engine import new_journal, percentile
 from perpdex.core.eip712 import FeePpm, Nonce, Order, UnixTime, sign_order
 from perpdex.core.signing import SigningKey
-from perpdex.core.types import MarginMode, MarketId, Price, Size, TimeInForce
+from perpdex.core.types import Address, MarginMode, MarketId, Price, Size, TimeInForce
 from perpdex.engine.clock import WallClock
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
@@ -40,13 +40,19 @@ from perpdex.engine.events import EventBus
 from perpdex.engine.sequencer import Sequencer
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.limits import Limits
+from perpdex.gateway.receipts import ReceiptKey, make_signer
 from perpdex.gateway.risk import AllowAll
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
 from perpdex.gateway.verify import make_verifier
+from perpdex.receipts import receipt_domain
 
 MARKET = MarketId(0)
 MID = 100_000
+BENCH_RECEIPT_DOMAIN = receipt_domain(
+    BENCH_DOMAIN.chain_id, Address("0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512")
+)
+"""Receipts are signed in the Checkpoints contract's domain (anvil's second contract)."""
 UNLIMITED = Limits(connection_rate=1e9, connection_burst=1e9, account_rate=1e9, account_burst=1e9)
 
 
@@ -64,10 +70,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--journal", type=Path, help="journal to this new file; an existing file is refused"
     )
+    parser.add_argument(
+        "--receipts",
+        choices=("off", "worker", "loop"),
+        default="off",
+        help="sign each accepted order's receipt (needs --journal) in a worker process or on"
+        " the loop (default off)",
+    )
     parser.add_argument("--seed", type=int, default=5)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.receipts != "off" and args.journal is None:
+        print("error: receipts name chain heads: --receipts needs --journal", file=sys.stderr)
+        return 2
     try:
         figures = asyncio.run(_bench(args))
     except FileExistsError as error:  # --journal names an existing file
@@ -96,8 +112,21 @@ async def _bench(args: argparse.Namespace) -> dict[str, object]:
     bus = EventBus()
     sequencer = Sequencer(Engine([MarketConfig(MARKET)], bus), WallClock(), journal)
     verifier = make_verifier(BENCH_DOMAIN, args.verify_workers)
+    signer = (
+        None
+        if args.receipts == "off"
+        else make_signer(
+            ReceiptKey(keys[0], BENCH_RECEIPT_DOMAIN), worker=args.receipts == "worker"
+        )
+    )
     gateway = Gateway(
-        sequencer, bus, BENCH_DOMAIN, risk=AllowAll(), limits=UNLIMITED, verifier=verifier
+        sequencer,
+        bus,
+        BENCH_DOMAIN,
+        risk=AllowAll(),
+        limits=UNLIMITED,
+        verifier=verifier,
+        receipts=signer,
     )
     try:
         async with GatewayServer(gateway) as server:
@@ -115,6 +144,7 @@ async def _bench(args: argparse.Namespace) -> dict[str, object]:
             latencies = sorted(gateway.fill_latencies_ns)
     finally:
         verifier.close()
+        gateway.close_receipts()
         if journal is not None:
             journal.close()
     return {
@@ -136,6 +166,7 @@ async def _bench(args: argparse.Namespace) -> dict[str, object]:
         "client_cpu_us_per_order": round(client_cpu / accepted * 1e6, 1),
         "gateway_cpu_s_latency_phase": round(_cpu_since(cpu_start), 3),
         "journal": None if args.journal is None else str(args.journal),
+        "receipts": args.receipts,
         "nproc": os.cpu_count(),
     }
 

@@ -8,8 +8,8 @@ follows from the published journal, and hands it to a signer. The signed receipt
 the connection as a ``receipt`` frame, after the order's ``placed`` (or ``amended``) frame.
 
 Signing is an ECDSA signature per order, most of the cost of the order's own recovery, so
-the node runs it in a worker process (:class:`WorkerSigner`): the loop sends 32-byte
-digests and reads back 65-byte signatures, and acks and fills never wait for it
+the node runs it in a worker process (:class:`WorkerSigner`): the loop packs 80 bytes per
+receipt and reads back the encoded frames, and acks and fills never wait for it
 (docs/performance.md). :class:`InlineSigner` signs on the loop, within the same release.
 """
 
@@ -21,28 +21,31 @@ import multiprocessing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from struct import Struct
 from typing import Protocol
 
 from perpdex.core.eip712 import ChainHeadHash, Eip712Domain, JournalSeq, Receipt, UnixMillis
-from perpdex.core.signing import Digest, Signature, SigningKey
-from perpdex.core.types import OrderHash
+from perpdex.core.signing import SigningKey
+from perpdex.core.types import Address, OrderHash
 from perpdex.engine.codec import HEADER
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.protocol import encode_frame
 from perpdex.gateway.session import Outbox, Session
-from perpdex.receipts import SignedReceipt, WireReceipt, sign_receipt
+from perpdex.receipts import WireReceipt, receipt_domain, sign_receipt
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[list[SignedReceipt]], None]
+RECEIPT = Struct(">32sQ32sQ")
+"""A receipt to sign, as the loop hands it over: order hash, seq, head, time."""
 
-_DIGEST = 32
-_SIGNATURE = 65  # r || s || v
+Deliver = Callable[[list[bytes]], None]
+"""Gets the encoded ``receipt`` frames of one request, in its order."""
 
 
 class ReceiptSigner(Protocol):
-    def sign(self, receipts: Sequence[Receipt], deliver: Deliver) -> None:
-        """Sign ``receipts``; ``deliver`` gets them signed, in order (now or later)."""
+    def sign(self, request: bytes, deliver: Deliver) -> None:
+        """Sign the receipts packed in ``request`` (``RECEIPT`` each); ``deliver`` gets their
+        ``receipt`` frames, in order (now or later)."""
 
     def close(self) -> None: ...
 
@@ -57,51 +60,64 @@ class ReceiptKey:
 
 def make_signer(signing: ReceiptKey, *, worker: bool) -> ReceiptSigner:
     """A signer in a worker process, or on the loop."""
-    if worker:
-        return WorkerSigner(signing.key, signing.domain)
-    return InlineSigner(signing.key, signing.domain)
+    return WorkerSigner(signing) if worker else InlineSigner(signing)
+
+
+def receipt_frames(signing: ReceiptKey, request: bytes) -> list[bytes]:
+    """The signed ``receipt`` frames of the receipts packed in ``request``."""
+    frames = []
+    for order_hash, seq, head, time in RECEIPT.iter_unpack(request):
+        receipt = Receipt(
+            OrderHash(order_hash), JournalSeq(seq), ChainHeadHash(head), UnixMillis(time)
+        )
+        signature = sign_receipt(receipt, signing.key, signing.domain).signature
+        frame = wire.ReceiptIssued(receipt=WireReceipt.of(receipt, signature))
+        frames.append(encode_frame(frame))
+    return frames
 
 
 class InlineSigner:
-    def __init__(self, key: SigningKey, domain: Eip712Domain) -> None:
-        self._key = key
-        self._domain = domain
+    def __init__(self, signing: ReceiptKey) -> None:
+        self._signing = signing
 
-    def sign(self, receipts: Sequence[Receipt], deliver: Deliver) -> None:
-        deliver([sign_receipt(receipt, self._key, self._domain) for receipt in receipts])
+    def sign(self, request: bytes, deliver: Deliver) -> None:
+        deliver(receipt_frames(self._signing, request))
 
     def close(self) -> None:
         pass
 
 
 class WorkerSigner:
-    """One process holds a copy of the key and signs digests, one request at a time: what
-    arrives meanwhile waits and goes as the next request (so requests grow with the load,
-    and neither side can block the other on a full pipe)."""
+    """One process holds a copy of the key; it builds, signs and encodes the frames, so the
+    loop only packs 80 bytes per receipt and splits the answer. One request at a time: what
+    arrives meanwhile waits and goes as the next request (requests grow with the load, and
+    neither side can block the other on a full pipe)."""
 
-    def __init__(self, key: SigningKey, domain: Eip712Domain) -> None:
-        self._key = key
-        self._domain = domain
+    def __init__(self, signing: ReceiptKey) -> None:
+        self._signing = signing
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
+        domain = signing.domain
         self._process = context.Process(
-            target=_sign_batches, args=(theirs, key.secret), daemon=True
+            target=_sign_requests,
+            args=(theirs, signing.key.secret, domain.chain_id, domain.verifying_contract),
+            daemon=True,
         )
         self._process.start()
         theirs.close()
         self._pipe: Connection | None = ours
-        self._waiting: list[tuple[list[Receipt], Deliver]] = []
-        self._in_flight: list[tuple[list[Receipt], Deliver]] = []
+        self._waiting: list[tuple[bytes, Deliver]] = []
+        self._in_flight: list[tuple[bytes, Deliver]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def sign(self, receipts: Sequence[Receipt], deliver: Deliver) -> None:
+    def sign(self, request: bytes, deliver: Deliver) -> None:
         if self._pipe is None:
-            InlineSigner(self._key, self._domain).sign(receipts, deliver)
+            InlineSigner(self._signing).sign(request, deliver)
             return
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
             self._loop.add_reader(self._pipe.fileno(), self._answered)
-        self._waiting.append((list(receipts), deliver))
+        self._waiting.append((request, deliver))
         self._ship()
 
     def close(self) -> None:
@@ -120,10 +136,8 @@ class WorkerSigner:
         if self._in_flight or not self._waiting or self._pipe is None:
             return
         self._in_flight, self._waiting = self._waiting, []
-        digest = self._domain.digest
-        request = b"".join(digest(r) for receipts, _ in self._in_flight for r in receipts)
         try:
-            self._pipe.send_bytes(request)
+            self._pipe.send_bytes(b"".join(request for request, _ in self._in_flight))
         except OSError:
             self._lost()
 
@@ -134,15 +148,13 @@ class WorkerSigner:
         except (EOFError, OSError):
             self._lost()
             return
+        frames = answer.split(_SEPARATOR)
         done, self._in_flight = self._in_flight, []
         at = 0
-        for receipts, deliver in done:
-            signed = []
-            for receipt in receipts:
-                signature = Signature.from_bytes(answer[at : at + _SIGNATURE])
-                signed.append(SignedReceipt(receipt, signature, self._domain, self._key.address))
-                at += _SIGNATURE
-            deliver(signed)
+        for request, deliver in done:
+            count = len(request) // RECEIPT.size
+            deliver(frames[at : at + count])
+            at += count
         self._ship()
 
     def _lost(self) -> None:
@@ -155,24 +167,23 @@ class WorkerSigner:
             pipe.close()
         orphans = self._in_flight + self._waiting
         self._in_flight, self._waiting = [], []
-        for receipts, deliver in orphans:
-            InlineSigner(self._key, self._domain).sign(receipts, deliver)
+        for request, deliver in orphans:
+            InlineSigner(self._signing).sign(request, deliver)
 
 
-def _sign_batches(pipe: Connection, secret: bytes) -> None:
-    """The worker's whole life: sign each batch of digests, until the gateway hangs up."""
-    key = SigningKey(secret)
+_SEPARATOR = b"\n"  # never inside a frame: compact JSON escapes newlines in strings
+
+
+def _sign_requests(pipe: Connection, secret: bytes, chain_id: int, checkpoints: str) -> None:
+    """The worker's whole life: answer each request with its frames, until the gateway
+    hangs up."""
+    signing = ReceiptKey(SigningKey(secret), receipt_domain(chain_id, Address(checkpoints)))
     while True:
         try:
             request = pipe.recv_bytes()
         except EOFError:
             return
-        pipe.send_bytes(
-            b"".join(
-                key.sign_digest(Digest(request[at : at + _DIGEST])).to_bytes()
-                for at in range(0, len(request), _DIGEST)
-            )
-        )
+        pipe.send_bytes(_SEPARATOR.join(receipt_frames(signing, request)))
 
 
 class ReceiptIssuer:
@@ -184,35 +195,39 @@ class ReceiptIssuer:
         self._outbox = outbox
         self._released = released
         self._awaiting: dict[int, tuple[Session, OrderHash]] = {}
+        self._durable: tuple[int, Sequence[bytes], Sequence[bytes]] = (1, (), ())
+        """The last group made durable: a full group is flushed inside the ``submit`` of
+        its last command, before the gateway can say which order that command placed."""
 
     def expect(self, seq: int, session: Session, order_hash: OrderHash) -> None:
         """The entry ``seq`` placed (or amended to) ``order_hash`` for ``session``."""
         self._awaiting[seq] = (session, order_hash)
+        first, entries, heads = self._durable
+        if seq < first + len(entries):  # durable already: its group is the last one
+            self.on_durable(first, entries, heads)
 
     def on_durable(self, first: int, entries: Sequence[bytes], heads: Sequence[bytes]) -> None:
         """The sequencer made entries ``first``, ``first + 1``, ... durable."""
+        self._durable = (first, entries, heads)
         awaiting = self._awaiting
         if not awaiting:
             return
         sessions: list[Session] = []
-        receipts: list[Receipt] = []
+        packed: list[bytes] = []
+        pack = RECEIPT.pack
         for seq in range(first, first + len(entries)):
             waiting = awaiting.pop(seq, None)
-            if waiting is None:
-                continue
-            entry, head = entries[seq - first], heads[seq - first]
-            _, time, _ = HEADER.unpack_from(entry)
-            sessions.append(waiting[0])
-            receipts.append(
-                Receipt(waiting[1], JournalSeq(seq), ChainHeadHash(head), UnixMillis(time))
-            )
-        if receipts:
-            self._signer.sign(receipts, lambda signed: self._send(sessions, signed))
+            if waiting is not None:
+                _, time, _ = HEADER.unpack_from(entries[seq - first])
+                sessions.append(waiting[0])
+                packed.append(pack(waiting[1], seq, heads[seq - first], time))
+        if packed:
+            self._signer.sign(b"".join(packed), lambda frames: self._send(sessions, frames))
 
-    def _send(self, sessions: list[Session], signed: list[SignedReceipt]) -> None:
-        for session, receipt in zip(sessions, signed, strict=True):
-            frame = wire.ReceiptIssued(receipt=WireReceipt.of(receipt.receipt, receipt.signature))
-            self._outbox.put((session,), encode_frame(frame))
+    def _send(self, sessions: list[Session], frames: list[bytes]) -> None:
+        put = self._outbox.put
+        for session, frame in zip(sessions, frames, strict=True):
+            put((session,), frame)
         self._released()
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ from perpdex.core.types import Address
 from perpdex.engine.codec import HEADER
 from perpdex.engine.file_journal import read_file
 from perpdex.gateway import protocol as wire
-from perpdex.gateway.receipts import InlineSigner, ReceiptSigner, WorkerSigner
+from perpdex.gateway.receipts import ReceiptKey, ReceiptSigner, make_signer
 from perpdex.receipts import Receipt, verify_receipt
 from perpdex.receipts import receipt_domain as make_domain
 
@@ -38,10 +38,8 @@ def signer_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def make_signer(kind: str) -> ReceiptSigner:
-    if kind == "inline":
-        return InlineSigner(OPERATOR, RECEIPT_DOMAIN)
-    return WorkerSigner(OPERATOR, RECEIPT_DOMAIN)
+def signer(kind: str) -> ReceiptSigner:
+    return make_signer(ReceiptKey(OPERATOR, RECEIPT_DOMAIN), worker=kind == "worker")
 
 
 async def frames_until(ws: ClientConnection, count: int) -> list[wire.Frame]:
@@ -63,16 +61,21 @@ def receipts_of(frames: list[wire.Frame]) -> list[Receipt]:
     return found
 
 
+@pytest.mark.parametrize("group_size", [1024, 1, 2])
 def test_each_acknowledged_order_gets_a_receipt_of_its_journal_entry(
-    tmp_path: Path, signer_kind: str
+    tmp_path: Path, signer_kind: str, group_size: int
 ) -> None:
+    """``group_size`` 1 and 2: a full group is made durable inside the submit of its last
+    command, before the gateway learns which order that command placed."""
     journal = tmp_path / "journal.bin"
     ask = signed(MAKER, 1, is_buy=False, size=2000)
     bid = signed(TAKER, 2, is_buy=True, size=1000)  # trades with the ask
 
     async def scenario() -> list[wire.Frame]:
         async with (
-            running_gateway(journal=journal, receipts=make_signer(signer_kind)) as server,
+            running_gateway(
+                journal=journal, receipts=signer(signer_kind), group_size=group_size
+            ) as server,
             connect(url(server)) as ws,
         ):
             await ws.send(b"[" + place(ask, id=1) + b"," + place(bid, id=2) + b"]")
@@ -101,7 +104,7 @@ def test_an_amend_gets_a_receipt_of_the_replacing_order(tmp_path: Path) -> None:
 
     async def scenario() -> list[wire.Frame]:
         async with (
-            running_gateway(journal=tmp_path / "j.bin", receipts=make_signer("inline")) as server,
+            running_gateway(journal=tmp_path / "j.bin", receipts=signer("inline")) as server,
             connect(url(server)) as ws,
         ):
             await ws.send(place(first).decode())
@@ -126,7 +129,7 @@ def test_a_refused_order_gets_no_receipt(tmp_path: Path) -> None:
 
     async def scenario() -> list[wire.Frame]:
         async with (
-            running_gateway(journal=tmp_path / "j.bin", receipts=make_signer("inline")) as server,
+            running_gateway(journal=tmp_path / "j.bin", receipts=signer("inline")) as server,
             connect(url(server)) as ws,
         ):
             await ws.send(place(order).decode())
@@ -158,7 +161,7 @@ def test_without_a_signer_acks_promise_no_receipt(tmp_path: Path) -> None:
 
 def test_receipts_need_a_journal() -> None:
     async def scenario() -> None:
-        async with running_gateway(receipts=make_signer("inline")):
+        async with running_gateway(receipts=signer("inline")):
             pass
 
     with pytest.raises(ValueError, match="journal"):
