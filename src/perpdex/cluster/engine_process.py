@@ -34,6 +34,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
+import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -177,6 +178,11 @@ class ShardEngine:
         self._positions = _CarriedPositions()
         self._clock = WallClock()
         self._snapshot_seq = 0  # the journal entry of the last snapshot taken or read
+        self._subscription: JetStreamContext.PushSubscription | None = None
+        self._resubscribing: asyncio.Task[None] | None = None
+        self._generation = 0  # of the command subscription: an older one's messages are late
+        self._delivered = 0  # the consumer's count of the last message queued
+        self._queued = 0  # the stream sequence of the last command queued
         self._snapshots: SnapshotStore
 
     def stop(self) -> None:
@@ -213,8 +219,9 @@ class ShardEngine:
             )
             return FENCED_EXIT
         finally:
-            if reporter is not None:
-                reporter.cancel()
+            for task in (reporter, self._resubscribing):
+                if task is not None:
+                    task.cancel()
             if journal is not None:
                 await asyncio.to_thread(_close_quietly, journal.inner)
             with suppress(*UNAVAILABLE):
@@ -311,21 +318,28 @@ class ShardEngine:
         self._published = head
 
     async def _subscribe(self, js: JetStreamContext, after: int) -> None:
+        """Read the shard's commands from the one after ``after`` (a stream sequence)."""
         layout, shard = self.config.layout, self.config.shard
+        generation = self._generation = self._generation + 1
+        self._delivered = 0
+        self._queued = after
 
-        async def subscribe() -> None:
+        async def on_command(msg: Msg) -> None:
+            self._on_command(msg, js, generation)
+
+        async def subscribe() -> JetStreamContext.PushSubscription:
             await ensure_stream(js, layout.command_config())
-            await js.subscribe(
+            return await js.subscribe(
                 layout.command_subject(shard),
                 stream=layout.command_stream,
-                cb=self._on_command,
+                cb=on_command,
                 ordered_consumer=True,
                 idle_heartbeat=_HEARTBEAT_S,
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
                 config=ConsumerConfig(opt_start_seq=after + 1),
             )
 
-        await self._retrying("subscribe to the commands", subscribe)
+        self._subscription = await self._retrying("subscribe to the commands", subscribe)
 
     async def _report(self, js: JetStreamContext) -> asyncio.Task[None] | None:
         try:
@@ -345,9 +359,35 @@ class ShardEngine:
 
     # -- serving --------------------------------------------------------------------------
 
-    async def _on_command(self, msg: Msg) -> None:
-        self._pending_upstream = msg.metadata.num_pending
+    def _on_command(self, msg: Msg, js: JetStreamContext, generation: int) -> None:
+        """Queue ``msg``, unless the delivery skipped one (the consumer's own count, which a
+        re-made ordered consumer starts at 1 again): a command dropped on the way would be
+        missing from the journal for good, so the commands are read again from the one
+        after the last queued. ``generation``: of the subscription that delivered it."""
+        if generation != self._generation:
+            return  # late, from a subscription given up
+        metadata = msg.metadata
+        if metadata.sequence.consumer not in (1, self._delivered + 1):
+            log.warning(
+                "delivery %d after %d: reading the commands again from %d",
+                metadata.sequence.consumer,
+                self._delivered,
+                self._queued + 1,
+            )
+            self._generation += 1  # the old subscription's messages are ignored from now on
+            self._resubscribing = asyncio.create_task(self._resubscribe(js))
+            return
+        self._delivered = metadata.sequence.consumer
+        self._queued = max(self._queued, metadata.sequence.stream)
+        self._pending_upstream = metadata.num_pending
         self._queue.put_nowait(msg)
+
+    async def _resubscribe(self, js: JetStreamContext) -> None:
+        old, self._subscription = self._subscription, None
+        if old is not None:
+            with suppress(*UNAVAILABLE, nats.js.errors.Error):
+                await old.unsubscribe()
+        await self._subscribe(js, self._queued)
 
     async def _serve(self, sequencer: Sequencer, publisher: EventPublisher) -> None:
         journal = sequencer.journal

@@ -198,13 +198,20 @@ def test_the_engine_rides_through_the_loss_of_a_nats_node(
 
     async def scenario() -> None:
         client, js = await connected(nats_three.urls, layout)
-        sending = asyncio.create_task(workload.send(js, 800, pause_s=0.005))
+        done = asyncio.Event()
+
+        async def send() -> None:
+            while not done.is_set():
+                await workload.send(js, 10, pause_s=0.005)
+
+        sending = asyncio.create_task(send())
         await asyncio.to_thread(engine.wait_serving)
         await asyncio.sleep(1.0)
-        assert not sending.done()
         info = await js.stream_info(layout.journal_stream(ShardId(0)))
         assert info.cluster is not None and info.cluster.leader is not None
         nats_three.kill(int(info.cluster.leader.removeprefix("n")) - 1)  # the journal's leader
+        await asyncio.sleep(3.0)
+        done.set()
         await sending
         await wait_covered(js, layout, ShardId(0), workload.last_seq(ShardId(0)))
         await client.close()
