@@ -4,12 +4,14 @@ naming the first and touches nothing), and a journal is only replayed on its own
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -29,7 +31,7 @@ from perpdex.services.engine import replay_events
 from perpdex.services.node import Node, NodeConfig
 from perpdex.services.state import ChainIdentityError, StateDirLockedError
 
-LISTENING = re.compile(r"gateway listening on (\S+);")
+LISTENING = re.compile(r"gateway listening on (\S+); web app and HTTP API at (\S+);")
 JOURNAL = re.compile(r"^journal: (\S+)$", re.M)
 
 
@@ -93,6 +95,10 @@ def test_second_up_cannot_wipe_running_state(
     deployment = load_deployment(tmp_path / "first.json")
     key = deployment.wallet(Role.MAKER).private_key
     assert key is not None
+    # the URLs it printed are the deployment file's, and the HTTP API answers there
+    assert deployment.gateway_url == url and deployment.web_url is not None
+    with urllib.request.urlopen(f"{deployment.web_url}/health", timeout=10) as response:
+        assert json.load(response)["journalSeq"] is not None  # the engine runs
 
     async def place(price: str) -> None:
         async with Client.connect(url, key, deployment, state_dir=tmp_path) as maker:
