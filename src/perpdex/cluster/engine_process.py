@@ -131,6 +131,9 @@ class _MarkedJournal:
 
     def append(self, entries: Sequence[bytes]) -> list[bytes]:
         marks, self._marks = self._marks[: len(entries)], self._marks[len(entries) :]
+        # a message without its mark would read as "no command yet" at the next start
+        if len(marks) != len(entries):
+            raise RuntimeError(f"{len(entries)} entries, {len(marks)} command sequences")
         return self.inner.append(entries, marks)
 
     def flush(self) -> None:
