@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import time
 from pathlib import Path
 from unittest.mock import ANY
@@ -17,7 +18,7 @@ from tests.integration.node_testing import TIMEOUT_S, client, maker_and_trader, 
 from web3.exceptions import ContractLogicError
 
 from perpdex.chain.anvil import Anvil
-from perpdex.chain.deploy import bind
+from perpdex.chain.deploy import bind, demo_wallets, deploy
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect, send
 from perpdex.cli.main import main
@@ -28,6 +29,7 @@ from perpdex.engine.codec import HEADER
 from perpdex.engine.file_journal import read_file
 from perpdex.receipts import ReceiptStore, SignedReceipt, sign_receipt
 from perpdex.sdk.client import PlacedOrder
+from perpdex.services.node import Node, NodeConfig
 
 
 @pytest.fixture
@@ -159,3 +161,16 @@ def prove(deployment: Deployment, role: Role, function: str, *args: object) -> N
     contract = bind(web3, deployment).checkpoints
     call_args = [a.contract_arg() if isinstance(a, SignedReceipt) else a for a in args]
     send(web3, deployment.wallet(role).account(), getattr(contract.functions, function)(*call_args))
+
+
+def test_a_node_warns_when_its_keeper_is_not_the_checkpoints_operator(
+    anvil: Anvil, deployment: Deployment, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    web3 = connect(anvil.rpc_url)
+    with caplog.at_level(logging.WARNING, logger="perpdex.services.node"):
+        Node(deployment, NodeConfig(state_dir=tmp_path))._check_receipt_signer(web3)
+        assert caplog.records == []  # perpdex up's deployment: the keeper posts checkpoints
+        plain = deploy(anvil.rpc_url, demo_wallets(anvil.accounts))  # the operator posts them
+        Node(plain, NodeConfig(state_dir=tmp_path))._check_receipt_signer(web3)
+    (warning,) = caplog.records
+    assert "traders will refuse them" in warning.getMessage()

@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
 from perpdex import webapp
 from perpdex.chain.deploy import bind
@@ -104,8 +105,10 @@ class Node:
         self.lock = StateLock(config.state_dir)
         self._state: ChainState | None = None
         self._engine: EngineService | None = None
+        self.receipt_key = receipt_key(deployment)
+        """Signs the receipt of every order the gateway acknowledges."""
         self.gateway = GatewayService(
-            config.host, config.port, config.verify_workers, receipt_key(deployment)
+            config.host, config.port, config.verify_workers, self.receipt_key
         )
         self.risk = CurrentRisk(lambda: self.pm)
         self._pm: PositionManager | None = None
@@ -168,10 +171,29 @@ class Node:
             await self.stop()
             raise
 
+    def _check_receipt_signer(self, web3: Web3) -> None:
+        """Traders check receipts against the Checkpoints operator: warn if the keeper,
+        which signs them, is not it (a deployment whose operator posts checkpoints itself)."""
+        checkpoints = bind(web3, self.deployment).checkpoints
+        try:
+            operator = checkpoints.functions.operator().call()
+        except Web3Exception as error:  # the keeper's checkpoint task will say more
+            log.warning("cannot read the Checkpoints operator: %s", error)
+            return
+        signer = self.receipt_key.key.address
+        if operator != signer:
+            log.warning(
+                "receipts are signed by the keeper %s but the Checkpoints operator is %s:"
+                " traders will refuse them (set the keeper as the operator)",
+                signer,
+                operator,
+            )
+
     async def _start(self) -> None:
         self._loop = asyncio.get_running_loop()
         web3 = await asyncio.to_thread(self._web3)
         identity = await asyncio.to_thread(chain_identity, web3, self.deployment)
+        await asyncio.to_thread(self._check_receipt_signer, web3)
         self._state = open_chain_state(self.config.state_dir, identity)
         self._leverage = LeverageStore(self._state.leverage)
         self._engine = EngineService(
