@@ -47,3 +47,10 @@ def test_account_streams_miss_no_settled_fill_across_kills(figures: dict[str, An
 
 def test_the_gateway_view_equals_the_chain_after_kills(figures: dict[str, Any]) -> None:
     assert figures["offchain_equals_chain"], figures["differences"]
+
+
+def test_anyones_audit_finds_nothing_across_kills(figures: dict[str, Any]) -> None:
+    assert figures["audit_ok"], figures["audit"]
+    summary = figures["audit"]["summary"]
+    assert summary["settled"] == figures["fills_settled"] and summary["pending"] == 0
+    assert summary["receipts"] > 50

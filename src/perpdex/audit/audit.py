@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from web3 import Web3
@@ -26,9 +27,10 @@ from perpdex.audit.receipts import ReceiptCheck, operators_of, read_receipts
 from perpdex.audit.replay import MatchedFill, ReplaySink
 from perpdex.audit.report import Report, Summary
 from perpdex.audit.settlement import compare
-from perpdex.audit.source import PublishedEntry
+from perpdex.audit.source import PublishedEntry, open_source
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment
+from perpdex.chain.transact import connect
 from perpdex.core.eip712 import ChainId, Eip712Domain
 from perpdex.engine.codec import DecodeError, decode
 from perpdex.engine.config import MarketConfig
@@ -96,6 +98,14 @@ def deployment_setup(
         from_seq=from_seq,
         receipts=check,
     )
+
+
+def audit_deployment(
+    deployment: Deployment, journal: str, *, receipts: Path | None = None, from_seq: int = 1
+) -> Report:
+    """``perpdex audit``: the deployment's chain read first, then ``journal`` (a path or URL)."""
+    setup = deployment_setup(deployment, connect(deployment.rpc_url), from_seq, receipts)
+    return run_audit(partial(open_source, journal), setup)
 
 
 def anchor_of(from_seq: int, checkpoints: Sequence[Checkpoint]) -> ChainHead:
@@ -178,6 +188,7 @@ def run_audit(published: Published, setup: AuditSetup) -> Report:
         tally = compare(fills, sink.drops, setup.chain.outcomes, names)
         summary.settled, summary.rejected = tally.settled, tally.rejected
         summary.dropped, summary.pending = tally.dropped, tally.pending
+        summary.resent = tally.resent
         summary.reasons = tally.reasons
         summary.block = setup.chain.block
         found += tally.found

@@ -30,6 +30,8 @@ class Summary:
     rejected: int = 0
     dropped: int = 0
     pending: int = 0
+    resent: int = 0
+    """Fills that had ended, sent again and refused on chain (a restarted batcher's)."""
     receipts: int = 0
     block: int | None = None
     """The chain was read up to this block."""
@@ -72,7 +74,11 @@ class Report:
                 f" {s.latest_checkpoint_seq}; {s.unchecked} newer entries not committed yet)",
             ),
             ("settled", str(s.settled)),
-            ("rejected", f"{s.rejected} on chain, {s.dropped} dropped, {s.pending} pending"),
+            (
+                "rejected",
+                f"{s.rejected} on chain, {s.dropped} dropped, {s.pending} pending"
+                f" ({s.resent} resends refused)",
+            ),
             ("receipts", str(s.receipts)),
         ]
         if s.block is not None:

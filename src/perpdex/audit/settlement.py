@@ -26,6 +26,8 @@ class SettlementTally:
     dropped: int = 0
     """Never sent, or sent and reverted, as the journal reports."""
     pending: int = 0
+    resent: int = 0
+    """Refusals on chain of fills that had already ended (settled or refused): resends."""
     reasons: dict[str, int] = field(default_factory=dict)
     found: list[Discrepancy] = field(default_factory=list)
 
@@ -77,6 +79,10 @@ def compare(
             ended[open_[0]] = f"{_REJECTED}{outcome.reason}"
             tally.rejected += 1
             _count(tally, f"{outcome.reason} (chain)")
+        elif (outcome.maker_hash, outcome.taker_hash) in by_orders:
+            # a fill that already ended, sent again (a restarted batcher's resend): the
+            # contract refused it, nothing moved
+            tally.resent += 1
         else:
             tally.found.append(
                 Discrepancy(

@@ -31,23 +31,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from functools import partial
-
     import msgspec
 
-    from perpdex.audit.audit import deployment_setup, run_audit
-    from perpdex.audit.source import JournalUnavailableError, open_source
+    from perpdex.audit.audit import audit_deployment
+    from perpdex.audit.source import JournalUnavailableError
     from perpdex.chain.deployment import load_deployment
-    from perpdex.chain.transact import connect
 
     deployment = load_deployment(args.deployment)
     journal = args.journal or deployment.web_url or deployment.gateway_url
     if journal is None:
         print("no journal: pass --journal (the deployment names no node)")
         return 2
-    setup = deployment_setup(deployment, connect(deployment.rpc_url), args.from_seq, args.receipts)
     try:
-        report = run_audit(partial(open_source, journal), setup)
+        report = audit_deployment(
+            deployment, journal, receipts=args.receipts, from_seq=args.from_seq
+        )
     except JournalUnavailableError as error:
         print(f"cannot read the journal: {error}")
         return 2

@@ -108,3 +108,9 @@ def test_the_journal_giving_another_reason_than_the_chain() -> None:
     assert found.seq == 6 and "refused for EXPIRED; the chain refused it for ORDER_CLOSED" in (
         found.detail
     )
+
+
+def test_a_settled_fill_sent_again_and_refused_is_a_resend() -> None:
+    outcomes = [_outcome(1, MAKERS[0]), _outcome(2, MAKERS[0], reason="OVERFILL")]
+    tally = compare(FILLS, [], outcomes, NAMES)
+    assert tally.found == [] and (tally.settled, tally.rejected, tally.resent) == (1, 0, 1)

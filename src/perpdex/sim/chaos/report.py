@@ -27,6 +27,8 @@ def report(params: ChaosParams, evidence: Evidence) -> dict[str, Any]:
         ),
         "stream_gaps": metrics.stream_gaps(evidence.settled, evidence.received),
         "offchain_equals_chain": not evidence.differences,
+        "audit_ok": evidence.audit.get("ok", False),
+        "audit": {key: evidence.audit.get(key) for key in ("summary", "first", "notRun")},
         "kills": evidence.kills,
         "restart_s": _spread(evidence.restarts),
         "seed": params.seed,
@@ -52,7 +54,11 @@ def report(params: ChaosParams, evidence: Evidence) -> dict[str, Any]:
 
 
 def passed(figures: dict[str, Any]) -> bool:
-    return all(figures[name] == 0 for name in INVARIANTS) and figures["offchain_equals_chain"]
+    return (
+        all(figures[name] == 0 for name in INVARIANTS)
+        and figures["offchain_equals_chain"]
+        and figures["audit_ok"]
+    )
 
 
 def _spread(seconds: list[float]) -> dict[str, float] | None:

@@ -20,10 +20,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from web3.contract import Contract
 
+from perpdex.audit.audit import audit_deployment
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deployment import Role, write_deployment
 from perpdex.cli.up import fresh_deployment
@@ -94,6 +95,8 @@ class Evidence:
     differences: list[str]
     kills: list[float] = field(default_factory=list)
     """Seconds into the trading of each kill done."""
+    audit: dict[str, Any] = field(default_factory=dict)
+    """``perpdex audit --json`` of the journal, the chain and the bots' receipts."""
     restarts: list[float] = field(default_factory=list)
     """Seconds from each kill to the restarted gateway listening."""
     memory: list[MemorySample] = field(default_factory=list)
@@ -132,6 +135,10 @@ def run_chaos(params: ChaosParams) -> Evidence:
         markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets]
         log.info("node stopped; reading the journal %s", node.journal)
         evidence.journaled, evidence.journal = journal_evidence(node.journal, markets, setup.domain)
+        # anyone's audit of what the node published, with the receipts the bots' clients kept
+        receipts = work / "nonces" / "receipts"
+        audit = audit_deployment(deployment, str(node.journal), receipts=receipts)
+        evidence.audit = audit.as_json()
         evidence.timings["total_s"] = time.monotonic() - started
         return evidence
 
