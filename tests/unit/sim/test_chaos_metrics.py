@@ -161,11 +161,12 @@ def test_memory_slope_is_the_least_squares_growth_per_minute() -> None:
 
 
 def test_one_failing_invariant_fails_the_run() -> None:
-    clean = {name: 0 for name in INVARIANTS} | {"offchain_equals_chain": True}
+    clean = {name: 0 for name in INVARIANTS} | {"offchain_equals_chain": True, "audit_ok": True}
     assert passed(clean)
     for name in INVARIANTS:
         assert not passed(clean | {name: 1})
     assert not passed(clean | {"offchain_equals_chain": False})
+    assert not passed(clean | {"audit_ok": False})
 
 
 def test_a_process_tree_sample_holds_the_process_and_each_child() -> None:
