@@ -9,18 +9,18 @@ import asyncio
 import dataclasses
 import json
 import logging
+import re
 import time
 from pathlib import Path
 from unittest.mock import ANY
 
 import pytest
 from tests.integration.node_testing import TIMEOUT_S, client, maker_and_trader, running
-from web3.exceptions import ContractLogicError
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind, demo_wallets, deploy
-from perpdex.chain.deployment import Deployment, Role
-from perpdex.chain.transact import connect, send
+from perpdex.chain.deployment import Deployment, Role, write_deployment
+from perpdex.chain.transact import connect
 from perpdex.cli.main import main
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.eip712 import ChainHeadHash
@@ -75,8 +75,11 @@ def test_each_ack_brings_a_receipt_of_the_journal_that_the_sdk_keeps(
     ]
 
 
-def test_a_lying_operators_receipts_halt_settlement(deployment: Deployment, tmp_path: Path) -> None:
+def test_a_lying_operators_receipts_halt_settlement(
+    deployment: Deployment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     keeper = SigningKey(bytes(deployment.wallet(Role.KEEPER).account().key))
+    deployment_file = write_deployment(deployment, tmp_path / "deployment.json")
 
     async def scenario() -> tuple[SignedReceipt, SignedReceipt, int]:
         async with (
@@ -91,13 +94,18 @@ def test_a_lying_operators_receipts_halt_settlement(deployment: Deployment, tmp_
                 keeper,
                 honest.domain,
             )
-            prove(deployment, Role.TRADER, "prove_equivocation", honest, lie)
+            evidence = ReceiptStore(tmp_path / "evidence")
+            files = [str(evidence.add(honest)), str(evidence.add(lie))]
+            # anyone proves it: here the other trader, with the CLI
+            command = ["receipts", "--prove", *files, "--deployment", str(deployment_file)]
+            assert main([*command, "--wallet", "trader"]) == 0
             await trader.place("BTC-PERP", "buy", "0.01", "100000")  # crosses the ask
             await asyncio.sleep(1.0)  # settlement tries, and fails
             settled = await trader.settled_positions()
         return honest, lie, len(settled)
 
     honest, lie, positions = asyncio.run(scenario())
+    assert "is on record" in capsys.readouterr().out
     checkpoints = bind(connect(deployment.rpc_url), deployment).checkpoints
     assert checkpoints.functions.faulted().call() is True
     seq, head, other, index, _ = checkpoints.functions.fault().call()
@@ -111,9 +119,10 @@ def test_a_lying_operators_receipts_halt_settlement(deployment: Deployment, tmp_
 
 
 def test_a_receipt_against_its_checkpoint_proves_the_fault(
-    deployment: Deployment, tmp_path: Path
+    deployment: Deployment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     keeper = SigningKey(bytes(deployment.wallet(Role.KEEPER).account().key))
+    deployment_file = write_deployment(deployment, tmp_path / "deployment.json")
 
     async def scenario() -> tuple[SignedReceipt, int]:
         async with (
@@ -127,9 +136,11 @@ def test_a_receipt_against_its_checkpoint_proves_the_fault(
     honest, index = asyncio.run(scenario())
     checkpoints = bind(connect(deployment.rpc_url), deployment).checkpoints
     seq, _, _ = checkpoints.functions.checkpoint(index).call()
-    # the honest receipt is no proof: its checkpoint either matches it or is at a later seq
-    with pytest.raises(ContractLogicError, match=r"matches the checkpoint|another seq"):
-        prove(deployment, Role.TRADER, "prove_contradiction", honest, index)
+    evidence = ReceiptStore(tmp_path / "evidence")
+    command = ["receipts", "--deployment", str(deployment_file), "--wallet", "trader", "--prove"]
+    # the honest receipt is no proof: its checkpoint matches it, or none is at its seq
+    assert main([*command, str(evidence.add(honest))]) == 1
+    assert re.search(r"matches the checkpoint|no checkpoint is at seq", capsys.readouterr().err)
     assert checkpoints.functions.faulted().call() is False
     # a receipt the same key signs for the checkpoint's seq with another head is
     lie = sign_receipt(
@@ -137,9 +148,12 @@ def test_a_receipt_against_its_checkpoint_proves_the_fault(
         keeper,
         honest.domain,
     )
-    prove(deployment, Role.TRADER, "prove_contradiction", lie, index)
+    assert main([*command, str(evidence.add(lie))]) == 0
     assert checkpoints.functions.faulted().call() is True
     assert tuple(checkpoints.functions.fault().call())[:4] == (seq, lie.receipt.head, ANY, index)
+    # a second proof changes nothing, and says so
+    assert main([*command, str(evidence.add(lie))]) == 0
+    assert "already on record" in capsys.readouterr().out
 
 
 async def wait_for_checkpoint(deployment: Deployment, seq: int) -> int:
@@ -153,14 +167,6 @@ async def wait_for_checkpoint(deployment: Deployment, seq: int) -> int:
                 return index
         await asyncio.sleep(0.2)
     raise AssertionError(f"no checkpoint reached seq {seq}")
-
-
-def prove(deployment: Deployment, role: Role, function: str, *args: object) -> None:
-    """Call ``function`` of the Checkpoints contract from ``role``'s wallet (anyone may)."""
-    web3 = connect(deployment.rpc_url)
-    contract = bind(web3, deployment).checkpoints
-    call_args = [a.contract_arg() if isinstance(a, SignedReceipt) else a for a in args]
-    send(web3, deployment.wallet(role).account(), getattr(contract.functions, function)(*call_args))
 
 
 def test_a_node_warns_when_its_keeper_is_not_the_checkpoints_operator(

@@ -1,6 +1,8 @@
 """Show the operator's signed receipts of your orders, as the SDK kept them: each order's
 journal seq, the chain head after it and its time stamp (docs/checkpoints.md,
-"Receipts"). ``perpdex audit --receipts DIR`` checks them against the journal."""
+"Receipts"); or, with ``--prove``, put the operator's fault on record on-chain from two of
+its receipts for one seq with different heads, or from one that contradicts its checkpoint.
+``perpdex audit --receipts DIR`` checks them against the journal."""
 
 from __future__ import annotations
 
@@ -20,6 +22,14 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order", help="only the receipts of this order hash (0x-hex)")
     parser.add_argument("--json", action="store_true", help="one JSON array of receipt files")
+    parser.add_argument(
+        "--prove",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="receipt files: two for one seq with different heads, or one against the"
+        " checkpoint at its seq; sends the proof from the key options' wallet",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--dir", type=Path, help="a receipts directory (default: the wallet's)")
     where.add_argument(
@@ -34,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.prove is not None:
+        return run_trader_command(prove, args)
     if args.dir is None:
         return run_trader_command(lambda a, deployment: show(a, trader_dir(a, deployment)), args)
     try:  # a directory is read without the deployment file
@@ -77,6 +89,27 @@ def show(args: argparse.Namespace, directory: Path) -> int:
         print(f"no receipts in {store.directory}", file=sys.stderr)
         return 0 if args.order is None else 1
     print(format_receipts(receipts))
+    return 0
+
+
+def prove(args: argparse.Namespace, deployment: Deployment) -> int:
+    """Send the proof of ``--prove``'s receipt files; print what the chain recorded."""
+    from perpdex.receipts import load
+    from perpdex.sdk.chain_client import ChainClient
+
+    if len(args.prove) > 2:
+        raise ValueError("--prove takes one receipt file (against its checkpoint) or two")
+    receipts = [load(path) for path in args.prove]
+    chain = ChainClient(deployment, wallet_of(args, deployment))
+    if len(receipts) == 2:
+        recorded = chain.prove_equivocation(*receipts)
+    else:
+        recorded = chain.prove_contradiction(receipts[0])
+    seq = receipts[0].receipt.seq
+    if recorded:
+        print(f"the operator's fault at seq {seq} is on record: the Exchange settles no more")
+    else:
+        print(f"a valid proof at seq {seq}, but a fault was already on record")
     return 0
 
 

@@ -23,6 +23,7 @@ from perpdex.chain.deployment import Deployment, ListedMarket
 from perpdex.chain.transact import TransactionFailedError, connect, send
 from perpdex.core.eip712 import Nonce, UnixTime
 from perpdex.core.types import Address, Collateral, MarketId, Price, Size
+from perpdex.receipts import SignedReceipt
 from perpdex.sdk.display import usdc
 from perpdex.sdk.errors import (
     ChainRevertError,
@@ -97,6 +98,19 @@ class ChainReader:
     def operator_faulted(self) -> bool:
         """Whether a fault of the operator is proven on-chain (nothing settles from then on)."""
         return bool(self._call(self._contracts.checkpoints.functions.faulted()))
+
+    def checkpoint_at(self, seq: int) -> int | None:
+        """The index of the posted checkpoint at journal ``seq`` (None: none is), read in
+        pages of ``MAX_PAGE``; checkpoint seqs strictly increase, so the search stops past it."""
+        checkpoints = self._contracts.checkpoints.functions
+        page_size = self._call(checkpoints.MAX_PAGE())
+        first = 1
+        while page := self._call(checkpoints.checkpoints(first, page_size)):
+            for offset, (point_seq, _, _) in enumerate(page):
+                if point_seq >= seq:
+                    return first + offset if point_seq == seq else None
+            first += len(page)
+        return None
 
     def position(self, trader: Address, market: ListedMarket) -> PositionState:
         size, quote, isolated, margin = self._call(
@@ -253,6 +267,32 @@ class ChainClient(ChainReader):
         return self._send(
             "raise_nonce_floor", self._contracts.exchange.functions.raise_nonce_floor(floor)
         )
+
+    # ------------------------------------------------------------------ the operator's faults
+
+    def prove_equivocation(self, first: SignedReceipt, second: SignedReceipt) -> bool:
+        """Put the operator's fault on record from two receipts it signed for one seq with
+        different heads; True if this call recorded it (False: a fault already was)."""
+        checkpoints = self._contracts.checkpoints
+        call = checkpoints.functions.prove_equivocation(first.contract_arg(), second.contract_arg())
+        return self._proved(self._send("prove_equivocation", call))
+
+    def prove_contradiction(self, receipt: SignedReceipt) -> bool:
+        """Put the operator's fault on record from a receipt it signed that differs from the
+        checkpoint it posted at the receipt's seq; True if this call recorded it."""
+        index = self.checkpoint_at(receipt.receipt.seq)
+        if index is None:
+            raise ChainRevertError(
+                "prove_contradiction", f"no checkpoint is at seq {receipt.receipt.seq}"
+            )
+        call = self._contracts.checkpoints.functions.prove_contradiction(
+            receipt.contract_arg(), index
+        )
+        return self._proved(self._send("prove_contradiction", call))
+
+    def _proved(self, receipt: TxReceipt) -> bool:
+        events = self._contracts.checkpoints.events.FaultProven()
+        return bool(events.process_receipt(receipt, errors=DISCARD))
 
     # ------------------------------------------------------------------ plumbing
 
