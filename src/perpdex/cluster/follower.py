@@ -94,8 +94,9 @@ class JournalFollower:
         self._tiebreak = count()
         self.lag = 0
         """Messages of the stream after the last one delivered (the consumer's count)."""
-        self.failed: JournalError | None = None
-        """Why the replica stopped (a bad entry): it no longer follows the writer."""
+        self.failed: Exception | None = None
+        """Why the replica stopped (a bad entry, a failed handler): it no longer follows
+        the writer."""
 
     @property
     def head(self) -> ChainHead:
@@ -204,6 +205,13 @@ class JournalFollower:
         except JournalError as error:
             self.failed = error
             log.error("%s: the replica stops: %s", self._stream, error)
+            return
+        except Exception as error:
+            # a handler failed half-way through a message: applying it again would apply
+            # its first entries twice, skipping it would lose the rest; either way the
+            # replica would no longer be the writer's
+            self.failed = error
+            log.exception("%s: the replica stops: a handler failed", self._stream)
             return
         finally:
             if listener is not None:

@@ -109,9 +109,10 @@ class JetStreamCommands:
         self._release: Callable[[], None] = lambda: None
 
     async def stop(self) -> None:
-        """Stop the commands nobody waits for (the replicas are the caller's to stop)."""
+        """Stop the commands nobody waits for, and the replicas."""
         for task in list(self._detached):
             task.cancel()
+        await self.replicas.stop()
 
     # -- CommandSink ----------------------------------------------------------------------
 
@@ -230,7 +231,8 @@ class JetStreamCommands:
         waiter = self._first(shard, command)
         if waiter is not None:
             self._forget(waiter)
-            waiter.future.set_result(outcome)
+            if not waiter.future.done():  # its request may be gone (cancelled)
+                waiter.future.set_result(outcome)
         elif type(command) is NewOrder and outcome.rejection is not None:
             record = registry.by_id(command.order_id)
             if record is not None:  # nobody answers it here: its nonce is not spent

@@ -142,7 +142,6 @@ class GatewayProcess:
         self._tasks.clear()
         if self._commands is not None:
             await self._commands.stop()
-            await self._commands.replicas.stop()
         if self._outcome_follower is not None:
             await self._outcome_follower.stop()
         if self._verifier is not None:

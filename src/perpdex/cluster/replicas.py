@@ -19,7 +19,6 @@ from perpdex.cluster.streams import StreamLayout
 from perpdex.core.types import MarketId
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
-from perpdex.engine.errors import JournalError
 from perpdex.engine.events import EventBus
 from perpdex.engine.matching import MatchingEngine
 
@@ -54,8 +53,9 @@ class ReplicaSet:
             self.books.update(follower.engine.markets)
 
     @property
-    def failed(self) -> JournalError | None:
-        """Why a replica stopped for good (a bad journal entry), if one did."""
+    def failed(self) -> Exception | None:
+        """Why a replica stopped for good (a bad journal entry, a failed handler), if one
+        did."""
         return next((f.failed for f in self.followers if f.failed is not None), None)
 
     def seqs(self) -> list[int]:

@@ -180,3 +180,36 @@ def test_a_replica_follows_through_the_loss_of_a_nats_node(nats_three: NatsClust
     finally:
         assert run.journal is not None
         run.journal.close()
+
+
+class Failing(Replica):
+    """A replica whose listener fails at entry ``at`` (a bug in a handler)."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+
+    def entry_ends(self, shard: ShardId, seq: int, command: Command) -> None:
+        if seq == self.at:
+            raise RuntimeError("a handler's bug")
+        super().entry_ends(shard, seq, command)
+
+
+def test_a_replica_whose_handler_fails_stops_rather_than_apply_twice(
+    nats_single: NatsCluster, layout: StreamLayout, writer: Run
+) -> None:
+    """Applying the message again would apply its first entries twice; the replica stops
+    (a gateway then refuses its shard's commands) and never applies an entry twice."""
+
+    async def scenario() -> None:
+        await asyncio.to_thread(writer.feed, COMMANDS[:300])
+        replica = Failing(at=120)
+        follower = await follow(nats_single.urls, layout, replica)
+        try:
+            assert not await follower.reached(300, timeout_s=3)
+            assert isinstance(follower.failed, RuntimeError)
+            assert replica.entries == list(range(1, 120))
+        finally:
+            await close(follower)
+
+    asyncio.run(scenario())
