@@ -223,6 +223,7 @@ def test_the_report_counts_a_dropped_fill_both_traders_heard_of_as_reported() ->
         journaled={ASK, BID, BID2},
         journal=journal(settled.key, dropped),
         differences=[],
+        audit={"ok": True},
     )
     figures = report(ChaosParams(kills=0), evidence)
     assert passed(figures)
