@@ -187,3 +187,47 @@ def test_a_shard_whose_replica_stopped_is_unavailable_the_others_serve(
                 assert placed.seq > 0
 
     asyncio.run(scenario())
+
+
+def test_orders_placed_through_one_gateway_are_cancelled_and_filled_through_the_other(
+    nats_single: NatsCluster,
+    layout: StreamLayout,
+    deployment: Deployment,
+    engines: list[EngineProcess],
+    tmp_path: Path,
+) -> None:
+    """Each gateway registers the other's orders when its replica applies them: an order
+    placed through the first is cancelled through the second; another, amended, is filled
+    by an order through the second, and the placing trader's account stream (on the
+    first) hears the fill of the amended order."""
+
+    async def scenario() -> None:
+        async with (
+            gateway(nats_single.urls, layout, deployment, "gateway-0") as first,
+            gateway(nats_single.urls, layout, deployment, "gateway-1") as second,
+        ):
+            state = tmp_path / "maker"  # one wallet, one nonce file, two connections
+            maker = client(first.url, deployment, Role.MAKER, state)
+            maker_elsewhere = client(second.url, deployment, Role.MAKER, state)
+            trader = client(second.url, deployment, Role.TRADER, tmp_path / "trader")
+            async with maker, maker_elsewhere, trader:
+                fills = await maker.account()
+                cancelled = await maker.place("BTC-PERP", "sell", "0.01", "101000")
+                await asyncio.sleep(0.5)  # the second gateway's replica applies it
+                await maker_elsewhere.cancel(cancelled.order_hash)
+
+                ask = await maker.place("BTC-PERP", "sell", "0.02", "100500")
+                await asyncio.sleep(1.1)  # a fresh expiry would differ: the amend keeps it
+                amended = await maker.amend(ask.order_hash, price="100400")
+                assert amended.seq > 0 and amended.order_id == ask.order_id
+                await trader.place("BTC-PERP", "buy", "0.02", "100450")
+                fill = await asyncio.wait_for(anext(fills), TIMEOUT_S)
+                while not isinstance(fill, Fill):
+                    fill = await asyncio.wait_for(anext(fills), TIMEOUT_S)
+                assert fill.maker and fill.order_hash == "0x" + amended.order_hash.hex()
+                assert fill.price == Decimal("100400")
+            for process in (first, second):
+                book = process.commands.markets[ask.signed.order.market]
+                assert not book.orders_of(ask.signed.order.trader)
+
+    asyncio.run(scenario())
