@@ -2,8 +2,9 @@
 test moves the chain's clock past the withdrawal delay): pick a demo wallet, mint and
 deposit test USDC, place limit orders (seen in the book and in open orders), get filled
 by a bot (an SDK client), see the position with the SDK's size and liquidation price,
-cancel the other order, request a withdrawal, wait out the delay, execute it; then the
-operator dashboard shows the settled batch. Screenshots of each step: build/screenshots."""
+place a stop-loss (held off the book), cancel the other order, request a withdrawal, wait
+out the delay, execute it; then the operator dashboard shows the settled batch.
+Screenshots of each step: build/screenshots."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def test_a_trader_deposits_trades_cancels_and_withdraws_in_the_browser(tmp_path:
                         await deposit(page)
                         await place_orders(page)
                         await filled_by_a_bot(page, node, key, tmp_path)
+                        await place_stop_loss(page)
                         await cancel(page)
                         await withdraw(page, deployment)
                     await dashboard_shows_the_batch(browser, node)
@@ -88,10 +90,23 @@ async def filled_by_a_bot(page: Page, node: Node, key: str, tmp_path: Path) -> N
     await screenshot(page, "3-filled")
 
 
+async def place_stop_loss(page: Page) -> None:
+    """A reduce-only sell that the gateway holds off the book until the index is at or
+    below 90,000."""
+    await page.get_by_test_id("trigger").select_option("below")
+    await page.get_by_test_id("trigger-price").fill("90000")
+    await page.get_by_test_id("reduce-only").check()
+    await place(page, "sell", "89000", "0.02")
+    await page.get_by_role("button", name="Open orders").click()
+    await expect(open_orders(page).filter(has_text="≤ 90000")).to_have_count(1)
+    await expect(page.locator("#asks tr[data-price='89000']")).to_have_count(0)
+
+
 async def cancel(page: Page) -> None:
     await page.get_by_role("button", name="Open orders").click()
-    await open_orders(page).get_by_test_id("cancel").click()
-    await expect(open_orders(page)).to_have_text(["no open orders"])
+    bid = open_orders(page).filter(has=page.locator("td.price", has_text="99000"))
+    await bid.get_by_test_id("cancel").click()
+    await expect(open_orders(page).locator("td.price")).to_have_text(["89000"])  # the stop
     await expect(page.locator("#bids tr[data-price='99000']")).to_have_count(0)
 
 
@@ -129,7 +144,7 @@ async def transfer(
 
 
 async def place(page: Page, side: str, price: str, size: str) -> None:
-    await page.locator(f"input[name=side][value={side}]").check(force=True)
+    await page.locator("label", has=page.locator(f"input[name=side][value={side}]")).click()
     await page.get_by_test_id("price").fill(price)
     await page.get_by_test_id("size").fill(size)
     await page.get_by_test_id("submit").click()

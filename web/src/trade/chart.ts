@@ -30,7 +30,7 @@ export class CandleChart {
       autoSize: true,
       layout: { background: { color: "transparent" }, textColor: "#9aa4b2", attributionLogo: false },
       grid: { vertLines: { color: "#1f2630" }, horzLines: { color: "#1f2630" } },
-      timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#2a3240" },
+      timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#2a3240", barSpacing: 12, rightOffset: 4 },
       rightPriceScale: { borderColor: "#2a3240" },
     });
     this.candles = this.chart.addSeries(CandlestickSeries, {
