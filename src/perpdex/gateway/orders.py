@@ -35,6 +35,7 @@ class OrderRecord:
     origin: Session | None  # the connection that placed it (gets the ack); None once acked
     remaining: int = 0
     ack: bytes = b""  # the encoded ``placed`` frame, sent again to an idempotent retry
+    receipt: bytes = b""  # its encoded ``receipt`` frame, once signed: sent with the ack again
 
     @property
     def is_open(self) -> bool:

@@ -29,6 +29,7 @@ from perpdex.core.signing import SigningKey
 from perpdex.core.types import Address, OrderHash
 from perpdex.engine.codec import HEADER
 from perpdex.gateway import protocol as wire
+from perpdex.gateway.orders import OrderRecord
 from perpdex.gateway.protocol import encode_frame
 from perpdex.gateway.session import Outbox, Session
 from perpdex.receipts import WireReceipt, receipt_domain, sign_receipt
@@ -194,14 +195,17 @@ class ReceiptIssuer:
         self._signer = signer
         self._outbox = outbox
         self._released = released
-        self._awaiting: dict[int, tuple[Session, OrderHash]] = {}
+        self._awaiting: dict[int, tuple[Session, OrderHash, OrderRecord]] = {}
         self._durable: tuple[int, Sequence[bytes], Sequence[bytes]] = (1, (), ())
         """The last group made durable: a full group is flushed inside the ``submit`` of
         its last command, before the gateway can say which order that command placed."""
 
-    def expect(self, seq: int, session: Session, order_hash: OrderHash) -> None:
-        """The entry ``seq`` placed (or amended to) ``order_hash`` for ``session``."""
-        self._awaiting[seq] = (session, order_hash)
+    def expect(
+        self, seq: int, session: Session, order_hash: OrderHash, record: OrderRecord
+    ) -> None:
+        """The entry ``seq`` placed (or amended ``record`` to) ``order_hash`` for ``session``;
+        the record keeps the receipt, for an idempotent retry's ack."""
+        self._awaiting[seq] = (session, order_hash, record)
         first, entries, heads = self._durable
         if seq < first + len(entries):  # durable already: its group is the last one
             self.on_durable(first, entries, heads)
@@ -212,21 +216,23 @@ class ReceiptIssuer:
         awaiting = self._awaiting
         if not awaiting:
             return
-        sessions: list[Session] = []
+        receivers: list[tuple[Session, OrderRecord]] = []
         packed: list[bytes] = []
         pack = RECEIPT.pack
         for seq in range(first, first + len(entries)):
             waiting = awaiting.pop(seq, None)
             if waiting is not None:
+                session, order_hash, record = waiting
                 _, time, _ = HEADER.unpack_from(entries[seq - first])
-                sessions.append(waiting[0])
-                packed.append(pack(waiting[1], seq, heads[seq - first], time))
+                receivers.append((session, record))
+                packed.append(pack(order_hash, seq, heads[seq - first], time))
         if packed:
-            self._signer.sign(b"".join(packed), lambda frames: self._send(sessions, frames))
+            self._signer.sign(b"".join(packed), lambda frames: self._send(receivers, frames))
 
-    def _send(self, sessions: list[Session], frames: list[bytes]) -> None:
+    def _send(self, receivers: list[tuple[Session, OrderRecord]], frames: list[bytes]) -> None:
         put = self._outbox.put
-        for session, frame in zip(sessions, frames, strict=True):
+        for (session, record), frame in zip(receivers, frames, strict=True):
+            record.receipt = frame
             put((session,), frame)
         self._released()
 

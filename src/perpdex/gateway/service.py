@@ -315,6 +315,8 @@ class Gateway:
         if seen is not None:
             if client_id is not None and seen.client_id == client_id and seen.ack:
                 self._outbox.put((session,), seen.ack)  # the original ack: idempotent
+                if seen.receipt:
+                    self._outbox.put((session,), seen.receipt)  # and its receipt
                 return
             raise ProtocolError(ErrorCode.REPLAYED, "this order was placed before")
         if self.registry.used(signed):
@@ -366,7 +368,7 @@ class Gateway:
             )
             self._outbox.put((session,), record.ack)
         elif self.receipts is not None:
-            self.receipts.expect(outcome.seq, session, signed.order_hash)
+            self.receipts.expect(outcome.seq, session, signed.order_hash, record)
 
     async def _amend(
         self, session: Session, request: wire.AmendRequest, signed: SignedOrder, received: int
@@ -404,7 +406,7 @@ class Gateway:
         if outcome.rejection is not None:
             raise _rejected(outcome.rejection.value)
         if self.receipts is not None and outcome.applied:
-            self.receipts.expect(outcome.seq, session, signed.order_hash)
+            self.receipts.expect(outcome.seq, session, signed.order_hash, record)
         frame = wire.Amended(
             id=request.id,
             seq=outcome.seq,

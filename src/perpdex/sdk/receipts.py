@@ -6,8 +6,10 @@ Checkpoints contract's operator and against the ack (same order, same seq), and 
 in the trader's :class:`~perpdex.receipts.ReceiptStore` (by default beside the nonce file:
 ``$STATE_DIR/receipts/<chain>-<checkpoints>-<trader>/``), the directory ``perpdex receipts``
 shows and ``perpdex audit --receipts`` checks against the journal. A receipt that fails a
-check is never stored: it is a :class:`BadReceiptError`, logged as a warning and listed in
-:attr:`TraderReceipts.bad`, since it is evidence that the gateway misbehaved.
+check is not stored: it is a :class:`BadReceiptError`, logged as a warning and listed in
+:attr:`TraderReceipts.bad`, since it is evidence that the gateway misbehaved. The one
+exception is a second, different receipt of an order that the operator did sign: it is
+kept beside the first, since the two together are the evidence.
 """
 
 from __future__ import annotations
@@ -18,9 +20,16 @@ from collections import OrderedDict
 from pathlib import Path
 
 from perpdex.core.eip712 import Eip712Domain
+from perpdex.core.signing import Signature
 from perpdex.core.types import Address, OrderHash
 from perpdex.gateway.protocol import ReceiptIssued
-from perpdex.receipts import ReceiptSignatureError, ReceiptStore, SignedReceipt, verify_receipt
+from perpdex.receipts import (
+    Receipt,
+    ReceiptSignatureError,
+    ReceiptStore,
+    SignedReceipt,
+    verify_receipt,
+)
 from perpdex.sdk.errors import SdkError
 
 log = logging.getLogger(__name__)
@@ -72,7 +81,9 @@ class TraderReceipts:
         return dict(self._awaited)
 
     def on_frame(self, frame: ReceiptIssued) -> SignedReceipt | BadReceiptError:
-        """Check the receipt and keep it; a bad one is logged and listed, never stored."""
+        """Check the receipt and keep it; a bad one is logged and listed, and not stored,
+        except a second, different receipt of an order signed by the operator: it is kept
+        beside the first, the pair being evidence of a lie."""
         try:
             signed = self._checked(frame)
         except BadReceiptError as error:
@@ -121,6 +132,9 @@ class TraderReceipts:
         except ValueError as error:
             raise BadReceiptError(f"malformed: {error}") from None
         order_hash = receipt.order_hash
+        known = self.received.get(order_hash)
+        if known is not None:
+            return self._again(known, receipt, signature)
         acked = self._awaited.pop(order_hash, None)
         if acked is None:
             raise BadReceiptError("no acknowledged order of this client has this hash", order_hash)
@@ -128,9 +142,29 @@ class TraderReceipts:
             raise BadReceiptError(
                 f"seq {receipt.seq}, but the order was acknowledged at seq {acked}", order_hash
             )
+        return self._verified(receipt, signature)
+
+    def _verified(self, receipt: Receipt, signature: Signature) -> SignedReceipt:
         if self.operator is None:
-            raise BadReceiptError("the operator's key is unknown (no chain read yet)", order_hash)
+            raise BadReceiptError(
+                "the operator's key is unknown (no chain read yet)", receipt.order_hash
+            )
         try:
             return verify_receipt(receipt, signature, self.domain, self.operator)
         except ReceiptSignatureError as error:
-            raise BadReceiptError(str(error), order_hash) from None
+            raise BadReceiptError(str(error), receipt.order_hash) from None
+
+    def _again(self, known: SignedReceipt, receipt: Receipt, signature: Signature) -> SignedReceipt:
+        """A second receipt of an order: the same one again (an idempotent retry's ack
+        brings it) is the one kept; a different one the operator signed is kept as
+        evidence beside the first and reported."""
+        if (receipt, signature) == (known.receipt, known.signature):
+            return known
+        signed = self._verified(receipt, signature)
+        if self.store is not None:
+            self.store.add(signed)
+        raise BadReceiptError(
+            f"a second receipt (seq {receipt.seq}) differs from the first (seq"
+            f" {known.receipt.seq}); both are kept as evidence",
+            receipt.order_hash,
+        )

@@ -166,3 +166,21 @@ def test_receipts_need_a_journal() -> None:
 
     with pytest.raises(ValueError, match="journal"):
         asyncio.run(scenario())
+
+
+def test_an_idempotent_retry_gets_the_ack_and_the_receipt_again(tmp_path: Path) -> None:
+    order = signed(MAKER, 1, is_buy=False)
+
+    async def scenario() -> tuple[list[wire.Frame], list[wire.Frame]]:
+        async with (
+            running_gateway(journal=tmp_path / "j.bin", receipts=signer("inline")) as server,
+            connect(url(server)) as ws,
+        ):
+            await ws.send(place(order, client_id="a").decode())
+            first = await frames_until(ws, 1)
+            await ws.send(place(order, client_id="a").decode())  # the ack was lost, say
+            return first, await frames_until(ws, 1)
+
+    first, again = asyncio.run(scenario())
+    assert receipts_of(again) == receipts_of(first)
+    assert [type(f) for f in again] == [wire.Placed, wire.ReceiptIssued]

@@ -102,3 +102,26 @@ def test_without_the_operator_known_nothing_passes(tmp_path: Path) -> None:
     book.acked(ORDER, 12)
     assert isinstance(book.on_frame(frame()), BadReceiptError)
     assert list(ReceiptStore(tmp_path)) == []
+
+
+def test_the_same_receipt_again_is_no_error(receipts: TraderReceipts) -> None:
+    first = receipts.on_frame(frame())
+    assert receipts.on_frame(frame()) == first  # an idempotent retry's ack brings it again
+    assert receipts.bad == []
+    assert stored(receipts) == [RECEIPT]
+
+
+def test_a_second_different_receipt_is_kept_as_evidence(receipts: TraderReceipts) -> None:
+    receipts.on_frame(frame())
+    other = dataclasses.replace(RECEIPT, head=ChainHeadHash(keccak256(b"fork")))
+    error = receipts.on_frame(frame(other))
+    assert isinstance(error, BadReceiptError)
+    assert "both are kept as evidence" in str(error)
+    assert sorted(r.head for r in stored(receipts)) == sorted([RECEIPT.head, other.head])
+
+
+def test_a_second_receipt_by_another_key_is_not_kept(receipts: TraderReceipts) -> None:
+    receipts.on_frame(frame())
+    other = dataclasses.replace(RECEIPT, head=ChainHeadHash(keccak256(b"fork")))
+    assert isinstance(receipts.on_frame(frame(other, OUTSIDER)), BadReceiptError)
+    assert stored(receipts) == [RECEIPT]
