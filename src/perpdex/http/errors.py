@@ -3,8 +3,8 @@ nothing it can send makes a 5xx (``tests/integration/http/test_schema.py`` fuzze
 
 The codes are the WebSocket protocol's (:class:`~perpdex.gateway.protocol.ErrorCode`)
 where one fits, so the SDK raises the same typed error for a read as for a request; the
-HTTP API adds ``not_found`` (no such route or resource) and ``unavailable`` (a service
-the read needs is restarting: 503, the one 5xx, and not the request's fault).
+HTTP API adds ``not_found`` (no such route or resource); ``unavailable`` is a service the
+read needs restarting (503, the one 5xx, and not the request's fault).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ class ApiErrorCode(StrEnum):
     MALFORMED = ErrorCode.MALFORMED.value
     UNKNOWN_MARKET = ErrorCode.UNKNOWN_MARKET.value
     UNKNOWN_ORDER = ErrorCode.UNKNOWN_ORDER.value
+    UNAVAILABLE = ErrorCode.UNAVAILABLE.value
     NOT_FOUND = "not_found"
-    UNAVAILABLE = "unavailable"
 
 
 class ApiErrorBody(BaseModel):

@@ -19,11 +19,13 @@ from perpdex.http.amounts import price_text, size_text
 
 
 def side(is_buy: bool) -> models.Side:
+    """An order's side, or a trade's taker's."""
     return "buy" if is_buy else "sell"
 
 
-def optional_price(units_: int) -> str | None:
-    return price_text(units_) if units_ else None
+def optional_price(price: int) -> str | None:
+    """A trigger price: 0 (a plain order) is none."""
+    return price_text(price) if price else None
 
 
 def position(symbols: dict[int, str], figures: PositionFigures) -> models.Position:
