@@ -204,6 +204,7 @@ class Client:
         self.url = url
         self.http_url = http_url
         """The node's HTTP API (None: asked of the gateway on the first read)."""
+        self._http_url_given = http_url is not None
         self.wallet = wallet
         self.deployment = deployment
         self.markets = Markets(deployment.markets)
@@ -932,6 +933,13 @@ class Client:
         path = f"{path}?{urllib.parse.urlencode(given)}"
         if self.http_url is None:
             self.http_url = await asyncio.to_thread(discover_http_url, self.url)
+        try:
+            return await asyncio.to_thread(http_get, self.http_url, path, kind)
+        except GatewayUnavailableError:
+            if self._http_url_given:
+                raise
+        # a node restarted on another HTTP port: ask its gateway again, once
+        self.http_url = await asyncio.to_thread(discover_http_url, self.url)
         return await asyncio.to_thread(http_get, self.http_url, path, kind)
 
     async def _unsubscribe(self, subscription: Subscription[Any]) -> None:

@@ -105,3 +105,23 @@ def test_bad_market_reads_are_typed_4xx(served: Served) -> None:
         status, body = served.get(path)
         assert (status, body["code"]) == expected, (path, body)
         assert body["message"]
+
+
+def test_the_sdk_finds_the_api_again_when_it_moved(served: Served) -> None:
+    """A node restarted on another HTTP port: the client's next read asks the gateway where
+    the API is now, rather than failing on the old address for good."""
+    node = served.node
+
+    async def scenario() -> None:
+        async with served.client(Role.TRADER) as trader:
+            before = await trader.order_book("BTC-PERP")
+            old = trader.http_url
+            await node.http.stop()
+            node.http.port = 0
+            await node.http.start()
+            node.gateway.web_url = node.http.url
+            await node.restart_gateway()
+            assert await trader.order_book("BTC-PERP") == before
+            assert trader.http_url not in (None, old)
+
+    served.run(scenario())

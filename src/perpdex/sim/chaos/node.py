@@ -41,6 +41,8 @@ class NodeProcess:
     port: int
     extra: tuple[str, ...] = ()
     """More ``perpdex up`` options (keeper mode, price path, ...)."""
+    http_port: int = 0
+    """The HTTP API's, the same at every start (0: any free one each time)."""
     starts: int = 0
     journal: Path | None = None
     """As the last start printed it."""
@@ -65,7 +67,7 @@ class NodeProcess:
             "--out", str(self.logs / "served.json"),
             "--state-dir", str(self.state_dir),
             "--port", str(self.port),
-            "--http-port", "0",
+            "--http-port", str(self.http_port),
             *self.extra,
         ]  # fmt: skip
         self._log = open(log_path, "wb")  # noqa: SIM115 (closed by _end, after the process)

@@ -124,6 +124,7 @@ def run_chaos(params: ChaosParams) -> Evidence:
                 *("--random-walk", str(params.seed)),
                 *("--volatility-ppm", str(params.volatility_ppm)),
             ),
+            http_port=_free_port(),
         )
         node.start()
         log.info("node started (pid %s), gateway %s", node.pid, node.url)
