@@ -7,12 +7,14 @@ added first, so a mount cannot shadow them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 
 from fastapi import FastAPI
 
 from perpdex.http import errors
 from perpdex.http.metrics import registry_of
+from perpdex.http.reads import SLOW_READS
 from perpdex.http.routes import account, health, journal, markets, operator
 from perpdex.http.sources import Sources
 
@@ -34,6 +36,7 @@ def create_app(sources: Sources, mounts: Sequence[Mount] = ()) -> FastAPI:
     app.state.sources = sources
     app.state.metrics = registry_of(sources)
     app.state.journal_anchors = journal.Anchors()
+    app.state.slow_reads = asyncio.Semaphore(SLOW_READS)
     errors.install(app)
     for router in (markets.router, account.router, journal.router, operator.router, health.router):
         app.include_router(router)

@@ -3,7 +3,9 @@ what a route reads is durable, as on the WebSocket), markets named by symbol or 
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+from collections.abc import Callable
+from typing import Annotated, Final, TypeVar
 
 from fastapi import Depends, Path, Request
 
@@ -11,6 +13,11 @@ from perpdex.chain.deployment import ListedMarket
 from perpdex.gateway.service import Gateway
 from perpdex.http.errors import ApiErrorCode, not_found, unavailable
 from perpdex.http.sources import Sources
+
+SLOW_READS: Final = 2
+"""Reads run in worker threads at once (journal pages, the chain's logs); more wait."""
+
+_Result = TypeVar("_Result")
 
 MarketRef = Annotated[
     str,
@@ -57,3 +64,12 @@ def served_market(sources: Sources, gateway: Gateway, ref: str) -> ListedMarket:
     if listed.id not in gateway.engine.markets:
         raise not_found(ApiErrorCode.UNKNOWN_MARKET, f"market {ref!r} is not served here")
     return listed
+
+
+async def slow_read(request: Request, read: Callable[[], _Result]) -> _Result:
+    """Run ``read`` (file or chain I/O) in a worker thread, at most :data:`SLOW_READS` at
+    once: a flood of such reads queues here instead of taking every thread of the loop's
+    executor, which the node's own loops use too."""
+    gate: asyncio.Semaphore = request.app.state.slow_reads
+    async with gate:
+        return await asyncio.to_thread(read)

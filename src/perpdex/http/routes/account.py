@@ -6,11 +6,10 @@ and its ``/funding`` payments (the chain's ``FundingSettled`` logs)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Final
 
 import msgspec
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from perpdex.core.types import Address, MarketId
 from perpdex.gateway import protocol as wire
@@ -20,7 +19,7 @@ from perpdex.gateway.service import Gateway
 from perpdex.http import models, views
 from perpdex.http.amounts import size_text, text, usdc_text
 from perpdex.http.errors import ERROR_RESPONSES, ApiErrorCode, malformed, not_found
-from perpdex.http.reads import GatewayDep, SourcesDep, listed_market, served_market
+from perpdex.http.reads import GatewayDep, SourcesDep, listed_market, served_market, slow_read
 from perpdex.http.sources import Sources
 from perpdex.sdk.chain_client import ChainReader
 from perpdex.sdk.chain_reads import funding_payments
@@ -156,6 +155,7 @@ async def account_orders(
 
 @router.get("/funding", response_model=models.FundingPage)
 async def account_funding(
+    request: Request,
     sources: SourcesDep,
     address: AddressText,
     market: MarketQuery = None,
@@ -185,7 +185,7 @@ async def account_funding(
             next=cursor,
         )
 
-    return await asyncio.to_thread(read)
+    return await slow_read(request, read)
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ entries before the anchor are skipped unhashed, and the anchor itself must match
 
 from __future__ import annotations
 
-import asyncio
 import bisect
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Final
 
@@ -23,7 +23,7 @@ from perpdex.engine.journal import GENESIS_HEAD, ChainHead
 from perpdex.gateway.protocol import hex0x
 from perpdex.http import models
 from perpdex.http.errors import ERROR_RESPONSES, unavailable
-from perpdex.http.reads import GatewayDep, SourcesDep
+from perpdex.http.reads import GatewayDep, SourcesDep, slow_read
 
 MAX_PAGE: Final = 1000
 ANCHORS_KEPT: Final = 4096
@@ -74,7 +74,7 @@ async def journal(
     head = live.head  # durable: the gateway was released
     anchors: Anchors = request.app.state.journal_anchors
     anchor = anchors.before(path, first - 1)
-    entries = await asyncio.to_thread(_page, path, anchor, first, limit, head.seq)
+    entries = await slow_read(request, partial(_page, path, anchor, first, limit, head.seq))
     if entries:
         last = entries[-1]
         anchors.add(path, ChainHead(last.seq, bytes.fromhex(last.head[2:])))
