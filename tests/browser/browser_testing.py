@@ -12,7 +12,7 @@ from pathlib import Path
 
 import uvicorn
 from eth_utils.address import to_checksum_address
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 from starlette.types import ASGIApp
 
 from perpdex.chain.anvil import dev_accounts, repo_root
@@ -32,7 +32,9 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = repo_root() / "build" / "screenshots"
 STEP_TIMEOUT_MS = 15_000
-"""How long one step of a page waits for what it expects (an answer, a settled fill)."""
+"""How long one step of a page waits for what it expects (an answer, a settled fill):
+Playwright's 5 s default is short for a chain transaction on a loaded 2-core machine."""
+expect.set_options(timeout=STEP_TIMEOUT_MS)
 
 
 @asynccontextmanager

@@ -4,7 +4,7 @@
 import { byId, say } from "../dom";
 import { type OrderTerms, type TimeInForce, type TriggerDirection, buildOrder } from "../eip712";
 import { GatewayError } from "../gateway";
-import { AmountError } from "../units";
+import { AmountError, shown } from "../units";
 import { big } from "../json";
 import { type App, baseAsset, price, secondsFromNow, size } from "./app";
 import type { Book } from "./book";
@@ -47,7 +47,7 @@ export class Ticket {
     input.placeholder = `max ${this.app.market.maxLeverage}`;
     if (!this.app.loggedIn) return;
     const frame = await this.app.gateway.request({ op: "get_leverage", market: this.app.market.id });
-    input.placeholder = `${frame.leverage}x${frame.chosen ? "" : " (max)"}`;
+    input.placeholder = `${shown(String(frame.leverage), 2)}x${frame.chosen ? "" : " max"}`;
   }
 
   private async setLeverage(): Promise<void> {
