@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
 import nats.js.errors
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -166,6 +167,10 @@ class _CarriedPositions:
         return self._positions.get(account, 0)
 
 
+class _Stopped(Exception):
+    """Asked to stop while waiting for JetStream."""
+
+
 class ShardEngine:
     """One run of the engine of ``config.shard``: ``await run()`` until stopped or fenced."""
 
@@ -195,10 +200,13 @@ class ShardEngine:
     async def run(self) -> int:
         """0 once stopped, :data:`FENCED_EXIT` when another engine took the shard over."""
         config = self.config
-        nc = await self._retrying("connect", lambda: connect(config.servers, name=config.name))
+        nc: Client | None = None
         reporter: asyncio.Task[None] | None = None
         journal: _MarkedJournal | None = None
         try:
+            log.info("engine %s: connecting to %s", config.name, ",".join(config.servers))
+            # nats-py tries the servers until one answers: only a stop ends the wait
+            nc = await self._unless_stopped(connect(config.servers, name=config.name))
             js = nc.jetstream(timeout=2.0)
             publisher, cursor = await self._open_events(js)
             journal = _MarkedJournal(await self._open_journal())
@@ -221,14 +229,18 @@ class ShardEngine:
                 "engine %s stops: a newer engine took the shard over (%s)", config.name, error
             )
             return FENCED_EXIT
+        except _Stopped as stopped:
+            log.warning("engine %s stopped while JetStream was away: %s", config.name, stopped)
+            return 0
         finally:
             for task in (reporter, self._resubscribing):
                 if task is not None:
                     task.cancel()
             if journal is not None:
                 await asyncio.to_thread(_close_quietly, journal.inner)
-            with suppress(*UNAVAILABLE):
-                await nc.close()
+            if nc is not None:
+                with suppress(*UNAVAILABLE):
+                    await nc.close()
 
     # -- start ----------------------------------------------------------------------------
 
@@ -493,13 +505,30 @@ class ShardEngine:
             f"publish events to {message.last}", lambda: publisher.publish(message)
         )
 
+    async def _unless_stopped(self, waiting: Awaitable[T]) -> T:
+        task = asyncio.ensure_future(waiting)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait((task, stopping), return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+            raise _Stopped("no NATS server answered")
+        return task.result()
+
     async def _retrying(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
-        """``attempt()`` until JetStream takes it (a failure logged once, its recovery)."""
+        """``attempt()`` until JetStream takes it (a failure logged once, its recovery), or
+        :class:`_Stopped` if asked to stop meanwhile (nothing is lost: what the journal
+        does not hold is read again from the command stream, what the event stream does
+        not hold is published at the next start)."""
         while True:
             try:
                 async with unavailable_on_failure(what):
                     result = await attempt()
             except (JetStreamUnavailableError, JournalUnavailableError) as error:
+                if self._stopping.is_set():
+                    raise _Stopped(f"{what}: {error}") from error
                 report_failure(log, self, what, error)
                 await asyncio.sleep(_RETRY_S)
                 continue

@@ -351,3 +351,20 @@ def test_a_start_publishes_the_events_its_predecessor_journaled_but_never_sent(
     assert [m.part for m in messages if m.part] == [(1, 2), (2, 2)]
     shard_markets = tuple(m for m in markets if layout.shard_of(m.market) == 0)
     assert_events_are_the_journals(entries, messages, shard_markets)
+
+
+def test_an_engine_waiting_for_jetstream_stops_on_sigterm(
+    deployment: tuple[Path, tuple[MarketConfig, ...]], tmp_path: Path
+) -> None:
+    path, _ = deployment
+    log = tmp_path / "engine.log"
+    nowhere = ["nats://127.0.0.1:9"]  # discard: nothing listens
+    layout = StreamLayout(shards=1, replicas=1, prefix="nowhere")
+    engine = EngineProcess(path, nowhere, layout, 0, log)
+    deadline = time.monotonic() + 60
+    while "connecting to" not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+    time.sleep(1.0)  # trying
+    assert engine.stop() == 0, log.read_text()
+    assert "stopped while JetStream was away: no NATS server answered" in log.read_text()
