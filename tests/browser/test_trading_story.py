@@ -3,7 +3,8 @@ test moves the chain's clock past the withdrawal delay): pick a demo wallet, min
 deposit test USDC, place limit orders (seen in the book and in open orders), get filled
 by a bot (an SDK client), see the position with the SDK's size and liquidation price,
 place a stop-loss (held off the book), cancel the other order, request a withdrawal, wait
-out the delay, execute it; then the operator dashboard shows the settled batch.
+out the delay, execute it, open an isolated position and add margin to it; then the
+operator dashboard shows the settled batch.
 Screenshots of each step: build/screenshots."""
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def test_a_trader_deposits_trades_cancels_and_withdraws_in_the_browser(tmp_path:
                         await place_stop_loss(page)
                         await cancel(page)
                         await withdraw(page, deployment)
+                        await isolated_margin(page, node, tmp_path)
                     await dashboard_shows_the_batch(browser, node)
 
     asyncio.run(scenario())
@@ -126,12 +128,38 @@ async def withdraw(page: Page, deployment: Deployment) -> None:
     await screenshot(page, "5-withdrawn")
 
 
+async def isolated_margin(page: Page, node: Node, tmp_path: Path) -> None:
+    """An isolated ETH-PERP long, then 100 USDC more margin moved into it from cross."""
+    await page.get_by_test_id("market").select_option(label="ETH-PERP")
+    await page.get_by_test_id("trigger").select_option("none")
+    await page.get_by_test_id("reduce-only").uncheck()
+    await page.get_by_test_id("margin-mode").select_option("isolated")
+    await place(page, "buy", "3000", "1", "ETH-PERP")
+    async with client(node, Role.MAKER, tmp_path / "bot") as bot:
+        await bot.place("ETH-PERP", "sell", "1", "3000", time_in_force=TimeInForce.IOC)
+    await page.get_by_role("button", name="Positions").click()
+    position = page.get_by_test_id("positions").locator("tr[data-market=ETH-PERP]")
+    await expect(position.locator("td.size")).to_have_text("1")
+    await settled(node)  # the contract moves margin of settled positions only
+    margin = position.locator("td.isolated-margin")
+    await expect(margin).not_to_have_text("")
+    before = Decimal(await margin.inner_text())
+    await transfer(
+        page,
+        "add-margin",
+        "added 100 USDC to the isolated ETH-PERP margin",
+        ("isolated-amount", "100"),
+    )
+    await expect(margin).to_have_text(str(before + 100))
+    await screenshot(page, "6-isolated-margin")
+
+
 async def dashboard_shows_the_batch(browser: Browser, node: Node) -> None:
     async with page_of(browser, f"{node.http.url}/dashboard") as page:
         batch = page.get_by_test_id("batches").locator("tbody tr[data-block]")
         await expect(batch.first.locator("td.settled")).to_have_text("1")
         await expect(page.get_by_test_id("overall")).to_have_text("healthy")
-        await screenshot(page, "6-dashboard")
+        await screenshot(page, "7-dashboard")
 
 
 async def transfer(
@@ -143,12 +171,12 @@ async def transfer(
     await expect(page.get_by_test_id("funds-status")).to_contain_text(done)
 
 
-async def place(page: Page, side: str, price: str, size: str) -> None:
+async def place(page: Page, side: str, price: str, size: str, market: str = "BTC-PERP") -> None:
     await page.locator("label", has=page.locator(f"input[name=side][value={side}]")).click()
     await page.get_by_test_id("price").fill(price)
     await page.get_by_test_id("size").fill(size)
     await page.get_by_test_id("submit").click()
-    await expect(page.get_by_test_id("ticket-status")).to_contain_text(f"{side} {size} BTC-PERP")
+    await expect(page.get_by_test_id("ticket-status")).to_contain_text(f"{side} {size} {market}")
 
 
 def open_orders(page: Page) -> Locator:

@@ -70,13 +70,14 @@ export class AccountView {
           h("td", {}, p.market),
           h("td", { class: `size ${p.size.startsWith("-") ? "sell" : "buy"}` }, p.size),
           h("td", {}, p.marginMode),
+          h("td", { class: "isolated-margin" }, p.marginMode === "isolated" ? p.isolatedMargin : ""),
           h("td", { class: "entry" }, shown(p.entryPrice, 2)),
           h("td", {}, shown(p.markPrice, 2)),
           h("td", { class: "liquidation" }, p.liquidationPrice ?? "—"),
           h("td", { class: pnl === null ? "" : pnl >= 0 ? "buy" : "sell" }, shown(p.unrealisedPnl, 2)),
           h("td", {}, p.marginRatio ?? "—"),
           h("td", {}, `${p.leverage}x`));
-      }), this.app.wallet ? "no positions" : "choose a wallet", 9);
+      }), this.app.wallet ? "no positions" : "choose a wallet", 10);
     fillRows(document.getElementById("orders") as HTMLTableSectionElement,
       (account?.openOrders ?? []).map((o) => this.orderRow(o)), this.app.wallet ? "no open orders" : "choose a wallet", 8);
     fillRows(document.getElementById("fills") as HTMLTableSectionElement,

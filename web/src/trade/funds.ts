@@ -33,6 +33,8 @@ export class Funds {
     byId("deposit").onclick = () => void this.run("depositing", () => this.deposit());
     byId("request-withdrawal").onclick = () => void this.run("requesting a withdrawal", () => this.request());
     byId("execute-withdrawal").onclick = () => void this.run("withdrawing", () => this.execute());
+    byId("add-margin").onclick = () => void this.run("adding margin", () => this.moveMargin("add"));
+    byId("remove-margin").onclick = () => void this.run("removing margin", () => this.moveMargin("remove"));
     setInterval(() => this.tick(), 1000);
     setInterval(() => void this.readClock(), 1000);
     void this.readClock();
@@ -130,6 +132,22 @@ export class Funds {
     return `withdrew ${usdc(this.app, amount)} USDC to the wallet`;
   }
 
+  /** Collateral between the cross account and the chosen market's isolated position
+   * (Exchange.add_isolated_margin / remove_isolated_margin; the contract refuses a move
+   * that leaves either below initial margin, and says so). */
+  private async moveMargin(direction: "add" | "remove"): Promise<string> {
+    const amount = this.amount("isolated-amount");
+    const market = this.app.market;
+    await this.send("exchange", `${direction}_isolated_margin`, [BigInt(market.id), amount]);
+    const moved = `${usdc(this.app, amount)} USDC`;
+    return direction === "add" ? `added ${moved} to the isolated ${market.symbol} margin` : `moved ${moved} from the isolated ${market.symbol} margin to cross`;
+  }
+
+  /** The chosen market changed: its isolated position, if any, decides the margin row. */
+  marketChanged(): void {
+    this.draw();
+  }
+
   private async readBalance(): Promise<void> {
     const { config, reader, wallet } = this.app;
     if (!wallet) return;
@@ -191,6 +209,9 @@ export class Funds {
       ...figure("Initial margin", a?.initialMargin, "initial-margin"),
       ...figure("Maintenance", a?.maintenanceMargin, "maintenance-margin"),
     );
+    const symbol = this.app.market.symbol;
+    byId("isolated").hidden = !a?.positions.some((p) => p.market === symbol && p.marginMode === "isolated");
+    byId("isolated-market").textContent = symbol;
     this.tick();
   }
 }

@@ -76,6 +76,7 @@ function start(config: PageConfig, gatewayUrl: string): void {
     app.market = marketById(config, id);
     book.clear();
     ticket.marketChanged();
+    funds.marketChanged();
     await Promise.all([chart.load(), tape.load(), header.refresh()]);
     await Promise.all(["book", "trades"].map((channel) => app.gateway.request({ op: "unsubscribe", channel, market: previous }).catch(() => undefined)));
     await subscribeMarket();
