@@ -37,7 +37,9 @@ function start(config: PageConfig, gatewayUrl: string): void {
     nonces: null,
     loggedIn: false,
   };
-  const book = new Book(app, () => background(subscribeMarket()), (price) => ticket.pick(price));
+  // a lost book frame: subscribing again sends a fresh snapshot (trades need nothing)
+  const resubscribeBook = () => background(app.gateway.request({ op: "subscribe", channel: "book", market: app.market.id }));
+  const book = new Book(app, resubscribeBook, (price) => ticket.pick(price));
   const ticket = new Ticket(app, book, () => background(account.refresh()));
   const chart = new CandleChart(app);
   const tape = new Tape(app);
