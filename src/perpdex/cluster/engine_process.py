@@ -16,6 +16,9 @@ Events. After each flush the group's events go out, fenced like the journal; at 
 events of the journal entries past the event stream's end (the last group of an engine
 that died between its flush and its publish) are made again by the replay and published.
 
+Takeover: right after its replay the engine journals a ``Tick``, so an older engine of the
+shard still running is fenced at its next write, whatever either does next.
+
 Stops: SIGTERM or SIGINT (the current group is flushed and published, then the journal
 closed); a :class:`~perpdex.cluster.errors.JournalFencedError` or
 :class:`~perpdex.cluster.event_stream.EventsFencedError` (a newer engine took the shard
@@ -213,6 +216,7 @@ class ShardEngine:
             self._snapshots = SnapshotStore(js, config.layout)
             sequencer = await self._recover(journal, cursor)
             await self._catch_up(publisher, cursor, sequencer.seq)
+            await self._claim(sequencer, publisher)
             await self._subscribe(js, journal.inner.command_seq)
             reporter = await self._report(js)
             log.info(
@@ -331,6 +335,14 @@ class ShardEngine:
         for message in out[cursor.parts :]:
             await self._publish(publisher, message)
         self._published = head
+
+    async def _claim(self, sequencer: Sequencer, publisher: EventPublisher) -> None:
+        """Take the shard over now: a ``Tick`` journaled at once fences any older engine
+        still running (its next write is refused), instead of whichever writes first."""
+        assert isinstance(sequencer.journal, _MarkedJournal)
+        sequencer.journal.mark(self._command_seq)
+        sequencer.submit(Tick())
+        await self._commit(sequencer, publisher)
 
     async def _subscribe(self, js: JetStreamContext, after: int) -> None:
         """Read the shard's commands from the one after ``after`` (a stream sequence)."""

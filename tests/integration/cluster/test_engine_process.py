@@ -347,7 +347,7 @@ def test_a_start_publishes_the_events_its_predecessor_journaled_but_never_sent(
 
     messages = asyncio.run(read())
     entries = journal_entries(nats_single.urls, layout, ShardId(0))
-    assert len(entries) == 9_001
+    assert len(entries) == 9_002  # and the engine's claim (a tick)
     assert [m.part for m in messages if m.part] == [(1, 2), (2, 2)]
     shard_markets = tuple(m for m in markets if layout.shard_of(m.market) == 0)
     assert_events_are_the_journals(entries, messages, shard_markets)
@@ -368,3 +368,44 @@ def test_an_engine_waiting_for_jetstream_stops_on_sigterm(
     time.sleep(1.0)  # trying
     assert engine.stop() == 0, log.read_text()
     assert "stopped while JetStream was away: no NATS server answered" in log.read_text()
+
+
+def test_a_new_engine_claims_the_shard_before_any_command(
+    nats_single: NatsCluster,
+    deployment: tuple[Path, tuple[MarketConfig, ...]],
+    tmp_path: Path,
+) -> None:
+    """The replacement is paused right after its start, the old engine wakes up alone and
+    gets commands: it must still be fenced (the replacement's claim), not write them."""
+    layout = StreamLayout(shards=1, replicas=1, prefix=f"eng{next(_prefixes)}")
+    path, markets = deployment
+    workload = Workload(markets, layout, seed=19)
+    old = EngineProcess(path, nats_single.urls, layout, 0, tmp_path / "old.log")
+    new: EngineProcess | None = None
+
+    async def scenario() -> None:
+        nonlocal new
+        client, js = await connected(nats_single.urls, layout)
+        await workload.send(js, 50)
+        await wait_covered(js, layout, ShardId(0), workload.last_seq(ShardId(0)))
+        old.signal(signal.SIGSTOP)
+        new = EngineProcess(path, nats_single.urls, layout, 0, tmp_path / "new.log")
+        await asyncio.to_thread(new.wait_serving)
+        new.signal(signal.SIGSTOP)
+        old.signal(signal.SIGCONT)
+        await workload.send(js, 50)
+        assert await asyncio.to_thread(old.wait, 30.0) == FENCED_EXIT
+        new.signal(signal.SIGCONT)
+        await wait_covered(js, layout, ShardId(0), workload.last_seq(ShardId(0)))
+        await client.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        old.signal(signal.SIGCONT)
+        old.kill()
+        if new is not None:
+            new.signal(signal.SIGCONT)
+        codes = [new.stop()] if new is not None else []
+    assert codes == [0]
+    check_shard(nats_single.urls, layout, ShardId(0), workload)
