@@ -30,7 +30,9 @@ def create_app(sources: Sources, mounts: Sequence[Mount] = ()) -> FastAPI:
         version=VERSION,
         summary="Reads of a perpdex node: markets, accounts, the journal, its health",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        # no Swagger or ReDoc page: FastAPI loads them from a CDN, and the machine may be
+        # offline; /openapi.json is the document any viewer reads
+        docs_url=None,
         redoc_url=None,
     )
     app.state.sources = sources
