@@ -63,6 +63,6 @@ def test_settlement_rejection_is_logged_once_with_its_cause(
     rejected = [e for e in entries if "fill rejected" in e["message"]]
     assert len(rejected) == 1
     assert rejected[0]["level"] == "warning"
-    assert rejected[0]["logger"] == "perpdex.services.node"
+    assert rejected[0]["logger"] == "perpdex.services.reconcile"
     assert RejectReason.ORDER_CLOSED.value in rejected[0]["message"]
     assert entries[-1]["message"] == "node stopped"
