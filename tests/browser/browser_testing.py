@@ -4,7 +4,7 @@ a loopback port, and screenshots in build/screenshots (the README shows them).""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from functools import cache
@@ -52,13 +52,18 @@ async def chromium() -> AsyncIterator[Browser]:
 
 
 @asynccontextmanager
-async def page_of(browser: Browser, url: str) -> AsyncIterator[Page]:
-    """A fresh page at ``url``, once its script says it is ready; a page error fails."""
+async def page_of(
+    browser: Browser, url: str, watch: Callable[[Page], None] | None = None
+) -> AsyncIterator[Page]:
+    """A fresh page at ``url``, once its script says it is ready; a page error fails.
+    ``watch`` sees the page before it loads (to listen to its WebSocket, say)."""
     context = await browser.new_context(viewport={"width": 1440, "height": 1000})
     page = await context.new_page()
     page.set_default_timeout(STEP_TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    if watch is not None:
+        watch(page)
     try:
         await page.goto(url)
         await page.wait_for_selector("body[data-ready=true]", state="attached")
@@ -111,7 +116,7 @@ def offline_deployment() -> Deployment:
             liquidations=address(4),
             checkpoints=address(5),
         ),
-        abi={"Exchange": [], "MockUSDC": []},
+        abi={"Exchange": [], "MockUSDC": [], "Checkpoints": []},
         markets=tuple(
             ListedMarket(**asdict(spec), id=MarketId(i)) for i, spec in enumerate(default_markets())
         ),

@@ -3,26 +3,34 @@ test moves the chain's clock past the withdrawal delay): pick a demo wallet, min
 deposit test USDC, place limit orders (seen in the book and in open orders), get filled
 by a bot (an SDK client), see the position with the SDK's size and liquidation price,
 place a stop-loss (held off the book), cancel the other order, request a withdrawal, wait
-out the delay, execute it, open an isolated position and add margin to it; then the
-operator dashboard shows the settled batch.
+out the delay, execute it, open an isolated position and add margin to it, download the
+operator's receipts of its orders (checked against the chain and the node's journal, and
+by `perpdex audit --receipts`); then the operator dashboard shows the settled batch.
 Screenshots of each step: build/screenshots."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, WebSocket, expect
 from tests.browser.browser_testing import chromium, page_of, screenshot
 from tests.integration.node_testing import client, running, settled
 
+from perpdex.audit.audit import audit_deployment
+from perpdex.audit.findings import Check
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
 from perpdex.cli.up import fresh_deployment
-from perpdex.core.types import TimeInForce
+from perpdex.core.types import Address, TimeInForce
+from perpdex.engine.codec import HEADER
+from perpdex.engine.file_journal import read_file
+from perpdex.receipts import ReceiptStore, receipt_domain, verify_receipt
 from perpdex.sdk.client import Client
 from perpdex.services.node import Node
 
@@ -38,7 +46,8 @@ def test_a_trader_deposits_trades_cancels_and_withdraws_in_the_browser(tmp_path:
                 deployment = await deploying
                 key = anvil.accounts[DEMO_WALLET].private_key
                 async with running(deployment, tmp_path / "state") as node:
-                    async with page_of(browser, node.http.url) as page:
+                    acks: list[tuple[str, int]] = []
+                    async with page_of(browser, node.http.url, watch_acks(acks)) as page:
                         await deposit(page)
                         await place_orders(page)
                         await filled_by_a_bot(page, node, key, tmp_path)
@@ -46,6 +55,7 @@ def test_a_trader_deposits_trades_cancels_and_withdraws_in_the_browser(tmp_path:
                         await cancel(page)
                         await withdraw(page, deployment)
                         await isolated_margin(page, node, tmp_path)
+                        await download_receipts(page, acks, node, tmp_path)
                     await dashboard_shows_the_batch(browser, node)
 
     asyncio.run(scenario())
@@ -152,6 +162,60 @@ async def isolated_margin(page: Page, node: Node, tmp_path: Path) -> None:
     )
     await expect(margin).to_have_text(str(before + 100))
     await screenshot(page, "6-isolated-margin")
+
+
+def watch_acks(acks: list[tuple[str, int]]) -> Callable[[Page], None]:
+    """Collects (order hash, seq) of each ack the gateway sends the page with a receipt to
+    follow: what the page must count and download."""
+
+    def frames(payload: str | bytes) -> None:
+        message = json.loads(payload)
+        for frame in message if isinstance(message, list) else [message]:
+            if frame["type"] in ("placed", "amended") and frame.get("receipt") is True:
+                acks.append((frame["orderHash"], frame["seq"]))
+
+    def socket(ws: WebSocket) -> None:
+        ws.on("framereceived", frames)
+
+    return lambda page: page.on("websocket", socket)
+
+
+async def download_receipts(
+    page: Page, acks: list[tuple[str, int]], node: Node, tmp_path: Path
+) -> None:
+    """The page counts a receipt per acknowledged order; the download is the receipts
+    store's array form: every receipt the Checkpoints operator's, at its order's seq, with
+    the journal's head and time stamp there, and `perpdex audit --receipts` checks them."""
+    assert len(acks) == 4  # two bids, a stop-loss, the isolated long
+    count = page.get_by_test_id("receipts-count")
+    await expect(count).to_have_attribute("data-count", str(len(acks)))
+    await expect(count).to_contain_text("signed by the operator")
+    async with page.expect_download() as downloading:
+        await page.get_by_test_id("download-receipts").click()
+    download = await downloading.value
+    directory = tmp_path / "downloaded"
+    directory.mkdir()
+    await download.save_as(directory / download.suggested_filename)
+    assert [p.name for p in ReceiptStore(directory).paths()] == [download.suggested_filename]
+
+    kept = list(ReceiptStore(directory))
+    assert [("0x" + r.receipt.order_hash.hex(), r.receipt.seq) for r in kept] == sorted(
+        acks, key=lambda ack: ack[1]
+    )
+    deployment = node.deployment
+    operator = bind(connect(deployment.rpc_url), deployment).checkpoints.functions.operator()
+    domain = receipt_domain(deployment.chain_id, deployment.contracts.checkpoints)
+    entries = {entry.seq: entry for entry in read_file(node.state.journal)}
+    for signed in kept:
+        verify_receipt(signed.receipt, signed.signature, domain, Address(operator.call()))
+        entry = entries[signed.receipt.seq]
+        assert signed.receipt.head == entry.head
+        assert signed.receipt.time == HEADER.unpack_from(entry.entry)[1]
+
+    journal = str(node.state.journal)
+    report = await asyncio.to_thread(audit_deployment, deployment, journal, receipts=directory)
+    assert report.summary.receipts == len(kept)
+    assert [d for d in report.discrepancies if d.check is Check.RECEIPT] == []
 
 
 async def dashboard_shows_the_batch(browser: Browser, node: Node) -> None:

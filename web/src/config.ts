@@ -28,10 +28,12 @@ export interface PageConfig {
   startBlock: number;
   exchange: Address;
   collateral: Address;
-  eip712: { domain: TypedDataDomain; types: Record<string, TypedField[]> };
+  checkpoints: Address;
+  /** ``receiptDomain``: the Checkpoints contract's, in which the operator signs receipts. */
+  eip712: { domain: TypedDataDomain; receiptDomain: TypedDataDomain; types: Record<string, TypedField[]> };
   units: { sizeDecimals: number; priceDecimals: number; collateralDecimals: number; fractionScale: number };
   markets: MarketConfig[];
-  abi: { exchange: Abi; collateral: Abi };
+  abi: { exchange: Abi; collateral: Abi; checkpoints: Abi };
 }
 
 export async function loadConfig(): Promise<PageConfig> {

@@ -1,7 +1,7 @@
 // The messages the page signs, with the types and domain /config serves from
 // perpdex.core.eip712 (one definition): an order signed here is byte for byte the order
 // the SDK signs for the same terms (tests/browser/test_digest.py compares digests).
-import { type Address, type Hex, hashTypedData, zeroAddress } from "viem";
+import { type Address, type Hex, hashTypedData, recoverAddress, zeroAddress } from "viem";
 import type { MarketConfig, PageConfig } from "./config";
 import { AmountError, fromUnits, onGrid, toUnits } from "./units";
 
@@ -120,3 +120,25 @@ export function digest(config: PageConfig, primaryType: PrimaryType, message: Or
   return hashTypedData(typedData(config, primaryType, message));
 }
 
+
+/** ``Receipt(orderHash, seq, head, time)``: the operator's word that an order is the
+ * journal's entry ``seq`` (docs/protocol.md, "Receipts"). */
+export interface ReceiptMessage {
+  orderHash: Hex;
+  seq: bigint;
+  head: Hex;
+  time: bigint;
+}
+
+/** Who signed ``receipt``, in the Checkpoints contract's domain (as perpdex.receipts). */
+export function receiptSigner(config: PageConfig, receipt: ReceiptMessage, signature: Hex): Promise<Address> {
+  const types = config.eip712.types;
+  const primaryType: string = "Receipt"; // a string, as typedData's: the types come from /config
+  const typed = {
+    domain: config.eip712.receiptDomain,
+    types: { EIP712Domain: types.EIP712Domain!, [primaryType]: types[primaryType]! },
+    primaryType,
+    message: receipt as unknown as Record<string, unknown>,
+  };
+  return recoverAddress({ hash: hashTypedData(typed), signature });
+}

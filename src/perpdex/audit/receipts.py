@@ -23,8 +23,8 @@ from perpdex.core.signing import address_bytes
 from perpdex.core.types import Address
 from perpdex.engine.commands import Amend, Command, NewOrder
 from perpdex.engine.journal import ChainHead
-from perpdex.receipts import CorruptReceiptError, SignedReceipt, load
-from perpdex.receipts.store import SUFFIX, stored
+from perpdex.receipts import CorruptReceiptError, SignedReceipt
+from perpdex.receipts.store import SUFFIX, load_all, stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +34,14 @@ class HeldReceipt:
 
 
 def read_receipts(directory: Path) -> tuple[list[HeldReceipt], list[str]]:
-    """Every receipt file under ``directory`` (one trader's, or many traders' folders),
-    and why each unreadable one was set aside."""
-    held, set_aside = [], []
+    """Every receipt under ``directory`` (one trader's, or many traders' folders; a file
+    may hold an array of them, as the web app downloads), and why each unreadable file
+    was set aside."""
+    held: list[HeldReceipt] = []
+    set_aside: list[str] = []
     for path in sorted(directory.rglob(f"*{SUFFIX}")):
         try:
-            held.append(HeldReceipt(path, load(path)))
+            held.extend(HeldReceipt(path, signed) for signed in load_all(path))
         except CorruptReceiptError as error:
             set_aside.append(f"receipt {error}")
     return held, set_aside

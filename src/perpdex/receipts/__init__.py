@@ -30,6 +30,7 @@ from perpdex.receipts.store import (
     ReceiptStore,
     StoredReceipt,
     load,
+    load_all,
     stored,
     trader_directory,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "StoredReceipt",
     "WireReceipt",
     "load",
+    "load_all",
     "receipt_domain",
     "recover_receipt",
     "sign_receipt",

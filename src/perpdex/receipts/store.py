@@ -12,8 +12,11 @@ One JSON file per receipt (:class:`StoredReceipt`), named
   half-written receipt, and several processes of one trader can share the directory.
 
 Each file carries its domain (chain id, Checkpoints address) and signer, so it is evidence
-on its own. Loading re-checks the signature: a file whose signer does not recover from it
-raises :class:`CorruptReceiptError` rather than passing for evidence.
+on its own. A file may also hold a JSON array of such receipts, under any name ending in
+``.json``: what the web app's "Download receipts" and ``perpdex receipts --json`` give; the
+store reads it with the others (:func:`load_all`) and never writes one. Loading re-checks
+the signature: a file whose signer does not recover from it raises
+:class:`CorruptReceiptError` rather than passing for evidence.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class CorruptReceiptError(ValueError):
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(StoredReceipt).decode
+_decode_array = msgspec.json.Decoder(list[StoredReceipt]).decode
 
 
 def trader_directory(state_dir: Path, chain_id: int, checkpoints: Address, trader: Address) -> Path:
@@ -80,13 +84,31 @@ def load(path: Path) -> SignedReceipt:
     """The receipt in ``path``, its signature re-checked; raises :class:`CorruptReceiptError`."""
     try:
         record = _decode(path.read_bytes())
+    except msgspec.DecodeError as error:
+        raise CorruptReceiptError(path, str(error)) from None
+    return _checked(path, record)
+
+
+def load_all(path: Path) -> list[SignedReceipt]:
+    """The receipts in ``path``: one receipt, or a JSON array of them, each signature
+    re-checked; raises :class:`CorruptReceiptError` (at the first bad one of an array)."""
+    try:
+        data = path.read_bytes()
+        records = _decode_array(data) if data.lstrip()[:1] == b"[" else [_decode(data)]
+    except msgspec.DecodeError as error:
+        raise CorruptReceiptError(path, str(error)) from None
+    return [_checked(path, record) for record in records]
+
+
+def _checked(path: Path, record: StoredReceipt) -> SignedReceipt:
+    try:
         signed = recover_receipt(
             record.receipt.to_receipt(),
             record.receipt.to_signature(),
             receipt_domain(record.chain_id, Address(record.verifying_contract)),
         )
-    except (msgspec.DecodeError, ValueError) as error:  # signature and domain errors included
-        raise CorruptReceiptError(path, str(error)) from None
+    except ValueError as error:  # signature and domain errors included
+        raise CorruptReceiptError(path, f"seq {record.receipt.seq}: {error}") from None
     if address_bytes(signed.signer) != bytes.fromhex(record.signer.removeprefix("0x")):
         raise CorruptReceiptError(path, f"signed by {signed.signer}, not by {record.signer}")
     return signed
@@ -118,10 +140,11 @@ class ReceiptStore:
         )
 
     def __iter__(self) -> Iterator[SignedReceipt]:
-        """Every receipt, in seq order; raises :class:`CorruptReceiptError` at a bad file."""
-        return (load(path) for path in self.paths())
+        """Every receipt (one of each, however many files hold it), in seq order; raises
+        :class:`CorruptReceiptError` at a bad file."""
+        unique = {(s.receipt, s.signature): s for p in self.paths() for s in load_all(p)}
+        return iter(sorted(unique.values(), key=lambda s: s.receipt.seq))
 
     def for_order(self, order_hash: OrderHash) -> list[SignedReceipt]:
         """The receipts of one order (one, unless the operator gave two), in seq order."""
-        infix = f"-{order_hash.hex()}-"
-        return [load(p) for p in self.paths() if infix in p.name]
+        return [s for s in self if s.receipt.order_hash == order_hash]

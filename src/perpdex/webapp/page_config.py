@@ -14,13 +14,16 @@ from perpdex.core.eip712 import (
     DOMAIN_TYPE,
     LOGIN_TYPE,
     ORDER_TYPE,
+    RECEIPT_TYPE,
     ChainId,
     Eip712Domain,
 )
 from perpdex.core.units import units
+from perpdex.receipts import receipt_domain
 from perpdex.webapp.demo_wallets import is_local_only
 
-SIGNED_TYPES = (DOMAIN_TYPE, ORDER_TYPE, CANCEL_TYPE, LOGIN_TYPE)
+SIGNED_TYPES = (DOMAIN_TYPE, ORDER_TYPE, CANCEL_TYPE, LOGIN_TYPE, RECEIPT_TYPE)
+CHECKPOINTS_ABI = "Checkpoints"
 COLLATERAL_ABI = "MockUSDC"
 EXCHANGE_ABI = "Exchange"
 
@@ -70,18 +73,21 @@ class PageConfig(msgspec.Struct, rename="camel", frozen=True):
     start_block: int
     exchange: str
     collateral: str
+    checkpoints: str
     eip712: dict[str, Any]
     """``domain`` and ``types``: the typed-data members a wallet's ``eth_signTypedData_v4``
-    takes (``primaryType`` and ``message`` are the page's)."""
+    takes (``primaryType`` and ``message`` are the page's); ``receiptDomain``: the
+    Checkpoints contract's, in which the operator signs the ``Receipt`` of each order."""
     units: UnitsView
     markets: list[MarketView]
     abi: dict[str, Any]
-    """``exchange`` and ``collateral``: the ABIs of the deployment file, for the page's
-    chain transactions (deposit, withdrawal) and reads."""
+    """``exchange``, ``collateral`` and ``checkpoints``: the ABIs of the deployment file, for
+    the page's chain transactions (deposit, withdrawal) and reads (the receipts' operator)."""
 
 
 def page_config(deployment: Deployment) -> PageConfig:
     domain = Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange)
+    receipts = receipt_domain(deployment.chain_id, deployment.contracts.checkpoints)
     scales = units()
     local = is_local_only(deployment)
     return PageConfig(
@@ -92,8 +98,10 @@ def page_config(deployment: Deployment) -> PageConfig:
         start_block=deployment.start_block,
         exchange=deployment.contracts.exchange,
         collateral=deployment.contracts.collateral,
+        checkpoints=deployment.contracts.checkpoints,
         eip712={
             "domain": DOMAIN_TYPE.message(domain),
+            "receiptDomain": DOMAIN_TYPE.message(receipts),
             "types": {t.name: t.eip712_fields() for t in SIGNED_TYPES},
         },
         units=UnitsView(
@@ -106,5 +114,6 @@ def page_config(deployment: Deployment) -> PageConfig:
         abi={
             "exchange": deployment.abi[EXCHANGE_ABI],
             "collateral": deployment.abi[COLLATERAL_ABI],
+            "checkpoints": deployment.abi[CHECKPOINTS_ABI],
         },
     )

@@ -26,9 +26,11 @@ from perpdex.receipts import (
     ReceiptStore,
     WireReceipt,
     load,
+    load_all,
     receipt_domain,
     recover_receipt,
     sign_receipt,
+    stored,
     trader_directory,
     verify_receipt,
 )
@@ -198,6 +200,32 @@ def test_a_tampered_receipt_file_is_corrupt(tmp_path: Path, tamper: object) -> N
     tamper(record)  # type: ignore[operator]
     path.write_text(json.dumps(record))
     with pytest.raises(CorruptReceiptError):
+        list(ReceiptStore(tmp_path))
+
+
+def test_an_array_file_of_receipts_is_read_with_the_others(tmp_path: Path) -> None:
+    """The web app's download (and `perpdex receipts --json`): one JSON array of receipt
+    files, under any name, read beside the store's own files, each receipt once."""
+    kept = sign_receipt(receipt_for(seq=9), OPERATOR, DOMAIN)
+    first = sign_receipt(receipt_for(seq=3, order=b"\x03" * 32), OPERATOR, DOMAIN)
+    last = sign_receipt(receipt_for(seq=12, order=b"\x04" * 32), OPERATOR, DOMAIN)
+    store = ReceiptStore(tmp_path)
+    store.add(kept)
+    array = tmp_path / "receipts-31337-downloaded.json"
+    array.write_bytes(msgspec.json.encode([stored(r) for r in (last, kept, first)]))
+    assert load_all(array) == [last, kept, first]
+    assert list(store) == [first, kept, last]  # seq order; ``kept`` in both files counts once
+    assert store.for_order(OrderHash(b"\x04" * 32)) == [last]
+    assert load_all(store.paths()[0]) == [kept]  # a single receipt's file too
+
+
+def test_one_tampered_receipt_of_an_array_file_makes_it_corrupt(tmp_path: Path) -> None:
+    signed = [sign_receipt(receipt_for(seq=s), OPERATOR, DOMAIN) for s in (1, 2)]
+    records = json.loads(msgspec.json.encode([stored(r) for r in signed]))
+    records[1]["receipt"]["seq"] = 3  # the signer no longer recovers
+    array = tmp_path / "receipts.json"
+    array.write_text(json.dumps(records))
+    with pytest.raises(CorruptReceiptError, match=r"receipts\.json"):
         list(ReceiptStore(tmp_path))
 
 

@@ -16,8 +16,9 @@ from tests.browser.browser_testing import offline_deployment, serving
 
 from perpdex.chain.anvil import DEFAULT_CHAIN_ID, dev_accounts
 from perpdex.chain.deployment import Deployment, Role
-from perpdex.core.eip712 import ORDER_TYPE, ChainId, Eip712Domain
+from perpdex.core.eip712 import DOMAIN_TYPE, ORDER_TYPE, RECEIPT_TYPE, ChainId, Eip712Domain
 from perpdex.core.units import units
+from perpdex.receipts import receipt_domain
 from perpdex.webapp import STATIC_DIR, mount
 
 
@@ -51,6 +52,11 @@ def test_config_is_the_python_definitions() -> None:
     domain = Eip712Domain(ChainId(8453), offline_deployment().contracts.exchange)
     assert config["eip712"]["domain"]["verifyingContract"] == domain.verifying_contract
     assert config["eip712"]["types"]["Order"] == ORDER_TYPE.eip712_fields()
+    assert config["eip712"]["types"]["Receipt"] == RECEIPT_TYPE.eip712_fields()
+    checkpoints = offline_deployment().contracts.checkpoints
+    assert config["checkpoints"] == checkpoints
+    receipts = config["eip712"]["receiptDomain"]
+    assert receipts == DOMAIN_TYPE.message(receipt_domain(8453, checkpoints))
     assert config["units"]["sizeDecimals"] == units().size_decimals
     assert [m["symbol"] for m in config["markets"]] == ["BTC-PERP", "ETH-PERP"]
     assert config["localOnly"] is False

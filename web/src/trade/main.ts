@@ -6,6 +6,7 @@ import { Gateway, type Frame } from "../gateway";
 import { AccountView } from "./account";
 import type { App } from "./app";
 import { Book } from "./book";
+import { Receipts } from "./receipts";
 import { CandleChart } from "./chart";
 import { exposeConsole } from "./console";
 import { Funds } from "./funds";
@@ -46,7 +47,9 @@ function start(config: PageConfig, gatewayUrl: string): void {
   const header = new Header(app, (id) => background(chooseMarket(id)));
   const funds = new Funds(app, () => background(account.refresh()));
   const account = new AccountView(app, byId("ticket-status"), (a) => funds.accountChanged(a));
+  const receipts = new Receipts(app);
   const session = new Session(app, () => {
+    receipts.draw();
     background(account.walletChanged());
     background(funds.walletChanged());
     background(ticket.showLeverage());
@@ -57,7 +60,9 @@ function start(config: PageConfig, gatewayUrl: string): void {
     else if (frame.type === "trade") {
       const trade = tape.frame(frame);
       if (trade) chart.trade(trade.time, trade.price, trade.size);
-    } else if (ACCOUNT_EVENTS.has(frame.type)) background(account.refresh());
+    } else if (frame.type === "placed" || frame.type === "amended") receipts.acked(frame);
+    else if (frame.type === "receipt") background(receipts.frame(frame));
+    else if (ACCOUNT_EVENTS.has(frame.type)) background(account.refresh());
   }
 
   async function subscribeMarket(): Promise<void> {
