@@ -6,7 +6,8 @@
 Starts (unless ``--nats`` names an existing deployment) a three-node NATS JetStream
 cluster on loopback, creates the streams of the layout, and runs each service as its own
 OS process under a :class:`perpdex.cluster.supervisor.Supervisor`: the engine shards
-first, then the gateways, settlement, the position manager, the keeper and the reader. A
+first, then the gateways, settlement and the position manager (the keeper and the HTTP
+reader of cluster mode are still to come: docs/architecture.md). A
 process that dies is restarted and the restart logged; Ctrl-C or SIGTERM stops the
 services in the reverse order, then NATS, then the chain it started. Each service's own
 command line (``perpdex engine --shard K ...``) is printed, so it can be run by hand on
@@ -118,7 +119,11 @@ def service_specs(
         )
         for index in range(gateways)
     ]
-    return [*engines, *front]
+    behind = [
+        ServiceSpec("settlement", "settlement", perpdex("settlement")),
+        ServiceSpec("risk", "risk", perpdex("risk")),
+    ]
+    return [*engines, *front, *behind]
 
 
 def _run(args: argparse.Namespace) -> int:

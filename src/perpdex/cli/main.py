@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "keeper": "perpdex.cli.keeper",
     "cluster": "perpdex.cli.cluster",
     "risk": "perpdex.cli.risk",
+    "settlement": "perpdex.cli.settlement",
     "audit": "perpdex.cli.audit",
     "gateway": "perpdex.cli.gateway",
     "engine": "perpdex.cli.engine",
