@@ -54,6 +54,11 @@ def test_honest_receipts_and_checkpoints_never_prove_a_fault(
                 checkpoints.post(seq, heads[seq - 1])
         receipts = [signed(checkpoints, seq, heads[seq - 1], order=seq) for seq in acked]
         for function, args in every_proof(checkpoints, receipts, len(posted)):
+            # titanoboa describes a reverting contract by its storage, decoding each map key
+            # it finds in its trace of keccak inputs; a chain head that is itself a traced
+            # keccak output makes it decode one level too deep (AttributeError). Without the
+            # trace it describes the contract without the maps; the revert is checked alike.
+            boa.env.sha3_trace.clear()
             with boa.reverts():
                 getattr(checkpoints, function)(*args)
         assert checkpoints.faulted() is False
