@@ -7,10 +7,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the parser stays fast: nats loads when a command runs
+    from perpdex.chain.deployment import Deployment
     from perpdex.cluster.streams import StreamLayout
 
 DEFAULT_SHARDS = 2
@@ -64,3 +67,21 @@ async def serve_until_signalled(service: Service) -> int:
     finally:
         await service.stop()
     return 0
+
+
+def run_cluster_service(
+    name: str,
+    args: argparse.Namespace,
+    build: Callable[[Deployment, list[str], StreamLayout], Service],
+) -> int:
+    """Build the service ``name`` from the cluster options and serve it until a signal;
+    a deployment file, layout or NATS that does not do is one line on stderr, exit 1."""
+    from perpdex.chain.deployment import DeploymentFileError, load_deployment
+    from perpdex.cluster.errors import JetStreamUnavailableError
+
+    try:
+        service = build(load_deployment(args.deployment), nats_urls(args), cluster_layout(args))
+        return asyncio.run(serve_until_signalled(service))
+    except (DeploymentFileError, JetStreamUnavailableError, ValueError, OSError) as error:
+        print(f"perpdex {name}: {error}", file=sys.stderr)
+        return 1

@@ -9,15 +9,8 @@ the engines what the chain makes of their orders (docs/architecture.md, cluster 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 
-from perpdex.cli.cluster_options import (
-    add_cluster_arguments,
-    cluster_layout,
-    nats_urls,
-    serve_until_signalled,
-)
+from perpdex.cli.cluster_options import add_cluster_arguments, run_cluster_service
 
 LOG_LEVEL = "info"
 
@@ -30,18 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from perpdex.chain.deployment import DeploymentFileError, load_deployment
-    from perpdex.cluster.errors import JetStreamUnavailableError
     from perpdex.cluster.risk_process import RiskConfig, RiskProcess
 
-    try:
-        config = RiskConfig(
-            deployment=load_deployment(args.deployment),
-            nats=nats_urls(args),
-            layout=cluster_layout(args),
-            poll_interval_s=args.interval,
-        )
-        return asyncio.run(serve_until_signalled(RiskProcess(config)))
-    except (DeploymentFileError, JetStreamUnavailableError, ValueError, OSError) as error:
-        print(f"perpdex risk: {error}", file=sys.stderr)
-        return 1
+    return run_cluster_service(
+        "risk",
+        args,
+        lambda deployment, nats, layout: RiskProcess(
+            RiskConfig(deployment, nats, layout, poll_interval_s=args.interval)
+        ),
+    )

@@ -10,15 +10,8 @@ cluster mode).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 
-from perpdex.cli.cluster_options import (
-    add_cluster_arguments,
-    cluster_layout,
-    nats_urls,
-    serve_until_signalled,
-)
+from perpdex.cli.cluster_options import add_cluster_arguments, run_cluster_service
 
 LOG_LEVEL = "info"
 
@@ -31,18 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from perpdex.chain.deployment import DeploymentFileError, load_deployment
-    from perpdex.cluster.errors import JetStreamUnavailableError
     from perpdex.cluster.settlement_process import SettlementConfig, SettlementProcess
 
-    try:
-        config = SettlementConfig(
-            deployment=load_deployment(args.deployment),
-            nats=nats_urls(args),
-            layout=cluster_layout(args),
-            interval_s=args.interval,
-        )
-        return asyncio.run(serve_until_signalled(SettlementProcess(config)))
-    except (DeploymentFileError, JetStreamUnavailableError, ValueError, OSError) as error:
-        print(f"perpdex settlement: {error}", file=sys.stderr)
-        return 1
+    return run_cluster_service(
+        "settlement",
+        args,
+        lambda deployment, nats, layout: SettlementProcess(
+            SettlementConfig(deployment, nats, layout, interval_s=args.interval)
+        ),
+    )
