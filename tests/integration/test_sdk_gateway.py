@@ -19,7 +19,6 @@ from perpdex.chain.deployment import Deployment, Role
 from perpdex.core.eip712 import ChainId, Eip712Domain
 from perpdex.core.types import Side
 from perpdex.engine.clock import WallClock
-from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
 from perpdex.engine.events import EventBus
 from perpdex.engine.sequencer import Sequencer
@@ -29,6 +28,7 @@ from perpdex.gateway.service import Gateway
 from perpdex.http.app import create_app
 from perpdex.http.server import HttpServer
 from perpdex.http.sources import Sources
+from perpdex.risk.from_chain import engine_markets
 from perpdex.sdk.book import BookView
 from perpdex.sdk.client import Client
 from perpdex.sdk.gateway_errors import UnknownOrderError
@@ -47,7 +47,7 @@ def deployment(anvil: Anvil) -> Deployment:
 @asynccontextmanager
 async def gateway_for(deployment: Deployment, **options: int) -> AsyncIterator[str]:
     bus = EventBus()
-    markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets]
+    markets = engine_markets(deployment)
     domain = Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange)
     sequencer = Sequencer(Engine(markets, bus), WallClock())
     gateway = Gateway(sequencer, bus, domain, risk=AllowAll(), **options)  # type: ignore[arg-type]

@@ -38,6 +38,7 @@ from perpdex.engine.engine import Engine
 from perpdex.engine.journal import GENESIS_HEAD, ChainHead
 from perpdex.keeper.checkpoint import Checkpoint, read_checkpoints
 from perpdex.receipts import receipt_domain
+from perpdex.risk.from_chain import engine_markets
 
 Published = Callable[[int, int], Iterable[PublishedEntry]]
 """The journal's entries from a sequence number on, as published, up to at least the
@@ -92,7 +93,7 @@ def deployment_setup(
         return read_closures(contracts.exchange, deployment.start_block, head)
 
     return AuditSetup(
-        markets=[MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets],
+        markets=engine_markets(deployment),
         domain=domain,
         chain=ChainView(checkpoints, outcomes, block, closures),
         from_seq=from_seq,

@@ -48,14 +48,14 @@ def run(args: argparse.Namespace) -> int:
     from perpdex.chain.deployment import DEFAULT_DEPLOYMENT_PATH, load_deployment
     from perpdex.cluster.engine_process import EngineProcessConfig, run_engine
     from perpdex.cluster.streams import ShardId, StreamLayout
-    from perpdex.engine.config import MarketConfig
+    from perpdex.risk.from_chain import engine_markets
 
     deployment = load_deployment(args.deployment or DEFAULT_DEPLOYMENT_PATH)
     config = EngineProcessConfig(
         shard=ShardId(args.shard),
         servers=tuple(url for url in args.nats.split(",") if url),
         layout=StreamLayout(shards=args.shards, replicas=args.replicas, prefix=args.prefix),
-        markets=tuple(MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets),
+        markets=tuple(engine_markets(deployment)),
         batch_max=args.batch,
         book_deltas=args.book_deltas,
         flush_timeout_s=args.flush_timeout,

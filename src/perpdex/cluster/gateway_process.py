@@ -31,12 +31,15 @@ from perpdex.cluster.position_feed import PositionFeed
 from perpdex.cluster.status import StatusReporter, status_bucket
 from perpdex.cluster.streams import StreamLayout
 from perpdex.cluster.transport import connect
-from perpdex.engine.config import MarketConfig
 from perpdex.engine.events import Event, Filled
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
 from perpdex.gateway.verify import Verifier, make_verifier
-from perpdex.risk.from_chain import deployment_domain, position_manager_from_chain
+from perpdex.risk.from_chain import (
+    deployment_domain,
+    engine_markets,
+    position_manager_from_chain,
+)
 from perpdex.risk.leverage import LeverageStore
 
 log = logging.getLogger(__name__)
@@ -64,7 +67,7 @@ class GatewayProcess:
         self.config = config
         deployment = config.deployment
         self.domain = deployment_domain(deployment)
-        self._markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets]
+        self._markets = engine_markets(deployment)
         self._nc: Client | None = None
         self._feed: PositionFeed | None = None
         self._commands: JetStreamCommands | None = None

@@ -42,10 +42,13 @@ from perpdex.cluster.streams import StreamLayout, ensure_streams
 from perpdex.cluster.transport import connect
 from perpdex.core.types import Address, MarketId
 from perpdex.engine.commands import ChainCancel, IndexPrice
-from perpdex.engine.config import MarketConfig
 from perpdex.engine.events import Event, Filled
 from perpdex.logs import report_failure, report_recovery
-from perpdex.risk.from_chain import deployment_domain, position_manager_from_chain
+from perpdex.risk.from_chain import (
+    deployment_domain,
+    engine_markets,
+    position_manager_from_chain,
+)
 from perpdex.risk.manager import PositionManager
 from perpdex.services.reconcile import ChainReconciler
 from perpdex.settlement.outcomes import FillOutcome, Rejected
@@ -68,7 +71,7 @@ class RiskProcess:
         self.config = config
         deployment = config.deployment
         self.domain = deployment_domain(deployment)
-        self._markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets]
+        self._markets = engine_markets(deployment)
         self._nc: Client | None = None
         self._pm: PositionManager | None = None
         self._replicas: ReplicaSet | None = None

@@ -1,4 +1,5 @@
-"""A position manager rebuilt from the chain alone: what every process that checks orders
+"""A position manager rebuilt from the chain alone, and the deployment's EIP-712 domain and
+engine markets: what every process that checks orders
 or watches margin starts from (the embedded node, and in cluster mode each gateway, the
 risk process and the keeper)."""
 
@@ -13,10 +14,16 @@ from perpdex.chain.deployment import Deployment
 from perpdex.chain.transact import connect
 from perpdex.core.eip712 import ChainId, Eip712Domain
 from perpdex.core.types import MarketId, Price
+from perpdex.engine.config import MarketConfig
 from perpdex.risk.indexer import ChainIndexer
 from perpdex.risk.leverage import LeverageStore
 from perpdex.risk.manager import PositionManager
 from perpdex.risk.prices import PriceFeed
+
+
+def engine_markets(deployment: Deployment) -> list[MarketConfig]:
+    """The engine's configuration of each market ``deployment`` lists (tick and lot)."""
+    return [MarketConfig(MarketId(m.id), m.tick_size, m.lot_size) for m in deployment.markets]
 
 
 def deployment_domain(deployment: Deployment) -> Eip712Domain:

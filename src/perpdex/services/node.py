@@ -30,7 +30,6 @@ from perpdex.chain.transact import connect
 from perpdex.core.signing import SigningKey
 from perpdex.core.types import MarketId
 from perpdex.engine.commands import ChainCancel, IndexPrice
-from perpdex.engine.config import MarketConfig
 from perpdex.engine.events import Event
 from perpdex.gateway.account_log import AccountLog
 from perpdex.gateway.account_store import AccountStore
@@ -44,7 +43,7 @@ from perpdex.http.sources import Progress, Sources
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.runner import KeeperAction, KeeperMode
 from perpdex.receipts import receipt_domain
-from perpdex.risk.from_chain import deployment_domain, position_manager_from_chain
+from perpdex.risk.from_chain import deployment_domain, engine_markets, position_manager_from_chain
 from perpdex.risk.leverage import LeverageStore
 from perpdex.risk.manager import PositionManager
 from perpdex.risk.reservations import reserves_margin
@@ -101,7 +100,7 @@ class Node:
         self.config = config
         self.domain = deployment_domain(deployment)
         self.listed = [MarketId(m.id) for m in deployment.markets]
-        self.markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets]
+        self.markets = engine_markets(deployment)
         self.lock = StateLock(config.state_dir)
         self._state: ChainState | None = None
         self._engine: EngineService | None = None

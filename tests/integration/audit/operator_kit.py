@@ -44,7 +44,6 @@ from perpdex.core.types import MarginMode, OrderId, Price, Size, TimeInForce
 from perpdex.engine.clock import ManualClock
 from perpdex.engine.codec import decode
 from perpdex.engine.commands import Command, NewOrder
-from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
 from perpdex.engine.events import Event, EventBus, Filled
 from perpdex.engine.file_journal import FileJournal, read_file
@@ -52,6 +51,7 @@ from perpdex.engine.journal import GENESIS_HEAD, ChainHead
 from perpdex.engine.sequencer import Sequencer
 from perpdex.keeper.checkpoint import Checkpointer
 from perpdex.receipts import ReceiptStore, receipt_domain, sign_receipt
+from perpdex.risk.from_chain import engine_markets
 from perpdex.settlement.batcher import Batcher
 from perpdex.settlement.encoding import Match
 from perpdex.settlement.outcomes import SettlementReport
@@ -83,9 +83,7 @@ class Operator:
         bus = EventBus(book_deltas=False)
         bus.subscribe(self._note)
         self.clock = ManualClock(1_000)
-        self.markets = [
-            MarketConfig(m.id, m.tick_size, m.lot_size) for m in self.deployment.markets
-        ]
+        self.markets = engine_markets(self.deployment)
         self.journal = FileJournal(self.journal_path)
         self.sequencer = Sequencer(Engine(self.markets, bus), self.clock, self.journal)
         self.submitted: list[tuple[int, Command]] = []

@@ -29,9 +29,8 @@ from perpdex.cluster.outcomes import decode_outcome
 from perpdex.cluster.replicas import ReplicaSet
 from perpdex.cluster.streams import StreamLayout
 from perpdex.cluster.transport import connect
-from perpdex.engine.config import MarketConfig
 from perpdex.engine.events import Event, Filled
-from perpdex.risk.from_chain import deployment_domain
+from perpdex.risk.from_chain import deployment_domain, engine_markets
 from perpdex.settlement.outcomes import fill_key
 from perpdex.settlement.payload import match_from_fill
 
@@ -123,7 +122,7 @@ async def _engine_fills(
     assert isinstance(deployment, Deployment)
     domain = deployment_domain(deployment)
     nc = await connect(urls, name="test")
-    markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets]
+    markets = engine_markets(deployment)
     replicas = ReplicaSet(nc, layout, markets)
     found: set[tuple[bytes, bytes]] = set()
 

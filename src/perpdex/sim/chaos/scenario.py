@@ -30,7 +30,7 @@ from perpdex.chain.deployment import Role, write_deployment
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.signing import SigningKey
 from perpdex.core.types import Address, MarketId, OrderHash
-from perpdex.engine.config import MarketConfig
+from perpdex.risk.from_chain import engine_markets
 from perpdex.sdk.gateway_http import discover_http_url
 from perpdex.sdk.keys import Wallet
 from perpdex.settlement.outcomes import FillKey
@@ -133,7 +133,7 @@ def run_chaos(params: ChaosParams) -> Evidence:
         finally:
             node.stop()
         assert node.journal is not None, "perpdex up printed no journal path"
-        markets = [MarketConfig(m.id, m.tick_size, m.lot_size) for m in deployment.markets]
+        markets = engine_markets(deployment)
         log.info("node stopped; reading the journal %s", node.journal)
         evidence.journaled, evidence.journal = journal_evidence(node.journal, markets, setup.domain)
         # anyone's audit of what the node published, with the receipts the bots' clients kept
