@@ -22,6 +22,7 @@ from perpdex.cli.cluster_options import nats_urls
 if TYPE_CHECKING:
     from perpdex.cluster.status import ServiceView
 
+CONNECT_TIMEOUT_S = 5.0
 COLUMNS = ("name", "role", "shard", "pid", "state", "restarts", "lag", "seq", "host")
 
 
@@ -50,10 +51,18 @@ def run(args: argparse.Namespace) -> int:
 async def _read(urls: list[str], prefix: str) -> list[ServiceView]:
     from nats.js.errors import BucketNotFoundError
 
+    from perpdex.cluster.errors import JetStreamUnavailableError
     from perpdex.cluster.status import bucket_name, read_board
     from perpdex.cluster.transport import connect, unavailable_on_failure
 
-    client = await connect(urls, name="perpdex cluster status")
+    try:
+        # a service's client tries the servers for ever; a one-off look gives up
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            client = await connect(urls, name="perpdex cluster status")
+    except TimeoutError:
+        raise JetStreamUnavailableError(
+            f"no NATS server answered at {', '.join(urls)} within {CONNECT_TIMEOUT_S:g} s"
+        ) from None
     try:
         async with unavailable_on_failure("status board"):
             try:

@@ -9,6 +9,9 @@ import contextlib
 import io
 import json
 import os
+import socket
+
+import pytest
 
 from perpdex.cli.main import main
 from perpdex.cluster.nats_server import NatsCluster
@@ -86,3 +89,13 @@ def test_status_of_a_cluster_without_a_board_is_empty(nats_single: NatsCluster) 
             ["cluster", "status", "--nats", nats_single.url(0), "--prefix", "none", "--json"]
         )
     assert (code, json.loads(out.getvalue())) == (0, [])
+
+
+def test_status_without_a_server_says_so_instead_of_waiting(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"nats://127.0.0.1:{sock.getsockname()[1]}"
+    assert main(["cluster", "status", "--nats", url]) == 1
+    assert f"no NATS server answered at {url}" in capsys.readouterr().err
