@@ -78,15 +78,24 @@ def client(url: str, deployment: Deployment, role: Role, state_dir: Path) -> Cli
 
 
 def journaled_hashes(
-    nats: NatsCluster, layout: StreamLayout, deployment: Deployment
+    nats: NatsCluster, layout: StreamLayout, deployment: Deployment, awaited: set[OrderHash]
 ) -> list[OrderHash]:
+    """Every order hash the engines journaled, once all of ``awaited`` are among them.
+
+    An engine journals a command after the gateway acknowledged it (and, after an outage,
+    once it has reconnected), so the reader waits up to 20 s for the acknowledged ones."""
     domain = deployment_domain(deployment)
-    return [
-        order_hash_of_payload(command.payload, domain)
-        for shard in layout.all_shards
-        for command in journaled(nats.urls, layout, shard)
-        if type(command) is NewOrder
-    ]
+    deadline = time.monotonic() + 20
+    while True:
+        hashes = [
+            order_hash_of_payload(command.payload, domain)
+            for shard in layout.all_shards
+            for command in journaled(nats.urls, layout, shard)
+            if type(command) is NewOrder
+        ]
+        if awaited <= set(hashes) or time.monotonic() > deadline:
+            return hashes
+        time.sleep(0.5)
 
 
 def test_the_same_order_through_both_gateways_is_placed_once(
@@ -113,7 +122,8 @@ def test_the_same_order_through_both_gateways_is_placed_once(
 
     order_hash, answers = asyncio.run(scenario())
     assert answers[0].order_id == answers[1].order_id  # the same engine order
-    assert journaled_hashes(nats_single, layout, deployment).count(order_hash) == 1
+    journal = journaled_hashes(nats_single, layout, deployment, {order_hash})
+    assert journal.count(order_hash) == 1
 
 
 def test_a_gateway_killed_mid_stream_loses_no_acknowledged_order_and_the_other_serves(
@@ -153,14 +163,9 @@ def test_a_gateway_killed_mid_stream_loses_no_acknowledged_order_and_the_other_s
             acknowledged[b].append(placed.order_hash)
 
     asyncio.run(scenario())
-    deadline = time.monotonic() + 20
-    while True:  # every acknowledged order is durable: the engines journal all of them
-        journal = set(journaled_hashes(nats_single, layout, deployment))
-        missing = {h for hashes in acknowledged.values() for h in hashes} - journal
-        if not missing or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert not missing
+    # every acknowledged order is durable: the engines journal all of them
+    acked = {h for hashes in acknowledged.values() for h in hashes}
+    assert not acked - set(journaled_hashes(nats_single, layout, deployment, acked))
     assert len(acknowledged[a]) >= 10  # acknowledged through A before it was killed
     assert len(acknowledged[b]) == 41  # B's stream ran to its end, and B served on
 
@@ -174,9 +179,9 @@ def test_orders_are_unavailable_while_nats_is_down_and_taken_when_it_returns(
 ) -> None:
     url = gateways.start("gateway-0", free_port())
 
-    async def scenario() -> OrderHash:
+    async def scenario() -> tuple[OrderHash, OrderHash]:
         async with client(url, deployment, Role.MAKER, tmp_path / "maker") as maker:
-            await maker.place("BTC-PERP", "sell", "0.01", "100000")
+            before = await maker.place("BTC-PERP", "sell", "0.01", "100000")
             await asyncio.to_thread(nats_single.stop, 0)
             try:
                 await asyncio.sleep(1.0)  # the gateway's client saw its connection drop
@@ -188,11 +193,11 @@ def test_orders_are_unavailable_while_nats_is_down_and_taken_when_it_returns(
             while True:
                 try:
                     placed = await maker.place("BTC-PERP", "sell", "0.01", "100002")
-                    return placed.order_hash
+                    return before.order_hash, placed.order_hash
                 except CommandUnavailableError:
                     assert asyncio.get_running_loop().time() < deadline
                     await asyncio.sleep(0.5)
 
-    taken = asyncio.run(scenario())
-    hashes = journaled_hashes(nats_single, layout, deployment)
-    assert len(hashes) == 2 and hashes[-1] == taken  # the refused one was never placed
+    first, taken = asyncio.run(scenario())
+    hashes = journaled_hashes(nats_single, layout, deployment, {first, taken})
+    assert hashes == [first, taken]  # the refused one was never placed

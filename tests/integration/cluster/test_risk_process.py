@@ -113,6 +113,8 @@ class Shard0:
 async def commands_of(js: JetStreamContext, layout: StreamLayout) -> list[object]:
     """Every command in shard 0's subject, in stream order."""
     info = await js.stream_info(layout.command_stream)
+    if info.state.messages == 0:  # an empty stream's first_seq is 0, not a message
+        return []
     found = []
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         message = await js.get_msg(layout.command_stream, seq)
