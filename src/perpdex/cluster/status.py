@@ -138,6 +138,10 @@ def _merged(
 ) -> ServiceView:
     first = process or service
     assert first is not None, "a name comes from one of the records"
+    if process is not None and service is not None and service.pid != process.pid:
+        # the supervisor restarted it: the record is its predecessor's, kept until it
+        # expires, and would show a dead pid and a lag that is no one's
+        service = None
     return ServiceView(
         name=name,
         role=first.role,

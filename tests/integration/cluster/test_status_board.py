@@ -17,9 +17,11 @@ from perpdex.cli.main import main
 from perpdex.cluster.nats_server import NatsCluster
 from perpdex.cluster.status import (
     ProcessRecord,
+    ServiceRecord,
     StatusReporter,
     now_ms,
     put_process,
+    put_service,
     read_board,
     status_bucket,
 )
@@ -33,8 +35,12 @@ async def _report(urls: list[str]) -> None:
     client = await connect(urls, name="test")
     try:
         board = await status_bucket(client.jetstream(), LAYOUT)
-        supervised = ProcessRecord("engine-1", "engine", 1, 4242, "running", 2, now_ms())
+        supervised = ProcessRecord("engine-1", "engine", 1, os.getpid(), "running", 2, now_ms())
         await put_process(board, supervised)
+        # engine-0 was SIGKILLed and restarted: its predecessor's record has not expired
+        restarted = ProcessRecord("engine-0", "engine", 0, 4242, "running", 1, now_ms())
+        await put_process(board, restarted)
+        await put_service(board, ServiceRecord("engine-0", "engine", 0, 4241, "h", 9, 5, now_ms()))
         engine = StatusReporter(board, "engine-1", "engine", 1, lambda: (120, 3))
         by_hand = StatusReporter(board, "keeper", "keeper", None, lambda: (7, 0))
         tasks = [asyncio.create_task(r.run()) for r in (engine, by_hand)]
@@ -49,7 +55,9 @@ async def _report(urls: list[str]) -> None:
     engine_view = views["engine-1"]
     assert (engine_view.role, engine_view.shard, engine_view.state) == ("engine", 1, "running")
     assert (engine_view.restarts, engine_view.seq, engine_view.lag) == (2, 120, 3)
-    assert engine_view.pid == os.getpid()  # the service's own word beats the supervisor's
+    assert (engine_view.pid, engine_view.host) == (os.getpid(), socket.gethostname())
+    restarted_view = views["engine-0"]  # the dead pid's record is not shown as its own
+    assert (restarted_view.pid, restarted_view.restarts, restarted_view.lag) == (4242, 1, None)
     keeper = views["keeper"]
     assert (keeper.state, keeper.restarts, keeper.shard) == ("running", None, None)
 
@@ -79,7 +87,7 @@ def test_the_board_merges_the_supervisor_and_the_service(nats_single: NatsCluste
         "seq",
         "host",
     ]
-    assert [line.split()[0] for line in lines] == ["engine-1", "keeper"]
+    assert [line.split()[0] for line in lines] == ["engine-0", "engine-1", "keeper"]
 
 
 def test_status_of_a_cluster_without_a_board_is_empty(nats_single: NatsCluster) -> None:
