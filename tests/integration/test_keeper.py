@@ -64,6 +64,19 @@ class Chain:
     keeper: LocalAccount
     domain: Eip712Domain
 
+    @classmethod
+    def of(cls, anvil: Anvil, deployment: Deployment) -> Chain:
+        web3 = Web3(Web3.HTTPProvider(anvil.rpc_url))
+        return cls(
+            anvil=anvil,
+            web3=web3,
+            deployment=deployment,
+            contracts=bind(web3, deployment),
+            admin=deployment.wallet(Role.ADMIN).account(),
+            keeper=deployment.wallet(Role.KEEPER).account(),
+            domain=Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange),
+        )
+
     def market(self, symbol: str) -> ListedMarket:
         return self.deployment.market(symbol)
 
@@ -137,17 +150,7 @@ def chain() -> Iterator[Chain]:
     # a node of its own: waiting out PARAMS_DELAY moves the chain's clock two days ahead,
     # which would expire the orders that other test files sign on the shared node
     with Anvil() as anvil:
-        deployment = deploy(anvil.rpc_url, demo_wallets(anvil.accounts))
-        web3 = Web3(Web3.HTTPProvider(anvil.rpc_url))
-        chain = Chain(
-            anvil=anvil,
-            web3=web3,
-            deployment=deployment,
-            contracts=bind(web3, deployment),
-            admin=deployment.wallet(Role.ADMIN).account(),
-            keeper=deployment.wallet(Role.KEEPER).account(),
-            domain=Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange),
-        )
+        chain = Chain.of(anvil, deploy(anvil.rpc_url, demo_wallets(anvil.accounts)))
         chain.deposit(chain.keeper.address, "1000000")  # the liquidator's margin
         yield chain
 

@@ -21,8 +21,17 @@ DEFAULT_SHARDS = 2
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deployment", type=Path, required=True, help="the deployment file")
+    add_layout_arguments(parser, nats_required=True)
+
+
+def add_layout_arguments(parser: argparse.ArgumentParser, *, nats_required: bool) -> None:
+    """The options of the cluster's streams; ``nats_required`` False for a command that also
+    runs embedded (``perpdex keeper``), where ``--nats`` chooses cluster mode."""
     parser.add_argument(
-        "--nats", required=True, help="comma-separated URLs of the NATS JetStream servers"
+        "--nats",
+        required=nats_required,
+        help="comma-separated URLs of the NATS JetStream servers"
+        + ("" if nats_required else " (cluster mode)"),
     )
     parser.add_argument(
         "--shards", type=int, default=DEFAULT_SHARDS, help="engine shards of the layout"

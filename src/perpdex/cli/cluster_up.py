@@ -122,6 +122,7 @@ def service_specs(
     behind = [
         ServiceSpec("settlement", "settlement", perpdex("settlement")),
         ServiceSpec("risk", "risk", perpdex("risk")),
+        ServiceSpec("keeper", "keeper", perpdex("keeper")),
     ]
     return [*engines, *front, *behind]
 

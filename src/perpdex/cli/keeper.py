@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from perpdex.cli.cluster_options import add_layout_arguments
 from perpdex.cli.console import run_interruptible
 
 if TYPE_CHECKING:  # web3 and vyper load slowly: imported in run(), so `--help` is fast
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # web3 and vyper load slowly: imported in run(), so `--help` 
     from perpdex.chain.deployment import Deployment
     from perpdex.core.types import MarketId
     from perpdex.keeper.price_path import PricePoint
-    from perpdex.keeper.runner import Keeper
+    from perpdex.keeper.runner import Keeper, KeeperConfig
 
 LOG_LEVEL = "info"
 """A service: what it does and why, at info."""
@@ -58,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="hold",
         help="what to do with positions taken over (hedge: reduce-only IOC via the gateway)",
     )
+    add_layout_arguments(parser, nats_required=False)
     parser.add_argument(
         "--deposit",
         metavar="USDC",
@@ -92,8 +94,14 @@ def _run(args: argparse.Namespace) -> int:
         signer = _signer(args.key, deployment.wallet(Role.KEEPER).private_key)
         gateway = args.gateway or deployment.gateway_url
         paths = price_paths(args, deployment)
+        clustered = args.nats is not None  # the books and journals come from the cluster
         config = KeeperConfig(
-            tasks=_tasks(args.tasks, bool(paths), gateway is not None, args.journal is not None),
+            tasks=_tasks(
+                args.tasks,
+                bool(paths),
+                clustered or gateway is not None,
+                args.journal is not None,
+            ),
             interval_s=args.interval,
             funding_tick_s=args.funding_tick,
             checkpoint_interval_s=args.checkpoint_interval,
@@ -102,6 +110,8 @@ def _run(args: argparse.Namespace) -> int:
             gateway_url=gateway,
             price_paths=paths,
         )
+        if clustered:
+            return _run_clustered(args, deployment, signer, config)
         keeper = Keeper(deployment, signer, config)
         if args.deposit:
             _deposit(keeper, args.deposit)
@@ -120,6 +130,28 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _run_clustered(
+    args: argparse.Namespace, deployment: Deployment, signer: LocalAccount, config: KeeperConfig
+) -> int:
+    """The keeper of cluster mode, until Ctrl-C or SIGTERM (``--deposit`` is a one-off: run
+    it embedded, without ``--nats``)."""
+    from perpdex.cli.cluster_options import cluster_layout, nats_urls, serve_until_signalled
+    from perpdex.cluster.errors import JetStreamUnavailableError
+    from perpdex.cluster.keeper_process import ClusterKeeperConfig, KeeperProcess
+
+    if args.deposit:
+        raise ValueError("--deposit is not for cluster mode: run it once without --nats")
+    process = KeeperProcess(
+        ClusterKeeperConfig(deployment, nats_urls(args), cluster_layout(args), signer, config)
+    )
+    print(f"keeper {signer.address}: {', '.join(sorted(config.tasks))}", flush=True)
+    try:
+        return asyncio.run(serve_until_signalled(process))
+    except JetStreamUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 def _signer(key: str | None, deployment_key: str | None) -> LocalAccount:

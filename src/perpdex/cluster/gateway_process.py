@@ -125,7 +125,7 @@ class GatewayProcess:
         self._server = GatewayServer(gateway, config.host, config.port)
         await self._server.__aenter__()
         board = await status_bucket(nc.jetstream(), config.layout)
-        self._spawn(StatusReporter(board, config.name, "gateway", None, self._progress).run())
+        self._spawn(StatusReporter(board, config.name, "gateway", None, replicas.progress).run())
         log.info(
             "gateway %s on %s: journals replicated to %s, chain folded to block %d",
             config.name,
@@ -161,10 +161,6 @@ class GatewayProcess:
         if type(event) is Filled:
             assert self._feed is not None
             self._feed.on_fill(event)
-
-    def _progress(self) -> tuple[int, int]:
-        followers = self.commands.replicas.followers
-        return sum(f.head.seq for f in followers), sum(f.lag for f in followers)
 
     def _spawn(self, body: Coroutine[Any, Any, None]) -> None:
         self._tasks.append(asyncio.create_task(body))

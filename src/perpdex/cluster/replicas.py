@@ -58,6 +58,11 @@ class ReplicaSet:
         did."""
         return next((f.failed for f in self.followers if f.failed is not None), None)
 
+    def progress(self) -> tuple[int, int]:
+        """The status board's ``(seq, lag)``: the shards' applied sequences and lags,
+        summed."""
+        return sum(f.head.seq for f in self.followers), sum(f.lag for f in self.followers)
+
     def seqs(self) -> list[int]:
         """Each shard's last applied journal sequence."""
         return [follower.head.seq for follower in self.followers]

@@ -38,6 +38,7 @@ from perpdex.cluster.errors import JetStreamUnavailableError
 from perpdex.cluster.outcome_follower import OutcomeFollower
 from perpdex.cluster.position_feed import PositionFeed
 from perpdex.cluster.replicas import ReplicaSet
+from perpdex.cluster.status import StatusReporter, status_bucket
 from perpdex.cluster.streams import StreamLayout, ensure_streams
 from perpdex.cluster.transport import connect
 from perpdex.core.types import Address, MarketId
@@ -114,6 +115,8 @@ class RiskProcess:
         self.reconciler.feed_index()
         self._spawn(self.pm.run(config.poll_interval_s, before_sync=self._feed.reserve_open))
         self._spawn(self._publish_commands())
+        board = await status_bucket(nc.jetstream(), config.layout)
+        self._spawn(StatusReporter(board, "risk", "risk", None, self.replicas.progress).run())
         log.info(
             "risk started: chain folded to block %d, journals at %s, %d fills pending",
             self.pm.through,

@@ -47,6 +47,7 @@ from perpdex.cluster.errors import JetStreamUnavailableError
 from perpdex.cluster.event_codec import decode_body
 from perpdex.cluster.event_stream import PART, SEQ_LAST
 from perpdex.cluster.outcomes import encode_outcome, outcome_message_id
+from perpdex.cluster.status import StatusReporter, status_bucket
 from perpdex.cluster.streams import ShardId, StreamLayout, ensure_streams
 from perpdex.cluster.transport import UNAVAILABLE, connect, unavailable_on_failure
 from perpdex.core.eip712 import Eip712Domain
@@ -166,6 +167,8 @@ class SettlementProcess:
             self._spawn(self._consume(js, feed))
         self._spawn(self._settle())
         self._spawn(self._publish_outcomes(js))
+        board = await status_bucket(js, config.layout)
+        self._spawn(StatusReporter(board, "settlement", "settlement", None, self._progress).run())
         log.info("settlement started for %d shards", len(self.feeds))
 
     async def stop(self) -> None:
@@ -180,6 +183,11 @@ class SettlementProcess:
 
     def unsettled(self) -> int:
         return sum(len(feed.runner.unsettled()) for feed in self.feeds)
+
+    def _progress(self) -> tuple[int, int]:
+        """The status board's ``(seq, lag)``: the entries whose fills all have an outcome
+        (summed over the shards), and the fills still without one."""
+        return sum(feed.cursor.seq for feed in self.feeds), self.unsettled()
 
     # -- loops ----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import Final
 
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.core.types import Collateral, MarketId, Price
+from perpdex.engine.matching import MatchingEngine
 from perpdex.keeper.accounts import AccountView, PositionView
 from perpdex.keeper.funding import EngineBooks
 from perpdex.keeper.price_path import PricePoint
@@ -23,12 +24,16 @@ LOOP_READ_TIMEOUT_S: Final = 5.0
 
 
 class LoopBooks:
-    """The running engine's book mids, read on the event loop for the keeper's worker
-    threads: the books are the loop's alone (even ``best()`` drops empty levels), and an
-    engine restart replaces them."""
+    """Book mids read on the event loop for the keeper's worker threads: the books are the
+    loop's alone (even ``best()`` drops empty levels), and ``books`` is asked each time
+    because a restart replaces them (the node's engine, or a cluster process's replicas)."""
 
-    def __init__(self, engine: EngineService, loop: asyncio.AbstractEventLoop) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        books: Callable[[], Mapping[MarketId, MatchingEngine]],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._books = books
         self._loop = loop
 
     def mid(self, market: MarketId) -> Price | None:
@@ -36,7 +41,7 @@ class LoopBooks:
         return future.result(LOOP_READ_TIMEOUT_S)
 
     async def _mid(self, market: MarketId) -> Price | None:
-        return EngineBooks(self._engine.sequencer.engine.markets).mid(market)
+        return EngineBooks(self._books()).mid(market)
 
 
 class ManagerScan:
@@ -112,7 +117,7 @@ def node_keeper(
         deployment,
         deployment.wallet(Role.KEEPER).account(),
         config,
-        books=LoopBooks(engine, loop),
+        books=LoopBooks(lambda: engine.sequencer.engine.markets, loop),
         scan=ManagerScan(manager, loop),
         on_action=on_action,
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 from nats.js import JetStreamContext
+from tests.integration.cluster.shard_testing import BTC, Shard0
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind
@@ -22,27 +23,16 @@ from perpdex.chain.transact import connect as web3_connect
 from perpdex.chain.transact import send
 from perpdex.cli.up import fresh_deployment
 from perpdex.cluster.commands import decode_command
-from perpdex.cluster.journal import JetStreamJournal
 from perpdex.cluster.nats_server import NatsCluster
 from perpdex.cluster.outcomes import encode_outcome, outcome_message_id
 from perpdex.cluster.risk_process import RiskConfig, RiskProcess
 from perpdex.cluster.streams import ShardId, StreamLayout, ensure_streams
 from perpdex.cluster.transport import connect
-from perpdex.core.eip712 import FeePpm, Nonce, Order, SignedOrder, UnixTime, sign_order
-from perpdex.core.signing import SigningKey
-from perpdex.core.types import MarginMode, MarketId, OrderId, Price, Size, TimeInForce
-from perpdex.engine.clock import WallClock
-from perpdex.engine.commands import ChainCancel, NewOrder
-from perpdex.engine.config import MarketConfig
-from perpdex.engine.engine import Engine
+from perpdex.engine.commands import ChainCancel
 from perpdex.engine.errors import CancelReason
-from perpdex.engine.sequencer import Sequencer
-from perpdex.risk.from_chain import deployment_domain
 from perpdex.settlement.encoding import Match
 from perpdex.settlement.outcomes import Rejected, RejectReason
-from perpdex.settlement.payload import order_payload
 
-BTC = MarketId(0)
 prefixes = (f"risk{n}" for n in itertools.count())
 
 
@@ -54,60 +44,6 @@ def deployment(anvil: Anvil) -> Deployment:
 @pytest.fixture
 def layout() -> Iterator[StreamLayout]:
     yield StreamLayout(shards=2, prefix=next(prefixes))  # streams of its own on the server
-
-
-class Shard0:
-    """BTC's engine shard, written here as the engine process writes it."""
-
-    def __init__(self, urls: list[str], layout: StreamLayout, deployment: Deployment) -> None:
-        btc = deployment.markets[0]
-        self.deployment = deployment
-        self.journal = JetStreamJournal(urls, layout, ShardId(0))
-        engine = Engine([MarketConfig(BTC, btc.tick_size, btc.lot_size)])
-        self.sequencer = Sequencer(engine, WallClock(), self.journal)
-        self.ids = itertools.count(1)
-
-    def order(self, role: Role, *, is_buy: bool, nonce: int, price: int = 100_000) -> SignedOrder:
-        btc = self.deployment.markets[0]
-        key = self.deployment.wallet(role).private_key
-        assert key is not None
-        order = Order(
-            trader=self.deployment.wallet(role).address,
-            market=BTC,
-            is_buy=is_buy,
-            size=Size(btc.lot_size * 10),
-            limit_price=Price(price * 10**6),
-            max_fee_ppm=FeePpm(10_000),
-            margin_mode=MarginMode.CROSS,
-            time_in_force=TimeInForce.GTC,
-            reduce_only=False,
-            expiry=UnixTime(int(time.time()) + 3600),
-            nonce=Nonce(nonce),
-        )
-        return sign_order(
-            order, SigningKey(bytes.fromhex(key[2:])), deployment_domain(self.deployment)
-        )
-
-    def place(self, signed: SignedOrder) -> OrderId:
-        order = signed.order
-        order_id = OrderId(next(self.ids))
-        self.sequencer.submit(
-            NewOrder(
-                market=order.market,
-                order_id=order_id,
-                account=order.trader,
-                side=order.side,
-                price=order.limit_price,
-                size=order.size,
-                tif=order.time_in_force,
-                payload=order_payload(signed),
-            )
-        )
-        self.sequencer.flush()
-        return order_id
-
-    def close(self) -> None:
-        self.journal.close()
 
 
 async def commands_of(js: JetStreamContext, layout: StreamLayout) -> list[object]:

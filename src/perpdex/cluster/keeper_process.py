@@ -1,0 +1,117 @@
+"""``perpdex keeper --nats URL``: the keeper of cluster mode (docs/keeper.md), the embedded
+node's keeper with its inputs taken from the cluster instead of the node's own services.
+
+- The liquidator scans a position manager folded from the chain in this process (settled
+  state: what the contract liquidates), as the node's keeper scans the node's.
+- Funding samples the mids of replicas of every shard's book
+  (:class:`~perpdex.cluster.replicas.ReplicaSet`), rebuilt from the journals.
+- The checkpoint task posts every shard's journal head to that shard's log of the
+  ``Checkpoints`` contract.
+- Oracle pushes and parameter changes need the chain only.
+
+It keeps no state of its own: every decision is re-read from the chain (a funding interval
+already posted, a checkpoint already at the head, an account no longer liquidatable), so a
+restarted keeper, or two of them, never act twice. It reports to the status board as
+``keeper`` with its replicas' sequence and lag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from nats.aio.client import Client
+
+from perpdex.chain.deployment import Deployment
+from perpdex.cluster.replicas import ReplicaSet
+from perpdex.cluster.status import StatusReporter, status_bucket
+from perpdex.cluster.streams import StreamLayout, ensure_streams
+from perpdex.cluster.transport import connect
+from perpdex.keeper.runner import Keeper, KeeperConfig
+from perpdex.risk.from_chain import engine_markets, position_manager_from_chain
+from perpdex.risk.manager import PositionManager
+from perpdex.services.keeper import LoopBooks, ManagerScan
+
+log = logging.getLogger(__name__)
+
+NAME = "keeper"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterKeeperConfig:
+    deployment: Deployment
+    nats: Sequence[str]
+    layout: StreamLayout
+    signer: LocalAccount
+    keeper: KeeperConfig
+    """The tasks and their periods, as the embedded keeper takes them."""
+    poll_interval_s: float = 0.5
+    """How often the position manager folds the chain (the liquidator's view)."""
+
+
+class KeeperProcess:
+    def __init__(self, config: ClusterKeeperConfig) -> None:
+        self.config = config
+        self._nc: Client | None = None
+        self._pm: PositionManager | None = None
+        self._replicas: ReplicaSet | None = None
+        self._keeper: Keeper | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def keeper(self) -> Keeper:
+        assert self._keeper is not None, "not started"
+        return self._keeper
+
+    @property
+    def replicas(self) -> ReplicaSet:
+        assert self._replicas is not None, "not started"
+        return self._replicas
+
+    async def start(self) -> None:
+        config = self.config
+        self._nc = nc = await connect(config.nats, name=f"perpdex {NAME}")
+        await ensure_streams(nc.jetstream(), config.layout)
+        self._pm = pm = await position_manager_from_chain(config.deployment)
+        self._replicas = replicas = ReplicaSet(nc, config.layout, engine_markets(config.deployment))
+        await replicas.start()
+        await replicas.caught_up()
+        self._spawn(pm.run(config.poll_interval_s))
+        loop = asyncio.get_running_loop()
+        self._keeper = keeper = Keeper(
+            config.deployment,
+            config.signer,
+            config.keeper,
+            books=LoopBooks(lambda: replicas.books, loop),
+            scan=ManagerScan(lambda: pm, loop),
+        )
+        self._spawn(keeper.run())
+        board = await status_bucket(nc.jetstream(), config.layout)
+        self._spawn(StatusReporter(board, NAME, NAME, None, replicas.progress).run())
+        log.info(
+            "keeper %s: %s; chain folded to block %d, journals replicated to %s",
+            config.signer.address,
+            ", ".join(sorted(config.keeper.tasks)),
+            pm.through,
+            replicas.seqs(),
+        )
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._replicas is not None:
+            await self._replicas.stop()
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                await self._nc.close()
+
+    def _spawn(self, body: Coroutine[Any, Any, None]) -> None:
+        self._tasks.append(asyncio.create_task(body))
