@@ -12,8 +12,8 @@ seq and accepted size, a rejection, a cancel-all's count); past the wait the gat
 answers with what it knows (``applied`` false: durable, and an order's id, the stream
 sequence the engine numbers it by) and the outcome follows as account events.
 
-The gateway's replicas (:class:`~perpdex.cluster.replicas.ReplicaSet`: an engine per
-shard, all on the gateway's event bus) tell this sink where each entry begins and ends.
+The gateway's replicas tell this sink where each entry begins and ends (what it shares
+with the reader's sink, :class:`~perpdex.cluster.replica_commands.ReplicaCommands`).
 An entry is matched to the command waiting for it by its shard and, for a new order, its
 signed payload, otherwise the command itself (the engine journals a published command as
 it came, but for a new order's id and stamped position); equal commands waiting on one
@@ -28,32 +28,25 @@ import asyncio
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
 from itertools import count
-from types import MappingProxyType
 from typing import Final
 
 from nats.aio.client import Client
 
 from perpdex.cluster.commands import Routed, routes
 from perpdex.cluster.errors import JetStreamUnavailableError
-from perpdex.cluster.replicas import ReplicaSet
+from perpdex.cluster.replica_commands import ReplicaCommands
 from perpdex.cluster.streams import ShardId, StreamLayout, publish_to_shard
 from perpdex.core.eip712 import Eip712Domain, SignedOrder
-from perpdex.core.types import MarketId, OrderId
-from perpdex.engine.clock import ManualClock
-from perpdex.engine.commands import Amend, Command, NewOrder, Tick
+from perpdex.core.types import OrderId
+from perpdex.engine.commands import Command, NewOrder, Tick
 from perpdex.engine.config import MarketConfig
-from perpdex.engine.journal import Journal
-from perpdex.engine.matching import MatchingEngine
 from perpdex.engine.sequencer import PositionSource
-from perpdex.gateway.account_log import AccountLog
 from perpdex.gateway.command_sink import Outcome
-from perpdex.gateway.feeds import Feeds
-from perpdex.gateway.orders import OrderRecord, OrderRegistry
+from perpdex.gateway.orders import OrderRecord
 from perpdex.gateway.protocol import ErrorCode, ProtocolError
-from perpdex.settlement.payload import order_from_payload
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +66,7 @@ class _Waiter:
     record: OrderRecord | None
 
 
-class JetStreamCommands:
+class JetStreamCommands(ReplicaCommands):
     """Commands to the shards' command stream, outcomes from this gateway's replicas;
     ``name`` tells this gateway's commands from another's (their message ids)."""
 
@@ -89,65 +82,25 @@ class JetStreamCommands:
         wait_s: float = WAIT_S,
         publish_timeout_s: float = PUBLISH_TIMEOUT_S,
     ) -> None:
-        self.layout = layout
-        self.domain = domain
+        super().__init__(nc, layout, markets, domain)
         self._js = nc.jetstream()
         self._positions = positions
         self._wait_s = wait_s
         self._publish_timeout_s = publish_timeout_s
-        self._clock = ManualClock()
-        self.replicas = ReplicaSet(nc, layout, markets, book_deltas=True, listener=self)
-        self._markets = MappingProxyType(self.replicas.books)
         # unique per process start, so a restarted gateway's commands are never taken for
         # the ones of its previous life within the de-duplication window
         self._origin = name.encode() + os.urandom(8)
         self._published = count()
         self._waiting: dict[tuple[ShardId, Hashable], deque[_Waiter]] = {}
         self._detached: set[asyncio.Task[Outcome]] = set()
-        self._feeds: Feeds | None = None
-        self._registry: OrderRegistry | None = None
-        self._release: Callable[[], None] = lambda: None
 
     async def stop(self) -> None:
         """Stop the commands nobody waits for, and the replicas."""
         for task in list(self._detached):
             task.cancel()
-        await self.replicas.stop()
+        await super().stop()
 
     # -- CommandSink ----------------------------------------------------------------------
-
-    @property
-    def engine(self) -> JetStreamCommands:
-        return self
-
-    @property
-    def markets(self) -> Mapping[MarketId, MatchingEngine]:
-        return self._markets
-
-    @property
-    def clock(self) -> ManualClock:
-        """The stamp of the entry being applied (or last applied), of any shard."""
-        return self._clock
-
-    @property
-    def seq(self) -> int:
-        return max(self.replicas.seqs())
-
-    @property
-    def journal(self) -> Journal | None:
-        return None
-
-    def attach(
-        self,
-        feeds: Feeds,
-        registry: OrderRegistry,
-        accounts: AccountLog,
-        release: Callable[[], None],
-    ) -> None:
-        self._feeds, self._registry, self._release = feeds, registry, release
-
-    def next_order_id(self) -> OrderId:
-        return OrderId(0)  # the engine numbers the order by its stream sequence
 
     async def place(self, command: NewOrder, record: OrderRecord) -> Outcome:
         if command.reduce_only:
@@ -189,57 +142,20 @@ class JetStreamCommands:
         self._detached.add(task)
         task.add_done_callback(self._detached_done)
 
-    def flush(self) -> None:
-        """Nothing to do: a command is durable once published, the entries the replicas
-        apply are the journal's (durable)."""
+    # -- ReplicaListener hooks -------------------------------------------------------------
 
-    def tick(self) -> bool:
-        return False  # the engine ticks its timers; their entries come through the journal
-
-    # -- ReplicaListener ------------------------------------------------------------------
-
-    def entry_begins(self, shard: ShardId, time: int, command: Command) -> None:
-        feeds, registry = self._feeds, self._registry
-        assert feeds is not None and registry is not None, "attach first"
-        self._clock.time = time
-        feeds.begin_command()
-        if type(command) is NewOrder and registry.by_id(command.order_id) is None:
-            waiter = self._first(shard, command)
-            record = waiter.record if waiter is not None else None
-            if record is None:  # another gateway's, or placed before this one started
-                record = OrderRecord(
-                    order_id=command.order_id,
-                    market=command.market,
-                    signed=order_from_payload(command.payload, self.domain),
-                    client_id=command.client_id,
-                    request_id=None,
-                    origin=None,
-                )
-            record.order_id = command.order_id
-            registry.add(record)
-        elif type(command) is Amend and command.payload:
-            feeds.amending = order_from_payload(command.payload, self.domain)
-
-    def entry_ends(self, shard: ShardId, seq: int, command: Command) -> None:
-        feeds, registry = self._feeds, self._registry
-        assert feeds is not None and registry is not None, "attach first"
-        outcome = Outcome(
-            seq, rejection=feeds.rejection, filled=feeds.filled, cancelled=feeds.cancelled
-        )
-        feeds.end_command()
-        feeds.amending = None
+    def _waiting_record(self, shard: ShardId, command: NewOrder) -> OrderRecord | None:
         waiter = self._first(shard, command)
-        if waiter is not None:
-            self._forget(waiter)
-            if not waiter.future.done():  # its request may be gone (cancelled)
-                waiter.future.set_result(outcome)
-        elif type(command) is NewOrder and outcome.rejection is not None:
-            record = registry.by_id(command.order_id)
-            if record is not None:  # nobody answers it here: its nonce is not spent
-                registry.discard(record)
+        return waiter.record if waiter is not None else None
 
-    def message_applied(self, shard: ShardId) -> None:
-        self._release()
+    def _answer(self, shard: ShardId, command: Command, outcome: Outcome) -> bool:
+        waiter = self._first(shard, command)
+        if waiter is None:
+            return False
+        self._forget(waiter)
+        if not waiter.future.done():  # its request may be gone (cancelled)
+            waiter.future.set_result(outcome)
+        return True
 
     # -- helpers --------------------------------------------------------------------------
 

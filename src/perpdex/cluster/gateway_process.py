@@ -4,43 +4,34 @@ sequencer replaced by the engine shards' command stream
 
 It keeps no state that outlives it. On start it folds the chain into a position manager of
 its own (the pre-trade check), then follows every settlement outcome and rebuilds a replica
-of every shard from the journals (:class:`~perpdex.cluster.replicas.ReplicaSet`), which
-feed the same handlers as in the embedded node: the gateway's feeds, an account log and a
-tape in memory, and the position manager's pending fills and reservations
-(:class:`~perpdex.cluster.position_feed.PositionFeed`). It serves only once all of that
-caught up, so its first check already sees every shard's open orders and unsettled fills.
+of every shard from the journals, as the HTTP reader does
+(:class:`~perpdex.cluster.replicated_gateway.ReplicatedGateway`). It serves only once all
+of that caught up, so its first check already sees every shard's open orders and
+unsettled fills.
 Two gateways run side by side on two ports (docs/architecture.md, cluster mode).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from nats.aio.client import Client
 
 from perpdex.chain.deployment import Deployment
 from perpdex.cluster.gateway_commands import WAIT_S, JetStreamCommands
-from perpdex.cluster.outcome_follower import OutcomeFollower
-from perpdex.cluster.position_feed import PositionFeed
-from perpdex.cluster.status import StatusReporter, status_bucket
+from perpdex.cluster.replicated_gateway import ReplicatedGateway
 from perpdex.cluster.streams import StreamLayout
 from perpdex.cluster.transport import connect
-from perpdex.engine.events import Event, Filled
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
 from perpdex.gateway.verify import Verifier, make_verifier
-from perpdex.risk.from_chain import (
-    deployment_domain,
-    engine_markets,
-    position_manager_from_chain,
-)
+from perpdex.risk.from_chain import engine_markets
 from perpdex.risk.leverage import LeverageStore
+from perpdex.risk.manager import PositionManager
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +56,15 @@ class GatewayConfig:
 class GatewayProcess:
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
-        deployment = config.deployment
-        self.domain = deployment_domain(deployment)
-        self._markets = engine_markets(deployment)
+        self._replicated: ReplicatedGateway[JetStreamCommands] = ReplicatedGateway(
+            config.deployment, config.layout, config.name, "gateway", config.poll_interval_s
+        )
+        self.domain = self._replicated.domain
+        self._markets = engine_markets(config.deployment)
         self._nc: Client | None = None
-        self._feed: PositionFeed | None = None
-        self._commands: JetStreamCommands | None = None
-        self._outcome_follower: OutcomeFollower | None = None
         self._server: GatewayServer | None = None
         self._verifier: Verifier | None = None
         self._leverage: LeverageStore | None = None
-        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def url(self) -> str:
@@ -89,8 +78,7 @@ class GatewayProcess:
 
     @property
     def commands(self) -> JetStreamCommands:
-        assert self._commands is not None, "not started"
-        return self._commands
+        return self._replicated.commands
 
     async def start(self) -> None:
         config = self.config
@@ -100,53 +88,25 @@ class GatewayProcess:
         if config.state_dir is not None:
             config.state_dir.mkdir(parents=True, exist_ok=True)
             self._leverage = LeverageStore(config.state_dir / "leverage.sqlite")
-        pm = await position_manager_from_chain(config.deployment, self._leverage)
-        self._commands = commands = JetStreamCommands(
-            nc,
-            config.layout,
-            self._markets,
-            self.domain,
-            name=config.name,
-            positions=pm.position,
-            wait_s=config.wait_s,
-        )
-        replicas = commands.replicas
-        self._feed = feed = PositionFeed(pm, self.domain, lambda: replicas.books)
-        self._outcome_follower = OutcomeFollower(nc, config.layout, self.domain, feed.on_outcome)
-        await self._outcome_follower.start()
-        await self._outcome_follower.caught_up()
         self._verifier = make_verifier(self.domain, config.verify_workers)
-        gateway = Gateway(commands, replicas.bus, self.domain, risk=pm, verifier=self._verifier)
-        replicas.bus.subscribe(self._on_event)
-        await replicas.start()
-        await replicas.caught_up()
-        feed.go_live()
-        self._spawn(pm.run(config.poll_interval_s, before_sync=feed.reserve_open))
-        self._server = GatewayServer(gateway, config.host, config.port)
+        replicated = self._replicated
+        await replicated.start(nc, self._commands, leverage=self._leverage, verifier=self._verifier)
+        self._server = GatewayServer(replicated.gateway, config.host, config.port)
         await self._server.__aenter__()
-        board = await status_bucket(nc.jetstream(), config.layout)
-        self._spawn(StatusReporter(board, config.name, "gateway", None, replicas.progress).run())
+        await replicated.report(nc)
         log.info(
             "gateway %s on %s: journals replicated to %s, chain folded to block %d",
             config.name,
             self.url,
-            replicas.seqs(),
-            pm.through,
+            replicated.commands.replicas.seqs(),
+            replicated.pm.through,
         )
 
     async def stop(self) -> None:
         server, self._server = self._server, None
         if server is not None:
             await server.__aexit__(None, None, None)
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        if self._commands is not None:
-            await self._commands.stop()
-        if self._outcome_follower is not None:
-            await self._outcome_follower.stop()
+        await self._replicated.stop()
         if self._verifier is not None:
             self._verifier.close()
             self._verifier = None
@@ -157,10 +117,15 @@ class GatewayProcess:
             self._leverage.close()
             self._leverage = None
 
-    def _on_event(self, event: Event) -> None:
-        if type(event) is Filled:
-            assert self._feed is not None
-            self._feed.on_fill(event)
-
-    def _spawn(self, body: Coroutine[Any, Any, None]) -> None:
-        self._tasks.append(asyncio.create_task(body))
+    def _commands(self, pm: PositionManager) -> JetStreamCommands:
+        config = self.config
+        assert self._nc is not None, "connected first"
+        return JetStreamCommands(
+            self._nc,
+            config.layout,
+            self._markets,
+            self.domain,
+            name=config.name,
+            positions=pm.position,
+            wait_s=config.wait_s,
+        )
