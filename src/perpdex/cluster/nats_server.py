@@ -190,8 +190,19 @@ class NatsCluster:
         self.wait_ready()
 
     def stop_all(self) -> None:
-        for index in range(len(self._nodes)):
-            self.stop(index)
+        """Stop every node cleanly. They are told together and share one grace period: a
+        node that lost a peer can take the whole period to shut down, and one after
+        another that would add up."""
+        running = [p for p in self._processes if p is not None and p.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_GRACE_S
+        for process in running:
+            try:
+                process.wait(max(deadline - time.monotonic(), 0.0))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
     def restart_all(self) -> None:
         for index in range(len(self._nodes)):
@@ -201,8 +212,7 @@ class NatsCluster:
 
     def close(self) -> None:
         """Stop every node and remove a temporary store."""
-        for index in range(len(self._processes)):
-            self.stop(index)
+        self.stop_all()
         self._processes = []
         self._nodes = []
         if self._temp is not None:

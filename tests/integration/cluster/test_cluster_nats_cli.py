@@ -47,7 +47,7 @@ def test_the_command_runs_a_cluster_others_join_and_ctrl_c_stops_it(tmp_path: Pa
         assert process.poll() is None  # two nodes of three: still serving
 
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=20) == 0
+        assert process.wait(timeout=30) == 0
         assert not any(alive(pid) for pid in started["pids"])
     finally:
         if process.poll() is None:
