@@ -1,13 +1,13 @@
 """Run the exchange in cluster mode: every service its own supervised process on JetStream.
 
-    perpdex cluster up [--nats URL] [--nodes 3] [--shards 2] [--gateways 2]
+    perpdex cluster up [--nats URL] [--nodes 3] [--shards 2] [--gateways 2] [--http-port P]
                        [--rpc-url URL --deployment FILE] [--run-dir DIR]
 
 Starts (unless ``--nats`` names an existing deployment) a three-node NATS JetStream
 cluster on loopback, creates the streams of the layout, and runs each service as its own
 OS process under a :class:`perpdex.cluster.supervisor.Supervisor`: the engine shards
-first, then the gateways, settlement and the position manager (the keeper and the HTTP
-reader of cluster mode are still to come: docs/architecture.md). A
+first, then the gateways, settlement, the position manager, the keeper and the HTTP
+reader (the API and the web app, at the printed ``http`` URL). A
 process that dies is restarted and the restart logged; Ctrl-C or SIGTERM stops the
 services in the reverse order, then NATS, then the chain it started. Each service's own
 command line (``perpdex engine --shard K ...``) is printed, so it can be run by hand on
@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the parser stays fast: web3, vyper and nats load in run()
 LOG_LEVEL = "info"
 DEFAULT_RUN_DIR = Path("build") / "cluster"
 DEFAULT_GATEWAY_PORT = 8765
+DEFAULT_HTTP_PORT = 8770
 _POLL_S = 0.2
 _BOARD_REFRESH_S = 2.0
 
@@ -58,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_GATEWAY_PORT,
         help="the first gateway's port; gateway i listens on this + i",
+    )
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        default=DEFAULT_HTTP_PORT,
+        help="the HTTP reader's port: the API and the web app (default 8770)",
     )
     parser.add_argument("--rpc-url", help="run against this chain instead of starting anvil")
     parser.add_argument("--deployment", type=Path, help="with --rpc-url: the deployment file")
@@ -80,6 +87,7 @@ def service_specs(
     gateways: int,
     gateway_port: int,
     state_dir: Path,
+    http_port: int = DEFAULT_HTTP_PORT,
 ) -> list[ServiceSpec]:
     """The command line of every service, in start order (a process publishes only to
     services started before it)."""
@@ -123,6 +131,18 @@ def service_specs(
         ServiceSpec("settlement", "settlement", perpdex("settlement")),
         ServiceSpec("risk", "risk", perpdex("risk")),
         ServiceSpec("keeper", "keeper", perpdex("keeper")),
+        ServiceSpec(
+            "reader",
+            "reader",
+            # the web app's page sends orders to the first gateway
+            perpdex(
+                "reader",
+                "--port",
+                str(http_port),
+                "--gateway-url",
+                f"ws://127.0.0.1:{gateway_port}",
+            ),
+        ),
     ]
     return [*engines, *front, *behind]
 
@@ -158,9 +178,16 @@ def _run(args: argparse.Namespace) -> int:
                 deployment = fresh_deployment(chain.rpc_url)
             deployment_file = write_deployment(deployment, run_dir / "deployment.json")
             specs = service_specs(
-                deployment_file, urls, layout, args.gateways, args.gateway_port, run_dir / "state"
+                deployment_file,
+                urls,
+                layout,
+                args.gateways,
+                args.gateway_port,
+                run_dir / "state",
+                args.http_port,
             )
-            return asyncio.run(_supervise(urls, layout, specs, run_dir / "logs"))
+            http = f"http://127.0.0.1:{args.http_port}"
+            return asyncio.run(_supervise(urls, layout, specs, run_dir / "logs", http))
     except (
         AnvilError,
         NatsServerError,
@@ -176,7 +203,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _supervise(
-    urls: list[str], layout: StreamLayout, specs: list[ServiceSpec], log_dir: Path
+    urls: list[str], layout: StreamLayout, specs: list[ServiceSpec], log_dir: Path, http: str
 ) -> int:
     from perpdex.cluster.status import status_bucket
     from perpdex.cluster.streams import ensure_streams
@@ -191,7 +218,8 @@ async def _supervise(
         supervisor = Supervisor(specs, log_dir)
         supervisor.start()
         try:
-            print(json.dumps({"nats": urls, "services": _summary(supervisor)}), flush=True)
+            started = {"nats": urls, "http": http, "services": _summary(supervisor)}
+            print(json.dumps(started), flush=True)
             for spec in specs:
                 log.info("%s: %s", spec.name, " ".join(spec.argv[1:]))
             print("cluster running; `perpdex cluster status` shows it; Ctrl-C stops it", flush=True)

@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "audit": "perpdex.cli.audit",
     "gateway": "perpdex.cli.gateway",
     "engine": "perpdex.cli.engine",
+    "reader": "perpdex.cli.reader",
 }
 
 

@@ -36,8 +36,10 @@ class OpenOrder(_Wire):
 def open_orders(
     registry: OrderRegistry, trader: Address, market: MarketId | None = None
 ) -> list[OpenOrder]:
-    """The trader's open orders (in ``market``, or every market), oldest first."""
-    return [
+    """The trader's open orders (in ``market``, or every market), oldest first: by order id,
+    since a cluster gateway's registry holds them in the order its replicas of the shards
+    applied them, which differs from one replica start to the next."""
+    found = [
         OpenOrder(
             market=record.market,
             order_id=record.order_id,
@@ -49,6 +51,8 @@ def open_orders(
         for record in registry.open_orders()
         if record.signed.order.trader == trader and market in (None, record.market)
     ]
+    found.sort(key=lambda order: order.order_id)
+    return found
 
 
 def order_status(

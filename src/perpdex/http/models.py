@@ -104,6 +104,16 @@ class Service(ApiModel):
     running: bool
 
 
+class ShardReplica(ApiModel):
+    """A replica of an engine shard (cluster mode's reader)."""
+
+    shard: int
+    seq: int
+    """The last journal entry it applied."""
+    lag: int
+    """Messages of the shard's journal stream not yet delivered to it."""
+
+
 class Health(ApiModel):
     """``ok``: every service runs and the chain was read within the last minute."""
 
@@ -123,6 +133,8 @@ class Health(ApiModel):
     """Every fill of a command at or below it is settled or refused for good."""
     checkpointed_seq: int | None
     """The journal seq of the latest checkpoint on chain."""
+    shards: list[ShardReplica] = []
+    """Cluster mode's reader: its replica of each engine shard (empty embedded)."""
 
 
 # -- accounts -----------------------------------------------------------------------------

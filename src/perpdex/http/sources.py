@@ -7,7 +7,7 @@ the position manager's state are the loop's alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,17 @@ from perpdex.gateway.service import Gateway
 from perpdex.http.chain_status import ChainStatus
 from perpdex.http.operator_log import OperatorLog
 from perpdex.risk.manager import PositionManager
+
+
+@dataclass(frozen=True, slots=True)
+class ShardProgress:
+    """How far a replica of an engine shard is (cluster mode)."""
+
+    shard: int
+    seq: int
+    """The last journal entry the replica applied."""
+    lag: int
+    """Messages of the shard's journal stream not yet delivered to the replica."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +42,8 @@ class Progress:
     """Every fill at or below it is settled or refused for good (the runner's cursor)."""
     folded_block: int | None
     """The last block the position manager folded."""
+    shards: Sequence[ShardProgress] = ()
+    """The replicas of the engine shards (cluster mode's reader; none embedded)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +56,9 @@ class Sources:
     progress: Callable[[], Progress]
     chain: ChainStatus
     operator: OperatorLog
+    journal_elsewhere: str | None = None
+    """Where the journal is when this process has none (cluster mode: the shards'
+    streams); ``/journal`` then answers 404 with it instead of ``unavailable``."""
 
     @classmethod
     def of_gateway(cls, deployment: Deployment, gateway: Gateway) -> Sources:

@@ -50,16 +50,22 @@ def journaled(urls: list[str], layout: StreamLayout, shard: ShardId) -> list[Com
 
 
 class GatewayProcesses:
-    """``perpdex gateway`` processes, each on a port of its own; killed at exit."""
+    """``perpdex gateway`` processes (or ``perpdex reader`` ones), each on a port of its
+    own; killed at exit."""
 
     def __init__(
-        self, deployment_file: Path, urls: list[str], layout: StreamLayout, logs: Path
+        self,
+        deployment_file: Path,
+        urls: list[str],
+        layout: StreamLayout,
+        logs: Path,
+        command: str = "gateway",
     ) -> None:
         self._argv = [
             sys.executable,
             "-m",
             "perpdex.cli.main",
-            "gateway",
+            command,
             "--deployment",
             str(deployment_file),
             "--nats",
@@ -70,16 +76,17 @@ class GatewayProcesses:
             str(layout.replicas),
             "--prefix",
             layout.prefix,
-            "--verify-workers",
-            "0",
+            *(("--verify-workers", "0") if command == "gateway" else ()),
         ]
         self._logs = logs
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str, port: int) -> str:
+    def start(self, name: str, port: int, *extra: str) -> str:
+        """The process ``name`` on ``port`` (``extra``: more options), once it listens; the
+        URL a gateway serves there."""
         log = open(self._logs / f"{name}.log", "ab")  # noqa: SIM115 - the process holds it
         self.processes[name] = subprocess.Popen(
-            [*self._argv, "--name", name, "--port", str(port)],
+            [*self._argv, "--name", name, "--port", str(port), *extra],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO,

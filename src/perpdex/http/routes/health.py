@@ -44,6 +44,7 @@ async def health(sources: SourcesDep) -> models.Health:
         durable_seq=progress.durable_seq,
         settled_seq=progress.settled_seq,
         checkpointed_seq=None if chain is None else chain.checkpointed_seq,
+        shards=[models.ShardReplica(shard=p.shard, seq=p.seq, lag=p.lag) for p in progress.shards],
     )
 
 

@@ -22,7 +22,7 @@ from perpdex.engine.file_journal import read_file
 from perpdex.engine.journal import GENESIS_HEAD, ChainHead
 from perpdex.gateway.protocol import hex0x
 from perpdex.http import models
-from perpdex.http.errors import ERROR_RESPONSES, unavailable
+from perpdex.http.errors import ERROR_RESPONSES, ApiErrorCode, not_found, unavailable
 from perpdex.http.reads import GatewayDep, SourcesDep, slow_read
 
 MAX_PAGE: Final = 1000
@@ -68,6 +68,8 @@ async def journal(
 ) -> models.JournalPage:
     """Entries from seq ``from`` on, at most ``limit``; the journal's durable head."""
     path = sources.journal()
+    if path is None and sources.journal_elsewhere is not None:
+        raise not_found(ApiErrorCode.NOT_FOUND, sources.journal_elsewhere)
     live = gateway.commands.journal
     if path is None or live is None:
         raise unavailable("the engine's journal")
