@@ -220,12 +220,15 @@ class NatsCluster:
             self._temp = None
 
     def wait_ready(self) -> None:
-        """Every running node is healthy with JetStream on, and a meta leader is elected."""
+        """Every running node is healthy with JetStream on, a meta leader is elected, and
+        the leader counts every running node as a current peer: until then a stream of
+        three replicas cannot be placed ("no suitable peers"), and a restarted node may
+        still be catching up."""
         deadline = time.monotonic() + self.config.ready_timeout_s
         pending = [i for i in range(len(self._nodes)) if self.running(i)]
-        while pending:
+        while pending or not self._peers_current():
             pending = [i for i in pending if not self._ready(i)]
-            if not pending:
+            if not pending and self._peers_current():
                 return
             for index in pending:
                 if not self.running(index):
@@ -233,7 +236,8 @@ class NatsCluster:
                     error = _PortTaken if _PORT_TAKEN in log.read_text() else NatsServerError
                     raise error(f"node {index} exited: see {log}")
             if time.monotonic() > deadline:
-                raise NatsServerError(f"nodes {pending} not ready: see their server.log")
+                waiting = f"nodes {pending}" if pending else "the meta leader's peers"
+                raise NatsServerError(f"{waiting} not ready: see the nodes' server.log")
             time.sleep(_POLL_S)
 
     def _ready(self, index: int) -> bool:
@@ -242,11 +246,29 @@ class NatsCluster:
         health = _get_json(f"{base}/healthz?js-enabled-only=true")
         if health is None or health.get("status") != "ok":
             return False
+        return self.config.nodes == 1 or bool(self._meta(node).get("leader"))
+
+    def _peers_current(self) -> bool:
+        """The meta leader's view: every other running node is a current peer."""
         if self.config.nodes == 1:
             return True
-        jsz = _get_json(f"{base}/jsz")
+        running = {node.name: node for i, node in enumerate(self._nodes) if self.running(i)}
+        leaders = {self._meta(node).get("leader") for node in running.values()}
+        leader = leaders.pop() if len(leaders) == 1 else None
+        if not isinstance(leader, str) or leader not in running:
+            return False
+        peers = self._meta(running[leader]).get("replicas")
+        current = {
+            peer.get("name")
+            for peer in (peers if isinstance(peers, list) else [])
+            if isinstance(peer, dict) and peer.get("current")
+        }
+        return set(running) - {leader} <= current
+
+    def _meta(self, node: _Node) -> dict[str, object]:
+        jsz = _get_json(f"http://{self.config.host}:{node.http_port}/jsz")
         meta = jsz.get("meta_cluster") if jsz is not None else None
-        return isinstance(meta, dict) and bool(meta.get("leader"))
+        return meta if isinstance(meta, dict) else {}
 
     def _spawn(self, index: int) -> None:
         node = self._nodes[index]
