@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from perpdex.cli.up import fresh_deployment
 from perpdex.cluster.nats_server import NatsCluster
 from perpdex.cluster.streams import StreamLayout
 from perpdex.core.types import MarketId
+from perpdex.sdk.client import Client
 from perpdex.webapp.mount import PAGES, STATIC_DIR
 
 WAIT_S = 20.0
@@ -146,6 +148,19 @@ def test_the_reader_serves_both_shards_orders_and_fills_and_the_same_after_a_res
     # the fill is pending (no settlement runs here): the position manager counts it
     positions = reader.ok(f"/accounts/{taker}")["positions"]
     assert [(p["market"], p["size"]) for p in positions] == [("BTC-PERP", "0.02")]
+
+    async def sdk_reads() -> None:  # the SDK's HTTP reads, sent to the reader
+        key = deployment.wallet(Role.MAKER).private_key
+        assert key is not None
+        sdk = Client.connect(
+            gateway_url, key, deployment, state_dir=tmp_path / "maker", http_url=reader.url
+        )
+        async with sdk:
+            assert {o.market for o in await sdk.open_orders()} == {"BTC-PERP", "ETH-PERP"}
+            [fill] = (await sdk.fills()).items
+            assert fill.size == Decimal("0.02")
+
+    asyncio.run(sdk_reads())
 
     health = reader.ok("/health")
     assert [s["shard"] for s in health["shards"]] == layout.all_shards
