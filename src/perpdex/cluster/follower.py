@@ -120,16 +120,35 @@ class JournalFollower:
                 await asyncio.sleep(_RETRY_S)
 
     async def caught_up(self, timeout_s: float = 60.0) -> None:
-        """Wait until the replica applied every entry the stream held when called."""
+        """Wait until the replica applied every entry the stream held when called.
+
+        The tail is read again while it times out, up to ``timeout_s``: besides a leader
+        election, an answer waits behind the history this process is applying (another
+        shard's replica on the same loop), and a process that gave up after one API
+        timeout never started once that history took longer than the timeout to apply."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            try:
+                seq = await self._last_entry()
+                break
+            except JetStreamUnavailableError:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(_RETRY_S)
+        if seq and not await self.reached(seq, max(0.0, deadline - loop.time())):
+            raise JetStreamUnavailableError(f"{self._stream}: not caught up in {timeout_s} s")
+
+    async def _last_entry(self) -> int:
+        """The seq of the stream's last entry (0: none)."""
         async with unavailable_on_failure(f"the tail of {self._stream}"):
             info = await self._js.stream_info(self._stream)
             last = info.state.last_seq
             if last == 0:
-                return
+                return 0
             stored = await self._js.get_msg(self._stream, last, direct=True)
         _, entry, _ = unpack_message(last, stored.data or b"")[-1]
-        if not await self.reached(seq_of(entry), timeout_s):
-            raise JetStreamUnavailableError(f"{self._stream}: not caught up in {timeout_s} s")
+        return seq_of(entry)
 
     async def reached(self, seq: int, timeout_s: float) -> bool:
         """Wait until the replica applied entry ``seq``; False if not within ``timeout_s``."""

@@ -4,6 +4,7 @@ the loss of a NATS node, and after its own restart (a new replica from the strea
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from itertools import count
 
@@ -98,6 +99,38 @@ def test_a_replica_gives_the_writers_events_and_books_history_then_live(
             assert_same(replica, follower, writer)
             assert not await follower.reached(writer.journal.head.seq + 1, timeout_s=0.3)
         finally:
+            await close(follower)
+
+    asyncio.run(scenario())
+
+
+def test_a_replica_catches_up_while_its_loop_is_too_busy_for_an_api_answer(
+    nats_single: NatsCluster, layout: StreamLayout, writer: Run
+) -> None:
+    """The loop blocked longer than the API timeout at every turn (as by another shard's
+    history being applied): each read of the tail times out until the load passes, and
+    the replica then catches up instead of failing the process's start."""
+
+    async def scenario() -> None:
+        await asyncio.to_thread(writer.feed, COMMANDS[:100])
+        replica = Replica()
+        follower = await follow(nats_single.urls, layout, replica)
+        busy = True
+
+        async def hog() -> None:
+            for _ in range(3):
+                time.sleep(2.5)  # blocks the loop: every answer waits past its 2 s
+                await asyncio.sleep(0)
+            nonlocal busy
+            busy = False
+
+        hogging = asyncio.create_task(hog())
+        try:
+            await follower.caught_up(timeout_s=30)
+            assert not busy  # no answer came while the loop was blocked
+            assert follower.head.seq == 100
+        finally:
+            await hogging
             await close(follower)
 
     asyncio.run(scenario())
