@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,14 @@ def test_a_node_that_never_gets_its_port_is_an_error_not_a_hang(
     monkeypatch.setattr(nats_server, "_free_ports", always_taken)
     with pytest.raises(nats_server.NatsServerError, match="exited"):
         NatsCluster(NatsConfig(nodes=1)).start()
+
+
+def test_nodes_listen_outside_the_ports_outgoing_connections_take() -> None:
+    """A killed node's port must stay free for its restart: no client reconnecting to it
+    may be given it as its own local port (the kernel draws those from the ephemeral
+    range)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(20):
+        ports = nats_server._free_ports(9, "127.0.0.1")
+        assert len(set(ports)) == 9
+        assert all(port < low for port in ports), ports
