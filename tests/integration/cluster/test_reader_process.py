@@ -7,6 +7,8 @@ answers the same; no route of the API answers a 5xx."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import itertools
 import json
 import time
@@ -24,6 +26,7 @@ from tests.integration.cluster.test_gateway_processes import client, free_port
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deployment import Deployment, Role, write_deployment
+from perpdex.cli.main import main
 from perpdex.cli.up import fresh_deployment
 from perpdex.cluster.nats_server import NatsCluster
 from perpdex.cluster.streams import StreamLayout
@@ -100,6 +103,7 @@ def processes(
 
 
 def test_the_reader_serves_both_shards_orders_and_fills_and_the_same_after_a_restart(
+    nats_single: NatsCluster,
     layout: StreamLayout,
     deployment: Deployment,
     processes: tuple[GatewayProcesses, GatewayProcesses],
@@ -166,6 +170,17 @@ def test_the_reader_serves_both_shards_orders_and_fills_and_the_same_after_a_res
     assert [s["shard"] for s in health["shards"]] == layout.all_shards
     assert all(s["seq"] > 0 for s in health["shards"])
     assert health["ok"], health
+    # on the status board, as `perpdex cluster status` shows it (reported once a second):
+    # the replicas' seqs summed, nothing left to apply
+    applied = sum(s["seq"] for s in health["shards"])
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        board = _cluster_status(nats_single, layout, "reader")
+        if board["seq"] >= applied and board["lag"] == 0:
+            break
+        assert time.monotonic() < deadline, board
+        time.sleep(0.5)
+    assert (board["role"], board["state"]) == ("reader", "running")
 
     # it takes no orders and has no journal: a 404 saying where the journals are
     status, refused = reader.get("/journal")
@@ -195,6 +210,17 @@ def test_the_reader_serves_both_shards_orders_and_fills_and_the_same_after_a_res
     assert {who: _fills(reader, who) for who in (maker, taker)} == fills_before
     after = reader.ok("/health")["shards"]
     assert [s["seq"] for s in after] >= [s["seq"] for s in health["shards"]]
+
+
+def _cluster_status(nats: NatsCluster, layout: StreamLayout, name: str) -> dict[str, Any]:
+    """``name``'s row of ``perpdex cluster status --json``."""
+    out = io.StringIO()
+    argv = ["cluster", "status", "--nats", nats.url(0), "--prefix", layout.prefix, "--json"]
+    with contextlib.redirect_stdout(out):
+        assert main(argv) == 0
+    [row] = [row for row in json.loads(out.getvalue()) if row["name"] == name]
+    found: dict[str, Any] = row
+    return found
 
 
 def _fills(reader: Reader, account: str) -> list[dict[str, Any]]:
