@@ -15,7 +15,7 @@ from web3.exceptions import ContractLogicError
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.artifacts import compile_contract
 from perpdex.chain.transact import send
-from perpdex.core.types import Address, MarketId, OrderId, Price, Side, Size
+from perpdex.core.types import EMBEDDED_SHARD, Address, MarketId, OrderId, Price, Side, Size
 from perpdex.engine import (
     Cancel,
     ChainHead,
@@ -189,7 +189,7 @@ def test_restarts_never_double_post(
     engine.trade()
     assert _committed(restarted.sync()) == (2, 6, engine.head.head)
     assert checkpointer.sync() is None
-    assert checkpoints.functions.count().call() == 2
+    assert checkpoints.functions.count(EMBEDDED_SHARD).call() == 2
 
 
 def test_a_flipped_journal_byte_fails_verification(
@@ -208,7 +208,7 @@ def test_a_flipped_journal_byte_fails_verification(
     assert error.value.seq == 1
     with pytest.raises(ChainMismatch):  # nor does the keeper post it
         keeper.sync()
-    assert checkpoints.functions.count().call() == 1
+    assert checkpoints.functions.count(EMBEDDED_SHARD).call() == 1
 
 
 def test_a_rewritten_journal_fails_verification(
@@ -274,7 +274,11 @@ def test_every_checkpoint_is_checked_across_pages(
     heads = [(entry.seq, entry.head) for entry in engine.journal.read()]
     batch = int(checkpoints.functions.MAX_BATCH().call())
     for first in range(0, len(heads), batch):
-        send(web3, operator, checkpoints.functions.post_batch(heads[first : first + batch]))
+        send(
+            web3,
+            operator,
+            checkpoints.functions.post_batch(EMBEDDED_SHARD, heads[first : first + batch]),
+        )
 
     posted = read_checkpoints(checkpoints)
     assert len(posted) == 300 > checkpoints.functions.MAX_PAGE().call()

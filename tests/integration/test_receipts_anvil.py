@@ -25,6 +25,7 @@ from perpdex.cli.main import main
 from perpdex.cli.up import fresh_deployment
 from perpdex.core.eip712 import ChainHeadHash
 from perpdex.core.signing import SigningKey, keccak256
+from perpdex.core.types import EMBEDDED_SHARD
 from perpdex.engine.codec import HEADER
 from perpdex.engine.file_journal import read_file
 from perpdex.receipts import ReceiptStore, SignedReceipt, sign_receipt
@@ -59,8 +60,8 @@ def test_each_ack_brings_a_receipt_of_the_journal_that_the_sdk_keeps(
     assert receipt.signer == operator == deployment.wallet(Role.KEEPER).address
     entries = {entry.seq: entry for entry in read_file(journal)}
     kept = list(ReceiptStore(directory))
-    assert [(r.receipt.order_hash, r.receipt.seq) for r in kept] == [
-        (order.order_hash, order.seq) for order in placed
+    assert [(r.receipt.order_hash, r.receipt.shard, r.receipt.seq) for r in kept] == [
+        (order.order_hash, EMBEDDED_SHARD, order.seq) for order in placed
     ]
     assert kept[0] == receipt
     for signed in kept:
@@ -108,8 +109,9 @@ def test_a_lying_operators_receipts_halt_settlement(
     assert "is on record" in capsys.readouterr().out
     checkpoints = bind(connect(deployment.rpc_url), deployment).checkpoints
     assert checkpoints.functions.faulted().call() is True
-    seq, head, other, index, _ = checkpoints.functions.fault().call()
-    assert (seq, head, other, index) == (
+    shard, seq, head, other, index, _ = checkpoints.functions.fault().call()
+    assert (shard, seq, head, other, index) == (
+        EMBEDDED_SHARD,
         honest.receipt.seq,
         honest.receipt.head,
         lie.receipt.head,
@@ -135,12 +137,14 @@ def test_a_receipt_against_its_checkpoint_proves_the_fault(
 
     honest, index = asyncio.run(scenario())
     checkpoints = bind(connect(deployment.rpc_url), deployment).checkpoints
-    seq, _, _ = checkpoints.functions.checkpoint(index).call()
+    seq, _, _ = checkpoints.functions.checkpoint(EMBEDDED_SHARD, index).call()
     evidence = ReceiptStore(tmp_path / "evidence")
     command = ["receipts", "--deployment", str(deployment_file), "--wallet", "trader", "--prove"]
     # the honest receipt is no proof: its checkpoint matches it, or none is at its seq
     assert main([*command, str(evidence.add(honest))]) == 1
-    assert re.search(r"matches the checkpoint|no checkpoint is at seq", capsys.readouterr().err)
+    assert re.search(
+        r"matches the checkpoint|no checkpoint of shard 0 is at seq", capsys.readouterr().err
+    )
     assert checkpoints.functions.faulted().call() is False
     # a receipt the same key signs for the checkpoint's seq with another head is
     lie = sign_receipt(
@@ -150,7 +154,13 @@ def test_a_receipt_against_its_checkpoint_proves_the_fault(
     )
     assert main([*command, str(evidence.add(lie))]) == 0
     assert checkpoints.functions.faulted().call() is True
-    assert tuple(checkpoints.functions.fault().call())[:4] == (seq, lie.receipt.head, ANY, index)
+    assert tuple(checkpoints.functions.fault().call())[:5] == (
+        EMBEDDED_SHARD,
+        seq,
+        lie.receipt.head,
+        ANY,
+        index,
+    )
     # a second proof changes nothing, and says so
     assert main([*command, str(evidence.add(lie))]) == 0
     assert "already on record" in capsys.readouterr().out
@@ -161,9 +171,9 @@ async def wait_for_checkpoint(deployment: Deployment, seq: int) -> int:
     checkpoints = bind(connect(deployment.rpc_url), deployment).checkpoints
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
-        count = checkpoints.functions.count().call()
+        count = checkpoints.functions.count(EMBEDDED_SHARD).call()
         for index in range(1, count + 1):
-            if checkpoints.functions.checkpoint(index).call()[0] >= seq:
+            if checkpoints.functions.checkpoint(EMBEDDED_SHARD, index).call()[0] >= seq:
                 return index
         await asyncio.sleep(0.2)
     raise AssertionError(f"no checkpoint reached seq {seq}")

@@ -121,10 +121,11 @@ export function digest(config: PageConfig, primaryType: PrimaryType, message: Or
 }
 
 
-/** ``Receipt(orderHash, seq, head, time)``: the operator's word that an order is the
- * journal's entry ``seq`` (docs/protocol.md, "Receipts"). */
+/** ``Receipt(orderHash, shard, seq, head, time)``: the operator's word that an order is
+ * entry ``seq`` of engine shard ``shard``'s journal (docs/protocol.md, "Receipts"). */
 export interface ReceiptMessage {
   orderHash: Hex;
+  shard: number;
   seq: bigint;
   head: Hex;
   time: bigint;

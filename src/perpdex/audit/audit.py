@@ -32,6 +32,7 @@ from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment
 from perpdex.chain.transact import connect
 from perpdex.core.eip712 import ChainId, Eip712Domain
+from perpdex.core.types import EMBEDDED_SHARD, ShardId
 from perpdex.engine.codec import DecodeError, decode
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.engine import Engine
@@ -64,13 +65,20 @@ class AuditSetup:
     from_seq: int = 1
     self_trade_prevention: bool = True
     receipts: ReceiptCheck | None = None
+    shard: ShardId | None = None
+    """A cluster shard's journal (its checkpoints and receipts): the chain's fills are the
+    whole exchange's, so settlement is left out. None: the embedded node's, shard 0."""
 
 
 def deployment_setup(
-    deployment: Deployment, web3: Web3, from_seq: int = 1, receipts: Path | None = None
+    deployment: Deployment,
+    web3: Web3,
+    from_seq: int = 1,
+    receipts: Path | None = None,
+    shard: ShardId | None = None,
 ) -> AuditSetup:
     contracts = bind(web3, deployment)
-    checkpoints = read_checkpoints(contracts.checkpoints)
+    checkpoints = read_checkpoints(contracts.checkpoints, shard or EMBEDDED_SHARD)
     block = int(web3.eth.block_number)
     outcomes = read_outcomes(contracts.exchange, deployment.start_block, block)
     domain = Eip712Domain(ChainId(deployment.chain_id), deployment.contracts.exchange)
@@ -85,6 +93,7 @@ def deployment_setup(
             receipt_domain(deployment.chain_id, deployment.contracts.checkpoints),
             operators_of(changes),
             OrderNames(domain),
+            shard or EMBEDDED_SHARD,
         )
         check.set_aside += set_aside
 
@@ -98,14 +107,22 @@ def deployment_setup(
         chain=ChainView(checkpoints, outcomes, block, closures),
         from_seq=from_seq,
         receipts=check,
+        shard=shard,
     )
 
 
 def audit_deployment(
-    deployment: Deployment, journal: str, *, receipts: Path | None = None, from_seq: int = 1
+    deployment: Deployment,
+    journal: str,
+    *,
+    receipts: Path | None = None,
+    from_seq: int = 1,
+    shard: ShardId | None = None,
 ) -> Report:
-    """``perpdex audit``: the deployment's chain read first, then ``journal`` (a path or URL)."""
-    setup = deployment_setup(deployment, connect(deployment.rpc_url), from_seq, receipts)
+    """``perpdex audit``: the deployment's chain read first, then ``journal`` (a path or URL),
+    the embedded node's or, with ``shard``, that engine shard's."""
+    web3 = connect(deployment.rpc_url)
+    setup = deployment_setup(deployment, web3, from_seq, receipts, shard)
     return run_audit(partial(open_source, journal), setup)
 
 
@@ -122,7 +139,9 @@ def anchor_of(from_seq: int, checkpoints: Sequence[Checkpoint]) -> ChainHead:
 def run_audit(published: Published, setup: AuditSetup) -> Report:
     checkpoints = [] if setup.chain is None else setup.chain.checkpoints
     anchor = anchor_of(setup.from_seq, checkpoints)
-    summary = Summary(first_seq=anchor.seq + 1, checkpoints=len(checkpoints))
+    summary = Summary(
+        shard=setup.shard or EMBEDDED_SHARD, first_seq=anchor.seq + 1, checkpoints=len(checkpoints)
+    )
     found: list[Discrepancy] = []
     not_run: list[str] = []
     names = OrderNames(setup.domain)
@@ -185,6 +204,13 @@ def run_audit(published: Published, setup: AuditSetup) -> Report:
         not_run += receipts.set_aside
     if setup.chain is None:
         not_run.append("checkpoints and settlement: no chain")
+    elif setup.shard is not None:
+        not_run.append(
+            f"settlement: the chain's fills are every shard's, the journal shard"
+            f" {setup.shard}'s alone"
+        )
+        if replaying and chain.broken is None:
+            found += cancels.end(setup.chain.closures())
     elif replaying and chain.broken is None:
         tally = compare(fills, sink.drops, setup.chain.outcomes, names)
         summary.settled, summary.rejected = tally.settled, tally.rejected

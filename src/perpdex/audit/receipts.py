@@ -1,12 +1,12 @@
 """Traders' receipts against the published journal.
 
-A receipt is the operator's signed word that order ``order_hash`` is entry ``seq``, stamped
-``time``, and that the chain head after it is ``head``. Every field follows from the
-journal, so a receipt that disagrees with the published one proves the operator changed
-its log after acknowledging the order: an order left out (omission), or moved (reordering),
-or the log rewritten before it. Only receipts signed by a key that was the Checkpoints
-operator, in this deployment's receipt domain, are evidence; others are set aside and said
-so.
+A receipt is the operator's signed word that order ``order_hash`` is entry ``seq`` of engine
+shard ``shard``'s journal, stamped ``time``, and that the chain head after it is ``head``.
+Every field follows from that journal, so a receipt that disagrees with the published one
+proves the operator changed its log after acknowledging the order: an order left out
+(omission), or moved (reordering), or the log rewritten before it. Only receipts of the
+audited shard, signed by a key that was the Checkpoints operator, in this deployment's
+receipt domain, are evidence; others are set aside and said so.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from perpdex.audit.findings import Check, Discrepancy
 from perpdex.audit.names import OrderNames
 from perpdex.core.eip712 import Eip712Domain
 from perpdex.core.signing import address_bytes
-from perpdex.core.types import Address
+from perpdex.core.types import EMBEDDED_SHARD, Address, ShardId
 from perpdex.engine.commands import Amend, Command, NewOrder
 from perpdex.engine.journal import ChainHead
 from perpdex.receipts import CorruptReceiptError, SignedReceipt
@@ -55,6 +55,8 @@ class ReceiptCheck:
     operators: Collection[Address]
     """Every key that was the Checkpoints operator."""
     names: OrderNames
+    shard: ShardId = EMBEDDED_SHARD
+    """The shard whose journal is audited: another shard's receipts name another journal."""
     found: list[Discrepancy] = field(default_factory=list)
     set_aside: list[str] = field(default_factory=list)
     checked: int = 0
@@ -70,6 +72,11 @@ class ReceiptCheck:
             signed = held.signed
             if signed.domain.separator != self.domain.separator:
                 self.set_aside.append(f"receipt {held.path}: signed for another deployment")
+            elif signed.receipt.shard != self.shard:
+                self.set_aside.append(
+                    f"receipt {held.path}: of shard {signed.receipt.shard}, not the audited"
+                    f" shard {self.shard}"
+                )
             elif address_bytes(signed.signer) not in operators:
                 self.set_aside.append(
                     f"receipt {held.path}: signed by {signed.signer}, never the operator"
@@ -152,6 +159,7 @@ def _evidence(held: HeldReceipt) -> dict[str, Any]:
         "file": str(held.path),
         "signer": record.signer,
         "orderHash": record.receipt.order_hash,
+        "shard": record.receipt.shard,
         "seq": record.receipt.seq,
         "head": record.receipt.head,
         "time": record.receipt.time,

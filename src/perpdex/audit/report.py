@@ -13,6 +13,8 @@ MAX_LISTED = 20
 
 @dataclass
 class Summary:
+    shard: int = 0
+    """The engine shard whose journal and checkpoint log were audited (0: the embedded node)."""
     commands: int = 0
     """Journal entries read and hash-checked."""
     first_seq: int = 0
@@ -70,8 +72,9 @@ class Report:
             ("fills", str(s.fills)),
             (
                 "checkpoints",
-                f"{s.checkpoints_checked} checked of {s.checkpoints} posted (latest at seq"
-                f" {s.latest_checkpoint_seq}; {s.unchecked} newer entries not committed yet)",
+                f"{s.checkpoints_checked} checked of {s.checkpoints} posted on shard {s.shard}"
+                f" (latest at seq {s.latest_checkpoint_seq}; {s.unchecked} newer entries not"
+                " committed yet)",
             ),
             ("settled", str(s.settled)),
             (

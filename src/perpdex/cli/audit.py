@@ -27,7 +27,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="check the hash chain and checkpoints from here on, anchored at the checkpoint"
         " before it (the replay needs the journal from genesis and is left out)",
     )
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        help="a cluster engine shard's journal (e.g. exported): checked against that shard's"
+        " checkpoints and receipts; settlement, the whole exchange's, is left out"
+        " (default: the embedded node's journal, shard 0)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+
+
+def _shard(text: str) -> int:
+    shard = int(text)
+    if not 0 <= shard < 2**16:
+        raise argparse.ArgumentTypeError("a shard is 0 to 65535 (a uint16 on chain)")
+    return shard
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from perpdex.audit.audit import audit_deployment
     from perpdex.audit.source import JournalUnavailableError
     from perpdex.chain.deployment import load_deployment
+    from perpdex.core.types import ShardId
 
     deployment = load_deployment(args.deployment)
     journal = args.journal or deployment.web_url or deployment.gateway_url
@@ -44,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         report = audit_deployment(
-            deployment, journal, receipts=args.receipts, from_seq=args.from_seq
+            deployment,
+            journal,
+            receipts=args.receipts,
+            from_seq=args.from_seq,
+            shard=None if args.shard is None else ShardId(args.shard),
         )
     except JournalUnavailableError as error:
         print(f"cannot read the journal: {error}")

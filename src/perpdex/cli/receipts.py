@@ -1,7 +1,8 @@
 """Show the operator's signed receipts of your orders, as the SDK kept them: each order's
-journal seq, the chain head after it and its time stamp (docs/checkpoints.md,
-"Receipts"); or, with ``--prove``, put the operator's fault on record on-chain from two of
-its receipts for one seq with different heads, or from one that contradicts its checkpoint.
+engine shard and journal seq, the chain head after it and its time stamp
+(docs/checkpoints.md, "Receipts"); or, with ``--prove``, put the operator's fault on record
+on-chain from two of its receipts for one shard and seq with different heads, or from one
+that contradicts its shard's checkpoint at its seq.
 ``perpdex audit --receipts DIR`` checks them against the journal."""
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         type=Path,
         metavar="FILE",
-        help="receipt files: two for one seq with different heads, or one against the"
-        " checkpoint at its seq; sends the proof from the key options' wallet",
+        help="receipt files: two for one shard and seq with different heads, or one against"
+        " its shard's checkpoint at its seq; sends the proof from the key options' wallet",
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--dir", type=Path, help="a receipts directory (default: the wallet's)")
@@ -105,20 +106,21 @@ def prove(args: argparse.Namespace, deployment: Deployment) -> int:
         recorded = chain.prove_equivocation(*receipts)
     else:
         recorded = chain.prove_contradiction(receipts[0])
-    seq = receipts[0].receipt.seq
+    at = f"shard {receipts[0].receipt.shard} seq {receipts[0].receipt.seq}"
     if recorded:
-        print(f"the operator's fault at seq {seq} is on record: the Exchange settles no more")
+        print(f"the operator's fault at {at} is on record: the Exchange settles no more")
     else:
-        print(f"a valid proof at seq {seq}, but a fault was already on record")
+        print(f"a valid proof at {at}, but a fault was already on record")
     return 0
 
 
 def format_receipts(receipts: list[SignedReceipt]) -> str:
-    """One row per receipt, in seq order."""
+    """One row per receipt, in journal order (shard, then seq)."""
     from datetime import UTC, datetime
 
     rows: list[tuple[str, ...]] = [
         (
+            str(r.receipt.shard),
             str(r.receipt.seq),
             "0x" + r.receipt.order_hash.hex(),
             "0x" + r.receipt.head.hex(),
@@ -127,4 +129,4 @@ def format_receipts(receipts: list[SignedReceipt]) -> str:
         )
         for r in receipts
     ]
-    return table(("seq", "order", "head after it", "time", "signed by"), rows)
+    return table(("shard", "seq", "order", "head after it", "time", "signed by"), rows)

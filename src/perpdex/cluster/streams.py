@@ -23,7 +23,7 @@ deletes and purges: a hole would break the hash chain.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, NewType
+from typing import Final
 
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -36,8 +36,7 @@ from nats.js.errors import BadRequestError
 
 from perpdex.cluster.transport import unavailable_on_failure
 from perpdex.core.types import MarketId
-
-ShardId = NewType("ShardId", int)
+from perpdex.core.types import ShardId as ShardId  # re-exported: the cluster names it here
 
 _STREAM_NAME_IN_USE: Final = 10058  # JetStream: the name exists with another configuration
 

@@ -12,6 +12,14 @@ from typing import NewType
 MarketId = NewType("MarketId", int)
 """Index of a market in the Exchange contract's registry (0-based, < MAX_MARKETS)."""
 
+ShardId = NewType("ShardId", int)
+"""An engine shard: the markets are split over shards 0..N-1, each with its own journal and
+its own on-chain checkpoint log (a ``uint16`` in receipts and ``Checkpoints``); the embedded
+node's one engine is shard 0 (:data:`EMBEDDED_SHARD`)."""
+
+EMBEDDED_SHARD = ShardId(0)
+"""The shard of the embedded node's single engine (``perpdex up``)."""
+
 OrderId = NewType("OrderId", int)
 """Engine-local id of an order (the benchmark workload's ``id``; a sequence number otherwise)."""
 

@@ -3,12 +3,13 @@
 The gateway tells :class:`ReceiptIssuer` which seq placed (or amended to) an order of which
 connection; the sequencer tells it the chain head after each entry it made durable
 (``Sequencer.on_durable``). For each such order the issuer builds
-``Receipt(orderHash, seq, head, time)``, ``time`` the entry's own stamp, so that every field
-follows from the published journal, and hands it to a signer. The signed receipt goes to
+``Receipt(orderHash, shard, seq, head, time)``, ``shard`` the engine shard whose journal the
+sequencer writes (the embedded node's: 0) and ``time`` the entry's own stamp, so that every
+field follows from the published journal, and hands it to a signer. The signed receipt goes to
 the connection as a ``receipt`` frame, after the order's ``placed`` (or ``amended``) frame.
 
 Signing is an ECDSA signature per order, most of the cost of the order's own recovery, so
-the node runs it in a worker process (:class:`WorkerSigner`): the loop packs 80 bytes per
+the node runs it in a worker process (:class:`WorkerSigner`): the loop packs 82 bytes per
 receipt and reads back the encoded frames, and acks and fills never wait for it
 (docs/performance.md). :class:`InlineSigner` signs on the loop, within the same release.
 """
@@ -26,7 +27,7 @@ from typing import Protocol
 
 from perpdex.core.eip712 import ChainHeadHash, Eip712Domain, JournalSeq, Receipt, UnixMillis
 from perpdex.core.signing import SigningKey
-from perpdex.core.types import Address, OrderHash
+from perpdex.core.types import EMBEDDED_SHARD, Address, OrderHash, ShardId
 from perpdex.engine.codec import HEADER
 from perpdex.gateway import protocol as wire
 from perpdex.gateway.orders import OrderRecord
@@ -36,8 +37,8 @@ from perpdex.receipts import WireReceipt, receipt_domain, sign_receipt
 
 log = logging.getLogger(__name__)
 
-RECEIPT = Struct(">32sQ32sQ")
-"""A receipt to sign, as the loop hands it over: order hash, seq, head, time."""
+RECEIPT = Struct(">32sHQ32sQ")
+"""A receipt to sign, as the loop hands it over: order hash, shard, seq, head, time."""
 
 Deliver = Callable[[list[bytes]], None]
 """Gets the encoded ``receipt`` frames of one request, in its order."""
@@ -67,9 +68,13 @@ def make_signer(signing: ReceiptKey, *, worker: bool) -> ReceiptSigner:
 def receipt_frames(signing: ReceiptKey, request: bytes) -> list[bytes]:
     """The signed ``receipt`` frames of the receipts packed in ``request``."""
     frames = []
-    for order_hash, seq, head, time in RECEIPT.iter_unpack(request):
+    for order_hash, shard, seq, head, time in RECEIPT.iter_unpack(request):
         receipt = Receipt(
-            OrderHash(order_hash), JournalSeq(seq), ChainHeadHash(head), UnixMillis(time)
+            OrderHash(order_hash),
+            ShardId(shard),
+            JournalSeq(seq),
+            ChainHeadHash(head),
+            UnixMillis(time),
         )
         signature = sign_receipt(receipt, signing.key, signing.domain).signature
         frame = wire.ReceiptIssued(receipt=WireReceipt.of(receipt, signature))
@@ -90,7 +95,7 @@ class InlineSigner:
 
 class WorkerSigner:
     """One process holds a copy of the key; it builds, signs and encodes the frames, so the
-    loop only packs 80 bytes per receipt and splits the answer. One request at a time: what
+    loop only packs 82 bytes per receipt and splits the answer. One request at a time: what
     arrives meanwhile waits and goes as the next request (requests grow with the load, and
     neither side can block the other on a full pipe)."""
 
@@ -188,11 +193,19 @@ def _sign_requests(pipe: Connection, secret: bytes, chain_id: int, checkpoints: 
 
 
 class ReceiptIssuer:
-    """Builds the receipt of each order the gateway acknowledged, once its entry is durable,
-    and queues it, signed, to the connection that placed the order."""
+    """Builds the receipt of each order the gateway acknowledged, once its entry is durable
+    in the journal of engine shard ``shard``, and queues it, signed, to the connection that
+    placed the order."""
 
-    def __init__(self, signer: ReceiptSigner, outbox: Outbox, released: Callable[[], None]):
+    def __init__(
+        self,
+        signer: ReceiptSigner,
+        outbox: Outbox,
+        released: Callable[[], None],
+        shard: ShardId = EMBEDDED_SHARD,
+    ):
         self._signer = signer
+        self._shard = shard
         self._outbox = outbox
         self._released = released
         self._awaiting: dict[int, tuple[Session, OrderHash, OrderRecord]] = {}
@@ -218,14 +231,14 @@ class ReceiptIssuer:
             return
         receivers: list[tuple[Session, OrderRecord]] = []
         packed: list[bytes] = []
-        pack = RECEIPT.pack
+        pack, shard = RECEIPT.pack, self._shard
         for seq in range(first, first + len(entries)):
             waiting = awaiting.pop(seq, None)
             if waiting is not None:
                 session, order_hash, record = waiting
                 _, time, _ = HEADER.unpack_from(entries[seq - first])
                 receivers.append((session, record))
-                packed.append(pack(order_hash, seq, heads[seq - first], time))
+                packed.append(pack(order_hash, shard, seq, heads[seq - first], time))
         if packed:
             self._signer.sign(b"".join(packed), lambda frames: self._send(receivers, frames))
 

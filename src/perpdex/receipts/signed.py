@@ -28,7 +28,8 @@ class ReceiptSignatureError(InvalidSignatureError):
     def __init__(self, receipt: Receipt, operator: Address, signer: Address | None) -> None:
         by = "no key" if signer is None else signer
         super().__init__(
-            f"receipt of order 0x{receipt.order_hash.hex()} at seq {receipt.seq} is signed by"
+            f"receipt of order 0x{receipt.order_hash.hex()} at shard {receipt.shard} seq"
+            f" {receipt.seq} is signed by"
             f" {by}, not by the operator {operator}"
         )
         self.receipt = receipt
@@ -54,12 +55,13 @@ class SignedReceipt:
     def digest(self) -> Digest:
         return self.domain.digest(self.receipt)
 
-    def contract_arg(self) -> tuple[bytes, int, bytes, int, int, int, int]:
+    def contract_arg(self) -> tuple[bytes, int, int, bytes, int, int, int, int]:
         """The Checkpoints contract's ``SignedReceipt`` struct, for ``prove_equivocation``
-        and ``prove_contradiction``: ``(orderHash, seq, head, time, v, r, s)``."""
+        and ``prove_contradiction``: ``(orderHash, shard, seq, head, time, v, r, s)``."""
         receipt, signature = self.receipt, self.signature
         return (
             receipt.order_hash,
+            receipt.shard,
             receipt.seq,
             receipt.head,
             receipt.time,

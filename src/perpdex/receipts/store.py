@@ -2,11 +2,12 @@
 reads.
 
 One JSON file per receipt (:class:`StoredReceipt`), named
-``<seq, 20 digits>-<order hash>-<first 8 bytes of the receipt's digest>.json``, so that:
+``<shard, 5 digits>-<seq, 20 digits>-<order hash>-<first 8 bytes of the receipt's
+digest>.json``, so that:
 
-* a listing in name order is in journal order;
+* a listing in name order is in journal order, shard by shard;
 * the same receipt stored twice is one file (an idempotent re-ack), but two different
-  receipts for one order, or for one seq, are two files: a lying operator's second word
+  receipts for one order, or for one shard and seq, are two files: a lying operator's second word
   never overwrites its first, and the pair is the evidence;
 * every write is atomic (a temporary file renamed into place), so a crash leaves no
   half-written receipt, and several processes of one trader can share the directory.
@@ -33,6 +34,7 @@ from perpdex.receipts.signed import SignedReceipt, receipt_domain, recover_recei
 from perpdex.receipts.wire import WireReceipt
 
 SUFFIX = ".json"
+_SHARD_DIGITS = 5  # 2**16 has 5 digits
 _SEQ_DIGITS = 20  # 2**64 has 20 digits
 _DIGEST_BYTES = 8
 
@@ -67,7 +69,8 @@ def trader_directory(state_dir: Path, chain_id: int, checkpoints: Address, trade
 def file_name(signed: SignedReceipt) -> str:
     receipt = signed.receipt
     digest = signed.digest[:_DIGEST_BYTES].hex()
-    return f"{receipt.seq:0{_SEQ_DIGITS}d}-{receipt.order_hash.hex()}-{digest}{SUFFIX}"
+    place = f"{receipt.shard:0{_SHARD_DIGITS}d}-{receipt.seq:0{_SEQ_DIGITS}d}"
+    return f"{place}-{receipt.order_hash.hex()}-{digest}{SUFFIX}"
 
 
 def stored(signed: SignedReceipt) -> StoredReceipt:
@@ -108,7 +111,8 @@ def _checked(path: Path, record: StoredReceipt) -> SignedReceipt:
             receipt_domain(record.chain_id, Address(record.verifying_contract)),
         )
     except ValueError as error:  # signature and domain errors included
-        raise CorruptReceiptError(path, f"seq {record.receipt.seq}: {error}") from None
+        where = f"shard {record.receipt.shard} seq {record.receipt.seq}"
+        raise CorruptReceiptError(path, f"{where}: {error}") from None
     if address_bytes(signed.signer) != bytes.fromhex(record.signer.removeprefix("0x")):
         raise CorruptReceiptError(path, f"signed by {signed.signer}, not by {record.signer}")
     return signed
@@ -132,7 +136,7 @@ class ReceiptStore:
         return path
 
     def paths(self) -> list[Path]:
-        """Every receipt file, in journal (seq) order."""
+        """Every receipt file, in journal order (shard, then seq)."""
         if not self.directory.is_dir():
             return []
         return sorted(
@@ -140,11 +144,11 @@ class ReceiptStore:
         )
 
     def __iter__(self) -> Iterator[SignedReceipt]:
-        """Every receipt (one of each, however many files hold it), in seq order; raises
-        :class:`CorruptReceiptError` at a bad file."""
+        """Every receipt (one of each, however many files hold it), in journal order (shard,
+        then seq); raises :class:`CorruptReceiptError` at a bad file."""
         unique = {(s.receipt, s.signature): s for p in self.paths() for s in load_all(p)}
-        return iter(sorted(unique.values(), key=lambda s: s.receipt.seq))
+        return iter(sorted(unique.values(), key=lambda s: (s.receipt.shard, s.receipt.seq)))
 
     def for_order(self, order_hash: OrderHash) -> list[SignedReceipt]:
-        """The receipts of one order (one, unless the operator gave two), in seq order."""
+        """The receipts of one order (one, unless the operator gave two), in journal order."""
         return [s for s in self if s.receipt.order_hash == order_hash]

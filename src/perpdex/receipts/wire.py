@@ -11,16 +11,17 @@ import msgspec
 
 from perpdex.core.eip712 import ChainHeadHash, JournalSeq, Receipt, UnixMillis
 from perpdex.core.signing import Signature
-from perpdex.core.types import OrderHash
+from perpdex.core.types import OrderHash, ShardId
 
 _HASH_LENGTH = 32
 _SIGNATURE_LENGTH = 65
 
 
 class WireReceipt(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
-    """``Receipt(orderHash, seq, head, time)`` and the operator's ``signature``."""
+    """``Receipt(orderHash, shard, seq, head, time)`` and the operator's ``signature``."""
 
     order_hash: str
+    shard: int
     seq: int
     head: str
     time: int
@@ -30,6 +31,7 @@ class WireReceipt(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw
     def of(cls, receipt: Receipt, signature: Signature) -> WireReceipt:
         return cls(
             order_hash=_hex(receipt.order_hash),
+            shard=receipt.shard,
             seq=receipt.seq,
             head=_hex(receipt.head),
             time=receipt.time,
@@ -40,6 +42,7 @@ class WireReceipt(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw
         """Raises ValueError (``InvalidReceiptError`` for a field out of its type's range)."""
         return Receipt(
             order_hash=OrderHash(_unhex(self.order_hash, _HASH_LENGTH, "orderHash")),
+            shard=ShardId(self.shard),
             seq=JournalSeq(self.seq),
             head=ChainHeadHash(_unhex(self.head, _HASH_LENGTH, "head")),
             time=UnixMillis(self.time),

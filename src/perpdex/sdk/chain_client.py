@@ -22,7 +22,7 @@ from perpdex.chain.deploy import ChainContracts, bind
 from perpdex.chain.deployment import Deployment, ListedMarket
 from perpdex.chain.transact import TransactionFailedError, connect, send
 from perpdex.core.eip712 import Nonce, UnixTime
-from perpdex.core.types import Address, Collateral, MarketId, Price, Size
+from perpdex.core.types import Address, Collateral, MarketId, Price, ShardId, Size
 from perpdex.receipts import SignedReceipt
 from perpdex.sdk.display import usdc
 from perpdex.sdk.errors import (
@@ -99,13 +99,14 @@ class ChainReader:
         """Whether a fault of the operator is proven on-chain (nothing settles from then on)."""
         return bool(self._call(self._contracts.checkpoints.functions.faulted()))
 
-    def checkpoint_at(self, seq: int) -> int | None:
-        """The index of the posted checkpoint at journal ``seq`` (None: none is), read in
-        pages of ``MAX_PAGE``; checkpoint seqs strictly increase, so the search stops past it."""
+    def checkpoint_at(self, shard: ShardId, seq: int) -> int | None:
+        """The index of the posted checkpoint at ``seq`` of engine shard ``shard``'s journal
+        (None: none is), read from that shard's log in pages of ``MAX_PAGE``; its seqs
+        strictly increase, so the search stops past it."""
         checkpoints = self._contracts.checkpoints.functions
         page_size = self._call(checkpoints.MAX_PAGE())
         first = 1
-        while page := self._call(checkpoints.checkpoints(first, page_size)):
+        while page := self._call(checkpoints.checkpoints(shard, first, page_size)):
             for offset, (point_seq, _, _) in enumerate(page):
                 if point_seq >= seq:
                     return first + offset if point_seq == seq else None
@@ -271,19 +272,20 @@ class ChainClient(ChainReader):
     # ------------------------------------------------------------------ the operator's faults
 
     def prove_equivocation(self, first: SignedReceipt, second: SignedReceipt) -> bool:
-        """Put the operator's fault on record from two receipts it signed for one seq with
-        different heads; True if this call recorded it (False: a fault already was)."""
+        """Put the operator's fault on record from two receipts it signed for one shard and
+        seq with different heads; True if this call recorded it (False: a fault already was)."""
         checkpoints = self._contracts.checkpoints
         call = checkpoints.functions.prove_equivocation(first.contract_arg(), second.contract_arg())
         return self._proved(self._send("prove_equivocation", call))
 
     def prove_contradiction(self, receipt: SignedReceipt) -> bool:
         """Put the operator's fault on record from a receipt it signed that differs from the
-        checkpoint it posted at the receipt's seq; True if this call recorded it."""
-        index = self.checkpoint_at(receipt.receipt.seq)
+        checkpoint it posted at the receipt's shard and seq; True if this call recorded it."""
+        shard, seq = receipt.receipt.shard, receipt.receipt.seq
+        index = self.checkpoint_at(shard, seq)
         if index is None:
             raise ChainRevertError(
-                "prove_contradiction", f"no checkpoint is at seq {receipt.receipt.seq}"
+                "prove_contradiction", f"no checkpoint of shard {shard} is at seq {seq}"
             )
         call = self._contracts.checkpoints.functions.prove_contradiction(
             receipt.contract_arg(), index

@@ -164,7 +164,8 @@ class TraderReceipts:
         if self.store is not None:
             self.store.add(signed)
         raise BadReceiptError(
-            f"a second receipt (seq {receipt.seq}) differs from the first (seq"
-            f" {known.receipt.seq}); both are kept as evidence",
+            f"a second receipt (shard {receipt.shard} seq {receipt.seq}) differs from the"
+            f" first (shard {known.receipt.shard} seq {known.receipt.seq}); both are kept as"
+            " evidence",
             receipt.order_hash,
         )

@@ -40,7 +40,15 @@ from perpdex.core.eip712 import (
     sign_order,
 )
 from perpdex.core.signing import SigningKey, keccak256
-from perpdex.core.types import MarginMode, OrderId, Price, Size, TimeInForce
+from perpdex.core.types import (
+    EMBEDDED_SHARD,
+    MarginMode,
+    OrderId,
+    Price,
+    ShardId,
+    Size,
+    TimeInForce,
+)
 from perpdex.engine.clock import ManualClock
 from perpdex.engine.codec import decode
 from perpdex.engine.commands import Command, NewOrder
@@ -67,6 +75,9 @@ class Operator:
     deployment: Deployment
     deployment_file: Path
     journal_path: Path
+    shard: ShardId = EMBEDDED_SHARD
+    """The engine shard this operator's journal is: its receipts name it, its checkpoints
+    go to its log."""
     contracts: ChainContracts = field(init=False)
     market: ListedMarket = field(init=False)
     domain: Eip712Domain = field(init=False)
@@ -158,7 +169,11 @@ class Operator:
             if isinstance(command, NewOrder):
                 order_hash = order_hash_of_payload(command.payload, self.domain)
                 receipt = Receipt(
-                    order_hash, JournalSeq(item.seq), ChainHeadHash(item.head), UnixMillis(time)
+                    order_hash,
+                    self.shard,
+                    JournalSeq(item.seq),
+                    ChainHeadHash(item.head),
+                    UnixMillis(time),
                 )
                 self.receipts.add(sign_receipt(receipt, key, domain))
             self.receipted, self.receipted_head = item.seq, item.head
@@ -201,10 +216,15 @@ class Operator:
     def checkpoint(self, journal: Path | None = None) -> None:
         """Post the head of the journal (or of ``journal``, a forged one)."""
         path = journal or self.journal_path
-        Checkpointer(self.web3, self.contracts.checkpoints, self.operator, path).sync()
+        checkpoints = self.contracts.checkpoints
+        Checkpointer(self.web3, checkpoints, self.operator, path, shard=self.shard).sync()
 
     def post_checkpoint(self, seq: int, head: bytes) -> None:
-        send(self.web3, self.operator, self.contracts.checkpoints.functions.post(seq, head))
+        send(
+            self.web3,
+            self.operator,
+            self.contracts.checkpoints.functions.post(self.shard, seq, head),
+        )
 
     def close(self) -> None:
         self.journal.close()
@@ -232,6 +252,8 @@ class Operator:
         return code, out.getvalue()
 
 
-def operator_on(web3: Web3, deployment: Deployment, folder: Path) -> Operator:
+def operator_on(
+    web3: Web3, deployment: Deployment, folder: Path, shard: ShardId = EMBEDDED_SHARD
+) -> Operator:
     deployment_file = write_deployment(deployment, folder / "deployment.json")
-    return Operator(web3, deployment, deployment_file, folder / "journal.bin")
+    return Operator(web3, deployment, deployment_file, folder / "journal.bin", shard)

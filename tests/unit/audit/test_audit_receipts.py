@@ -18,7 +18,7 @@ from perpdex.audit.report import Report
 from perpdex.audit.source import open_source
 from perpdex.core.eip712 import ChainHeadHash, Eip712Domain, JournalSeq, Receipt, UnixMillis
 from perpdex.core.signing import SigningKey
-from perpdex.core.types import Address
+from perpdex.core.types import EMBEDDED_SHARD, Address
 from perpdex.engine.commands import NewOrder
 from perpdex.engine.file_journal import read_file
 from perpdex.receipts import receipt_domain, sign_receipt
@@ -40,6 +40,7 @@ def _receipts(
     for item, order in zip(read_file(path), ORDERS, strict=True):
         receipt = Receipt(
             order_hash_of_payload(order.payload, DOMAIN),
+            EMBEDDED_SHARD,
             JournalSeq(item.seq),
             ChainHeadHash(item.head),
             UnixMillis(999 + item.seq),

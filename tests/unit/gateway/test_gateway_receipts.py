@@ -1,6 +1,7 @@
 """Every order the gateway acknowledges gets the operator's signed receipt, after its ack:
-its journal seq, the chain head after its entry and the entry's time stamp, all as the
-journal file has them; signed on the loop or in a worker process alike."""
+its shard (the embedded node's, 0), journal seq, the chain head after its entry and the
+entry's time stamp, all as the journal file has them; signed on the loop or in a worker
+process alike."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests.integration.gateway_testing import (
 from websockets.asyncio.client import ClientConnection, connect
 
 from perpdex.core.signing import SigningKey, keccak256
-from perpdex.core.types import Address
+from perpdex.core.types import EMBEDDED_SHARD, Address
 from perpdex.engine.codec import HEADER
 from perpdex.engine.file_journal import read_file
 from perpdex.gateway import protocol as wire
@@ -88,9 +89,9 @@ def test_each_acknowledged_order_gets_a_receipt_of_its_journal_entry(
     # each receipt comes after its order's ack
     assert frames.index(acks[0]) < [type(f) for f in frames].index(wire.ReceiptIssued)
     entries = {e.seq: e for e in read_file(journal)}
-    assert [(r.order_hash, r.seq) for r in receipts] == [
-        (ask.order_hash, acks[0].seq),
-        (bid.order_hash, acks[1].seq),
+    assert [(r.order_hash, r.shard, r.seq) for r in receipts] == [
+        (ask.order_hash, EMBEDDED_SHARD, acks[0].seq),
+        (bid.order_hash, EMBEDDED_SHARD, acks[1].seq),
     ]
     for receipt in receipts:
         entry = entries[receipt.seq]

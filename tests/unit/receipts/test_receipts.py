@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from perpdex.core.eip712 import ChainHeadHash, JournalSeq, UnixMillis, typehash
 from perpdex.core.signing import InvalidSignatureError, Signature, SigningKey, keccak256
-from perpdex.core.types import Address, OrderHash
+from perpdex.core.types import Address, OrderHash, ShardId
 from perpdex.receipts import (
     RECEIPT_TYPE,
     CorruptReceiptError,
@@ -35,7 +35,7 @@ from perpdex.receipts import (
     verify_receipt,
 )
 
-RECEIPT_TYPE_STRING = "Receipt(bytes32 orderHash,uint64 seq,bytes32 head,uint64 time)"
+RECEIPT_TYPE_STRING = "Receipt(bytes32 orderHash,uint16 shard,uint64 seq,bytes32 head,uint64 time)"
 
 OPERATOR = SigningKey(bytes.fromhex("11" * 32))
 OUTSIDER = SigningKey(bytes.fromhex("22" * 32))
@@ -46,14 +46,23 @@ hashes = st.binary(min_size=32, max_size=32)
 receipts = st.builds(
     Receipt,
     order_hash=hashes.map(OrderHash),
+    shard=st.integers(0, 2**16 - 1).map(ShardId),
     seq=st.integers(1, 2**64 - 1).map(JournalSeq),
     head=hashes.map(ChainHeadHash),
     time=st.integers(0, 2**64 - 1).map(UnixMillis),
 )
 
 
-def receipt_for(seq: int = 7, head: bytes = b"\xaa" * 32, order: bytes = b"\x01" * 32) -> Receipt:
-    return Receipt(OrderHash(order), JournalSeq(seq), ChainHeadHash(head), UnixMillis(1_700_000))
+def receipt_for(
+    seq: int = 7, head: bytes = b"\xaa" * 32, order: bytes = b"\x01" * 32, shard: int = 0
+) -> Receipt:
+    return Receipt(
+        OrderHash(order),
+        ShardId(shard),
+        JournalSeq(seq),
+        ChainHeadHash(head),
+        UnixMillis(1_700_000),
+    )
 
 
 def test_type_string_and_typehash() -> None:
@@ -81,6 +90,7 @@ def test_every_field_is_signed() -> None:
     signature = sign_receipt(receipt, OPERATOR, DOMAIN).signature
     for changed in (
         dataclasses.replace(receipt, order_hash=OrderHash(b"\x02" * 32)),
+        dataclasses.replace(receipt, shard=ShardId(1)),
         dataclasses.replace(receipt, seq=JournalSeq(8)),
         dataclasses.replace(receipt, head=ChainHeadHash(b"\xab" * 32)),
         dataclasses.replace(receipt, time=UnixMillis(1_700_001)),
@@ -123,6 +133,8 @@ def test_a_high_s_signature_cannot_even_be_parsed() -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
+        ("shard", -1),
+        ("shard", 2**16),
         ("seq", 0),
         ("seq", 2**64),
         ("time", -1),
@@ -142,7 +154,7 @@ def test_wire_form_round_trips_and_refuses_unknown_members() -> None:
     wire = WireReceipt.of(signed.receipt, signed.signature)
 
     data = msgspec.json.encode(wire)
-    assert set(json.loads(data)) == {"orderHash", "seq", "head", "time", "signature"}
+    assert set(json.loads(data)) == {"orderHash", "shard", "seq", "head", "time", "signature"}
     back = msgspec.json.decode(data, type=WireReceipt)
     assert back.to_receipt() == signed.receipt
     assert back.to_signature() == signed.signature
@@ -152,14 +164,17 @@ def test_wire_form_round_trips_and_refuses_unknown_members() -> None:
         msgspec.structs.replace(back, head="0x12").to_receipt()
 
 
-def test_store_keeps_every_receipt_once_in_seq_order(tmp_path: Path) -> None:
+def test_store_keeps_every_receipt_once_in_journal_order(tmp_path: Path) -> None:
     store = ReceiptStore(tmp_path / "r")
     assert list(store) == []
     late = sign_receipt(receipt_for(seq=12, order=b"\x03" * 32), OPERATOR, DOMAIN)
     early = sign_receipt(receipt_for(seq=9), OPERATOR, DOMAIN)
+    other_shard = sign_receipt(receipt_for(seq=2, order=b"\x05" * 32, shard=1), OPERATOR, DOMAIN)
     assert store.add(late) == store.add(late)  # the same receipt twice: one file
+    store.add(other_shard)
     store.add(early)
-    assert list(store) == [early, late]
+    assert list(store) == [early, late, other_shard]  # shard by shard, seq by seq
+    assert [p.name[:5] for p in store.paths()] == ["00000", "00000", "00001"]
     assert store.for_order(OrderHash(b"\x03" * 32)) == [late]
     assert store.for_order(OrderHash(b"\x04" * 32)) == []
 
@@ -168,10 +183,11 @@ def test_store_keeps_both_of_two_contradicting_receipts(tmp_path: Path) -> None:
     store = ReceiptStore(tmp_path)
     first = sign_receipt(receipt_for(head=b"\xaa" * 32), OPERATOR, DOMAIN)
     second = sign_receipt(receipt_for(head=b"\xbb" * 32), OPERATOR, DOMAIN)
-    store.add(first)
-    store.add(second)
-    assert list(store) == [first, second] or list(store) == [second, first]
-    assert len(store.for_order(first.receipt.order_hash)) == 2
+    moved = sign_receipt(receipt_for(head=b"\xaa" * 32, shard=3), OPERATOR, DOMAIN)
+    for signed in (first, second, moved):
+        store.add(signed)
+    assert sorted(store, key=lambda s: (s.receipt.shard, s.receipt.head)) == [first, second, moved]
+    assert len(store.for_order(first.receipt.order_hash)) == 3
 
 
 def test_a_stored_receipt_is_evidence_on_its_own(tmp_path: Path) -> None:
@@ -191,6 +207,7 @@ def test_a_stored_receipt_is_evidence_on_its_own(tmp_path: Path) -> None:
         lambda r: r.update(signer=OUTSIDER.address),
         lambda r: r.update(verifyingContract=CHECKPOINTS.lower()),  # not checksummed
         lambda r: r["receipt"].update(seq=0),
+        lambda r: r["receipt"].update(shard=1),  # signed for shard 0
         lambda r: r.update(extra=1),
     ],
 )

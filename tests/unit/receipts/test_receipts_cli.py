@@ -11,7 +11,7 @@ import pytest
 from perpdex.cli.main import main
 from perpdex.core.eip712 import ChainHeadHash, JournalSeq, Receipt, UnixMillis
 from perpdex.core.signing import SigningKey, keccak256
-from perpdex.core.types import Address, OrderHash
+from perpdex.core.types import EMBEDDED_SHARD, Address, OrderHash
 from perpdex.receipts import ReceiptStore, receipt_domain, sign_receipt
 
 OPERATOR = SigningKey(keccak256(b"cli receipts operator"))
@@ -28,6 +28,7 @@ def directory(tmp_path: Path) -> Path:
     for n, seq in ((1, 20), (2, 7)):
         receipt = Receipt(
             order(n),
+            EMBEDDED_SHARD,
             JournalSeq(seq),
             ChainHeadHash(keccak256(b"h%d" % seq)),
             UnixMillis(1_790_000_000_000),
@@ -36,13 +37,13 @@ def directory(tmp_path: Path) -> Path:
     return store.directory
 
 
-def test_the_table_lists_every_receipt_in_seq_order(
+def test_the_table_lists_every_receipt_in_journal_order(
     directory: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["receipts", "--dir", str(directory)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:3] == ["seq", "order", "head"]
-    assert [line.split()[0] for line in lines[1:]] == ["7", "20"]
+    assert lines[0].split()[:4] == ["shard", "seq", "order", "head"]
+    assert [line.split()[:2] for line in lines[1:]] == [["0", "7"], ["0", "20"]]
     assert "2026-09-21T" in lines[1] and OPERATOR.address in lines[1]
 
 
@@ -51,7 +52,7 @@ def test_one_order_as_json(directory: Path, capsys: pytest.CaptureFixture[str]) 
         main(["receipts", "--dir", str(directory), "--order", "0x" + order(1).hex(), "--json"]) == 0
     )
     (shown,) = json.loads(capsys.readouterr().out)
-    assert shown["receipt"]["seq"] == 20
+    assert (shown["receipt"]["shard"], shown["receipt"]["seq"]) == (0, 20)
     assert shown["signer"] == OPERATOR.address
     assert shown["verifyingContract"] == DOMAIN.verifying_contract
 

@@ -14,7 +14,7 @@ import pytest
 
 from perpdex.core.eip712 import ChainHeadHash, JournalSeq, Receipt, UnixMillis
 from perpdex.core.signing import SigningKey, keccak256
-from perpdex.core.types import Address, OrderHash
+from perpdex.core.types import EMBEDDED_SHARD, Address, OrderHash
 from perpdex.gateway.protocol import ReceiptIssued
 from perpdex.receipts import ReceiptStore, WireReceipt, receipt_domain, sign_receipt
 from perpdex.sdk.receipts import BadReceiptError, MissingReceiptError, TraderReceipts
@@ -23,7 +23,9 @@ OPERATOR = SigningKey(keccak256(b"sdk receipts operator"))
 OUTSIDER = SigningKey(keccak256(b"sdk receipts outsider"))
 DOMAIN = receipt_domain(31337, Address("0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"))
 ORDER = OrderHash(keccak256(b"order"))
-RECEIPT = Receipt(ORDER, JournalSeq(12), ChainHeadHash(keccak256(b"head")), UnixMillis(1_790_000))
+RECEIPT = Receipt(
+    ORDER, EMBEDDED_SHARD, JournalSeq(12), ChainHeadHash(keccak256(b"head")), UnixMillis(1_790_000)
+)
 
 
 def frame(receipt: Receipt = RECEIPT, key: SigningKey = OPERATOR) -> ReceiptIssued:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import boa
 import pytest
 from boa.contracts.vyper.vyper_contract import VyperContract
-from tests.unitary.checkpoints.log import CHECKPOINTS
+from tests.unitary.checkpoints.log import CHECKPOINTS, MAX_SHARD
 from tests.unitary.checkpoints.receipts import OPERATOR_KEY, OUTSIDER_KEY
 
 
@@ -31,6 +31,13 @@ def operator() -> str:
 @pytest.fixture
 def outsider() -> str:
     return OUTSIDER_KEY.address
+
+
+@pytest.fixture(params=[0, MAX_SHARD], ids=["shard-0", "max-shard"])
+def shard(request: pytest.FixtureRequest) -> int:
+    """The shard whose log a test drives: the embedded node's, and the highest a uint16
+    names (its key takes every bit the contract gives a shard)."""
+    return int(request.param)
 
 
 @pytest.fixture

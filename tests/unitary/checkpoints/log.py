@@ -1,4 +1,4 @@
-"""The Checkpoints contract for titanoboa tests: its deployer, heads, and the stored log.
+"""The Checkpoints contract for titanoboa tests: its deployer, heads, and the stored logs.
 
 The contract is compiled once at import; each test deploys it inside its own
 ``boa.env.anchor()``, so state never leaks between tests.
@@ -18,6 +18,7 @@ CHECKPOINTS: VyperDeployer = boa.load_partial(str(CONTRACTS / "Checkpoints.vy"))
 ZERO_HEAD = bytes(32)
 GENESIS = (0, ZERO_HEAD, 0)  # (seq, head, timestamp) of checkpoint 0
 MAX_UINT64 = 2**64 - 1
+MAX_SHARD = 2**16 - 1  # a shard is a uint16
 
 
 def head(n: int) -> bytes:
@@ -25,16 +26,15 @@ def head(n: int) -> bytes:
     return n.to_bytes(32, "big")
 
 
-def stored(checkpoints: VyperContract) -> list[tuple[int, bytes, int]]:
-    """Every posted checkpoint ``(seq, head, timestamp)``, index 1 first."""
-    return [checkpoints.checkpoint(index) for index in range(1, checkpoints.count() + 1)]
+def stored(checkpoints: VyperContract, shard: int) -> list[tuple[int, bytes, int]]:
+    """Every posted checkpoint ``(seq, head, timestamp)`` of ``shard``, index 1 first."""
+    count = checkpoints.count(shard)
+    return [checkpoints.checkpoint(shard, index) for index in range(1, count + 1)]
 
 
-def posted_events(checkpoints: VyperContract) -> list[tuple[int, int, bytes, int]]:
+def posted_events(checkpoints: VyperContract, shard: int) -> list[tuple[int, int, bytes, int]]:
     """The ``CheckpointPosted`` events of the last call (view calls count too):
-    ``(index, seq, head, timestamp)``."""
-    return [
-        (log.index, log.seq, log.head, log.timestamp)
-        for log in checkpoints.get_logs()
-        if type(log).__name__ == "CheckpointPosted"
-    ]
+    ``(index, seq, head, timestamp)``; each must name ``shard``."""
+    events = [log for log in checkpoints.get_logs() if type(log).__name__ == "CheckpointPosted"]
+    assert {log.shard for log in events} <= {shard}
+    return [(log.index, log.seq, log.head, log.timestamp) for log in events]

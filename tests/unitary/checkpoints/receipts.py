@@ -13,14 +13,14 @@ from boa.contracts.vyper.vyper_contract import VyperContract
 
 from perpdex.core.eip712 import ChainHeadHash, Eip712Domain, JournalSeq, Receipt, UnixMillis
 from perpdex.core.signing import SigningKey, keccak256
-from perpdex.core.types import Address, OrderHash
+from perpdex.core.types import Address, OrderHash, ShardId
 from perpdex.receipts import SignedReceipt, receipt_domain, sign_receipt
 
 OPERATOR_KEY = SigningKey(keccak256(b"perpdex test actor operator"))
 OUTSIDER_KEY = SigningKey(keccak256(b"perpdex test actor outsider"))
 
-SignedReceiptArg = tuple[bytes, int, bytes, int, int, int, int]
-"""The contract's ``SignedReceipt`` struct: (order_hash, seq, head, time, v, r, s)."""
+SignedReceiptArg = tuple[bytes, int, int, bytes, int, int, int, int]
+"""The contract's ``SignedReceipt`` struct: (order_hash, shard, seq, head, time, v, r, s)."""
 
 
 def domain_of(checkpoints: VyperContract) -> Eip712Domain:
@@ -33,6 +33,7 @@ def order_hash(n: int) -> OrderHash:
 
 def signed(
     checkpoints: VyperContract,
+    shard: int,
     seq: int,
     head: bytes,
     *,
@@ -40,7 +41,9 @@ def signed(
     order: int = 1,
     time: int = 1_700_000_000_000,
 ) -> SignedReceipt:
-    receipt = Receipt(order_hash(order), JournalSeq(seq), ChainHeadHash(head), UnixMillis(time))
+    receipt = Receipt(
+        order_hash(order), ShardId(shard), JournalSeq(seq), ChainHeadHash(head), UnixMillis(time)
+    )
     return sign_receipt(receipt, key, domain_of(checkpoints))
 
 
@@ -50,16 +53,17 @@ def arg(receipt: SignedReceipt) -> SignedReceiptArg:
 
 def with_signature(receipt: SignedReceipt, v: int, r: int, s: int) -> SignedReceiptArg:
     """``receipt`` with another signature (one the Python ``Signature`` type would refuse)."""
-    return (*arg(receipt)[:4], v, r, s)
+    return (*arg(receipt)[:5], v, r, s)
 
 
-NO_FAULT = (0, bytes(32), bytes(32), 0, 0)
+NO_FAULT = (0, 0, bytes(32), bytes(32), 0, 0)
 
 
 def fault_events(checkpoints: VyperContract) -> list[Any]:
-    """The ``FaultProven`` events of the last call: (seq, head, other_head, checkpoint, prover)."""
+    """The ``FaultProven`` events of the last call:
+    (shard, seq, head, other_head, checkpoint, prover)."""
     return [
-        (log.seq, log.head, log.other_head, log.checkpoint, log.prover)
+        (log.shard, log.seq, log.head, log.other_head, log.checkpoint, log.prover)
         for log in checkpoints.get_logs()
         if type(log).__name__ == "FaultProven"
     ]

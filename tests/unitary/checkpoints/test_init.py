@@ -9,11 +9,13 @@ from tests.unitary.checkpoints.log import CHECKPOINTS, GENESIS
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-def test_roles_and_empty_log(checkpoints: VyperContract, admin: str, operator: str) -> None:
+def test_roles_and_empty_log(
+    checkpoints: VyperContract, admin: str, operator: str, shard: int
+) -> None:
     assert checkpoints.admin() == admin
     assert checkpoints.operator() == operator
-    assert checkpoints.count() == 0
-    assert checkpoints.latest() == (0, *GENESIS)
+    assert checkpoints.count(shard) == 0
+    assert checkpoints.latest(shard) == (0, *GENESIS)
 
 
 def test_logs_the_operator(checkpoints: VyperContract, operator: str) -> None:

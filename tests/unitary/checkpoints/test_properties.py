@@ -1,8 +1,10 @@
-"""Any sequence of posts and batches, by anyone, keeps the log gapless and append-only.
+"""Any sequence of posts and batches, by anyone, to any of three shards, keeps each shard's
+log gapless and append-only, and no shard's calls ever touch another's log.
 
-A reference model decides which calls must succeed and why the others revert; after every
-sequence the stored log equals the model, its indices are 1..count with one event each,
-and its seqs strictly increase.
+A reference model (one log per shard) decides which calls must succeed and why the others
+revert; after every call each shard's stored log equals its model, and after the sequence
+each log's indices are 1..count with one event each (naming the shard), and its seqs
+strictly increase.
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from tests.unitary.checkpoints.log import CHECKPOINTS, ZERO_HEAD, head, posted_e
 Log = list[tuple[int, bytes, int]]  # (seq, head, timestamp) by index - 1
 
 
+SHARDS = (0, 1, 2**16 - 1)
+
+
 @dataclass(frozen=True)
 class Step:
+    shard: int
     by_operator: bool
     batch: bool  # else a single post of the first point
     points: list[tuple[int, bool]]  # (seq offset from the point before, zero head?)
@@ -33,6 +39,7 @@ def rarely(chance: int) -> st.SearchStrategy[bool]:
 
 steps = st.builds(
     Step,
+    shard=st.sampled_from(SHARDS),
     by_operator=rarely(4).map(lambda outsider: not outsider),
     batch=st.booleans(),
     points=st.lists(st.tuples(st.integers(-3, 5), rarely(8)), min_size=1, max_size=4),
@@ -54,11 +61,11 @@ def refusal(log: Log, by_operator: bool, seqs: list[int], heads: list[bytes]) ->
     return None
 
 
-def call(checkpoints: VyperContract, batch: bool, seqs: list[int], heads: list[bytes]) -> None:
-    if batch:
-        checkpoints.post_batch(list(zip(seqs, heads, strict=True)))
+def call(checkpoints: VyperContract, step: Step, seqs: list[int], heads: list[bytes]) -> None:
+    if step.batch:
+        checkpoints.post_batch(step.shard, list(zip(seqs, heads, strict=True)))
     else:
-        checkpoints.post(seqs[0], heads[0])
+        checkpoints.post(step.shard, seqs[0], heads[0])
 
 
 @settings(
@@ -71,9 +78,10 @@ def test_posts_keep_the_log_gapless_and_increasing(
     with boa.env.anchor():
         with boa.env.prank(admin):
             checkpoints = CHECKPOINTS.deploy(operator)
-        model: Log = []
-        indices: list[int] = []
+        models: dict[int, Log] = {shard: [] for shard in SHARDS}
+        indices: dict[int, list[int]] = {shard: [] for shard in SHARDS}
         for step in plan:
+            model = models[step.shard]
             points = step.points if step.batch else step.points[:1]
             seqs: list[int] = []
             heads: list[bytes] = []
@@ -88,14 +96,16 @@ def test_posts_keep_the_log_gapless_and_increasing(
             with boa.env.prank(operator if step.by_operator else outsider):
                 if reason is not None:
                     with boa.reverts(reason):
-                        call(checkpoints, step.batch, seqs, heads)
-                    continue
-                call(checkpoints, step.batch, seqs, heads)
-            indices += [index for index, *_ in posted_events(checkpoints)]
-            now = boa.env.evm.patch.timestamp
-            model += [(s, h, now) for s, h in zip(seqs, heads, strict=True)]
+                        call(checkpoints, step, seqs, heads)
+                else:
+                    call(checkpoints, step, seqs, heads)
+                    events = posted_events(checkpoints, step.shard)
+                    indices[step.shard] += [index for index, *_ in events]
+                    now = boa.env.evm.patch.timestamp
+                    model += [(s, h, now) for s, h in zip(seqs, heads, strict=True)]
+            assert {s: stored(checkpoints, s) for s in SHARDS} == models
 
-        assert stored(checkpoints) == model
-        assert indices == list(range(1, len(model) + 1))
-        assert checkpoints.count() == len(model)
-        assert all(a[0] < b[0] for a, b in pairwise(model))
+        for shard, model in models.items():
+            assert indices[shard] == list(range(1, len(model) + 1))
+            assert checkpoints.count(shard) == len(model)
+            assert all(a[0] < b[0] for a, b in pairwise(model))

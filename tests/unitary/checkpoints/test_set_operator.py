@@ -10,33 +10,33 @@ ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def test_rotation_hands_over_posting(
-    checkpoints: VyperContract, admin: str, operator: str, outsider: str
+    checkpoints: VyperContract, admin: str, operator: str, outsider: str, shard: int
 ) -> None:
     with boa.env.prank(operator):
-        checkpoints.post(1, head(1))
-    before = stored(checkpoints)
+        checkpoints.post(shard, 1, head(1))
+    before = stored(checkpoints, shard)
     with boa.env.prank(admin):
         checkpoints.set_operator(outsider)
     (event,) = checkpoints.get_logs()
 
     assert (type(event).__name__, event.operator) == ("OperatorChanged", outsider)
     assert checkpoints.operator() == outsider
-    assert stored(checkpoints) == before
+    assert stored(checkpoints, shard) == before
     with boa.env.prank(operator), boa.reverts("checkpoints: caller is not the operator"):
-        checkpoints.post(2, head(2))
+        checkpoints.post(shard, 2, head(2))
     with boa.env.prank(outsider):
-        assert checkpoints.post(2, head(2)) == 2
+        assert checkpoints.post(shard, 2, head(2)) == 2
 
 
 def test_the_new_operator_cannot_rewrite(
-    checkpoints: VyperContract, admin: str, operator: str, outsider: str
+    checkpoints: VyperContract, admin: str, operator: str, outsider: str, shard: int
 ) -> None:
     with boa.env.prank(operator):
-        checkpoints.post(9, head(9))
+        checkpoints.post(shard, 9, head(9))
     with boa.env.prank(admin):
         checkpoints.set_operator(outsider)
     with boa.env.prank(outsider), boa.reverts("checkpoints: seq not above the latest"):
-        checkpoints.post(9, head(10))
+        checkpoints.post(shard, 9, head(10))
 
 
 def test_only_the_admin_rotates(checkpoints: VyperContract, operator: str, outsider: str) -> None:

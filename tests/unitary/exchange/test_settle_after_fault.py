@@ -9,7 +9,7 @@ from tests.unitary.exchange.venue import BTC, USDC, Actor, Venue, events, match
 
 from perpdex.core.eip712 import ChainHeadHash, JournalSeq, Receipt, UnixMillis
 from perpdex.core.signing import keccak256
-from perpdex.core.types import Address, OrderHash
+from perpdex.core.types import EMBEDDED_SHARD, Address, OrderHash
 from perpdex.receipts import receipt_domain, sign_receipt
 
 LOT = BTC.lot_size
@@ -22,6 +22,7 @@ def prove_equivocation(venue: Venue, prover: Actor) -> None:
     for n in (1, 2):
         receipt = Receipt(
             OrderHash(keccak256(b"order %d" % n)),
+            EMBEDDED_SHARD,
             JournalSeq(3),
             ChainHeadHash(keccak256(b"head %d" % n)),
             UnixMillis(1_700_000_000_000),

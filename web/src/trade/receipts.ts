@@ -13,6 +13,7 @@ import type { App } from "./app";
 /** perpdex.receipts.wire.WireReceipt: integers as the gateway sent them. */
 interface WireReceipt {
   orderHash: Hex;
+  shard: number | bigint;
   seq: number | bigint;
   head: Hex;
   time: number | bigint;
@@ -62,7 +63,7 @@ export class Receipts {
     try {
       if (!acked) throw new Error("no order acknowledged here has this hash");
       if (acked.seq !== big(wire.seq)) throw new Error(`seq ${wire.seq}, but the order was acknowledged at seq ${acked.seq}`);
-      const message = { orderHash: wire.orderHash, seq: big(wire.seq), head: wire.head, time: big(wire.time) };
+      const message = { orderHash: wire.orderHash, shard: Number(wire.shard), seq: big(wire.seq), head: wire.head, time: big(wire.time) };
       const signer = await receiptSigner(this.app.config, message, wire.signature);
       const operator = await this.readOperator();
       if (operator === null) this.checked = false; // no chain access: `perpdex audit` checks the signer

@@ -20,6 +20,7 @@ from perpdex.core.types import (
     MarketId,
     OrderHash,
     Price,
+    ShardId,
     Side,
     Size,
     TimeInForce,
@@ -36,7 +37,7 @@ Nonce = NewType("Nonce", int)
 """Trader-chosen number making each order's hash unique."""
 
 JournalSeq = NewType("JournalSeq", int)
-"""The engine journal's sequence number of a command (the first is 1)."""
+"""An engine shard journal's sequence number of a command (the first is 1)."""
 
 ChainHeadHash = NewType("ChainHeadHash", bytes)
 """The journal's 32-byte hash-chain head after an entry (``perpdex.engine.hashchain``)."""
@@ -126,6 +127,7 @@ RECEIPT_TYPE = StructType(
     "Receipt",
     (
         Field("orderHash", "bytes32"),
+        Field("shard", "uint16"),
         Field("seq", "uint64"),
         Field("head", "bytes32"),
         Field("time", "uint64"),
@@ -226,9 +228,10 @@ class Login:
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """The operator's word that the order ``order_hash`` is the journal's entry ``seq``,
-    stamped ``time`` (the entry's own time stamp, Unix ms), and that the journal's chain
-    head after that entry is ``head``.
+    """The operator's word that the order ``order_hash`` is entry ``seq`` of engine shard
+    ``shard``'s journal, stamped ``time`` (the entry's own time stamp, Unix ms), and that
+    that journal's chain head after the entry is ``head``. Each shard has its own journal
+    and seqs, so (shard, seq) names an entry; the embedded node is shard 0.
 
     Signed by the key that posts checkpoints, in the Checkpoints contract's domain: every
     field follows from the published journal, so a receipt that disagrees with it (or two
@@ -238,6 +241,7 @@ class Receipt:
     EIP712_TYPE: ClassVar[StructType] = RECEIPT_TYPE
 
     order_hash: OrderHash
+    shard: ShardId
     seq: JournalSeq
     head: ChainHeadHash
     time: UnixMillis
