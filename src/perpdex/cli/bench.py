@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, str] = {
     "nats-journal": "perpdex.bench.nats_journal",
     "audit": "perpdex.bench.audit",
     "http": "perpdex.bench.http_reads",
+    "cluster": "perpdex.bench.cluster",
 }
 
 

@@ -102,6 +102,8 @@ def service_specs(
         str(layout.shards),
         "--replicas",
         str(layout.replicas),
+        "--prefix",
+        layout.prefix,
     )
 
     def perpdex(role: str, *extra: str) -> tuple[str, ...]:
