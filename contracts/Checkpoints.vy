@@ -69,6 +69,14 @@ _SEQ_OFFSET: constant(uint256) = 64
 _SHARD_OFFSET: constant(uint256) = 64
 _MASK_64: constant(uint256) = (1 << 64) - 1
 
+# @dev `_fault_stamp` packs the proven fault's shard (bits 0..15), seq (16..79), block
+#      time (80..143) and checkpoint index (144..207; an index is below 2**64, see
+#      `_SHARD_OFFSET`), so recording a fault writes three words rather than six.
+_FAULT_SEQ_OFFSET: constant(uint256) = 16
+_FAULT_TIME_OFFSET: constant(uint256) = 80
+_FAULT_INDEX_OFFSET: constant(uint256) = 144
+_MASK_16: constant(uint256) = (1 << 16) - 1
+
 # @dev The receipt's EIP-712 type, declared once in `perpdex.core.eip712` (a test checks
 #      that both hash the same type string).
 RECEIPT_TYPEHASH: public(constant(bytes32)) = keccak256(
@@ -155,8 +163,11 @@ _stamps: HashMap[uint256, uint256]
 # @dev Set for good by the first proven fault, on any shard: one lie makes the operator's
 #      matching untrustworthy everywhere, so the Exchange settles nothing once it is.
 faulted: public(bool)
-# @dev The first proven fault (all zeros while `faulted` is false).
-fault: public(Fault)
+# @dev The first proven fault (all zeros while `faulted` is false), as `fault()` returns
+#      it: the packed stamp (layout above, with the offsets) and the two heads.
+_fault_stamp: uint256
+_fault_head: bytes32
+_fault_other_head: bytes32
 
 
 @deploy
@@ -275,6 +286,27 @@ def prove_contradiction(receipt: SignedReceipt, index: uint256) -> bool:
     assert point.head != receipt.head, "checkpoints: the receipt matches the checkpoint"
     self._require_operator_signed(receipt)
     return self._record_fault(shard, receipt.seq, receipt.head, point.head, index)
+
+
+@external
+@view
+def fault() -> Fault:
+    """
+    @dev Returns the first proven fault; all zeros while `faulted` is false.
+    @return Fault The shard and seq both heads were signed for, the receipt's head,
+            the other head (a second receipt's, or checkpoint `checkpoint`'s), the
+            contradicted checkpoint's index (0: two receipts) and the block time of
+            the proof.
+    """
+    stamp: uint256 = self._fault_stamp
+    return Fault(
+        shard=convert(stamp & _MASK_16, uint16),
+        seq=convert((stamp >> _FAULT_SEQ_OFFSET) & _MASK_64, uint64),
+        head=self._fault_head,
+        other_head=self._fault_other_head,
+        checkpoint=(stamp >> _FAULT_INDEX_OFFSET) & _MASK_64,
+        timestamp=convert((stamp >> _FAULT_TIME_OFFSET) & _MASK_64, uint64),
+    )
 
 
 @external
@@ -414,14 +446,14 @@ def _record_fault(
     if self.faulted:
         return False
     self.faulted = True
-    self.fault = Fault(
-        shard=shard,
-        seq=seq,
-        head=head,
-        other_head=other_head,
-        checkpoint=index,
-        timestamp=convert(block.timestamp, uint64),
+    self._fault_stamp = (
+        convert(shard, uint256)
+        | (convert(seq, uint256) << _FAULT_SEQ_OFFSET)
+        | (convert(convert(block.timestamp, uint64), uint256) << _FAULT_TIME_OFFSET)
+        | (index << _FAULT_INDEX_OFFSET)
     )
+    self._fault_head = head
+    self._fault_other_head = other_head
     log FaultProven(
         shard=shard, seq=seq, head=head, other_head=other_head, checkpoint=index, prover=msg.sender
     )

@@ -7,7 +7,7 @@ import boa
 import pytest
 from boa.contracts.vyper.vyper_contract import VyperContract
 from eth_keys.constants import SECPK1_N
-from tests.unitary.checkpoints.log import CHECKPOINTS, head
+from tests.unitary.checkpoints.log import CHECKPOINTS, MAX_UINT64, head
 from tests.unitary.checkpoints.receipts import (
     NO_FAULT,
     OUTSIDER_KEY,
@@ -140,3 +140,13 @@ def test_a_rotated_out_key_proves_nothing(
     with boa.reverts("checkpoints: receipt not signed by the operator"):
         checkpoints.prove_equivocation(first, second)
     assert_no_fault(checkpoints)
+
+
+def test_the_fault_keeps_its_widest_fields(checkpoints: VyperContract, shard: int) -> None:
+    # the fault is stored packed: the highest seq must not spill into the shard or the time
+    first = arg(signed(checkpoints, shard, MAX_UINT64, head(1)))
+    second = arg(signed(checkpoints, shard, MAX_UINT64, head(2)))
+    boa.env.time_travel(seconds=2**33)
+    checkpoints.prove_equivocation(first, second)
+    now = boa.env.evm.patch.timestamp
+    assert checkpoints.fault() == (shard, MAX_UINT64, head(1), head(2), 0, now)
