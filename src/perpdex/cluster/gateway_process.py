@@ -46,7 +46,8 @@ class GatewayConfig:
     host: str = "127.0.0.1"
     port: int = 0
     state_dir: Path | None = None
-    """Where the traders' leverage caps are kept (None: in memory)."""
+    """Where this gateway caches the traders' leverage caps (None: in memory); every
+    gateway shares them through JetStream (``cluster/leverage_board.py``)."""
     verify_workers: int = 1
     poll_interval_s: float = 0.2
     wait_s: float = WAIT_S

@@ -10,10 +10,11 @@ then rebuild a replica of every shard from its journal
 :class:`~perpdex.cluster.gateway_commands.JetStreamCommands`), whose bus feeds the same
 handlers as in the embedded node: the gateway's feeds, an account log and a tape in
 memory, and the position manager's pending fills and reservations
-(:class:`~perpdex.cluster.position_feed.PositionFeed`). Only once all of that caught up
-does the process serve, so its first answer already sees every shard's open orders and
-unsettled fills. Then the position manager folds the chain on; once the process serves,
-``report`` puts its record on the status board.
+(:class:`~perpdex.cluster.position_feed.PositionFeed`); the traders' leverage caps come
+from the bucket every gateway shares (:class:`~perpdex.cluster.leverage_board.LeverageBoard`).
+Only once all of that caught up does the process serve, so its first answer already sees
+every shard's open orders and unsettled fills. Then the position manager folds the chain
+on; once the process serves, ``report`` puts its record on the status board.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any, Generic, TypeVar
 from nats.aio.client import Client
 
 from perpdex.chain.deployment import Deployment
+from perpdex.cluster.leverage_board import LeverageBoard
 from perpdex.cluster.outcome_follower import OutcomeFollower
 from perpdex.cluster.position_feed import PositionFeed
 from perpdex.cluster.replica_commands import ReplicaCommands
@@ -62,6 +64,7 @@ class ReplicatedGateway(Generic[Sink]):
         self._commands: Sink | None = None
         self._feed: PositionFeed | None = None
         self._outcome_follower: OutcomeFollower | None = None
+        self._leverage_board: LeverageBoard | None = None
         self._gateway: Gateway | None = None
         self._fold: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -101,13 +104,24 @@ class ReplicatedGateway(Generic[Sink]):
         """``commands`` makes the gateway's sink (and so its replicas) for the position
         manager, once folded."""
         pm = self._pm = await position_manager_from_chain(self.deployment, leverage)
+        self._leverage_board = board = await LeverageBoard.open(
+            nc.jetstream(), self.layout, pm.leverages
+        )
+        board.start()
         self._commands = sink = commands(pm)
         replicas = sink.replicas
         self._feed = feed = PositionFeed(pm, self.domain, lambda: replicas.books)
         self._outcome_follower = OutcomeFollower(nc, self.layout, self.domain, feed.on_outcome)
         await self._outcome_follower.start()
         await self._outcome_follower.caught_up()
-        gateway = Gateway(sink, replicas.bus, self.domain, risk=pm, verifier=verifier)
+        gateway = Gateway(
+            sink,
+            replicas.bus,
+            self.domain,
+            risk=pm,
+            verifier=verifier,
+            share_leverage=board.share,
+        )
         replicas.bus.subscribe(self._on_event)
         await replicas.start()
         await replicas.caught_up()
@@ -131,6 +145,8 @@ class ReplicatedGateway(Generic[Sink]):
             await self._commands.stop()
         if self._outcome_follower is not None:
             await self._outcome_follower.stop()
+        if self._leverage_board is not None:
+            await self._leverage_board.stop()
 
     def _on_event(self, event: Event) -> None:
         if type(event) is Filled:

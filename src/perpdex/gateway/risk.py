@@ -7,6 +7,7 @@ accounts: it must be passed explicitly (tests, benchmarks, a venue without margi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -114,9 +115,20 @@ class RiskCheck(Protocol):
         (above the market's maximum, or the account could not carry its positions and open
         orders at it): then nothing changed."""
 
+    def leverage_refusal(
+        self, trader: Address, market: MarketId, leverage: Decimal
+    ) -> Refusal | None:
+        """Why ``set_leverage`` would refuse the cap now, None if it would take it."""
+
     def chain_ahead(self) -> int:
         """Milliseconds the chain's clock (``block.timestamp``, as last seen) runs ahead of
         the wall clock, 0 if it does not: the contract checks expiries against it."""
+
+
+ShareLeverage = Callable[[Address, MarketId, Decimal], Awaitable[None]]
+"""Cluster mode: make a trader's cap durable where every gateway reads it, and store it in
+this gateway's check; raises ``ProtocolError(UNAVAILABLE)`` (nothing changed) when it
+cannot (``perpdex.cluster.leverage_board``)."""
 
 
 class AllowAll:
@@ -143,6 +155,11 @@ class AllowAll:
     def set_leverage(
         self, trader: Address, market: MarketId, leverage: Decimal
     ) -> LeverageSetting | Refusal:
+        return _NO_MARGIN
+
+    def leverage_refusal(
+        self, trader: Address, market: MarketId, leverage: Decimal
+    ) -> Refusal | None:
         return _NO_MARGIN
 
     def chain_ahead(self) -> int:

@@ -47,7 +47,13 @@ from perpdex.gateway.limits import AccountBuckets, Limits, TokenBucket
 from perpdex.gateway.orders import OrderRecord, OrderRegistry
 from perpdex.gateway.protocol import Channel, ErrorCode, ProtocolError, encode_frame
 from perpdex.gateway.receipts import ReceiptIssuer, ReceiptSigner
-from perpdex.gateway.risk import SETTLE_MARGIN_S, LeverageSetting, Refusal, RiskCheck
+from perpdex.gateway.risk import (
+    SETTLE_MARGIN_S,
+    LeverageSetting,
+    Refusal,
+    RiskCheck,
+    ShareLeverage,
+)
 from perpdex.gateway.session import Outbox, Session
 from perpdex.gateway.tape import MarketTape
 from perpdex.gateway.verify import InlineVerifier, Unverified, Verifier
@@ -79,7 +85,8 @@ class Gateway:
     the journal); without one the gateway logs into memory from its first event on. ``tape``
     (recent trades, candles) likewise. With ``receipts`` (the operator's checkpoint key) every
     order it acknowledges gets a signed receipt once its journal entry is durable (a
-    sequencer without a journal has no chain heads: no receipts)."""
+    sequencer without a journal has no chain heads: no receipts). ``share_leverage``
+    (cluster mode) makes a trader's cap durable for every gateway before it is answered."""
 
     def __init__(
         self,
@@ -96,6 +103,7 @@ class Gateway:
         max_resume_events: int = MAX_RESUME_EVENTS,
         tape: MarketTape | None = None,
         receipts: ReceiptSigner | None = None,
+        share_leverage: ShareLeverage | None = None,
     ) -> None:
         self.commands = LocalCommands(sequencer) if isinstance(sequencer, Sequencer) else sequencer
         """Where commands go: the sequencer in this process, or the engine shards' command
@@ -104,6 +112,7 @@ class Gateway:
         self.domain = domain
         self.registry = OrderRegistry()
         self.risk = risk
+        self._share_leverage = share_leverage
         """The pre-trade check, also the source of the account figures HTTP reads show."""
         self._clock = clock if clock is not None else WallClock()
         self._limits = limits if limits is not None else Limits()
@@ -297,7 +306,7 @@ class Gateway:
             case wire.ScheduleCancelRequest():
                 await self._schedule_cancel(session, request, received_ns)
             case wire.SetLeverageRequest():
-                self._set_leverage(session, request)
+                await self._set_leverage(session, request)
             case wire.GetLeverageRequest():
                 self._get_leverage(session, request)
             case wire.SubscribeRequest():
@@ -460,7 +469,7 @@ class Gateway:
             raise _rejected(outcome.rejection.value)
         self._ack(session, request.id, outcome)
 
-    def _set_leverage(self, session: Session, request: wire.SetLeverageRequest) -> None:
+    async def _set_leverage(self, session: Session, request: wire.SetLeverageRequest) -> None:
         trader = self._logged_in(session)
         market = self._market(request.market)
         try:
@@ -468,7 +477,17 @@ class Gateway:
         except LeverageError as error:
             raise ProtocolError(ErrorCode.INVALID_LEVERAGE, str(error)) from None
         self._take_account_token(trader)
-        self._send_leverage(session, request.id, self.risk.set_leverage(trader, market, leverage))
+        if self._share_leverage is None:
+            setting = self.risk.set_leverage(trader, market, leverage)
+        else:
+            # cluster mode: durable for every gateway before the answer (or ``unavailable``,
+            # nothing changed); the share stores it here too, as checked before the wait
+            refusal = self.risk.leverage_refusal(trader, market, leverage)
+            if refusal is not None:
+                raise ProtocolError(refusal.code, refusal.message)
+            await self._share_leverage(trader, market, leverage)
+            setting = self.risk.leverage(trader, market)
+        self._send_leverage(session, request.id, setting)
 
     def _get_leverage(self, session: Session, request: wire.GetLeverageRequest) -> None:
         trader = self._logged_in(session)

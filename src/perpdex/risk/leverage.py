@@ -57,6 +57,14 @@ class LeverageStore:
         for trader, market, leverage in self._db.execute("SELECT * FROM leverage"):
             self._remember(Address(trader), MarketId(market), Decimal(leverage))
 
+    def settings(self) -> list[tuple[Address, MarketId, Decimal]]:
+        """Every trader's every setting."""
+        return [
+            (trader, market, leverage)
+            for trader, markets in self._settings.items()
+            for market, leverage in markets.items()
+        ]
+
     def of(self, trader: Address) -> Mapping[MarketId, Decimal]:
         return self._settings.get(trader, {})
 

@@ -160,6 +160,15 @@ class PositionManager:
     def set_leverage(
         self, trader: Address, market: MarketId, leverage: Decimal
     ) -> LeverageSetting | Refusal:
+        refusal = self.leverage_refusal(trader, market, leverage)
+        if refusal is not None:
+            return refusal
+        self.leverages.set(trader, market, leverage)
+        return self.leverage(trader, market)
+
+    def leverage_refusal(
+        self, trader: Address, market: MarketId, leverage: Decimal
+    ) -> Refusal | None:
         state = self.ledger.markets.get(market)
         if state is None:
             return Refusal(ErrorCode.UNKNOWN_MARKET, f"market {market} is not listed on chain")
@@ -181,8 +190,7 @@ class PositionManager:
             )
             if refusal is not None:
                 return refusal
-        self.leverages.set(trader, market, leverage)
-        return self.leverage(trader, market)
+        return None
 
     def account(self, trader: Address) -> AccountState | None:
         if trader not in self.ledger.accounts and trader not in self.pending.traders():

@@ -39,5 +39,10 @@ class CurrentRisk:
     ) -> LeverageSetting | Refusal:
         return self._current().set_leverage(trader, market, leverage)
 
+    def leverage_refusal(
+        self, trader: Address, market: MarketId, leverage: Decimal
+    ) -> Refusal | None:
+        return self._current().leverage_refusal(trader, market, leverage)
+
     def chain_ahead(self) -> int:
         return self._current().chain_ahead()

@@ -34,7 +34,7 @@ from perpdex.risk.from_chain import deployment_domain
 from perpdex.sdk.batch import OrderSpec
 from perpdex.sdk.client import Client
 from perpdex.sdk.errors import SdkError
-from perpdex.sdk.gateway_errors import CommandUnavailableError
+from perpdex.sdk.gateway_errors import CommandUnavailableError, InsufficientMarginError
 from perpdex.settlement.payload import order_hash_of_payload
 
 prefixes = (f"gwp{n}" for n in itertools.count())
@@ -170,6 +170,39 @@ def test_a_gateway_killed_mid_stream_loses_no_acknowledged_order_and_the_other_s
     assert len(acknowledged[b]) == 41  # B's stream ran to its end, and B served on
 
 
+def test_a_leverage_cap_set_through_one_gateway_binds_on_the_other_and_a_new_one(
+    nats_single: NatsCluster,
+    layout: StreamLayout,
+    deployment: Deployment,
+    gateways: GatewayProcesses,
+    tmp_path: Path,
+) -> None:
+    """A bot that set 2x through A and reconnects to B, or to a gateway started after, must
+    not trade at the market's 20x there (the trader holds 1,000,000 USDC: 25 BTC at 100,000
+    fits 20x, not 2x)."""
+    a = gateways.start("gateway-0", free_port())
+    b = gateways.start("gateway-1", free_port())
+
+    async def bound(url: str, state: str) -> None:
+        async with client(url, deployment, Role.TRADER, tmp_path / state) as trader:
+            deadline = time.monotonic() + 20
+            while (await trader.leverage("BTC-PERP")).leverage != 2:
+                assert time.monotonic() < deadline, f"{url} does not know the cap"
+                await asyncio.sleep(0.1)
+            with pytest.raises(InsufficientMarginError, match="leverage caps"):
+                await trader.place("BTC-PERP", "buy", "25", "100000")
+
+    async def set_through_a() -> None:
+        async with client(a, deployment, Role.TRADER, tmp_path / "a") as trader:
+            setting = await trader.set_leverage("BTC-PERP", "2")
+            assert (setting.leverage, setting.chosen) == (2, True)
+
+    asyncio.run(set_through_a())
+    asyncio.run(bound(b, "b"))
+    c = gateways.start("gateway-2", free_port())  # after the cap was set, a cache of none
+    asyncio.run(bound(c, "c"))
+
+
 def test_orders_are_unavailable_while_nats_is_down_and_taken_when_it_returns(
     nats_single: NatsCluster,
     layout: StreamLayout,
@@ -187,6 +220,9 @@ def test_orders_are_unavailable_while_nats_is_down_and_taken_when_it_returns(
                 await asyncio.sleep(1.0)  # the gateway's client saw its connection drop
                 with pytest.raises(CommandUnavailableError):
                     await maker.place("BTC-PERP", "sell", "0.01", "100001")
+                with pytest.raises(CommandUnavailableError):
+                    await maker.set_leverage("BTC-PERP", "3")
+                assert not (await maker.leverage("BTC-PERP")).chosen  # nothing changed
             finally:
                 await asyncio.to_thread(nats_single.restart, 0)
             deadline = asyncio.get_running_loop().time() + 30
