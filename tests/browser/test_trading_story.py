@@ -27,7 +27,7 @@ from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
 from perpdex.cli.up import fresh_deployment
-from perpdex.core.types import Address, TimeInForce
+from perpdex.core.types import EMBEDDED_SHARD, Address, TimeInForce
 from perpdex.engine.codec import HEADER
 from perpdex.engine.file_journal import read_file
 from perpdex.receipts import ReceiptStore, receipt_domain, verify_receipt
@@ -202,6 +202,7 @@ async def download_receipts(
     assert [("0x" + r.receipt.order_hash.hex(), r.receipt.seq) for r in kept] == sorted(
         acks, key=lambda ack: ack[1]
     )
+    assert {r.receipt.shard for r in kept} == {EMBEDDED_SHARD}  # the embedded node's engine
     deployment = node.deployment
     operator = bind(connect(deployment.rpc_url), deployment).checkpoints.functions.operator()
     domain = receipt_domain(deployment.chain_id, deployment.contracts.checkpoints)
