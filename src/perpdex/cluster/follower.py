@@ -37,7 +37,12 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from perpdex.cluster.errors import JetStreamUnavailableError
 from perpdex.cluster.journal import unpack_message
 from perpdex.cluster.streams import ShardId, StreamLayout, ensure_stream
-from perpdex.cluster.transport import UNAVAILABLE, unavailable_on_failure
+from perpdex.cluster.transport import (
+    RETRY_S,
+    UNAVAILABLE,
+    unavailable_on_failure,
+    until_available,
+)
 from perpdex.engine.codec import seq_of
 from perpdex.engine.commands import Command
 from perpdex.engine.engine import Engine
@@ -50,7 +55,6 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S: Final = 1.0
 """The consumer's idle heartbeat: two missed and nats-py re-makes it (a dead node's)."""
 _API_TIMEOUT_S: Final = 2.0
-_RETRY_S: Final = 0.2
 
 
 class ReplicaListener(Protocol):
@@ -106,36 +110,24 @@ class JournalFollower:
     async def start(self, timeout_s: float = 15.0) -> None:
         """Subscribe from the next message (retrying while JetStream elects a leader, up
         to ``timeout_s``; then ``JetStreamUnavailableError``)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while True:
-            try:
-                async with unavailable_on_failure(f"follow {self._stream}"):
-                    await ensure_stream(self._js, self.layout.journal_config(self.shard))
-                    await self._subscribe()
-                return
-            except JetStreamUnavailableError:
-                if loop.time() > deadline:
-                    raise
-                await asyncio.sleep(_RETRY_S)
+
+        async def subscribe() -> None:
+            async with unavailable_on_failure(f"follow {self._stream}"):
+                await ensure_stream(self._js, self.layout.journal_config(self.shard))
+                await self._subscribe()
+
+        await until_available(subscribe, timeout_s)
 
     async def caught_up(self, timeout_s: float = 60.0) -> None:
         """Wait until the replica applied every entry the stream held when called.
 
-        The tail is read again while it times out, up to ``timeout_s``: besides a leader
-        election, an answer waits behind the history this process is applying (another
-        shard's replica on the same loop), and a process that gave up after one API
-        timeout never started once that history took longer than the timeout to apply."""
+        The tail is read again while it times out (``until_available``): its answer can
+        wait behind the history this process applies (another shard's replica on the
+        same loop), and a process that gave up after one API timeout never started once
+        that history took longer than the timeout to apply."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while True:
-            try:
-                seq = await self._last_entry()
-                break
-            except JetStreamUnavailableError:
-                if loop.time() > deadline:
-                    raise
-                await asyncio.sleep(_RETRY_S)
+        seq = await until_available(self._last_entry, timeout_s)
         if seq and not await self.reached(seq, max(0.0, deadline - loop.time())):
             raise JetStreamUnavailableError(f"{self._stream}: not caught up in {timeout_s} s")
 
@@ -248,7 +240,7 @@ class JournalFollower:
                 break
             except JetStreamUnavailableError as error:
                 log.info("%s: %s; trying again", self._stream, error)
-                await asyncio.sleep(_RETRY_S)
+                await asyncio.sleep(RETRY_S)
         self._resubscribing = None
 
     def _wake(self) -> None:

@@ -24,7 +24,7 @@ from nats.js.api import DeliverPolicy
 from perpdex.cluster.errors import JetStreamUnavailableError
 from perpdex.cluster.outcomes import decode_outcome
 from perpdex.cluster.streams import StreamLayout, ensure_stream
-from perpdex.cluster.transport import UNAVAILABLE, unavailable_on_failure
+from perpdex.cluster.transport import UNAVAILABLE, unavailable_on_failure, until_available
 from perpdex.core.eip712 import Eip712Domain
 from perpdex.settlement.outcomes import FillOutcome
 
@@ -51,7 +51,13 @@ class OutcomeFollower:
         self.last_message = 0
         """The stream sequence of the last outcome handled."""
 
-    async def start(self) -> None:
+    async def start(self, timeout_s: float = 15.0) -> None:
+        """Subscribe from the first outcome (retrying while JetStream elects a leader, up
+        to ``timeout_s``: a process started while a NATS node is down waits for the
+        election instead of exiting)."""
+        await until_available(self._subscribe, timeout_s)
+
+    async def _subscribe(self) -> None:
         layout = self._layout
         async with unavailable_on_failure(f"follow {layout.outcome_stream}"):
             await ensure_stream(self._js, layout.outcome_config())
@@ -65,16 +71,21 @@ class OutcomeFollower:
             )
 
     async def caught_up(self, timeout_s: float = 60.0) -> None:
-        """Wait until every outcome the stream held when called was handled."""
-        async with unavailable_on_failure(f"the tail of {self._layout.outcome_stream}"):
-            last = (await self._js.stream_info(self._layout.outcome_stream)).state.last_seq
+        """Wait until every outcome the stream held when called was handled (its tail read
+        again while that times out, as :meth:`JournalFollower.caught_up` does)."""
         deadline = asyncio.get_running_loop().time() + timeout_s
+        last = await until_available(self._last_message, timeout_s)
         while self.last_message < last:
             if asyncio.get_running_loop().time() > deadline:
                 raise JetStreamUnavailableError(
                     f"{self._layout.outcome_stream}: not caught up in {timeout_s} s"
                 )
             await asyncio.sleep(_POLL_S)
+
+    async def _last_message(self) -> int:
+        async with unavailable_on_failure(f"the tail of {self._layout.outcome_stream}"):
+            info = await self._js.stream_info(self._layout.outcome_stream)
+        return int(info.state.last_seq)
 
     async def stop(self) -> None:
         subscription, self._subscription = self._subscription, None

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Final
+from typing import Final, TypeVar
 
 import nats
 import nats.errors
@@ -23,6 +23,9 @@ from perpdex.cluster.errors import JetStreamUnavailableError
 log = logging.getLogger(__name__)
 
 RECONNECT_WAIT_S: Final = 0.25
+RETRY_S: Final = 0.2
+
+_T = TypeVar("_T")
 
 # What a write meets while JetStream has no quorum, no stream leader or no server at all.
 UNAVAILABLE: Final = (
@@ -37,6 +40,22 @@ UNAVAILABLE: Final = (
     nats.js.errors.NoStreamResponseError,
     nats.js.errors.ServiceUnavailableError,
 )
+
+
+async def until_available(call: Callable[[], Awaitable[_T]], timeout_s: float) -> _T:
+    """``call()``, made again while it raises ``JetStreamUnavailableError``, for up to
+    ``timeout_s``; then that error. For a process's start: a stream leader being elected
+    (a NATS node just died), or an answer waiting past its timeout behind the history the
+    process is applying on the same loop, is no reason to exit."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        try:
+            return await call()
+        except JetStreamUnavailableError:
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(RETRY_S)
 
 
 @asynccontextmanager
