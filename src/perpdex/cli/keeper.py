@@ -100,7 +100,7 @@ def _run(args: argparse.Namespace) -> int:
                 args.tasks,
                 bool(paths),
                 clustered or gateway is not None,
-                args.journal is not None,
+                clustered or args.journal is not None,
             ),
             interval_s=args.interval,
             funding_tick_s=args.funding_tick,

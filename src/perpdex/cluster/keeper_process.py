@@ -6,7 +6,8 @@ node's keeper with its inputs taken from the cluster instead of the node's own s
 - Funding samples the mids of replicas of every shard's book
   (:class:`~perpdex.cluster.replicas.ReplicaSet`), rebuilt from the journals.
 - The checkpoint task posts every shard's journal head to that shard's log of the
-  ``Checkpoints`` contract.
+  ``Checkpoints`` contract, each journal re-read from its stream (and its chain checked
+  through the shard's latest checkpoint) as the embedded keeper re-reads the file.
 - Oracle pushes and parameter changes need the chain only.
 
 It keeps no state of its own: every decision is re-read from the chain (a funding interval
@@ -28,9 +29,10 @@ from eth_account.signers.local import LocalAccount
 from nats.aio.client import Client
 
 from perpdex.chain.deployment import Deployment
+from perpdex.cluster.journal import JetStreamJournal
 from perpdex.cluster.replicas import ReplicaSet
 from perpdex.cluster.status import StatusReporter, status_bucket
-from perpdex.cluster.streams import StreamLayout, ensure_streams
+from perpdex.cluster.streams import ShardId, StreamLayout, ensure_streams
 from perpdex.cluster.transport import connect
 from perpdex.keeper.runner import Keeper, KeeperConfig
 from perpdex.risk.from_chain import engine_markets, position_manager_from_chain
@@ -61,6 +63,7 @@ class KeeperProcess:
         self._pm: PositionManager | None = None
         self._replicas: ReplicaSet | None = None
         self._keeper: Keeper | None = None
+        self._journals: dict[ShardId, JetStreamJournal] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -82,6 +85,12 @@ class KeeperProcess:
         await replicas.start()
         await replicas.caught_up()
         self._spawn(pm.run(config.poll_interval_s))
+        if "checkpoint" in config.keeper.tasks:
+            for shard in config.layout.all_shards:  # each reads its stream in its own thread
+                journal = await asyncio.to_thread(
+                    JetStreamJournal, config.nats, config.layout, shard
+                )
+                self._journals[shard] = journal
         loop = asyncio.get_running_loop()
         self._keeper = keeper = Keeper(
             config.deployment,
@@ -89,6 +98,7 @@ class KeeperProcess:
             config.keeper,
             books=LoopBooks(lambda: replicas.books, loop),
             scan=ManagerScan(lambda: pm, loop),
+            journals={shard: journal.read for shard, journal in self._journals.items()},
         )
         self._spawn(keeper.run())
         board = await status_bucket(nc.jetstream(), config.layout)
@@ -109,6 +119,9 @@ class KeeperProcess:
         self._tasks.clear()
         if self._replicas is not None:
             await self._replicas.stop()
+        for journal in self._journals.values():
+            await asyncio.to_thread(journal.close)
+        self._journals.clear()
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 await self._nc.close()

@@ -26,10 +26,10 @@ from web3 import Web3
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment
 from perpdex.chain.transact import RPC_TIMEOUT_SECONDS
-from perpdex.core.types import MarketId, Price
+from perpdex.core.types import EMBEDDED_SHARD, MarketId, Price, ShardId
 from perpdex.keeper.accounts import AccountSource, ChainAccounts, FoldedAccounts, Scan
 from perpdex.keeper.chain import KeeperChain
-from perpdex.keeper.checkpoint import Checkpointer
+from perpdex.keeper.checkpoint import Checkpointer, JournalReader, JournalSource
 from perpdex.keeper.funding import BookSource, FundingPoster, GatewayBooks, Posted
 from perpdex.keeper.hedge import Hedger
 from perpdex.keeper.liquidator import Action, Liquidator
@@ -94,10 +94,13 @@ class Keeper:
         *,
         books: BookSource | None = None,
         scan: Scan | None = None,
+        journals: Mapping[ShardId, JournalReader] | None = None,
         on_action: Callable[[KeeperAction], None] | None = None,
     ) -> None:
         """``books``: the book mids for funding (default: the gateway's HTTP reads);
-        ``scan``: the liquidator's scan from a fold of the chain (default: chain views)."""
+        ``scan``: the liquidator's scan from a fold of the chain (default: chain views);
+        ``journals``: each engine shard's journal to checkpoint (cluster mode; default: the
+        config's journal file, shard 0)."""
         unknown = config.tasks - set(TASKS)
         if unknown:
             raise ValueError(f"unknown keeper tasks: {', '.join(sorted(unknown))}")
@@ -124,21 +127,26 @@ class Keeper:
         if books is None and config.gateway_url is not None:
             books = GatewayBooks(config.gateway_url)
         self.funding = None if books is None else FundingPoster(self.chain, books, listed)
-        self.checkpointer = (
-            None
-            if config.journal is None
-            else Checkpointer(self.web3, contracts.checkpoints, signer, config.journal)
+        sources: Mapping[ShardId, JournalSource] = (
+            journals
+            if journals is not None
+            else ({} if config.journal is None else {EMBEDDED_SHARD: config.journal})
         )
+        self.checkpointers = [
+            Checkpointer(self.web3, contracts.checkpoints, signer, source, shard=shard)
+            for shard, source in sorted(sources.items())
+        ]
         self._signer = signer
         self._on_action = on_action
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def checkpoint(self) -> None:
-        assert self.checkpointer is not None
+        """Every shard's head, in turn."""
         # the checkpointer sends with its own nonce lookup: no other keeper send meanwhile
         with self.sender.exclusive():
-            self.checkpointer.sync()
+            for checkpointer in self.checkpointers:
+                checkpointer.sync()
 
     def _prices(self) -> dict[MarketId, Price]:
         return {market: quote.price for market, quote in self.chain.quotes().items()}
@@ -164,7 +172,7 @@ class Keeper:
         if "params" in tasks:
             loops.append(self._every("params", self.params.tick, self.config.params_tick_s))
         if "checkpoint" in tasks:
-            if self.checkpointer is None:
+            if not self.checkpointers:
                 raise ValueError("the checkpoint task needs the journal: pass --journal")
             loops.append(
                 self._every("checkpoint", self.checkpoint, self.config.checkpoint_interval_s)

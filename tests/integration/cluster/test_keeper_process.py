@@ -1,8 +1,9 @@
 """The keeper of cluster mode on a real nats-server and a real anvil of its own (funding moves
 the chain's clock): it funds from the mid of a book it rebuilds from the shard's journal
 stream (written here as the engine process writes it), liquidates a position the oracle
-puts under water, reports itself on the status board, and a keeper started again after the
-first one stopped posts no interval twice."""
+puts under water, commits every shard's journal head to that shard's checkpoint log,
+reports itself on the status board, and a keeper started again after the first one stopped
+posts no interval twice."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from tests.integration.cluster.journal_testing import write
 from tests.integration.cluster.shard_testing import BTC, Shard0
 from tests.integration.node_testing import feeds_to_admin
 from tests.integration.test_keeper import Chain, liquidated_events
@@ -23,12 +25,14 @@ from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.param_changes import advance_to, restamp_feeds
 from perpdex.chain.transact import send
 from perpdex.cli.up import fresh_deployment
+from perpdex.cluster.journal import JetStreamJournal
 from perpdex.cluster.keeper_process import ClusterKeeperConfig, KeeperProcess
 from perpdex.cluster.nats_server import NatsCluster
 from perpdex.cluster.status import read_board, status_bucket
-from perpdex.cluster.streams import StreamLayout
+from perpdex.cluster.streams import ShardId, StreamLayout
 from perpdex.cluster.transport import connect
 from perpdex.core.units import to_price_units
+from perpdex.keeper.checkpoint import latest_checkpoint, verify_against_chain
 from perpdex.keeper.runner import KeeperConfig
 
 prefixes = (f"keep{n}" for n in itertools.count())
@@ -47,7 +51,10 @@ class Venue:
 
     def keeper(self) -> KeeperProcess:
         config = KeeperConfig(
-            tasks=frozenset({"liquidator", "funding"}), interval_s=0.2, funding_tick_s=0.2
+            tasks=frozenset({"liquidator", "funding", "checkpoint"}),
+            interval_s=0.2,
+            funding_tick_s=0.2,
+            checkpoint_interval_s=0.5,
         )
         return KeeperProcess(
             ClusterKeeperConfig(
@@ -99,6 +106,11 @@ def test_the_cluster_keeper_funds_from_the_replicated_book_and_liquidates(venue:
         shard.place(shard.order(Role.TRADER, is_buy=False, nonce=2, price=100_150))
     finally:
         shard.close()
+    other = JetStreamJournal(venue.nats.urls, venue.layout, ShardId(1))
+    try:
+        write(other, 3)  # shard 1's journal: three entries of its own
+    finally:
+        other.close()
     maker, long = chain.trader("1000000"), chain.trader("10000")
     chain.trade(maker, long, "BTC-PERP", "1.8")  # 18x
     web3, markets = chain.web3, chain.contracts.markets
@@ -129,6 +141,15 @@ def test_the_cluster_keeper_funds_from_the_replicated_book_and_liquidates(venue:
             # -3%: the 18x long is below maintenance, and the keeper steps in
             await asyncio.to_thread(venue.oracle_at, "97000")
             await until(lambda: liquidated_events(chain, long.address), "liquidation")
+            # every shard's head is committed to its own log
+            checkpoints = chain.contracts.checkpoints
+            await until(
+                lambda: (
+                    [latest_checkpoint(checkpoints, s).seq for s in (ShardId(0), ShardId(1))]
+                    == [2, 3]
+                ),
+                "a checkpoint of each shard",
+            )
         finally:
             await keeper.stop()
         (event, *_) = liquidated_events(chain, long.address)
@@ -142,3 +163,10 @@ def test_the_cluster_keeper_funds_from_the_replicated_book_and_liquidates(venue:
         assert venue.funding_posts() == [min(premium, cap)]
 
     asyncio.run(scenario())
+    for shard in (ShardId(0), ShardId(1)):
+        journal = JetStreamJournal(venue.nats.urls, venue.layout, shard)
+        try:
+            verified = verify_against_chain(journal.read, chain.contracts.checkpoints, shard=shard)
+        finally:
+            journal.close()
+        assert verified.checkpoint.seq == verified.journal.seq
