@@ -2,6 +2,9 @@
 
     perpdex engine --shard K --deployment FILE --nats URL[,URL...] [--shards N] [--replicas R]
 
+The layout options are every cluster process's (``cli/cluster_options.py``), with the
+same defaults, so processes started by hand agree on the shards and replicas.
+
 Serves the deployment's markets that ``market % N == K``; see perpdex.cluster.engine_process.
 """
 
@@ -9,22 +12,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from pathlib import Path
+
+from perpdex.cli.cluster_options import add_cluster_arguments, cluster_layout, nats_urls
 
 LOG_LEVEL = "info"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", type=int, required=True, help="the shard to serve (0-based)")
-    parser.add_argument(
-        "--deployment", type=Path, help="deployment file (default: deployments/local.json)"
-    )
-    parser.add_argument("--nats", required=True, help="comma-separated NATS URLs")
-    parser.add_argument("--shards", type=int, default=1, help="engine shards in all (default 1)")
-    parser.add_argument(
-        "--replicas", type=int, default=1, help="copies of each stream: 1, 3 or 5 (default 1)"
-    )
-    parser.add_argument("--prefix", default="perpdex", help="subject and stream name prefix")
+    add_cluster_arguments(parser)
     parser.add_argument(
         "--batch", type=int, default=1024, help="commands per journal group at most"
     )
@@ -45,16 +41,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from perpdex.chain.deployment import DEFAULT_DEPLOYMENT_PATH, load_deployment
+    from perpdex.chain.deployment import load_deployment
     from perpdex.cluster.engine_process import EngineProcessConfig, run_engine
-    from perpdex.cluster.streams import ShardId, StreamLayout
+    from perpdex.cluster.streams import ShardId
     from perpdex.risk.from_chain import engine_markets
 
-    deployment = load_deployment(args.deployment or DEFAULT_DEPLOYMENT_PATH)
+    deployment = load_deployment(args.deployment)
     config = EngineProcessConfig(
         shard=ShardId(args.shard),
-        servers=tuple(url for url in args.nats.split(",") if url),
-        layout=StreamLayout(shards=args.shards, replicas=args.replicas, prefix=args.prefix),
+        servers=tuple(nats_urls(args)),
+        layout=cluster_layout(args),
         markets=tuple(engine_markets(deployment)),
         batch_max=args.batch,
         book_deltas=args.book_deltas,
