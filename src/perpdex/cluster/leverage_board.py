@@ -29,7 +29,7 @@ from nats.js.kv import KeyValue
 
 from perpdex.cluster.errors import JetStreamUnavailableError
 from perpdex.cluster.streams import StreamLayout
-from perpdex.cluster.transport import unavailable_on_failure
+from perpdex.cluster.transport import START_TIMEOUT_S, unavailable_on_failure, until_available
 from perpdex.core.types import Address, MarketId
 from perpdex.gateway.protocol import ErrorCode, ProtocolError
 from perpdex.risk.leverage import LeverageStore
@@ -67,17 +67,27 @@ class LeverageBoard:
     async def open(
         cls, js: JetStreamContext, layout: StreamLayout, store: LeverageStore
     ) -> LeverageBoard:
-        """The layout's bucket (created if missing), merged with ``store`` both ways."""
-        bucket = await js.create_key_value(
-            KeyValueConfig(
-                bucket=bucket_name(layout.prefix),
-                history=1,
-                storage=StorageType.FILE,
-                replicas=layout.replicas,
+        """The layout's bucket (created if missing), merged with ``store`` both ways;
+        tried again while JetStream is unavailable (a process started during a NATS
+        node's outage waits for the election instead of exiting: the merge is the same
+        the second time)."""
+        return await until_available(lambda: cls._open(js, layout, store), START_TIMEOUT_S)
+
+    @classmethod
+    async def _open(
+        cls, js: JetStreamContext, layout: StreamLayout, store: LeverageStore
+    ) -> LeverageBoard:
+        async with unavailable_on_failure("leverage bucket"):
+            bucket = await js.create_key_value(
+                KeyValueConfig(
+                    bucket=bucket_name(layout.prefix),
+                    history=1,
+                    storage=StorageType.FILE,
+                    replicas=layout.replicas,
+                )
             )
-        )
-        board = cls(bucket, store)
-        shared = await board._read_all()
+            board = cls(bucket, store)
+            shared = await board._read_all()
         for trader, market, leverage in shared:
             store.set(trader, market, leverage)
         known = {(trader, market) for trader, market, _ in shared}

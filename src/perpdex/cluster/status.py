@@ -30,7 +30,12 @@ from nats.js.errors import NoKeysError
 from nats.js.kv import KeyValue
 
 from perpdex.cluster.streams import StreamLayout
-from perpdex.cluster.transport import UNAVAILABLE
+from perpdex.cluster.transport import (
+    START_TIMEOUT_S,
+    UNAVAILABLE,
+    unavailable_on_failure,
+    until_available,
+)
 
 STATUS_TTL_S: Final = 15.0
 REPORT_INTERVAL_S: Final = 1.0
@@ -85,7 +90,8 @@ def bucket_name(prefix: str) -> str:
 
 
 async def status_bucket(js: JetStreamContext, layout: StreamLayout) -> KeyValue:
-    """The status bucket, created if missing (idempotent)."""
+    """The status bucket, created if missing (idempotent); tried again while JetStream is
+    unavailable, as a start waits for a stream leader's election."""
     config = KeyValueConfig(
         bucket=bucket_name(layout.prefix),
         history=1,
@@ -93,7 +99,12 @@ async def status_bucket(js: JetStreamContext, layout: StreamLayout) -> KeyValue:
         storage=StorageType.MEMORY,  # a status older than a restart of NATS is no status
         replicas=layout.replicas,
     )
-    return await js.create_key_value(config)
+
+    async def create() -> KeyValue:
+        async with unavailable_on_failure("status bucket"):
+            return await js.create_key_value(config)
+
+    return await until_available(create, START_TIMEOUT_S)
 
 
 def now_ms() -> int:

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 RECONNECT_WAIT_S: Final = 0.25
 RETRY_S: Final = 0.2
+START_TIMEOUT_S: Final = 15.0
+"""How long a process's start waits for JetStream: past a stream leader's election (4 to 9 s
+after a NATS node died)."""
 
 _T = TypeVar("_T")
 

@@ -10,6 +10,8 @@ import itertools
 import time
 from decimal import Decimal
 
+from tests.integration.cluster.pause_testing import API_TIMEOUT_S, Paused
+
 from perpdex.cluster.leverage_board import LeverageBoard, bucket_name
 from perpdex.cluster.nats_server import NatsCluster
 from perpdex.cluster.streams import StreamLayout
@@ -55,6 +57,26 @@ def test_boards_merge_at_start_and_follow_each_other(nats_single: NatsCluster) -
         finally:
             await board.stop()
             await second.stop()
+            await nc.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_board_opened_while_answers_come_too_late_waits_for_them(
+    nats_single: NatsCluster,
+) -> None:
+    layout = StreamLayout(shards=2, prefix=next(prefixes))
+
+    async def scenario() -> None:
+        nc = await connect(nats_single.urls, name="test")
+        store = LeverageStore()
+        store.set(ALICE, BTC, Decimal(5))
+        try:
+            with Paused(nats_single) as pause:
+                board = await LeverageBoard.open(nc.jetstream(timeout=API_TIMEOUT_S), layout, store)
+                assert pause.over.is_set()  # no answer came while it was stopped
+            assert await board._read_all() == [(ALICE, BTC, Decimal(5))]
+        finally:
             await nc.close()
 
     asyncio.run(scenario())

@@ -12,6 +12,7 @@ import os
 import socket
 
 import pytest
+from tests.integration.cluster.pause_testing import API_TIMEOUT_S, Paused
 
 from perpdex.cli.main import main
 from perpdex.cluster.nats_server import NatsCluster
@@ -107,3 +108,19 @@ def test_status_without_a_server_says_so_instead_of_waiting(
         url = f"nats://127.0.0.1:{sock.getsockname()[1]}"
     assert main(["cluster", "status", "--nats", url]) == 1
     assert f"no NATS server answered at {url}" in capsys.readouterr().err
+
+
+def test_the_board_opened_while_answers_come_too_late_waits_for_them(
+    nats_single: NatsCluster,
+) -> None:
+    async def scenario() -> None:
+        client = await connect(nats_single.urls, name="test")
+        try:
+            with Paused(nats_single) as pause:
+                board = await status_bucket(client.jetstream(timeout=API_TIMEOUT_S), LAYOUT)
+                assert pause.over.is_set()  # no answer came while it was stopped
+            assert board is not None
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())
