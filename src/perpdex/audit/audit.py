@@ -123,7 +123,7 @@ def audit_deployment(
     the embedded node's or, with ``shard``, that engine shard's."""
     web3 = connect(deployment.rpc_url)
     setup = deployment_setup(deployment, web3, from_seq, receipts, shard)
-    return run_audit(partial(open_source, journal), setup)
+    return run_audit(partial(open_source, journal, shard=shard), setup)
 
 
 def anchor_of(from_seq: int, checkpoints: Sequence[Checkpoint]) -> ChainHead:

@@ -52,12 +52,15 @@ class JournalUnavailableError(Exception):
     """The journal could not be read at all (no file, no answer): nothing was audited."""
 
 
-def open_source(journal: str, first_seq: int = 1, until: int = 0) -> Iterator[PublishedEntry]:
+def open_source(
+    journal: str, first_seq: int = 1, until: int = 0, *, shard: int | None = None
+) -> Iterator[PublishedEntry]:
     """The entries of ``journal`` (a path, or an http(s)/ws(s) URL of the gateway or of its
     ``/journal``) numbered ``first_seq`` and above, as published; a gateway is read up to its
-    head at the first page, or up to ``until`` if that is higher and it has them."""
+    head at the first page, or up to ``until`` if that is higher and it has them. ``shard``:
+    the engine shard whose journal a URL serves (a cluster reader's); a file is one's."""
     if "://" in journal:
-        return http_entries(journal, first_seq, until)
+        return http_entries(journal, first_seq, until, shard=shard)
     return file_entries(Path(journal), first_seq)
 
 
@@ -122,14 +125,17 @@ def http_entries(
     *,
     page: int = PAGE,
     get: Callable[[str], bytes] | None = None,
+    shard: int | None = None,
 ) -> Iterator[PublishedEntry]:
     """The journal served at ``url`` from ``first_seq`` up to its head at the first page (or
-    to ``until``, while the gateway has entries)."""
+    to ``until``, while the gateway has entries); with ``shard``, that engine shard's (asked
+    as ``shard=K``; without it the server's default, the embedded node's shard 0)."""
     endpoint = journal_url(url)
     fetch = get or _get
+    asked = "" if shard is None else f"&shard={shard}"
     next_seq, last = first_seq, None
     while last is None or next_seq <= last:
-        request = f"{endpoint}?from={next_seq}&limit={page}"
+        request = f"{endpoint}?from={next_seq}&limit={page}{asked}"
         answer = _retried(partial(fetch, request), request)
         try:
             served = msgspec.json.decode(answer, type=_Page)

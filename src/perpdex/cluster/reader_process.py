@@ -11,7 +11,9 @@ funding from its own reads of the chain. It accepts no orders (it has no WebSock
 the web page sends them to ``gateway_url``), keeps no state that outlives it, and serves
 only once every replica caught up, so a restarted reader answers what the one before did.
 
-Each shard's journal is its JetStream stream: ``/journal`` answers 404 saying so.
+``/journal?shard=K`` pages shard K's journal from its JetStream stream, read-only and
+checked against the hash chain (``cluster.journal_pages``): ``perpdex audit --journal URL
+--shard K`` audits it.
 ``/health`` names each replica's journal seq and lag.
 """
 
@@ -29,6 +31,7 @@ from nats.aio.client import Client
 
 from perpdex import webapp
 from perpdex.chain.deployment import Deployment
+from perpdex.cluster.journal_pages import StreamJournalPages
 from perpdex.cluster.replica_commands import ReplicaCommands
 from perpdex.cluster.replicated_gateway import ReplicatedGateway
 from perpdex.cluster.streams import StreamLayout
@@ -37,6 +40,7 @@ from perpdex.gateway.server import TICK_INTERVAL_S
 from perpdex.gateway.service import Gateway
 from perpdex.http.app import create_app
 from perpdex.http.chain_status import ChainStatus
+from perpdex.http.journal_pages import ShardJournal
 from perpdex.http.operator_log import OperatorLog
 from perpdex.http.server import HttpServer
 from perpdex.http.sources import Progress, ShardProgress, Sources
@@ -79,11 +83,11 @@ class ReaderProcess:
             progress=self._progress,
             chain=self.chain_status,
             operator=OperatorLog(),
-            journal_elsewhere="a reader has no journal: the engine shards' are the JetStream "
-            f"streams {', '.join(map(config.layout.journal_stream, config.layout.all_shards))}",
+            shard_journal=self._shard_journal,
         )
         self.http = HttpServer(create_app(sources, [self._web_app]), config.host, config.port)
         self._tasks: list[asyncio.Task[None]] = []
+        self._journals: dict[int, StreamJournalPages] = {}
 
     @property
     def url(self) -> str:
@@ -92,6 +96,10 @@ class ReaderProcess:
     async def start(self) -> None:
         config = self.config
         self._nc = nc = await connect(config.nats, name=config.name)
+        self._journals = {
+            shard: StreamJournalPages(nc, config.layout, shard)
+            for shard in config.layout.all_shards
+        }
         self._spawn(self.chain_status.run())
         replicated = self._replicated
         await replicated.start(nc, self._commands)
@@ -127,6 +135,9 @@ class ReaderProcess:
     def _positions(self) -> PositionManager | None:
         replicated = self._replicated
         return replicated.pm if replicated.started else None
+
+    def _shard_journal(self, shard: int) -> ShardJournal | None:
+        return self._journals.get(shard)
 
     def _progress(self) -> Progress:
         replicated = self._replicated

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from fastapi import FastAPI
 
 from perpdex.http import errors
+from perpdex.http.journal_pages import Anchors
 from perpdex.http.metrics import registry_of
 from perpdex.http.reads import SLOW_READS
 from perpdex.http.routes import account, health, journal, markets, operator
@@ -37,7 +38,7 @@ def create_app(sources: Sources, mounts: Sequence[Mount] = ()) -> FastAPI:
     )
     app.state.sources = sources
     app.state.metrics = registry_of(sources)
-    app.state.journal_anchors = journal.Anchors()
+    app.state.journal_anchors = Anchors()
     app.state.slow_reads = asyncio.Semaphore(SLOW_READS)
     errors.install(app)
     for router in (markets.router, account.router, journal.router, operator.router, health.router):

@@ -14,6 +14,7 @@ from pathlib import Path
 from perpdex.chain.deployment import Deployment
 from perpdex.gateway.service import Gateway
 from perpdex.http.chain_status import ChainStatus
+from perpdex.http.journal_pages import ShardJournal
 from perpdex.http.operator_log import OperatorLog
 from perpdex.risk.manager import PositionManager
 
@@ -56,9 +57,10 @@ class Sources:
     progress: Callable[[], Progress]
     chain: ChainStatus
     operator: OperatorLog
-    journal_elsewhere: str | None = None
-    """Where the journal is when this process has none (cluster mode: the shards'
-    streams); ``/journal`` then answers 404 with it instead of ``unavailable``."""
+    shard_journal: Callable[[int], ShardJournal | None] | None = None
+    """Cluster mode (the reader): each engine shard's journal by shard (None: no such
+    shard), read from its stream. None: the embedded node, whose one engine is shard 0 and
+    whose journal is the file ``journal`` names."""
 
     @classmethod
     def of_gateway(cls, deployment: Deployment, gateway: Gateway) -> Sources:

@@ -97,6 +97,10 @@ def test_the_journal_pages_chain_to_its_head(served: Served) -> None:
         paged += served.ok(f"/journal?from={len(paged) + 1}&limit=2")["entries"]
     assert paged == entries
     assert served.ok(f"/journal?from={len(entries) + 1}")["entries"] == []
+    assert served.ok("/journal?shard=0&limit=1000") == whole  # the one engine is shard 0
+    status, body = served.get("/journal?shard=1")
+    assert (status, body["code"]) == (404, "not_found")
+    assert "one engine, shard 0" in body["message"]
     for bad in ("/journal?from=0", "/journal?limit=1001", "/journal?from=x"):
         status, body = served.get(bad)
         assert (status, body["code"]) == (422, "malformed"), bad

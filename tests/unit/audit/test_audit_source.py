@@ -49,6 +49,19 @@ def test_pages_up_to_the_first_head_and_resume_after_a_failure(
     assert asked[0].startswith("http://h:1/journal?")
 
 
+def test_a_shards_journal_is_asked_for_by_shard() -> None:
+    asked: list[str] = []
+
+    def get(url: str) -> bytes:
+        asked.append(url)
+        return _page(*_query(url), head=3)
+
+    assert len(list(http_entries("http://h:1", get=get, shard=1))) == 3
+    assert asked == ["http://h:1/journal?from=1&limit=1000&shard=1"]
+    list(http_entries("http://h:1", get=get))  # the embedded node's: its default, shard 0
+    assert "shard" not in asked[-1]
+
+
 def test_an_error_answer_is_not_asked_again() -> None:
     calls = 0
 
