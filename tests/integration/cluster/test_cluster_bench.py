@@ -29,6 +29,8 @@ def test_a_tiny_run_places_every_order_and_fills_every_taker_in_both_modes(
         assert 0 < row["ack_p50_ms"] <= row["ack_p99_ms"]
         assert 0 < row["fill_p50_ms"] <= row["fill_p99_ms"]
         assert all(cpu >= 0 for cpu in row["cpu_us_per_order"].values())
+        assert set(row["cpu_us_per_order_net"]) == set(row["cpu_us_per_order"])
+        assert all(0 <= idle <= 100 * 2 for idle in row["idle_cpu_pct"].values())
     embedded, cluster = figures["configs"]
     assert set(embedded["cpu_us_per_order"]) == {"embedded", "clients"}
     assert {"engine-0", "gateway-0", "nats-0", "clients"} == set(cluster["cpu_us_per_order"])
