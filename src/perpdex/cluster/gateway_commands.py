@@ -227,6 +227,8 @@ class JetStreamCommands(ReplicaCommands):
             rejection=next((o.rejection for o in outcomes if o.rejection is not None), None),
             filled=any(outcome.filled for outcome in outcomes),
             cancelled=sum(outcome.cancelled for outcome in outcomes),
+            # an order or amend is one entry; a command of several shards has no one place
+            entry=outcomes[0].entry if len(outcomes) == 1 else None,
         )
 
     def _next_origin(self) -> bytes:

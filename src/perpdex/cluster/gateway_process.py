@@ -26,6 +26,7 @@ from perpdex.cluster.gateway_commands import WAIT_S, JetStreamCommands
 from perpdex.cluster.replicated_gateway import ReplicatedGateway
 from perpdex.cluster.streams import StreamLayout
 from perpdex.cluster.transport import connect
+from perpdex.gateway.receipts import ReceiptSigner, make_signer, receipt_key
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
 from perpdex.gateway.verify import Verifier, make_verifier
@@ -91,7 +92,13 @@ class GatewayProcess:
             self._leverage = LeverageStore(config.state_dir / "leverage.sqlite")
         self._verifier = make_verifier(self.domain, config.verify_workers)
         replicated = self._replicated
-        await replicated.start(nc, self._commands, leverage=self._leverage, verifier=self._verifier)
+        await replicated.start(
+            nc,
+            self._commands,
+            leverage=self._leverage,
+            verifier=self._verifier,
+            receipts=self._receipt_signer(),
+        )
         self._server = GatewayServer(replicated.gateway, config.host, config.port)
         await self._server.__aenter__()
         await replicated.report(nc)
@@ -117,6 +124,16 @@ class GatewayProcess:
         if self._leverage is not None:
             self._leverage.close()
             self._leverage = None
+
+    def _receipt_signer(self) -> ReceiptSigner | None:
+        """The receipts' signer (the ``Checkpoints`` operator's key, the keeper's), None if
+        this machine's deployment file does not hold it: its orders then get no receipts."""
+        try:
+            key = receipt_key(self.config.deployment)
+        except ValueError as error:
+            log.warning("no receipts: %s", error)
+            return None
+        return make_signer(key, worker=self.config.verify_workers > 0)
 
     def _commands(self, pm: PositionManager) -> JetStreamCommands:
         config = self.config

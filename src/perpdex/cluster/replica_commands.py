@@ -27,7 +27,7 @@ from perpdex.engine.config import MarketConfig
 from perpdex.engine.journal import Journal
 from perpdex.engine.matching import MatchingEngine
 from perpdex.gateway.account_log import AccountLog
-from perpdex.gateway.command_sink import Outcome
+from perpdex.gateway.command_sink import JournalPoint, Outcome
 from perpdex.gateway.feeds import Feeds
 from perpdex.gateway.orders import OrderRecord, OrderRegistry
 from perpdex.gateway.protocol import ErrorCode, ProtocolError
@@ -133,8 +133,13 @@ class ReplicaCommands:
     def entry_ends(self, shard: ShardId, seq: int, command: Command) -> None:
         feeds, registry = self._feeds, self._registry
         assert feeds is not None and registry is not None, "attach first"
+        head = self.replicas.followers[shard].head  # this entry's: set before the hook
         outcome = Outcome(
-            seq, rejection=feeds.rejection, filled=feeds.filled, cancelled=feeds.cancelled
+            seq,
+            rejection=feeds.rejection,
+            filled=feeds.filled,
+            cancelled=feeds.cancelled,
+            entry=JournalPoint(shard, head.head, self._clock.time),
         )
         feeds.end_command()
         feeds.amending = None

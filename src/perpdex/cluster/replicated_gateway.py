@@ -34,6 +34,7 @@ from perpdex.cluster.replica_commands import ReplicaCommands
 from perpdex.cluster.status import StatusReporter, status_bucket
 from perpdex.cluster.streams import StreamLayout
 from perpdex.engine.events import Event, Filled
+from perpdex.gateway.receipts import ReceiptSigner
 from perpdex.gateway.service import Gateway
 from perpdex.gateway.verify import Verifier
 from perpdex.risk.from_chain import deployment_domain, position_manager_from_chain
@@ -100,9 +101,10 @@ class ReplicatedGateway(Generic[Sink]):
         *,
         leverage: LeverageStore | None = None,
         verifier: Verifier | None = None,
+        receipts: ReceiptSigner | None = None,
     ) -> None:
         """``commands`` makes the gateway's sink (and so its replicas) for the position
-        manager, once folded."""
+        manager, once folded; ``receipts`` signs the receipt of every order it places."""
         pm = self._pm = await position_manager_from_chain(self.deployment, leverage)
         self._leverage_board = board = await LeverageBoard.open(
             nc.jetstream(), self.layout, pm.leverages
@@ -120,6 +122,7 @@ class ReplicatedGateway(Generic[Sink]):
             self.domain,
             risk=pm,
             verifier=verifier,
+            receipts=receipts,
             share_leverage=board.share,
         )
         replicas.bus.subscribe(self._on_event)
@@ -136,6 +139,8 @@ class ReplicatedGateway(Generic[Sink]):
         self._spawn(StatusReporter(board, self._name, self._role, None, replicas.progress).run())
 
     async def stop(self) -> None:
+        if self._gateway is not None:
+            self._gateway.close_receipts()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from perpdex.core.eip712 import SignedOrder
-from perpdex.core.types import OrderId
+from perpdex.core.types import OrderId, ShardId
 from perpdex.engine.commands import Command, NewOrder
 from perpdex.engine.errors import RejectReason
 from perpdex.engine.journal import Journal
@@ -23,6 +23,16 @@ from perpdex.engine.sequencer import Sequencer
 from perpdex.gateway.account_log import AccountLog
 from perpdex.gateway.feeds import EngineView, Feeds
 from perpdex.gateway.orders import OrderRecord, OrderRegistry
+
+
+@dataclass(frozen=True, slots=True)
+class JournalPoint:
+    """Where an applied command's entry stands: its shard's journal, the chain's head after
+    it, and the time the engine gave it (what a receipt names beside its seq)."""
+
+    shard: ShardId
+    head: bytes
+    time: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +48,9 @@ class Outcome:
     rejection: RejectReason | None = None
     filled: bool = False
     cancelled: int = 0
+    entry: JournalPoint | None = None
+    """Known when the outcome is: a replica applies only durable entries (cluster mode);
+    None where the outcome comes before its entry is durable (the embedded sequencer)."""
 
 
 class CommandSink(Protocol):

@@ -25,11 +25,13 @@ from multiprocessing.connection import Connection
 from struct import Struct
 from typing import Protocol
 
+from perpdex.chain.deployment import Deployment, Role
 from perpdex.core.eip712 import ChainHeadHash, Eip712Domain, JournalSeq, Receipt, UnixMillis
 from perpdex.core.signing import SigningKey
 from perpdex.core.types import EMBEDDED_SHARD, Address, OrderHash, ShardId
 from perpdex.engine.codec import HEADER
 from perpdex.gateway import protocol as wire
+from perpdex.gateway.command_sink import JournalPoint
 from perpdex.gateway.orders import OrderRecord
 from perpdex.gateway.protocol import encode_frame
 from perpdex.gateway.session import Outbox, Session
@@ -80,6 +82,15 @@ def receipt_frames(signing: ReceiptKey, request: bytes) -> list[bytes]:
         frame = wire.ReceiptIssued(receipt=WireReceipt.of(receipt, signature))
         frames.append(encode_frame(frame))
     return frames
+
+
+def receipt_key(deployment: Deployment) -> ReceiptKey:
+    """The keeper posts the checkpoints (``services/keeper.py``, ``cluster/keeper_process.py``),
+    so its key is the ``Checkpoints`` operator's and signs the receipts, in that contract's
+    domain. ValueError when the deployment file holds no keeper key."""
+    keeper = deployment.wallet(Role.KEEPER).account()
+    domain = receipt_domain(deployment.chain_id, deployment.contracts.checkpoints)
+    return ReceiptKey(SigningKey(bytes(keeper.key)), domain)
 
 
 class InlineSigner:
@@ -214,10 +225,20 @@ class ReceiptIssuer:
         its last command, before the gateway can say which order that command placed."""
 
     def expect(
-        self, seq: int, session: Session, order_hash: OrderHash, record: OrderRecord
+        self,
+        seq: int,
+        session: Session,
+        order_hash: OrderHash,
+        record: OrderRecord,
+        entry: JournalPoint | None = None,
     ) -> None:
         """The entry ``seq`` placed (or amended ``record`` to) ``order_hash`` for ``session``;
-        the record keeps the receipt, for an idempotent retry's ack."""
+        the record keeps the receipt, for an idempotent retry's ack. ``entry``: the entry is
+        durable already, there (cluster mode): signed now, in its shard."""
+        if entry is not None:
+            packed = RECEIPT.pack(order_hash, entry.shard, seq, entry.head, entry.time)
+            self._signer.sign(packed, lambda frames: self._send([(session, record)], frames))
+            return
         self._awaiting[seq] = (session, order_hash, record)
         first, entries, heads = self._durable
         if seq < first + len(entries):  # durable already: its group is the last one

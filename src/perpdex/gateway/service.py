@@ -137,11 +137,13 @@ class Gateway:
         self._release_scheduled = False
         self.receipts: ReceiptIssuer | None = None
         if receipts is not None:
-            commands = self.commands
-            if not isinstance(commands, LocalCommands) or commands.journal is None:
-                raise ValueError("receipts name chain heads: they need a sequencer with a journal")
             self.receipts = ReceiptIssuer(receipts, self._outbox, self._schedule_release)
-            commands.sequencer.on_durable = self.receipts.on_durable
+            commands = self.commands
+            if isinstance(commands, LocalCommands):
+                if commands.journal is None:
+                    raise ValueError("receipts name chain heads: they need a journal")
+                commands.sequencer.on_durable = self.receipts.on_durable
+            # else the engine shards' replicas: an outcome names its entry, durable already
             self.feeds.receipts = True
         self._fills_received: list[int] = []
         self.after_request: Callable[[], None] | None = None
@@ -188,10 +190,12 @@ class Gateway:
     def close_receipts(self) -> None:
         """Stop issuing receipts (the sequencer outlives this gateway); unsent ones are lost."""
         if self.receipts is not None:
-            assert isinstance(self.commands, LocalCommands)
-            sequencer = self.commands.sequencer
-            if sequencer.on_durable == self.receipts.on_durable:
-                sequencer.on_durable = None
+            commands = self.commands
+            if (
+                isinstance(commands, LocalCommands)
+                and commands.sequencer.on_durable == self.receipts.on_durable
+            ):
+                commands.sequencer.on_durable = None
             self.receipts.close()
 
     def submit_from_chain(self, command: ChainCancel | IndexPrice) -> None:
@@ -377,7 +381,7 @@ class Gateway:
             )
             self._outbox.put((session,), record.ack)
         elif self.receipts is not None:
-            self.receipts.expect(outcome.seq, session, signed.order_hash, record)
+            self.receipts.expect(outcome.seq, session, signed.order_hash, record, outcome.entry)
 
     async def _amend(
         self, session: Session, request: wire.AmendRequest, signed: SignedOrder, received: int
@@ -415,7 +419,7 @@ class Gateway:
         if outcome.rejection is not None:
             raise _rejected(outcome.rejection.value)
         if self.receipts is not None and outcome.applied:
-            self.receipts.expect(outcome.seq, session, signed.order_hash, record)
+            self.receipts.expect(outcome.seq, session, signed.order_hash, record, outcome.entry)
         frame = wire.Amended(
             id=request.id,
             seq=outcome.seq,

@@ -27,13 +27,12 @@ from perpdex import webapp
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.chain.transact import connect
-from perpdex.core.signing import SigningKey
 from perpdex.core.types import MarketId
 from perpdex.engine.commands import ChainCancel, IndexPrice
 from perpdex.engine.events import Event
 from perpdex.gateway.account_log import AccountLog
 from perpdex.gateway.account_store import AccountStore
-from perpdex.gateway.receipts import ReceiptKey
+from perpdex.gateway.receipts import receipt_key
 from perpdex.gateway.tape import MarketTape
 from perpdex.http.app import create_app
 from perpdex.http.chain_status import ChainStatus
@@ -42,7 +41,6 @@ from perpdex.http.server import HttpServer
 from perpdex.http.sources import Progress, Sources
 from perpdex.keeper.price_path import PricePoint
 from perpdex.keeper.runner import KeeperAction, KeeperMode
-from perpdex.receipts import receipt_domain
 from perpdex.risk.from_chain import deployment_domain, engine_markets, position_manager_from_chain
 from perpdex.risk.leverage import LeverageStore
 from perpdex.risk.manager import PositionManager
@@ -84,14 +82,6 @@ class NodeConfig:
     """Prices the keeper pushes to the mock oracles; none: prices stay put."""
     keeper_mode: KeeperMode = "hold"
     """``hedge``: the keeper sells what it took over on this node's gateway."""
-
-
-def receipt_key(deployment: Deployment) -> ReceiptKey:
-    """The node's keeper posts its checkpoints (``services/keeper.py``), so its key signs
-    the receipts, in the domain of the deployment's Checkpoints contract."""
-    keeper = deployment.wallet(Role.KEEPER).account()
-    domain = receipt_domain(deployment.chain_id, deployment.contracts.checkpoints)
-    return ReceiptKey(SigningKey(bytes(keeper.key)), domain)
 
 
 class Node:

@@ -21,13 +21,15 @@ from perpdex.chain.anvil import Anvil
 from perpdex.chain.deployment import Deployment, Role, write_deployment
 from perpdex.cli.up import fresh_deployment
 from perpdex.cluster.gateway_process import GatewayConfig, GatewayProcess
+from perpdex.cluster.journal import JetStreamJournal
 from perpdex.cluster.nats_server import NatsCluster
 from perpdex.cluster.streams import ShardId, StreamLayout
 from perpdex.cluster.transport import connect
 from perpdex.core.types import TimeInForce
-from perpdex.engine.codec import encode
+from perpdex.engine.codec import HEADER, encode
 from perpdex.engine.commands import Cancel, CancelAll, NewOrder, Tick
-from perpdex.sdk.client import Client
+from perpdex.receipts import SignedReceipt
+from perpdex.sdk.client import Client, PlacedOrder
 from perpdex.sdk.gateway_errors import CommandUnavailableError, OrderRejectedError
 from perpdex.sdk.values import Fill
 
@@ -115,6 +117,46 @@ def test_orders_reach_their_shard_once_and_are_answered_from_the_replicas(
         assert [type(c) for c in eth_shard if not isinstance(c, Tick)] == [NewOrder, Cancel]
 
     asyncio.run(scenario())
+
+
+def test_each_order_gets_a_receipt_naming_its_shards_journal_entry(
+    nats_single: NatsCluster,
+    layout: StreamLayout,
+    deployment: Deployment,
+    engines: list[EngineProcess],
+    tmp_path: Path,
+) -> None:
+    """The cluster gateway signs, as the Checkpoints operator (the keeper), each order's
+    entry in its own shard's journal: shard, seq, head and time as the stream holds them."""
+
+    async def scenario() -> tuple[list[PlacedOrder], list[SignedReceipt]]:
+        async with gateway(nats_single.urls, layout, deployment) as process:
+            maker = client(process.url, deployment, Role.MAKER, tmp_path)
+            async with maker:
+                placed = [
+                    await maker.place("BTC-PERP", "sell", "0.01", "100000"),
+                    await maker.place("ETH-PERP", "sell", "1", "3000"),
+                    await maker.place("BTC-PERP", "sell", "0.01", "100100"),
+                ]
+                receipts = [await maker.receipt(order.order_hash) for order in placed]
+                assert maker.receipts.bad == []
+                return placed, receipts
+
+    placed, receipts = asyncio.run(scenario())
+    keeper = deployment.wallet(Role.KEEPER).address
+    assert all(signed.signer == keeper for signed in receipts)
+    shards = [layout.shard_of(order.signed.order.market) for order in placed]
+    assert [r.receipt.shard for r in receipts] == shards and set(shards) == {0, 1}
+    for order, signed in zip(placed, receipts, strict=True):
+        receipt = signed.receipt
+        journal = JetStreamJournal(nats_single.urls, layout, ShardId(receipt.shard))
+        try:
+            entry = next(e for e in journal.read() if e.seq == receipt.seq)
+        finally:
+            journal.close()
+        assert (receipt.order_hash, receipt.seq) == (order.order_hash, order.seq)
+        assert receipt.head == entry.head
+        assert receipt.time == HEADER.unpack_from(entry.entry)[1]
 
 
 def test_a_command_jetstream_cannot_take_is_unavailable_and_orders_flow_when_it_returns(
