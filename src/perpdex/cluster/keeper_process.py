@@ -21,9 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from nats.aio.client import Client
@@ -33,6 +32,7 @@ from perpdex.cluster.journal import JetStreamJournal
 from perpdex.cluster.replicas import ReplicaSet
 from perpdex.cluster.status import StatusReporter, status_bucket
 from perpdex.cluster.streams import ShardId, StreamLayout, ensure_streams
+from perpdex.cluster.tasks import Tasks
 from perpdex.cluster.transport import connect
 from perpdex.keeper.runner import Keeper, KeeperConfig
 from perpdex.risk.from_chain import engine_markets, position_manager_from_chain
@@ -64,7 +64,7 @@ class KeeperProcess:
         self._replicas: ReplicaSet | None = None
         self._keeper: Keeper | None = None
         self._journals: dict[ShardId, JetStreamJournal] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = Tasks()
 
     @property
     def keeper(self) -> Keeper:
@@ -84,7 +84,7 @@ class KeeperProcess:
         self._replicas = replicas = ReplicaSet(nc, config.layout, engine_markets(config.deployment))
         await replicas.start()
         await replicas.caught_up()
-        self._spawn(pm.run(config.poll_interval_s))
+        self._tasks.spawn(pm.run(config.poll_interval_s))
         if "checkpoint" in config.keeper.tasks:
             for shard in config.layout.all_shards:  # each reads its stream in its own thread
                 journal = await asyncio.to_thread(
@@ -100,9 +100,9 @@ class KeeperProcess:
             scan=ManagerScan(lambda: pm, loop),
             journals={shard: journal.read for shard, journal in self._journals.items()},
         )
-        self._spawn(keeper.run())
+        self._tasks.spawn(keeper.run())
         board = await status_bucket(nc.jetstream(), config.layout)
-        self._spawn(StatusReporter(board, NAME, NAME, None, replicas.progress).run())
+        self._tasks.spawn(StatusReporter(board, NAME, NAME, None, replicas.progress).run())
         log.info(
             "keeper %s: %s; chain folded to block %d, journals replicated to %s",
             config.signer.address,
@@ -112,11 +112,7 @@ class KeeperProcess:
         )
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await self._tasks.cancel()
         if self._replicas is not None:
             await self._replicas.stop()
         for journal in self._journals.values():
@@ -125,6 +121,3 @@ class KeeperProcess:
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 await self._nc.close()
-
-    def _spawn(self, body: Coroutine[Any, Any, None]) -> None:
-        self._tasks.append(asyncio.create_task(body))

@@ -22,9 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from fastapi import FastAPI
 from nats.aio.client import Client
@@ -35,6 +34,7 @@ from perpdex.cluster.journal_pages import StreamJournalPages
 from perpdex.cluster.replica_commands import ReplicaCommands
 from perpdex.cluster.replicated_gateway import ReplicatedGateway
 from perpdex.cluster.streams import StreamLayout
+from perpdex.cluster.tasks import Tasks
 from perpdex.cluster.transport import connect
 from perpdex.gateway.server import TICK_INTERVAL_S
 from perpdex.gateway.service import Gateway
@@ -86,7 +86,7 @@ class ReaderProcess:
             shard_journal=self._shard_journal,
         )
         self.http = HttpServer(create_app(sources, [self._web_app]), config.host, config.port)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = Tasks()
         self._journals: dict[int, StreamJournalPages] = {}
 
     @property
@@ -100,10 +100,10 @@ class ReaderProcess:
             shard: StreamJournalPages(nc, config.layout, shard)
             for shard in config.layout.all_shards
         }
-        self._spawn(self.chain_status.run())
+        self._tasks.spawn(self.chain_status.run())
         replicated = self._replicated
         await replicated.start(nc, self._commands)
-        self._spawn(self._tick(replicated.gateway))
+        self._tasks.spawn(self._tick(replicated.gateway))
         await self.http.start()
         await replicated.report(nc)
         log.info(
@@ -115,11 +115,7 @@ class ReaderProcess:
 
     async def stop(self) -> None:
         await self.http.stop()
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await self._tasks.cancel()
         self.chain_status.close()
         await self._replicated.stop()
         if self._nc is not None:
@@ -178,6 +174,3 @@ class ReaderProcess:
         while True:
             await asyncio.sleep(TICK_INTERVAL_S)
             gateway.tick()
-
-    def _spawn(self, body: Coroutine[Any, Any, None]) -> None:
-        self._tasks.append(asyncio.create_task(body))

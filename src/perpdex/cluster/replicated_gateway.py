@@ -20,9 +20,8 @@ on; once the process serves, ``report`` puts its record on the status board.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable, Coroutine
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from nats.aio.client import Client
 
@@ -33,6 +32,7 @@ from perpdex.cluster.position_feed import PositionFeed
 from perpdex.cluster.replica_commands import ReplicaCommands
 from perpdex.cluster.status import StatusReporter, status_bucket
 from perpdex.cluster.streams import StreamLayout
+from perpdex.cluster.tasks import Tasks
 from perpdex.engine.events import Event, Filled
 from perpdex.gateway.receipts import ReceiptSigner
 from perpdex.gateway.service import Gateway
@@ -68,7 +68,7 @@ class ReplicatedGateway(Generic[Sink]):
         self._leverage_board: LeverageBoard | None = None
         self._gateway: Gateway | None = None
         self._fold: asyncio.Task[None] | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = Tasks()
 
     @property
     def pm(self) -> PositionManager:
@@ -130,22 +130,18 @@ class ReplicatedGateway(Generic[Sink]):
         await replicas.caught_up()
         feed.go_live()
         self._gateway = gateway
-        self._fold = self._spawn(pm.run(self._poll_interval_s, before_sync=feed.reserve_open))
+        self._fold = self._tasks.spawn(pm.run(self._poll_interval_s, before_sync=feed.reserve_open))
 
     async def report(self, nc: Client) -> None:
         """Put the process's record on the status board from now on (once it serves)."""
         board = await status_bucket(nc.jetstream(), self.layout)
-        replicas = self.commands.replicas
-        self._spawn(StatusReporter(board, self._name, self._role, None, replicas.progress).run())
+        progress = self.commands.replicas.progress
+        self._tasks.spawn(StatusReporter(board, self._name, self._role, None, progress).run())
 
     async def stop(self) -> None:
         if self._gateway is not None:
             self._gateway.close_receipts()
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await self._tasks.cancel()
         if self._commands is not None:
             await self._commands.stop()
         if self._outcome_follower is not None:
@@ -157,8 +153,3 @@ class ReplicatedGateway(Generic[Sink]):
         if type(event) is Filled:
             assert self._feed is not None
             self._feed.on_fill(event)
-
-    def _spawn(self, body: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.create_task(body)
-        self._tasks.append(task)
-        return task

@@ -25,9 +25,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Final
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -40,6 +40,7 @@ from perpdex.cluster.position_feed import PositionFeed
 from perpdex.cluster.replicas import ReplicaSet
 from perpdex.cluster.status import StatusReporter, status_bucket
 from perpdex.cluster.streams import StreamLayout, ensure_streams
+from perpdex.cluster.tasks import Tasks
 from perpdex.cluster.transport import connect
 from perpdex.core.types import Address, MarketId
 from perpdex.engine.commands import ChainCancel, IndexPrice
@@ -79,7 +80,7 @@ class RiskProcess:
         self._outcome_follower: OutcomeFollower | None = None
         self._feed: PositionFeed | None = None
         self._outbox: asyncio.Queue[tuple[WireCommand, bytes]] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = Tasks()
         self.reconciler = ChainReconciler(
             self.domain, lambda: self.replicas.books, lambda: self._pm, self._submit
         )
@@ -113,10 +114,10 @@ class RiskProcess:
         self.reconciler.watch(self.pm)
         self.reconciler.cancel_unfillable()  # closed or repriced while no one was watching
         self.reconciler.feed_index()
-        self._spawn(self.pm.run(config.poll_interval_s, before_sync=self._feed.reserve_open))
-        self._spawn(self._publish_commands())
+        self._tasks.spawn(self.pm.run(config.poll_interval_s, before_sync=self._feed.reserve_open))
+        self._tasks.spawn(self._publish_commands())
         board = await status_bucket(nc.jetstream(), config.layout)
-        self._spawn(StatusReporter(board, "risk", "risk", None, self.replicas.progress).run())
+        self._tasks.spawn(StatusReporter(board, "risk", "risk", None, self.replicas.progress).run())
         log.info(
             "risk started: chain folded to block %d, journals at %s, %d fills pending",
             self.pm.through,
@@ -125,11 +126,7 @@ class RiskProcess:
         )
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await self._tasks.cancel()
         if self._outcome_follower is not None:
             await self._outcome_follower.stop()
         if self._replicas is not None:
@@ -195,6 +192,3 @@ class RiskProcess:
     def _js(self) -> JetStreamContext:
         assert self._nc is not None, "not started"
         return self._nc.jetstream()
-
-    def _spawn(self, body: Coroutine[Any, Any, None]) -> None:
-        self._tasks.append(asyncio.create_task(body))

@@ -28,9 +28,9 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 import nats.errors
@@ -49,6 +49,7 @@ from perpdex.cluster.event_stream import PART, SEQ_LAST
 from perpdex.cluster.outcomes import encode_outcome, outcome_message_id
 from perpdex.cluster.status import StatusReporter, status_bucket
 from perpdex.cluster.streams import ShardId, StreamLayout, ensure_streams
+from perpdex.cluster.tasks import Tasks
 from perpdex.cluster.transport import UNAVAILABLE, connect, unavailable_on_failure
 from perpdex.core.eip712 import Eip712Domain
 from perpdex.logs import report_failure, report_recovery
@@ -143,7 +144,7 @@ class SettlementProcess:
         self.feeds: list[ShardFeed] = []
         self._outbox: asyncio.Queue[FillOutcome] = asyncio.Queue()
         self._publishing = False
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = Tasks()
         self.published = 0
         """Outcomes durable in the outcome stream."""
 
@@ -164,19 +165,16 @@ class SettlementProcess:
             feed = ShardFeed(shard, make_batcher, self.domain)
             feed.runner.subscribe(self._outbox.put_nowait)
             self.feeds.append(feed)
-            self._spawn(self._consume(js, feed))
-        self._spawn(self._settle())
-        self._spawn(self._publish_outcomes(js))
+            self._tasks.spawn(self._consume(js, feed))
+        self._tasks.spawn(self._settle())
+        self._tasks.spawn(self._publish_outcomes(js))
         board = await status_bucket(js, config.layout)
-        self._spawn(StatusReporter(board, "settlement", "settlement", None, self._progress).run())
+        reporter = StatusReporter(board, "settlement", "settlement", None, self._progress)
+        self._tasks.spawn(reporter.run())
         log.info("settlement started for %d shards", len(self.feeds))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await self._tasks.cancel()
         if self._nc is not None:
             with contextlib.suppress(*UNAVAILABLE):
                 await self._nc.close()
@@ -276,6 +274,3 @@ class SettlementProcess:
                     await asyncio.sleep(_RETRY_S)
             self.published += 1
             self._publishing = False
-
-    def _spawn(self, body: Coroutine[Any, Any, None]) -> None:
-        self._tasks.append(asyncio.create_task(body))
