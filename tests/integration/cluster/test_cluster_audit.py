@@ -2,8 +2,9 @@
 --shard K`` process per shard, a ``perpdex gateway``, ``perpdex settlement``, the cluster
 ``perpdex keeper`` posting each shard's head to its checkpoint log, and a ``perpdex reader``
 serving each shard's journal from its stream. Orders cross on both shards and settle; then
-``perpdex audit --journal <reader> --shard K`` passes for each shard, and one shard's
-journal passed off as the other's is caught by the other's checkpoints."""
+``perpdex audit --journal <reader> --shard K --receipts DIR`` passes for each shard (the
+traders' receipts of shard K checked, the others' set aside), and one shard's journal
+passed off as the other's is caught by the other's checkpoints."""
 
 from __future__ import annotations
 
@@ -65,10 +66,12 @@ def until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.3)
 
 
-def audit(deployment_file: Path, reader_url: str, shard: int) -> tuple[int, dict[str, Any]]:
+def audit(
+    deployment_file: Path, reader_url: str, shard: int, *extra: str
+) -> tuple[int, dict[str, Any]]:
     """``perpdex audit --journal <reader> --shard K --json``: its exit code and report."""
     out = io.StringIO()
-    argv = ["audit", "--deployment", str(deployment_file), "--journal", reader_url]
+    argv = ["audit", "--deployment", str(deployment_file), "--journal", reader_url, *extra]
     with contextlib.redirect_stdout(out):
         code = main([*argv, "--shard", str(shard), "--json"])
     report: dict[str, Any] = json.loads(out.getvalue())
@@ -142,7 +145,9 @@ def test_each_shard_of_a_cluster_passes_the_audit_of_its_journal_served_by_the_r
 
             # each shard's journal, from the reader, against that shard's checkpoints
             for shard in layout.all_shards:
-                code, report = audit(deployment_file, reader_url, shard)
+                code, report = audit(
+                    deployment_file, reader_url, shard, "--receipts", str(tmp_path)
+                )
                 assert (code, report["ok"]) == (0, True), report
                 summary = report["summary"]
                 assert summary["shard"] == shard
@@ -150,6 +155,10 @@ def test_each_shard_of_a_cluster_passes_the_audit_of_its_journal_served_by_the_r
                 assert summary["fills"] == ROUNDS
                 assert summary["checkpoints"] == summary["checkpointsChecked"] >= 1
                 assert summary["unchecked"] == 0
+                # every order's receipt of this shard agrees; the other shard's set aside
+                assert summary["receipts"] == 2 * ROUNDS
+                aside = [note for note in report["notRun"] if "not the audited shard" in note]
+                assert len(aside) == 2 * ROUNDS
                 assert any("settlement" in reason for reason in report["notRun"])
 
             # shard 0's journal passed off as shard 1's: a valid chain, not the committed one
