@@ -30,8 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--shard",
         type=_shard,
-        help="a cluster engine shard's journal (e.g. exported): checked against that shard's"
-        " checkpoints and receipts; settlement, the whole exchange's, is left out"
+        help="a cluster engine shard's journal (asked of the cluster reader as /journal?shard=K,"
+        " or an exported file): checked against that shard's checkpoints and receipts;"
+        " settlement, the whole exchange's, is left out"
         " (default: the embedded node's journal, shard 0)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
