@@ -2,7 +2,7 @@
 orders accepted per second, ack and fill latency (p50, p99), CPU per order by process.
 
     perpdex bench cluster [--orders 4000] [--clients 32] [--configs embedded,1x1,1x2,2x1,2x2]
-                          [--nats-nodes 3] [--json]
+                          [--nats-nodes 3] [--json] [--log-level info: progress]
 
 The command starts anvil (contracts deployed, every trader funded) and, for the cluster
 configurations, a NATS JetStream cluster (``--nats-nodes``, 3 as ``perpdex cluster up``
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -41,6 +42,8 @@ from perpdex.bench.engine import percentile
 if TYPE_CHECKING:  # web3, nats and the gateway load when the benchmark runs
     from perpdex.bench.cluster_load import Workload
     from perpdex.bench.cluster_targets import Target
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIGS = "embedded,1x1,1x2,2x1,2x2"
 DEPOSIT_USDC = "1000000"
@@ -139,6 +142,7 @@ async def _bench(
             clients=args.clients,
             orders=args.orders,
         )
+        log.info("chain deployed, %d traders funded, orders signed", len(traders.keys) + 1)
         nats_config = NatsConfig(nodes=args.nats_nodes, store_dir=run_dir / "nats")
         nats = None
         if not all(config.embedded for config in configs):
@@ -159,7 +163,9 @@ async def _bench(
                     if (pid := nats.pid(i)) is not None
                 }
             async with target as serving:
+                log.info("%s serving at %s: sending the orders", config.name, serving.urls)
                 figures = await _measure(serving, servers, workload, args.client_processes)
+            log.info("%s: %d orders/s", config.name, figures["orders_per_s"])
             named = {"config": config.name, "gateways": config.gateways, "shards": config.shards}
             results.append(named | figures)
     return started | {
