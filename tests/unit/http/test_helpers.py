@@ -19,10 +19,10 @@ from perpdex.core.types import (
     TimeInForce,
 )
 from perpdex.core.units import to_price_units, to_size_units
-from perpdex.engine.journal import GENESIS_HEAD, ChainHead
+from perpdex.engine.journal import ChainHead, JournalEntry
 from perpdex.http.amounts import ppm_text, price_text, size_text, usdc_text
+from perpdex.http.journal_pages import ANCHORS_KEPT, GENESIS_ANCHOR, Anchor, Anchors
 from perpdex.http.operator_log import KEPT, OperatorLog
-from perpdex.http.routes.journal import ANCHORS_KEPT, Anchors
 from perpdex.settlement.encoding import Match
 from perpdex.settlement.outcomes import (
     Rejected,
@@ -56,18 +56,22 @@ def test_fractions_and_usdc() -> None:
 
 def test_anchors_give_the_nearest_verified_head_and_forget_another_file() -> None:
     anchors, path = Anchors(), Path("a.bin")
-    assert anchors.before(path, 10) == GENESIS_HEAD
-    anchors.add(path, ChainHead(4, b"\x04" * 32))
-    anchors.add(path, ChainHead(8, b"\x08" * 32))
-    assert anchors.before(path, 3) == GENESIS_HEAD
-    assert anchors.before(path, 7) == ChainHead(4, b"\x04" * 32)
-    assert anchors.before(path, 8) == ChainHead(8, b"\x08" * 32)
-    assert anchors.before(Path("b.bin"), 8) == GENESIS_HEAD  # another chain's journal
-    assert anchors.before(path, 8) == GENESIS_HEAD  # ... replaced this one's heads
+
+    def entry(seq: int, where: int) -> JournalEntry:
+        return JournalEntry(seq, b"", seq.to_bytes(32, "big"), where)
+
+    assert anchors.before(path, 10) == GENESIS_ANCHOR
+    anchors.add(path, entry(4, 400))
+    anchors.add(path, entry(8, 800))
+    assert anchors.before(path, 3) == GENESIS_ANCHOR
+    assert anchors.before(path, 7) == Anchor(ChainHead(4, (4).to_bytes(32, "big")), 400)
+    assert anchors.before(path, 8).where == 800  # where the store holds the entry
+    assert anchors.before(Path("b.bin"), 8) == GENESIS_ANCHOR  # another chain's journal
+    assert anchors.before(path, 8) == GENESIS_ANCHOR  # ... replaced this one's heads
     for seq in range(1, ANCHORS_KEPT + 2):
-        anchors.add(path, ChainHead(seq, seq.to_bytes(32, "big")))
-    assert anchors.before(path, 1) == GENESIS_HEAD  # the oldest went first
-    assert anchors.before(path, 2).seq == 2
+        anchors.add(path, entry(seq, seq))
+    assert anchors.before(path, 1) == GENESIS_ANCHOR  # the oldest went first
+    assert anchors.before(path, 2).head.seq == 2
 
 
 def _match() -> Match:
