@@ -189,10 +189,7 @@ async def _measure(
 
     await targets.place_liquidity(target.urls[0], workload.liquidity(), len(workload.markets))
     processes = target.processes | servers
-    idle_before = targets.cpu_seconds(processes)
-    await asyncio.sleep(IDLE_SAMPLE_S)
-    idle = targets.cpu_seconds(processes)
-    idle_rate = {name: (idle[name] - idle_before[name]) / IDLE_SAMPLE_S for name in processes}
+    idle_rate = await _idle_rates(processes)
     cpu_before, busy_before = targets.cpu_seconds(processes), targets.machine_busy()
     began = time.monotonic()
     measured, trades, client_cpu = await run_clients(target.urls, workload, client_processes)
@@ -234,14 +231,31 @@ async def _measure(
     }
 
 
+async def _idle_rates(processes: dict[str, list[int]]) -> dict[str, float]:
+    """Each process's CPU seconds per second while no order comes: the least of
+    ``IDLE_WINDOWS`` one-second windows, so that a worker still starting (a gateway's
+    workers import for a second or two after it listens) is not taken for idle work."""
+    from perpdex.bench import cluster_targets as targets
+
+    rates: dict[str, float] = {name: float("inf") for name in processes}
+    before = targets.cpu_seconds(processes)
+    for _ in range(IDLE_WINDOWS):
+        await asyncio.sleep(1.0)
+        after = targets.cpu_seconds(processes)
+        rates = {name: min(rates[name], after[name] - before[name]) for name in processes}
+        before = after
+    return rates
+
+
 def _ms(ns: int) -> float:
     return round(ns / 1e6, 3)
 
 
 ROLES = ("embedded", "gateway", "engine", "nats", "clients")
-IDLE_SAMPLE_S = 2.0
-"""How long each process's CPU is sampled before the orders, to tell its idle work (the
-position manager's chain polls, timers, NATS heartbeats) from the orders' (``_net``)."""
+IDLE_WINDOWS = 3
+"""One-second windows of each process's CPU sampled before the orders, to tell its idle
+work (the position manager's chain polls, timers, NATS heartbeats) from the orders'
+(``_net``)."""
 
 
 def table(figures: dict[str, Any]) -> str:

@@ -5,9 +5,10 @@ gives them; and the CPU each process spent.
 
 Both modes check every order against a position manager folded from the same chain (the
 pre-trade margin check), journal every command (the embedded one to a file, as ``perpdex
-up`` does; cluster mode to JetStream) and recover signers in one worker process per
-gateway. Settlement, the risk process and the keeper do not run in either mode: fills stay
-pending, so the chain adds nothing per order.
+up`` does; cluster mode to JetStream), recover signers in one worker process per gateway
+and sign each accepted order's receipt in another (the keeper's key, as both modes do).
+Settlement, the risk process and the keeper do not run in either mode: fills stay pending,
+so the chain adds nothing per order.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from perpdex.engine.clock import WallClock
 from perpdex.engine.engine import Engine
 from perpdex.engine.events import EventBus
 from perpdex.engine.sequencer import Sequencer
+from perpdex.gateway.receipts import make_signer, receipt_key
 from perpdex.gateway.server import GatewayServer
 from perpdex.gateway.service import Gateway
 from perpdex.gateway.verify import make_verifier
@@ -87,9 +89,10 @@ async def embedded(deployment: Deployment, journal: Path) -> AsyncIterator[Targe
     sequencer = Sequencer(Engine(engine_markets(deployment), bus), WallClock(), file_journal)
     before = set(_children(os.getpid()))
     verifier = make_verifier(domain, 1)
+    signer = make_signer(receipt_key(deployment), worker=True)  # as perpdex up's gateway
     poll = asyncio.create_task(pm.run(POLL_INTERVAL_S))
     try:
-        gateway = Gateway(sequencer, bus, domain, risk=pm, verifier=verifier)
+        gateway = Gateway(sequencer, bus, domain, risk=pm, verifier=verifier, receipts=signer)
         async with GatewayServer(gateway) as server:
             # this process's children but the clients (started later): the worker
             workers = [pid for pid in _children(os.getpid()) if pid not in before]
@@ -99,6 +102,7 @@ async def embedded(deployment: Deployment, journal: Path) -> AsyncIterator[Targe
         with contextlib.suppress(asyncio.CancelledError):
             await poll
         verifier.close()
+        signer.close()
         file_journal.close()
 
 
