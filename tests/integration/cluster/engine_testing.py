@@ -132,8 +132,9 @@ class EngineProcess:
     def _serving_lines(self) -> int:
         return self.log.read_text().count("serving markets") if self.log.exists() else 0
 
-    def wait_serving(self, within_s: float = 30.0) -> None:
-        """Until this process has replayed its journal and reads commands."""
+    def wait_serving(self, within_s: float = 90.0) -> None:
+        """Until this process has replayed its journal and reads commands (a bound on a
+        hang: a loaded 2-core machine took 34 s once to start the interpreter and import)."""
         deadline = time.monotonic() + within_s
         while self._serving_lines() == self._served_before:
             assert self.process.poll() is None, self.log.read_text()

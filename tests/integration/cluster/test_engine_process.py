@@ -125,15 +125,17 @@ def test_an_engine_killed_mid_stream_resumes_exactly_after_its_journal(
                 await workload.send(js, 10, pause_s=0.002)
 
         sending = asyncio.create_task(send())
-        for pause_s in (0.3, 0.7, 0.5):
+        try:
+            for pause_s in (0.3, 0.7, 0.5):
+                await asyncio.to_thread(engine.wait_serving)
+                await asyncio.sleep(pause_s)
+                engine.kill()  # mid-stream: a group applied, maybe journaled, maybe published
+                engine = EngineProcess(path, nats_single.urls, layout, 0, log)
             await asyncio.to_thread(engine.wait_serving)
-            await asyncio.sleep(pause_s)
-            engine.kill()  # mid-stream: a group applied, maybe journaled, maybe published
-            engine = EngineProcess(path, nats_single.urls, layout, 0, log)
-        await asyncio.to_thread(engine.wait_serving)
-        await asyncio.sleep(0.5)
-        done.set()
-        await sending
+            await asyncio.sleep(0.5)
+        finally:  # a failure above is reported, not left waiting on the sender
+            done.set()
+            await sending
         await wait_covered(js, layout, ShardId(0), workload.last_seq(ShardId(0)))
         await client.close()
 
