@@ -36,7 +36,6 @@ from perpdex.cluster.tasks import Tasks
 from perpdex.cluster.transport import connect
 from perpdex.keeper.runner import Keeper, KeeperConfig
 from perpdex.risk.from_chain import engine_markets, position_manager_from_chain
-from perpdex.risk.manager import PositionManager
 from perpdex.services.keeper import LoopBooks, ManagerScan
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,6 @@ class KeeperProcess:
     def __init__(self, config: ClusterKeeperConfig) -> None:
         self.config = config
         self._nc: Client | None = None
-        self._pm: PositionManager | None = None
         self._replicas: ReplicaSet | None = None
         self._keeper: Keeper | None = None
         self._journals: dict[ShardId, JetStreamJournal] = {}
@@ -80,7 +78,7 @@ class KeeperProcess:
         config = self.config
         self._nc = nc = await connect(config.nats, name=f"perpdex {NAME}")
         await ensure_streams(nc.jetstream(), config.layout)
-        self._pm = pm = await position_manager_from_chain(config.deployment)
+        pm = await position_manager_from_chain(config.deployment)
         self._replicas = replicas = ReplicaSet(nc, config.layout, engine_markets(config.deployment))
         await replicas.start()
         await replicas.caught_up()
