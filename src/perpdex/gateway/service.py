@@ -112,8 +112,8 @@ class Gateway:
         self.domain = domain
         self.registry = OrderRegistry()
         self.risk = risk
-        self._share_leverage = share_leverage
         """The pre-trade check, also the source of the account figures HTTP reads show."""
+        self._share_leverage = share_leverage
         self._clock = clock if clock is not None else WallClock()
         self._limits = limits if limits is not None else Limits()
         self._verifier = verifier if verifier is not None else InlineVerifier(domain)
