@@ -23,6 +23,7 @@ deletes and purges: a hole would break the hash chain.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Final
 
 from nats.js import JetStreamContext
@@ -34,7 +35,7 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError
 
-from perpdex.cluster.transport import unavailable_on_failure
+from perpdex.cluster.transport import START_TIMEOUT_S, unavailable_on_failure, until_available
 from perpdex.core.types import MarketId
 from perpdex.core.types import ShardId as ShardId  # re-exported: the cluster names it here
 
@@ -163,7 +164,15 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
 
 
 async def ensure_streams(js: JetStreamContext, layout: StreamLayout) -> None:
+    """Every stream of ``layout`` (idempotent). A creation JetStream does not answer in time
+    is made again for up to ``START_TIMEOUT_S``: the first streams of a cluster that just
+    formed can take longer than one API timeout to get their replicas placed."""
     for config in layout.configs():
+        await until_available(partial(_ensure_or_unavailable, js, config), START_TIMEOUT_S)
+
+
+async def _ensure_or_unavailable(js: JetStreamContext, config: StreamConfig) -> None:
+    async with unavailable_on_failure(f"stream {config.name}"):
         await ensure_stream(js, config)
 
 
