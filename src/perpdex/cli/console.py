@@ -32,15 +32,19 @@ def serve(node: Anvil) -> int:
 
 def run_interruptible(body: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Runs a command's ``body`` so that SIGTERM unwinds like Ctrl-C: a started anvil is then
-    stopped on every exit path (its ``with`` block exits)."""
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    stopped on every exit path (its ``with`` block exits). Ctrl-C (SIGINT) stops it even if
+    the parent ignored SIGINT (a job started in the background of a script, which Python
+    would otherwise leave deaf to it)."""
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return body(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
