@@ -104,8 +104,11 @@ def test_fills_settle_once_across_a_killed_settlement_process(
                 time.sleep(0.5)
             assert sorted(on_chain) == sorted(set(on_chain)), "a fill settled twice"
             assert set(on_chain) == set(fills)
-            outcomes = asyncio.run(_outcome_keys(urls, layout, domain))
-            assert outcomes >= set(fills)
+            # an outcome is published once its batch is mined: it may follow the chain
+            deadline = time.monotonic() + 30
+            while not asyncio.run(_outcome_keys(urls, layout, domain)) >= set(fills):
+                assert time.monotonic() < deadline, "a settled fill has no outcome"
+                time.sleep(0.5)
         finally:
             settlement.terminate()
             settlement.wait(30)
