@@ -96,14 +96,17 @@ def demo(tmp_path: Path, *options: str) -> Iterator[Demo]:
 
 async def watch_book(client: Client, market: ListedMarket) -> list[BookView]:
     """Every book the gateway sends for ``market`` over ``WATCH_S``, from the first one with
-    both sides (the maker's first quotes)."""
+    the maker's whole ladder on both sides. Not from its first bid: the maker places its
+    first ladder one order at a time, and a taker may take that lone bid before the next
+    one rests (seen in CI under load)."""
+    levels = BotsConfig(seed=SEED).levels
     views: list[BookView] = []
     subscription = await client.book(market.symbol)
     deadline = time.monotonic() + START_TIMEOUT_S
     try:
         async with asyncio.timeout(START_TIMEOUT_S + WATCH_S):
             async for view in subscription:
-                if views or (view.bids and view.asks):
+                if views or min(len(view.bids), len(view.asks)) >= levels:
                     views.append(view)
                     deadline = min(deadline, time.monotonic() + WATCH_S)
                 if time.monotonic() > deadline:
