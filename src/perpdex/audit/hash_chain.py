@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from perpdex.audit.findings import Check, Discrepancy
-from perpdex.audit.source import PublishedEntry
+from perpdex.audit.source import PublishedBreakError, PublishedEntry
 from perpdex.engine.codec import seq_of
 from perpdex.engine.hashchain import HEAD_SIZE, HashChain
 from perpdex.engine.journal import GENESIS_HEAD, ChainHead, JournalEntry
@@ -30,6 +30,12 @@ class ChainCheck:
         self.broken: Discrepancy | None = None
 
     def __iter__(self) -> Iterator[JournalEntry]:
+        try:
+            yield from self._checked()
+        except PublishedBreakError as error:
+            self._break(error.seq, f"the publisher refuses the entry, its chain broken: {error}")
+
+    def _checked(self) -> Iterator[JournalEntry]:
         chain = HashChain(self.anchor.head)
         expected = self.anchor.seq + 1
         for position, item in enumerate(self._published):

@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -50,6 +51,18 @@ class PublishedEntry:
 
 class JournalUnavailableError(Exception):
     """The journal could not be read at all (no file, no answer): nothing was audited."""
+
+
+class PublishedBreakError(Exception):
+    """The publisher refuses the entry at ``seq``: its own check found the stored journal
+    broken there (``/journal``'s ``journal_broken``); what came before was served."""
+
+    def __init__(self, seq: int, message: str) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+_BROKEN: Final = "journal_broken"
 
 
 def open_source(
@@ -136,7 +149,7 @@ def http_entries(
     next_seq, last = first_seq, None
     while last is None or next_seq <= last:
         request = f"{endpoint}?from={next_seq}&limit={page}{asked}"
-        answer = _retried(partial(fetch, request), request)
+        answer = _retried(partial(fetch, request), request, next_seq)
         try:
             served = msgspec.json.decode(answer, type=_Page)
         except msgspec.DecodeError as error:
@@ -152,14 +165,24 @@ def http_entries(
             return
 
 
-def _retried(call: Callable[[], bytes], what: str) -> bytes:
+class _ErrorBody(msgspec.Struct):
+    code: str
+    message: str
+
+
+def _retried(call: Callable[[], bytes], what: str, first_seq: int) -> bytes:
     wait = 0.5
     for attempt in range(1, RETRIES + 1):
         try:
             return call()
         except urllib.error.HTTPError as error:
+            body = error.read()
+            with suppress(msgspec.DecodeError):
+                told = msgspec.json.decode(body, type=_ErrorBody)
+                if told.code == _BROKEN:  # the entry a page from ``first_seq`` starts with
+                    raise PublishedBreakError(first_seq, f"{what}: {told.message}") from None
             if error.code < 500:  # asked wrongly, or no journal there: asking again won't help
-                raise JournalUnavailableError(f"{what}: {error.code} {error.read()!r}") from None
+                raise JournalUnavailableError(f"{what}: {error.code} {body!r}") from None
             failure: Exception = error
         except OSError as error:
             failure = error

@@ -30,6 +30,7 @@ from perpdex.http.journal_pages import (
     Anchors,
     JournalUnreachable,
     PageBuilder,
+    ending_at_a_break,
     page_of,
 )
 
@@ -84,15 +85,16 @@ class StreamJournalPages:
         reader = MessageReader(self._js, self._stream, self._subject)
         message = max(anchor.where, 1)
         try:
-            while message <= last:
-                for seq, payload in await reader.fetch(
-                    message, min(READ_BATCH, last - message + 1)
-                ):
-                    for frame in unpack_message(seq, payload):
-                        entry = check(frame)
-                        if entry is not None and built.take(entry):
-                            return
-                    message = seq + 1
-            check.end()
+            with ending_at_a_break(built):
+                while message <= last:
+                    for seq, payload in await reader.fetch(
+                        message, min(READ_BATCH, last - message + 1)
+                    ):
+                        for frame in unpack_message(seq, payload):
+                            entry = check(frame)
+                            if entry is not None and built.take(entry):
+                                return
+                        message = seq + 1
+                check.end()
         finally:
             await reader.close()

@@ -4,7 +4,8 @@ nothing it can send makes a 5xx (``tests/integration/http/test_schema.py`` fuzze
 The codes are the WebSocket protocol's (:class:`~perpdex.gateway.protocol.ErrorCode`)
 where one fits, so the SDK raises the same typed error for a read as for a request; the
 HTTP API adds ``not_found`` (no such route or resource); ``unavailable`` is a service the
-read needs restarting (503, the one 5xx, and not the request's fault).
+read needs restarting (503, not the request's fault), and ``journal_broken`` a stored
+journal entry that fails its hash chain (500: the operator's fault, told to the auditor).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from perpdex.engine.errors import JournalError
 from perpdex.gateway.protocol import ErrorCode
 
 
@@ -27,6 +29,7 @@ class ApiErrorCode(StrEnum):
     UNKNOWN_ORDER = ErrorCode.UNKNOWN_ORDER.value
     UNAVAILABLE = ErrorCode.UNAVAILABLE.value
     NOT_FOUND = "not_found"
+    JOURNAL_BROKEN = "journal_broken"
 
 
 class ApiErrorBody(BaseModel):
@@ -56,12 +59,21 @@ def unavailable(what: str) -> ApiError:
     )
 
 
+def journal_broken(error: JournalError) -> ApiError:
+    return ApiError(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        ApiErrorCode.JOURNAL_BROKEN,
+        f"the stored journal breaks its hash chain at seq {error.seq}: {error.detail}",
+    )
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ApiErrorBody, "description": description}
     for status, description in (
         (400, "a malformed parameter"),
         (404, "no such market, order or resource"),
         (422, "a parameter of the wrong type"),
+        (500, "the stored journal breaks its hash chain (`/journal` only)"),
         (503, "a service the read needs is restarting"),
     )
 }

@@ -6,18 +6,24 @@ A page starts from the nearest chain head already verified at or before ``from``
 entry of each page served is remembered, with where the store holds it), so paging through
 a journal reads it once, not from genesis per page: entries before the anchor are skipped
 unhashed, and the anchor itself must match.
+
+A stored entry that breaks the chain ends its page before it (what comes before is sound
+and served); a page that would start with it is refused as ``journal_broken`` (500: the
+operator's store is at fault, not the request), so an auditor learns where it breaks.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 import msgspec
 
 from perpdex.engine.codec import decode
+from perpdex.engine.errors import BadEntry, ChainMismatch
 from perpdex.engine.journal import GENESIS_HEAD, ChainHead, JournalEntry
 from perpdex.gateway.protocol import hex0x
 from perpdex.http import models
@@ -84,6 +90,17 @@ class PageBuilder:
             self.last = entry
         self.complete = entry.seq >= self._through or len(self.entries) == self._limit
         return self.complete
+
+
+@contextmanager
+def ending_at_a_break(built: PageBuilder) -> Iterator[None]:
+    """Reading into ``built``: a stored entry that breaks the chain ends the page before it,
+    or raises when the page has no entry yet (the break is where it would start)."""
+    try:
+        yield
+    except (BadEntry, ChainMismatch):
+        if not built.entries:
+            raise
 
 
 def served_entry(data: bytes, head: bytes) -> models.JournalEntry:

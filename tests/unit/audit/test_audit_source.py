@@ -3,14 +3,25 @@ again from the first entry not yet read, and gives up on an answer that will not
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import urllib.error
+from collections.abc import Iterator
 from email.message import Message
 
 import pytest
 
 from perpdex.audit import source
-from perpdex.audit.source import JournalUnavailableError, http_entries, journal_url
+from perpdex.audit.findings import Check
+from perpdex.audit.hash_chain import ChainCheck
+from perpdex.audit.source import (
+    JournalUnavailableError,
+    PublishedBreakError,
+    PublishedEntry,
+    http_entries,
+    journal_url,
+)
 
 
 def _page(first: int, limit: int, head: int) -> bytes:
@@ -73,6 +84,36 @@ def test_an_error_answer_is_not_asked_again() -> None:
     with pytest.raises(JournalUnavailableError, match="404"):
         list(http_entries("http://h:1", get=get))
     assert calls == 1
+
+
+def test_a_journal_the_publisher_finds_broken_ends_the_chain_at_its_page() -> None:
+    calls = 0
+
+    def get(url: str) -> bytes:
+        nonlocal calls
+        calls += 1
+        first, _ = _query(url)
+        if first < 3:  # the page ends before the broken entry, the next one is refused
+            return _page(first, 2, head=5)
+        body = json.dumps({"code": "journal_broken", "message": "breaks at seq 3: x"})
+        raise urllib.error.HTTPError(url, 500, "broken", Message(), io.BytesIO(body.encode()))
+
+    published = http_entries("http://h:1", get=get)
+    assert [int.from_bytes(e.entry, "big") for e in itertools.islice(published, 2)] == [1, 2]
+    with pytest.raises(PublishedBreakError, match="breaks at seq 3") as raised:
+        next(published)
+    assert (raised.value.seq, calls) == (3, 2)  # not asked again: it will not heal
+
+    # the audit's chain check ends there, naming the entry refused
+    refused = ChainCheck(iter_raising(PublishedBreakError(1, "refused")))
+    assert list(refused) == [] and refused.broken is not None
+    assert (refused.broken.check, refused.broken.seq) == (Check.HASH_CHAIN, 1)
+    assert "the publisher refuses the entry" in refused.broken.detail
+
+
+def iter_raising(error: Exception) -> Iterator[PublishedEntry]:
+    raise error
+    yield  # a generator: raises when first asked
 
 
 def test_the_journal_endpoint_of_a_url() -> None:

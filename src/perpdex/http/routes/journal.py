@@ -3,7 +3,8 @@
 The embedded node's one engine is shard 0, read from its journal file in a worker thread
 (the matching loop never waits for it); a cluster reader's shards are read from their
 JetStream streams (``Sources.shard_journal``). Either way a page is checked against the hash
-chain as it is read, from the nearest head already verified (``journal_pages``).
+chain as it is read, from the nearest head already verified (``journal_pages``); an entry
+that breaks it ends the page, and a page from it is a ``journal_broken`` error.
 """
 
 from __future__ import annotations
@@ -14,10 +15,24 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Query, Request
 
+from perpdex.engine.errors import BadEntry, ChainMismatch
 from perpdex.engine.file_journal import read_file
 from perpdex.http import models
-from perpdex.http.errors import ERROR_RESPONSES, ApiErrorCode, not_found, unavailable
-from perpdex.http.journal_pages import Anchor, Anchors, JournalUnreachable, PageBuilder, page_of
+from perpdex.http.errors import (
+    ERROR_RESPONSES,
+    ApiErrorCode,
+    journal_broken,
+    not_found,
+    unavailable,
+)
+from perpdex.http.journal_pages import (
+    Anchor,
+    Anchors,
+    JournalUnreachable,
+    PageBuilder,
+    ending_at_a_break,
+    page_of,
+)
 from perpdex.http.reads import SourcesDep, released_gateway, slow_read
 from perpdex.http.sources import Sources
 
@@ -36,15 +51,18 @@ async def journal(
     shard: Annotated[int, Query(ge=0, lt=2**16, description="The engine shard")] = 0,
 ) -> models.JournalPage:
     """Entries from seq ``from`` on, at most ``limit``; the journal's durable head."""
-    if sources.shard_journal is None:
-        return await _embedded(request, sources, first, limit, shard)
-    pages = sources.shard_journal(shard)
-    if pages is None:
-        raise not_found(ApiErrorCode.NOT_FOUND, f"no engine shard {shard} in this cluster")
     try:
-        return await pages.page(first, limit)
-    except JournalUnreachable:
-        raise unavailable(f"shard {shard}'s journal") from None
+        if sources.shard_journal is None:
+            return await _embedded(request, sources, first, limit, shard)
+        pages = sources.shard_journal(shard)
+        if pages is None:
+            raise not_found(ApiErrorCode.NOT_FOUND, f"no engine shard {shard} in this cluster")
+        try:
+            return await pages.page(first, limit)
+        except JournalUnreachable:
+            raise unavailable(f"shard {shard}'s journal") from None
+    except (BadEntry, ChainMismatch) as error:
+        raise journal_broken(error) from None
 
 
 async def _embedded(
@@ -72,6 +90,7 @@ async def _embedded(
 def _read(path: Path, anchor: Anchor, built: PageBuilder) -> None:
     if built.complete:
         return
-    for entry in read_file(path, anchor.head):
-        if built.take(entry):
-            break
+    with ending_at_a_break(built):
+        for entry in read_file(path, anchor.head):
+            if built.take(entry):
+                break
