@@ -73,11 +73,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         (400, "a malformed parameter"),
         (404, "no such market, order or resource"),
         (422, "a parameter of the wrong type"),
-        (500, "the stored journal breaks its hash chain (`/journal` only)"),
         (503, "a service the read needs is restarting"),
     )
 }
 """The error replies every route may give, for the OpenAPI document."""
+
+JOURNAL_BROKEN_RESPONSE: dict[int | str, dict[str, object]] = {
+    500: {"model": ApiErrorBody, "description": "the stored journal breaks its hash chain"}
+}
+"""``/journal``'s own: the page it was asked for starts at a broken entry."""
 
 
 def install(app: FastAPI) -> None:

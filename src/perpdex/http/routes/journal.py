@@ -20,6 +20,7 @@ from perpdex.engine.file_journal import read_file
 from perpdex.http import models
 from perpdex.http.errors import (
     ERROR_RESPONSES,
+    JOURNAL_BROKEN_RESPONSE,
     ApiErrorCode,
     journal_broken,
     not_found,
@@ -39,7 +40,7 @@ from perpdex.http.sources import Sources
 MAX_PAGE: Final = 1000
 EMBEDDED_SHARD: Final = 0
 
-router = APIRouter(tags=["journal"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["journal"], responses=ERROR_RESPONSES | JOURNAL_BROKEN_RESPONSE)
 
 
 @router.get("/journal", response_model=models.JournalPage)
