@@ -58,13 +58,15 @@ class ClusterUp:
     ) -> None:
         self.urls = urls
         self.gateway_port = free_port_pair()
+        self.http_port = free_port_pair()
+        """The reader's HTTP API."""
         run_dir.mkdir(parents=True, exist_ok=True)
         self.log = run_dir / "cluster-up.log"
         argv = [
             sys.executable, "-m", "perpdex.cli.main", "cluster", "up",
             "--nats", ",".join(urls), "--rpc-url", deployment.rpc_url,
             "--deployment", str(deployment_file), "--gateway-port", str(self.gateway_port),
-            "--http-port", str(free_port_pair()), "--run-dir", str(run_dir),
+            "--http-port", str(self.http_port), "--run-dir", str(run_dir),
         ]  # fmt: skip
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(

@@ -12,9 +12,11 @@ cluster status`` (a new pid, one restart more) and in its log. Then:
 2. no fill is settled twice: the Exchange's ``Filled`` events name each (maker, taker)
    pair once, and only pairs the engines matched;
 3. every engine fill is settled on chain or reported rejected (``PERPDEX_OUT``);
-4. the position manager of cluster mode (the chain's fold, the replicas' fills and the
-   outcomes, as the risk process builds it) holds no pending fill and equals the
-   contract's account and position views of every trader.
+4. the position manager of cluster mode equals the contract's account and position views
+   of every trader: the one the reader process serves (``/accounts/{trader}``, read while
+   the cluster still runs, once settlement caught up), and one built from the chain's fold,
+   the replicas' fills and the outcomes as the risk process builds it, which holds no
+   pending fill.
 
 While a gateway or a NATS node is down an order may be refused (``unavailable``, or the
 connection drops): the client sends the same signed order again, through the other
@@ -24,13 +26,17 @@ gateway if its own is gone. That is allowed; an acknowledged order lost is not.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tests.integration.cluster.cluster_testing import (
     Board,
@@ -48,6 +54,7 @@ from perpdex.cli.up import fresh_deployment
 from perpdex.cluster.nats_server import NatsCluster
 from perpdex.cluster.streams import StreamLayout
 from perpdex.core.types import OrderHash, TimeInForce
+from perpdex.core.units import from_collateral_units, from_size_units
 from perpdex.engine.commands import NewOrder
 from perpdex.gateway.protocol import Placed
 from perpdex.risk.from_chain import deployment_domain
@@ -76,6 +83,8 @@ ROUND_S = 0.5
 fills settle in the test's time (settlement's throughput is not what is tested here)."""
 ORDER_WITHIN_S = 60.0
 """An order refused again and again for this long fails the test (the cluster is stuck)."""
+SETTLED_WITHIN_S = 90.0
+"""Settlement catches up with the engines' fills within this (and every view with it)."""
 RETRYABLE = (CommandUnavailableError, ConnectionLostError, GatewayUnavailableError)
 
 
@@ -243,11 +252,51 @@ async def _crash_in_turn(
         board = await asyncio.to_thread(cluster.until_board, "every service back", serving, 150)
         stream.restarts = {name: int(str(board[name]["restarts"])) for name in SERVICES}
         assert all(stream.restarts[name] >= 1 for name in KILLED), stream.restarts
+        await asyncio.to_thread(reader_agrees_with_chain, cluster, deployment)
     finally:
         done.set()
         for client in clients:
             await client.close()
     return stream
+
+
+def reader_agrees_with_chain(cluster: ClusterUp, deployment: Deployment) -> None:
+    """The reader's view of each trader (collateral and position sizes, its position manager
+    folded with the fills and outcomes it followed) equals the contract's, once settlement
+    caught up."""
+    exchange = bind(web3_connect(deployment.rpc_url), deployment).exchange
+    deadline = time.monotonic() + SETTLED_WITHIN_S
+    while True:
+        differs = []
+        for role in (Role.MAKER, Role.TRADER):
+            trader = deployment.wallet(role).address
+            try:
+                view = get_json(f"http://127.0.0.1:{cluster.http_port}/accounts/{trader}")
+            except OSError as error:  # the reader restarting: asked again
+                differs.append(f"{role}: {error}")
+                continue
+            collateral, _, _ = exchange.functions.account(trader).call()
+            sizes = {m.symbol: exchange.functions.position(trader, m.id).call()[0] for m in
+                     deployment.markets}  # fmt: skip
+            on_chain = (
+                from_collateral_units(collateral),
+                {m: from_size_units(size) for m, size in sizes.items() if size},
+            )
+            served = (
+                Decimal(view["collateral"]),
+                {p["market"]: Decimal(p["size"]) for p in view["positions"] if Decimal(p["size"])},
+            )
+            if served != on_chain:
+                differs.append(f"{role}: reader {served}, chain {on_chain}")
+        if not differs:
+            return
+        assert time.monotonic() < deadline, differs
+        time.sleep(0.5)
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
 
 
 def _assert_nothing_lost(deployment: Deployment, urls: list[str], stream: Stream) -> None:
@@ -266,7 +315,7 @@ def _assert_nothing_lost(deployment: Deployment, urls: list[str], stream: Stream
         assert placed == dict.fromkeys(placed, 1), f"shard {shard}: lost or placed twice"
 
     # 3. every engine fill settled or reported rejected (settlement catches up)
-    record = wait_settled(deployment, urls, LAYOUT, within_s=90)
+    record = wait_settled(deployment, urls, LAYOUT, within_s=SETTLED_WITHIN_S)
     assert record.fills, "no fill: the stream did not cross"
     assert len(record.fills) == len(set(record.fills))  # a (maker, taker) pair fills once here
     assert not record.unsettled, f"{len(record.unsettled)} fills neither settled nor rejected"
