@@ -7,7 +7,8 @@ Starts (unless ``--nats`` names an existing deployment) a three-node NATS JetStr
 cluster on loopback, creates the streams of the layout, and runs each service as its own
 OS process under a :class:`perpdex.cluster.supervisor.Supervisor`: the engine shards
 first, then the gateways, settlement, the position manager, the keeper and the HTTP
-reader (the API and the web app, at the printed ``http`` URL). A
+reader (the API and the web app, at the printed URL, which the gateways point plain HTTP
+requests at). The deployment file it writes names the first gateway and the API. A
 process that dies is restarted and the restart logged; Ctrl-C or SIGTERM stops the
 services in the reverse order, then NATS, then the chain it started. Each service's own
 command line (``perpdex engine --shard K ...``) is printed, so it can be run by hand on
@@ -18,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -125,6 +125,8 @@ def service_specs(
                 str(gateway_port + index),
                 "--state-dir",
                 str(state_dir / f"gateway-{index}"),
+                "--web-url",  # plain HTTP asked of a gateway is pointed at the reader
+                f"http://127.0.0.1:{http_port}",
             ),
         )
         for index in range(gateways)
@@ -178,6 +180,10 @@ def _run(args: argparse.Namespace) -> int:
             else:
                 chain = stack.enter_context(Anvil(log_path=run_dir / "anvil.log"))
                 deployment = fresh_deployment(chain.rpc_url)
+            gateways = [f"ws://127.0.0.1:{args.gateway_port + i}" for i in range(args.gateways)]
+            http = f"http://127.0.0.1:{args.http_port}"
+            # what the SDK, the trader's commands and `perpdex audit` find the cluster by
+            deployment = replace(deployment, gateway_url=gateways[0], web_url=http)
             deployment_file = write_deployment(deployment, run_dir / "deployment.json")
             specs = service_specs(
                 deployment_file,
@@ -188,8 +194,8 @@ def _run(args: argparse.Namespace) -> int:
                 run_dir / "state",
                 args.http_port,
             )
-            http = f"http://127.0.0.1:{args.http_port}"
-            return asyncio.run(_supervise(urls, layout, specs, run_dir / "logs", http))
+            where = _Where(http, gateways, urls, deployment_file, run_dir / "logs")
+            return asyncio.run(_supervise(urls, layout, specs, where))
     except (
         AnvilError,
         NatsServerError,
@@ -204,8 +210,36 @@ def _run(args: argparse.Namespace) -> int:
         return 1
 
 
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where a user finds the running cluster (printed once it runs)."""
+
+    http: str
+    gateways: list[str]
+    nats: list[str]
+    deployment_file: Path
+    log_dir: Path
+
+    def describe(self, supervisor: Supervisor) -> str:
+        services = ", ".join(f"{s.name} (pid {s.pid})" for s in supervisor.statuses())
+        nats = ",".join(self.nats)
+        return "\n".join(
+            (
+                "perpdex cluster running",
+                f"  web app, HTTP API  {self.http}/ (operator dashboard: {self.http}/dashboard)",
+                f"  gateways           {', '.join(self.gateways)}",
+                f"  deployment         {self.deployment_file} (names the first gateway and the"
+                " API: `perpdex order ... --deployment` it)",
+                f"  NATS               {nats}",
+                f"  services           {services}",
+                f"  logs               {self.log_dir}/<service>.log",
+                f"`perpdex cluster status --nats {nats}` shows each service; Ctrl-C stops all",
+            )
+        )
+
+
 async def _supervise(
-    urls: list[str], layout: StreamLayout, specs: list[ServiceSpec], log_dir: Path, http: str
+    urls: list[str], layout: StreamLayout, specs: list[ServiceSpec], where: _Where
 ) -> int:
     from perpdex.cluster.status import status_bucket
     from perpdex.cluster.streams import ensure_streams
@@ -217,14 +251,12 @@ async def _supervise(
         js = client.jetstream()
         await ensure_streams(js, layout)
         board = await status_bucket(js, layout)
-        supervisor = Supervisor(specs, log_dir)
+        supervisor = Supervisor(specs, where.log_dir)
         supervisor.start()
         try:
-            started = {"nats": urls, "http": http, "services": _summary(supervisor)}
-            print(json.dumps(started), flush=True)
             for spec in specs:
                 log.info("%s: %s", spec.name, " ".join(spec.argv[1:]))
-            print("cluster running; `perpdex cluster status` shows it; Ctrl-C stops it", flush=True)
+            print(where.describe(supervisor), flush=True)
             await _watch(supervisor, board)
         except (KeyboardInterrupt, asyncio.CancelledError):
             log.info("stopping the services, the last started first")

@@ -31,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--state-dir", type=Path, help="where traders' leverage caps are kept")
     parser.add_argument(
+        "--web-url",
+        help="the HTTP API (a reader) plain HTTP requests here are pointed at, which is how"
+        " the SDK finds it from the gateway's URL",
+    )
+    parser.add_argument(
         "--verify-workers", type=int, default=1, help="signature-checking processes"
     )
     parser.add_argument(
@@ -59,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             state_dir=args.state_dir,
             verify_workers=args.verify_workers,
             wait_s=args.wait,
+            web_url=args.web_url,
         )
         return asyncio.run(serve_until_signalled(GatewayProcess(config)))
     except (

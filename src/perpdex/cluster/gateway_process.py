@@ -53,6 +53,8 @@ class GatewayConfig:
     poll_interval_s: float = 0.2
     wait_s: float = WAIT_S
     """How long an answer waits for the replica to apply its command."""
+    web_url: str | None = None
+    """The HTTP API (a reader) that plain HTTP requests to the gateway are pointed at."""
 
 
 class GatewayProcess:
@@ -99,7 +101,9 @@ class GatewayProcess:
             verifier=self._verifier,
             receipts=self._receipt_signer(),
         )
-        self._server = GatewayServer(replicated.gateway, config.host, config.port)
+        self._server = GatewayServer(
+            replicated.gateway, config.host, config.port, web_url=config.web_url
+        )
         await self._server.__aenter__()
         await replicated.report(nc)
         log.info(

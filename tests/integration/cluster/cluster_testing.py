@@ -60,6 +60,7 @@ class ClusterUp:
         self.gateway_port = free_port_pair()
         self.http_port = free_port_pair()
         """The reader's HTTP API."""
+        self.run_dir = run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         self.log = run_dir / "cluster-up.log"
         argv = [

@@ -18,6 +18,10 @@ cluster status`` (a new pid, one restart more) and in its log. Then:
    the replicas' fills and the outcomes as the risk process builds it, which holds no
    pending fill.
 
+Before the kills, what a user is told: the printed URLs, a deployment file naming the first
+gateway and the API, and the gateways pointing plain HTTP at the reader (the SDK finds the
+API from a gateway's URL alone).
+
 While a gateway or a NATS node is down an order may be refused (``unavailable``, or the
 connection drops): the client sends the same signed order again, through the other
 gateway if its own is gone. That is allowed; an acknowledged order lost is not.
@@ -48,7 +52,7 @@ from tests.integration.cluster.gateway_testing import journaled
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import bind
-from perpdex.chain.deployment import Deployment, Role, write_deployment
+from perpdex.chain.deployment import Deployment, Role, load_deployment, write_deployment
 from perpdex.chain.transact import connect as web3_connect
 from perpdex.cli.up import fresh_deployment
 from perpdex.cluster.nats_server import NatsCluster
@@ -67,6 +71,7 @@ from perpdex.sdk.gateway_errors import (
     GatewayUnavailableError,
     ReplayedError,
 )
+from perpdex.sdk.gateway_http import discover_http_url
 from perpdex.settlement.payload import order_hash_of_payload
 
 LAYOUT = StreamLayout(shards=2, replicas=3)  # what cluster up makes on three NATS nodes
@@ -195,6 +200,7 @@ def test_every_service_killed_in_turn_mid_stream_loses_nothing(
         )
         try:
             board = cluster.until_board("every service serving", serving, 150)
+            found_by_a_user(cluster)
             stream = asyncio.run(_crash_in_turn(cluster, nats_three, deployment, board, tmp_path))
         finally:
             cluster.stop()
@@ -258,6 +264,17 @@ async def _crash_in_turn(
         for client in clients:
             await client.close()
     return stream
+
+
+def found_by_a_user(cluster: ClusterUp) -> None:
+    api = f"http://127.0.0.1:{cluster.http_port}"
+    gateways = [cluster.gateway_url(0), cluster.gateway_url(1)]
+    printed = cluster.log.read_text()
+    assert "perpdex cluster running" in printed and ", ".join(gateways) in printed
+    assert f"{api}/ (operator dashboard: {api}/dashboard)" in printed
+    written = load_deployment(cluster.run_dir / "deployment.json")
+    assert (written.gateway_url, written.web_url) == (gateways[0], api)
+    assert [discover_http_url(url) for url in gateways] == [api, api]
 
 
 def reader_agrees_with_chain(cluster: ClusterUp, deployment: Deployment) -> None:
