@@ -228,8 +228,8 @@ class _Where:
                 "perpdex cluster running",
                 f"  web app, HTTP API  {self.http}/ (operator dashboard: {self.http}/dashboard)",
                 f"  gateways           {', '.join(self.gateways)}",
-                f"  deployment         {self.deployment_file} (names the first gateway and the"
-                " API: `perpdex order ... --deployment` it)",
+                f"  deployment         {self.deployment_file} (the first gateway and the API:"
+                " give it to the trader's commands as --deployment)",
                 f"  NATS               {nats}",
                 f"  services           {services}",
                 f"  logs               {self.log_dir}/<service>.log",

@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         module.add_arguments(sub.add_parser(name, help=module.__doc__, parents=[log_options()]))
     args = parser.parse_args(argv)
     module = importlib.import_module(COMMANDS[args.command])
-    level: str = getattr(args, "log_level", getattr(module, "LOG_LEVEL", DEFAULT_LEVEL))
+    default = getattr(args, "subcommand_log_level", getattr(module, "LOG_LEVEL", DEFAULT_LEVEL))
+    level: str = getattr(args, "log_level", default)
     configure_logging(level, getattr(args, "log_format", "text"))
     code: int = module.run(args)
     return code

@@ -14,7 +14,10 @@ def add_subcommands(parser: argparse.ArgumentParser, dest: str, table: dict[str,
     sub = parser.add_subparsers(dest=dest, required=True)
     for name, module_name in table.items():
         module = importlib.import_module(module_name)
-        module.add_arguments(sub.add_parser(name, help=module.__doc__, parents=[log_options()]))
+        parser = sub.add_parser(name, help=module.__doc__, parents=[log_options()])
+        module.add_arguments(parser)
+        if hasattr(module, "LOG_LEVEL"):  # a sub-command's own default (``perpdex.cli.main``)
+            parser.set_defaults(subcommand_log_level=module.LOG_LEVEL)
 
 
 def run_subcommand(args: argparse.Namespace, dest: str, table: dict[str, str]) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from perpdex import logs
+from perpdex.bench import workload
 from perpdex.cli.main import main
 from perpdex.logs import configure_logging, report_failure, report_recovery
 
@@ -95,6 +96,18 @@ def test_every_command_and_subcommand_takes_the_options(
     log.debug("after the command")
     (line,) = lines(capsys)
     assert json.loads(line)["message"] == "after the command"
+
+
+@pytest.mark.parametrize("own", [None, "info"])
+def test_a_subcommand_s_own_log_level_is_its_default(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, own: str | None
+) -> None:
+    if own is not None:  # as `perpdex cluster up` declares info, to show what it runs
+        monkeypatch.setattr(workload, "LOG_LEVEL", own, raising=False)
+    assert main(["bench", "gen-orders", "--n", "1"]) == 0
+    log.info("after the command")
+    shown = any("after the command" in line for line in lines(capsys))
+    assert shown is (own == "info")  # else the default, warning
 
 
 class Loop:
