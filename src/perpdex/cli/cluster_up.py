@@ -22,7 +22,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -256,8 +256,8 @@ async def _supervise(
         try:
             for spec in specs:
                 log.info("%s: %s", spec.name, " ".join(spec.argv[1:]))
-            print(where.describe(supervisor), flush=True)
-            await _watch(supervisor, board)
+            print(f"perpdex cluster starting {len(specs)} services...", flush=True)
+            await _watch(supervisor, board, lambda: print(where.describe(supervisor), flush=True))
         except (KeyboardInterrupt, asyncio.CancelledError):
             log.info("stopping the services, the last started first")
         finally:
@@ -268,16 +268,34 @@ async def _supervise(
     return 0
 
 
-async def _watch(supervisor: Supervisor, board: KeyValue) -> None:
+async def _watch(supervisor: Supervisor, board: KeyValue, serving: Callable[[], None]) -> None:
+    """Keep the services running and the board current; call ``serving`` once every
+    service has reported itself (which it does once it serves)."""
     published = 0.0
     last = _summary(supervisor)
+    waiting = True
     while True:
         supervisor.poll()
         now = _summary(supervisor)
         if now != last or time.monotonic() - published >= _BOARD_REFRESH_S:
             await _publish(supervisor, board)
             published, last = time.monotonic(), now
+            if waiting and await _all_serving(supervisor, board):
+                waiting = False
+                serving()
         await asyncio.sleep(_POLL_S)
+
+
+async def _all_serving(supervisor: Supervisor, board: KeyValue) -> bool:
+    from perpdex.cluster.status import read_board
+    from perpdex.cluster.transport import UNAVAILABLE
+
+    try:
+        views = {view.name: view for view in await read_board(board)}
+    except UNAVAILABLE:
+        return False
+    names = [status.name for status in supervisor.statuses()]
+    return all(name in views and views[name].host is not None for name in names)
 
 
 async def _publish(supervisor: Supervisor, board: KeyValue) -> None:

@@ -269,8 +269,12 @@ async def _crash_in_turn(
 def found_by_a_user(cluster: ClusterUp) -> None:
     api = f"http://127.0.0.1:{cluster.http_port}"
     gateways = [cluster.gateway_url(0), cluster.gateway_url(1)]
-    printed = cluster.log.read_text()
-    assert "perpdex cluster running" in printed and ", ".join(gateways) in printed
+    deadline = time.monotonic() + 10  # printed at the supervisor's next look at the board
+    while "perpdex cluster running" not in (printed := cluster.log.read_text()):
+        assert time.monotonic() < deadline, printed
+        time.sleep(0.2)
+    assert printed.index("starting 8 services") < printed.index("perpdex cluster running")
+    assert ", ".join(gateways) in printed
     assert f"{api}/ (operator dashboard: {api}/dashboard)" in printed
     written = load_deployment(cluster.run_dir / "deployment.json")
     assert (written.gateway_url, written.web_url) == (gateways[0], api)

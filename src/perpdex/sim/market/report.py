@@ -81,20 +81,24 @@ def bps(value: Fraction, reference: Fraction) -> float:
 
 
 def hedge_figures(fills: Sequence[HedgeFill], index: Sequence[IndexSample]) -> dict[str, object]:
-    """Volume, VWAP and the VWAP against the index each fill met (size-weighted)."""
+    """Volume, VWAP and the VWAP against the index each fill met (size-weighted, over the
+    fills with an index observed before them)."""
     volume = sum(f.size for f in fills)
     if not volume:
         return {"hedge_fills": 0, "hedge_volume": 0.0, "hedge_vwap": None}
     paid = sum(f.price * f.size for f in fills)
-    priced = [(index_at(index, f.at), f) for f in fills]
-    weighted = sum(p * f.size for p, f in priced if p is not None)
-    vwap = Fraction(paid, volume)
+    priced = [(p, f) for f in fills if (p := index_at(index, f.at)) is not None]
+    priced_volume = sum(f.size for _, f in priced)
+    against = None
+    if priced_volume:
+        priced_vwap = Fraction(sum(f.price * f.size for _, f in priced), priced_volume)
+        against = bps(priced_vwap, Fraction(sum(p * f.size for p, f in priced), priced_volume))
     return {
         "hedge_fills": len(fills),
         "hedge_volume": float(from_size_units(Size(volume))),
         "hedge_notional": usdc(paid // units().size_scale),
-        "hedge_vwap": price(vwap),
-        "hedge_vwap_vs_index_bps": bps(vwap, Fraction(weighted, volume)),
+        "hedge_vwap": price(Fraction(paid, volume)),
+        "hedge_vwap_vs_index_bps": against,
     }
 
 
