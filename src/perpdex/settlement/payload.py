@@ -10,6 +10,9 @@ batch in snekmate's ``ecrecover``, is caught here).
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Final
+
 from eth_utils.address import to_checksum_address
 
 from perpdex.core.eip712 import (
@@ -28,6 +31,8 @@ from perpdex.core.types import Address, MarketId, OrderHash, Price, Size, Trigge
 from perpdex.engine.events import Filled
 from perpdex.settlement.encoding import Match, pack_order
 
+VERIFIED_KEPT: Final = 16_384
+"""Signed orders kept by payload once verified (about 1 KiB each with their key)."""
 _WORD = 32
 _WORDS = 4
 _TRIGGER_WORDS = 5
@@ -45,7 +50,17 @@ def order_payload(signed: SignedOrder) -> bytes:
 
 def order_from_payload(payload: bytes, domain: Eip712Domain) -> SignedOrder:
     """The signed order in ``payload``; raises ValueError (InvalidSignatureError,
-    InvalidOrderError) if it is malformed or not signed by its trader."""
+    InvalidOrderError) if it is malformed or not signed by its trader.
+
+    A payload verified lately is not verified again (``VERIFIED_KEPT`` are kept): a resting
+    order's fills, and each fill's reads by the position manager and then by settlement,
+    recover one signature once instead of at every read. A payload that fails is never
+    kept: it fails again, the same way."""
+    return _verified(bytes(payload), domain)
+
+
+@lru_cache(maxsize=VERIFIED_KEPT)
+def _verified(payload: bytes, domain: Eip712Domain) -> SignedOrder:
     order, signature = _decode(payload)
     return verify_order(order, signature, domain)
 

@@ -17,8 +17,9 @@ from perpdex.core.eip712 import (
     SignedOrder,
     UnixTime,
     sign_order,
+    verify_order,
 )
-from perpdex.core.signing import InvalidSignatureError, SigningKey, keccak256
+from perpdex.core.signing import InvalidSignatureError, Signature, SigningKey, keccak256
 from perpdex.core.types import (
     Address,
     MarginMode,
@@ -31,6 +32,7 @@ from perpdex.core.types import (
     TriggerDirection,
 )
 from perpdex.engine.events import Filled
+from perpdex.settlement import payload as payload_module
 from perpdex.settlement.batcher import MARGIN_CHECK_FAILED, margin_failure_account
 from perpdex.settlement.encoding import Match
 from perpdex.settlement.payload import match_from_fill, order_from_payload, order_payload
@@ -107,6 +109,30 @@ def test_a_payload_of_the_wrong_length_is_refused() -> None:
     for length in (127, 129, 192):
         with pytest.raises(ValueError, match="128 or 160 bytes"):
             order_from_payload(b"\x00" * length, DOMAIN)
+
+
+def test_a_payload_is_verified_once_and_a_bad_one_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recovered: list[Order] = []
+
+    def counted(order: Order, signature: Signature, domain: Eip712Domain) -> SignedOrder:
+        recovered.append(order)
+        return verify_order(order, signature, domain)
+
+    monkeypatch.setattr(payload_module, "verify_order", counted)
+    order = signed(MAKER, is_buy=False, nonce=Nonce(77))
+    good = order_payload(order)
+    bad = bytearray(good)
+    bad[63] ^= 1
+    for _ in range(3):
+        assert order_from_payload(good, DOMAIN) == order
+        with pytest.raises(InvalidSignatureError):
+            order_from_payload(bytes(bad), DOMAIN)
+    other = replace(DOMAIN, chain_id=ChainId(1))  # another domain's check is its own
+    with pytest.raises(InvalidSignatureError):
+        order_from_payload(good, other)
+    assert len(recovered) == 1 + 3 + 1
 
 
 def test_an_engine_fill_becomes_the_match_of_its_two_signed_orders() -> None:
