@@ -13,6 +13,7 @@ prices every ``interval_s`` otherwise.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -75,9 +76,14 @@ class KeeperConfig:
 
 
 def guarded(name: str, tick: Callable[[], object]) -> bool:
-    """Run one tick; an error is logged, never raised: the loop tries again later."""
+    """Run one tick; an error is logged, never raised: the loop tries again later. A tick
+    whose read of the event loop was cancelled (``LoopBooks``, ``ManagerScan``: the loop's
+    tasks are cancelled as the process stops) is cut short, not failed."""
     try:
         tick()
+    except concurrent.futures.CancelledError:
+        log.info("keeper %s tick cut short: the process is stopping", name)
+        return False
     except Exception as error:
         report_failure(log, guarded, f"keeper {name} tick", error)
         return False
