@@ -149,7 +149,9 @@ class JournalFollower:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (seq, next(self._tiebreak), future))
         try:
-            await asyncio.wait_for(asyncio.shield(future), timeout_s)
+            # not wait_for: on 3.11 it swallows a cancel that arrives as the entry does
+            async with asyncio.timeout(timeout_s):
+                await asyncio.shield(future)
         except TimeoutError:
             return False
         return True

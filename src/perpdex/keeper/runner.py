@@ -227,10 +227,11 @@ class Keeper:
                 failures = 0 if actions is not None else failures + 1
                 if hedger is not None and (hedging or actions):
                     hedging = await self._hedge(hedger)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that
+                # arrives as the wake comes, and the keeper's stop then waits for ever
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._wake.wait(), _delay(self.config.interval_s, failures)
-                    )
+                    async with asyncio.timeout(_delay(self.config.interval_s, failures)):
+                        await self._wake.wait()
 
     def _liquidator_tick(self) -> list[Action] | None:
         """The liquidator's tick, guarded: None if it failed."""
