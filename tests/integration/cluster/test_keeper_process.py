@@ -8,10 +8,12 @@ posts no interval twice."""
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from tests.integration.cluster.journal_testing import write
@@ -37,6 +39,7 @@ from perpdex.keeper.runner import KeeperConfig
 
 prefixes = (f"keep{n}" for n in itertools.count())
 WAIT_S = 30.0
+SCENARIO_S = 240.0
 
 
 @dataclass
@@ -86,6 +89,19 @@ def venue(nats_single: NatsCluster) -> Iterator[Venue]:
         chain = Chain.of(anvil, deployment)
         chain.deposit(chain.keeper.address, "1000000")  # the liquidator's margin
         yield Venue(chain, StreamLayout(shards=2, prefix=next(prefixes)), nats_single)
+
+
+async def within(seconds: float, body: Coroutine[Any, Any, None]) -> None:
+    """``body``, failed with every task's stack if it has not ended within ``seconds`` (a
+    CI check once sat here for ever with every thread idle: this names the await)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await body
+    except TimeoutError:
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            task.print_stack(file=stacks)
+        raise AssertionError(f"not ended within {seconds} s:\n{stacks.getvalue()}") from None
 
 
 async def until(condition: object, what: str) -> None:
@@ -162,7 +178,7 @@ def test_the_cluster_keeper_funds_from_the_replicated_book_and_liquidates(venue:
             await again.stop()
         assert venue.funding_posts() == [min(premium, cap)]
 
-    asyncio.run(scenario())
+    asyncio.run(within(SCENARIO_S, scenario()))
     for shard in (ShardId(0), ShardId(1)):
         journal = JetStreamJournal(venue.nats.urls, venue.layout, shard)
         try:
