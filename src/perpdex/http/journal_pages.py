@@ -92,13 +92,17 @@ class PageBuilder:
         return self.complete
 
 
+BROKEN_CHAIN: Final = (BadEntry, ChainMismatch)
+"""What a stored entry that breaks the hash chain raises as it is read."""
+
+
 @contextmanager
 def ending_at_a_break(built: PageBuilder) -> Iterator[None]:
     """Reading into ``built``: a stored entry that breaks the chain ends the page before it,
     or raises when the page has no entry yet (the break is where it would start)."""
     try:
         yield
-    except (BadEntry, ChainMismatch):
+    except BROKEN_CHAIN:
         if not built.entries:
             raise
 

@@ -15,7 +15,6 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Query, Request
 
-from perpdex.engine.errors import BadEntry, ChainMismatch
 from perpdex.engine.file_journal import read_file
 from perpdex.http import models
 from perpdex.http.errors import (
@@ -27,6 +26,7 @@ from perpdex.http.errors import (
     unavailable,
 )
 from perpdex.http.journal_pages import (
+    BROKEN_CHAIN,
     Anchor,
     Anchors,
     JournalUnreachable,
@@ -62,7 +62,7 @@ async def journal(
             return await pages.page(first, limit)
         except JournalUnreachable:
             raise unavailable(f"shard {shard}'s journal") from None
-    except (BadEntry, ChainMismatch) as error:
+    except BROKEN_CHAIN as error:
         raise journal_broken(error) from None
 
 
