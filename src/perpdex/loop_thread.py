@@ -26,27 +26,38 @@ class LoopThread:
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        # Orders every run's scheduling before close's: a coroutine scheduled once the
+        # loop was told to stop would never run, and its caller would wait for ever.
+        self._lock = threading.Lock()
+        self._closing = False
         self._thread.start()
 
     def run(self, coroutine: Coroutine[Any, Any, _Result]) -> _Result:
-        """Run ``coroutine`` on the loop and wait for its result."""
-        if not self._thread.is_alive():
-            coroutine.close()
-            raise LoopClosedError(f"the loop thread {self._thread.name!r} is closed")
+        """Run ``coroutine`` on the loop and wait for its result. A call in progress when
+        another thread closes the loop raises ``concurrent.futures.CancelledError``; a
+        call after that, ``LoopClosedError``."""
         if threading.current_thread() is self._thread:
             coroutine.close()
             raise RuntimeError("LoopThread.run called from its own loop: it would deadlock")
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+        with self._lock:
+            if self._closing or not self._thread.is_alive():
+                coroutine.close()
+                raise LoopClosedError(f"the loop thread {self._thread.name!r} is closed")
+            future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        return future.result()
 
     def close(self) -> None:
-        """Cancel what still runs on the loop (a client's tasks after a failed close), stop
-        it and end the thread; a second close does nothing."""
-        if self.loop.is_closed():
-            return
-        if self._thread.is_alive():
-            self.run(_cancel_the_rest())
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join()
+        """Cancel what still runs on the loop (the calls in progress, a client's tasks
+        after a failed close), stop it and end the thread; a second close does nothing."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            # scheduled after every call's coroutine: each is a task when it cancels them
+            cancelled = asyncio.run_coroutine_threadsafe(_cancel_the_rest(), self.loop)
+        cancelled.result()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
         self.loop.close()
 
 

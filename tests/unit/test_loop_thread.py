@@ -1,10 +1,13 @@
 """The loop thread (the blocking ccxt client's, the JetStream journal's): results come
-back, a closed loop refuses, and a call from the loop's own thread is refused instead of
-deadlocking."""
+back, a closed loop refuses, a call racing the close ends instead of waiting for ever, and
+a call from the loop's own thread is refused instead of deadlocking."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
+import time
 
 import pytest
 
@@ -41,3 +44,29 @@ def test_a_call_from_the_loop_thread_is_refused() -> None:
             runner.run(nested())
     finally:
         runner.close()
+
+
+def test_a_caller_racing_the_close_always_ends() -> None:
+    """The cluster keeper's checkpoint tick reads a journal in a worker thread while the
+    process closes it: a call scheduled after the close cancelled what ran, but before the
+    loop stopped, was never run and its caller waited for ever (a quarter of the tries
+    here, before the fix)."""
+    for _ in range(100):
+        runner = LoopThread("test")
+        calling = threading.Event()
+
+        def caller(runner: LoopThread = runner, calling: threading.Event = calling) -> None:
+            calling.set()
+            while True:
+                try:
+                    runner.run(asyncio.sleep(0))
+                except (LoopClosedError, concurrent.futures.CancelledError):
+                    return
+
+        thread = threading.Thread(target=caller, daemon=True)
+        thread.start()
+        calling.wait()
+        time.sleep(0.001)
+        runner.close()
+        thread.join(5.0)
+        assert not thread.is_alive(), "a call outlived the close of its loop"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ KeeperAction = Action | Posted | Pushed
 post, an oracle push (``Keeper(on_action=...)`` hears of each)."""
 
 _Acted = TypeVar("_Acted", bound=KeeperAction)
+_T = TypeVar("_T")
 
 TASKS: Final = ("liquidator", "funding", "oracle", "checkpoint", "params")
 KeeperMode = Literal["hold", "hedge"]
@@ -89,6 +91,18 @@ def guarded(name: str, tick: Callable[[], object]) -> bool:
         return False
     report_recovery(log, guarded, f"keeper {name} tick")
     return True
+
+
+async def tick_in_thread(tick: Callable[[], _T]) -> _T:
+    """``tick()`` in a worker thread. Cancelled, it waits for the tick to return before the
+    cancel goes on: a stopping process closes next what the tick uses (a journal's
+    connection), and a tick left running beside that close could wait on it for ever."""
+    running = asyncio.ensure_future(asyncio.to_thread(tick))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await asyncio.wait([running])
+        raise
 
 
 class Keeper:
@@ -207,7 +221,7 @@ class Keeper:
     async def _every(self, name: str, tick: Callable[[], object], interval_s: float) -> None:
         failures = 0
         while True:
-            ok = await asyncio.to_thread(guarded, name, tick)
+            ok = await tick_in_thread(functools.partial(guarded, name, tick))
             failures = 0 if ok else failures + 1
             await asyncio.sleep(_delay(interval_s, failures))
 
@@ -223,7 +237,7 @@ class Keeper:
             hedging = False
             while True:
                 self._wake.clear()
-                actions = await asyncio.to_thread(self._liquidator_tick)
+                actions = await tick_in_thread(self._liquidator_tick)
                 failures = 0 if actions is not None else failures + 1
                 if hedger is not None and (hedging or actions):
                     hedging = await self._hedge(hedger)
