@@ -180,6 +180,7 @@ class Workload:
     seed: int = 1
     published: list[Published] = field(default_factory=list)
     _placed: list[tuple[MarketId, OrderId]] = field(default_factory=list)
+    _recorded: set[tuple[ShardId, int]] = field(default_factory=set)
     _count: int = 0
 
     def __post_init__(self) -> None:
@@ -246,8 +247,12 @@ class Workload:
                 except JetStreamUnavailableError:
                     await asyncio.sleep(0.2)
             for part, ack in acks:
-                if ack.duplicate:
-                    continue  # the retry of one stored before its ack was lost
+                # A duplicate's ack names the first copy's sequence: a part stored by a try
+                # whose ack was lost (a leader went away), or by a part before the one that
+                # failed; either way never recorded yet.
+                if ack.duplicate and (part.shard, ack.stream_seq) in self._recorded:
+                    continue
+                self._recorded.add((part.shard, ack.stream_seq))
                 self.published.append(Published(part.shard, ack.stream_seq, part.command))
                 if type(part.command) is NewOrder:
                     self._placed.append((part.command.market, OrderId(ack.stream_seq)))
@@ -348,8 +353,14 @@ def assert_exactly_once(entries: list[JournalEntry], workload: Workload, shard: 
         for p in sorted(workload.published, key=lambda p: p.stream_seq)
         if p.shard == shard
     ]
-    assert len(journaled) == len(sent)
-    assert journaled == sent
+    differ = next(
+        (i for i, (got, want) in enumerate(zip(journaled, sent, strict=False)) if got != want),
+        min(len(journaled), len(sent)),
+    )
+    assert journaled == sent, (
+        f"{len(journaled)} journaled, {len(sent)} published; from #{differ}: "
+        f"{journaled[differ : differ + 2]} journaled, {sent[differ : differ + 2]} published"
+    )
 
 
 def assert_events_are_the_journals(

@@ -92,8 +92,8 @@ def venue(nats_single: NatsCluster) -> Iterator[Venue]:
 
 
 async def within(seconds: float, body: Coroutine[Any, Any, None]) -> None:
-    """``body``, failed with every task's stack if it has not ended within ``seconds`` (a
-    CI check once sat here for ever with every thread idle: this names the await)."""
+    """``body``, failed with every task's stack if it has not ended within ``seconds``: a
+    hang names its await instead of stalling the suite."""
     try:
         async with asyncio.timeout(seconds):
             await body
