@@ -27,6 +27,7 @@ from perpdex.audit.receipts import ReceiptCheck, operators_of, read_receipts
 from perpdex.audit.replay import MatchedFill, ReplaySink
 from perpdex.audit.report import Report, Summary
 from perpdex.audit.settlement import compare
+from perpdex.audit.signatures import SignatureCheck
 from perpdex.audit.source import PublishedEntry, open_source
 from perpdex.chain.deploy import bind
 from perpdex.chain.deployment import Deployment
@@ -163,6 +164,9 @@ def run_audit(published: Published, setup: AuditSetup) -> Report:
     fills: list[MatchedFill] = []
     receipts = setup.receipts
     cancels = ChainCancelCheck(names)
+    signatures = None if setup.domain is None else SignatureCheck(setup.domain, names)
+    if signatures is None:
+        not_run.append("signatures: no signing domain (a journal of unsigned orders)")
     decodes = True
     for entry in chain:
         summary.commands += 1
@@ -180,6 +184,8 @@ def run_audit(published: Published, setup: AuditSetup) -> Report:
         if receipts is not None:
             receipts.see(seq, time, entry.head, command)
         cancels.see(seq, command)
+        if signatures is not None:
+            signatures.see(seq, command)
         if not replaying:
             continue
         engine.apply(seq, time, command)
@@ -197,6 +203,9 @@ def run_audit(published: Published, setup: AuditSetup) -> Report:
     found += committed.found
     if priority.found is not None:
         found.append(priority.found)
+    if signatures is not None:
+        summary.signatures = signatures.checked
+        found += signatures.found
     if receipts is not None:
         receipts.end(anchor, chain.last)
         summary.receipts = receipts.checked

@@ -15,6 +15,8 @@ class Check(StrEnum):
     CHECKPOINT = "checkpoint"
     JOURNAL = "journal"
     """An entry that hashes well but does not decode: the engine could not have run it."""
+    SIGNATURE = "signature"
+    """An order (or an amend's new terms) that the trader it names did not sign."""
     PRIORITY = "price-time priority"
     SETTLEMENT = "settlement"
     CHAIN_CANCEL = "chain cancel"

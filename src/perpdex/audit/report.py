@@ -35,6 +35,8 @@ class Summary:
     resent: int = 0
     """Fills that had ended, sent again and refused on chain (a restarted batcher's)."""
     receipts: int = 0
+    signatures: int = 0
+    """Signed orders (and amends) whose signature was checked against their trader."""
     block: int | None = None
     """The chain was read up to this block."""
     reasons: dict[str, int] = field(default_factory=dict)
@@ -70,6 +72,7 @@ class Report:
         rows = [
             ("commands", f"{s.commands} (seq {s.first_seq}..{s.last_seq}, head {s.head})"),
             ("fills", str(s.fills)),
+            ("signatures", f"{s.signatures} checked"),
             (
                 "checkpoints",
                 f"{s.checkpoints_checked} checked of {s.checkpoints} posted on shard {s.shard}"

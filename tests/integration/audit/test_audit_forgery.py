@@ -14,6 +14,7 @@ from web3 import Web3
 
 from perpdex.chain.anvil import Anvil
 from perpdex.chain.deploy import demo_wallets, deploy
+from perpdex.core.signing import SigningKey
 from perpdex.core.types import Price
 from perpdex.engine.commands import ChainCancel
 from perpdex.engine.errors import CancelReason
@@ -206,3 +207,27 @@ def test_an_order_pulled_off_the_book_and_blamed_on_its_trader(operator: Operato
     assert found["check"] == "chain cancel" and found["seq"] == 3
     assert found["orderHash"] == operator.hash_of(pulled)
     assert f"by its trader {victim.address}, who never cancelled nonce" in found["detail"]
+
+
+def test_an_order_made_up_in_a_traders_name(operator: Operator) -> None:
+    """The operator matches a buy it made up in a victim's name (the terms signed with its
+    own key) against a maker's resting ask: the ask leaves the book, the fill is never
+    sent (the chain would refuse it), and the journal is checkpointed as written. Only the
+    signature check says nobody signed the buy."""
+    maker, victim = operator.traders(2)
+    ask = operator.new_order(operator.signed(maker, buy=False))
+    own = operator.signed(SigningKey(bytes(operator.operator.key)), buy=True)
+    made_up = operator.new_order(replace(own, order=replace(own.order, trader=victim.address)))
+    operator.submit(ask, made_up)
+    assert [fill.maker_order_id for fill in operator.fills] == [ask.order_id]
+    operator.checkpoint()
+
+    code, report = operator.audit()
+
+    assert code == 1
+    assert [d["check"] for d in report["discrepancies"]] == ["signature"], report
+    found = report["first"]
+    assert found["seq"] == 2 and found["orderHash"] == operator.hash_of(made_up)
+    assert f"order #{made_up.order_id}" in found["detail"]
+    assert "is not signed by its trader" in found["detail"]
+    assert report["summary"]["signatures"] == 2 and report["summary"]["checkpointsChecked"] == 1

@@ -46,8 +46,10 @@ def audit(
     chain: ChainView | None = None,
     *,
     from_seq: int = 1,
+    domain: Eip712Domain | None = DOMAIN,
 ) -> Report:
-    setup = AuditSetup(markets=markets, domain=DOMAIN, chain=chain, from_seq=from_seq)
+    """``domain`` None: a journal of unsigned orders (the engine's random workloads)."""
+    setup = AuditSetup(markets=markets, domain=domain, chain=chain, from_seq=from_seq)
     return run_audit(partial(open_source, str(path)), setup)
 
 
@@ -56,9 +58,17 @@ def key(name: str) -> SigningKey:
 
 
 def signed_order(
-    trader: SigningKey, order_id: int, *, buy: bool, price: int, size: int = 1, tif: Tif = Tif.GTC
+    trader: SigningKey,
+    order_id: int,
+    *,
+    buy: bool,
+    price: int,
+    size: int = 1,
+    tif: Tif = Tif.GTC,
+    signer: SigningKey | None = None,
 ) -> NewOrder:
-    """A NewOrder as the gateway makes it: the journal's fields from the signed order."""
+    """A NewOrder as the gateway makes it: the journal's fields from the signed order.
+    ``signer``: a key other than the trader's, for an order made up in the trader's name."""
     order = Order(
         trader=trader.address,
         market=MarketId(0),
@@ -72,7 +82,12 @@ def signed_order(
         expiry=UnixTime(0),
         nonce=Nonce(order_id),
     )
-    signed = sign_order(order, trader, DOMAIN)
+    if signer is None:
+        signed = sign_order(order, trader, DOMAIN)
+    else:  # the forger signs the same terms as its own, then puts the trader's name on them
+        signed = replace(
+            sign_order(replace(order, trader=signer.address), signer, DOMAIN), order=order
+        )
     return NewOrder(
         market=MarketId(0),
         order_id=OrderId(order_id),

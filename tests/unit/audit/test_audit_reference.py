@@ -15,7 +15,7 @@ from tests.unit.engine.engine_workloads import mixed_commands
 def test_the_reference_gives_the_engines_fills(tmp_path: Path, seed: int) -> None:
     path = write_journal(tmp_path / "j.bin", mixed_commands(seed, 1_500))
 
-    report = audit(path)
+    report = audit(path, domain=None)
 
     assert report.ok, report.text()
     assert report.summary.commands == 1_500
