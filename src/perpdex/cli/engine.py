@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from perpdex.chain.deployment import load_deployment
     from perpdex.cluster.engine_process import EngineProcessConfig, run_engine
     from perpdex.cluster.streams import ShardId
-    from perpdex.risk.from_chain import engine_markets
+    from perpdex.risk.from_chain import deployment_domain, engine_markets
 
     deployment = load_deployment(args.deployment)
     config = EngineProcessConfig(
@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         servers=tuple(nats_urls(args)),
         layout=cluster_layout(args),
         markets=tuple(engine_markets(deployment)),
+        domain=deployment_domain(deployment),
         batch_max=args.batch,
         book_deltas=args.book_deltas,
         flush_timeout_s=args.flush_timeout,

@@ -35,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Final, TypeVar
 
 import nats.js.errors
@@ -58,11 +59,13 @@ from perpdex.cluster.event_stream import (
     messages,
 )
 from perpdex.cluster.journal import JetStreamJournal
+from perpdex.cluster.signed_terms import UnsignedCommandError, check_signed
 from perpdex.cluster.snapshots import SnapshotStore
 from perpdex.cluster.status import StatusReporter, status_bucket
 from perpdex.cluster.streams import ShardId, StreamLayout, ensure_stream
 from perpdex.cluster.transport import UNAVAILABLE, connect, unavailable_on_failure
-from perpdex.core.types import Address, MarketId
+from perpdex.core.eip712 import Eip712Domain
+from perpdex.core.types import Address, MarketId, OrderId
 from perpdex.engine.clock import WallClock
 from perpdex.engine.codec import DecodeError
 from perpdex.engine.commands import IndexPrice, NewOrder, Tick
@@ -92,6 +95,9 @@ class EngineProcessConfig:
     layout: StreamLayout
     markets: tuple[MarketConfig, ...]
     """The deployment's markets; the shard serves those ``layout.shard_of`` gives it."""
+    domain: Eip712Domain
+    """The Exchange's signing domain: an order whose terms its trader did not sign under
+    it is dropped before it is journaled (``perpdex.cluster.signed_terms``)."""
     batch_max: int = 1024
     """Commands per journal group at most (one journal publish, one event message)."""
     tick_interval_s: float = 0.1
@@ -458,8 +464,12 @@ class ShardEngine:
             return  # in the journal already: a re-made consumer starts a little early
         try:
             command = decode_numbered(msg.data, stream_seq)
+            check_signed(command, self.config.domain, partial(_account_of, sequencer.engine))
         except DecodeError as error:
             log.error("command %d is not one (%s): skipped", stream_seq, error)
+            return
+        except UnsignedCommandError as error:
+            log.error("command %d is not what its trader signed (%s): skipped", stream_seq, error)
             return
         self._command_seq = stream_seq
         self._positions.carry(command)
@@ -546,6 +556,11 @@ class ShardEngine:
                 continue
             report_recovery(log, self, what)
             return result
+
+
+def _account_of(engine: Engine, market: MarketId, order_id: OrderId) -> Address | None:
+    book = engine.markets.get(market)
+    return None if book is None else book.account_of(order_id)
 
 
 def _close_quietly(journal: JetStreamJournal) -> None:

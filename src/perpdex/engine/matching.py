@@ -286,6 +286,11 @@ class MatchingEngine:
             for level in side.depth():
                 yield from level.orders.values()
 
+    def account_of(self, order_id: OrderId) -> Address | None:
+        """The account of a resting order (None: no such order rests)."""
+        order = self._orders.get(order_id)
+        return None if order is None else order.command.account
+
     def orders_of(self, account: Address) -> list[Order]:
         """The account's resting orders, oldest id first."""
         orders = self._by_account.get(account, {})

@@ -25,14 +25,25 @@ from perpdex.cluster.event_codec import decode_body
 from perpdex.cluster.event_stream import PART, SEQ_FIRST, SEQ_LAST
 from perpdex.cluster.journal import COMMAND_SEQ, JetStreamJournal
 from perpdex.cluster.streams import ShardId, StreamLayout, ensure_streams
+from perpdex.core.eip712 import (
+    ChainId,
+    Eip712Domain,
+    FeePpm,
+    Nonce,
+    Order,
+    SignedOrder,
+    UnixTime,
+    sign_order,
+)
+from perpdex.core.signing import SigningKey, keccak256
 from perpdex.core.types import (
     Address,
     ClientOrderId,
+    MarginMode,
     MarketId,
     OrderHash,
     OrderId,
     Price,
-    Side,
     Size,
 )
 from perpdex.core.types import TimeInForce as Tif
@@ -53,10 +64,13 @@ from perpdex.engine.codec import decode
 from perpdex.engine.config import MarketConfig
 from perpdex.engine.events import Event
 from perpdex.engine.journal import JournalEntry
+from perpdex.settlement.payload import order_of_payload, order_payload
 
 SRC = Path(__file__).resolve().parents[3] / "src"
-ACCOUNTS = [Address(f"0x{i:040x}") for i in range(1, 5)]
+TRADERS = [SigningKey(keccak256(f"engine trader {i}".encode())) for i in range(1, 5)]
 _NO_CONTRACT = Address("0x" + "11" * 20)
+DOMAIN = Eip712Domain(ChainId(31337), _NO_CONTRACT)
+"""The signing domain of ``offline_deployment``'s Exchange."""
 
 
 def offline_deployment(path: Path, markets: int = 4) -> tuple[Path, tuple[MarketConfig, ...]]:
@@ -169,17 +183,72 @@ class Published:
     command: WireCommand
 
 
+def terms(
+    trader: SigningKey,
+    config: MarketConfig,
+    *,
+    is_buy: bool,
+    ticks: int = 0,
+    lots: int = 1,
+    tif: Tif = Tif.GTC,
+    nonce: int,
+) -> Order:
+    """An order of ``trader`` at ``ticks`` from the price 10,000 ticks."""
+    return Order(
+        trader=trader.address,
+        market=config.market,
+        is_buy=is_buy,
+        size=Size(config.lot_size * lots),
+        limit_price=Price(config.tick_size * (10_000 + ticks)),
+        max_fee_ppm=FeePpm(1_000),
+        margin_mode=MarginMode.CROSS,
+        time_in_force=tif,
+        reduce_only=False,
+        expiry=UnixTime(time.time_ns() // 1_000_000_000 + 3_600),
+        nonce=Nonce(nonce),
+    )
+
+
+def new_order(
+    signed: SignedOrder, *, client_id: ClientOrderId | None = None, expiry: int = 0
+) -> NewOrder:
+    """The command a gateway publishes for ``signed`` (the engine numbers it)."""
+    order = signed.order
+    return NewOrder(
+        market=order.market,
+        order_id=OrderId(0),
+        account=order.trader,
+        side=order.side,
+        price=order.limit_price,
+        size=order.size,
+        tif=order.time_in_force,
+        client_id=client_id,
+        expiry=expiry,
+        payload=order_payload(signed),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Resting:
+    """A placed order the workload may cancel or amend: the signed terms its id carries."""
+
+    market: MarketId
+    order_id: OrderId
+    order: Order
+    trader: SigningKey
+
+
 @dataclass
 class Workload:
-    """Commands as gateways and the risk process send them: orders (some expiring soon, so
-    the engine's timers fire), cancels and amends of orders by the id their ack gave, cancel
-    alls, index prices, dead-man switches, cancels of a whole account."""
+    """Commands as gateways and the risk process send them: signed orders (some expiring
+    soon, so the engine's timers fire), cancels and signed amends of orders by the id their
+    ack gave, cancel alls, index prices, dead-man switches, cancels of a whole account."""
 
     markets: tuple[MarketConfig, ...]
     layout: StreamLayout
     seed: int = 1
     published: list[Published] = field(default_factory=list)
-    _placed: list[tuple[MarketId, OrderId]] = field(default_factory=list)
+    _placed: list[Resting] = field(default_factory=list)
     _recorded: set[tuple[ShardId, int]] = field(default_factory=set)
     _count: int = 0
 
@@ -190,36 +259,48 @@ class Workload:
         rnd = self._rnd
         self._count += 1
         config = rnd.choice(self.markets)
-        market, tick, lot = config.market, config.tick_size, config.lot_size
-        account = rnd.choice(ACCOUNTS)
+        market, tick = config.market, config.tick_size
+        trader = rnd.choice(TRADERS)
+        account = trader.address
         roll = rnd.random()
         if roll < 0.6 or not self._placed:
             now_ms = time.time_ns() // 1_000_000
-            order = NewOrder(
-                market=market,
-                order_id=OrderId(0),  # the engine's: the stream sequence
-                account=account,
-                side=rnd.choice((Side.BUY, Side.SELL)),
-                price=Price(tick * (10_000 + rnd.randint(-6, 6))),
-                size=Size(lot * rnd.choice((1, 2, 5))),
+            order = terms(
+                trader,
+                config,
+                is_buy=rnd.random() < 0.5,
+                ticks=rnd.randint(-6, 6),
+                lots=rnd.choice((1, 2, 5)),
                 tif=rnd.choice((Tif.GTC, Tif.GTC, Tif.IOC, Tif.POST_ONLY)),
+                nonce=self._count,
+            )
+            signed = sign_order(order, trader, DOMAIN)
+            command = new_order(
+                signed,
                 client_id=ClientOrderId(f"c{self._count}") if rnd.random() < 0.2 else None,
                 expiry=now_ms + rnd.choice((300, 600)) if rnd.random() < 0.2 else 0,
             )
-            return order, OrderHash(rnd.randbytes(32))
-        placed_market, order_id = rnd.choice(self._placed)
+            return command, signed.order_hash
+        placed = rnd.choice(self._placed)
         if roll < 0.72:
-            return Cancel(placed_market, order_id), None
+            return Cancel(placed.market, placed.order_id), None
         if roll < 0.78:
             return CancelAll(market, account), None
         if roll < 0.84:
-            placed = next(m for m in self.markets if m.market == placed_market)
-            price = Price(placed.tick_size * (10_000 + rnd.randint(-6, 6)))
+            resting = next(m for m in self.markets if m.market == placed.market)
+            replacing = replace(
+                placed.order,
+                limit_price=Price(resting.tick_size * (10_000 + rnd.randint(-6, 6))),
+                size=Size(resting.lot_size * rnd.choice((1, 3))),
+                nonce=Nonce(self._count),
+            )
+            signed = sign_order(replacing, placed.trader, DOMAIN)
             return Amend(
-                market=placed_market,
-                order_id=order_id,
-                price=price,
-                size=Size(placed.lot_size * rnd.choice((1, 3))),
+                market=placed.market,
+                order_id=placed.order_id,
+                price=replacing.limit_price,
+                size=replacing.size,
+                payload=order_payload(signed),
             ), None
         if roll < 0.9:
             return IndexPrice(
@@ -255,7 +336,10 @@ class Workload:
                 self._recorded.add((part.shard, ack.stream_seq))
                 self.published.append(Published(part.shard, ack.stream_seq, part.command))
                 if type(part.command) is NewOrder:
-                    self._placed.append((part.command.market, OrderId(ack.stream_seq)))
+                    signed = order_of_payload(part.command.payload)
+                    trader = next(t for t in TRADERS if t.address == signed.trader)
+                    placed = Resting(signed.market, OrderId(ack.stream_seq), signed, trader)
+                    self._placed.append(placed)
             if pause_s:
                 await asyncio.sleep(pause_s)
 

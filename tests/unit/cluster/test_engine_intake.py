@@ -9,7 +9,8 @@ from nats.aio.msg import Msg
 
 from perpdex.cluster.engine_process import EngineProcessConfig, ShardEngine
 from perpdex.cluster.streams import ShardId, StreamLayout
-from perpdex.core.types import MarketId
+from perpdex.core.eip712 import ChainId, Eip712Domain
+from perpdex.core.types import Address, MarketId
 from perpdex.engine.config import MarketConfig
 
 
@@ -24,6 +25,7 @@ def test_a_skipped_delivery_reads_again_after_the_last_queued() -> None:
         servers=("nats://127.0.0.1:1",),
         layout=StreamLayout(shards=1),
         markets=(MarketConfig(MarketId(0)),),
+        domain=Eip712Domain(ChainId(31337), Address("0x" + "11" * 20)),
     )
 
     async def scenario() -> tuple[list[int], list[int]]:
