@@ -6,8 +6,9 @@ It sends from the keeper key alone, so no other service of the node may use that
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
-from typing import Final
+import concurrent.futures
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from typing import Any, Final, TypeVar
 
 from perpdex.chain.deployment import Deployment, Role
 from perpdex.core.types import Collateral, MarketId, Price
@@ -21,6 +22,19 @@ from perpdex.risk.manager import PositionManager
 from perpdex.services.engine import EngineService
 
 LOOP_READ_TIMEOUT_S: Final = 5.0
+_T = TypeVar("_T")
+
+
+def read_on(loop: asyncio.AbstractEventLoop, read: Coroutine[Any, Any, _T]) -> _T:
+    """``read`` run on ``loop`` for a keeper's worker thread. A loop closed meanwhile (its
+    process stopped while the tick ran) cuts the tick short as a cancelled read does, and
+    ``read`` is closed instead of left never awaited."""
+    try:
+        future = asyncio.run_coroutine_threadsafe(read, loop)
+    except RuntimeError:  # the loop is closed
+        read.close()
+        raise concurrent.futures.CancelledError from None
+    return future.result(LOOP_READ_TIMEOUT_S)
 
 
 class LoopBooks:
@@ -37,8 +51,7 @@ class LoopBooks:
         self._loop = loop
 
     def mid(self, market: MarketId) -> Price | None:
-        future = asyncio.run_coroutine_threadsafe(self._mid(market), self._loop)
-        return future.result(LOOP_READ_TIMEOUT_S)
+        return read_on(self._loop, self._mid(market))
 
     async def _mid(self, market: MarketId) -> Price | None:
         return EngineBooks(self._books()).mid(market)
@@ -57,8 +70,7 @@ class ManagerScan:
         self._loop = loop
 
     def __call__(self, prices: Mapping[MarketId, Price]) -> list[AccountView]:
-        future = asyncio.run_coroutine_threadsafe(self._views(prices), self._loop)
-        return future.result(LOOP_READ_TIMEOUT_S)
+        return read_on(self._loop, self._views(prices))
 
     async def _views(self, prices: Mapping[MarketId, Price]) -> list[AccountView]:
         manager = self._manager()

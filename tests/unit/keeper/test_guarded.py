@@ -1,12 +1,15 @@
 """A keeper tick's failure is logged once as an error and retried; a tick whose read of
-the event loop was cancelled because the process is stopping is not a failure."""
+the event loop was cancelled, or found it closed, because the process is stopping is
+not a failure."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import logging
 import threading
+import warnings
 from typing import Any
 
 import pytest
@@ -59,3 +62,21 @@ def test_any_other_failure_is_an_error(caplog: pytest.LogCaptureFixture) -> None
     with caplog.at_level(logging.INFO):
         assert guarded("funding", tick) is False
     assert [r.levelname for r in caplog.records] == ["ERROR"]
+
+
+def test_a_read_of_a_closed_loop_cuts_the_tick_short_and_leaves_no_coroutine_behind(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The node's loop closed while a tick ran in its worker thread: the read was never
+    awaited (Python warned of it at the next garbage collection) and failed the tick."""
+    loop = asyncio.new_event_loop()
+    loop.close()
+    reads = LoopBooks(lambda: {}, loop)
+
+    with warnings.catch_warnings(record=True) as warned, caplog.at_level(logging.INFO):
+        warnings.simplefilter("always")
+        assert guarded("funding", lambda: reads.mid(MarketId(0))) is False
+        gc.collect()
+    assert [str(w.message) for w in warned] == []
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert "funding tick cut short" in caplog.text
