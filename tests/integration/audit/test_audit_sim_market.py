@@ -48,4 +48,5 @@ def test_a_sim_market_run_passes_the_audit(tmp_path: Path, monkeypatch: pytest.M
     assert summary["rejected"] + summary["dropped"] == figures["fills_rejected"]
     assert summary["pending"] == 0
     assert summary["receipts"] > 50 and audited["report"]["notRun"] == []
+    assert summary["signatures"] >= summary["receipts"]  # every order, and every amend
     assert summary["checkpointsChecked"] == summary["checkpoints"] >= 1
