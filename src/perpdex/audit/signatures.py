@@ -7,16 +7,18 @@ an order the operator (or whoever could publish to the engine's command stream) 
 takes a real trader's resting order off the book, and the trader meets a refused fill
 instead of the trade its order was waiting for. The replay and the reference matcher would
 both run such an order as the engine did; this check is the one that says nobody signed it.
+It applies the engine shard's own rules (``perpdex.cluster.signed_terms``) to the signer;
+the terms the journal states beside it are the price-time priority check's to judge.
 """
 
 from __future__ import annotations
 
 from perpdex.audit.findings import Check, Discrepancy
 from perpdex.audit.names import OrderNames
+from perpdex.cluster.signed_terms import UnsignedCommandError, check_amend_signer, signed_order
 from perpdex.core.eip712 import Eip712Domain
 from perpdex.core.types import Address, MarketId, OrderId
 from perpdex.engine.commands import Amend, Command, NewOrder
-from perpdex.settlement.payload import order_from_payload
 
 
 class SignatureCheck:
@@ -29,37 +31,32 @@ class SignatureCheck:
 
     def see(self, seq: int, command: Command) -> None:
         if isinstance(command, NewOrder):
-            self._new_order(seq, command)
+            trader = self._signer(seq, command.order_id, command.payload, "")
+            if trader is not None:
+                self._traders[(command.market, command.order_id)] = trader
         elif isinstance(command, Amend) and command.payload:
             self._amend(seq, command)
 
-    def _new_order(self, seq: int, order: NewOrder) -> None:
-        name = self._names.name(order.order_id, order.payload)
-        if not order.payload:
-            self._fail(seq, order.payload, f"{name} carries no signed order")
-            return
-        trader = self._signer(seq, order.payload, name)
-        if trader is not None:
-            self._traders[(order.market, order.order_id)] = trader
-
     def _amend(self, seq: int, amend: Amend) -> None:
-        name = self._names.name(amend.order_id, amend.payload)
-        trader = self._signer(seq, amend.payload, f"the amend of {name}")
+        trader = self._signer(seq, amend.order_id, amend.payload, "the amend of ")
+        if trader is None:
+            return
         owner = self._traders.get((amend.market, amend.order_id))
-        if trader is not None and owner is not None and trader != owner:
-            self._fail(
-                seq,
-                amend.payload,
-                f"the amend of {name} is signed by {trader}, the order is {owner}'s",
-            )
-
-    def _signer(self, seq: int, payload: bytes, name: str) -> Address | None:
-        """The trader who signed ``payload``; None (and a discrepancy) if nobody did."""
-        self.checked += 1
         try:
-            return order_from_payload(payload, self._domain).order.trader
-        except (ValueError, KeyError) as error:
-            self._fail(seq, payload, f"{name} is not signed by its trader: {error}")
+            check_amend_signer(f"the amend of order #{amend.order_id}", trader, owner)
+        except UnsignedCommandError as error:
+            self._fail(seq, amend.payload, str(error))
+
+    def _signer(self, seq: int, order_id: OrderId, payload: bytes, prefix: str) -> Address | None:
+        """The trader who signed ``payload``; None (and a discrepancy) if nobody did. The
+        order is named (its hash computed) only then."""
+        if payload:
+            self.checked += 1
+        try:
+            return signed_order(payload, self._domain).order.trader
+        except UnsignedCommandError as error:
+            name = prefix + self._names.name(order_id, payload)
+            self._fail(seq, payload, f"{name} {error}")
             return None
 
     def _fail(self, seq: int, payload: bytes, detail: str) -> None:

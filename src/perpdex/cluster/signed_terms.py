@@ -80,15 +80,30 @@ def _check_amend(command: Amend, domain: Eip712Domain, owner: Owner) -> None:
             f"{name} states price {command.price} size {command.size}, its trader signed"
             f" price {order.limit_price} size {order.size}"
         )
-    trader = owner(command.market, command.order_id)
-    if trader is not None and trader.lower() != order.trader.lower():
-        raise UnsignedCommandError(f"{name} is signed by {order.trader}, the order is {trader}'s")
+    check_amend_signer(name, order.trader, owner(command.market, command.order_id))
 
 
-def _signed(payload: bytes, domain: Eip712Domain, name: str) -> SignedOrder:
+def check_amend_signer(name: str, signer: Address, owner: Address | None) -> None:
+    """Raises :class:`UnsignedCommandError` if the amend ``name`` was signed by another
+    trader than the ``owner`` of the order it changes (None: no such order known)."""
+    if owner is not None and signer.lower() != owner.lower():
+        raise UnsignedCommandError(f"{name} is signed by {signer}, the order is {owner}'s")
+
+
+def signed_order(payload: bytes, domain: Eip712Domain) -> SignedOrder:
+    """The signed order in ``payload``; :class:`UnsignedCommandError` if it holds none signed
+    by its trader, its message what is wrong, to follow the command's name ("carries no
+    signed order", "is not signed by its trader: ...")."""
     if not payload:
-        raise UnsignedCommandError(f"{name} carries no signed order")
+        raise UnsignedCommandError("carries no signed order")
     try:
         return order_from_payload(payload, domain)
     except (ValueError, KeyError) as error:
-        raise UnsignedCommandError(f"{name} is not signed by its trader: {error}") from error
+        raise UnsignedCommandError(f"is not signed by its trader: {error}") from error
+
+
+def _signed(payload: bytes, domain: Eip712Domain, name: str) -> SignedOrder:
+    try:
+        return signed_order(payload, domain)
+    except UnsignedCommandError as error:
+        raise UnsignedCommandError(f"{name} {error}") from error.__cause__
