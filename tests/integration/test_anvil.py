@@ -10,9 +10,16 @@ from pathlib import Path
 
 import pytest
 from web3 import Web3
+from web3.exceptions import Web3RPCError
 
 from perpdex.chain import anvil as anvil_module
-from perpdex.chain.anvil import DEFAULT_MNEMONIC, Anvil, AnvilError, dev_accounts
+from perpdex.chain.anvil import (
+    DEFAULT_MNEMONIC,
+    HISTORY_BLOCKS,
+    Anvil,
+    AnvilError,
+    dev_accounts,
+)
 from perpdex.chain.transact import connect
 
 # The BIP-39 test vector of all-zero entropy.
@@ -109,6 +116,25 @@ def test_mining_by_hand_holds_transactions_until_mine() -> None:
         node.set_block_time(None)  # one block per transaction again
         web3.eth.send_transaction({"from": sender, "to": receiver, "value": 1})
         assert web3.eth.block_number == start + 2
+
+
+def test_past_states_stay_in_memory_and_never_fill_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anvil's default wrote a full state dump per block beyond a few hundred into
+    ``~/.foundry`` and never removed it: gigabytes per test session, and a CI machine ran out
+    of disk. The recent past stays readable; older blocks are refused, none written."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with Anvil() as node:
+        web3 = connect(node.rpc_url)
+        for _ in range(HISTORY_BLOCKS + 200):
+            node.mine()
+        head = web3.eth.block_number
+        funded = node.accounts[0].address
+        assert web3.eth.get_balance(funded, block_identifier=head - HISTORY_BLOCKS + 1) > 0
+        with pytest.raises(Web3RPCError, match="BlockOutOfRange"):
+            web3.eth.get_balance(funded, block_identifier=1)
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []
 
 
 def test_missing_binary_says_to_run_make_setup(monkeypatch: pytest.MonkeyPatch) -> None:

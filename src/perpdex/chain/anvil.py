@@ -41,6 +41,12 @@ DEFAULT_ACCOUNTS = 10
 DEFAULT_GAS_LIMIT = 100_000_000
 """Block gas limit: room for settlement batches of a few hundred fills plus other traffic."""
 
+HISTORY_BLOCKS = 500
+"""How many past blocks' states anvil keeps (in memory) for calls at a past block; an older
+block answers ``BlockOutOfRangeError``. Left to itself anvil also writes every older state to
+``~/.foundry/anvil/tmp`` (a full JSON dump of the chain per block, never removed, megabytes
+each once a few hundred orders are settled): a test session or a day-long demo filled the disk."""
+
 ANVIL_BIN = Path("node_modules") / ".bin" / "anvil"
 """Where ``npm ci`` (run by ``make setup``) puts anvil, relative to the repository root."""
 
@@ -217,6 +223,7 @@ class Anvil:
             "--mnemonic", self.mnemonic,
             "--gas-limit", str(self.gas_limit),
             "--hardfork", DEFAULT_EVM_VERSION,
+            "--prune-history", str(HISTORY_BLOCKS),
         ]  # fmt: skip
         if self.block_time is not None:
             arguments += ["--block-time", str(self.block_time)]
