@@ -239,7 +239,7 @@ class PositionManager:
             except ValueError:
                 log.exception("fill %s carries no valid signed orders", event.seq)
                 return
-            self._changed(self.pending.add(match))
+            self._fill_added(self.pending.add(match), match)
 
     def on_outcome(self, outcome: FillOutcome) -> None:
         """The batcher's verdict on a fill."""
@@ -259,14 +259,15 @@ class PositionManager:
         for match in pending:
             self.pending.add(match)
         self.reserve_open(open_orders)
+        self._changed(set(self.margins) | self.pending.traders())
 
     def reserve_open(self, open_orders: Iterable[tuple[SignedOrder, Size]]) -> None:
         """Replace the reservations by those of ``open_orders`` (a replica's books, which
-        a process of cluster mode reads before each fold)."""
+        a process of cluster mode reads before each fold). Projections and margins do not
+        count open orders: nothing to project again."""
         self.reservations = Reservations()
         for signed, size in open_orders:
             self.reservations.reserve(signed, size)
-        self._changed(set(self.margins) | self.pending.traders())
 
     def subscribe_nonces(self, listener: NoncesClosed) -> None:
         """``listener`` hears of every on-chain nonce cancel from the next fold on."""
@@ -312,6 +313,7 @@ class PositionManager:
     def apply(self, blocks: IndexedBlocks) -> None:
         ledger = self.ledger
         queued = dict(ledger.queued_fees)
+        markets = dict(ledger.markets)
         changed: set[Address] = set()
         for event in blocks.events:
             ledger.apply(event)
@@ -320,6 +322,8 @@ class PositionManager:
         self.through = blocks.through
         changed |= self.pending.folded_through(self.through)
         changed |= ledger.touched
+        if ledger.markets != markets:  # fees and funding index: pending fills count them
+            changed |= self.pending.traders()
         ledger.touched = set()
         moved = self._changed(changed)
         if moved:
@@ -349,7 +353,8 @@ class PositionManager:
             and (old.maker_fee_ppm, old.taker_fee_ppm) != (quote.maker_fee_ppm, quote.taker_fee_ppm)
         }
         self.quotes = quotes
-        self._changed(set(self.margins))  # every ratio moves with the prices
+        for trader in self.margins:  # every ratio moves with the prices; no position does
+            self.margins[trader] = self._health(trader)
         # the recheck comes first: a held trigger order the new prices leave unbacked is
         # cancelled before a price listener (the node's index feed) can release it at them
         self._recheck(self.reservations.traders())
@@ -425,6 +430,19 @@ class PositionManager:
         if orders:
             for listener in self._unbacked_listeners:
                 listener(orders)
+
+    def _fill_added(self, traders: set[Address], match: Match) -> None:
+        """``match`` joined the pending fills of ``traders``, last in engine order: applied
+        to a cached projection it gives what projecting again from the chain's account
+        would (the same fills in the same order), without applying every pending fill
+        again."""
+        for trader in traders:
+            cached = self._projected.get(trader)
+            if cached is not None:
+                account = cached.copy()
+                self._apply_pending(account, trader, match)
+                self._projected[trader] = account
+            self.margins[trader] = self._health(trader)
 
     def _changed(self, traders: set[Address]) -> set[tuple[Address, MarketId]]:
         """Project ``traders`` again; returns their positions whose size this changed.
