@@ -42,12 +42,17 @@ from perpdex.core.types import (
 from perpdex.core.units import to_collateral_units, to_price_units, to_size_units
 from perpdex.engine.events import Filled
 from perpdex.risk import health
-from perpdex.risk.events import Deposited, FundingPosted, LogPosition, MarketParamsSet
+from perpdex.risk.events import (
+    ChainEvent,
+    Deposited,
+    FundingPosted,
+    LogPosition,
+    MarketParamsSet,
+)
 from perpdex.risk.indexer import ChainIndexer, IndexedBlocks
 from perpdex.risk.ledger import Account
 from perpdex.risk.manager import PositionManager
 from perpdex.risk.prices import PriceFeed, Quote
-from perpdex.settlement.encoding import Match
 from perpdex.settlement.outcomes import Rejected, RejectReason, Settled, TxHash
 from perpdex.settlement.payload import order_payload
 
@@ -78,11 +83,10 @@ class Projections(RuleBasedStateMachine):
         self.pm = PositionManager(cast(ChainIndexer, None), cast(PriceFeed, None), DOMAIN)
         self.block = 0
         self.nonce = 0
-        self.matches: list[Match] = []
 
-    def _fold(self, *events: object) -> None:
+    def _fold(self, *events: ChainEvent) -> None:
         self.block += 1
-        self.pm.apply(IndexedBlocks(list(events), self.block))  # type: ignore[arg-type]
+        self.pm.apply(IndexedBlocks(list(events), self.block))
 
     @initialize()
     def list_and_fund(self) -> None:
@@ -145,22 +149,19 @@ class Projections(RuleBasedStateMachine):
                 self._signed(maker, market, taker_side.opposite, modes[0]),
             )
         )
-        self.matches = self.pm.pending.matches()
 
     @rule(data=st.data())
     def rejected(self, data: st.DataObject) -> None:
-        if self.matches:
-            match = data.draw(st.sampled_from(self.matches))
+        if matches := self.pm.pending.matches():
+            match = data.draw(st.sampled_from(matches))
             self.pm.on_outcome(Rejected(match, RejectReason.MARGIN_CHECK_FAILED))
-            self.matches = self.pm.pending.matches()
 
     @rule(data=st.data())
     def settled_then_folded(self, data: st.DataObject) -> None:
-        if self.matches:
-            match = data.draw(st.sampled_from(self.matches))
+        if matches := self.pm.pending.matches():
+            match = data.draw(st.sampled_from(matches))
             self.pm.on_outcome(Settled(match, TxHash("0x" + "00" * 32), self.block + 1))
             self._fold()
-            self.matches = self.pm.pending.matches()
 
     @rule(trader=st.sampled_from(TRADERS), amount=st.integers(1, 10_000))
     def deposit(self, trader: Address, amount: int) -> None:
