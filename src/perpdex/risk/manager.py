@@ -106,6 +106,8 @@ class PositionManager:
         self._position_listeners: list[PositionsMoved] = []
         self.through = -1
         """The last block folded."""
+        self._quoted_at = -1
+        """The block the quotes were read at."""
         self._chain_ahead_ms = 0
         """How far the chain's clock ran ahead of the wall clock at the last sync (latest
         block timestamp less the wall clock when it was read; 0 when behind)."""
@@ -375,7 +377,9 @@ class PositionManager:
             self.apply(blocks)
             if blocks.through >= head:
                 break
-        self.set_quotes(await asyncio.to_thread(self._feed.read, head))
+        if head != self._quoted_at:  # a block's prices never change: read each block once
+            self.set_quotes(await asyncio.to_thread(self._feed.read, head))
+            self._quoted_at = head
         if self._chain_ahead_ms > 0:
             for listener in self._clock_listeners:
                 listener(self._chain_ahead_ms)
