@@ -57,7 +57,7 @@ from perpdex.gateway.risk import (
 from perpdex.gateway.session import Outbox, Session
 from perpdex.gateway.tape import MarketTape
 from perpdex.gateway.verify import InlineVerifier, Unverified, Verifier
-from perpdex.settlement.payload import order_from_payload, order_payload
+from perpdex.settlement.payload import keep_verified, order_from_payload, order_payload
 
 log = logging.getLogger(__name__)
 
@@ -598,6 +598,8 @@ class Gateway:
                     results[i] = error
         if todo:
             for i, verified in zip(where, await self._verifier.verify(todo), strict=True):
+                if verified is not None:  # its fills' reads here need not recover it again
+                    keep_verified(verified, self.domain)
                 results[i] = verified or ProtocolError(
                     ErrorCode.BAD_SIGNATURE, "signature is not by the order's trader"
                 )

@@ -10,7 +10,8 @@ batch in snekmate's ``ecrecover``, is caught here).
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 from typing import Final
 
 from eth_utils.address import to_checksum_address
@@ -48,21 +49,54 @@ def order_payload(signed: SignedOrder) -> bytes:
     return b"".join(word.to_bytes(_WORD, "big") for word in words)
 
 
+class _Verified:
+    """The signed orders verified lately, by payload and domain, the least recently used
+    dropped beyond ``VERIFIED_KEPT``. Locked: the position manager's fold reads payloads in
+    a worker thread while the loop reads others."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[bytes, Eip712Domain], SignedOrder] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, payload: bytes, domain: Eip712Domain) -> SignedOrder | None:
+        with self._lock:
+            signed = self._kept.get((payload, domain))
+            if signed is not None:
+                self._kept.move_to_end((payload, domain))
+            return signed
+
+    def keep(self, payload: bytes, domain: Eip712Domain, signed: SignedOrder) -> None:
+        with self._lock:
+            self._kept[(payload, domain)] = signed
+            self._kept.move_to_end((payload, domain))
+            if len(self._kept) > VERIFIED_KEPT:
+                self._kept.popitem(last=False)
+
+
+_verified: Final = _Verified()
+
+
 def order_from_payload(payload: bytes, domain: Eip712Domain) -> SignedOrder:
     """The signed order in ``payload``; raises ValueError (InvalidSignatureError,
     InvalidOrderError) if it is malformed or not signed by its trader.
 
-    A payload verified lately is not verified again (``VERIFIED_KEPT`` are kept): a resting
-    order's fills, and each fill's reads by the position manager and then by settlement,
-    recover one signature once instead of at every read. A payload that fails is never
-    kept: it fails again, the same way."""
-    return _verified(bytes(payload), domain)
+    A payload verified lately (here, or by the gateway's verifying workers:
+    :func:`keep_verified`) is not verified again: a resting order's fills, and each fill's
+    reads by the position manager and then by settlement, recover no signature beyond the
+    gateway's. A payload that fails is never kept: it fails again, the same way."""
+    payload = bytes(payload)
+    signed = _verified.get(payload, domain)
+    if signed is None:
+        order, signature = _decode(payload)
+        signed = verify_order(order, signature, domain)
+        _verified.keep(payload, domain, signed)
+    return signed
 
 
-@lru_cache(maxsize=VERIFIED_KEPT)
-def _verified(payload: bytes, domain: Eip712Domain) -> SignedOrder:
-    order, signature = _decode(payload)
-    return verify_order(order, signature, domain)
+def keep_verified(signed: SignedOrder, domain: Eip712Domain) -> None:
+    """``signed`` was verified in ``domain`` (by a worker process, whose own memory this
+    process does not share): its payload's later reads here need not recover it again."""
+    _verified.keep(order_payload(signed), domain, signed)
 
 
 def order_of_payload(payload: bytes) -> Order:
@@ -75,6 +109,9 @@ def order_of_payload(payload: bytes) -> Order:
 def order_hash_of_payload(payload: bytes, domain: Eip712Domain) -> OrderHash:
     """The EIP-712 hash of the order in ``payload``, its signature unchecked (the engine
     only holds payloads the gateway verified): what the account history names it by."""
+    signed = _verified.get(bytes(payload), domain)
+    if signed is not None:
+        return signed.order_hash
     order, _ = _decode(payload)
     return OrderHash(domain.digest(order))
 

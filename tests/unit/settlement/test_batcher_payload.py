@@ -35,7 +35,13 @@ from perpdex.engine.events import Filled
 from perpdex.settlement import payload as payload_module
 from perpdex.settlement.batcher import MARGIN_CHECK_FAILED, margin_failure_account
 from perpdex.settlement.encoding import Match
-from perpdex.settlement.payload import match_from_fill, order_from_payload, order_payload
+from perpdex.settlement.payload import (
+    keep_verified,
+    match_from_fill,
+    order_from_payload,
+    order_hash_of_payload,
+    order_payload,
+)
 
 DOMAIN = Eip712Domain(ChainId(31337), Address("0x000000000000000000000000000000000000dEaD"))
 MAKER, TAKER = (SigningKey(keccak256(name.encode())) for name in ("maker", "taker"))
@@ -111,9 +117,7 @@ def test_a_payload_of_the_wrong_length_is_refused() -> None:
             order_from_payload(b"\x00" * length, DOMAIN)
 
 
-def test_a_payload_is_verified_once_and_a_bad_one_every_time(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def counting_recoveries(monkeypatch: pytest.MonkeyPatch) -> list[Order]:
     recovered: list[Order] = []
 
     def counted(order: Order, signature: Signature, domain: Eip712Domain) -> SignedOrder:
@@ -121,6 +125,13 @@ def test_a_payload_is_verified_once_and_a_bad_one_every_time(
         return verify_order(order, signature, domain)
 
     monkeypatch.setattr(payload_module, "verify_order", counted)
+    return recovered
+
+
+def test_a_payload_is_verified_once_and_a_bad_one_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recovered = counting_recoveries(monkeypatch)
     order = signed(MAKER, is_buy=False, nonce=Nonce(77))
     good = order_payload(order)
     bad = bytearray(good)
@@ -133,6 +144,34 @@ def test_a_payload_is_verified_once_and_a_bad_one_every_time(
     with pytest.raises(InvalidSignatureError):
         order_from_payload(good, other)
     assert len(recovered) == 1 + 3 + 1
+
+
+def test_an_order_a_worker_verified_is_not_recovered_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recovered = counting_recoveries(monkeypatch)
+    order = signed(TAKER, is_buy=True, nonce=Nonce(78))
+    keep_verified(order, DOMAIN)
+    assert order_from_payload(order_payload(order), DOMAIN) == order
+    assert order_hash_of_payload(order_payload(order), DOMAIN) == order.order_hash
+    assert recovered == []
+    other = replace(DOMAIN, chain_id=ChainId(1))  # kept for its own domain only
+    with pytest.raises(InvalidSignatureError):
+        order_from_payload(order_payload(order), other)
+
+
+def test_the_least_recently_read_are_dropped_beyond_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(payload_module, "VERIFIED_KEPT", 2)
+    monkeypatch.setattr(payload_module, "_verified", payload_module._Verified())
+    recovered = counting_recoveries(monkeypatch)
+    first, second, third = (signed(MAKER, is_buy=False, nonce=Nonce(n)) for n in (80, 81, 82))
+    for order in (first, second, first, third):  # first read again: second is the oldest
+        order_from_payload(order_payload(order), DOMAIN)
+    order_from_payload(order_payload(first), DOMAIN)
+    order_from_payload(order_payload(second), DOMAIN)
+    assert recovered == [o.order for o in (first, second, third, second)]
 
 
 def test_an_engine_fill_becomes_the_match_of_its_two_signed_orders() -> None:
