@@ -57,7 +57,7 @@ from perpdex.gateway.risk import (
 from perpdex.gateway.session import Outbox, Session
 from perpdex.gateway.tape import MarketTape
 from perpdex.gateway.verify import InlineVerifier, Unverified, Verifier
-from perpdex.settlement.payload import keep_verified, order_from_payload, order_payload
+from perpdex.settlement.payload import order_from_payload, verified_payload
 
 log = logging.getLogger(__name__)
 
@@ -355,7 +355,7 @@ class Gateway:
             client_id=client_id,
             reduce_only=order.reduce_only,
             expiry=self._leaves_book_at(order.expiry),
-            payload=order_payload(signed),
+            payload=verified_payload(signed, self.domain),
             trigger_price=order.trigger_price,
             trigger=order.trigger_direction,
         )
@@ -413,7 +413,7 @@ class Gateway:
             order_id=record.order_id,
             price=new.limit_price,
             size=new.size,
-            payload=order_payload(signed),
+            payload=verified_payload(signed, self.domain),
         )
         outcome = self._took(await self.commands.submit(command, signed), received)
         if outcome.rejection is not None:
@@ -598,8 +598,6 @@ class Gateway:
                     results[i] = error
         if todo:
             for i, verified in zip(where, await self._verifier.verify(todo), strict=True):
-                if verified is not None:  # its fills' reads here need not recover it again
-                    keep_verified(verified, self.domain)
                 results[i] = verified or ProtocolError(
                     ErrorCode.BAD_SIGNATURE, "signature is not by the order's trader"
                 )

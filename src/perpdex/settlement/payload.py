@@ -81,7 +81,7 @@ def order_from_payload(payload: bytes, domain: Eip712Domain) -> SignedOrder:
     InvalidOrderError) if it is malformed or not signed by its trader.
 
     A payload verified lately (here, or by the gateway's verifying workers:
-    :func:`keep_verified`) is not verified again: a resting order's fills, and each fill's
+    :func:`verified_payload`) is not verified again: a resting order's fills, and each fill's
     reads by the position manager and then by settlement, recover no signature beyond the
     gateway's. A payload that fails is never kept: it fails again, the same way."""
     payload = bytes(payload)
@@ -93,10 +93,13 @@ def order_from_payload(payload: bytes, domain: Eip712Domain) -> SignedOrder:
     return signed
 
 
-def keep_verified(signed: SignedOrder, domain: Eip712Domain) -> None:
-    """``signed`` was verified in ``domain`` (by a worker process, whose own memory this
-    process does not share): its payload's later reads here need not recover it again."""
-    _verified.keep(order_payload(signed), domain, signed)
+def verified_payload(signed: SignedOrder, domain: Eip712Domain) -> bytes:
+    """The payload of ``signed``, which was verified in ``domain`` (by a worker process,
+    whose own memory this process does not share): kept, so its later reads here recover
+    no signer again."""
+    payload = order_payload(signed)
+    _verified.keep(payload, domain, signed)
+    return payload
 
 
 def order_of_payload(payload: bytes) -> Order:

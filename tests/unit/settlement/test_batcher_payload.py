@@ -36,11 +36,11 @@ from perpdex.settlement import payload as payload_module
 from perpdex.settlement.batcher import MARGIN_CHECK_FAILED, margin_failure_account
 from perpdex.settlement.encoding import Match
 from perpdex.settlement.payload import (
-    keep_verified,
     match_from_fill,
     order_from_payload,
     order_hash_of_payload,
     order_payload,
+    verified_payload,
 )
 
 DOMAIN = Eip712Domain(ChainId(31337), Address("0x000000000000000000000000000000000000dEaD"))
@@ -151,7 +151,7 @@ def test_an_order_a_worker_verified_is_not_recovered_again(
 ) -> None:
     recovered = counting_recoveries(monkeypatch)
     order = signed(TAKER, is_buy=True, nonce=Nonce(78))
-    keep_verified(order, DOMAIN)
+    assert verified_payload(order, DOMAIN) == order_payload(order)
     assert order_from_payload(order_payload(order), DOMAIN) == order
     assert order_hash_of_payload(order_payload(order), DOMAIN) == order.order_hash
     assert recovered == []
